@@ -1,0 +1,39 @@
+# rtclab — the two commands a fresh machine needs are in the README:
+#   go run ./cmd/rtclab run        the main job, on the embedded quickstart
+#   make test                      every test, installing what the tests need
+#
+# `make test` installs the Debian packages the real-peer tests start (coturn,
+# tshark, ffmpeg, nftables) when they are missing and it runs as root, then
+# runs every test with RTCLAB_REQUIRE_PEERS=1 so a missing peer fails the run
+# instead of skipping silently.
+
+GO ?= go
+DEB_PACKAGES := coturn tshark ffmpeg nftables iproute2
+
+.PHONY: test deps vet bench clips
+
+test: deps vet
+	RTCLAB_REQUIRE_PEERS=1 $(GO) test -count=1 -timeout 15m ./...
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	$(GO) vet ./...
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "missing Debian packages:$$missing (run 'make deps' as root; real-peer tests will fail)"; \
+	  fi; \
+	fi
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clips:
+	bash testdata/make-clips.sh

@@ -1,0 +1,249 @@
+package netem
+
+import (
+	"errors"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/pion/transport/v3"
+)
+
+// hostNet is the transport.Net a Host hands out: the host's vnet.Net with
+// every UDP socket wrapped so its traffic crosses the host's access link.
+type hostNet struct {
+	transport.Net
+	up, down *link
+}
+
+// recvQueue is the number of packets a socket buffers for its reader before
+// dropping, like a kernel socket receive buffer.
+const recvQueue = 4096
+
+func (h *hostNet) ListenPacket(network, address string) (net.PacketConn, error) {
+	addr, err := h.ResolveUDPAddr(network, address)
+	if err != nil {
+		return nil, err
+	}
+	return h.ListenUDP(network, addr)
+}
+
+func (h *hostNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
+	c, err := h.Net.ListenUDP(network, laddr)
+	if err != nil {
+		return nil, err
+	}
+	return h.wrap(c), nil
+}
+
+func (h *hostNet) DialUDP(network string, laddr, raddr *net.UDPAddr) (transport.UDPConn, error) {
+	c, err := h.Net.DialUDP(network, laddr, raddr)
+	if err != nil {
+		return nil, err
+	}
+	return h.wrap(c), nil
+}
+
+func (h *hostNet) Dial(network, address string) (net.Conn, error) {
+	switch network {
+	case "udp", "udp4":
+		raddr, err := h.ResolveUDPAddr(network, address)
+		if err != nil {
+			return nil, err
+		}
+		return h.DialUDP(network, nil, raddr)
+	}
+	return h.Net.Dial(network, address)
+}
+
+func (h *hostNet) CreateDialer(d *net.Dialer) transport.Dialer { return dialer{h} }
+
+type dialer struct{ h *hostNet }
+
+func (d dialer) Dial(network, address string) (net.Conn, error) { return d.h.Dial(network, address) }
+
+func (h *hostNet) wrap(inner transport.UDPConn) *udpConn {
+	c := &udpConn{
+		UDPConn:  inner,
+		h:        h,
+		recv:     make(chan datagram, recvQueue),
+		closed:   make(chan struct{}),
+		deadline: makeDeadline(),
+	}
+	c.wg.Add(1)
+	go c.readLoop()
+	return c
+}
+
+type datagram struct {
+	data []byte
+	from net.Addr
+}
+
+// udpConn sends through the host's uplink and receives through its downlink.
+type udpConn struct {
+	transport.UDPConn
+	h         *hostNet
+	recv      chan datagram
+	closed    chan struct{}
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+	deadline  *deadline
+}
+
+func (c *udpConn) readLoop() {
+	defer c.wg.Done()
+	buf := make([]byte, 65536)
+	for {
+		n, from, err := c.UDPConn.ReadFrom(buf)
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return
+		}
+		d := datagram{data: append([]byte(nil), buf[:n]...), from: from}
+		c.h.down.send(n, func() {
+			select {
+			case <-c.closed:
+			case c.recv <- d:
+			default: // receive buffer full: the kernel would drop it too
+			}
+		})
+	}
+}
+
+func (c *udpConn) ReadFrom(p []byte) (int, net.Addr, error) {
+	select {
+	case <-c.closed:
+		return 0, nil, net.ErrClosed
+	default:
+	}
+	select {
+	case d := <-c.recv:
+		return copy(p, d.data), d.from, nil
+	case <-c.closed:
+		return 0, nil, net.ErrClosed
+	case <-c.deadline.wait():
+		return 0, nil, os.ErrDeadlineExceeded
+	}
+}
+
+func (c *udpConn) ReadFromUDP(p []byte) (int, *net.UDPAddr, error) {
+	n, a, err := c.ReadFrom(p)
+	ua, _ := a.(*net.UDPAddr)
+	return n, ua, err
+}
+
+func (c *udpConn) Read(p []byte) (int, error) {
+	n, _, err := c.ReadFrom(p)
+	return n, err
+}
+
+func (c *udpConn) ReadMsgUDP(b, _ []byte) (int, int, int, *net.UDPAddr, error) {
+	n, a, err := c.ReadFromUDP(b)
+	return n, 0, 0, a, err
+}
+
+func (c *udpConn) WriteTo(p []byte, addr net.Addr) (int, error) {
+	select {
+	case <-c.closed:
+		return 0, net.ErrClosed
+	default:
+	}
+	data := append([]byte(nil), p...)
+	c.h.up.send(len(p), func() { _, _ = c.UDPConn.WriteTo(data, addr) })
+	return len(p), nil
+}
+
+func (c *udpConn) WriteToUDP(p []byte, addr *net.UDPAddr) (int, error) { return c.WriteTo(p, addr) }
+
+func (c *udpConn) Write(p []byte) (int, error) {
+	raddr := c.UDPConn.RemoteAddr()
+	if raddr == nil {
+		return 0, errors.New("netem: write on an unconnected socket")
+	}
+	select {
+	case <-c.closed:
+		return 0, net.ErrClosed
+	default:
+	}
+	data := append([]byte(nil), p...)
+	c.h.up.send(len(p), func() { _, _ = c.UDPConn.Write(data) })
+	return len(p), nil
+}
+
+func (c *udpConn) WriteMsgUDP(b, _ []byte, addr *net.UDPAddr) (int, int, error) {
+	n, err := c.WriteTo(b, addr)
+	return n, 0, err
+}
+
+func (c *udpConn) SetReadDeadline(t time.Time) error {
+	c.deadline.set(t)
+	return nil
+}
+
+func (c *udpConn) SetDeadline(t time.Time) error {
+	c.deadline.set(t)
+	return c.UDPConn.SetWriteDeadline(t)
+}
+
+func (c *udpConn) Close() error {
+	err := net.ErrClosed
+	c.closeOnce.Do(func() {
+		close(c.closed)
+		err = c.UDPConn.Close()
+		c.wg.Wait()
+	})
+	return err
+}
+
+// deadline is a settable read deadline whose wait channel closes when it
+// passes. Readers blocked on the channel see a later change of deadline.
+type deadline struct {
+	mu    sync.Mutex
+	gen   uint64
+	timer *time.Timer
+	ch    chan struct{}
+}
+
+func makeDeadline() *deadline { return &deadline{ch: make(chan struct{})} }
+
+func (d *deadline) set(t time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.gen++
+	if d.timer != nil {
+		d.timer.Stop()
+		d.timer = nil
+	}
+	select {
+	case <-d.ch: // passed: start afresh
+		d.ch = make(chan struct{})
+	default:
+	}
+	if t.IsZero() {
+		return
+	}
+	dur := time.Until(t)
+	if dur <= 0 {
+		close(d.ch)
+		return
+	}
+	gen := d.gen
+	d.timer = time.AfterFunc(dur, func() {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if d.gen == gen { // not superseded by a later set
+			close(d.ch)
+		}
+	})
+}
+
+func (d *deadline) wait() <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.ch
+}

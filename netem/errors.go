@@ -1,0 +1,12 @@
+package netem
+
+import "errors"
+
+var (
+	// ErrUnknownNAT is returned for a NAT value that is not one of NATs.
+	ErrUnknownNAT = errors.New("unknown NAT behaviour")
+	// ErrConfig is wrapped by every other configuration error of New.
+	ErrConfig = errors.New("netem config")
+	// ErrClosed is returned by I/O on a closed connection or network.
+	ErrClosed = errors.New("netem: closed")
+)

@@ -1,0 +1,250 @@
+package netem
+
+import (
+	"fmt"
+	"net"
+	"sync"
+
+	"github.com/pion/logging"
+	"github.com/pion/transport/v3"
+	"github.com/pion/transport/v3/vnet"
+)
+
+// Address plan of every emulated network. The public ranges are the
+// RFC 5737 documentation ranges: they are not private, so a TURN server's
+// relay policy lets them through, and they can never leak to a real
+// network. Each NATed host gets its own private /24.
+const (
+	serverNet  = "198.51.100.0/24" // Config.Servers, in order from .10
+	publicNet  = "203.0.113.0/24"  // NAT outside addresses and open hosts, from .10
+	privateFmt = "10.0.%d.0/24"    // host i's LAN; the host is .2
+)
+
+// HostConfig declares one host.
+type HostConfig struct {
+	// Name identifies the host; unique within the network.
+	Name string
+	// NAT in front of the host; "" means Open.
+	NAT NAT
+	// Uplink impairs packets the host sends.
+	Uplink Impairment
+	// Downlink impairs packets the host receives.
+	Downlink Impairment
+}
+
+// Config declares a network.
+type Config struct {
+	// Seed makes every random choice repeatable.
+	Seed int64
+	// Servers are hosts placed directly on the internet with well-known
+	// public addresses (signaling, TURN, SFU); no NAT, no impairment.
+	Servers []string
+	// Hosts are the clients, each behind its own NAT and access link.
+	Hosts []HostConfig
+}
+
+// Host is one machine on the network.
+type Host struct {
+	// Name is the host's name from the config.
+	Name string
+	// NAT is the NAT in front of the host (Open for servers).
+	NAT NAT
+	// IP is the host's own (inside) address.
+	IP net.IP
+	// PublicIP is the address the internet sees: the NAT's outside address,
+	// or IP itself for open hosts and servers.
+	PublicIP net.IP
+	// Net is the host's network stack; hand it to pion's SettingEngine.SetNet.
+	Net transport.Net
+
+	up, down *link
+}
+
+// Stats returns what the host's access link did in direction dir.
+// Servers have no access link and report zeros.
+func (h *Host) Stats(dir Direction) LinkStats {
+	l := h.up
+	if dir == Downlink {
+		l = h.down
+	}
+	if l == nil {
+		return LinkStats{}
+	}
+	return l.snapshot()
+}
+
+// SetImpairment changes one direction of the host's access link for packets
+// sent from now on.
+func (h *Host) SetImpairment(dir Direction, imp Impairment) error {
+	if err := imp.Validate(); err != nil {
+		return err
+	}
+	l := h.up
+	if dir == Downlink {
+		l = h.down
+	}
+	if l == nil {
+		return fmt.Errorf("%w: host %s has no access link", ErrConfig, h.Name)
+	}
+	l.set(imp)
+	return nil
+}
+
+// Network is a running emulated network.
+type Network struct {
+	wan       *vnet.Router
+	hosts     map[string]*Host
+	order     []*Host
+	closeOnce sync.Once
+}
+
+// New builds and starts the network cfg declares.
+func New(cfg Config) (*Network, error) {
+	if len(cfg.Servers) > 200 || len(cfg.Hosts) > 200 {
+		return nil, fmt.Errorf("%w: at most 200 servers and 200 hosts", ErrConfig)
+	}
+	lf := logging.NewDefaultLoggerFactory()
+	lf.DefaultLogLevel = logging.LogLevelDisabled
+	wan, err := vnet.NewRouter(&vnet.RouterConfig{CIDR: "0.0.0.0/0", LoggerFactory: lf})
+	if err != nil {
+		return nil, fmt.Errorf("netem: wan: %w", err)
+	}
+	n := &Network{wan: wan, hosts: map[string]*Host{}}
+	add := func(h *Host) error {
+		if h.Name == "" {
+			return fmt.Errorf("%w: a host has no name", ErrConfig)
+		}
+		if _, dup := n.hosts[h.Name]; dup {
+			return fmt.Errorf("%w: host name %q used twice", ErrConfig, h.Name)
+		}
+		n.hosts[h.Name] = h
+		n.order = append(n.order, h)
+		return nil
+	}
+	for i, name := range cfg.Servers {
+		ip := nthIP(serverNet, 10+i)
+		vn, err := vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{ip.String()}})
+		if err != nil {
+			return nil, fmt.Errorf("netem: server %s: %w", name, err)
+		}
+		if err := wan.AddNet(vn); err != nil {
+			return nil, fmt.Errorf("netem: server %s: %w", name, err)
+		}
+		if err := add(&Host{Name: name, NAT: Open, IP: ip, PublicIP: ip, Net: vn}); err != nil {
+			return nil, err
+		}
+	}
+	for i, hc := range cfg.Hosts {
+		h, err := n.addClient(wan, lf, cfg.Seed, i, hc)
+		if err == nil {
+			err = add(h)
+		}
+		if err != nil {
+			n.closeLinks()
+			return nil, err
+		}
+	}
+	if err := wan.Start(); err != nil {
+		n.closeLinks()
+		return nil, fmt.Errorf("netem: start: %w", err)
+	}
+	return n, nil
+}
+
+func (n *Network) addClient(wan *vnet.Router, lf logging.LoggerFactory, seed int64, i int, hc HostConfig) (*Host, error) {
+	nat := hc.NAT
+	if nat == "" {
+		nat = Open
+	}
+	natType, err := nat.vnetType()
+	if err != nil {
+		return nil, fmt.Errorf("host %s: %w", hc.Name, err)
+	}
+	for _, imp := range []Impairment{hc.Uplink, hc.Downlink} {
+		if err := imp.Validate(); err != nil {
+			return nil, fmt.Errorf("host %s: %w", hc.Name, err)
+		}
+	}
+	public := nthIP(publicNet, 10+i)
+	h := &Host{Name: hc.Name, NAT: nat, PublicIP: public}
+	var vn *vnet.Net
+	if natType == nil {
+		h.IP = public
+		if vn, err = vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{public.String()}}); err != nil {
+			return nil, fmt.Errorf("netem: host %s: %w", hc.Name, err)
+		}
+		if err := wan.AddNet(vn); err != nil {
+			return nil, fmt.Errorf("netem: host %s: %w", hc.Name, err)
+		}
+	} else {
+		cidr := fmt.Sprintf(privateFmt, i+1)
+		h.IP = nthIP(cidr, 2)
+		lan, err := vnet.NewRouter(&vnet.RouterConfig{
+			Name:          hc.Name + "-nat",
+			CIDR:          cidr,
+			StaticIPs:     []string{public.String()},
+			NATType:       natType,
+			LoggerFactory: lf,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("netem: host %s nat: %w", hc.Name, err)
+		}
+		if vn, err = vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{h.IP.String()}}); err != nil {
+			return nil, fmt.Errorf("netem: host %s: %w", hc.Name, err)
+		}
+		if err := lan.AddNet(vn); err != nil {
+			return nil, fmt.Errorf("netem: host %s: %w", hc.Name, err)
+		}
+		if err := wan.AddRouter(lan); err != nil {
+			return nil, fmt.Errorf("netem: host %s nat: %w", hc.Name, err)
+		}
+	}
+	h.up = newLink(seed, hc.Name, Uplink, hc.Uplink)
+	h.down = newLink(seed, hc.Name, Downlink, hc.Downlink)
+	h.Net = &hostNet{Net: vn, up: h.up, down: h.down}
+	return h, nil
+}
+
+// Host returns the named host.
+func (n *Network) Host(name string) (*Host, bool) {
+	h, ok := n.hosts[name]
+	return h, ok
+}
+
+// Hosts returns every host in declaration order (servers first).
+func (n *Network) Hosts() []*Host { return append([]*Host(nil), n.order...) }
+
+// Close stops the routers, then the access links. Close the programs using
+// the network (PeerConnections, then TURN) before, or they block on it.
+func (n *Network) Close() error {
+	var err error
+	n.closeOnce.Do(func() {
+		if e := n.wan.Stop(); e != nil {
+			err = fmt.Errorf("netem: stop: %w", e)
+		}
+		n.closeLinks()
+	})
+	return err
+}
+
+func (n *Network) closeLinks() {
+	for _, h := range n.order {
+		for _, l := range []*link{h.up, h.down} {
+			if l != nil {
+				l.close()
+			}
+		}
+	}
+}
+
+func nthIP(cidr string, i int) net.IP {
+	ip, _, err := net.ParseCIDR(cidr)
+	if err != nil {
+		panic(err) // constant input
+	}
+	ip = ip.To4()
+	out := make(net.IP, 4)
+	copy(out, ip)
+	out[3] = byte(i)
+	return out
+}

@@ -1,0 +1,191 @@
+package reports
+
+import (
+	_ "embed"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+
+	"github.com/rtclab/rtclab/analysis"
+)
+
+//go:embed report.html.tmpl
+var htmlSource string
+
+// WriteHTML writes r as one self-contained HTML page: the verdict first,
+// then the scenario, checks, participants, streams, the plots (inlined as
+// data: URIs) and the events. The page loads nothing from anywhere and
+// needs no JavaScript. plots are usually Plots(r); nil leaves them out.
+func WriteHTML(w io.Writer, r *Report, plots []Plot) error {
+	if r == nil {
+		return errors.New("write html: nil report")
+	}
+	// The template is parsed per call rather than held in a package
+	// variable; it is small and this keeps the package free of state.
+	t, err := template.New("report").Parse(htmlSource)
+	if err != nil {
+		return fmt.Errorf("parse html template: %w", err)
+	}
+	if err := t.Execute(w, newHTMLView(r, plots)); err != nil {
+		return fmt.Errorf("write html: %w", err)
+	}
+	return nil
+}
+
+// htmlView is the report with every value already formatted, so the
+// template only lays things out.
+type htmlView struct {
+	Title        string
+	Verdict      string // PASS, FAIL, ...
+	VerdictClass string // "pass", "fail" or "unknown"
+	Summary      string // "4 checks: 2 passed, 2 failed"
+	Partial      bool
+	Error        string // why a partial run stopped
+	Description  string
+	Scenario     []field
+	Checks       []checkRow
+	Participants []participantRow
+	Streams      []streamRow
+	Plots        []plotView
+	Events       []eventRow
+	EventsOpen   bool
+	EventsLabel  string // "6 events"
+	Footer       string
+}
+
+type field struct {
+	Name, Value string
+	Wide        bool // spans two grid columns
+}
+
+type checkRow struct {
+	Name, Value, Threshold, Verdict, Reason string
+	Failed                                  bool
+}
+
+type participantRow struct {
+	Name, NAT, Address, Connected, TTC, Peer, Pair, PairAddresses string
+	Down                                                          bool
+}
+
+type streamRow struct {
+	From, To, Kind, Codec, Sent, Received, Loss, Jitter, RTT, Bitrate, NACK, PLI string
+}
+
+type plotView struct {
+	Title, File string
+	Src         template.URL
+}
+
+type eventRow struct{ Time, Source, Kind, Detail string }
+
+// eventsOpenMax is the most events shown expanded; longer lists start
+// collapsed.
+const eventsOpenMax = 30
+
+func newHTMLView(r *Report, plots []Plot) htmlView {
+	v := htmlView{
+		Title:       r.Scenario.Name,
+		Verdict:     verdictLabel(r.Verdict),
+		Partial:     r.Partial,
+		Error:       r.Error,
+		Description: r.Scenario.Description,
+		EventsOpen:  len(r.Events) <= eventsOpenMax,
+		EventsLabel: plural(len(r.Events), "event"),
+		Footer:      footer(r),
+	}
+	if v.Title == "" {
+		v.Title = "(unnamed scenario)"
+	}
+	switch r.Verdict {
+	case analysis.Pass, analysis.Fail:
+		v.VerdictClass = r.Verdict
+	default:
+		v.VerdictClass = "unknown"
+	}
+	passed, failed := checkCounts(r.Checks)
+	v.Summary = fmt.Sprintf("%s: %d passed, %d failed", plural(len(r.Checks), "check"), passed, failed)
+
+	s := r.Scenario
+	v.Scenario = []field{
+		{Name: "Scenario", Value: v.Title},
+		{Name: "File", Value: s.File, Wide: true},
+		{Name: "Topology", Value: s.Topology},
+		{Name: "Clock", Value: s.Clock},
+		{Name: "Seed", Value: fmt.Sprint(s.Seed)},
+		{Name: "Duration", Value: seconds(s.DurationS) + " scenario time"},
+		{Name: "Wall time", Value: seconds(r.WallSeconds)},
+		{Name: "Started at", Value: r.StartedAt, Wide: true},
+	}
+
+	for _, c := range r.Checks {
+		v.Checks = append(v.Checks, checkRow{
+			Name:      c.Name,
+			Value:     checkValue(c.Value),
+			Threshold: c.Threshold,
+			Verdict:   verdictLabel(c.Verdict),
+			Reason:    c.Reason,
+			Failed:    c.Verdict != analysis.Pass,
+		})
+	}
+	for _, p := range r.Participants {
+		ttc := optional(p.TimeToConnectMS, 0)
+		if ttc != none {
+			ttc += " ms"
+		}
+		v.Participants = append(v.Participants, participantRow{
+			Name:          p.Name,
+			NAT:           p.NAT,
+			Address:       p.Address,
+			Connected:     yesNo(p.Connected),
+			TTC:           ttc,
+			Peer:          p.Peer,
+			Pair:          pairText(p.SelectedPair),
+			PairAddresses: pairAddresses(p.SelectedPair),
+			Down:          !p.Connected,
+		})
+	}
+	for _, st := range r.Streams {
+		v.Streams = append(v.Streams, streamRow{
+			From:     st.From,
+			To:       st.To,
+			Kind:     st.Kind,
+			Codec:    st.Codec,
+			Sent:     fmt.Sprint(st.PacketsSent),
+			Received: fmt.Sprint(st.PacketsReceived),
+			Loss:     percent(st.LossFraction),
+			Jitter:   fixed(st.JitterMS, 1),
+			RTT:      optional(st.RTTMS, 1),
+			Bitrate:  fixed(st.BitrateKbps, 0),
+			NACK:     fmt.Sprint(st.NACKCount),
+			PLI:      fmt.Sprint(st.PLICount),
+		})
+	}
+	for _, p := range plots {
+		v.Plots = append(v.Plots, plotView{
+			Title: p.Title,
+			File:  p.File,
+			// The URI is built here from bytes we encode ourselves, so it
+			// is safe to mark as a URL for html/template.
+			Src: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(p.PNG)),
+		})
+	}
+	for _, e := range r.Events {
+		v.Events = append(v.Events, eventRow{Time: clockTime(e.T), Source: e.Source, Kind: e.Kind, Detail: e.Detail})
+	}
+	return v
+}
+
+func footer(r *Report) string {
+	tool := r.Tool
+	if tool == "" {
+		tool = "rtclab"
+	}
+	schema := r.Schema
+	if schema == "" {
+		schema = Schema
+	}
+	return "Generated by " + tool + " · schema " + schema
+}

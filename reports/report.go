@@ -1,0 +1,132 @@
+package reports
+
+import "github.com/rtclab/rtclab/analysis"
+
+// Schema is the value of Report.Schema for this version of the format.
+// Fields are only ever added within a version.
+const Schema = "rtclab.report/v1"
+
+// Report is the outcome of one scenario run. It is plain data; report.json is
+// this struct encoded as JSON.
+type Report struct {
+	// Schema is always "rtclab.report/v1".
+	Schema string `json:"schema"`
+	// Tool names the program and its version, e.g. "rtclab dev".
+	Tool string `json:"tool"`
+	// Scenario describes what was run.
+	Scenario ScenarioInfo `json:"scenario"`
+	// StartedAt is the wall-clock start of the run (RFC 3339).
+	StartedAt string `json:"started_at"`
+	// WallSeconds is how long the run took on the wall clock.
+	WallSeconds float64 `json:"wall_seconds"`
+	// Verdict is "pass" when every check passed, else "fail".
+	Verdict string `json:"verdict"`
+	// Partial is true when the run was interrupted or aborted before the
+	// scenario's end; the numbers cover only the part that ran.
+	Partial bool `json:"partial"`
+	// Error says why the run stopped early (empty for a complete run).
+	Error string `json:"error,omitempty"`
+	// Participants lists every simulated client.
+	Participants []Participant `json:"participants"`
+	// Streams lists every media stream as seen by its receiver.
+	Streams []Stream `json:"streams"`
+	// Checks are the scenario's expectations, evaluated.
+	Checks []analysis.Check `json:"checks"`
+	// Series are the time series sampled every 100 ms of scenario time.
+	Series []analysis.Series `json:"series"`
+	// Events are timestamped happenings (state changes, errors).
+	Events []analysis.Event `json:"events"`
+}
+
+// ScenarioInfo says what was run and how.
+type ScenarioInfo struct {
+	// Name is the scenario's name field.
+	Name string `json:"name"`
+	// File is the path of the scenario file, or "embedded:NAME.yaml" for a
+	// scenario built into the binary.
+	File string `json:"file"`
+	// Description is the scenario's free-text description.
+	Description string `json:"description,omitempty"`
+	// Topology is "sfu" or "p2p".
+	Topology string `json:"topology"`
+	// Clock is "virtual" (testing/synctest bubble) or "real" (wall clock).
+	Clock string `json:"clock"`
+	// Seed seeds every random choice of the emulated network.
+	Seed int64 `json:"seed"`
+	// DurationS is the scenario's media duration in seconds.
+	DurationS float64 `json:"duration_s"`
+}
+
+// Participant is one simulated client and how it connected.
+type Participant struct {
+	// Name is the participant's name from the scenario.
+	Name string `json:"name"`
+	// NAT is the NAT behaviour in front of it (e.g. "symmetric").
+	NAT string `json:"nat"`
+	// Address is its private (host) IP address on the emulated network.
+	Address string `json:"address"`
+	// Connected is true when its PeerConnection reached "connected".
+	Connected bool `json:"connected"`
+	// TimeToConnectMS is the time from joining to "connected", in ms;
+	// null when it never connected.
+	TimeToConnectMS *float64 `json:"time_to_connect_ms"`
+	// Peer names the other end of its PeerConnection ("sfu" or a participant).
+	Peer string `json:"peer"`
+	// SelectedPair is the ICE candidate pair in use; null when none.
+	SelectedPair *CandidatePair `json:"selected_pair"`
+}
+
+// CandidatePair is the selected ICE candidate pair of a PeerConnection.
+type CandidatePair struct {
+	// Local is the local candidate type: host, srflx, prflx or relay.
+	Local string `json:"local"`
+	// Remote is the remote candidate type: host, srflx, prflx or relay.
+	Remote string `json:"remote"`
+	// Protocol is the transport protocol, "udp" or "tcp".
+	Protocol string `json:"protocol"`
+	// LocalAddress is the local candidate's address:port.
+	LocalAddress string `json:"local_address"`
+	// RemoteAddress is the remote candidate's address:port.
+	RemoteAddress string `json:"remote_address"`
+}
+
+// Stream is one media stream from a publisher to a receiver, measured at
+// the receiver (and, for RTT and sender counts, at the sender).
+type Stream struct {
+	// From is the publishing participant.
+	From string `json:"from"`
+	// To is the receiving participant.
+	To string `json:"to"`
+	// Kind is "audio" or "video".
+	Kind string `json:"kind"`
+	// Codec is the negotiated codec's MIME type, e.g. "video/VP8".
+	Codec string `json:"codec"`
+	// PacketsSent is the number of RTP packets the publisher sent on this
+	// track (in the sfu topology: to the SFU).
+	PacketsSent uint64 `json:"packets_sent"`
+	// PacketsReceived is the number of distinct RTP packets the receiver's
+	// application got (repairs included, duplicates not).
+	PacketsReceived uint64 `json:"packets_received"`
+	// LossFraction is the fraction of packets the receiver's application
+	// never got, after retransmissions (NACK/RTX) repaired what they could:
+	// (expected - unique received) / expected over the RTP sequence numbers
+	// (RFC 3550 appendix A.3), 0..1.
+	LossFraction float64 `json:"loss_fraction"`
+	// RawLossFraction is the fraction of the media stream's own packets
+	// that did not arrive, before repair (RFC 3550 section 6.4.1 cumulative
+	// loss on the media SSRC; retransmissions on an RTX SSRC do not count),
+	// 0..1. Without retransmission it equals LossFraction.
+	RawLossFraction float64 `json:"raw_loss_fraction"`
+	// JitterMS is the receiver's interarrival jitter (RFC 3550 section
+	// 6.4.1) at the end of the run, in milliseconds.
+	JitterMS float64 `json:"jitter_ms"`
+	// RTTMS is the round-trip time seen by the receiver's hop from RTCP, in ms
+	// (the last hop's when relayed by an SFU); null when not measured.
+	RTTMS *float64 `json:"rtt_ms"`
+	// BitrateKbps is the mean received media bitrate in kbit/s.
+	BitrateKbps float64 `json:"bitrate_kbps"`
+	// NACKCount is the number of NACK packets the receiver sent.
+	NACKCount uint64 `json:"nack_count"`
+	// PLICount is the number of PLI packets the receiver sent.
+	PLICount uint64 `json:"pli_count"`
+}

@@ -1,0 +1,116 @@
+package reports
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/rtclab/rtclab/analysis"
+)
+
+// WriteText writes the summary a terminal shows at the end of a run: a
+// verdict line such as
+//
+//	PASS quickstart (virtual clock, 30s scenario in 1.8s wall)
+//
+// (FAIL, or PARTIAL for an interrupted run), then aligned tables of
+// participants and streams, then every check marked ✓ or ✗ with the reason
+// of each failure. Values that were not measured show as "—".
+func WriteText(w io.Writer, r *Report) error {
+	if r == nil {
+		return errors.New("write text: nil report")
+	}
+	var b bytes.Buffer
+	b.WriteString(headline(r) + "\n")
+	if r.Partial {
+		b.WriteString(partialNote(r) + "\n")
+	}
+	writeParticipants(&b, r.Participants)
+	writeStreams(&b, r.Streams)
+	writeChecks(&b, r.Checks)
+	if _, err := w.Write(b.Bytes()); err != nil {
+		return fmt.Errorf("write text: %w", err)
+	}
+	return nil
+}
+
+func writeParticipants(b *bytes.Buffer, ps []Participant) {
+	if len(ps) == 0 {
+		b.WriteString("\nParticipants: none\n")
+		return
+	}
+	b.WriteString("\nParticipants\n")
+	var t table
+	t.row("NAME", "NAT", "CONNECTED", "TTC MS", "PATH")
+	for _, p := range ps {
+		t.row(orNone(p.Name), orNone(p.NAT), yesNo(p.Connected), optional(p.TimeToConnectMS, 0), pairText(p.SelectedPair))
+	}
+	t.writeTo(b)
+}
+
+func writeStreams(b *bytes.Buffer, ss []Stream) {
+	if len(ss) == 0 {
+		b.WriteString("\nStreams: none\n")
+		return
+	}
+	b.WriteString("\nStreams\n")
+	var t table
+	t.row("STREAM", "KIND", "CODEC", "RECV/SENT", "LOSS %", "JITTER MS", "RTT MS", "KBPS", "NACK", "PLI")
+	for _, s := range ss {
+		t.row(orUnknown(s.From)+"->"+orUnknown(s.To), orNone(s.Kind), orNone(shortCodec(s.Codec)),
+			fmt.Sprintf("%d/%d", s.PacketsReceived, s.PacketsSent),
+			percent(s.LossFraction), fixed(s.JitterMS, 1), optional(s.RTTMS, 1),
+			fixed(s.BitrateKbps, 0), fmt.Sprint(s.NACKCount), fmt.Sprint(s.PLICount))
+	}
+	t.writeTo(b)
+}
+
+func writeChecks(b *bytes.Buffer, cs []analysis.Check) {
+	if len(cs) == 0 {
+		b.WriteString("\nChecks: none defined\n")
+		return
+	}
+	passed, failed := checkCounts(cs)
+	fmt.Fprintf(b, "\nChecks (%d passed, %d failed)\n", passed, failed)
+	var t table
+	for _, c := range cs {
+		mark, reason := "✓", ""
+		if c.Verdict != analysis.Pass {
+			mark, reason = "✗", c.Reason
+			if reason == "" {
+				reason = "failed"
+			}
+		}
+		t.row(mark+" "+orNone(c.Name), checkValue(c.Value), orNone(c.Threshold), reason)
+	}
+	t.writeTo(b)
+}
+
+// table lays rows out in columns two spaces apart, indented by two.
+type table struct{ rows [][]string }
+
+func (t *table) row(cells ...string) { t.rows = append(t.rows, cells) }
+
+// writeTo writes the aligned rows to b with no trailing spaces.
+func (t *table) writeTo(b *bytes.Buffer) {
+	var aligned bytes.Buffer
+	tw := tabwriter.NewWriter(&aligned, 0, 0, 2, ' ', 0)
+	for _, cells := range t.rows {
+		fmt.Fprintln(tw, "  "+strings.Join(cells, "\t")+"\t")
+	}
+	tw.Flush() // writes to a bytes.Buffer, which cannot fail
+	for line := range strings.Lines(aligned.String()) {
+		b.WriteString(strings.TrimRight(line, " \n") + "\n")
+	}
+}
+
+// orNone returns s, or "—" when s is empty.
+func orNone(s string) string {
+	if s == "" {
+		return none
+	}
+	return s
+}

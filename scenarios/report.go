@@ -1,0 +1,202 @@
+package scenarios
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/rtclab/rtclab/analysis"
+	"github.com/rtclab/rtclab/reports"
+)
+
+// report assembles the report from what the run measured. It works on a
+// run that stopped at any point, even before the network existed.
+func (r *run) report() *reports.Report {
+	s := r.s
+	rep := &reports.Report{
+		Schema: reports.Schema,
+		Tool:   r.opt.Tool,
+		Scenario: reports.ScenarioInfo{
+			Name: s.Name, File: s.File, Description: s.Description, Topology: s.Topology,
+			Clock: r.opt.Clock, Seed: s.Seed, DurationS: s.Duration.Seconds(),
+		},
+		Participants: []reports.Participant{},
+		Streams:      []reports.Stream{},
+		Series:       r.rec.Series(),
+		Events:       r.rec.Events(),
+	}
+	snap := r.final
+	if snap == nil && r.sampler != nil {
+		snap = r.sampler.snapshot()
+	}
+	for _, ar := range r.agents {
+		rep.Participants = append(rep.Participants, r.participant(ar, snap))
+	}
+	if r.sampler != nil {
+		for _, st := range r.sampler.order {
+			rep.Streams = append(rep.Streams, r.stream(st, snap))
+		}
+	}
+	rep.Checks = r.checks(rep)
+	rep.Verdict = analysis.OverallVerdict(rep.Checks)
+	return rep
+}
+
+func (r *run) participant(ar *agentRun, snap *snapshot) reports.Participant {
+	p := reports.Participant{Name: ar.p.Name, NAT: ar.p.NAT, Address: ar.host.IP.String()}
+	conns := ar.a.Conns()
+	if len(conns) == 0 {
+		return p
+	}
+	c := conns[0]
+	p.Peer = c.Remote
+	if at, ok := c.ConnectedAt(); ok {
+		p.Connected = true
+		ms := round(float64(at.Sub(ar.start).Microseconds())/1000, 1)
+		p.TimeToConnectMS = &ms
+	}
+	if snap != nil {
+		if pair, ok := snap.pairs[c]; ok {
+			p.SelectedPair = &reports.CandidatePair{
+				Local: pair.Local, Remote: pair.Remote, Protocol: pair.Protocol,
+				LocalAddress: pair.LocalAddress, RemoteAddress: pair.RemoteAddress,
+			}
+		}
+	}
+	return p
+}
+
+func (r *run) stream(st *streamTrack, snap *snapshot) reports.Stream {
+	out := reports.Stream{From: st.rx.From, To: st.owner.p.Name, Kind: st.rx.Kind, Codec: st.rx.Codec}
+	if snap == nil {
+		return out
+	}
+	in, app := snap.inbound[st.rx], snap.app[st.rx]
+	out.PacketsReceived = app.Unique
+	out.LossFraction = round(app.LossFraction(), 5)
+	out.RawLossFraction = round(in.LossFraction(), 5)
+	out.JitterMS = round(in.JitterMS, 3)
+	out.NACKCount = in.NACKs
+	out.PLICount = in.PLIs
+	if !st.firstData.IsZero() {
+		if span := r.start.Add(r.ended).Sub(st.firstData).Seconds(); span > 0 {
+			out.BitrateKbps = round(float64(app.Bytes)*8/1000/span, 1)
+		}
+	}
+	if rtt := meanOrNaN(r.sampler.rtts[st.conn]); !math.IsNaN(rtt) {
+		v := round(rtt, 2)
+		out.RTTMS = &v
+	}
+	// The publisher's own count of what it sent on this track: to the SFU,
+	// or straight to this receiver in p2p.
+	for _, pub := range r.agents {
+		if pub.p.Name != st.rx.From {
+			continue
+		}
+		for _, c := range pub.a.Conns() {
+			if c.Remote == "sfu" || c.Remote == st.owner.p.Name {
+				out.PacketsSent = snap.sent[c][st.rx.Kind].PacketsSent
+			}
+		}
+	}
+	return out
+}
+
+// checks evaluates the scenario's expectations.
+func (r *run) checks(rep *reports.Report) []analysis.Check {
+	var out []analysis.Check
+	for _, e := range r.s.Expect {
+		b := analysis.Bound{}
+		if e.Min != nil {
+			b.Min = &e.Min.Value
+		}
+		if e.Max != nil {
+			b.Max = &e.Max.Value
+		}
+		if participantMetric(e.Metric) {
+			n := 0
+			for _, p := range rep.Participants {
+				if e.Participant != "" && p.Name != e.Participant {
+					continue
+				}
+				n++
+				out = append(out, analysis.Evaluate(fmt.Sprintf("%s %s", p.Name, e.Metric), participantValue(p, e.Metric), b))
+			}
+			if n == 0 {
+				out = append(out, analysis.Evaluate(fmt.Sprintf("%s %s", orAll(e.Participant), e.Metric), math.NaN(), b))
+			}
+			continue
+		}
+		n := 0
+		for _, st := range rep.Streams {
+			if (e.From != "" && st.From != e.From) || (e.To != "" && st.To != e.To) || (e.Kind != "" && st.Kind != e.Kind) {
+				continue
+			}
+			n++
+			name := fmt.Sprintf("%s %s->%s %s", e.Metric, st.From, st.To, st.Kind)
+			out = append(out, analysis.Evaluate(name, streamValue(st, e.Metric), b))
+		}
+		if n == 0 {
+			name := fmt.Sprintf("%s %s->%s %s (no such stream was received)", e.Metric, orAll(e.From), orAll(e.To), orAll(e.Kind))
+			out = append(out, analysis.Evaluate(name, math.NaN(), b))
+		}
+	}
+	return out
+}
+
+func orAll(s string) string {
+	if s == "" {
+		return "*"
+	}
+	return s
+}
+
+func participantValue(p reports.Participant, metric string) float64 {
+	switch metric {
+	case "connected":
+		return boolValue(p.Connected)
+	case "time_to_connect_ms":
+		if p.TimeToConnectMS == nil {
+			return math.NaN()
+		}
+		return *p.TimeToConnectMS
+	case "relayed":
+		if p.SelectedPair == nil {
+			return math.NaN()
+		}
+		return boolValue(p.SelectedPair.Local == "relay" || p.SelectedPair.Remote == "relay")
+	}
+	return math.NaN()
+}
+
+func streamValue(s reports.Stream, metric string) float64 {
+	switch metric {
+	case "loss_fraction":
+		if s.PacketsReceived == 0 {
+			return math.NaN()
+		}
+		return s.LossFraction
+	case "jitter_ms":
+		return s.JitterMS
+	case "rtt_ms":
+		if s.RTTMS == nil {
+			return math.NaN()
+		}
+		return *s.RTTMS
+	case "bitrate_kbps":
+		return s.BitrateKbps
+	case "packets_received":
+		return float64(s.PacketsReceived)
+	case "nack_count":
+		return float64(s.NACKCount)
+	case "pli_count":
+		return float64(s.PLICount)
+	}
+	return math.NaN()
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,325 @@
+package scenarios
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/rtclab/rtclab"
+	"github.com/rtclab/rtclab/netem"
+	"github.com/rtclab/rtclab/probes"
+	"github.com/rtclab/rtclab/reports"
+	"github.com/rtclab/rtclab/stack/agent"
+	"github.com/rtclab/rtclab/stack/clip"
+	"github.com/rtclab/rtclab/stack/sfu"
+	"github.com/rtclab/rtclab/stack/signaling"
+	"github.com/rtclab/rtclab/stack/turn"
+)
+
+// Clocks a run can use.
+const (
+	ClockVirtual = "virtual"
+	ClockReal    = "real"
+)
+
+// RunOptions are the optional parts of a run.
+type RunOptions struct {
+	// Clock is recorded in the report: ClockVirtual when the caller runs
+	// Run inside a synctest bubble, ClockReal otherwise. With ClockReal the
+	// signaling server listens on loopback TCP; with ClockVirtual on an
+	// in-memory listener.
+	Clock string
+	// Events receives every event as a JSON line as it happens.
+	Events io.Writer
+	// Interrupt, when set to true, ends the run early with a partial report.
+	Interrupt *atomic.Bool
+	// Progress is called about once per second of scenario time.
+	Progress func(elapsed, total time.Duration)
+	// Log receives diagnostics; nil discards.
+	Log *slog.Logger
+	// Tool is written into the report ("rtclab dev").
+	Tool string
+}
+
+// Addresses of the embedded stack on the emulated internet.
+const (
+	turnHost   = "turn"
+	sfuHost    = "sfu"
+	turnPort   = 3478
+	turnSecret = "rtclab-lab-secret"
+	room       = "main"
+)
+
+// Run runs s and returns its report. The report is never nil: when the run
+// cannot start or stops early, it is marked partial and says why, and the
+// error is returned too.
+//
+// StartedAt and WallSeconds are read from time.Now, which inside a
+// synctest bubble is virtual: a caller running Run in a bubble measures the
+// wall clock outside it and overwrites both.
+func Run(ctx context.Context, s *Scenario, opt RunOptions) (*reports.Report, error) {
+	log := opt.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if opt.Clock == "" {
+		opt.Clock = ClockReal
+	}
+	start := time.Now()
+	rec := probes.NewRecorder(start, opt.Events)
+	r := &run{s: s, opt: opt, log: log, rec: rec, start: start}
+	err := r.exec(ctx)
+	rep := r.report()
+	rep.StartedAt = start.UTC().Format(time.RFC3339)
+	rep.WallSeconds = round(time.Since(start).Seconds(), 3)
+	if err != nil {
+		rep.Partial = true
+		rep.Error = err.Error()
+		rep.Verdict = "fail"
+	}
+	return rep, err
+}
+
+// ErrInterrupted is returned when RunOptions.Interrupt ended the run.
+var ErrInterrupted = errors.New("interrupted")
+
+type run struct {
+	s     *Scenario
+	opt   RunOptions
+	log   *slog.Logger
+	rec   *probes.Recorder
+	start time.Time
+
+	net    *netem.Network
+	agents []*agentRun
+	sfu    *sfu.SFU
+	ended  time.Duration // scenario time the media ran for
+
+	sampler *sampler
+	final   *snapshot
+}
+
+type agentRun struct {
+	p     Participant
+	host  *netem.Host
+	a     *agent.Agent
+	start time.Time
+}
+
+func (r *run) event(source, kind, detail string) {
+	r.rec.Event(time.Now(), source, kind, detail)
+}
+
+// exec sets the stack up, runs the timeline and tears everything down in
+// the order pion needs: agents and SFU (PeerConnections), then TURN, then
+// signaling, then the network.
+func (r *run) exec(parent context.Context) (err error) {
+	s := r.s
+	hosts := make([]netem.HostConfig, len(s.Participants))
+	for i, p := range s.Participants {
+		hosts[i] = netem.HostConfig{
+			Name:     p.Name,
+			NAT:      netem.NAT(p.NAT),
+			Uplink:   netem.Impairment{Loss: p.Uplink.Loss.Value, Delay: p.Uplink.Delay.Duration},
+			Downlink: netem.Impairment{Loss: p.Downlink.Loss.Value, Delay: p.Downlink.Delay.Duration},
+		}
+	}
+	nw, err := netem.New(netem.Config{Seed: s.Seed, Servers: []string{turnHost, sfuHost}, Hosts: hosts})
+	if err != nil {
+		return fmt.Errorf("network: %w", err)
+	}
+	r.net = nw
+	defer func() {
+		if e := nw.Close(); e != nil && err == nil {
+			err = e
+		}
+	}()
+
+	th, _ := nw.Host(turnHost)
+	turnAddr := fmt.Sprintf("%s:%d", th.IP, turnPort)
+	ts, err := turn.New(turn.Config{Net: th.Net, RelayIP: th.IP, UDPAddr: turnAddr, Secret: turnSecret, Logger: r.log})
+	if err != nil {
+		return err
+	}
+	defer ts.Close()
+
+	sigURL, httpClient, stopSignaling, err := r.startSignaling()
+	if err != nil {
+		return err
+	}
+	defer stopSignaling()
+
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel() // runs before wg.Wait
+
+	if s.Topology == "sfu" {
+		sh, _ := nw.Host(sfuHost)
+		sf, err := sfu.Join(ctx, sfu.Params{Net: sh.Net, SignalURL: sigURL, HTTPClient: httpClient, Log: r.log}, room)
+		if err != nil {
+			return err
+		}
+		r.sfu = sf
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := sf.Serve(ctx); err != nil {
+				r.event("sfu", "error", err.Error())
+			}
+		}()
+		r.event("sfu", "started", sh.IP.String())
+	}
+
+	clips, err := openClips()
+	if err != nil {
+		return err
+	}
+	for _, p := range s.Participants {
+		h, _ := nw.Host(p.Name)
+		ice, err := r.iceServers(turnAddr, p.Name, th.IP.String())
+		if err != nil {
+			return err
+		}
+		var pub []*clip.Clip
+		for _, m := range p.Publish {
+			pub = append(pub, clips[m])
+		}
+		name := p.Name
+		ar := &agentRun{p: p, host: h, start: time.Now()}
+		a, err := agent.Start(ctx, agent.Params{
+			Name: name, Room: room, Topology: s.Topology, SFUName: sfu.Name,
+			Net: h.Net, SignalURL: sigURL, HTTPClient: httpClient,
+			ICEServers: ice, RelayOnly: s.ICE.RelayOnly, Publish: pub, Log: r.log,
+			OnEvent: func(kind, detail string) { r.event(name, kind, detail) },
+		})
+		if err != nil {
+			return err
+		}
+		ar.a = a
+		r.agents = append(r.agents, ar)
+		defer a.Close() // deferred: closed before the SFU, TURN and network
+		r.event(name, "joined", fmt.Sprintf("%s behind %s NAT (public %s)", h.IP, p.NAT, h.PublicIP))
+	}
+
+	r.sampler = newSampler(r)
+	err = r.timeline(ctx)
+	r.ended = time.Since(r.start)
+	r.final = r.sampler.snapshot()
+	return err
+}
+
+// timeline samples every analysis resolution step until the scenario's
+// duration has passed, the context ends, or the user interrupts.
+func (r *run) timeline(ctx context.Context) error {
+	total := r.s.Duration.Duration
+	tick := time.NewTicker(sampleEvery)
+	defer tick.Stop()
+	lastProgress := time.Duration(0)
+	for {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("stopped at %.1fs: %w", time.Since(r.start).Seconds(), ctx.Err())
+		case now := <-tick.C:
+			r.sampler.sample(now)
+			elapsed := now.Sub(r.start)
+			if r.opt.Interrupt != nil && r.opt.Interrupt.Load() {
+				r.event("runner", "interrupted", fmt.Sprintf("at %.1fs", elapsed.Seconds()))
+				return fmt.Errorf("stopped at %.1fs of %v: %w", elapsed.Seconds(), total, ErrInterrupted)
+			}
+			if r.opt.Progress != nil && elapsed-lastProgress >= time.Second {
+				lastProgress = elapsed
+				r.opt.Progress(elapsed, total)
+			}
+			if elapsed >= total {
+				return nil
+			}
+		}
+	}
+}
+
+func (r *run) startSignaling() (url string, client *http.Client, stop func(), err error) {
+	srv := signaling.NewServer(r.log)
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	var ln net.Listener
+	if r.opt.Clock == ClockVirtual {
+		pl := signaling.NewPipeListener()
+		ln = pl
+		client = &http.Client{Transport: &http.Transport{DialContext: pl.DialContext}}
+		url = "ws://signaling" + signaling.Path
+	} else {
+		tl, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", nil, nil, fmt.Errorf("signaling listen: %w", err)
+		}
+		ln = tl
+		client = &http.Client{Transport: &http.Transport{}}
+		url = "ws://" + tl.Addr().String() + signaling.Path
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = hs.Serve(ln)
+	}()
+	stop = func() {
+		_ = hs.Close()
+		<-done
+		srv.Wait()
+		client.CloseIdleConnections()
+	}
+	return url, client, stop, nil
+}
+
+func (r *run) iceServers(turnAddr, user, _ string) ([]webrtc.ICEServer, error) {
+	var out []webrtc.ICEServer
+	if r.s.UseSTUN() {
+		out = append(out, webrtc.ICEServer{URLs: []string{"stun:" + turnAddr}})
+	}
+	if r.s.UseTURN() {
+		u, p, err := turn.Credentials(turnSecret, user, r.s.Duration.Duration+time.Hour)
+		if err != nil {
+			return nil, fmt.Errorf("turn credentials: %w", err)
+		}
+		out = append(out, webrtc.ICEServer{URLs: []string{"turn:" + turnAddr + "?transport=udp"}, Username: u, Credential: p})
+	}
+	return out, nil
+}
+
+// Clip files in rtclab.Clips for each publishable media.
+var clipFiles = map[string]string{
+	"audio": "testdata/clips/audio-opus.ogg",
+	"video": "testdata/clips/video-vp8.ivf",
+}
+
+func openClips() (map[string]*clip.Clip, error) {
+	out := map[string]*clip.Clip{}
+	for media, file := range clipFiles {
+		c, err := clip.Open(rtclab.Clips, file)
+		if err != nil {
+			return nil, err
+		}
+		out[media] = c
+	}
+	return out, nil
+}
+
+func round(x float64, digits int) float64 {
+	p := 1.0
+	for range digits {
+		p *= 10
+	}
+	if x < 0 {
+		return -float64(int64(-x*p+0.5)) / p
+	}
+	return float64(int64(x*p+0.5)) / p
+}

@@ -1,0 +1,163 @@
+package scenarios
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/rtclab/rtclab/analysis"
+	"github.com/rtclab/rtclab/probes"
+	"github.com/rtclab/rtclab/stack/agent"
+)
+
+// sampleEvery is the sampling period of every series.
+const sampleEvery = analysis.Resolution
+
+// window is how many samples the rate and loss series average over (1 s):
+// a 100 ms window holds only a handful of packets and is mostly noise.
+const window = 10
+
+// sampler turns the agents' counters into time series.
+type sampler struct {
+	r       *run
+	streams map[*agent.Receiver]*streamTrack
+	order   []*streamTrack
+	rtts    map[*agent.Conn][]float64
+}
+
+type streamTrack struct {
+	owner     *agentRun
+	conn      *agent.Conn
+	rx        *agent.Receiver
+	name      string
+	history   []agent.SeqCounts // the last window+1 samples
+	firstData time.Time
+}
+
+func newSampler(r *run) *sampler {
+	return &sampler{r: r, streams: map[*agent.Receiver]*streamTrack{}, rtts: map[*agent.Conn][]float64{}}
+}
+
+// sample reads every counter once and appends to the series.
+func (s *sampler) sample(now time.Time) {
+	for _, ar := range s.r.agents {
+		for _, c := range ar.a.Conns() {
+			s.sampleRTT(now, ar, c)
+			for _, rx := range c.Receivers() {
+				st := s.streams[rx]
+				if st == nil {
+					st = &streamTrack{owner: ar, conn: c, rx: rx, name: fmt.Sprintf("%s->%s %s", rx.From, ar.p.Name, rx.Kind)}
+					s.streams[rx] = st
+					s.order = append(s.order, st)
+				}
+				s.sampleStream(now, st)
+			}
+		}
+	}
+}
+
+func (s *sampler) sampleStream(now time.Time, st *streamTrack) {
+	in := st.rx.Counts()
+	if in.Unique > 0 && st.firstData.IsZero() {
+		st.firstData = now
+	}
+	st.history = append(st.history, in)
+	if len(st.history) > window+1 {
+		st.history = st.history[1:]
+	}
+	old := st.history[0]
+	span := float64(len(st.history)-1) * sampleEvery.Seconds()
+	if span == 0 {
+		return
+	}
+	kbps := float64(in.Bytes-old.Bytes) * 8 / 1000 / span
+	s.r.rec.Sample(now, "bitrate "+st.name, "bitrate_kbps", "kbps", round(kbps, 1))
+	expected := float64(in.Expected) - float64(old.Expected)
+	lost := float64(in.Lost()) - float64(old.Lost())
+	if expected > 0 {
+		s.r.rec.Sample(now, "loss "+st.name, "loss_fraction", "fraction", round(max(lost, 0)/expected, 4))
+	}
+}
+
+// sampleRTT records the connection's round-trip time: from RTCP receiver
+// reports of what the agent sends when it sends anything, else from the
+// ICE pair's STUN consent checks.
+func (s *sampler) sampleRTT(now time.Time, ar *agentRun, c *agent.Conn) {
+	rtt, ok := connRTT(c)
+	if !ok {
+		return
+	}
+	s.rtts[c] = append(s.rtts[c], rtt)
+	s.r.rec.Sample(now, fmt.Sprintf("rtt %s<->%s", ar.p.Name, c.Remote), "rtt_ms", "ms", round(rtt, 2))
+}
+
+func connRTT(c *agent.Conn) (float64, bool) {
+	var sum float64
+	var n int
+	for _, snd := range c.Senders() {
+		ssrc := senderSSRC(snd)
+		if out, ok := probes.ReadOutbound(c.PC.Stats, ssrc); ok && out.RTTMeasurements > 0 {
+			sum += out.RTTMS
+			n++
+		}
+	}
+	if n > 0 {
+		return sum / float64(n), true
+	}
+	if p, ok := probes.SelectedPair(c.PC.PeerConnection); ok && p.RTTMS > 0 {
+		return p.RTTMS, true
+	}
+	return 0, false
+}
+
+func senderSSRC(s *agent.Sender) uint32 {
+	enc := s.RTP.GetParameters().Encodings
+	if len(enc) == 0 {
+		return 0
+	}
+	return uint32(enc[0].SSRC)
+}
+
+// snapshot is everything the report needs, taken before the stack closes.
+type snapshot struct {
+	pairs   map[*agent.Conn]probes.Pair
+	inbound map[*agent.Receiver]probes.Inbound
+	app     map[*agent.Receiver]agent.SeqCounts
+	sent    map[*agent.Conn]map[string]probes.Outbound // by kind
+}
+
+func (s *sampler) snapshot() *snapshot {
+	snap := &snapshot{
+		pairs:   map[*agent.Conn]probes.Pair{},
+		inbound: map[*agent.Receiver]probes.Inbound{},
+		app:     map[*agent.Receiver]agent.SeqCounts{},
+		sent:    map[*agent.Conn]map[string]probes.Outbound{},
+	}
+	for _, ar := range s.r.agents {
+		for _, c := range ar.a.Conns() {
+			if p, ok := probes.SelectedPair(c.PC.PeerConnection); ok {
+				snap.pairs[c] = p
+			}
+			snap.sent[c] = map[string]probes.Outbound{}
+			for _, snd := range c.Senders() {
+				if out, ok := probes.ReadOutbound(c.PC.Stats, senderSSRC(snd)); ok {
+					snap.sent[c][snd.Clip.Kind()] = out
+				}
+			}
+			for _, rx := range c.Receivers() {
+				snap.app[rx] = rx.Counts()
+				if in, ok := probes.ReadInbound(c.PC.Stats, rx.SSRC); ok {
+					snap.inbound[rx] = in
+				}
+			}
+		}
+	}
+	return snap
+}
+
+func meanOrNaN(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	return analysis.Mean(xs)
+}

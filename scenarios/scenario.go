@@ -1,0 +1,165 @@
+package scenarios
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Scenario is one scenario file.
+type Scenario struct {
+	// Name identifies the scenario in reports (required).
+	Name string `yaml:"name"`
+	// Description is free text shown in the report.
+	Description string `yaml:"description"`
+	// Topology is "sfu" (everyone to the SFU) or "p2p" (two participants
+	// straight to each other). Default "sfu".
+	Topology string `yaml:"topology"`
+	// Duration is how long media flows, e.g. "30s". Required.
+	Duration Duration `yaml:"duration"`
+	// Seed seeds the emulated network's random choices. Default 1.
+	Seed int64 `yaml:"seed"`
+	// ICE declares which ICE servers the participants get.
+	ICE ICE `yaml:"ice"`
+	// Participants are the simulated clients.
+	Participants []Participant `yaml:"participants"`
+	// Expect lists the checks that decide pass or fail.
+	Expect []Expectation `yaml:"expect"`
+
+	// File is where the scenario was loaded from.
+	File string `yaml:"-"`
+}
+
+// ICE declares the ICE servers of every participant.
+type ICE struct {
+	// STUN gives participants the embedded STUN server. Default true.
+	STUN *bool `yaml:"stun"`
+	// TURN gives participants the embedded TURN server (UDP) with REST
+	// credentials. Default true.
+	TURN *bool `yaml:"turn"`
+	// RelayOnly sets iceTransportPolicy "relay". Default false.
+	RelayOnly bool `yaml:"relay_only"`
+}
+
+// Participant is one simulated client.
+type Participant struct {
+	// Name is unique, lower-case letters, digits and '-'.
+	Name string `yaml:"name"`
+	// NAT is the NAT behaviour in front of it (see netem.NATs). Default "open".
+	NAT string `yaml:"nat"`
+	// Publish lists what it sends: "audio" (Opus), "video" (VP8).
+	Publish []string `yaml:"publish"`
+	// Uplink and Downlink impair its access link.
+	Uplink   Link `yaml:"uplink"`
+	Downlink Link `yaml:"downlink"`
+}
+
+// Link is one direction of an access link.
+type Link struct {
+	// Loss is the random packet loss, "3%" or 0.03.
+	Loss Fraction `yaml:"loss"`
+	// Delay is the one-way delay, e.g. "40ms".
+	Delay Duration `yaml:"delay"`
+}
+
+// Expectation is one check: a metric of each matching participant or
+// stream must lie within [min, max].
+type Expectation struct {
+	// Metric names what is checked; see Metrics.
+	Metric string `yaml:"metric"`
+	// Participant narrows participant metrics to one participant.
+	Participant string `yaml:"participant"`
+	// From, To and Kind narrow stream metrics.
+	From string `yaml:"from"`
+	To   string `yaml:"to"`
+	Kind string `yaml:"kind"`
+	// Min and Max bound the value; either may be left out.
+	Min *Number `yaml:"min"`
+	Max *Number `yaml:"max"`
+
+	line int
+}
+
+// Duration is a time.Duration written as "30s", "40ms" or "1m30s".
+type Duration struct {
+	time.Duration
+	line int
+}
+
+// UnmarshalYAML parses a duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	d.line = n.Line
+	if n.Kind != yaml.ScalarNode {
+		return posError(n.Line, "want a duration such as 30s or 40ms")
+	}
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		if _, numErr := strconv.ParseFloat(n.Value, 64); numErr == nil {
+			return posError(n.Line, fmt.Sprintf("%q has no unit: write e.g. %sms or %ss", n.Value, n.Value, n.Value))
+		}
+		return posError(n.Line, fmt.Sprintf("%q is not a duration (e.g. 30s, 40ms, 1m30s)", n.Value))
+	}
+	d.Duration = v
+	return nil
+}
+
+// Fraction is a number in 0..1 written as "3%" or 0.03.
+type Fraction struct {
+	Value float64
+	line  int
+}
+
+// UnmarshalYAML parses "3%" or a plain number.
+func (f *Fraction) UnmarshalYAML(n *yaml.Node) error {
+	f.line = n.Line
+	v, err := parsePercent(n)
+	if err != nil {
+		return err
+	}
+	f.Value = v
+	return nil
+}
+
+// Number is a float that also accepts "3%".
+type Number struct {
+	Value float64
+}
+
+// UnmarshalYAML parses "3%" or a plain number.
+func (x *Number) UnmarshalYAML(n *yaml.Node) error {
+	v, err := parsePercent(n)
+	x.Value = v
+	return err
+}
+
+func parsePercent(n *yaml.Node) (float64, error) {
+	if n.Kind != yaml.ScalarNode {
+		return 0, posError(n.Line, "want a number such as 0.03 or 3%")
+	}
+	s := strings.TrimSpace(n.Value)
+	scale := 1.0
+	if strings.HasSuffix(s, "%") {
+		s = strings.TrimSpace(strings.TrimSuffix(s, "%"))
+		scale = 0.01
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, posError(n.Line, fmt.Sprintf("%q is not a number (e.g. 0.03 or 3%%)", n.Value))
+	}
+	return v * scale, nil
+}
+
+// posError is a parse error at a line, in the form yaml.v3 collects (so
+// decoding goes on and every problem is reported); Parse adds file and field.
+func posError(line int, msg string) error {
+	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %s", line, msg)}}
+}
+
+// UseSTUN reports whether participants get the STUN server.
+func (s *Scenario) UseSTUN() bool { return s.ICE.STUN == nil || *s.ICE.STUN }
+
+// UseTURN reports whether participants get the TURN server.
+func (s *Scenario) UseTURN() bool { return s.ICE.TURN == nil || *s.ICE.TURN }

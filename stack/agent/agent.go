@@ -1,0 +1,403 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/pion/transport/v3"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/rtclab/rtclab/stack/clip"
+	"github.com/rtclab/rtclab/stack/peer"
+	"github.com/rtclab/rtclab/stack/signaling"
+)
+
+// Topologies.
+const (
+	TopologySFU = "sfu"
+	TopologyP2P = "p2p"
+)
+
+// Params declares an agent.
+type Params struct {
+	// Name is the participant's name in the room (required).
+	Name string
+	// Room to join (required).
+	Room string
+	// Topology is TopologySFU or TopologyP2P.
+	Topology string
+	// SFUName is the SFU's participant name (TopologySFU).
+	SFUName string
+	// Net is the host's network (required).
+	Net transport.Net
+	// SignalURL and HTTPClient reach the signaling server.
+	SignalURL  string
+	HTTPClient *http.Client
+	// ICEServers and RelayOnly configure ICE.
+	ICEServers []webrtc.ICEServer
+	RelayOnly  bool
+	// Publish lists the clips to send, one track each.
+	Publish []*clip.Clip
+	// Log receives what the agent does; nil discards.
+	Log *slog.Logger
+	// OnEvent, when set, is told about state changes (kind, detail).
+	OnEvent func(kind, detail string)
+}
+
+// Agent is a running simulated client.
+type Agent struct {
+	p      Params
+	log    *slog.Logger
+	sig    *signaling.Client
+	events chan func()
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu    sync.Mutex
+	conns map[string]*Conn // by remote name
+	order []*Conn
+}
+
+// Conn is the agent's PeerConnection to one remote (the SFU or a peer).
+type Conn struct {
+	// Remote names the other end.
+	Remote string
+	// PC is the PeerConnection with its stats.
+	PC *peer.PC
+
+	mu          sync.Mutex
+	connectedAt time.Time
+	senders     []*Sender
+	receivers   []*Receiver
+}
+
+// Sender is one published track.
+type Sender struct {
+	Clip   *clip.Clip
+	RTP    *webrtc.RTPSender
+	Track  *webrtc.TrackLocalStaticSample
+	mu     sync.Mutex
+	plis   uint64
+	nacks  uint64
+	frames uint64
+}
+
+// Receiver is one received track.
+type Receiver struct {
+	// From is the publisher (the stream ID the SFU sets, or the p2p peer).
+	From string
+	// Kind is "audio" or "video".
+	Kind string
+	// Codec is the negotiated MIME type.
+	Codec string
+	// SSRC of the received stream.
+	SSRC uint32
+
+	mu  sync.Mutex
+	seq seqCounter
+}
+
+// Counts returns what the application received so far, after
+// retransmissions (RTX) were folded back into the stream.
+func (r *Receiver) Counts() SeqCounts {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.seq.counts()
+}
+
+// Feedback returns how many PLIs and NACK packets the publisher received for
+// this track.
+func (s *Sender) Feedback() (plis, nacks uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.plis, s.nacks
+}
+
+// Start joins the room and begins signaling; it returns once joined. The
+// agent runs until ctx ends; then call Close.
+func Start(ctx context.Context, p Params) (*Agent, error) {
+	if p.Name == "" || p.Room == "" || p.Net == nil || p.SignalURL == "" {
+		return nil, errors.New("agent: Name, Room, Net and SignalURL are required")
+	}
+	if p.Topology == "" {
+		p.Topology = TopologySFU
+	}
+	if p.SFUName == "" {
+		p.SFUName = "sfu"
+	}
+	log := p.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	a := &Agent{p: p, log: log.With("agent", p.Name), events: make(chan func(), 64), conns: map[string]*Conn{}, cancel: cancel}
+	sig, err := signaling.Dial(ctx, p.SignalURL, p.HTTPClient, p.Room, p.Name)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("agent %s: %w", p.Name, err)
+	}
+	a.sig = sig
+	a.wg.Add(1)
+	go a.loop(ctx)
+	return a, nil
+}
+
+// Conns returns the agent's connections in creation order.
+func (a *Agent) Conns() []*Conn {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]*Conn(nil), a.order...)
+}
+
+// Close stops publishing, closes every PeerConnection and waits for every
+// goroutine the agent started.
+func (a *Agent) Close() {
+	a.cancel()
+	_ = a.sig.Close()
+	for _, c := range a.Conns() {
+		_ = c.PC.Close()
+	}
+	a.wg.Wait()
+}
+
+func (a *Agent) event(kind, detail string) {
+	if a.p.OnEvent != nil {
+		a.p.OnEvent(kind, detail)
+	}
+}
+
+// loop owns signaling state: it handles server messages and callbacks.
+func (a *Agent) loop(ctx context.Context) {
+	defer a.wg.Done()
+	msgs := make(chan signaling.Message)
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		for {
+			m, err := a.sig.Recv(ctx)
+			if err != nil {
+				close(msgs)
+				return
+			}
+			select {
+			case msgs <- m:
+			case <-ctx.Done():
+				close(msgs)
+				return
+			}
+		}
+	}()
+	if err := a.onJoined(ctx, a.sig.Joined.Peers); err != nil {
+		a.event("error", err.Error())
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			for range msgs { // let the reader finish
+			}
+			return
+		case m, ok := <-msgs:
+			if !ok {
+				return
+			}
+			if err := a.handle(ctx, m); err != nil {
+				a.log.Warn("signaling", "type", m.Type, "from", m.From, "err", err)
+				a.event("error", fmt.Sprintf("%s from %s: %v", m.Type, m.From, err))
+			}
+		case f := <-a.events:
+			f()
+		}
+	}
+}
+
+func (a *Agent) onJoined(ctx context.Context, peers []string) error {
+	if a.p.Topology == TopologySFU {
+		for _, name := range peers {
+			if name == a.p.SFUName {
+				return a.offer(ctx, name)
+			}
+		}
+		return fmt.Errorf("no SFU %q in room %q", a.p.SFUName, a.p.Room)
+	}
+	return nil // p2p: those already here offer to us
+}
+
+func (a *Agent) handle(ctx context.Context, m signaling.Message) error {
+	switch m.Type {
+	case signaling.TypePeerJoined:
+		if a.p.Topology == TopologyP2P && m.Name != a.p.SFUName {
+			return a.offer(ctx, m.Name)
+		}
+	case signaling.TypeOffer:
+		c, err := a.conn(ctx, m.From)
+		if err != nil {
+			return err
+		}
+		if err := c.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP}); err != nil {
+			return fmt.Errorf("set offer: %w", err)
+		}
+		ans, err := c.PC.CreateAnswer(nil)
+		if err != nil {
+			return fmt.Errorf("create answer: %w", err)
+		}
+		if err := c.PC.SetLocalDescription(ans); err != nil {
+			return fmt.Errorf("set answer: %w", err)
+		}
+		return a.sig.Send(ctx, signaling.Message{Type: signaling.TypeAnswer, To: m.From, SDP: ans.SDP})
+	case signaling.TypeAnswer:
+		c := a.existing(m.From)
+		if c == nil {
+			return errors.New("answer from unknown peer")
+		}
+		return c.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP})
+	case signaling.TypeCandidate:
+		c := a.existing(m.From)
+		if c == nil {
+			return errors.New("candidate from unknown peer")
+		}
+		var ci webrtc.ICECandidateInit
+		if err := json.Unmarshal(m.Candidate, &ci); err != nil {
+			return fmt.Errorf("candidate: %w", err)
+		}
+		return c.PC.AddICECandidate(ci)
+	case signaling.TypeError:
+		return errors.New(m.Error)
+	}
+	return nil
+}
+
+func (a *Agent) offer(ctx context.Context, remote string) error {
+	c, err := a.conn(ctx, remote)
+	if err != nil {
+		return err
+	}
+	o, err := c.PC.CreateOffer(nil)
+	if err != nil {
+		return fmt.Errorf("create offer: %w", err)
+	}
+	if err := c.PC.SetLocalDescription(o); err != nil {
+		return fmt.Errorf("set offer: %w", err)
+	}
+	return a.sig.Send(ctx, signaling.Message{Type: signaling.TypeOffer, To: remote, SDP: o.SDP})
+}
+
+func (a *Agent) existing(remote string) *Conn {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.conns[remote]
+}
+
+// conn returns the connection to remote, creating it (with the published
+// tracks) on first use.
+func (a *Agent) conn(ctx context.Context, remote string) (*Conn, error) {
+	if c := a.existing(remote); c != nil {
+		return c, nil
+	}
+	pc, err := peer.New(peer.Params{Net: a.p.Net, ICEServers: a.p.ICEServers, RelayOnly: a.p.RelayOnly})
+	if err != nil {
+		return nil, fmt.Errorf("agent %s: %w", a.p.Name, err)
+	}
+	c := &Conn{Remote: remote, PC: pc}
+	a.mu.Lock()
+	a.conns[remote] = c
+	a.order = append(a.order, c)
+	a.mu.Unlock()
+
+	pc.OnICECandidate(func(ic *webrtc.ICECandidate) {
+		if ic == nil {
+			return
+		}
+		data, err := json.Marshal(ic.ToJSON())
+		if err != nil {
+			return
+		}
+		_ = a.sig.Send(ctx, signaling.Message{Type: signaling.TypeCandidate, To: remote, Candidate: data})
+	})
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		a.event("connection-state", remote+": "+st.String())
+		if st == webrtc.PeerConnectionStateConnected {
+			c.mu.Lock()
+			if c.connectedAt.IsZero() {
+				c.connectedAt = time.Now()
+			}
+			c.mu.Unlock()
+		}
+	})
+	pc.OnTrack(func(t *webrtc.TrackRemote, rr *webrtc.RTPReceiver) {
+		from := remote
+		if a.p.Topology == TopologySFU && t.StreamID() != "" {
+			from = t.StreamID()
+		}
+		r := &Receiver{From: from, Kind: t.Kind().String(), Codec: t.Codec().MimeType, SSRC: uint32(t.SSRC())}
+		c.mu.Lock()
+		c.receivers = append(c.receivers, r)
+		c.mu.Unlock()
+		a.event("track", fmt.Sprintf("receiving %s %s from %s", r.Kind, r.Codec, from))
+		a.wg.Add(2)
+		go func() {
+			defer a.wg.Done()
+			for {
+				pkt, _, err := t.ReadRTP()
+				if err != nil {
+					return
+				}
+				r.mu.Lock()
+				r.seq.add(pkt.SequenceNumber, len(pkt.Payload))
+				r.mu.Unlock()
+			}
+		}()
+		go func() {
+			defer a.wg.Done()
+			for {
+				if _, _, err := rr.ReadRTCP(); err != nil {
+					return
+				}
+			}
+		}()
+	})
+
+	for _, cl := range a.p.Publish {
+		track, err := webrtc.NewTrackLocalStaticSample(cl.Capability(), cl.Kind(), a.p.Name)
+		if err != nil {
+			return nil, fmt.Errorf("agent %s track: %w", a.p.Name, err)
+		}
+		rs, err := pc.AddTrack(track)
+		if err != nil {
+			return nil, fmt.Errorf("agent %s add track: %w", a.p.Name, err)
+		}
+		s := &Sender{Clip: cl, RTP: rs, Track: track}
+		c.senders = append(c.senders, s)
+		a.wg.Add(2)
+		go a.drainSender(s)
+		go a.play(ctx, c, s)
+	}
+	return c, nil
+}
+
+// ConnectedAt returns when the connection first reached "connected", and
+// false if it never did.
+func (c *Conn) ConnectedAt() (time.Time, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.connectedAt, !c.connectedAt.IsZero()
+}
+
+// Senders returns the published tracks.
+func (c *Conn) Senders() []*Sender {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]*Sender(nil), c.senders...)
+}
+
+// Receivers returns the received tracks.
+func (c *Conn) Receivers() []*Receiver {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]*Receiver(nil), c.receivers...)
+}

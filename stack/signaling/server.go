@@ -1,0 +1,196 @@
+package signaling
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sync"
+
+	"github.com/coder/websocket"
+)
+
+// Path is where the WebSocket endpoint is served.
+const Path = "/ws"
+
+// sendQueue is how many messages may wait for a slow client before it is
+// disconnected.
+const sendQueue = 256
+
+// Server relays signaling messages between clients in rooms.
+type Server struct {
+	log   *slog.Logger
+	mu    sync.Mutex
+	rooms map[string]map[string]*client
+	wg    sync.WaitGroup
+}
+
+type client struct {
+	name, room string
+	out        chan Message
+	cancel     context.CancelFunc
+}
+
+// NewServer returns a server; a nil logger discards.
+func NewServer(log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Server{log: log, rooms: map[string]map[string]*client{}}
+}
+
+// Handler returns the HTTP handler that serves Path.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc(Path, s.serveWS)
+	return mux
+}
+
+// Wait blocks until every connection handler has returned.
+func (s *Server) Wait() { s.wg.Wait() }
+
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	s.wg.Add(1)
+	defer s.wg.Done()
+	ws, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		s.log.Warn("signaling: accept", "err", err)
+		return
+	}
+	defer ws.CloseNow()
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+
+	var first Message
+	if err := readJSON(ctx, ws, &first); err != nil {
+		return
+	}
+	if first.Type != TypeJoin || first.Name == "" || first.Room == "" {
+		_ = writeJSON(ctx, ws, Message{Type: TypeError, Error: `first message must be {"type":"join","room":...,"name":...}`})
+		return
+	}
+	c := &client{name: first.Name, room: first.Room, out: make(chan Message, sendQueue), cancel: cancel}
+	peers, err := s.join(c)
+	if err != nil {
+		_ = writeJSON(ctx, ws, Message{Type: TypeError, Error: err.Error()})
+		return
+	}
+	defer s.leave(c)
+	c.out <- Message{Type: TypeJoined, Room: c.room, Name: c.name, Peers: peers}
+
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case m := <-c.out:
+				if err := writeJSON(ctx, ws, m); err != nil {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	defer func() { cancel(); <-writerDone }()
+
+	for {
+		var m Message
+		if err := readJSON(ctx, ws, &m); err != nil {
+			return
+		}
+		switch m.Type {
+		case TypeLeave:
+			return
+		case TypeOffer, TypeAnswer, TypeCandidate:
+			m.From = c.name
+			if err := s.relay(c.room, m); err != nil {
+				c.send(Message{Type: TypeError, Error: err.Error()})
+			}
+		default:
+			c.send(Message{Type: TypeError, Error: fmt.Sprintf("unknown message type %q", m.Type)})
+		}
+	}
+}
+
+func (s *Server) join(c *client) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	room := s.rooms[c.room]
+	if room == nil {
+		room = map[string]*client{}
+		s.rooms[c.room] = room
+	}
+	if _, taken := room[c.name]; taken {
+		return nil, fmt.Errorf("name %q is taken in room %q", c.name, c.room)
+	}
+	peers := make([]string, 0, len(room))
+	for name, other := range room {
+		peers = append(peers, name)
+		other.send(Message{Type: TypePeerJoined, Room: c.room, Name: c.name})
+	}
+	room[c.name] = c
+	slices.Sort(peers)
+	s.log.Debug("signaling: join", "room", c.room, "name", c.name)
+	return peers, nil
+}
+
+func (s *Server) leave(c *client) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	room := s.rooms[c.room]
+	if room[c.name] != c {
+		return
+	}
+	delete(room, c.name)
+	if len(room) == 0 {
+		delete(s.rooms, c.room)
+	}
+	for _, other := range room {
+		other.send(Message{Type: TypePeerLeft, Room: c.room, Name: c.name})
+	}
+	s.log.Debug("signaling: leave", "room", c.room, "name", c.name)
+}
+
+// ErrNoPeer is returned when a message is addressed to nobody in the room.
+var ErrNoPeer = errors.New("no such peer in the room")
+
+func (s *Server) relay(room string, m Message) error {
+	s.mu.Lock()
+	to := s.rooms[room][m.To]
+	s.mu.Unlock()
+	if to == nil {
+		return fmt.Errorf("%s to %q: %w", m.Type, m.To, ErrNoPeer)
+	}
+	to.send(m)
+	return nil
+}
+
+// send queues m; a client too slow to drain its queue is disconnected.
+func (c *client) send(m Message) {
+	select {
+	case c.out <- m:
+	default:
+		c.cancel()
+	}
+}
+
+func readJSON(ctx context.Context, ws *websocket.Conn, v any) error {
+	_, data, err := ws.Read(ctx)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(data, v)
+}
+
+func writeJSON(ctx context.Context, ws *websocket.Conn, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return ws.Write(ctx, websocket.MessageText, data)
+}

@@ -1,0 +1,225 @@
+package turn
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/pion/logging"
+	"github.com/pion/transport/v3"
+	pionturn "github.com/pion/turn/v4"
+)
+
+// DefaultRealm is the realm used when Config.Realm is empty.
+const DefaultRealm = "rtclab"
+
+// Config declares a TURN server. The zero value of every optional field works.
+type Config struct {
+	// Net is the network to listen on and to relay through (required).
+	Net transport.Net
+	// RelayIP is the public address given to clients in XOR-RELAYED-ADDRESS
+	// and used to open relay sockets (required).
+	RelayIP net.IP
+	// UDPAddr is the UDP listen address, e.g. "198.51.100.3:3478". Empty
+	// means no UDP listener.
+	UDPAddr string
+	// TCPAddr is the TCP listen address (RFC 6062 client-to-server TCP; the
+	// relayed leg is UDP). Empty means no TCP listener.
+	TCPAddr string
+	// TLSAddr and TLSConfig add a TURN-over-TLS listener. Both or neither.
+	TLSAddr   string
+	TLSConfig *tls.Config
+	// Realm defaults to DefaultRealm.
+	Realm string
+	// Secret is the shared secret of the REST credentials (required).
+	Secret string
+	// AllowPeer overrides the relay policy; nil means PeerAllowed.
+	AllowPeer func(ip net.IP) bool
+	// Logger receives auth failures and refused peers; nil discards.
+	Logger *slog.Logger
+}
+
+// Server is a running TURN server.
+type Server struct {
+	srv *pionturn.Server
+	// addrs are the bound listen addresses, by transport ("udp", "tcp",
+	// "tls"), so that port 0 in Config can be read back.
+	addrs map[string]net.Addr
+}
+
+// ErrConfig is wrapped by every configuration error of New.
+var ErrConfig = errors.New("turn config")
+
+// New starts a TURN server as cfg declares.
+func New(cfg Config) (*Server, error) {
+	if cfg.Net == nil || cfg.RelayIP == nil || cfg.Secret == "" {
+		return nil, fmt.Errorf("%w: Net, RelayIP and Secret are required", ErrConfig)
+	}
+	if cfg.UDPAddr == "" && cfg.TCPAddr == "" && cfg.TLSAddr == "" {
+		return nil, fmt.Errorf("%w: no listen address", ErrConfig)
+	}
+	if (cfg.TLSAddr == "") != (cfg.TLSConfig == nil) {
+		return nil, fmt.Errorf("%w: TLSAddr and TLSConfig go together", ErrConfig)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	allow := cfg.AllowPeer
+	if allow == nil {
+		allow = PeerAllowed
+	}
+	perm := func(client net.Addr, peer net.IP) bool {
+		if allow(peer) {
+			return true
+		}
+		log.Warn("turn: refused relay peer", "client", client.String(), "peer", peer.String())
+		return false
+	}
+	relayGen := func() pionturn.RelayAddressGenerator {
+		return &pionturn.RelayAddressGeneratorStatic{
+			RelayAddress: cfg.RelayIP,
+			Address:      cfg.RelayIP.String(),
+			Net:          cfg.Net,
+		}
+	}
+	var (
+		pcs     []pionturn.PacketConnConfig
+		lns     []pionturn.ListenerConfig
+		closers []func() error
+		addrs   = map[string]net.Addr{}
+	)
+	closeAll := func() {
+		for _, c := range closers {
+			_ = c()
+		}
+	}
+	if cfg.UDPAddr != "" {
+		pc, err := cfg.Net.ListenPacket("udp4", cfg.UDPAddr)
+		if err != nil {
+			return nil, fmt.Errorf("turn listen udp %s: %w", cfg.UDPAddr, err)
+		}
+		closers = append(closers, pc.Close)
+		addrs["udp"] = pc.LocalAddr()
+		pcs = append(pcs, pionturn.PacketConnConfig{
+			PacketConn: pc, RelayAddressGenerator: relayGen(), PermissionHandler: perm,
+		})
+	}
+	if cfg.TCPAddr != "" {
+		ln, err := listenTCP(cfg.Net, cfg.TCPAddr)
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("turn listen tcp %s: %w", cfg.TCPAddr, err)
+		}
+		closers = append(closers, ln.Close)
+		addrs["tcp"] = ln.Addr()
+		lns = append(lns, pionturn.ListenerConfig{
+			Listener: ln, RelayAddressGenerator: relayGen(), PermissionHandler: perm,
+		})
+	}
+	if cfg.TLSAddr != "" {
+		ln, err := listenTCP(cfg.Net, cfg.TLSAddr)
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("turn listen tls %s: %w", cfg.TLSAddr, err)
+		}
+		closers = append(closers, ln.Close)
+		addrs["tls"] = ln.Addr()
+		lns = append(lns, pionturn.ListenerConfig{
+			Listener: tls.NewListener(ln, cfg.TLSConfig), RelayAddressGenerator: relayGen(), PermissionHandler: perm,
+		})
+	}
+	realm := cfg.Realm
+	if realm == "" {
+		realm = DefaultRealm
+	}
+	srv, err := pionturn.NewServer(pionturn.ServerConfig{
+		Realm:             realm,
+		AuthHandler:       authHandler(cfg.Secret, log),
+		PacketConnConfigs: pcs,
+		ListenerConfigs:   lns,
+		LoggerFactory:     quietLoggerFactory(),
+	})
+	if err != nil {
+		closeAll()
+		return nil, fmt.Errorf("turn start: %w", err)
+	}
+	return &Server{srv: srv, addrs: addrs}, nil
+}
+
+// Addr is the bound address of the listener for transport "udp", "tcp" or
+// "tls"; nil when there is none.
+func (s *Server) Addr(transport string) net.Addr { return s.addrs[transport] }
+
+// Close stops the server and its listeners.
+func (s *Server) Close() error { return s.srv.Close() }
+
+// AllocationCount is the number of live allocations.
+func (s *Server) AllocationCount() int { return s.srv.AllocationCount() }
+
+func listenTCP(n transport.Net, addr string) (net.Listener, error) {
+	tcpAddr, err := n.ResolveTCPAddr("tcp4", addr)
+	if err != nil {
+		return nil, err
+	}
+	return n.ListenTCP("tcp4", tcpAddr)
+}
+
+// authHandler checks REST credentials: the username is "expiry:user", the
+// password base64(HMAC-SHA1(secret, username)). The expiry is compared with
+// time.Now, so inside a synctest bubble it follows virtual time.
+func authHandler(secret string, log *slog.Logger) pionturn.AuthHandler {
+	inner := pionturn.LongTermTURNRESTAuthHandler(secret, quietLoggerFactory().NewLogger("turn"))
+	return func(username, realm string, src net.Addr) ([]byte, bool) {
+		key, ok := inner(username, realm, src)
+		if !ok {
+			log.Warn("turn: auth refused", "user", username, "from", src.String())
+		}
+		return key, ok
+	}
+}
+
+// Credentials returns REST credentials for user, valid for ttl from now.
+func Credentials(secret, user string, ttl time.Duration) (username, password string, err error) {
+	return pionturn.GenerateLongTermTURNRESTCredentials(secret, user, ttl)
+}
+
+// PeerAllowed is the default relay policy: it refuses loopback, private
+// (RFC 1918, RFC 4193), link-local, unspecified, multicast, IPv4-mapped IPv6
+// and the RFC 6598 shared (carrier-grade NAT) range.
+func PeerAllowed(ip net.IP) bool {
+	addr, ok := netip.AddrFromSlice(ip)
+	if !ok {
+		return false
+	}
+	// A 16-byte slice holding ::ffff:a.b.c.d came as an IPv6 XOR-PEER-ADDRESS.
+	if len(ip) == net.IPv6len && addr.Is4In6() {
+		return false
+	}
+	if addr.IsLoopback() || addr.IsPrivate() || addr.IsLinkLocalUnicast() ||
+		addr.IsLinkLocalMulticast() || addr.IsUnspecified() || addr.IsMulticast() ||
+		addr.IsInterfaceLocalMulticast() {
+		return false
+	}
+	if cgnat.Contains(addr) || thisNet.Contains(addr) {
+		return false
+	}
+	return true
+}
+
+var (
+	cgnat   = netip.MustParsePrefix("100.64.0.0/10")
+	thisNet = netip.MustParsePrefix("0.0.0.0/8")
+)
+
+// quietLoggerFactory silences pion's own logging; rtclab logs what matters
+// through slog.
+func quietLoggerFactory() logging.LoggerFactory {
+	f := logging.NewDefaultLoggerFactory()
+	f.DefaultLogLevel = logging.LogLevelDisabled
+	return f
+}
