@@ -105,7 +105,7 @@ func (c *udpConn) readLoop() {
 			return
 		}
 		d := datagram{data: append([]byte(nil), buf[:n]...), from: from}
-		c.h.down.send(n, func() {
+		c.h.down.send(d.data, func() {
 			select {
 			case <-c.closed:
 			case c.recv <- d:
@@ -154,7 +154,7 @@ func (c *udpConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 	default:
 	}
 	data := append([]byte(nil), p...)
-	c.h.up.send(len(p), func() { _, _ = c.UDPConn.WriteTo(data, addr) })
+	c.h.up.send(data, func() { _, _ = c.UDPConn.WriteTo(data, addr) })
 	return len(p), nil
 }
 
@@ -171,7 +171,7 @@ func (c *udpConn) Write(p []byte) (int, error) {
 	default:
 	}
 	data := append([]byte(nil), p...)
-	c.h.up.send(len(p), func() { _, _ = c.UDPConn.Write(data) })
+	c.h.up.send(data, func() { _, _ = c.UDPConn.Write(data) })
 	return len(p), nil
 }
 

@@ -3,8 +3,6 @@ package netem
 import (
 	"container/heap"
 	"fmt"
-	"hash/fnv"
-	"math/rand/v2"
 	"sync"
 	"time"
 )
@@ -56,7 +54,7 @@ type LinkStats struct {
 type link struct {
 	mu    sync.Mutex
 	imp   Impairment
-	rng   *rand.Rand
+	fates *fates
 	stats LinkStats
 	seq   uint64
 	queue pending
@@ -91,11 +89,9 @@ func (p *pending) Pop() any {
 }
 
 func newLink(seed int64, host string, dir Direction, imp Impairment) *link {
-	h := fnv.New64a()
-	fmt.Fprintf(h, "%s/%s", host, dir)
 	l := &link{
-		imp:  imp,
-		rng:  rand.New(rand.NewPCG(uint64(seed), h.Sum64())),
+		imp:   imp,
+		fates: newFates(uint64(seed), host+"/"+string(dir)),
 		wake: make(chan struct{}, 1),
 		done: make(chan struct{}),
 	}
@@ -104,14 +100,15 @@ func newLink(seed int64, host string, dir Direction, imp Impairment) *link {
 	return l
 }
 
-// send offers a packet of size bytes; deliver is called (once) when it
-// comes out of the link, unless it is lost.
-func (l *link) send(size int, deliver func()) {
+// send offers a packet; deliver is called (once) when it comes out of the
+// link, unless it is lost.
+func (l *link) send(data []byte, deliver func()) {
 	l.mu.Lock()
 	l.stats.Packets++
-	l.stats.Bytes += uint64(size)
+	l.stats.Bytes += uint64(len(data))
 	imp := l.imp
-	if imp.Loss > 0 && l.rng.Float64() < imp.Loss {
+	class, index := l.fates.identity(data)
+	if imp.Loss > 0 && l.fates.uniform(class, index, 0) < imp.Loss {
 		l.stats.Lost++
 		l.mu.Unlock()
 		return

@@ -103,6 +103,19 @@ func New(cfg Config) (*Network, error) {
 	if len(cfg.Servers) > 200 || len(cfg.Hosts) > 200 {
 		return nil, fmt.Errorf("%w: at most 200 servers and 200 hosts", ErrConfig)
 	}
+	seen := map[string]bool{}
+	for _, name := range cfg.Servers {
+		if name == "" || seen[name] {
+			return nil, fmt.Errorf("%w: server name %q empty or used twice", ErrConfig, name)
+		}
+		seen[name] = true
+	}
+	for _, h := range cfg.Hosts {
+		if h.Name == "" || seen[h.Name] {
+			return nil, fmt.Errorf("%w: host name %q empty or used twice", ErrConfig, h.Name)
+		}
+		seen[h.Name] = true
+	}
 	lf := logging.NewDefaultLoggerFactory()
 	lf.DefaultLogLevel = logging.LogLevelDisabled
 	wan, err := vnet.NewRouter(&vnet.RouterConfig{CIDR: "0.0.0.0/0", LoggerFactory: lf})
@@ -110,16 +123,9 @@ func New(cfg Config) (*Network, error) {
 		return nil, fmt.Errorf("netem: wan: %w", err)
 	}
 	n := &Network{wan: wan, hosts: map[string]*Host{}}
-	add := func(h *Host) error {
-		if h.Name == "" {
-			return fmt.Errorf("%w: a host has no name", ErrConfig)
-		}
-		if _, dup := n.hosts[h.Name]; dup {
-			return fmt.Errorf("%w: host name %q used twice", ErrConfig, h.Name)
-		}
+	add := func(h *Host) {
 		n.hosts[h.Name] = h
 		n.order = append(n.order, h)
-		return nil
 	}
 	for i, name := range cfg.Servers {
 		ip := nthIP(serverNet, 10+i)
@@ -130,19 +136,15 @@ func New(cfg Config) (*Network, error) {
 		if err := wan.AddNet(vn); err != nil {
 			return nil, fmt.Errorf("netem: server %s: %w", name, err)
 		}
-		if err := add(&Host{Name: name, NAT: Open, IP: ip, PublicIP: ip, Net: vn}); err != nil {
-			return nil, err
-		}
+		add(&Host{Name: name, NAT: Open, IP: ip, PublicIP: ip, Net: vn})
 	}
 	for i, hc := range cfg.Hosts {
 		h, err := n.addClient(wan, lf, cfg.Seed, i, hc)
-		if err == nil {
-			err = add(h)
-		}
 		if err != nil {
 			n.closeLinks()
 			return nil, err
 		}
+		add(h)
 	}
 	if err := wan.Start(); err != nil {
 		n.closeLinks()

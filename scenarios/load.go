@@ -123,6 +123,7 @@ func Parse(file string, data []byte) (*Scenario, error) {
 }
 
 var lineMsg = regexp.MustCompile(`^line (\d+): (.*)$`)
+var colMsg = regexp.MustCompile(`^\[col (\d+)\] (.*)$`)
 var unknownField = regexp.MustCompile(`^field (\S+) not found in type scenarios\.(\w+)$`)
 
 func decodeErrors(file string, root *yaml.Node, err error) []error {
@@ -138,13 +139,17 @@ func decodeErrors(file string, root *yaml.Node, err error) []error {
 			continue
 		}
 		line, _ := strconv.Atoi(m[1])
-		msg := m[2]
+		msg, col := m[2], 0
+		if c := colMsg.FindStringSubmatch(msg); c != nil {
+			col, _ = strconv.Atoi(c[1])
+			msg = c[2]
+		}
 		if u := unknownField.FindStringSubmatch(msg); u != nil {
 			msg = fmt.Sprintf("unknown field %q (allowed: %s)", u[1], strings.Join(allowedFields(u[2]), ", "))
 		} else if strings.HasPrefix(msg, "cannot unmarshal") {
 			msg = humanTypeError(msg)
 		}
-		out = append(out, &Error{File: file, Line: line, Field: fieldAtLine(root, line), Msg: msg})
+		out = append(out, &Error{File: file, Line: line, Field: fieldAt(root, line, col), Msg: msg})
 	}
 	return out
 }
@@ -202,8 +207,10 @@ func yamlErrLine(err error) int {
 	return 0
 }
 
-// fieldAtLine returns the path of the deepest key or value on line.
-func fieldAtLine(root *yaml.Node, line int) string {
+// fieldAt returns the path of the deepest key or value on line, preferring
+// the value that starts at col when col > 0 (flow mappings hold several
+// fields on one line).
+func fieldAt(root *yaml.Node, line, col int) string {
 	best := ""
 	var walk func(n *yaml.Node, path string)
 	walk = func(n *yaml.Node, path string) {
@@ -216,7 +223,7 @@ func fieldAtLine(root *yaml.Node, line int) string {
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				k, v := n.Content[i], n.Content[i+1]
 				p := join(path, k.Value)
-				if k.Line == line || v.Line == line {
+				if (k.Line == line || v.Line == line) && (col == 0 || v.Column == col || k.Column == col) {
 					best = p
 				}
 				walk(v, p)

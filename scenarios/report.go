@@ -1,8 +1,10 @@
 package scenarios
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/rtclab/rtclab/analysis"
 	"github.com/rtclab/rtclab/reports"
@@ -36,6 +38,9 @@ func (r *run) report() *reports.Report {
 			rep.Streams = append(rep.Streams, r.stream(st, snap))
 		}
 	}
+	slices.SortFunc(rep.Streams, func(a, b reports.Stream) int {
+		return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.To, b.To), cmp.Compare(a.Kind, b.Kind))
+	})
 	rep.Checks = r.checks(rep)
 	rep.Verdict = analysis.OverallVerdict(rep.Checks)
 	return rep

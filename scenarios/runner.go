@@ -201,6 +201,7 @@ func (r *run) exec(parent context.Context) (err error) {
 			Name: name, Room: room, Topology: s.Topology, SFUName: sfu.Name,
 			Net: h.Net, SignalURL: sigURL, HTTPClient: httpClient,
 			ICEServers: ice, RelayOnly: s.ICE.RelayOnly, Publish: pub, Log: r.log,
+			Until: r.start.Add(s.Duration.Duration),
 			OnEvent: func(kind, detail string) { r.event(name, kind, detail) },
 		})
 		if err != nil {
@@ -215,9 +216,21 @@ func (r *run) exec(parent context.Context) (err error) {
 	r.sampler = newSampler(r)
 	err = r.timeline(ctx)
 	r.ended = time.Since(r.start)
+	if err == nil {
+		// Publishing stopped at the scenario's end; let packets in flight
+		// and their repairs arrive before the final count.
+		select {
+		case <-time.After(drain):
+		case <-ctx.Done():
+		}
+	}
 	r.final = r.sampler.snapshot()
 	return err
 }
+
+// drain is how long after the last frame the final statistics are read:
+// longer than any configured delay plus a NACK round trip.
+const drain = time.Second
 
 // timeline samples every analysis resolution step until the scenario's
 // duration has passed, the context ends, or the user interrupts.

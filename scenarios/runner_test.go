@@ -2,39 +2,188 @@ package scenarios
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
+	"math"
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/rtclab/rtclab/reports"
 )
 
-// runVirtual runs a scenario inside a synctest bubble and returns its report.
-func runVirtual(t *testing.T, s *Scenario) *reports.Report {
+// runVirtual runs a scenario inside a synctest bubble. The bubble is itself
+// a leak check: synctest.Test fails if any goroutine the run started is
+// still blocked when it returns.
+func runVirtual(t *testing.T, s *Scenario, opt RunOptions) (*reports.Report, error) {
 	t.Helper()
 	var rep *reports.Report
 	var err error
+	opt.Clock = ClockVirtual
 	synctest.Test(t, func(t *testing.T) {
-		rep, err = Run(context.Background(), s, RunOptions{Clock: ClockVirtual})
+		rep, err = Run(context.Background(), s, opt)
 	})
-	if err != nil {
-		t.Fatalf("run: %v", err)
-	}
-	return rep
+	return rep, err
 }
 
-func TestQuickstartSmoke(t *testing.T) {
-	s, err := Load("quickstart")
+func mustLoad(t *testing.T, ref string) *Scenario {
+	t.Helper()
+	s, err := Load(ref)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := runVirtual(t, s)
-	b, _ := json.MarshalIndent(struct {
-		V string
-		P any
-		S any
-		C any
-		W float64
-	}{rep.Verdict, rep.Participants, rep.Streams, rep.Checks, rep.WallSeconds}, "", " ")
-	t.Logf("%s", b)
+	return s
+}
+
+func stream(t *testing.T, rep *reports.Report, from, to, kind string) reports.Stream {
+	t.Helper()
+	for _, s := range rep.Streams {
+		if s.From == from && s.To == to && s.Kind == kind {
+			return s
+		}
+	}
+	t.Fatalf("no stream %s->%s %s in %+v", from, to, kind, rep.Streams)
+	return reports.Stream{}
+}
+
+func TestQuickstart(t *testing.T) {
+	rep, err := runVirtual(t, mustLoad(t, "quickstart"), RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Verdict != "pass" {
+		t.Errorf("verdict %s; checks %+v", rep.Verdict, rep.Checks)
+	}
+	if len(rep.Participants) != 2 || len(rep.Streams) != 4 {
+		t.Fatalf("%d participants, %d streams; want 2, 4", len(rep.Participants), len(rep.Streams))
+	}
+	for _, p := range rep.Participants {
+		if !p.Connected || p.SelectedPair == nil || p.Peer != "sfu" {
+			t.Errorf("%s: connected %v pair %+v peer %q", p.Name, p.Connected, p.SelectedPair, p.Peer)
+		}
+	}
+	// bob's downlink drops 3 % of packets at random. Audio is not repaired,
+	// so its loss estimates the link's: with n ≈ 1500 packets the standard
+	// error is sqrt(0.03*0.97/1500) ≈ 0.0044; allow 4 of them.
+	audio := stream(t, rep, "alice", "bob", "audio")
+	n := float64(audio.PacketsReceived) / (1 - audio.LossFraction)
+	tol := 4 * math.Sqrt(0.03*0.97/n)
+	if math.Abs(audio.LossFraction-0.03) > tol {
+		t.Errorf("alice->bob audio loss %.4f, want 0.03 ± %.4f", audio.LossFraction, tol)
+	}
+	video := stream(t, rep, "alice", "bob", "video")
+	if math.Abs(video.RawLossFraction-0.03) > 4*math.Sqrt(0.03*0.97/float64(video.PacketsSent)) {
+		t.Errorf("alice->bob video raw loss %.4f, want about 0.03", video.RawLossFraction)
+	}
+	if video.LossFraction > video.RawLossFraction/5 || video.NACKCount == 0 {
+		t.Errorf("video: loss after repair %.4f vs raw %.4f with %d NACKs: NACK/RTX repair is not working",
+			video.LossFraction, video.RawLossFraction, video.NACKCount)
+	}
+	if rtt := video.RTTMS; rtt == nil || math.Abs(*rtt-40) > 5 {
+		t.Errorf("bob's RTT %v, want about 40 ms (the downlink delay)", rtt)
+	}
+	if back := stream(t, rep, "bob", "alice", "audio"); back.LossFraction != 0 {
+		t.Errorf("bob->alice audio lost %.4f on a clean path", back.LossFraction)
+	}
+	for _, s := range rep.Series {
+		if len(s.Points) < 250 {
+			t.Errorf("series %s has %d points, want ~300 (100 ms over 30 s)", s.Name, len(s.Points))
+		}
+	}
+}
+
+func TestQuickstartP2PRelays(t *testing.T) {
+	rep, err := runVirtual(t, mustLoad(t, "quickstart-p2p"), RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Verdict != "pass" {
+		t.Errorf("verdict %s; checks %+v", rep.Verdict, rep.Checks)
+	}
+	for _, p := range rep.Participants {
+		if p.SelectedPair == nil || (p.SelectedPair.Local != "relay" && p.SelectedPair.Remote != "relay") {
+			t.Errorf("%s: pair %+v, want a relay: symmetric vs port-restricted cannot connect directly", p.Name, p.SelectedPair)
+		}
+	}
+}
+
+// The same seed gives the same packet fates, so the same streams. One
+// counter is exempt: NACK packets are cut by the NACK generator's 100 ms
+// ticker, and when a tick and a packet arrival fall on the same virtual
+// instant the order they run in is up to the scheduler.
+func TestSameSeedSameStreams(t *testing.T) {
+	s := mustLoad(t, "quickstart")
+	s.Duration.Duration = 10 * time.Second
+	a, err := runVirtual(t, s, RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := runVirtual(t, s, RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Streams) != len(b.Streams) {
+		t.Fatalf("%d vs %d streams", len(a.Streams), len(b.Streams))
+	}
+	for i := range a.Streams {
+		x, y := a.Streams[i], b.Streams[i]
+		if d := int64(x.NACKCount) - int64(y.NACKCount); d < -2 || d > 2 {
+			t.Errorf("stream %d NACKs %d vs %d", i, x.NACKCount, y.NACKCount)
+		}
+		x.NACKCount, y.NACKCount = 0, 0
+		if x.RTTMS != nil && y.RTTMS != nil && *x.RTTMS == *y.RTTMS {
+			x.RTTMS, y.RTTMS = nil, nil
+		}
+		if x != y {
+			t.Errorf("stream %d differs:\n%+v\n%+v", i, x, y)
+		}
+	}
+	s.Seed = 2
+	c, err := runVirtual(t, s, RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stream(t, c, "alice", "bob", "audio") == stream(t, a, "alice", "bob", "audio") {
+		t.Error("seed 2 gave exactly the streams of seed 1")
+	}
+}
+
+func TestInterruptLeavesPartialReport(t *testing.T) {
+	var stop atomic.Bool
+	stop.Store(true)
+	rep, err := runVirtual(t, mustLoad(t, "quickstart"), RunOptions{Interrupt: &stop})
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("err = %v, want ErrInterrupted", err)
+	}
+	if !rep.Partial || rep.Verdict != "fail" || rep.Error == "" || len(rep.Participants) != 2 {
+		t.Errorf("partial %v verdict %s error %q participants %d", rep.Partial, rep.Verdict, rep.Error, len(rep.Participants))
+	}
+}
+
+// The real clock runs the same code on real sockets-free vnet but wall
+// time, with signaling over loopback TCP; nothing may be left running.
+func TestRealClockShortRunLeavesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real time")
+	}
+	before := runtime.NumGoroutine()
+	s := mustLoad(t, "quickstart")
+	s.Duration.Duration = 3 * time.Second
+	s.Expect = nil
+	rep, err := Run(context.Background(), s, RunOptions{Clock: ClockReal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Scenario.Clock != ClockReal || len(rep.Streams) != 4 {
+		t.Errorf("clock %s, %d streams", rep.Scenario.Clock, len(rep.Streams))
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		buf := make([]byte, 1<<20)
+		t.Errorf("%d goroutines before, %d after:\n%s", before, n, buf[:runtime.Stack(buf, true)])
+	}
 }

@@ -93,14 +93,14 @@ type Duration struct {
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	d.line = n.Line
 	if n.Kind != yaml.ScalarNode {
-		return posError(n.Line, "want a duration such as 30s or 40ms")
+		return posError(n, "want a duration such as 30s or 40ms")
 	}
 	v, err := time.ParseDuration(n.Value)
 	if err != nil {
 		if _, numErr := strconv.ParseFloat(n.Value, 64); numErr == nil {
-			return posError(n.Line, fmt.Sprintf("%q has no unit: write e.g. %sms or %ss", n.Value, n.Value, n.Value))
+			return posError(n, fmt.Sprintf("%q has no unit: write e.g. %sms or %ss", n.Value, n.Value, n.Value))
 		}
-		return posError(n.Line, fmt.Sprintf("%q is not a duration (e.g. 30s, 40ms, 1m30s)", n.Value))
+		return posError(n, fmt.Sprintf("%q is not a duration (e.g. 30s, 40ms, 1m30s)", n.Value))
 	}
 	d.Duration = v
 	return nil
@@ -137,7 +137,7 @@ func (x *Number) UnmarshalYAML(n *yaml.Node) error {
 
 func parsePercent(n *yaml.Node) (float64, error) {
 	if n.Kind != yaml.ScalarNode {
-		return 0, posError(n.Line, "want a number such as 0.03 or 3%")
+		return 0, posError(n, "want a number such as 0.03 or 3%")
 	}
 	s := strings.TrimSpace(n.Value)
 	scale := 1.0
@@ -147,15 +147,15 @@ func parsePercent(n *yaml.Node) (float64, error) {
 	}
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil {
-		return 0, posError(n.Line, fmt.Sprintf("%q is not a number (e.g. 0.03 or 3%%)", n.Value))
+		return 0, posError(n, fmt.Sprintf("%q is not a number (e.g. 0.03 or 3%%)", n.Value))
 	}
 	return v * scale, nil
 }
 
 // posError is a parse error at a line, in the form yaml.v3 collects (so
 // decoding goes on and every problem is reported); Parse adds file and field.
-func posError(line int, msg string) error {
-	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %s", line, msg)}}
+func posError(n *yaml.Node, msg string) error {
+	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: [col %d] %s", n.Line, n.Column, msg)}}
 }
 
 // UseSTUN reports whether participants get the STUN server.

@@ -44,6 +44,9 @@ type Params struct {
 	RelayOnly  bool
 	// Publish lists the clips to send, one track each.
 	Publish []*clip.Clip
+	// Until, when set, is when publishing stops: no frame due at or after
+	// it is sent, so every run with the same timeline sends the same frames.
+	Until time.Time
 	// Log receives what the agent does; nil discards.
 	Log *slog.Logger
 	// OnEvent, when set, is told about state changes (kind, detail).

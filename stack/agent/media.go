@@ -21,6 +21,9 @@ func (a *Agent) play(ctx context.Context, c *Conn, s *Sender) {
 			return
 		case <-timer.C:
 		}
+		if until := a.p.Until; !until.IsZero() && !time.Now().Before(until) {
+			return
+		}
 		f := player.NextFrame()
 		if err := s.Track.WriteSample(f.Sample); err != nil {
 			a.log.Debug("write sample", "remote", c.Remote, "err", err)

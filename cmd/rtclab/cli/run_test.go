@@ -1,0 +1,99 @@
+package cli
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+
+	"github.com/rtclab/rtclab/reports"
+)
+
+func testEnv(t *testing.T) (Env, *bytes.Buffer, *bytes.Buffer) {
+	var out, errb bytes.Buffer
+	return Env{
+		Stdout:    &out,
+		Stderr:    &errb,
+		Interrupt: new(atomic.Bool),
+		Bubble:    func(f func()) { synctest.Test(t, func(*testing.T) { f() }) },
+	}, &out, &errb
+}
+
+func TestRunQuickstartWritesReport(t *testing.T) {
+	env, out, errb := testEnv(t)
+	dir := t.TempDir()
+	code := Main([]string{"run", "--out", dir}, env)
+	if code != ExitPass {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errb)
+	}
+	if !strings.HasPrefix(out.String(), "PASS quickstart") {
+		t.Errorf("stdout does not lead with the verdict:\n%s", out)
+	}
+	for _, f := range []string{"report.json", "report.html", "junit.xml", "events.jsonl", "bitrate.png", "loss.png", "rtt.png"} {
+		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	rep, err := reports.ReadJSON(filepath.Join(dir, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Schema != reports.Schema || rep.Scenario.Clock != "virtual" || rep.WallSeconds <= 0 || rep.WallSeconds > 60 {
+		t.Errorf("schema %q clock %q wall %v", rep.Schema, rep.Scenario.Clock, rep.WallSeconds)
+	}
+}
+
+func TestRunInterruptedWritesPartialReport(t *testing.T) {
+	env, out, _ := testEnv(t)
+	env.Interrupt.Store(true)
+	dir := t.TempDir()
+	if code := Main([]string{"run", "--out", dir}, env); code != ExitFail {
+		t.Fatalf("exit %d, want %d", code, ExitFail)
+	}
+	rep, err := reports.ReadJSON(filepath.Join(dir, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Partial || !strings.Contains(out.String(), "PARTIAL") {
+		t.Errorf("partial %v; stdout:\n%s", rep.Partial, out)
+	}
+}
+
+func TestBadInputExits2WithoutRunning(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, []byte("name: x\nduration: 5s\nparticipants:\n  - name: a\n    nat: cone\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing file", []string{"run", "nope.yaml"}, "nope.yaml: no such file"},
+		{"bad nat", []string{"run", bad}, "bad.yaml:5: participants[0].nat: unknown NAT \"cone\""},
+		{"bad clock", []string{"run", "--clock", "sundial"}, "--clock \"sundial\": allowed values are virtual, real"},
+		{"bad flag", []string{"run", "--frobnicate"}, "unknown flag: --frobnicate"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env, out, errb := testEnv(t)
+			dir := filepath.Join(t.TempDir(), "out")
+			code := Main(append(tt.args, "--out", dir), env)
+			if code != ExitUsage {
+				t.Errorf("exit %d, want %d", code, ExitUsage)
+			}
+			if !strings.Contains(errb.String(), tt.want) {
+				t.Errorf("stderr %q lacks %q", errb.String(), tt.want)
+			}
+			if out.Len() != 0 {
+				t.Errorf("stdout not empty: %q", out)
+			}
+			if _, err := os.Stat(dir); err == nil {
+				t.Error("an output directory was made for unusable input")
+			}
+		})
+	}
+}

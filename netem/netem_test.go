@@ -1,0 +1,226 @@
+package netem
+
+import (
+	"math"
+	"net"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// echo runs a UDP server on host h:port that answers every datagram with
+// the source address it saw, until the network closes.
+func echo(t *testing.T, h *Host, port int) *net.UDPAddr {
+	t.Helper()
+	addr := &net.UDPAddr{IP: h.IP, Port: port}
+	c, err := h.Net.ListenUDP("udp4", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			_, from, err := c.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			_, _ = c.WriteTo([]byte(from.String()), from)
+		}
+	}()
+	t.Cleanup(func() { c.Close() })
+	return addr
+}
+
+func mapped(t *testing.T, c net.PacketConn, to *net.UDPAddr) string {
+	t.Helper()
+	if _, err := c.WriteTo([]byte("x"), to); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 100)
+	_ = c.SetReadDeadline(time.Now().Add(time.Second))
+	n, _, err := c.ReadFrom(buf)
+	if err != nil {
+		return ""
+	}
+	return string(buf[:n])
+}
+
+// Mapping behaviour (RFC 4787 section 4.1): the address a server sees
+// is the same for two destinations exactly when mapping is
+// endpoint-independent.
+func TestNATMapping(t *testing.T) {
+	tests := []struct {
+		nat         NAT
+		independent bool
+	}{
+		{Open, true}, {FullCone, true}, {RestrictedCone, true}, {PortRestrictedCone, true}, {Symmetric, false},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.nat), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				n, err := New(Config{Servers: []string{"s1", "s2"}, Hosts: []HostConfig{{Name: "c", NAT: tt.nat}}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer n.Close()
+				s1, _ := n.Host("s1")
+				s2, _ := n.Host("s2")
+				c, _ := n.Host("c")
+				a1, a2 := echo(t, s1, 7000), echo(t, s2, 7000)
+				conn, err := c.Net.ListenPacket("udp4", "0.0.0.0:0")
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer conn.Close()
+				m1, m2 := mapped(t, conn, a1), mapped(t, conn, a2)
+				if m1 == "" || m2 == "" {
+					t.Fatalf("no answer: %q %q", m1, m2)
+				}
+				if host, _, _ := net.SplitHostPort(m1); !net.ParseIP(host).Equal(c.PublicIP) {
+					t.Errorf("mapped %s, want the NAT's public %s", m1, c.PublicIP)
+				}
+				if (m1 == m2) != tt.independent {
+					t.Errorf("mapped %s then %s; endpoint-independent = %v", m1, m2, tt.independent)
+				}
+			})
+		})
+	}
+}
+
+// Configured loss vs measured loss over 10,000 packets: the standard error
+// of a 3 % Bernoulli estimate is sqrt(0.03*0.97/10000) = 0.0017; ±0.5
+// percentage points is about 3 of them.
+func TestLossFidelityAndDelay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const sent = 10000
+		n, err := New(Config{Seed: 7, Servers: []string{"s"}, Hosts: []HostConfig{{
+			Name: "c", NAT: FullCone, Downlink: Impairment{Loss: 0.03, Delay: 40 * time.Millisecond},
+		}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer n.Close()
+		s, _ := n.Host("s")
+		c, _ := n.Host("c")
+		srv, err := s.Net.ListenPacket("udp4", s.IP.String()+":9000")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Close()
+		cl, err := c.Net.ListenPacket("udp4", "0.0.0.0:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		// Open the NAT mapping, learn the client's public address.
+		if _, err := cl.WriteTo([]byte("hi"), &net.UDPAddr{IP: s.IP, Port: 9000}); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 100)
+		_, from, err := srv.ReadFrom(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, delays := 0, 0.0
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			rb := make([]byte, 100)
+			for {
+				_ = cl.SetReadDeadline(time.Now().Add(time.Second))
+				m, _, err := cl.ReadFrom(rb)
+				if err != nil {
+					return
+				}
+				var at int64
+				for _, b := range rb[:m] {
+					at = at*10 + int64(b-'0')
+				}
+				delays += float64(time.Now().UnixNano()-at) / 1e6
+				got++
+			}
+		}()
+		for i := 0; i < sent; i++ {
+			stamp := []byte(itoa(time.Now().UnixNano()))
+			if _, err := srv.WriteTo(stamp, from); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		<-done
+		loss := 1 - float64(got)/sent
+		if math.Abs(loss-0.03) > 0.005 {
+			t.Errorf("measured loss %.4f, configured 0.03", loss)
+		}
+		if mean := delays / float64(got); math.Abs(mean-40) > 1 {
+			t.Errorf("mean one-way delay %.2f ms, configured 40", mean)
+		}
+		st := c.Stats(Downlink)
+		if st.Packets != sent || st.Lost+st.Delivered != st.Packets {
+			t.Errorf("link stats %+v", st)
+		}
+	})
+}
+
+func itoa(v int64) string {
+	if v == 0 {
+		return "0"
+	}
+	var b []byte
+	for ; v > 0; v /= 10 {
+		b = append([]byte{byte('0' + v%10)}, b...)
+	}
+	return string(b)
+}
+
+// The n-th packet of a stream meets the same fate for the same seed,
+// whatever else shares the link.
+func TestFatesDependOnIdentityNotOrder(t *testing.T) {
+	rtp := func(pt byte, seq uint16) []byte {
+		p := make([]byte, 20)
+		p[0], p[1] = 0x80, pt
+		p[2], p[3] = byte(seq>>8), byte(seq)
+		p[11] = pt
+		return p
+	}
+	drops := func(order []int) map[int]bool {
+		f := newFates(1, "h/downlink")
+		out := map[int]bool{}
+		for _, i := range order {
+			pt := byte(96 + i%2)
+			c, idx := f.identity(rtp(pt, uint16(1000+i/2)))
+			out[i] = f.uniform(c, idx, 0) < 0.3
+		}
+		return out
+	}
+	var fwd, rev []int
+	for i := 0; i < 200; i++ {
+		fwd = append(fwd, i)
+	}
+	for i := 0; i < 200; i += 2 { // same streams, other interleaving
+		rev = append(rev, i+1, i)
+	}
+	a, b := drops(fwd), drops(rev)
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("packet %d: fate depends on interleaving", i)
+		}
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	tests := []Config{
+		{Hosts: []HostConfig{{Name: "a", NAT: "cone"}}},
+		{Hosts: []HostConfig{{Name: "a", Downlink: Impairment{Loss: 2}}}},
+		{Hosts: []HostConfig{{Name: "a", Uplink: Impairment{Delay: -1}}}},
+		{Hosts: []HostConfig{{Name: "a"}, {Name: "a"}}},
+	}
+	for i, cfg := range tests {
+		synctest.Test(t, func(t *testing.T) {
+			if n, err := New(cfg); err == nil {
+				n.Close()
+				t.Errorf("config %d accepted", i)
+			}
+		})
+	}
+}

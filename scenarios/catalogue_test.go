@@ -1,0 +1,65 @@
+package scenarios_test
+
+import (
+	"context"
+	"testing"
+	"testing/synctest"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/rtclab/rtclab/reports"
+	"github.com/rtclab/rtclab/scenarios"
+)
+
+// suiteT is the *testing.T of the suite: synctest.Test needs one, and
+// Ginkgo runs specs serially on the test's goroutine.
+var suiteT *testing.T
+
+// TestCatalogue runs the Ginkgo specs of the built-in scenario catalogue:
+// every scenario shipped in the binary must load and pass in virtual time.
+func TestCatalogue(t *testing.T) {
+	suiteT = t
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "Scenario catalogue")
+}
+
+func runBuiltin(name string) *reports.Report {
+	s, err := scenarios.Load(name)
+	Expect(err).NotTo(HaveOccurred())
+	var rep *reports.Report
+	synctest.Test(suiteT, func(*testing.T) {
+		rep, err = scenarios.Run(context.Background(), s, scenarios.RunOptions{Clock: scenarios.ClockVirtual})
+	})
+	Expect(err).NotTo(HaveOccurred())
+	return rep
+}
+
+var _ = Describe("The built-in scenario catalogue", func() {
+	for _, name := range scenarios.BuiltinNames() {
+		It(name+" passes every check it declares", Label("catalogue"), func() {
+			rep := runBuiltin(name)
+			for _, c := range rep.Checks {
+				Expect(c.Verdict).To(Equal("pass"), "%s: %s", c.Name, c.Reason)
+			}
+			Expect(rep.Checks).NotTo(BeEmpty(), "a catalogue scenario must declare what it expects")
+			Expect(rep.Verdict).To(Equal("pass"))
+		})
+	}
+
+	// Testname: quickstart-paths
+	// Description: In the sfu topology every participant MUST reach the SFU
+	// (which has a public address) without a relay; in the p2p topology a
+	// symmetric NAT facing a port-restricted cone NAT MUST relay
+	// (RFC 4787 section 4.1 and 5: neither side's mapping is reachable).
+	It("puts quickstart on direct paths and quickstart-p2p on a relay", Label("catalogue", "ice"), func() {
+		for _, p := range runBuiltin("quickstart").Participants {
+			Expect(p.SelectedPair).NotTo(BeNil())
+			Expect(p.SelectedPair.Local).NotTo(Equal("relay"), p.Name)
+		}
+		for _, p := range runBuiltin("quickstart-p2p").Participants {
+			Expect(p.SelectedPair).NotTo(BeNil())
+			Expect([]string{p.SelectedPair.Local, p.SelectedPair.Remote}).To(ContainElement("relay"), p.Name)
+		}
+	})
+})

@@ -1,0 +1,97 @@
+package scenarios
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+const valid = `name: t
+duration: 10s
+participants:
+  - name: alice
+    nat: symmetric
+    publish: [audio]
+    downlink: {loss: 3%, delay: 40ms}
+`
+
+func TestParseValid(t *testing.T) {
+	s, err := Parse("t.yaml", []byte(valid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := s.Participants[0]
+	if s.Topology != "sfu" || s.Seed != 1 || p.Downlink.Loss.Value != 0.03 || p.Downlink.Delay.Milliseconds() != 40 {
+		t.Errorf("parsed %+v", s)
+	}
+}
+
+// Every error names file:line, the field, and what is allowed.
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"unknown field", strings.Replace(valid, "    nat: symmetric", "    nat: symmetric\n    colour: red", 1),
+			[]string{"t.yaml:6: participants[0].colour: unknown field \"colour\" (allowed: name, nat, publish, uplink, downlink)"}},
+		{"bad nat", strings.Replace(valid, "symmetric", "cone", 1),
+			[]string{"t.yaml:5: participants[0].nat: unknown NAT \"cone\" (allowed: open, full-cone"}},
+		{"negative loss", strings.Replace(valid, "3%", "-3%", 1),
+			[]string{"t.yaml:7: participants[0].downlink.loss: -3% is outside 0%..100%"}},
+		{"loss not a number", strings.Replace(valid, "3%", "lots", 1),
+			[]string{"t.yaml:7: participants[0].downlink.loss: \"lots\" is not a number"}},
+		{"delay without unit", strings.Replace(valid, "40ms", "40", 1),
+			[]string{"t.yaml:7: participants[0].downlink.delay: \"40\" has no unit"}},
+		{"missing duration", strings.Replace(valid, "duration: 10s\n", "", 1),
+			[]string{"t.yaml:1: duration: is required"}},
+		{"bad topology", valid + "topology: mesh\n",
+			[]string{"t.yaml:8: topology: unknown topology \"mesh\" (allowed: sfu, p2p)"}},
+		{"p2p needs two", valid + "topology: p2p\n",
+			[]string{"participants: the p2p topology takes exactly 2 participants, not 1"}},
+		{"bad media", strings.Replace(valid, "[audio]", "[audio, smell]", 1),
+			[]string{"t.yaml:6: participants[0].publish[1]: unknown media \"smell\" (allowed: audio, video)"}},
+		{"unknown metric", valid + "expect:\n  - metric: happiness\n    min: 1\n",
+			[]string{"t.yaml:9: expect[0].metric: unknown metric \"happiness\" (allowed: bitrate_kbps, connected"}},
+		{"unknown participant", valid + "expect:\n  - metric: loss_fraction\n    to: carol\n    max: 1%\n",
+			[]string{"t.yaml:10: expect[0].to: no participant named \"carol\""}},
+		{"min above max", valid + "expect:\n  - metric: loss_fraction\n    min: 5%\n    max: 1%\n",
+			[]string{"expect[0].min: min 0.05 is above max 0.01"}},
+		{"two problems reported", strings.Replace(strings.Replace(valid, "symmetric", "cone", 1), "3%", "300%", 1),
+			[]string{"unknown NAT \"cone\"", "300% is outside 0%..100%"}},
+		{"wrong type", strings.Replace(valid, "[audio]", "audio", 1),
+			[]string{"t.yaml:6: participants[0].publish: \"audio\" is not valid here: want a list"}},
+		{"yaml syntax", "name: [unclosed\n", []string{"t.yaml:"}},
+		{"empty", "", []string{"t.yaml: the file is empty"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("t.yaml", []byte(tt.yaml))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !errors.Is(err, ErrInvalid) {
+				t.Errorf("error %v does not wrap ErrInvalid", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error\n  %v\nlacks\n  %s", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load("no/such.yaml")
+	if err == nil || !strings.Contains(err.Error(), "no/such.yaml: no such file (built-in scenarios: quickstart") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestBuiltinsLoad(t *testing.T) {
+	for _, name := range BuiltinNames() {
+		if _, err := Load(name); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
