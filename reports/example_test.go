@@ -29,7 +29,7 @@ func exampleReport() *reports.Report {
 		},
 		Streams: []reports.Stream{
 			{From: "alice", To: "bob", Kind: "video", Codec: "video/VP8", PacketsSent: 3000, PacketsReceived: 2940,
-				LossFraction: 0.02, JitterMS: 2.4, RTTMS: &rtt, BitrateKbps: 1180, NACKCount: 55, PLICount: 1},
+				LossFraction: 0.02, RawLossFraction: 0.035, JitterMS: 2.4, RTTMS: &rtt, BitrateKbps: 1180, NACKCount: 55, PLICount: 1},
 		},
 		Checks: []analysis.Check{
 			analysis.Evaluate("bob connected", 1, analysis.Bound{Min: ptr(1)}),
@@ -55,8 +55,8 @@ func ExampleWriteText() {
 	//   bob    full-cone  yes        388     srflx -> srflx (udp)
 	//
 	// Streams
-	//   STREAM      KIND   CODEC  RECV/SENT  LOSS %  JITTER MS  RTT MS  KBPS  NACK  PLI
-	//   alice->bob  video  VP8    2940/3000  2.00    2.4        41.5    1180  55    1
+	//   STREAM      KIND   CODEC  RECV/SENT  LOSS %  RAW %  JITTER MS  RTT MS  KBPS  NACK  PLI
+	//   alice->bob  video  VP8    2940/3000  2.00    3.50   2.4        41.5    1180  55    1
 	//
 	// Checks (1 passed, 1 failed)
 	//   ✓ bob connected                         1     >= 1

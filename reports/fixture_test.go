@@ -37,11 +37,11 @@ func fixture() *reports.Report {
 		},
 		Streams: []reports.Stream{
 			{From: "alice", To: "bob", Kind: "video", Codec: "video/VP8", PacketsSent: 3000, PacketsReceived: 2871,
-				LossFraction: 0.043, JitterMS: 3.25, RTTMS: ptr(48.1), BitrateKbps: 1203.4, NACKCount: 97, PLICount: 2},
+				LossFraction: 0.043, RawLossFraction: 0.0617, JitterMS: 3.25, RTTMS: ptr(48.1), BitrateKbps: 1203.4, NACKCount: 97, PLICount: 2},
 			{From: "alice", To: "bob", Kind: "audio", Codec: "audio/opus", PacketsSent: 1500, PacketsReceived: 1500,
 				LossFraction: 0, JitterMS: 1.5, RTTMS: ptr(48.1), BitrateKbps: 32},
 			{From: "bob", To: "alice", Kind: "video", Codec: "video/VP8", PacketsSent: 2990, PacketsReceived: 2990,
-				LossFraction: 0, JitterMS: 2.75, BitrateKbps: 998.7},
+				LossFraction: 0, RawLossFraction: 0.002, JitterMS: 2.75, BitrateKbps: 998.7},
 		},
 		Checks: []analysis.Check{
 			analysis.Evaluate("alice connected", 1, bound(ptr(1), ptr(1))),

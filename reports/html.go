@@ -71,7 +71,7 @@ type participantRow struct {
 }
 
 type streamRow struct {
-	From, To, Kind, Codec, Sent, Received, Loss, Jitter, RTT, Bitrate, NACK, PLI string
+	From, To, Kind, Codec, Sent, Received, Loss, RawLoss, Jitter, RTT, Bitrate, NACK, PLI string
 }
 
 type plotView struct {
@@ -156,6 +156,7 @@ func newHTMLView(r *Report, plots []Plot) htmlView {
 			Sent:     fmt.Sprint(st.PacketsSent),
 			Received: fmt.Sprint(st.PacketsReceived),
 			Loss:     percent(st.LossFraction),
+			RawLoss:  percent(st.RawLossFraction),
 			Jitter:   fixed(st.JitterMS, 1),
 			RTT:      optional(st.RTTMS, 1),
 			Bitrate:  fixed(st.BitrateKbps, 0),

@@ -194,7 +194,7 @@ func render(c chart, series []analysis.Series, xMax float64) (png []byte, err er
 				thumb = l
 			}
 		}
-		name := legendName(s.Name)
+		name := legendName(s.Name, c.metric)
 		if thumb == nil {
 			name += " (no data)"
 			thumb = &plotter.Line{LineStyle: style}
@@ -205,8 +205,7 @@ func render(c chart, series []analysis.Series, xMax float64) (png []byte, err er
 
 	// Measure the legend, then give the data what is left of the width.
 	w, h := plotWidth, plotHeight
-	probe := draw.New(vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(plotDPI)))
-	lr := legend.Rectangle(probe)
+	lr := legend.Rectangle(draw.Canvas{}) // only the size is used
 	legendW, legendH := lr.Max.X-lr.Min.X, lr.Max.Y-lr.Min.Y
 	top := p.Title.TextStyle.Height(c.title) + p.Title.Padding + vg.Points(8)
 	if need := legendH + top + vg.Points(48); need > h {
@@ -323,9 +322,15 @@ func lineStyle(i int) draw.LineStyle {
 	}
 }
 
-// legendName shortens a name that would make the legend too wide by
-// cutting out its middle, where names of related streams tend to agree.
-func legendName(name string) string {
+// legendName is how a series appears in the legend. A leading word that
+// repeats the metric ("bitrate alice->bob video" on the bitrate chart) is
+// dropped, and a name that would make the legend too wide loses its
+// middle, where names of related streams tend to agree.
+func legendName(name, metric string) string {
+	stem, _, _ := strings.Cut(metric, "_")
+	if rest, ok := strings.CutPrefix(name, stem+" "); ok && stem != "" && strings.TrimSpace(rest) != "" {
+		name = rest
+	}
 	if name == "" {
 		return "(unnamed)"
 	}

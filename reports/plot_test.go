@@ -53,6 +53,7 @@ func TestPlots(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // also shows Plots is safe for concurrent use
 			r := fixture()
 			r.Series = tt.series
 			plots, err := reports.Plots(r)

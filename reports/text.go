@@ -17,7 +17,8 @@ import (
 //	PASS quickstart (virtual clock, 30s scenario in 1.8s wall)
 //
 // (FAIL, or PARTIAL for an interrupted run), then aligned tables of
-// participants and streams, then every check marked ✓ or ✗ with the reason
+// participants and streams (LOSS % after retransmissions repaired what they
+// could, RAW % before), then every check marked ✓ or ✗ with the reason
 // of each failure. Values that were not measured show as "—".
 func WriteText(w io.Writer, r *Report) error {
 	if r == nil {
@@ -58,11 +59,11 @@ func writeStreams(b *bytes.Buffer, ss []Stream) {
 	}
 	b.WriteString("\nStreams\n")
 	var t table
-	t.row("STREAM", "KIND", "CODEC", "RECV/SENT", "LOSS %", "JITTER MS", "RTT MS", "KBPS", "NACK", "PLI")
+	t.row("STREAM", "KIND", "CODEC", "RECV/SENT", "LOSS %", "RAW %", "JITTER MS", "RTT MS", "KBPS", "NACK", "PLI")
 	for _, s := range ss {
 		t.row(orUnknown(s.From)+"->"+orUnknown(s.To), orNone(s.Kind), orNone(shortCodec(s.Codec)),
 			fmt.Sprintf("%d/%d", s.PacketsReceived, s.PacketsSent),
-			percent(s.LossFraction), fixed(s.JitterMS, 1), optional(s.RTTMS, 1),
+			percent(s.LossFraction), percent(s.RawLossFraction), fixed(s.JitterMS, 1), optional(s.RTTMS, 1),
 			fixed(s.BitrateKbps, 0), fmt.Sprint(s.NACKCount), fmt.Sprint(s.PLICount))
 	}
 	t.writeTo(b)

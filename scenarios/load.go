@@ -75,9 +75,9 @@ func Load(ref string) (*Scenario, error) {
 	data, err := os.ReadFile(ref)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%w: %s: no such file (built-in scenarios: %s)", ErrInvalid, ref, strings.Join(BuiltinNames(), ", "))
+			return nil, &Error{File: ref, Msg: "no such file (built-in scenarios: " + strings.Join(BuiltinNames(), ", ") + ")"}
 		}
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return nil, &Error{File: ref, Msg: err.Error()}
 	}
 	return Parse(ref, data)
 }

@@ -1,0 +1,55 @@
+package analysis
+
+import (
+	"math"
+	"testing"
+)
+
+func TestBound(t *testing.T) {
+	one, two := 1.0, 2.0
+	tests := []struct {
+		b    Bound
+		v    float64
+		want bool
+		text string
+	}{
+		{Bound{Min: &one}, 1, true, ">= 1"},
+		{Bound{Min: &one}, 0.999, false, ">= 1"},
+		{Bound{Max: &two}, 2, true, "<= 2"},
+		{Bound{Min: &one, Max: &two}, 2.5, false, "1 .. 2"},
+		{Bound{Min: &one, Max: &one}, 1, true, "== 1"},
+		{Bound{}, 7, true, "any"},
+		{Bound{}, math.NaN(), false, "any"},
+	}
+	for _, tt := range tests {
+		if got := tt.b.Holds(tt.v); got != tt.want {
+			t.Errorf("%s holds %v = %v", tt.b, tt.v, got)
+		}
+		if tt.b.String() != tt.text {
+			t.Errorf("String = %q, want %q", tt.b.String(), tt.text)
+		}
+	}
+}
+
+func TestEvaluateNotMeasured(t *testing.T) {
+	one := 1.0
+	c := Evaluate("x", math.NaN(), Bound{Min: &one})
+	if c.Verdict != Fail || c.Value != nil || c.Reason != "not measured" {
+		t.Errorf("%+v", c)
+	}
+	if OverallVerdict(nil) != Pass {
+		t.Error("no checks should pass")
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	xs := []float64{5, 1, 4, 2, 3}
+	for p, want := range map[float64]float64{0: 1, 25: 2, 50: 3, 100: 5, 90: 4.6} {
+		if got := Percentile(xs, p); math.Abs(got-want) > 1e-9 {
+			t.Errorf("p%v = %v, want %v", p, got, want)
+		}
+	}
+	if !math.IsNaN(Percentile(nil, 50)) || !math.IsNaN(Mean(nil)) {
+		t.Error("empty input should give NaN")
+	}
+}
