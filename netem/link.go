@@ -92,8 +92,8 @@ func newLink(seed int64, host string, dir Direction, imp Impairment) *link {
 	l := &link{
 		imp:   imp,
 		fates: newFates(uint64(seed), host+"/"+string(dir)),
-		wake: make(chan struct{}, 1),
-		done: make(chan struct{}),
+		wake:  make(chan struct{}, 1),
+		done:  make(chan struct{}),
 	}
 	l.wg.Add(1)
 	go l.run()

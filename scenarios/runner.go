@@ -201,7 +201,7 @@ func (r *run) exec(parent context.Context) (err error) {
 			Name: name, Room: room, Topology: s.Topology, SFUName: sfu.Name,
 			Net: h.Net, SignalURL: sigURL, HTTPClient: httpClient,
 			ICEServers: ice, RelayOnly: s.ICE.RelayOnly, Publish: pub, Log: r.log,
-			Until: r.start.Add(s.Duration.Duration),
+			Until:   r.start.Add(s.Duration.Duration),
 			OnEvent: func(kind, detail string) { r.event(name, kind, detail) },
 		})
 		if err != nil {
