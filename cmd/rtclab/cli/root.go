@@ -100,8 +100,6 @@ Exit codes: 0 every check passed, 1 a check failed, 2 unusable input.`,
 	})
 	root.AddCommand(
 		newRunCmd(env),
-		newServeCmd(env),
-		newDiagnoseCmd(env),
 	)
 	return root
 }
