@@ -53,6 +53,12 @@ func (f *fates) identity(p []byte) (class, index uint64) {
 		return f.next(classOther)
 	}
 	switch b := p[0]; {
+	case b >= 64 && b <= 79 && len(p) > 4:
+		// TURN ChannelData (RFC 8656 section 12.4): judge what it carries,
+		// per channel, so relayed media keeps its identity.
+		ch := uint64(binary.BigEndian.Uint16(p[0:2]))
+		class, index := f.identity(p[4:])
+		return class | ch<<32, index
 	case b <= 3:
 		return f.next(classSTUN)
 	case b >= 20 && b <= 63:

@@ -213,6 +213,10 @@ func (r *run) exec(parent context.Context) (err error) {
 		r.event(name, "joined", fmt.Sprintf("%s behind %s NAT (public %s)", h.IP, p.NAT, h.PublicIP))
 	}
 
+	// Deferred last, so it runs first: every loop stops before any
+	// PeerConnection closes, and a leaving peer is not renegotiated.
+	defer cancel()
+
 	r.sampler = newSampler(r)
 	err = r.timeline(ctx)
 	r.ended = time.Since(r.start)

@@ -74,6 +74,10 @@ type Conn struct {
 	// PC is the PeerConnection with its stats.
 	PC *peer.PC
 
+	// early holds remote candidates that arrived before the remote
+	// description (the signaling loop only).
+	early []webrtc.ICECandidateInit
+
 	mu          sync.Mutex
 	connectedAt time.Time
 	senders     []*Sender
@@ -219,6 +223,14 @@ func (a *Agent) loop(ctx context.Context) {
 	}
 }
 
+// post runs f on the signaling loop.
+func (a *Agent) post(ctx context.Context, f func()) {
+	select {
+	case a.events <- f:
+	case <-ctx.Done():
+	}
+}
+
 func (a *Agent) onJoined(ctx context.Context, peers []string) error {
 	if a.p.Topology == TopologySFU {
 		for _, name := range peers {
@@ -245,6 +257,9 @@ func (a *Agent) handle(ctx context.Context, m signaling.Message) error {
 		if err := c.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP}); err != nil {
 			return fmt.Errorf("set offer: %w", err)
 		}
+		if err := c.flushCandidates(); err != nil {
+			return err
+		}
 		ans, err := c.PC.CreateAnswer(nil)
 		if err != nil {
 			return fmt.Errorf("create answer: %w", err)
@@ -258,17 +273,21 @@ func (a *Agent) handle(ctx context.Context, m signaling.Message) error {
 		if c == nil {
 			return errors.New("answer from unknown peer")
 		}
-		return c.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP})
+		if err := c.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP}); err != nil {
+			return fmt.Errorf("set answer: %w", err)
+		}
+		return c.flushCandidates()
 	case signaling.TypeCandidate:
-		c := a.existing(m.From)
-		if c == nil {
-			return errors.New("candidate from unknown peer")
+		// A candidate may come before the offer it belongs to.
+		c, err := a.conn(ctx, m.From)
+		if err != nil {
+			return err
 		}
 		var ci webrtc.ICECandidateInit
 		if err := json.Unmarshal(m.Candidate, &ci); err != nil {
 			return fmt.Errorf("candidate: %w", err)
 		}
-		return c.PC.AddICECandidate(ci)
+		return c.addCandidate(ci)
 	case signaling.TypeError:
 		return errors.New(m.Error)
 	}
@@ -320,7 +339,11 @@ func (a *Agent) conn(ctx context.Context, remote string) (*Conn, error) {
 		if err != nil {
 			return
 		}
-		_ = a.sig.Send(ctx, signaling.Message{Type: signaling.TypeCandidate, To: remote, Candidate: data})
+		// Sent from the signaling loop, so never ahead of the offer or
+		// answer the loop is sending.
+		a.post(ctx, func() {
+			_ = a.sig.Send(ctx, signaling.Message{Type: signaling.TypeCandidate, To: remote, Candidate: data})
+		})
 	})
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		a.event("connection-state", remote+": "+st.String())
@@ -389,6 +412,28 @@ func (c *Conn) ConnectedAt() (time.Time, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.connectedAt, !c.connectedAt.IsZero()
+}
+
+// addCandidate adds a remote candidate, or keeps it until the remote
+// description is set: the other side starts trickling as soon as it sets
+// its local description, so a candidate can overtake the offer or answer.
+func (c *Conn) addCandidate(ci webrtc.ICECandidateInit) error {
+	if c.PC.RemoteDescription() == nil {
+		c.early = append(c.early, ci)
+		return nil
+	}
+	return c.PC.AddICECandidate(ci)
+}
+
+func (c *Conn) flushCandidates() error {
+	early := c.early
+	c.early = nil
+	for _, ci := range early {
+		if err := c.PC.AddICECandidate(ci); err != nil {
+			return fmt.Errorf("early candidate: %w", err)
+		}
+	}
+	return nil
 }
 
 // Senders returns the published tracks.

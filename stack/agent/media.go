@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"hash/fnv"
 	"time"
 
 	"github.com/pion/rtcp"
@@ -12,8 +13,13 @@ import (
 func (a *Agent) play(ctx context.Context, c *Conn, s *Sender) {
 	defer a.wg.Done()
 	player := s.Clip.Player()
-	next := time.Now()
-	timer := time.NewTimer(0)
+	// Start each track at its own fixed sub-frame offset, so that in
+	// virtual time no two tracks' frames (20 ms audio, 33.3 ms video) and
+	// no 100 ms RTCP ticker fall on the same instant: goroutines woken at
+	// one instant run in any order, which would make runs differ.
+	offset := trackOffset(a.p.Name, s.Clip.Kind())
+	next := time.Now().Add(offset)
+	timer := time.NewTimer(offset)
 	defer timer.Stop()
 	for {
 		select {
@@ -58,4 +64,12 @@ func (a *Agent) drainSender(s *Sender) {
 			}
 		}
 	}
+}
+
+// trackOffset is a stable offset in [0.1 ms, 7.1 ms) with a fractional
+// microsecond part, from the participant's name and the track's kind.
+func trackOffset(name, kind string) time.Duration {
+	h := fnv.New32a()
+	h.Write([]byte(name + "/" + kind))
+	return 100*time.Microsecond + time.Duration(h.Sum32()%7000)*time.Microsecond + 317*time.Nanosecond
 }

@@ -22,6 +22,10 @@ import (
 // Name is the SFU's participant name in a signaling room.
 const Name = "sfu"
 
+// trackSetup is how long after a published track's first packet the SFU
+// offers it to subscribers; an odd value keeps it off the media clocks.
+const trackSetup = time.Millisecond + 123*time.Nanosecond
+
 // keyframeInterval is the least time between two PLIs sent to a publisher
 // for one track.
 const keyframeInterval = 500 * time.Millisecond
@@ -71,6 +75,29 @@ type subscriber struct {
 	negotiating bool
 	pending     bool
 	senders     map[*forward]*webrtc.RTPSender
+	// early holds candidates that overtook the remote description.
+	early []webrtc.ICECandidateInit
+}
+
+// addCandidate adds a remote candidate now, or once the remote description
+// is set.
+func (sub *subscriber) addCandidate(c webrtc.ICECandidateInit) error {
+	if sub.pc.RemoteDescription() == nil {
+		sub.early = append(sub.early, c)
+		return nil
+	}
+	return sub.pc.AddICECandidate(c)
+}
+
+func (sub *subscriber) flushCandidates() error {
+	early := sub.early
+	sub.early = nil
+	for _, c := range early {
+		if err := sub.pc.AddICECandidate(c); err != nil {
+			return fmt.Errorf("early candidate: %w", err)
+		}
+	}
+	return nil
 }
 
 // forward is one published track and its fan-out.
@@ -181,6 +208,9 @@ func (s *SFU) handle(ctx context.Context, m signaling.Message) error {
 		if err := sub.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP}); err != nil {
 			return fmt.Errorf("set answer: %w", err)
 		}
+		if err := sub.flushCandidates(); err != nil {
+			return err
+		}
 		sub.negotiating = false
 		if sub.pending {
 			sub.pending = false
@@ -195,7 +225,7 @@ func (s *SFU) handle(ctx context.Context, m signaling.Message) error {
 		if err := json.Unmarshal(m.Candidate, &c); err != nil {
 			return fmt.Errorf("candidate: %w", err)
 		}
-		return sub.pc.AddICECandidate(c)
+		return sub.addCandidate(c)
 	case signaling.TypePeerLeft:
 		s.removePeer(ctx, m.Name)
 	}
@@ -213,6 +243,9 @@ func (s *SFU) onOffer(ctx context.Context, m signaling.Message) error {
 	pc := sub.pc
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP}); err != nil {
 		return fmt.Errorf("set offer: %w", err)
+	}
+	if err := sub.flushCandidates(); err != nil {
+		return err
 	}
 	answer, err := pc.CreateAnswer(nil)
 	if err != nil {
@@ -255,7 +288,10 @@ func (s *SFU) addPeer(ctx context.Context, name string) (*subscriber, error) {
 		if err != nil {
 			return
 		}
-		_ = s.sig.Send(ctx, signaling.Message{Type: signaling.TypeCandidate, To: name, Candidate: data})
+		// Sent from the Serve loop, so never ahead of the offer or answer.
+		s.post(ctx, func() {
+			_ = s.sig.Send(ctx, signaling.Message{Type: signaling.TypeCandidate, To: name, Candidate: data})
+		})
 	})
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		s.log.Debug("sfu: connection state", "peer", name, "state", st.String())
@@ -276,9 +312,21 @@ func (s *SFU) addPeer(ctx context.Context, name string) (*subscriber, error) {
 			return
 		}
 		f := &forward{publisher: name, pubPC: pc, remote: remote, local: local}
-		s.wg.Add(1)
+		s.wg.Add(2)
 		go s.pump(f)
-		s.post(ctx, func() { s.publish(ctx, f) })
+		go func() {
+			defer s.wg.Done()
+			// A track is offered to subscribers trackSetup after its first
+			// packet, not in the same instant: in virtual time the whole
+			// signaling round trip takes no time, so the subscriber's
+			// binding would land exactly on a packet arrival, and which of
+			// the two ran first (so the first packet forwarded) would vary.
+			select {
+			case <-time.After(trackSetup):
+				s.post(ctx, func() { s.publish(ctx, f) })
+			case <-ctx.Done():
+			}
+		}()
 	})
 	return sub, nil
 }
