@@ -97,3 +97,17 @@ func TestBadInputExits2WithoutRunning(t *testing.T) {
 		})
 	}
 }
+
+func TestBench(t *testing.T) {
+	env, out, errb := testEnv(t)
+	if code := Main([]string{"bench", "quickstart", "--runs", "1"}, env); code != ExitPass {
+		t.Fatalf("exit %d: %s", code, errb)
+	}
+	if !strings.Contains(out.String(), "quickstart") || !strings.Contains(out.String(), "speed-up") {
+		t.Errorf("output:\n%s", out)
+	}
+	env, _, _ = testEnv(t)
+	if code := Main([]string{"bench", "--runs", "0"}, env); code != ExitUsage {
+		t.Errorf("--runs 0: exit %d, want %d", code, ExitUsage)
+	}
+}

@@ -1,0 +1,85 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rtclab/rtclab/scenarios"
+)
+
+func newBenchCmd(env *Env) *cobra.Command {
+	var runs int
+	cmd := &cobra.Command{
+		Use:   "bench [SCENARIO ...]",
+		Short: "Measure how fast scenarios run in virtual time, and how much memory they take",
+		Long: `Run each scenario (default: every built-in one) several times in virtual
+time and print the wall time per run, the speed-up over real time, and the
+memory allocated and the peak heap. Nothing is written to disk. Use it to
+quote speed and memory; the tests never assert on time.`,
+		Example: `  rtclab bench
+  rtclab bench quickstart --runs 10`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if env.Bubble == nil {
+				return usagef("bench needs virtual time, which this build lacks")
+			}
+			if runs < 1 || runs > 1000 {
+				return usagef("--runs %d: allowed 1..1000", runs)
+			}
+			if len(args) == 0 {
+				args = scenarios.BuiltinNames()
+			}
+			var list []*scenarios.Scenario
+			for _, a := range args {
+				s, err := scenarios.Load(a)
+				if err != nil {
+					return &UsageError{Err: err}
+				}
+				list = append(list, s)
+			}
+			tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+			fmt.Fprintln(tw, "scenario\truns\tscenario s\twall s/run (min)\twall s/run (mean)\tspeed-up\tMB alloc/run\tpeak heap MB\t")
+			for _, s := range list {
+				var minWall, sumWall float64
+				var before, after runtime.MemStats
+				var peak uint64
+				runtime.GC()
+				runtime.ReadMemStats(&before)
+				for i := range runs {
+					if env.Interrupt.Load() {
+						break
+					}
+					start := time.Now()
+					var err error
+					env.Bubble(func() {
+						_, err = scenarios.Run(context.Background(), s, scenarios.RunOptions{Clock: scenarios.ClockVirtual})
+					})
+					w := time.Since(start).Seconds()
+					if err != nil {
+						return fmt.Errorf("%s: %w", s.Name, err)
+					}
+					var m runtime.MemStats
+					runtime.ReadMemStats(&m)
+					peak = max(peak, m.HeapAlloc)
+					sumWall += w
+					if i == 0 || w < minWall {
+						minWall = w
+					}
+				}
+				runtime.ReadMemStats(&after)
+				mean := sumWall / float64(runs)
+				fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.3f\t%.3f\t%.0fx\t%.1f\t%.1f\t\n", s.Name, runs, s.Duration.Seconds(),
+					minWall, mean, s.Duration.Seconds()/mean,
+					float64(after.TotalAlloc-before.TotalAlloc)/float64(runs)/1e6, float64(peak)/1e6)
+			}
+			fmt.Fprintf(tw, "\n(GOMAXPROCS=%d, %s)\t\t\t\t\t\t\t\t\n", runtime.GOMAXPROCS(0), runtime.Version())
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().IntVar(&runs, "runs", 5, "runs per scenario")
+	return cmd
+}
