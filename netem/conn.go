@@ -15,6 +15,18 @@ import (
 type hostNet struct {
 	transport.Net
 	up, down *link
+	// blockUDP drops UDP to and from every address not in allowed.
+	blockUDP bool
+	allowed  map[string]bool
+}
+
+// blocked reports whether the firewall drops traffic with addr.
+func (h *hostNet) blocked(addr net.Addr) bool {
+	if !h.blockUDP {
+		return false
+	}
+	ua, ok := addr.(*net.UDPAddr)
+	return !ok || !h.allowed[ua.IP.String()]
 }
 
 // recvQueue is the number of packets a socket buffers for its reader before
@@ -104,6 +116,10 @@ func (c *udpConn) readLoop() {
 			}
 			return
 		}
+		if c.h.blocked(from) {
+			c.h.down.firewalled()
+			continue
+		}
 		d := datagram{data: append([]byte(nil), buf[:n]...), from: from}
 		c.h.down.send(d.data, func() {
 			select {
@@ -153,6 +169,10 @@ func (c *udpConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 		return 0, net.ErrClosed
 	default:
 	}
+	if c.h.blocked(addr) {
+		c.h.up.firewalled()
+		return len(p), nil
+	}
 	data := append([]byte(nil), p...)
 	c.h.up.send(data, func() { _, _ = c.UDPConn.WriteTo(data, addr) })
 	return len(p), nil
@@ -169,6 +189,10 @@ func (c *udpConn) Write(p []byte) (int, error) {
 	case <-c.closed:
 		return 0, net.ErrClosed
 	default:
+	}
+	if c.h.blocked(raddr) {
+		c.h.up.firewalled()
+		return len(p), nil
 	}
 	data := append([]byte(nil), p...)
 	c.h.up.send(data, func() { _, _ = c.UDPConn.Write(data) })

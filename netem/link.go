@@ -2,31 +2,10 @@ package netem
 
 import (
 	"container/heap"
-	"fmt"
+	"math"
 	"sync"
 	"time"
 )
-
-// Impairment is what one direction of an access link does to packets.
-// The zero value passes every packet at once.
-type Impairment struct {
-	// Loss is the probability (0..1) that a packet is dropped, independently
-	// of every other packet (Bernoulli loss).
-	Loss float64
-	// Delay is the one-way delay added to every packet.
-	Delay time.Duration
-}
-
-// Validate reports the first impossible value.
-func (i Impairment) Validate() error {
-	if i.Loss < 0 || i.Loss > 1 {
-		return fmt.Errorf("%w: loss %v outside 0..1", ErrConfig, i.Loss)
-	}
-	if i.Delay < 0 {
-		return fmt.Errorf("%w: delay %v is negative", ErrConfig, i.Delay)
-	}
-	return nil
-}
 
 // Direction of a link, seen from its host.
 type Direction string
@@ -39,28 +18,69 @@ const (
 
 // LinkStats counts what a link did.
 type LinkStats struct {
-	// Packets offered to the link.
+	// Packets and Bytes offered to the link.
 	Packets uint64
-	// Bytes offered to the link.
-	Bytes uint64
-	// Lost is the number of packets dropped by random loss.
+	Bytes   uint64
+	// Lost is the number of packets dropped by random or bursty loss.
 	Lost uint64
-	// Delivered is the number of packets that came out of the link.
+	// Down is the number of packets dropped because the link was down.
+	Down uint64
+	// Firewalled is the number of packets a firewall dropped (not counted
+	// in Packets: they never reached the link).
+	Firewalled uint64
+	// QueueDrops is the number dropped because the bottleneck buffer was full.
+	QueueDrops uint64
+	// Duplicated is the number of extra copies delivered.
+	Duplicated uint64
+	// Delivered is the number of packets that came out (copies included).
 	Delivered uint64
+	// DeliveredBytes is their size in bytes.
+	DeliveredBytes uint64
 }
 
-// link is one direction of a host's access link: it decides each packet's
-// fate and delivers survivors in order after their delay.
+// link is one direction of a host's access link.
+//
+// A packet's way through it (all decided when it is offered):
+// down? -> loss -> bottleneck (rate or trace, drop-tail buffer) ->
+// delay + jitter -> duplication. The random parts come from fates, keyed by
+// the packet's identity, so that they do not depend on the order in which
+// goroutines offer packets at one instant.
 type link struct {
 	mu    sync.Mutex
 	imp   Impairment
 	fates *fates
+	start time.Time // the trace's time zero
 	stats LinkStats
+
+	// bottleneck state
+	busyUntil time.Time   // rate: when the last queued packet has left
+	queued    []departure // packets in the buffer, by departure
+	queuedB   int
+	traceK    int64 // trace: the opportunity being consumed
+	traceLeft int   // bytes left in it
+
+	lastOut time.Time         // for no-reorder
+	ge      map[uint64]*geState // bursty loss, per packet class
+
 	seq   uint64
 	queue pending
 	wake  chan struct{}
 	done  chan struct{}
 	wg    sync.WaitGroup
+	// observe, when set, is told about every packet that comes out, with
+	// its one-way delay through the link.
+	observe func(size int, delay time.Duration)
+}
+
+type departure struct {
+	at   time.Time
+	size int
+}
+
+// geState is a Gilbert–Elliott chain's state for one stream.
+type geState struct {
+	bad  bool
+	next uint64 // index of the next packet to step to
 }
 
 type packet struct {
@@ -92,6 +112,8 @@ func newLink(seed int64, host string, dir Direction, imp Impairment) *link {
 	l := &link{
 		imp:   imp,
 		fates: newFates(uint64(seed), host+"/"+string(dir)),
+		start: time.Now(),
+		ge:    map[uint64]*geState{},
 		wake:  make(chan struct{}, 1),
 		done:  make(chan struct{}),
 	}
@@ -100,32 +122,193 @@ func newLink(seed int64, host string, dir Direction, imp Impairment) *link {
 	return l
 }
 
-// send offers a packet; deliver is called (once) when it comes out of the
-// link, unless it is lost.
+// Draw numbers: each decision about a packet uses its own draw.
+const (
+	drawLoss = iota
+	drawJitter1
+	drawJitter2
+	drawDuplicate
+	drawGE
+)
+
+// send offers a packet; deliver is called when it comes out of the link
+// (twice if duplicated), unless it is dropped.
 func (l *link) send(data []byte, deliver func()) {
+	size := len(data)
+	now := time.Now()
 	l.mu.Lock()
 	l.stats.Packets++
-	l.stats.Bytes += uint64(len(data))
+	l.stats.Bytes += uint64(size)
 	imp := l.imp
 	class, index := l.fates.identity(data)
-	if imp.Loss > 0 && l.fates.uniform(class, index, 0) < imp.Loss {
+	if imp.Down {
+		l.stats.Down++
+		l.mu.Unlock()
+		return
+	}
+	if l.lost(imp, class, index) {
 		l.stats.Lost++
 		l.mu.Unlock()
 		return
 	}
-	if imp.Delay == 0 && len(l.queue) == 0 {
-		l.stats.Delivered++
+	out := now
+	if imp.limited() {
+		var ok bool
+		if out, ok = l.bottleneck(imp, now, size); !ok {
+			l.stats.QueueDrops++
+			l.mu.Unlock()
+			return
+		}
+	}
+	out = out.Add(imp.Delay + l.jitter(imp, class, index))
+	if out.Before(now) {
+		out = now
+	}
+	if !imp.Reorder {
+		if out.Before(l.lastOut) {
+			out = l.lastOut
+		}
+		l.lastOut = out
+	}
+	copies := 1
+	if imp.Duplicate > 0 && l.fates.uniform(class, index, drawDuplicate) < imp.Duplicate {
+		copies = 2
+		l.stats.Duplicated++
+	}
+	if out.Equal(now) && len(l.queue) == 0 {
+		l.stats.Delivered += uint64(copies)
+		l.stats.DeliveredBytes += uint64(copies * size)
+		obs := l.observe
 		l.mu.Unlock()
-		deliver()
+		for range copies {
+			if obs != nil {
+				obs(size, 0)
+			}
+			deliver()
+		}
 		return
 	}
-	l.seq++
-	heap.Push(&l.queue, packet{at: time.Now().Add(imp.Delay), seq: l.seq, deliver: deliver})
+	for range copies {
+		l.seq++
+		d := out.Sub(now)
+		obs := l.observe
+		heap.Push(&l.queue, packet{at: out, seq: l.seq, deliver: func() {
+			if obs != nil {
+				obs(size, d)
+			}
+			deliver()
+		}})
+		l.stats.DeliveredBytes += uint64(size)
+	}
 	l.mu.Unlock()
 	select {
 	case l.wake <- struct{}{}:
 	default:
 	}
+}
+
+// lost decides random or bursty loss.
+func (l *link) lost(imp Impairment, class, index uint64) bool {
+	if imp.Loss <= 0 {
+		return false
+	}
+	if imp.BurstLength <= 1 {
+		return l.fates.uniform(class, index, drawLoss) < imp.Loss
+	}
+	// Gilbert–Elliott (simple Gilbert: bad state loses everything).
+	// Leaving bad: r = 1/burst; entering: p = r·loss/(1-loss), so that the
+	// stationary share of bad time p/(p+r) equals loss.
+	r := 1 / imp.BurstLength
+	p := r * imp.Loss / (1 - imp.Loss)
+	st := l.ge[class]
+	if st == nil {
+		st = &geState{next: index}
+		st.bad = l.fates.uniform(class, index, drawGE+1) < imp.Loss // start in the stationary mix
+		l.ge[class] = st
+	}
+	if index < st.next {
+		// A packet from the past (reordered at the sender): judge it
+		// by an independent draw at the long-run rate.
+		return l.fates.uniform(class, index, drawLoss) < imp.Loss
+	}
+	for ; st.next <= index; st.next++ {
+		u := l.fates.uniform(class, st.next, drawGE)
+		if st.bad {
+			st.bad = u >= r
+		} else {
+			st.bad = u < p
+		}
+		if index-st.next > 1<<16 { // a huge gap: restart in the stationary mix
+			st.next = index
+		}
+	}
+	return st.bad
+}
+
+// bottleneck serialises the packet through the rate- or trace-limited
+// queue and returns when it leaves, or false when the buffer is full.
+func (l *link) bottleneck(imp Impairment, now time.Time, size int) (time.Time, bool) {
+	// Forget packets that have left.
+	i := 0
+	for i < len(l.queued) && !l.queued[i].at.After(now) {
+		l.queuedB -= l.queued[i].size
+		i++
+	}
+	l.queued = l.queued[i:]
+	if l.queuedB+size > imp.queueLimit() {
+		return time.Time{}, false
+	}
+	var out time.Time
+	if imp.Trace != nil {
+		out = l.traceDeparture(imp.Trace, now, size)
+	} else {
+		start := now
+		if l.busyUntil.After(start) {
+			start = l.busyUntil
+		}
+		out = start.Add(time.Duration(float64(size*8) / float64(imp.Rate) * float64(time.Second)))
+		l.busyUntil = out
+	}
+	l.queued = append(l.queued, departure{at: out, size: size})
+	l.queuedB += size
+	return out, true
+}
+
+// traceDeparture spends delivery opportunities on size bytes: each
+// opportunity carries up to 1500 bytes, and small packets share one.
+// Opportunities that pass while the buffer is empty are lost, as in
+// mm-link. Called with the departed packets already forgotten.
+func (l *link) traceDeparture(t *Trace, now time.Time, size int) time.Time {
+	if len(l.queued) == 0 {
+		// Idle: the next packet takes the first opportunity from now on.
+		l.traceK, l.traceLeft = t.first(now.Sub(l.start))-1, 0
+	}
+	for need := size; need > 0; {
+		if l.traceLeft == 0 {
+			l.traceK++
+			l.traceLeft = mtu
+		}
+		take := min(need, l.traceLeft)
+		l.traceLeft -= take
+		need -= take
+	}
+	return l.start.Add(t.at(l.traceK))
+}
+
+// jitter draws the packet's delay variation.
+func (l *link) jitter(imp Impairment, class, index uint64) time.Duration {
+	if imp.Jitter <= 0 {
+		return 0
+	}
+	u1 := l.fates.uniform(class, index, drawJitter1)
+	j := float64(imp.Jitter)
+	if imp.JitterDist == JitterNormal {
+		u2 := l.fates.uniform(class, index, drawJitter2)
+		z := math.Sqrt(-2*math.Log(1-u1)) * math.Cos(2*math.Pi*u2) // Box–Muller
+		z = max(-3, min(3, z))
+		return time.Duration(z * j)
+	}
+	return time.Duration((2*u1 - 1) * j)
 }
 
 // run delivers queued packets when they are due.
@@ -167,7 +350,22 @@ func (l *link) run() {
 // set changes the impairment for packets offered from now on.
 func (l *link) set(imp Impairment) {
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	if imp.Trace != l.imp.Trace {
+		l.start, l.traceK, l.traceLeft = time.Now(), 0, 0
+	}
 	l.imp = imp
+}
+
+func (l *link) get() Impairment {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.imp
+}
+
+func (l *link) firewalled() {
+	l.mu.Lock()
+	l.stats.Firewalled++
 	l.mu.Unlock()
 }
 

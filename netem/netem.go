@@ -3,6 +3,8 @@ package netem
 import (
 	"fmt"
 	"net"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/pion/logging"
@@ -18,14 +20,21 @@ const (
 	serverNet  = "198.51.100.0/24" // Config.Servers, in order from .10
 	publicNet  = "203.0.113.0/24"  // NAT outside addresses and open hosts, from .10
 	privateFmt = "10.0.%d.0/24"    // host i's LAN; the host is .2
+	sharedFmt  = "100.64.%d.0/24"  // host i's carrier-grade NAT network (RFC 6598)
 )
 
 // HostConfig declares one host.
 type HostConfig struct {
 	// Name identifies the host; unique within the network.
 	Name string
-	// NAT in front of the host; "" means Open.
+	// NAT is a preset for what stands in front of the host; "" means Open.
 	NAT NAT
+	// HomeNAT, when set, replaces the preset's NAT.
+	HomeNAT *NATConfig
+	// CGN, when set, puts a carrier-grade NAT in front of the home NAT.
+	CGN *NATConfig
+	// Firewall, when set, replaces the preset's firewall.
+	Firewall *Firewall
 	// Uplink impairs packets the host sends.
 	Uplink Impairment
 	// Downlink impairs packets the host receives.
@@ -47,8 +56,12 @@ type Config struct {
 type Host struct {
 	// Name is the host's name from the config.
 	Name string
-	// NAT is the NAT in front of the host (Open for servers).
+	// NAT is the preset in front of the host (Open for servers).
 	NAT NAT
+	// Behaviour describes the NATs and firewall in words, outermost last,
+	// e.g. "endpoint-independent mapping, address-and-port-dependent
+	// filtering".
+	Behaviour string
 	// IP is the host's own (inside) address.
 	IP net.IP
 	// PublicIP is the address the internet sees: the NAT's outside address,
@@ -139,7 +152,7 @@ func New(cfg Config) (*Network, error) {
 		add(&Host{Name: name, NAT: Open, IP: ip, PublicIP: ip, Net: vn})
 	}
 	for i, hc := range cfg.Hosts {
-		h, err := n.addClient(wan, lf, cfg.Seed, i, hc)
+		h, err := n.addClient(wan, lf, cfg, i, hc)
 		if err != nil {
 			n.closeLinks()
 			return nil, err
@@ -153,58 +166,128 @@ func New(cfg Config) (*Network, error) {
 	return n, nil
 }
 
-func (n *Network) addClient(wan *vnet.Router, lf logging.LoggerFactory, seed int64, i int, hc HostConfig) (*Host, error) {
-	nat := hc.NAT
-	if nat == "" {
-		nat = Open
-	}
-	natType, err := nat.vnetType()
+func (n *Network) addClient(wan *vnet.Router, lf logging.LoggerFactory, cfg Config, i int, hc HostConfig) (*Host, error) {
+	home, cgn, fw, err := hc.NAT.config()
 	if err != nil {
 		return nil, fmt.Errorf("host %s: %w", hc.Name, err)
+	}
+	if hc.HomeNAT != nil {
+		home = hc.HomeNAT
+	}
+	if hc.CGN != nil {
+		cgn = hc.CGN
+	}
+	if hc.Firewall != nil {
+		fw = *hc.Firewall
+	}
+	if cgn != nil && home == nil {
+		return nil, fmt.Errorf("host %s: %w: a carrier-grade NAT needs a home NAT behind it", hc.Name, ErrConfig)
+	}
+	for _, c := range []*NATConfig{home, cgn} {
+		if c == nil {
+			continue
+		}
+		if err := c.validate(); err != nil {
+			return nil, fmt.Errorf("host %s: %w", hc.Name, err)
+		}
 	}
 	for _, imp := range []Impairment{hc.Uplink, hc.Downlink} {
 		if err := imp.Validate(); err != nil {
 			return nil, fmt.Errorf("host %s: %w", hc.Name, err)
 		}
 	}
+	allowed := map[string]bool{}
+	for _, name := range fw.AllowUDPTo {
+		if !slices.Contains(cfg.Servers, name) {
+			return nil, fmt.Errorf("host %s: %w: firewall allows UDP to %q, which is not a server (servers: %s)",
+				hc.Name, ErrConfig, name, strings.Join(cfg.Servers, ", "))
+		}
+		allowed[nthIP(serverNet, 10+slices.Index(cfg.Servers, name)).String()] = true
+	}
+
+	nat := hc.NAT
+	if nat == "" {
+		nat = Open
+	}
 	public := nthIP(publicNet, 10+i)
-	h := &Host{Name: hc.Name, NAT: nat, PublicIP: public}
+	h := &Host{Name: hc.Name, NAT: nat, PublicIP: public, Behaviour: describe(home, cgn, fw)}
 	var vn *vnet.Net
-	if natType == nil {
+	newNet := func(ip net.IP) error {
+		var err error
+		vn, err = vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{ip.String()}})
+		return err
+	}
+	switch {
+	case home == nil:
 		h.IP = public
-		if vn, err = vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{public.String()}}); err != nil {
+		if err := newNet(public); err != nil {
 			return nil, fmt.Errorf("netem: host %s: %w", hc.Name, err)
 		}
 		if err := wan.AddNet(vn); err != nil {
 			return nil, fmt.Errorf("netem: host %s: %w", hc.Name, err)
 		}
-	} else {
+	default:
+		parent := wan
+		homeOutside := public
+		if cgn != nil {
+			cgnCIDR := fmt.Sprintf(sharedFmt, i+1)
+			r, err := vnet.NewRouter(&vnet.RouterConfig{
+				Name: hc.Name + "-cgn", CIDR: cgnCIDR, StaticIPs: []string{public.String()},
+				NATType: cgn.vnetType(), LoggerFactory: lf,
+			})
+			if err != nil {
+				return nil, fmt.Errorf("netem: host %s cgn: %w", hc.Name, err)
+			}
+			if err := wan.AddRouter(r); err != nil {
+				return nil, fmt.Errorf("netem: host %s cgn: %w", hc.Name, err)
+			}
+			parent = r
+			homeOutside = nthIP(cgnCIDR, 2)
+		}
 		cidr := fmt.Sprintf(privateFmt, i+1)
 		h.IP = nthIP(cidr, 2)
 		lan, err := vnet.NewRouter(&vnet.RouterConfig{
-			Name:          hc.Name + "-nat",
-			CIDR:          cidr,
-			StaticIPs:     []string{public.String()},
-			NATType:       natType,
-			LoggerFactory: lf,
+			Name: hc.Name + "-nat", CIDR: cidr, StaticIPs: []string{homeOutside.String()},
+			NATType: home.vnetType(), LoggerFactory: lf,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("netem: host %s nat: %w", hc.Name, err)
 		}
-		if vn, err = vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{h.IP.String()}}); err != nil {
+		if err := newNet(h.IP); err != nil {
 			return nil, fmt.Errorf("netem: host %s: %w", hc.Name, err)
 		}
 		if err := lan.AddNet(vn); err != nil {
 			return nil, fmt.Errorf("netem: host %s: %w", hc.Name, err)
 		}
-		if err := wan.AddRouter(lan); err != nil {
+		if err := parent.AddRouter(lan); err != nil {
 			return nil, fmt.Errorf("netem: host %s nat: %w", hc.Name, err)
 		}
 	}
-	h.up = newLink(seed, hc.Name, Uplink, hc.Uplink)
-	h.down = newLink(seed, hc.Name, Downlink, hc.Downlink)
-	h.Net = &hostNet{Net: vn, up: h.up, down: h.down}
+	h.up = newLink(cfg.Seed, hc.Name, Uplink, hc.Uplink)
+	h.down = newLink(cfg.Seed, hc.Name, Downlink, hc.Downlink)
+	h.Net = &hostNet{Net: vn, up: h.up, down: h.down, blockUDP: fw.BlockUDP, allowed: allowed}
 	return h, nil
+}
+
+// describe says in words what stands in front of a host.
+func describe(home, cgn *NATConfig, fw Firewall) string {
+	if home == nil {
+		return "no NAT"
+	}
+	one := func(c *NATConfig) string {
+		return fmt.Sprintf("%s mapping, %s filtering", c.Mapping, c.Filtering)
+	}
+	s := one(home)
+	if cgn != nil {
+		s += "; behind a carrier-grade NAT: " + one(cgn)
+	}
+	if fw.BlockUDP {
+		s += "; UDP blocked"
+		if len(fw.AllowUDPTo) > 0 {
+			s += " except to " + strings.Join(fw.AllowUDPTo, ", ")
+		}
+	}
+	return s
 }
 
 // Host returns the named host.

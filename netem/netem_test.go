@@ -1,8 +1,10 @@
 package netem
 
 import (
+	"errors"
 	"math"
 	"net"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -222,5 +224,150 @@ func TestConfigErrors(t *testing.T) {
 				t.Errorf("config %d accepted", i)
 			}
 		})
+	}
+}
+
+// A double NAT maps twice: the server sees the carrier-grade NAT's public
+// address, and the home NAT's outside address is an RFC 6598 one.
+func TestDoubleNAT(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n, err := New(Config{Servers: []string{"s"}, Hosts: []HostConfig{{Name: "c", NAT: DoubleNAT}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer n.Close()
+		s, _ := n.Host("s")
+		c, _ := n.Host("c")
+		conn, err := c.Net.ListenPacket("udp4", "0.0.0.0:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		m := mapped(t, conn, echo(t, s, 7000))
+		host, _, _ := net.SplitHostPort(m)
+		if !net.ParseIP(host).Equal(c.PublicIP) {
+			t.Errorf("server saw %s, want the CGN's public %s", m, c.PublicIP)
+		}
+		if c.Behaviour == "" || !strings.Contains(c.Behaviour, "carrier-grade") {
+			t.Errorf("behaviour %q", c.Behaviour)
+		}
+	})
+}
+
+// udp-blocked drops all UDP; a firewall can still let UDP reach named
+// servers.
+func TestFirewall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n, err := New(Config{Servers: []string{"turn", "other"}, Hosts: []HostConfig{
+			{Name: "blocked", NAT: UDPBlocked},
+			{Name: "allowed", NAT: PortRestrictedCone, Firewall: &Firewall{BlockUDP: true, AllowUDPTo: []string{"turn"}}},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer n.Close()
+		turn, _ := n.Host("turn")
+		other, _ := n.Host("other")
+		tAddr, oAddr := echo(t, turn, 3478), echo(t, other, 3478)
+		for _, tt := range []struct {
+			host    string
+			to      *net.UDPAddr
+			answers bool
+		}{{"blocked", tAddr, false}, {"allowed", tAddr, true}, {"allowed", oAddr, false}} {
+			h, _ := n.Host(tt.host)
+			conn, err := h.Net.ListenPacket("udp4", "0.0.0.0:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := mapped(t, conn, tt.to) != ""; got != tt.answers {
+				t.Errorf("%s -> %s answered %v, want %v", tt.host, tt.to, got, tt.answers)
+			}
+			conn.Close()
+		}
+		if h, _ := n.Host("blocked"); h.Stats(Uplink).Firewalled == 0 {
+			t.Error("firewall drops not counted")
+		}
+	})
+}
+
+// A mapping idle for longer than its lifetime expires: the next packet
+// gets a new external port (RFC 4787 REQ-5/6; only outbound refreshes).
+func TestMappingLifetime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n, err := New(Config{Servers: []string{"s"}, Hosts: []HostConfig{{Name: "c",
+			HomeNAT: &NATConfig{Mapping: EndpointIndependent, Filtering: EndpointIndependent, Lifetime: 30 * time.Second}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer n.Close()
+		s, _ := n.Host("s")
+		c, _ := n.Host("c")
+		a := echo(t, s, 7000)
+		conn, err := c.Net.ListenPacket("udp4", "0.0.0.0:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		first := mapped(t, conn, a)
+		time.Sleep(20 * time.Second)
+		if again := mapped(t, conn, a); again != first {
+			t.Errorf("mapping changed within its lifetime: %s -> %s", first, again)
+		}
+		time.Sleep(31 * time.Second)
+		if later := mapped(t, conn, a); later == first {
+			t.Errorf("mapping %s survived 31 s idle with a 30 s lifetime", first)
+		}
+	})
+}
+
+func TestUnsupportedNATRefused(t *testing.T) {
+	for _, cfg := range []NATConfig{
+		{Mapping: EndpointIndependent, Filtering: EndpointIndependent, Hairpinning: true},
+		{Mapping: EndpointIndependent, Filtering: EndpointIndependent, PortPreservation: true},
+	} {
+		synctest.Test(t, func(t *testing.T) {
+			_, err := New(Config{Hosts: []HostConfig{{Name: "c", HomeNAT: &cfg}}})
+			if !errors.Is(err, ErrUnsupported) {
+				t.Errorf("%+v: err = %v, want ErrUnsupported", cfg, err)
+			}
+		})
+	}
+}
+
+// Jitter with reordering allowed does reorder; the same link with
+// Reorder false never does (TestFidelity).
+func TestJitterReorders(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := fidelityCase{name: "reorder", imp: Impairment{Delay: 20 * time.Millisecond, Jitter: 10 * time.Millisecond, Reorder: true},
+			packets: 2000, size: 100, interval: time.Millisecond}
+		m, err := probe(1, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := judgeNoReorder(c, m)[0]; r.Measured == 0 {
+			t.Error("no packet was reordered by 10 ms jitter at 1 ms spacing")
+		}
+	})
+}
+
+func TestParseTrace(t *testing.T) {
+	tr, err := ParseTrace("t", strings.NewReader("1\n1\n3\n\n5\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.Opportunities() != 4 || tr.Period() != 5*time.Millisecond {
+		t.Errorf("opps %d period %v", tr.Opportunities(), tr.Period())
+	}
+	// The second pass starts after 5 ms.
+	if got := tr.at(4); got != 6*time.Millisecond {
+		t.Errorf("opportunity 4 at %v, want 6ms", got)
+	}
+	if k := tr.first(3 * time.Millisecond); k != 2 {
+		t.Errorf("first at 3ms = %d, want 2", k)
+	}
+	for _, bad := range []string{"", "x\n", "5\n3\n", "-1\n"} {
+		if _, err := ParseTrace("bad", strings.NewReader(bad)); !errors.Is(err, ErrTrace) {
+			t.Errorf("%q: err = %v", bad, err)
+		}
 	}
 }

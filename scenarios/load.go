@@ -179,7 +179,11 @@ var typesByName = map[string]reflect.Type{
 	"Scenario":    reflect.TypeFor[Scenario](),
 	"ICE":         reflect.TypeFor[ICE](),
 	"Participant": reflect.TypeFor[Participant](),
-	"Link":        reflect.TypeFor[Link](),
+	"Link":         reflect.TypeFor[Link](),
+	"LinkChange":   reflect.TypeFor[LinkChange](),
+	"Step":         reflect.TypeFor[Step](),
+	"NATDetail":    reflect.TypeFor[NATDetail](),
+	"FirewallSpec": reflect.TypeFor[FirewallSpec](),
 	"Expectation": reflect.TypeFor[Expectation](),
 }
 
@@ -189,9 +193,28 @@ func allowedFields(typeName string) []string {
 		return nil
 	}
 	var out []string
+	for _, f := range yamlFields(t) {
+		out = append(out, f.name)
+	}
+	return out
+}
+
+type yamlField struct {
+	name string
+	typ  reflect.Type
+}
+
+// yamlFields lists the YAML keys of struct type t in declaration order,
+// with the fields of ",inline" structs in place.
+func yamlFields(t reflect.Type) []yamlField {
+	var out []yamlField
 	for f := range t.Fields() {
-		if tag := strings.Split(f.Tag.Get("yaml"), ",")[0]; tag != "" && tag != "-" {
-			out = append(out, tag)
+		parts := strings.Split(f.Tag.Get("yaml"), ",")
+		switch {
+		case len(parts) > 1 && parts[1] == "inline":
+			out = append(out, yamlFields(f.Type)...)
+		case parts[0] != "" && parts[0] != "-":
+			out = append(out, yamlField{parts[0], f.Type})
 		}
 	}
 	return out

@@ -33,7 +33,7 @@ func TestParseErrors(t *testing.T) {
 		want       []string
 	}{
 		{"unknown field", strings.Replace(valid, "    nat: symmetric", "    nat: symmetric\n    colour: red", 1),
-			[]string{"t.yaml:6: participants[0].colour: unknown field \"colour\" (allowed: name, nat, publish, uplink, downlink)"}},
+			[]string{"t.yaml:6: participants[0].colour: unknown field \"colour\" (allowed: name, nat, firewall, publish, uplink, downlink)"}},
 		{"bad nat", strings.Replace(valid, "symmetric", "cone", 1),
 			[]string{"t.yaml:5: participants[0].nat: unknown NAT \"cone\" (allowed: open, full-cone"}},
 		{"negative loss", strings.Replace(valid, "3%", "-3%", 1),

@@ -47,7 +47,7 @@ func (r *run) report() *reports.Report {
 }
 
 func (r *run) participant(ar *agentRun, snap *snapshot) reports.Participant {
-	p := reports.Participant{Name: ar.p.Name, NAT: ar.p.NAT, Address: ar.host.IP.String()}
+	p := reports.Participant{Name: ar.p.Name, NAT: ar.p.NAT.String(), Address: ar.host.IP.String()}
 	conns := ar.a.Conns()
 	if len(conns) == 0 {
 		return p

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -126,12 +128,7 @@ func (r *run) exec(parent context.Context) (err error) {
 	s := r.s
 	hosts := make([]netem.HostConfig, len(s.Participants))
 	for i, p := range s.Participants {
-		hosts[i] = netem.HostConfig{
-			Name:     p.Name,
-			NAT:      netem.NAT(p.NAT),
-			Uplink:   netem.Impairment{Loss: p.Uplink.Loss.Value, Delay: p.Uplink.Delay.Duration},
-			Downlink: netem.Impairment{Loss: p.Downlink.Loss.Value, Delay: p.Downlink.Delay.Duration},
-		}
+		hosts[i] = p.host
 	}
 	nw, err := netem.New(netem.Config{Seed: s.Seed, Servers: []string{turnHost, sfuHost}, Hosts: hosts})
 	if err != nil {
@@ -217,6 +214,12 @@ func (r *run) exec(parent context.Context) (err error) {
 	// PeerConnection closes, and a leaving peer is not renegotiated.
 	defer cancel()
 
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r.applySchedules(ctx)
+	}()
+
 	r.sampler = newSampler(r)
 	err = r.timeline(ctx)
 	r.ended = time.Since(r.start)
@@ -235,6 +238,35 @@ func (r *run) exec(parent context.Context) (err error) {
 // drain is how long after the last frame the final statistics are read:
 // longer than any configured delay plus a NACK round trip.
 const drain = time.Second
+
+// applySchedules changes links as the participants' schedules say, in
+// time order, until the scenario ends.
+func (r *run) applySchedules(ctx context.Context) {
+	type change struct {
+		scheduled
+		host *netem.Host
+	}
+	var all []change
+	for _, p := range r.s.Participants {
+		h, _ := r.net.Host(p.Name)
+		for _, sc := range p.schedule {
+			all = append(all, change{sc, h})
+		}
+	}
+	slices.SortStableFunc(all, func(a, b change) int { return cmp.Compare(a.at, b.at) })
+	for _, c := range all {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Until(r.start.Add(c.at))):
+		}
+		if err := c.host.SetImpairment(c.dir, c.imp); err != nil {
+			r.event("runner", "error", fmt.Sprintf("%s %s: %v", c.host.Name, c.dir, err))
+			continue
+		}
+		r.event(c.host.Name, "link", fmt.Sprintf("%s: %s", c.dir, c.desc))
+	}
+}
 
 // timeline samples every analysis resolution step until the scenario's
 // duration has passed, the context ends, or the user interrupts.

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/rtclab/rtclab/netem"
 )
 
 // Scenario is one scenario file.
@@ -48,21 +50,20 @@ type ICE struct {
 type Participant struct {
 	// Name is unique, lower-case letters, digits and '-'.
 	Name string `yaml:"name"`
-	// NAT is the NAT behaviour in front of it (see netem.NATs). Default "open".
-	NAT string `yaml:"nat"`
+	// NAT is what stands in front of it: a preset name (see netem.NATs,
+	// default "open") or a mapping with mapping/filtering/lifetime/cgn.
+	NAT NATSpec `yaml:"nat"`
+	// Firewall, when set, filters its UDP traffic.
+	Firewall *FirewallSpec `yaml:"firewall"`
 	// Publish lists what it sends: "audio" (Opus), "video" (VP8).
 	Publish []string `yaml:"publish"`
 	// Uplink and Downlink impair its access link.
 	Uplink   Link `yaml:"uplink"`
 	Downlink Link `yaml:"downlink"`
-}
 
-// Link is one direction of an access link.
-type Link struct {
-	// Loss is the random packet loss, "3%" or 0.03.
-	Loss Fraction `yaml:"loss"`
-	// Delay is the one-way delay, e.g. "40ms".
-	Delay Duration `yaml:"delay"`
+	// host and schedule are the resolved network, filled by validation.
+	host     netem.HostConfig
+	schedule []scheduled
 }
 
 // Expectation is one check: a metric of each matching participant or

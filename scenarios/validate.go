@@ -100,12 +100,9 @@ func (s *Scenario) validate(root *yaml.Node) []error {
 			bad(fmt.Sprintf("name %q is used twice", p.Name), at("name")...)
 		}
 		names[p.Name] = true
-		if p.NAT == "" {
-			p.NAT = string(netem.Open)
-		}
-		if !netem.NAT(p.NAT).Valid() {
-			bad(fmt.Sprintf("unknown NAT %q (allowed: %s)", p.NAT, netem.NATNames()), at("nat")...)
-		}
+		lc := linkCtx{s: s, bad: bad, path: at()}
+		p.host = netem.HostConfig{Name: p.Name}
+		p.resolveNAT(lc, &p.host)
 		for j, m := range p.Publish {
 			if m != "audio" && m != "video" {
 				bad(fmt.Sprintf("unknown media %q (allowed: audio, video)", m), at("publish", j)...)
@@ -114,17 +111,10 @@ func (s *Scenario) validate(root *yaml.Node) []error {
 		if hasDup(p.Publish) {
 			bad("lists the same media twice", at("publish")...)
 		}
-		for _, dir := range []struct {
-			key string
-			l   Link
-		}{{"uplink", p.Uplink}, {"downlink", p.Downlink}} {
-			if v := dir.l.Loss.Value; v < 0 || v > 1 {
-				bad(fmt.Sprintf("%g%% is outside 0%%..100%%", v*100), at(dir.key, "loss")...)
-			}
-			if d := dir.l.Delay.Duration; d < 0 || d > maxDelay {
-				bad(fmt.Sprintf("%v is outside 0..%v", d, maxDelay), at(dir.key, "delay")...)
-			}
-		}
+		var up, down []scheduled
+		p.host.Uplink, up = p.Uplink.resolve(linkCtx{s: s, bad: bad, path: at("uplink")}, netem.Uplink)
+		p.host.Downlink, down = p.Downlink.resolve(linkCtx{s: s, bad: bad, path: at("downlink")}, netem.Downlink)
+		p.schedule = append(up, down...)
 	}
 
 	for i := range s.Expect {
