@@ -322,4 +322,3 @@ func syntheticDipTrace() *Trace {
 	t.period = 20000
 	return t
 }
-

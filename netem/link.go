@@ -59,7 +59,7 @@ type link struct {
 	traceK    int64 // trace: the opportunity being consumed
 	traceLeft int   // bytes left in it
 
-	lastOut time.Time         // for no-reorder
+	lastOut time.Time           // for no-reorder
 	ge      map[uint64]*geState // bursty loss, per packet class
 
 	seq   uint64

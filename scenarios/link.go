@@ -8,9 +8,9 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
-	"time"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 

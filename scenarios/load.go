@@ -176,15 +176,15 @@ func humanTypeError(msg string) string {
 }
 
 var typesByName = map[string]reflect.Type{
-	"Scenario":    reflect.TypeFor[Scenario](),
-	"ICE":         reflect.TypeFor[ICE](),
-	"Participant": reflect.TypeFor[Participant](),
+	"Scenario":     reflect.TypeFor[Scenario](),
+	"ICE":          reflect.TypeFor[ICE](),
+	"Participant":  reflect.TypeFor[Participant](),
 	"Link":         reflect.TypeFor[Link](),
 	"LinkChange":   reflect.TypeFor[LinkChange](),
 	"Step":         reflect.TypeFor[Step](),
 	"NATDetail":    reflect.TypeFor[NATDetail](),
 	"FirewallSpec": reflect.TypeFor[FirewallSpec](),
-	"Expectation": reflect.TypeFor[Expectation](),
+	"Expectation":  reflect.TypeFor[Expectation](),
 }
 
 func allowedFields(typeName string) []string {
