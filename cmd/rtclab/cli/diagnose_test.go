@@ -1,0 +1,132 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rtclab/rtclab/diagnose"
+)
+
+// syncBuffer is a bytes.Buffer safe for a command writing while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var configURL = regexp.MustCompile(`diagnose --server (http://\S+)`)
+
+// TestServeThenDiagnose runs `rtclab serve` on 127.0.0.1 + 127.0.0.2 and
+// `rtclab diagnose --server` against it, both through Main, in process.
+func TestServeThenDiagnose(t *testing.T) {
+	var serveOut, serveErr syncBuffer
+	stop := new(atomic.Bool)
+	serveEnv := Env{Stdout: &serveOut, Stderr: &serveErr, Interrupt: stop}
+	done := make(chan int, 1)
+	go func() {
+		done <- Main([]string{"serve", "--ip", "127.0.0.1", "--alt-ip", "127.0.0.2", "--allow-private-peers",
+			"--turn-port", "0", "--tls-port", "0", "--stun-port", "0", "--stun-alt-port", "0", "--http-port", "0"}, serveEnv)
+	}()
+	var server string
+	deadline := time.Now().Add(10 * time.Second)
+	for server == "" {
+		if m := configURL.FindStringSubmatch(serveOut.String()); m != nil {
+			server = m[1]
+			break
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("serve exited %d: %s", code, serveErr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not start:\n%s", serveOut.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	defer func() {
+		stop.Store(true)
+		if code := <-done; code != ExitPass {
+			t.Errorf("serve exited %d: %s", code, serveErr.String())
+		}
+	}()
+	t.Logf("serve:\n%s", serveOut.String())
+	for _, want := range []string{"RFC 5780 on", "turn:127.0.0.1:", "turns:127.0.0.1:", "REST", "relay policy"} {
+		if !strings.Contains(serveOut.String(), want) {
+			t.Errorf("serve output lacks %q", want)
+		}
+	}
+
+	html := filepath.Join(t.TempDir(), "diag.html")
+	var out, errb bytes.Buffer
+	env := Env{Stdout: &out, Stderr: &errb, Interrupt: new(atomic.Bool), Version: "test"}
+	start := time.Now()
+	code := Main([]string{"diagnose", "--server", server, "--local-ip", "127.0.0.1", "--json", "--html", html}, env)
+	elapsed := time.Since(start)
+	if code != ExitPass {
+		t.Fatalf("diagnose exited %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	t.Logf("rtclab diagnose took %s on loopback", elapsed.Round(time.Millisecond))
+	var res diagnose.Result
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("--json: %v\n%s", err, out.String())
+	}
+	if res.Schema != diagnose.Schema || res.Version != "test" || res.Verdict.Level != diagnose.Good {
+		t.Errorf("schema %q version %q verdict %+v", res.Schema, res.Version, res.Verdict)
+	}
+	page, err := os.ReadFile(html)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<svg", "RTT and jitter over time", "Bandwidth over time", res.Verdict.Summary} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("HTML lacks %q", want)
+		}
+	}
+}
+
+func TestDiagnoseBadInput(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"diagnose"}, ExitUsage, "nothing to diagnose"},
+		{[]string{"diagnose", "--server", "ftp://x"}, ExitUsage, "want an http:// or https:// URL"},
+		{[]string{"diagnose", "--stun", "nonsense"}, ExitUsage, "want stun:host:port"},
+		{[]string{"diagnose", "--turn", "http://x", "--user", "u", "--password", "p"}, ExitUsage, "bad TURN URL"},
+		{[]string{"diagnose", "--turn", "turn:127.0.0.1:3478"}, ExitUsage, "TURN needs credentials"},
+		{[]string{"diagnose", "--server", "http://127.0.0.1:9", "--tls-insecure", "--tls-ca", "x"}, ExitUsage, "exclude each other"},
+		{[]string{"diagnose", "--server", "http://127.0.0.1:9", "--local-ip", "nope"}, ExitUsage, "not an IP address"},
+		{[]string{"diagnose", "--bogus"}, ExitUsage, "unknown flag"},
+		{[]string{"diagnose", "--server", "http://127.0.0.1:9"}, ExitFail, "cannot reach the rtclab server"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := Main(tt.args, Env{Stdout: &out, Stderr: &errb, Interrupt: new(atomic.Bool)})
+			if code != tt.code || !strings.Contains(errb.String(), tt.want) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, errb.String(), tt.code, tt.want)
+			}
+		})
+	}
+}

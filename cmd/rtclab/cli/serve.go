@@ -1,0 +1,140 @@
+package cli
+
+import (
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/pion/transport/v3/stdnet"
+	"github.com/spf13/cobra"
+
+	"github.com/rtclab/rtclab/diagnose"
+)
+
+func newServeCmd(env *Env) *cobra.Command {
+	var (
+		cfg           diagnose.ServerConfig
+		cert, key     string
+		duration      time.Duration
+		verbose       bool
+		httpPort, ttl = 8080, 10 * time.Minute
+	)
+	cmd := &cobra.Command{
+		Use:   "serve --ip ADDRESS [--alt-ip ADDRESS]",
+		Short: "Run the server side of 'rtclab diagnose': STUN/TURN, RFC 5780, a test peer",
+		Long: `Run, on the addresses you choose, everything 'rtclab diagnose' needs:
+
+  - a TURN server (RFC 8656) over UDP and TCP (--turn-port) and TLS
+    (--tls-port), with coturn-style REST credentials (use-auth-secret):
+    username "EXPIRY:USER", password base64(HMAC-SHA1(secret, username));
+  - an RFC 5780 STUN responder on --ip and --alt-ip, each on --stun-port
+    and --stun-alt-port (OTHER-ADDRESS, CHANGE-REQUEST, RESPONSE-ORIGIN),
+    for NAT behaviour discovery; without --alt-ip it is plain STUN;
+  - a test peer that echoes and sinks data for RTT and bandwidth tests,
+    and an HTTP endpoint (--http-port) with its signaling and a config
+    that hands clients the URLs and short-lived credentials.
+
+It is safe on the internet: TURN refuses to relay to loopback, private,
+link-local, unspecified, multicast and IPv4-mapped addresses unless
+--allow-private-peers is given (labs and tests only).
+
+Without --cert/--key, TURN over TLS uses a self-signed certificate that the
+config endpoint publishes. It runs until Ctrl-C (or for --for).
+
+Exit code: 0 stopped cleanly, 1 failed while running, 2 unusable input.`,
+		Example: `  rtclab serve --ip 203.0.113.10 --alt-ip 203.0.113.11 --public-host turn.example.com \
+      --cert /etc/ssl/turn.pem --key /etc/ssl/turn.key --tls-port 443
+  rtclab serve --ip 127.0.0.1 --alt-ip 127.0.0.2 --allow-private-peers`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfg.IP == "" {
+				return usagef("serve: --ip is required (the address to listen on)")
+			}
+			if (cert == "") != (key == "") {
+				return usagef("serve: --cert and --key go together")
+			}
+			if cert != "" {
+				pair, err := tls.LoadX509KeyPair(cert, key)
+				if err != nil {
+					return usagef("serve: --cert/--key: %v", err)
+				}
+				cfg.TLSConfig = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+			}
+			generated := false
+			if cfg.Secret == "" {
+				b := make([]byte, 16)
+				if _, err := rand.Read(b); err != nil {
+					return err
+				}
+				cfg.Secret, generated = hex.EncodeToString(b), true
+			}
+			cfg.HTTPPort, cfg.CredentialTTL = httpPort, ttl
+			n, err := stdnet.NewNet()
+			if err != nil {
+				return err
+			}
+			cfg.Net = n
+			cfg.Logger = logger(env.Stderr, verbose)
+			srv, err := diagnose.StartServer(cfg)
+			if errors.Is(err, diagnose.ErrServerConfig) {
+				return &UsageError{Err: err}
+			}
+			if err != nil {
+				return fmt.Errorf("serve: %w", err)
+			}
+			fmt.Fprint(env.Stdout, srv.Describe())
+			if generated {
+				fmt.Fprintf(env.Stdout, "  REST secret (generated): %s\n", cfg.Secret)
+			}
+			var deadline <-chan time.Time
+			if duration > 0 {
+				deadline = time.After(duration)
+			}
+			tick := time.NewTicker(100 * time.Millisecond)
+			defer tick.Stop()
+		wait:
+			for {
+				select {
+				case <-tick.C:
+					if env.Interrupt.Load() {
+						break wait
+					}
+				case <-deadline:
+					break wait
+				case <-cmd.Context().Done():
+					break wait
+				}
+			}
+			fmt.Fprintln(env.Stderr, "rtclab serve: stopping")
+			return srv.Close()
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.IP, "ip", "", "IPv4 address to listen on (required)")
+	f.StringVar(&cfg.AltIP, "alt-ip", "", "second IPv4 address of this host, for RFC 5780 NAT discovery")
+	f.StringVar(&cfg.PublicHost, "public-host", "", "name or address put in the URLs handed to clients (default --ip)")
+	f.IntVar(&cfg.TURNPort, "turn-port", 3478, "TURN port for UDP and TCP (0 picks a free one, -1 disables)")
+	f.IntVar(&cfg.TLSPort, "tls-port", 5349, "TURN over TLS port (0 picks a free one, -1 disables)")
+	f.IntVar(&cfg.STUNPort, "stun-port", 3479, "RFC 5780 responder's primary port (0 picks)")
+	f.IntVar(&cfg.STUNAltPort, "stun-alt-port", 3480, "RFC 5780 responder's alternate port (0 picks)")
+	f.IntVar(&httpPort, "http-port", 8080, "HTTP port of the test peer and config endpoint (0 picks)")
+	f.StringVar(&cfg.Secret, "secret", "", "TURN REST shared secret (default: a random one, printed)")
+	f.DurationVar(&ttl, "ttl", ttl, "lifetime of the credentials the config endpoint hands out")
+	f.StringVar(&cert, "cert", "", "PEM certificate for TURN over TLS (default: self-signed)")
+	f.StringVar(&key, "key", "", "PEM private key for --cert")
+	f.BoolVar(&cfg.AllowPrivatePeers, "allow-private-peers", false, "let TURN relay to loopback and private addresses (labs and tests only)")
+	f.DurationVar(&duration, "for", 0, "stop after this long (0: until Ctrl-C)")
+	f.BoolVarP(&verbose, "verbose", "v", false, "log refused peers and auth failures to stderr")
+	return cmd
+}
+
+// noArgs refuses positional arguments as unusable input (exit 2).
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef("%s takes no arguments, got %q (see '%s --help')", cmd.CommandPath(), args, cmd.CommandPath())
+	}
+	return nil
+}

@@ -1,0 +1,32 @@
+package cli
+
+import (
+	"bytes"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+func TestServeBadInput(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve"}, "--ip is required"},
+		{[]string{"serve", "--ip", "nope"}, "want an IPv4 address"},
+		{[]string{"serve", "--ip", "127.0.0.1", "--alt-ip", "127.0.0.1"}, "want a second IPv4 address"},
+		{[]string{"serve", "--ip", "127.0.0.1", "--cert", "x"}, "go together"},
+		{[]string{"serve", "--ip", "127.0.0.1", "--cert", "/nonexistent", "--key", "/nonexistent"}, "--cert/--key"},
+		{[]string{"serve", "--ip", "127.0.0.1", "extra"}, "takes no arguments"},
+		{[]string{"serve", "--turn-port", "x"}, "invalid argument"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := Main(tt.args, Env{Stdout: &out, Stderr: &errb, Interrupt: new(atomic.Bool)})
+			if code != ExitUsage || !strings.Contains(errb.String(), tt.want) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, errb.String(), ExitUsage, tt.want)
+			}
+		})
+	}
+}
