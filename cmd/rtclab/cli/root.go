@@ -101,6 +101,7 @@ Exit codes: 0 every check passed, 1 a check failed, 2 unusable input.`,
 	root.AddCommand(
 		newRunCmd(env),
 		newBenchCmd(env),
+		newNetemCmd(env),
 		newServeCmd(env),
 		newDiagnoseCmd(env),
 	)

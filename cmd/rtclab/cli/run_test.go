@@ -111,3 +111,13 @@ func TestBench(t *testing.T) {
 		t.Errorf("--runs 0: exit %d, want %d", code, ExitUsage)
 	}
 }
+
+func TestNetemCheck(t *testing.T) {
+	env, out, errb := testEnv(t)
+	if code := Main([]string{"netem", "check"}, env); code != ExitPass {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errb)
+	}
+	if !strings.Contains(out.String(), "quantities within tolerance") || strings.Contains(out.String(), "OUT") {
+		t.Errorf("output:\n%s", out)
+	}
+}

@@ -1,0 +1,77 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rtclab/rtclab/netem"
+)
+
+func newNetemCmd(env *Env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "netem",
+		Short: "Inspect the network emulator",
+	}
+	var (
+		seed   int64
+		asJSON bool
+	)
+	check := &cobra.Command{
+		Use:   "check",
+		Short: "Measure the emulator against its own configuration",
+		Long: `Send known probe streams through each kind of impairment (random and
+bursty loss, delay, uniform and normal jitter, FIFO ordering, rate limit
+with a bottleneck queue, a capacity trace, duplication) in virtual time,
+and print configured against measured values with the tolerance each is
+held to and why. Exit code 1 when any quantity is out of tolerance.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if env.Bubble == nil {
+				return usagef("netem check needs virtual time, which this build lacks")
+			}
+			var results []netem.FidelityResult
+			var err error
+			env.Bubble(func() { results, err = netem.CheckFidelity(seed) })
+			if err != nil {
+				return err
+			}
+			failed := 0
+			for _, r := range results {
+				if !r.Pass {
+					failed++
+				}
+			}
+			if asJSON {
+				enc := json.NewEncoder(env.Stdout)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(results); err != nil {
+					return err
+				}
+			} else {
+				tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(tw, "CASE\tQUANTITY\tCONFIGURED\tMEASURED\tTOLERANCE\tVERDICT\tWHY")
+				for _, r := range results {
+					v := "ok"
+					if !r.Pass {
+						v = "OUT"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%g\t%g\t±%g\t%s\t%s\n", r.Case, r.Quantity, r.Configured, r.Measured, r.Tolerance, v, r.Why)
+				}
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+				fmt.Fprintf(env.Stdout, "\n%d of %d quantities within tolerance (seed %d)\n", len(results)-failed, len(results), seed)
+			}
+			if failed > 0 {
+				return &exitError{code: ExitFail}
+			}
+			return nil
+		},
+	}
+	check.Flags().Int64Var(&seed, "seed", 1, "seed of the emulated links' random choices")
+	check.Flags().BoolVar(&asJSON, "json", false, "print the results as JSON")
+	cmd.AddCommand(check)
+	return cmd
+}
