@@ -18,6 +18,21 @@ type hostNet struct {
 	// blockUDP drops UDP to and from every address not in allowed.
 	blockUDP bool
 	allowed  map[string]bool
+	// ip is the host's own address; capture, when set, records its traffic.
+	ip      net.IP
+	capture *Capture
+}
+
+// local is the address a socket's packets carry as the host's side.
+func (c *udpConn) local() *net.UDPAddr {
+	la, _ := c.UDPConn.LocalAddr().(*net.UDPAddr)
+	if la == nil {
+		return nil
+	}
+	if la.IP.IsUnspecified() {
+		return &net.UDPAddr{IP: c.h.ip, Port: la.Port}
+	}
+	return la
 }
 
 // blocked reports whether the firewall drops traffic with addr.
@@ -122,6 +137,10 @@ func (c *udpConn) readLoop() {
 		}
 		d := datagram{data: append([]byte(nil), buf[:n]...), from: from}
 		c.h.down.send(d.data, func() {
+			if c.h.capture != nil {
+				ua, _ := d.from.(*net.UDPAddr)
+				c.h.capture.packet(time.Now(), ua, c.local(), d.data)
+			}
 			select {
 			case <-c.closed:
 			case c.recv <- d:
@@ -174,6 +193,10 @@ func (c *udpConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 		return len(p), nil
 	}
 	data := append([]byte(nil), p...)
+	if c.h.capture != nil {
+		ua, _ := addr.(*net.UDPAddr)
+		c.h.capture.packet(time.Now(), c.local(), ua, data)
+	}
 	c.h.up.send(data, func() { _, _ = c.UDPConn.WriteTo(data, addr) })
 	return len(p), nil
 }
@@ -195,6 +218,10 @@ func (c *udpConn) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	data := append([]byte(nil), p...)
+	if c.h.capture != nil {
+		ua, _ := raddr.(*net.UDPAddr)
+		c.h.capture.packet(time.Now(), c.local(), ua, data)
+	}
 	c.h.up.send(data, func() { _, _ = c.UDPConn.Write(data) })
 	return len(p), nil
 }

@@ -50,6 +50,9 @@ type Config struct {
 	Servers []string
 	// Hosts are the clients, each behind its own NAT and access link.
 	Hosts []HostConfig
+	// Capture, when set, is asked once per host (servers included) for a
+	// pcap capture of its traffic; a nil answer captures nothing.
+	Capture func(host string) *Capture
 }
 
 // Host is one machine on the network.
@@ -149,7 +152,14 @@ func New(cfg Config) (*Network, error) {
 		if err := wan.AddNet(vn); err != nil {
 			return nil, fmt.Errorf("netem: server %s: %w", name, err)
 		}
-		add(&Host{Name: name, NAT: Open, IP: ip, PublicIP: ip, Net: vn})
+		h := &Host{Name: name, NAT: Open, Behaviour: "no NAT", IP: ip, PublicIP: ip, Net: vn}
+		if c := capture(cfg, name); c != nil {
+			// Servers have a perfect link; it is there to capture.
+			h.up = newLink(cfg.Seed, name, Uplink, Impairment{})
+			h.down = newLink(cfg.Seed, name, Downlink, Impairment{})
+			h.Net = &hostNet{Net: vn, up: h.up, down: h.down, ip: ip, capture: c}
+		}
+		add(h)
 	}
 	for i, hc := range cfg.Hosts {
 		h, err := n.addClient(wan, lf, cfg, i, hc)
@@ -265,8 +275,15 @@ func (n *Network) addClient(wan *vnet.Router, lf logging.LoggerFactory, cfg Conf
 	}
 	h.up = newLink(cfg.Seed, hc.Name, Uplink, hc.Uplink)
 	h.down = newLink(cfg.Seed, hc.Name, Downlink, hc.Downlink)
-	h.Net = &hostNet{Net: vn, up: h.up, down: h.down, blockUDP: fw.BlockUDP, allowed: allowed}
+	h.Net = &hostNet{Net: vn, up: h.up, down: h.down, blockUDP: fw.BlockUDP, allowed: allowed, ip: h.IP, capture: capture(cfg, hc.Name)}
 	return h, nil
+}
+
+func capture(cfg Config, host string) *Capture {
+	if cfg.Capture == nil {
+		return nil
+	}
+	return cfg.Capture(host)
 }
 
 // describe says in words what stands in front of a host.

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -50,6 +52,9 @@ type RunOptions struct {
 	Log *slog.Logger
 	// Tool is written into the report ("rtclab dev").
 	Tool string
+	// CaptureDir, when set, receives a pcap file per host (HOST.pcap) of
+	// what crossed its access link.
+	CaptureDir string
 }
 
 // Addresses of the embedded stack on the emulated internet.
@@ -130,7 +135,16 @@ func (r *run) exec(parent context.Context) (err error) {
 	for i, p := range s.Participants {
 		hosts[i] = p.host
 	}
-	nw, err := netem.New(netem.Config{Seed: s.Seed, Servers: []string{turnHost, sfuHost}, Hosts: hosts})
+	cfg := netem.Config{Seed: s.Seed, Servers: []string{turnHost, sfuHost}, Hosts: hosts}
+	if dir := r.opt.CaptureDir; dir != "" {
+		caps, closeCaps, err := openCaptures(dir, append([]string{turnHost, sfuHost}, participantNames(s)...))
+		if err != nil {
+			return err
+		}
+		defer closeCaps()
+		cfg.Capture = func(host string) *netem.Capture { return caps[host] }
+	}
+	nw, err := netem.New(cfg)
 	if err != nil {
 		return fmt.Errorf("network: %w", err)
 	}
@@ -342,6 +356,43 @@ func (r *run) iceServers(turnAddr, user, _ string) ([]webrtc.ICEServer, error) {
 		out = append(out, webrtc.ICEServer{URLs: []string{"turn:" + turnAddr + "?transport=udp"}, Username: u, Credential: p})
 	}
 	return out, nil
+}
+
+func participantNames(s *Scenario) []string {
+	var out []string
+	for _, p := range s.Participants {
+		out = append(out, p.Name)
+	}
+	return out
+}
+
+// openCaptures creates DIR/HOST.pcap for every host.
+func openCaptures(dir string, hosts []string) (map[string]*netem.Capture, func(), error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, nil, fmt.Errorf("capture directory: %w", err)
+	}
+	caps := map[string]*netem.Capture{}
+	var files []*os.File
+	closeAll := func() {
+		for _, f := range files {
+			_ = f.Close()
+		}
+	}
+	for _, h := range hosts {
+		f, err := os.Create(filepath.Join(dir, h+".pcap"))
+		if err != nil {
+			closeAll()
+			return nil, nil, fmt.Errorf("capture: %w", err)
+		}
+		files = append(files, f)
+		c, err := netem.NewCapture(f)
+		if err != nil {
+			closeAll()
+			return nil, nil, fmt.Errorf("capture %s: %w", f.Name(), err)
+		}
+		caps[h] = c
+	}
+	return caps, closeAll, nil
 }
 
 // Clip files in rtclab.Clips for each publishable media.

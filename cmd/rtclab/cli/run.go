@@ -18,6 +18,7 @@ func newRunCmd(env *Env) *cobra.Command {
 	var (
 		out     string
 		clock   string
+		pcap    string
 		verbose bool
 	)
 	cmd := &cobra.Command{
@@ -76,7 +77,11 @@ Exit code: 0 every check passed, 1 a check failed or the run broke,
 				if len(list) > 1 {
 					dir = filepath.Join(out, s.Name)
 				}
-				ok, err := runOne(cmd.Context(), env, s, dir, clock, verbose)
+				capDir := pcap
+				if capDir != "" && len(list) > 1 {
+					capDir = filepath.Join(pcap, s.Name)
+				}
+				ok, err := runOne(cmd.Context(), env, s, dir, clock, capDir, verbose)
 				if err != nil {
 					return err
 				}
@@ -93,13 +98,14 @@ Exit code: 0 every check passed, 1 a check failed or the run broke,
 	}
 	cmd.Flags().StringVarP(&out, "out", "o", "", "output directory (default rtclab-out/<timestamp>)")
 	cmd.Flags().StringVar(&clock, "clock", scenarios.ClockVirtual, "virtual (synctest bubble, fast, repeatable) or real (wall clock)")
+	cmd.Flags().StringVar(&pcap, "pcap", "", "write a pcap per host (HOST.pcap) into this directory; open with\nwireshark or tshark -o rtp.heuristic_rtp:TRUE")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "log what the stack does to stderr")
 	return cmd
 }
 
 // runOne runs one scenario into dir and reports whether it passed. An
 // error means the outputs could not be written.
-func runOne(ctx context.Context, env *Env, s *scenarios.Scenario, dir, clock string, verbose bool) (bool, error) {
+func runOne(ctx context.Context, env *Env, s *scenarios.Scenario, dir, clock, pcapDir string, verbose bool) (bool, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return false, fmt.Errorf("output directory: %w", err)
 	}
@@ -111,11 +117,12 @@ func runOne(ctx context.Context, env *Env, s *scenarios.Scenario, dir, clock str
 	fmt.Fprintf(env.Stderr, "running %s (%s, %v of scenario time, %s clock) -> %s\n",
 		s.Name, s.Topology, s.Duration.Duration, clock, dir)
 	opt := scenarios.RunOptions{
-		Clock:     clock,
-		Events:    events,
-		Interrupt: env.Interrupt,
-		Log:       logger(env.Stderr, verbose),
-		Tool:      "rtclab " + env.Version,
+		Clock:      clock,
+		Events:     events,
+		Interrupt:  env.Interrupt,
+		Log:        logger(env.Stderr, verbose),
+		Tool:       "rtclab " + env.Version,
+		CaptureDir: pcapDir,
 		Progress: func(elapsed, total time.Duration) {
 			fmt.Fprintf(env.Stderr, "\r  %s: %4.0fs / %.0fs", s.Name, elapsed.Seconds(), total.Seconds())
 		},

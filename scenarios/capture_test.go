@@ -1,0 +1,57 @@
+package scenarios
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// needBinary skips when a real-peer binary is missing, unless the test
+// command asked for every peer (make test sets RTCLAB_REQUIRE_PEERS=1).
+func needBinary(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("RTCLAB_REQUIRE_PEERS") == "1" {
+			t.Fatalf("%s is not installed (make deps installs it)", name)
+		}
+		t.Skipf("%s is not installed", name)
+	}
+	return p
+}
+
+// A run's packet captures open in tshark and show every protocol of the
+// call: STUN, DTLS, RTP and RTCP.
+func TestCapturesOpenInTshark(t *testing.T) {
+	tshark := needBinary(t, "tshark")
+	dir := t.TempDir()
+	s := mustLoad(t, "quickstart")
+	s.Duration.Duration = 3 * time.Second
+	if _, err := runVirtual(t, s, RunOptions{CaptureDir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	for _, host := range []string{"alice", "bob", "sfu", "turn"} {
+		if _, err := os.Stat(filepath.Join(dir, host+".pcap")); err != nil {
+			t.Errorf("no capture for %s: %v", host, err)
+		}
+	}
+	out, err := exec.Command(tshark, "-r", filepath.Join(dir, "bob.pcap"), "-o", "rtp.heuristic_rtp:TRUE",
+		"-T", "fields", "-e", "frame.protocols").Output()
+	if err != nil {
+		t.Fatalf("tshark: %v", err)
+	}
+	seen := map[string]int{}
+	for _, line := range strings.Split(string(out), "\n") {
+		for _, proto := range strings.Split(line, ":") {
+			seen[proto]++
+		}
+	}
+	for _, want := range []string{"stun", "dtls", "rtp", "rtcp"} {
+		if seen[want] == 0 {
+			t.Errorf("tshark saw no %s in bob.pcap (protocols: %v)", want, seen)
+		}
+	}
+}
