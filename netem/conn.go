@@ -18,9 +18,11 @@ type hostNet struct {
 	// blockUDP drops UDP to and from every address not in allowed.
 	blockUDP bool
 	allowed  map[string]bool
-	// ip is the host's own address; capture, when set, records its traffic.
-	ip      net.IP
-	capture *Capture
+	// ip is the host's own address, public the one the internet sees;
+	// capture, when set, records its traffic.
+	ip, public net.IP
+	capture    *Capture
+	tcp        *tcpFabric
 }
 
 // local is the address a socket's packets carry as the host's side.
@@ -74,6 +76,12 @@ func (h *hostNet) DialUDP(network string, laddr, raddr *net.UDPAddr) (transport.
 
 func (h *hostNet) Dial(network, address string) (net.Conn, error) {
 	switch network {
+	case "tcp", "tcp4":
+		raddr, err := h.ResolveTCPAddr(network, address)
+		if err != nil {
+			return nil, err
+		}
+		return h.DialTCP(network, nil, raddr)
 	case "udp", "udp4":
 		raddr, err := h.ResolveUDPAddr(network, address)
 		if err != nil {

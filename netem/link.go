@@ -207,6 +207,37 @@ func (l *link) send(data []byte, deliver func()) {
 	}
 }
 
+// sendStream carries size bytes of a TCP stream: no loss (TCP repairs it;
+// the repair time is not emulated), but the bottleneck's serialisation
+// (without dropping) and the delay, in order. A down link holds nothing
+// back either: the stream waits for no one.
+func (l *link) sendStream(size int, deliver func()) {
+	now := time.Now()
+	l.mu.Lock()
+	imp := l.imp
+	out := now
+	if imp.Rate > 0 {
+		start := now
+		if l.busyUntil.After(start) {
+			start = l.busyUntil
+		}
+		out = start.Add(time.Duration(float64(size*8) / float64(imp.Rate) * float64(time.Second)))
+		l.busyUntil = out
+	}
+	out = out.Add(imp.Delay)
+	if out.Before(l.lastOut) {
+		out = l.lastOut
+	}
+	l.lastOut = out
+	l.seq++
+	heap.Push(&l.queue, packet{at: out, seq: l.seq, deliver: deliver})
+	l.mu.Unlock()
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
 // lost decides random or bursty loss.
 func (l *link) lost(imp Impairment, class, index uint64) bool {
 	if imp.Loss <= 0 {

@@ -108,6 +108,7 @@ func (h *Host) SetImpairment(dir Direction, imp Impairment) error {
 
 // Network is a running emulated network.
 type Network struct {
+	tcp       *tcpFabric
 	wan       *vnet.Router
 	hosts     map[string]*Host
 	order     []*Host
@@ -138,7 +139,7 @@ func New(cfg Config) (*Network, error) {
 	if err != nil {
 		return nil, fmt.Errorf("netem: wan: %w", err)
 	}
-	n := &Network{wan: wan, hosts: map[string]*Host{}}
+	n := &Network{wan: wan, hosts: map[string]*Host{}, tcp: newTCPFabric()}
 	add := func(h *Host) {
 		n.hosts[h.Name] = h
 		n.order = append(n.order, h)
@@ -152,13 +153,11 @@ func New(cfg Config) (*Network, error) {
 		if err := wan.AddNet(vn); err != nil {
 			return nil, fmt.Errorf("netem: server %s: %w", name, err)
 		}
-		h := &Host{Name: name, NAT: Open, Behaviour: "no NAT", IP: ip, PublicIP: ip, Net: vn}
-		if c := capture(cfg, name); c != nil {
-			// Servers have a perfect link; it is there to capture.
-			h.up = newLink(cfg.Seed, name, Uplink, Impairment{})
-			h.down = newLink(cfg.Seed, name, Downlink, Impairment{})
-			h.Net = &hostNet{Net: vn, up: h.up, down: h.down, ip: ip, capture: c}
-		}
+		// Servers have a perfect access link (it carries TCP and captures).
+		h := &Host{Name: name, NAT: Open, Behaviour: "no NAT", IP: ip, PublicIP: ip}
+		h.up = newLink(cfg.Seed, name, Uplink, Impairment{})
+		h.down = newLink(cfg.Seed, name, Downlink, Impairment{})
+		h.Net = &hostNet{Net: vn, up: h.up, down: h.down, ip: ip, public: ip, capture: capture(cfg, name), tcp: n.tcp}
 		add(h)
 	}
 	for i, hc := range cfg.Hosts {
@@ -275,7 +274,7 @@ func (n *Network) addClient(wan *vnet.Router, lf logging.LoggerFactory, cfg Conf
 	}
 	h.up = newLink(cfg.Seed, hc.Name, Uplink, hc.Uplink)
 	h.down = newLink(cfg.Seed, hc.Name, Downlink, hc.Downlink)
-	h.Net = &hostNet{Net: vn, up: h.up, down: h.down, blockUDP: fw.BlockUDP, allowed: allowed, ip: h.IP, capture: capture(cfg, hc.Name)}
+	h.Net = &hostNet{Net: vn, up: h.up, down: h.down, blockUDP: fw.BlockUDP, allowed: allowed, ip: h.IP, public: public, capture: capture(cfg, hc.Name), tcp: n.tcp}
 	return h, nil
 }
 
@@ -325,6 +324,7 @@ func (n *Network) Close() error {
 			err = fmt.Errorf("netem: stop: %w", e)
 		}
 		n.closeLinks()
+		n.tcp.shutdown()
 	})
 	return err
 }

@@ -14,6 +14,9 @@ type Pair struct {
 	Protocol string
 	// LocalAddress and RemoteAddress are "ip:port".
 	LocalAddress, RemoteAddress string
+	// RelayProtocol is how a local relay candidate reaches its TURN
+	// server: "udp", "tcp" or "tls" ("" for other candidate types).
+	RelayProtocol string
 	// RTTMS is the pair's current STUN round-trip time in ms (0 if unknown).
 	RTTMS float64
 }
@@ -46,5 +49,20 @@ func SelectedPair(pc *webrtc.PeerConnection) (Pair, bool) {
 	if st, ok := ice.GetSelectedCandidatePairStats(); ok {
 		p.RTTMS = st.CurrentRoundTripTime * 1000
 	}
+	if cp.Local.Typ == webrtc.ICECandidateTypeRelay {
+		p.RelayProtocol = relayProtocol(pc, cp.Local)
+	}
 	return p, true
+}
+
+// relayProtocol finds the relay candidate's transport to its TURN server
+// in the connection's stats (webrtc.ICECandidate does not carry it).
+func relayProtocol(pc *webrtc.PeerConnection, c *webrtc.ICECandidate) string {
+	for _, s := range pc.GetStats() {
+		cs, ok := s.(webrtc.ICECandidateStats)
+		if ok && cs.CandidateType == webrtc.ICECandidateTypeRelay && cs.IP == c.Address && cs.Port == int32(c.Port) {
+			return cs.RelayProtocol
+		}
+	}
+	return ""
 }

@@ -153,7 +153,11 @@ func pairText(p *CandidatePair) string {
 	if p == nil {
 		return none
 	}
-	s := orUnknown(p.Local) + " -> " + orUnknown(p.Remote)
+	s := orUnknown(p.Local)
+	if p.RelayProtocol != "" {
+		s += "/" + p.RelayProtocol // how the relay is reached: "relay/tcp"
+	}
+	s += " -> " + orUnknown(p.Remote)
 	if p.Protocol != "" {
 		s += " (" + p.Protocol + ")"
 	}

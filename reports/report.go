@@ -84,6 +84,10 @@ type CandidatePair struct {
 	Remote string `json:"remote"`
 	// Protocol is the transport protocol, "udp" or "tcp".
 	Protocol string `json:"protocol"`
+	// RelayProtocol is how the local relay candidate reaches its TURN
+	// server, "udp", "tcp" or "tls"; empty when the local candidate is
+	// not a relay.
+	RelayProtocol string `json:"relay_protocol,omitempty"`
 	// LocalAddress is the local candidate's address:port.
 	LocalAddress string `json:"local_address"`
 	// RemoteAddress is the remote candidate's address:port.

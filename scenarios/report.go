@@ -62,7 +62,7 @@ func (r *run) participant(ar *agentRun, snap *snapshot) reports.Participant {
 	if snap != nil {
 		if pair, ok := snap.pairs[c]; ok {
 			p.SelectedPair = &reports.CandidatePair{
-				Local: pair.Local, Remote: pair.Remote, Protocol: pair.Protocol,
+				Local: pair.Local, Remote: pair.Remote, Protocol: pair.Protocol, RelayProtocol: pair.RelayProtocol,
 				LocalAddress: pair.LocalAddress, RemoteAddress: pair.RemoteAddress,
 			}
 		}

@@ -157,7 +157,11 @@ func (r *run) exec(parent context.Context) (err error) {
 
 	th, _ := nw.Host(turnHost)
 	turnAddr := fmt.Sprintf("%s:%d", th.IP, turnPort)
-	ts, err := turn.New(turn.Config{Net: th.Net, RelayIP: th.IP, UDPAddr: turnAddr, Secret: turnSecret, Logger: r.log})
+	tcfg := turn.Config{Net: th.Net, RelayIP: th.IP, UDPAddr: turnAddr, Secret: turnSecret, Logger: r.log}
+	if s.UseTURNTCP() {
+		tcfg.TCPAddr = turnAddr
+	}
+	ts, err := turn.New(tcfg)
 	if err != nil {
 		return err
 	}
@@ -353,7 +357,11 @@ func (r *run) iceServers(turnAddr, user, _ string) ([]webrtc.ICEServer, error) {
 		if err != nil {
 			return nil, fmt.Errorf("turn credentials: %w", err)
 		}
-		out = append(out, webrtc.ICEServer{URLs: []string{"turn:" + turnAddr + "?transport=udp"}, Username: u, Credential: p})
+		urls := []string{"turn:" + turnAddr + "?transport=udp"}
+		if r.s.UseTURNTCP() {
+			urls = append(urls, "turn:"+turnAddr+"?transport=tcp")
+		}
+		out = append(out, webrtc.ICEServer{URLs: urls, Username: u, Credential: p})
 	}
 	return out, nil
 }

@@ -44,6 +44,9 @@ type ICE struct {
 	TURN *bool `yaml:"turn"`
 	// RelayOnly sets iceTransportPolicy "relay". Default false.
 	RelayOnly bool `yaml:"relay_only"`
+	// TURNTCP also offers the TURN server over TCP (turn:...?transport=tcp),
+	// the way out for clients whose UDP is blocked. Default true.
+	TURNTCP *bool `yaml:"turn_tcp"`
 }
 
 // Participant is one simulated client.
@@ -161,6 +164,9 @@ func posError(n *yaml.Node, msg string) error {
 
 // UseSTUN reports whether participants get the STUN server.
 func (s *Scenario) UseSTUN() bool { return s.ICE.STUN == nil || *s.ICE.STUN }
+
+// UseTURNTCP reports whether participants also get TURN over TCP.
+func (s *Scenario) UseTURNTCP() bool { return s.UseTURN() && (s.ICE.TURNTCP == nil || *s.ICE.TURNTCP) }
 
 // UseTURN reports whether participants get the TURN server.
 func (s *Scenario) UseTURN() bool { return s.ICE.TURN == nil || *s.ICE.TURN }

@@ -1,0 +1,83 @@
+package netem
+
+import (
+	"errors"
+	"io"
+	"net"
+	"syscall"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+func TestTCP(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n, err := New(Config{Servers: []string{"s"}, Hosts: []HostConfig{
+			{Name: "c", NAT: UDPBlocked, Uplink: Impairment{Delay: 10 * time.Millisecond, Loss: 0.5}, Downlink: Impairment{Delay: 30 * time.Millisecond}},
+			{Name: "d", NAT: Symmetric},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer n.Close()
+		s, _ := n.Host("s")
+		c, _ := n.Host("c")
+		d, _ := n.Host("d")
+		ln, err := s.Net.ListenTCP("tcp4", &net.TCPAddr{Port: 3478})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		seen := make(chan net.Addr, 1)
+		go func() {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			seen <- conn.RemoteAddr()
+			_, _ = io.Copy(conn, conn) // echo until the client closes
+			conn.Close()
+		}()
+
+		start := time.Now()
+		conn, err := c.Net.Dial("tcp4", s.IP.String()+":3478")
+		if err != nil {
+			t.Fatalf("a udp-blocked host must still reach TCP: %v", err)
+		}
+		if rtt := time.Since(start); rtt != 40*time.Millisecond {
+			t.Errorf("connect took %v, want one round trip (40ms)", rtt)
+		}
+		if got := (<-seen).(*net.TCPAddr); !got.IP.Equal(c.PublicIP) {
+			t.Errorf("server saw %v, want the NAT's public %v", got, c.PublicIP)
+		}
+		msg := make([]byte, 10000)
+		for i := range msg {
+			msg[i] = byte(i)
+		}
+		start = time.Now()
+		if _, err := conn.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, len(msg))
+		if _, err := io.ReadFull(conn, got); err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(msg) {
+			t.Error("echo corrupted: TCP must be reliable and in order despite 50% uplink loss")
+		}
+		if rtt := time.Since(start); rtt != 40*time.Millisecond {
+			t.Errorf("echo took %v, want 40ms", rtt)
+		}
+		conn.Close()
+
+		// Nothing comes in through a NAT.
+		dl, err := d.Net.ListenTCP("tcp4", &net.TCPAddr{Port: 5000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer dl.Close()
+		if _, err := c.Net.Dial("tcp4", d.PublicIP.String()+":5000"); !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Errorf("dial into a NAT: err = %v, want connection refused", err)
+		}
+	})
+}
