@@ -101,7 +101,7 @@ func (h *hostNet) DialTCP(_ string, _ *net.TCPAddr, raddr *net.TCPAddr) (transpo
 		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: raddr, Err: syscall.ECONNREFUSED}
 	}
 	// The handshake: SYN up, SYN-ACK down.
-	time.Sleep(h.up.get().Delay + h.down.get().Delay)
+	time.Sleep(h.up.get().Delay + h.down.get().Delay + 2*streamLatency)
 	client := newStreamConn(clientAddr, raddr, h.up)
 	server := newStreamConn(raddr, seenAs, h.down)
 	client.peer, server.peer = server, client
