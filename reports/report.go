@@ -74,6 +74,31 @@ type Participant struct {
 	Peer string `json:"peer"`
 	// SelectedPair is the ICE candidate pair in use; null when none.
 	SelectedPair *CandidatePair `json:"selected_pair"`
+	// Candidates counts the ICE candidates it gathered, by type; absent
+	// when not measured (the run ended before its PeerConnection existed).
+	Candidates *CandidateCounts `json:"candidates,omitempty"`
+	// RemoteCandidates counts the other end's candidates it knew of, by
+	// type: the signalled ones plus the peer-reflexive ones it learned from
+	// incoming checks (RFC 8445 section 7.3.1.3); absent when not measured.
+	RemoteCandidates *CandidateCounts `json:"remote_candidates,omitempty"`
+	// ChecksSent is the number of STUN Binding requests its ICE agent sent
+	// on all candidate pairs: connectivity checks (RFC 8445 section 7.2.4)
+	// and, on the selected pair, keepalives; absent when not measured.
+	ChecksSent *uint64 `json:"checks_sent,omitempty"`
+}
+
+// CandidateCounts counts ICE candidates by type (RFC 8445 section 5.1.1).
+type CandidateCounts struct {
+	// Host counts host candidates (the interface's own address).
+	Host int `json:"host"`
+	// Srflx counts server-reflexive candidates (the NAT's outside address,
+	// learned from a STUN server).
+	Srflx int `json:"srflx"`
+	// Prflx counts peer-reflexive candidates (an address learned from a
+	// connectivity check).
+	Prflx int `json:"prflx"`
+	// Relay counts relayed candidates (an address on a TURN server).
+	Relay int `json:"relay"`
 }
 
 // CandidatePair is the selected ICE candidate pair of a PeerConnection.
@@ -92,6 +117,13 @@ type CandidatePair struct {
 	LocalAddress string `json:"local_address"`
 	// RemoteAddress is the remote candidate's address:port.
 	RemoteAddress string `json:"remote_address"`
+	// RemoteSignalled is set when Remote is "prflx" although the other end
+	// also signalled a candidate at RemoteAddress: that candidate's type
+	// (host, srflx or relay). ICE calls an address peer-reflexive when a
+	// check from it arrives before the candidate (RFC 8445 section
+	// 7.3.1.3), so this says the path is the signalled one and only the
+	// order differed. Empty otherwise.
+	RemoteSignalled string `json:"remote_signalled,omitempty"`
 }
 
 // Stream is one media stream from a publisher to a receiver, measured at

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/rtclab/rtclab/analysis"
+	"github.com/rtclab/rtclab/probes"
 	"github.com/rtclab/rtclab/reports"
 )
 
@@ -66,8 +67,19 @@ func (r *run) participant(ar *agentRun, snap *snapshot) reports.Participant {
 				LocalAddress: pair.LocalAddress, RemoteAddress: pair.RemoteAddress,
 			}
 		}
+		if st, ok := snap.ice[c]; ok {
+			local, remote, sent := candidateCounts(st.Local), candidateCounts(st.Remote), st.ChecksSent
+			p.Candidates, p.RemoteCandidates, p.ChecksSent = &local, &remote, &sent
+			if sp := p.SelectedPair; sp != nil && sp.Remote == "prflx" {
+				sp.RemoteSignalled, _ = st.SignalledType(sp.RemoteAddress)
+			}
+		}
 	}
 	return p
+}
+
+func candidateCounts(c probes.CandidateCounts) reports.CandidateCounts {
+	return reports.CandidateCounts{Host: c.Host, Srflx: c.Srflx, Prflx: c.Prflx, Relay: c.Relay}
 }
 
 func (r *run) stream(st *streamTrack, snap *snapshot) reports.Stream {

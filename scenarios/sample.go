@@ -124,6 +124,7 @@ type snapshot struct {
 	inbound map[*agent.Receiver]probes.Inbound
 	app     map[*agent.Receiver]agent.SeqCounts
 	sent    map[*agent.Conn]map[string]probes.Outbound // by kind
+	ice     map[*agent.Conn]probes.ICE
 }
 
 func (s *sampler) snapshot() *snapshot {
@@ -132,11 +133,15 @@ func (s *sampler) snapshot() *snapshot {
 		inbound: map[*agent.Receiver]probes.Inbound{},
 		app:     map[*agent.Receiver]agent.SeqCounts{},
 		sent:    map[*agent.Conn]map[string]probes.Outbound{},
+		ice:     map[*agent.Conn]probes.ICE{},
 	}
 	for _, ar := range s.r.agents {
 		for _, c := range ar.a.Conns() {
 			if p, ok := probes.SelectedPair(c.PC.PeerConnection); ok {
 				snap.pairs[c] = p
+			}
+			if st, ok := probes.ReadICE(c.PC.PeerConnection); ok {
+				snap.ice[c] = st
 			}
 			snap.sent[c] = map[string]probes.Outbound{}
 			for _, snd := range c.Senders() {

@@ -104,6 +104,7 @@ Exit codes: 0 every check passed, 1 a check failed, 2 unusable input.`,
 		newNetemCmd(env),
 		newServeCmd(env),
 		newDiagnoseCmd(env),
+		newMatrixCmd(env),
 	)
 	return root
 }

@@ -1,0 +1,170 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rtclab/rtclab/matrix"
+)
+
+func newMatrixCmd(env *Env) *cobra.Command {
+	var (
+		out     string
+		workers int
+		seed    int64
+		ice     []string
+		verbose bool
+	)
+	cmd := &cobra.Command{
+		Use:   "matrix [FILE]",
+		Short: "Run every NAT behaviour against every other, per ICE configuration, and check each cell against the RFCs",
+		Long: `Run the connectivity matrix: every NAT behaviour calls every other peer to
+peer (rows: the offerer, columns: the answerer), once per ICE configuration:
+host-only (no ICE servers), stun, stun-turn, relay-only (TURN with
+iceTransportPolicy relay). By default the rows and columns are the 7 NAT
+presets (` + strings.Join(natNames(), ", ") + `),
+so 7 x 7 x 4 = 196 cells, each ` + matrix.DefaultDuration.String() + ` of scenario time in virtual time.
+
+Every cell records whether it connected, how fast, the selected pair, the
+candidates gathered per type and the connectivity checks sent, and is
+compared with what RFC 4787 and RFC 8445 say must happen (see report.html
+for the rules). A cell that is neither expected nor explained by a known
+behaviour of pion's ICE fails the run.
+
+FILE, optional, narrows or widens the grid (YAML; every key optional):
+
+  nats: [open, symmetric, cgn-sym]   # rows/columns: presets or custom names
+  custom:
+    - name: cgn-sym
+      mapping: address-and-port-dependent
+      filtering: address-and-port-dependent
+      cgn: {mapping: endpoint-independent, filtering: address-dependent}
+  ice: [stun, stun-turn]
+  seed: 7
+  duration: 5s                       # per-cell time limit, 1s..60s
+
+Writes matrix.json, heatmap.png and report.html into --out.
+Exit code: 0 every cell as expected (or a known pion behaviour), 1 an
+unexpected cell, 2 unusable input (nothing is run).`,
+		Example: `  rtclab matrix
+  rtclab matrix --ice stun,stun-turn --out /tmp/matrix
+  rtclab matrix my-grid.yaml --workers 2`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return usagef("matrix accepts at most 1 arg (a matrix file), received %d", len(args))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if env.Bubble == nil {
+				return usagef("matrix needs virtual time, which this build lacks")
+			}
+			if workers < 1 || workers > 16 {
+				return usagef("--workers %d: allowed 1..16", workers)
+			}
+			plan := matrix.DefaultPlan()
+			file := ""
+			if len(args) == 1 {
+				file = args[0]
+				p, err := matrix.LoadFile(file)
+				if err != nil {
+					return &UsageError{Err: err}
+				}
+				plan = p
+			}
+			if cmd.Flags().Changed("seed") {
+				if seed < 1 {
+					return usagef("--seed %d: must be >= 1", seed)
+				}
+				plan.Seed = seed
+			}
+			if len(ice) > 0 {
+				var list []matrix.ICEConfig
+				var errs []error
+				for _, name := range ice {
+					c := matrix.ICEConfig(name)
+					if !c.Valid() {
+						errs = append(errs, fmt.Errorf("--ice %q: allowed %s", name, iceNames()))
+						continue
+					}
+					if !slices.Contains(list, c) {
+						list = append(list, c)
+					}
+				}
+				if len(errs) > 0 {
+					return &UsageError{Err: errors.Join(errs...)}
+				}
+				plan.ICE = list
+			}
+			if out == "" {
+				out = filepath.Join("rtclab-out", "matrix-"+time.Now().Format("20060102-150405"))
+			}
+			total := len(plan.Cells())
+			fmt.Fprintf(env.Stderr, "running the connectivity matrix: %d NATs x %d NATs x %d ICE configurations = %d cells, %v each (virtual clock, %d worker(s)) -> %s\n",
+				len(plan.NATs), len(plan.NATs), len(plan.ICE), total, plan.Duration, workers, out)
+			res, runErr := matrix.Run(context.Background(), plan, matrix.Options{
+				Bubble: env.Bubble, Workers: workers, Interrupt: env.Interrupt,
+				Tool: "rtclab " + env.Version, File: file,
+				Progress: func(done, total int, c matrix.CellResult) {
+					fmt.Fprintf(env.Stderr, "\r  %d/%d cells", done, total)
+					if verbose {
+						fmt.Fprintf(env.Stderr, "  %s %s -> %s: %s (%s)\n", c.ICE, c.Row, c.Col, c.Path, c.Status)
+					}
+				},
+			})
+			fmt.Fprintln(env.Stderr)
+			if runErr != nil && !errors.Is(runErr, matrix.ErrInterrupted) {
+				return runErr
+			}
+			if runErr != nil {
+				fmt.Fprintf(env.Stderr, "matrix stopped early: %v (the result is partial)\n", runErr)
+			}
+			files, err := matrix.Write(out, res)
+			if err != nil {
+				return err
+			}
+			if err := matrix.WriteText(env.Stdout, res); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "\nreport: %s\n", filepath.Join(out, matrix.HTMLFile))
+			if verbose {
+				for _, f := range files {
+					fmt.Fprintf(env.Stderr, "wrote %s\n", f)
+				}
+			}
+			if res.Verdict != "pass" {
+				return &exitError{code: ExitFail}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&out, "out", "o", "", "output directory (default rtclab-out/matrix-<timestamp>)")
+	cmd.Flags().IntVar(&workers, "workers", 2, "cells run at once, each in its own virtual-time bubble")
+	cmd.Flags().Int64Var(&seed, "seed", 1, "seed of every cell's emulated network (overrides the file's)")
+	cmd.Flags().StringSliceVar(&ice, "ice", nil, "ICE configurations to run (overrides the file's): "+iceNames())
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "print every cell as it finishes")
+	return cmd
+}
+
+func iceNames() string {
+	s := make([]string, len(matrix.ICEConfigs))
+	for i, c := range matrix.ICEConfigs {
+		s[i] = string(c)
+	}
+	return strings.Join(s, ", ")
+}
+
+func natNames() []string {
+	var s []string
+	for _, n := range matrix.DefaultPlan().NATs {
+		s = append(s, n.Name)
+	}
+	return s
+}
