@@ -1,5 +1,7 @@
 // Package probes takes measurements of a running WebRTC stack: the
-// selected ICE candidate pair of a PeerConnection, per-SSRC RTP statistics
+// selected ICE candidate pair of a PeerConnection (and how a relay reaches
+// its TURN server), the candidates gathered by type and the connectivity
+// checks sent (ReadICE), per-SSRC RTP statistics
 // from pion's stats interceptor (RFC 3550 section 6.4.1 loss and jitter,
 // RTCP round-trip time, NACK and PLI counts), and a Recorder that keeps
 // named time series at analysis.Resolution and timestamped events, writing
