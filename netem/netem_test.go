@@ -371,3 +371,25 @@ func TestParseTrace(t *testing.T) {
 		}
 	}
 }
+
+// pion resends every retry of a lost packet as the same RTX packet: a
+// resend must meet a fate of its own, or a packet whose first
+// retransmission is lost could never be repaired.
+func TestResendGetsItsOwnFate(t *testing.T) {
+	f := newFates(1, "h/downlink")
+	pkt := make([]byte, 20)
+	pkt[0], pkt[1] = 0x80, 97
+	lost := 0
+	for range 1000 {
+		c, i := f.identity(pkt)
+		if n := f.occurrence(c, i); n > 0 {
+			i ^= n * 0x9E3779B97F4A7C15
+		}
+		if f.uniform(c, i, drawLoss) < 0.5 {
+			lost++
+		}
+	}
+	if lost < 400 || lost > 600 {
+		t.Errorf("%d of 1000 identical resends lost at 50%% loss: resends must draw independently", lost)
+	}
+}
