@@ -10,6 +10,8 @@ require (
 	github.com/pion/interceptor v0.1.42
 	github.com/pion/logging v0.2.4
 	github.com/pion/rtcp v1.2.16
+	github.com/pion/rtp v1.8.27
+	github.com/pion/sdp/v3 v3.0.17
 	github.com/pion/stun/v3 v3.0.2
 	github.com/pion/transport/v3 v3.1.1
 	github.com/pion/turn/v4 v4.1.3
@@ -38,9 +40,7 @@ require (
 	github.com/pion/dtls/v3 v3.0.9 // indirect
 	github.com/pion/mdns/v2 v2.1.0 // indirect
 	github.com/pion/randutil v0.1.0 // indirect
-	github.com/pion/rtp v1.8.27 // indirect
 	github.com/pion/sctp v1.9.0 // indirect
-	github.com/pion/sdp/v3 v3.0.17 // indirect
 	github.com/pion/srtp/v3 v3.0.9 // indirect
 	github.com/spf13/pflag v1.0.9 // indirect
 	github.com/wlynxg/anet v0.0.5 // indirect

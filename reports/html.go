@@ -48,8 +48,10 @@ type htmlView struct {
 	Checks       []checkRow
 	Participants []participantRow
 	Streams      []streamRow
+	Media        template.HTML // frames, freezes, codecs (media_table.go)
 	Plots        []plotView
 	Events       []eventRow
+	Bandwidth    *bandwidthView // bandwidth test cases only
 	EventsOpen   bool
 	EventsLabel  string // "6 events"
 	Footer       string
@@ -173,6 +175,8 @@ func newHTMLView(r *Report, plots []Plot) htmlView {
 			Src: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(p.PNG)),
 		})
 	}
+	v.Media = mediaHTML(r)
+	v.Bandwidth = newBandwidthView(r.Bandwidth)
 	for _, e := range r.Events {
 		v.Events = append(v.Events, eventRow{Time: clockTime(e.T), Source: e.Source, Kind: e.Kind, Detail: e.Detail})
 	}

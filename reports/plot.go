@@ -61,6 +61,10 @@ func knownCharts() []chart {
 		{metric: "bitrate_kbps", file: "bitrate.png", title: "Received bitrate per stream", yLabel: "bitrate (kbit/s)", scale: 1, fromZero: true},
 		{metric: "loss_fraction", file: "loss.png", title: "Loss over time", yLabel: "loss (%)", scale: 100, fromZero: true},
 		{metric: "rtt_ms", file: "rtt.png", title: "Round-trip time", yLabel: "RTT (ms)", scale: 1, fromZero: true},
+		{metric: "simulcast_layer", file: "layer.png", title: "Simulcast layer received per subscriber (0 = lowest)", yLabel: "layer", scale: 1, fromZero: true},
+		{metric: "fps", file: "fps.png", title: "Video frames shown per second (1 s window)", yLabel: "frames/s", scale: 1, fromZero: true},
+		{metric: "frame_gap_ms", file: "freezes.png", title: "Time since the last shown video frame (freezes are the tall ramps)", yLabel: "ms", scale: 1, fromZero: true},
+		{metric: "sfu_estimate_kbps", file: "sfu-estimate.png", title: "SFU bandwidth estimate per subscriber (GCC)", yLabel: "estimate (kbit/s)", scale: 1, fromZero: true},
 	}
 }
 
@@ -100,6 +104,9 @@ func Plots(r *Report) ([]Plot, error) {
 	}
 	var rest []string
 	for m := range byMetric {
+		if r.Bandwidth != nil && bweMetrics[m] {
+			continue // drawn by bwePlots
+		}
 		rest = append(rest, m)
 	}
 	sort.Strings(rest)
@@ -122,7 +129,11 @@ func Plots(r *Report) ([]Plot, error) {
 		}
 		plots = append(plots, Plot{File: c.file, Title: c.title, PNG: png})
 	}
-	return plots, nil
+	bwe, err := bwePlots(r)
+	if err != nil {
+		return nil, err
+	}
+	return append(plots, bwe...), nil
 }
 
 func seriesOf(all []analysis.Series, metric string) []analysis.Series {

@@ -36,6 +36,14 @@ type Report struct {
 	Series []analysis.Series `json:"series"`
 	// Events are timestamped happenings (state changes, errors).
 	Events []analysis.Event `json:"events"`
+	// Bandwidth holds the flows and bottleneck links of a bandwidth test
+	// case (topology "flows", RFC 8867) with their RFC 8868 metrics;
+	// absent for other topologies.
+	Bandwidth *Bandwidth `json:"bandwidth,omitempty"`
+	// Negotiations lists, in the sfu topology, every published track
+	// offered to every subscriber and whether a codec both accept was
+	// found; absent in the p2p topology.
+	Negotiations []Negotiation `json:"negotiations,omitempty"`
 }
 
 // ScenarioInfo says what was run and how.
@@ -165,4 +173,10 @@ type Stream struct {
 	NACKCount uint64 `json:"nack_count"`
 	// PLICount is the number of PLI packets the receiver sent.
 	PLICount uint64 `json:"pli_count"`
+	// Video is what a viewer saw (frames, freezes, layers, quality);
+	// present for video streams of runs that reassemble frames.
+	Video *VideoStream `json:"video,omitempty"`
+	// Audio is what a listener heard (concealment, E-model MOS); present
+	// for audio streams of such runs.
+	Audio *AudioStream `json:"audio,omitempty"`
 }

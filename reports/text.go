@@ -29,8 +29,13 @@ func WriteText(w io.Writer, r *Report) error {
 	if r.Partial {
 		b.WriteString(partialNote(r) + "\n")
 	}
-	writeParticipants(&b, r.Participants)
-	writeStreams(&b, r.Streams)
+	if r.Bandwidth != nil {
+		writeBandwidth(&b, r.Bandwidth)
+	} else {
+		writeParticipants(&b, r.Participants)
+		writeStreams(&b, r.Streams)
+		writeMedia(&b, r)
+	}
 	writeChecks(&b, r.Checks)
 	if _, err := w.Write(b.Bytes()); err != nil {
 		return fmt.Errorf("write text: %w", err)

@@ -16,9 +16,10 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Builtin holds the scenarios shipped in the binary (scenarios/*.yaml).
+// Builtin holds the scenarios shipped in the binary (scenarios/*.yaml,
+// and the RFC 8867 test cases as rfc8867/NAME).
 //
-//go:embed *.yaml
+//go:embed *.yaml rfc8867/*.yaml
 var builtin embed.FS
 
 // DefaultScenario is what `rtclab run` runs without arguments.
@@ -29,8 +30,31 @@ func BuiltinNames() []string {
 	entries, _ := fs.ReadDir(builtin, ".")
 	names := []string{DefaultScenario}
 	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
 		if n := strings.TrimSuffix(e.Name(), ".yaml"); n != DefaultScenario {
 			names = append(names, n)
+		}
+	}
+	return append(names, BuiltinGroup(RFC8867)...)
+}
+
+// RFC8867 is the group of built-in RFC 8867 test cases ("rfc8867/5.1" ...).
+const RFC8867 = "rfc8867"
+
+// BuiltinGroup lists the built-in scenarios in a group directory
+// ("rfc8867"), as group/NAME, or nil when there is no such group.
+func BuiltinGroup(group string) []string {
+	group = strings.TrimSuffix(group, "/")
+	entries, err := fs.ReadDir(builtin, group)
+	if err != nil || group == "." || group == "" {
+		return nil
+	}
+	var names []string
+	for _, e := range entries {
+		if n, ok := strings.CutSuffix(e.Name(), ".yaml"); ok && !e.IsDir() {
+			names = append(names, group+"/"+n)
 		}
 	}
 	return names
@@ -85,7 +109,7 @@ func Load(ref string) (*Scenario, error) {
 }
 
 func readBuiltin(ref string) ([]byte, string, bool) {
-	if strings.ContainsAny(ref, `/\`) {
+	if strings.Contains(ref, `\`) {
 		return nil, "", false
 	}
 	if _, err := os.Stat(ref); err == nil {
@@ -187,6 +211,9 @@ var typesByName = map[string]reflect.Type{
 	"NATDetail":    reflect.TypeFor[NATDetail](),
 	"FirewallSpec": reflect.TypeFor[FirewallSpec](),
 	"Expectation":  reflect.TypeFor[Expectation](),
+	"Flow":         reflect.TypeFor[Flow](),
+	"PauseSpec":    reflect.TypeFor[PauseSpec](),
+	"FilesSpec":    reflect.TypeFor[FilesSpec](),
 }
 
 func allowedFields(typeName string) []string {

@@ -33,7 +33,7 @@ func TestParseErrors(t *testing.T) {
 		want       []string
 	}{
 		{"unknown field", strings.Replace(valid, "    nat: symmetric", "    nat: symmetric\n    colour: red", 1),
-			[]string{"t.yaml:6: participants[0].colour: unknown field \"colour\" (allowed: name, nat, firewall, publish, uplink, downlink)"}},
+			[]string{"t.yaml:6: participants[0].colour: unknown field \"colour\" (allowed: name, nat, firewall, publish, video, simulcast, codecs, uplink, downlink)"}},
 		{"bad nat", strings.Replace(valid, "symmetric", "cone", 1),
 			[]string{"t.yaml:5: participants[0].nat: unknown NAT \"cone\" (allowed: open, full-cone"}},
 		{"negative loss", strings.Replace(valid, "3%", "-3%", 1),
@@ -45,7 +45,7 @@ func TestParseErrors(t *testing.T) {
 		{"missing duration", strings.Replace(valid, "duration: 10s\n", "", 1),
 			[]string{"t.yaml:1: duration: is required"}},
 		{"bad topology", valid + "topology: mesh\n",
-			[]string{"t.yaml:8: topology: unknown topology \"mesh\" (allowed: sfu, p2p)"}},
+			[]string{"t.yaml:8: topology: unknown topology \"mesh\" (allowed: sfu, p2p, flows)"}},
 		{"p2p needs two", valid + "topology: p2p\n",
 			[]string{"participants: the p2p topology takes exactly 2 participants, not 1"}},
 		{"bad media", strings.Replace(valid, "[audio]", "[audio, smell]", 1),

@@ -42,6 +42,7 @@ func (r *run) report() *reports.Report {
 	slices.SortFunc(rep.Streams, func(a, b reports.Stream) int {
 		return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.To, b.To), cmp.Compare(a.Kind, b.Kind))
 	})
+	rep.Negotiations = r.negotiations()
 	rep.Checks = r.checks(rep)
 	rep.Verdict = analysis.OverallVerdict(rep.Checks)
 	return rep
@@ -103,6 +104,11 @@ func (r *run) stream(st *streamTrack, snap *snapshot) reports.Stream {
 		v := round(rtt, 2)
 		out.RTTMS = &v
 	}
+	if st.rx.Kind == "video" {
+		out.Video = r.videoStats(st, out, snapshotInbound{ok: snap.inbound[st.rx] != (probes.Inbound{}), lost: in.PacketsLost, appLost: app.Lost()})
+	} else {
+		out.Audio = r.audioStats(st, out)
+	}
 	// The publisher's own count of what it sent on this track: to the SFU,
 	// or straight to this receiver in p2p.
 	for _, pub := range r.agents {
@@ -143,6 +149,16 @@ func (r *run) checks(rep *reports.Report) []analysis.Check {
 			}
 			continue
 		}
+		if e.Metric == "negotiated" {
+			names, values := negotiatedValues(rep, e)
+			for i := range names {
+				out = append(out, analysis.Evaluate(names[i], values[i], b))
+			}
+			if len(names) == 0 {
+				out = append(out, analysis.Evaluate(fmt.Sprintf("negotiated %s->%s %s (no such track was offered)", orAll(e.From), orAll(e.To), orAll(e.Kind)), math.NaN(), b))
+			}
+			continue
+		}
 		n := 0
 		for _, st := range rep.Streams {
 			if (e.From != "" && st.From != e.From) || (e.To != "" && st.To != e.To) || (e.Kind != "" && st.Kind != e.Kind) {
@@ -150,7 +166,14 @@ func (r *run) checks(rep *reports.Report) []analysis.Check {
 			}
 			n++
 			name := fmt.Sprintf("%s %s->%s %s", e.Metric, st.From, st.To, st.Kind)
-			out = append(out, analysis.Evaluate(name, streamValue(st, e.Metric), b))
+			v := streamValue(st, e.Metric)
+			if e.Metric == "layer" {
+				v = layerAt(st.Video, e.At.Duration, r.s.Duration.Duration)
+				if e.At.Duration > 0 {
+					name += fmt.Sprintf(" at %v", e.At.Duration)
+				}
+			}
+			out = append(out, analysis.Evaluate(name, v, b))
 		}
 		if n == 0 {
 			name := fmt.Sprintf("%s %s->%s %s (no such stream was received)", e.Metric, orAll(e.From), orAll(e.To), orAll(e.Kind))
@@ -207,8 +230,13 @@ func streamValue(s reports.Stream, metric string) float64 {
 		return float64(s.NACKCount)
 	case "pli_count":
 		return float64(s.PLICount)
+	case "raw_loss_fraction":
+		if s.PacketsReceived == 0 {
+			return math.NaN()
+		}
+		return s.RawLossFraction
 	}
-	return math.NaN()
+	return mediaValue(s, metric)
 }
 
 func boolValue(b bool) float64 {

@@ -55,6 +55,10 @@ type RunOptions struct {
 	// CaptureDir, when set, receives a pcap file per host (HOST.pcap) of
 	// what crossed its access link.
 	CaptureDir string
+	// Media, when set, keeps every received frame and receives, at the
+	// end of the run, what MeasureQuality needs to compare received video
+	// with its source (quality.go).
+	Media *MediaCapture
 }
 
 // Addresses of the embedded stack on the emulated internet.
@@ -74,6 +78,9 @@ const (
 // synctest bubble is virtual: a caller running Run in a bubble measures the
 // wall clock outside it and overwrites both.
 func Run(ctx context.Context, s *Scenario, opt RunOptions) (*reports.Report, error) {
+	if s.Topology == TopologyFlows {
+		return runFlows(ctx, s, opt)
+	}
 	log := opt.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -85,6 +92,9 @@ func Run(ctx context.Context, s *Scenario, opt RunOptions) (*reports.Report, err
 	rec := probes.NewRecorder(start, opt.Events)
 	r := &run{s: s, opt: opt, log: log, rec: rec, start: start}
 	err := r.exec(ctx)
+	if opt.Media != nil {
+		r.capture(opt.Media)
+	}
 	rep := r.report()
 	rep.StartedAt = start.UTC().Format(time.RFC3339)
 	rep.WallSeconds = round(time.Since(start).Seconds(), 3)
@@ -113,6 +123,7 @@ type run struct {
 
 	sampler *sampler
 	final   *snapshot
+	media   mediaState
 }
 
 type agentRun struct {
@@ -206,16 +217,14 @@ func (r *run) exec(parent context.Context) (err error) {
 		if err != nil {
 			return err
 		}
-		var pub []*clip.Clip
-		for _, m := range p.Publish {
-			pub = append(pub, clips[m])
-		}
+		pub, simulcast := publishedClips(p, clips)
 		name := p.Name
 		ar := &agentRun{p: p, host: h, start: time.Now()}
 		a, err := agent.Start(ctx, agent.Params{
 			Name: name, Room: room, Topology: s.Topology, SFUName: sfu.Name,
 			Net: h.Net, SignalURL: sigURL, HTTPClient: httpClient,
 			ICEServers: ice, RelayOnly: s.ICE.RelayOnly, Publish: pub, Log: r.log,
+			Simulcast: simulcast, Codecs: p.Codecs, RecordMedia: r.opt.Media != nil,
 			Until:   r.start.Add(s.Duration.Duration),
 			OnEvent: func(kind, detail string) { r.event(name, kind, detail) },
 		})
@@ -403,10 +412,18 @@ func openCaptures(dir string, hosts []string) (map[string]*netem.Capture, func()
 	return caps, closeAll, nil
 }
 
-// Clip files in rtclab.Clips for each publishable media.
+// Clip files in rtclab.Clips: "audio", "video" (VP8), "video/CODEC",
+// and the simulcast layers "simulcast/RID".
 var clipFiles = map[string]string{
-	"audio": "testdata/clips/audio-opus.ogg",
-	"video": "testdata/clips/video-vp8.ivf",
+	"audio":       "testdata/clips/audio-opus.ogg",
+	"video":       "testdata/clips/video-vp8.ivf",
+	"video/vp8":   "testdata/clips/video-vp8.ivf",
+	"video/vp9":   "testdata/clips/video-vp9.ivf",
+	"video/h264":  "testdata/clips/video-h264.h264",
+	"video/av1":   "testdata/clips/video-av1.ivf",
+	"simulcast/q": "testdata/clips/video-vp8-q.ivf",
+	"simulcast/h": "testdata/clips/video-vp8-h.ivf",
+	"simulcast/f": "testdata/clips/video-vp8.ivf",
 }
 
 func openClips() (map[string]*clip.Clip, error) {

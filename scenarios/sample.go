@@ -54,6 +54,7 @@ func (s *sampler) sample(now time.Time) {
 			}
 		}
 	}
+	s.r.media.sample(now, s.r, s.order)
 }
 
 func (s *sampler) sampleStream(now time.Time, st *streamTrack) {

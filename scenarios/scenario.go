@@ -30,9 +30,16 @@ type Scenario struct {
 	Participants []Participant `yaml:"participants"`
 	// Expect lists the checks that decide pass or fail.
 	Expect []Expectation `yaml:"expect"`
+	// Flows declares the traffic of the flows topology (RFC 8867 test
+	// cases): media flows run GCC, cbr and tcp flows compete with them.
+	Flows []Flow `yaml:"flows"`
 
 	// File is where the scenario was loaded from.
 	File string `yaml:"-"`
+
+	// flows are the resolved flows (Count copies expanded), filled by
+	// validation of a flows scenario.
+	flows []flowInstance
 }
 
 // ICE declares the ICE servers of every participant.
@@ -58,8 +65,20 @@ type Participant struct {
 	NAT NATSpec `yaml:"nat"`
 	// Firewall, when set, filters its UDP traffic.
 	Firewall *FirewallSpec `yaml:"firewall"`
-	// Publish lists what it sends: "audio" (Opus), "video" (VP8).
+	// Publish lists what it sends: "audio" (Opus), "video" (VP8 unless
+	// Video says otherwise).
 	Publish []string `yaml:"publish"`
+	// Video is the codec of the video it publishes: vp8 (default), vp9,
+	// h264 or av1.
+	Video string `yaml:"video"`
+	// Simulcast sends the video as three simulcast layers (RIDs q, h, f;
+	// 320x180 at 120 kbps, 480x270 at 250 kbps, 640x360 at 500 kbps).
+	// VP8 only.
+	Simulcast bool `yaml:"simulcast"`
+	// Codecs, when set, are the only codecs it offers and accepts, in
+	// order of preference (opus, vp8, vp9, h264, av1). Leaving out every
+	// codec of a kind accepts all of that kind.
+	Codecs []string `yaml:"codecs"`
 	// Uplink and Downlink impair its access link.
 	Uplink   Link `yaml:"uplink"`
 	Downlink Link `yaml:"downlink"`
@@ -83,6 +102,12 @@ type Expectation struct {
 	// Min and Max bound the value; either may be left out.
 	Min *Number `yaml:"min"`
 	Max *Number `yaml:"max"`
+	// Flow narrows the metrics of the flows topology to one flow (for
+	// link metrics: the bottleneck of that flow).
+	Flow string `yaml:"flow"`
+	// At, for the layer metric, is the scenario time to read the layer
+	// at, e.g. "15s"; absent means the end of the run.
+	At Duration `yaml:"at"`
 
 	line int
 }

@@ -24,6 +24,20 @@ var Metrics = map[string]string{
 	"packets_received":   "stream: RTP packets received",
 	"nack_count":         "stream: NACK packets the receiver sent",
 	"pli_count":          "stream: PLI packets the receiver sent",
+
+	"frames_received":        "stream: video frames shown (decodable) at the receiver",
+	"fps":                    "stream: mean video frames shown per second",
+	"freeze_count":           "stream: video freezes (libwebrtc's definition)",
+	"freeze_ms":              "stream: total video freeze time, ms",
+	"time_to_first_frame_ms": "stream: ms from both ends joined to the first shown video frame",
+	"keyframe_latency_ms":    "stream: longest ms from a keyframe request to the next shown keyframe",
+	"packets_repaired":       "stream: packets lost on the wire and recovered by retransmission",
+	"layer_switches":         "stream: simulcast layer changes after the first layer",
+	"layer":                  "stream: simulcast layer received at time `at` (default the end), 0 = lowest",
+	"raw_loss_fraction":      "stream: fraction of packets lost on the wire, before repair, 0..1",
+	"layer_min":              "stream: lowest simulcast layer received after the first switch up, 0 = lowest",
+	"mos":                    "stream: audio E-model MOS (ITU-T G.107), 1..4.5",
+	"negotiated":             "stream: 1 when the SFU could give the receiver the publisher's codec, else 0",
 }
 
 // participantMetric reports whether m is measured per participant.
@@ -62,9 +76,9 @@ func (s *Scenario) validate(root *yaml.Node) []error {
 	switch s.Topology {
 	case "":
 		s.Topology = "sfu"
-	case "sfu", "p2p":
+	case "sfu", "p2p", TopologyFlows:
 	default:
-		bad(fmt.Sprintf("unknown topology %q (allowed: sfu, p2p)", s.Topology), "topology")
+		bad(fmt.Sprintf("unknown topology %q (allowed: sfu, p2p, flows)", s.Topology), "topology")
 	}
 	switch {
 	case s.Duration.Duration == 0:
@@ -111,12 +125,19 @@ func (s *Scenario) validate(root *yaml.Node) []error {
 		if hasDup(p.Publish) {
 			bad("lists the same media twice", at("publish")...)
 		}
+		errs = append(errs, s.validateMedia(root, i)...)
 		var up, down []scheduled
 		p.host.Uplink, up = p.Uplink.resolve(linkCtx{s: s, bad: bad, path: at("uplink")}, netem.Uplink)
 		p.host.Downlink, down = p.Downlink.resolve(linkCtx{s: s, bad: bad, path: at("downlink")}, netem.Downlink)
 		p.schedule = append(up, down...)
 	}
 
+	if s.Topology == TopologyFlows {
+		return append(errs, s.validateFlows(root, names)...)
+	}
+	if len(s.Flows) > 0 {
+		bad("flows belong to the flows topology (topology: flows)", "flows")
+	}
 	for i := range s.Expect {
 		e := &s.Expect[i]
 		at := func(rest ...any) []any { return append([]any{"expect", i}, rest...) }
@@ -140,6 +161,12 @@ func (s *Scenario) validate(root *yaml.Node) []error {
 		}
 		if !participantMetric(e.Metric) && e.Participant != "" {
 			bad(fmt.Sprintf("%s is a stream metric: narrow it with from/to/kind, not participant", e.Metric), at("participant")...)
+		}
+		if e.At.Duration != 0 && e.Metric != "layer" {
+			bad("at applies to the layer metric only", at("at")...)
+		}
+		if e.At.Duration < 0 || e.At.Duration > s.Duration.Duration {
+			bad(fmt.Sprintf("%v is outside the scenario's 0..%v", e.At.Duration, s.Duration.Duration), at("at")...)
 		}
 		if e.Kind != "" && e.Kind != "audio" && e.Kind != "video" {
 			bad(fmt.Sprintf("unknown kind %q (allowed: audio, video)", e.Kind), at("kind")...)

@@ -26,8 +26,8 @@
 #
 # Adding a codec: write a make_<name> function that calls encode with the
 # output path and the ffmpeg arguments, and add <name> to CLIPS (or run it
-# by name). Keep the total size of testdata/clips/ under about 1 MB: the
-# clips are committed and embedded into the binary (see clips.go).
+# by name). Keep the total size of testdata/clips/ under 3 MB: the clips
+# are committed and embedded into the binary (see clips.go).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -35,14 +35,14 @@ out="${here}/clips"
 ffmpeg_bin="${FFMPEG:-ffmpeg}"
 
 # Clips made when no names are given on the command line.
-CLIPS=(vp8 opus)
+CLIPS=(vp8 opus vp9 h264 av1 vp8q vp8h)
 
 # Shared parameters of every clip.
 DURATION=10        # seconds
 VIDEO_SIZE=640x360
 VIDEO_FPS=30
 AUDIO_RATE=48000   # Hz; Opus always runs at 48 kHz on the wire
-MAX_TOTAL_BYTES=$((1024 * 1024))
+MAX_TOTAL_BYTES=$((3 * 1024 * 1024))
 
 video_source() {
 	echo "testsrc2=size=${VIDEO_SIZE}:rate=${VIDEO_FPS}:duration=${DURATION}"
@@ -87,6 +87,61 @@ make_vp8() {
 		-auto-alt-ref 0 -lag-in-frames 0 \
 		-f ivf
 }
+
+# The other codecs of the codec matrix run at 300 kbps, so that each adds
+# under 400 KB; the same realtime settings, keyframe every 90 frames.
+make_vp9() {
+	encode "${out}/video-vp9.ivf" \
+		-f lavfi -i "$(video_source)" \
+		-c:v libvpx-vp9 -pix_fmt yuv420p -flags:v +bitexact \
+		-b:v 300k -minrate 300k -maxrate 300k -bufsize 300k \
+		-g 90 -keyint_min 90 -row-mt 0 \
+		-deadline realtime -cpu-used 8 -error-resilient 1 \
+		-auto-alt-ref 0 -lag-in-frames 0 \
+		-f ivf
+}
+
+# H.264 as an Annex-B byte stream: constrained baseline (profile-level-id
+# 42e01f, what every WebRTC endpoint accepts), one slice per frame, no
+# B-frames, an IDR every 90 frames with SPS/PPS repeated before it.
+make_h264() {
+	encode "${out}/video-h264.h264" \
+		-f lavfi -i "$(video_source)" \
+		-c:v libx264 -pix_fmt yuv420p -flags:v +bitexact \
+		-profile:v baseline -level 3.1 -tune zerolatency -preset veryfast \
+		-b:v 300k -maxrate 300k -bufsize 300k -bf 0 \
+		-g 90 -keyint_min 90 -sc_threshold 0 \
+		-x264-params slices=1:repeat-headers=1:aud=0 \
+		-bsf:v h264_mp4toannexb -f h264
+}
+
+# AV1 in IVF with libaom in realtime mode.
+make_av1() {
+	encode "${out}/video-av1.ivf" \
+		-f lavfi -i "$(video_source)" \
+		-c:v libaom-av1 -pix_fmt yuv420p -flags:v +bitexact \
+		-b:v 300k -minrate 300k -maxrate 300k -bufsize 300k \
+		-g 90 -keyint_min 90 -usage realtime -cpu-used 8 \
+		-lag-in-frames 0 -row-mt 0 -tiles 1x1 \
+		-f ivf
+}
+
+# Simulcast: the lower two layers of a three-layer VP8 simulcast whose top
+# layer ("f") is video-vp8.ivf. "q" is quarter size (320x180, 120 kbps),
+# "h" half-ish (480x270, 250 kbps). Same source, same keyframe positions.
+make_vp8_layer() {
+	local name=$1 size=$2 rate=$3
+	encode "${out}/video-vp8-${name}.ivf" \
+		-f lavfi -i "$(video_source)" -vf "scale=${size}" \
+		-c:v libvpx -pix_fmt yuv420p -flags:v +bitexact \
+		-b:v "${rate}" -minrate "${rate}" -maxrate "${rate}" -bufsize "${rate}" \
+		-g 90 -keyint_min 90 \
+		-deadline realtime -cpu-used 8 -error-resilient 1 \
+		-auto-alt-ref 0 -lag-in-frames 0 \
+		-f ivf
+}
+make_vp8q() { make_vp8_layer q 320:180 120k; }
+make_vp8h() { make_vp8_layer h 480:270 250k; }
 
 # Opus in Ogg: 48 kHz mono, 20 ms frames (one frame per packet), 32 kbps.
 # Constrained VBR: unconstrained VBR spends about 60 kbps on pure tones.

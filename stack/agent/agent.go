@@ -44,6 +44,15 @@ type Params struct {
 	RelayOnly  bool
 	// Publish lists the clips to send, one track each.
 	Publish []*clip.Clip
+	// Simulcast, when set, is one more video track sent as simulcast
+	// (RFC 8853): one clip per layer, lowest first, sent with the RIDs
+	// SimulcastRIDs.
+	Simulcast []*clip.Clip
+	// Codecs, when set, limits the codecs the agent offers and accepts to
+	// these names (peer.Codecs), in order of preference.
+	Codecs []string
+	// RecordMedia keeps every received frame's bytes, for WriteFrames.
+	RecordMedia bool
 	// Until, when set, is when publishing stops: no frame due at or after
 	// it is sent, so every run with the same timeline sends the same frames.
 	Until time.Time
@@ -86,13 +95,61 @@ type Conn struct {
 
 // Sender is one published track.
 type Sender struct {
-	Clip   *clip.Clip
-	RTP    *webrtc.RTPSender
-	Track  *webrtc.TrackLocalStaticSample
+	// Clip is the clip sent (the lowest layer's when simulcast).
+	Clip *clip.Clip
+	// RTP is the pion sender.
+	RTP *webrtc.RTPSender
+	// Track is the track of the first (lowest) layer.
+	Track *webrtc.TrackLocalStaticSample
+
+	layers []*sendLayer
+
 	mu     sync.Mutex
 	plis   uint64
 	nacks  uint64
 	frames uint64
+}
+
+// sendLayer is one encoding of a Sender: the whole track, or one
+// simulcast layer.
+type sendLayer struct {
+	rid    string
+	clip   *clip.Clip
+	track  *webrtc.TrackLocalStaticSample
+	player *clip.Player
+	base   uint32
+	// keyframe is set by a keyframe request and cleared when the next
+	// frame sent is a keyframe (guarded by Sender.mu).
+	keyframe bool
+	// sent lists the clip frame index of every sample sent (Sender.mu).
+	sent []int
+}
+
+// SimulcastRIDs are the RIDs of the simulcast layers, lowest first.
+var SimulcastRIDs = []string{"q", "h", "f"}
+
+// Layers returns the RIDs of the sender's encodings; one "" when it does
+// not simulcast.
+func (s *Sender) Layers() []string {
+	out := make([]string, len(s.layers))
+	for i, l := range s.layers {
+		out[i] = l.rid
+	}
+	return out
+}
+
+// TimestampBase returns the RTP timestamp of the first sample of layer i:
+// sample n of the track carries TimestampBase + n × the frame duration in
+// clock-rate units, so a receiver can tell which sample a frame was.
+func (s *Sender) TimestampBase(i int) uint32 { return s.layers[i].base }
+
+// SentFrames returns, for every sample sent on layer i so far, the index
+// of the clip frame it carried: frames skip ahead when a keyframe request
+// is answered.
+func (s *Sender) SentFrames(i int) []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]int(nil), s.layers[i].sent...)
 }
 
 // Receiver is one received track.
@@ -106,8 +163,9 @@ type Receiver struct {
 	// SSRC of the received stream.
 	SSRC uint32
 
-	mu  sync.Mutex
-	seq seqCounter
+	mu     sync.Mutex
+	seq    seqCounter
+	frames frameLog
 }
 
 // Counts returns what the application received so far, after
@@ -276,6 +334,7 @@ func (a *Agent) handle(ctx context.Context, m signaling.Message) error {
 		if err := c.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP}); err != nil {
 			return fmt.Errorf("set answer: %w", err)
 		}
+		c.tagSimulcast()
 		return c.flushCandidates()
 	case signaling.TypeCandidate:
 		// A candidate may come before the offer it belongs to.
@@ -321,7 +380,7 @@ func (a *Agent) conn(ctx context.Context, remote string) (*Conn, error) {
 	if c := a.existing(remote); c != nil {
 		return c, nil
 	}
-	pc, err := peer.New(peer.Params{Net: a.p.Net, ICEServers: a.p.ICEServers, RelayOnly: a.p.RelayOnly})
+	pc, err := peer.New(peer.Params{Net: a.p.Net, ICEServers: a.p.ICEServers, RelayOnly: a.p.RelayOnly, Codecs: a.p.Codecs})
 	if err != nil {
 		return nil, fmt.Errorf("agent %s: %w", a.p.Name, err)
 	}
@@ -361,23 +420,13 @@ func (a *Agent) conn(ctx context.Context, remote string) (*Conn, error) {
 			from = t.StreamID()
 		}
 		r := &Receiver{From: from, Kind: t.Kind().String(), Codec: t.Codec().MimeType, SSRC: uint32(t.SSRC())}
+		r.frames.init(r.Codec, t.Codec().ClockRate, a.p.RecordMedia)
 		c.mu.Lock()
 		c.receivers = append(c.receivers, r)
 		c.mu.Unlock()
 		a.event("track", fmt.Sprintf("receiving %s %s from %s", r.Kind, r.Codec, from))
 		a.wg.Add(2)
-		go func() {
-			defer a.wg.Done()
-			for {
-				pkt, _, err := t.ReadRTP()
-				if err != nil {
-					return
-				}
-				r.mu.Lock()
-				r.seq.add(pkt.SequenceNumber, len(pkt.Payload))
-				r.mu.Unlock()
-			}
-		}()
+		go a.receive(c, t, r)
 		go func() {
 			defer a.wg.Done()
 			for {
@@ -389,21 +438,90 @@ func (a *Agent) conn(ctx context.Context, remote string) (*Conn, error) {
 	})
 
 	for _, cl := range a.p.Publish {
-		track, err := webrtc.NewTrackLocalStaticSample(cl.Capability(), cl.Kind(), a.p.Name)
-		if err != nil {
-			return nil, fmt.Errorf("agent %s track: %w", a.p.Name, err)
+		if err := a.addSender(ctx, c, []*clip.Clip{cl}); err != nil {
+			return nil, err
 		}
-		rs, err := pc.AddTrack(track)
-		if err != nil {
-			return nil, fmt.Errorf("agent %s add track: %w", a.p.Name, err)
+	}
+	if len(a.p.Simulcast) > 0 {
+		if err := a.addSender(ctx, c, a.p.Simulcast); err != nil {
+			return nil, err
 		}
-		s := &Sender{Clip: cl, RTP: rs, Track: track}
-		c.senders = append(c.senders, s)
-		a.wg.Add(2)
-		go a.drainSender(s)
-		go a.play(ctx, c, s)
+	}
+	if a.p.Topology == TopologySFU {
+		// Receive what we do not send too: a transceiver per missing kind
+		// puts our codecs for it in the offer (as a browser does), so the
+		// SFU knows what we can decode.
+		sends := map[string]bool{}
+		for _, s := range c.senders {
+			sends[s.Clip.Kind()] = true
+		}
+		for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
+			if sends[kind.String()] {
+				continue
+			}
+			if _, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+				return nil, fmt.Errorf("agent %s receive %s: %w", a.p.Name, kind, err)
+			}
+		}
 	}
 	return c, nil
+}
+
+// addSender publishes one track: a single clip, or simulcast layers
+// (lowest first) with the RIDs SimulcastRIDs.
+func (a *Agent) addSender(ctx context.Context, c *Conn, clips []*clip.Clip) error {
+	first := clips[0]
+	s := &Sender{Clip: first}
+	for i, cl := range clips {
+		rid := ""
+		opts := []func(*webrtc.TrackLocalStaticRTP){}
+		if len(clips) > 1 {
+			rid = SimulcastRIDs[i]
+			opts = append(opts, webrtc.WithRTPStreamID(rid))
+		}
+		base := timestampBase(a.p.Name, cl.Kind(), rid)
+		opts = append(opts, webrtc.WithRTPTimestamp(base))
+		track, err := webrtc.NewTrackLocalStaticSample(cl.Capability(), cl.Kind(), a.p.Name, opts...)
+		if err != nil {
+			return fmt.Errorf("agent %s track: %w", a.p.Name, err)
+		}
+		if i == 0 {
+			rs, err := c.PC.AddTrack(track)
+			if err != nil {
+				return fmt.Errorf("agent %s add track: %w", a.p.Name, err)
+			}
+			s.RTP, s.Track = rs, track
+		} else if err := s.RTP.AddEncoding(track); err != nil {
+			return fmt.Errorf("agent %s simulcast layer %s: %w", a.p.Name, rid, err)
+		}
+		s.layers = append(s.layers, &sendLayer{rid: rid, clip: cl, track: track, player: cl.Player(), base: base})
+	}
+	c.senders = append(c.senders, s)
+	a.wg.Add(1 + len(s.layers))
+	for _, l := range s.layers {
+		go a.drainSender(s, l)
+	}
+	go a.play(ctx, c, s)
+	return nil
+}
+
+// tagSimulcast has every simulcast layer's packets carry its MID and RID
+// once negotiation gave them SSRCs and a MID.
+func (c *Conn) tagSimulcast() {
+	for _, s := range c.Senders() {
+		if len(s.layers) < 2 {
+			continue
+		}
+		mid := ""
+		for _, t := range c.PC.GetTransceivers() {
+			if t.Sender() == s.RTP {
+				mid = t.Mid()
+			}
+		}
+		for _, enc := range s.RTP.GetParameters().Encodings {
+			c.PC.TagSimulcast(uint32(enc.SSRC), uint32(enc.RTX.SSRC), mid, enc.RID)
+		}
+	}
 }
 
 // ConnectedAt returns when the connection first reached "connected", and

@@ -9,15 +9,16 @@ import (
 )
 
 // play writes the clip's frames to the track at the clip's own pace, on an
-// absolute schedule so that pacing does not drift, until ctx ends.
+// absolute schedule so that pacing does not drift, until ctx ends. Every
+// simulcast layer gets its frame in the same instant. A layer whose
+// keyframe was requested skips ahead to the clip's next keyframe.
 func (a *Agent) play(ctx context.Context, c *Conn, s *Sender) {
 	defer a.wg.Done()
-	player := s.Clip.Player()
 	// Start each track at its own fixed sub-frame offset, so that in
 	// virtual time no two tracks' frames (20 ms audio, 33.3 ms video) and
 	// no 100 ms RTCP ticker fall on the same instant: goroutines woken at
 	// one instant run in any order, which would make runs differ.
-	offset := trackOffset(a.p.Name, s.Clip.Kind())
+	offset := trackOffset(a.p.Name, s.Clip.Kind()+s.layers[0].rid)
 	next := time.Now().Add(offset)
 	timer := time.NewTimer(offset)
 	defer timer.Stop()
@@ -30,24 +31,54 @@ func (a *Agent) play(ctx context.Context, c *Conn, s *Sender) {
 		if until := a.p.Until; !until.IsZero() && !time.Now().Before(until) {
 			return
 		}
-		f := player.NextFrame()
-		if err := s.Track.WriteSample(f.Sample); err != nil {
-			a.log.Debug("write sample", "remote", c.Remote, "err", err)
+		var dur time.Duration
+		for i, l := range s.layers {
+			if i > 0 {
+				// Simulcast layers leave a little apart, as an encoder's
+				// do: in the same instant, the SFU would see them in any
+				// order, and a layer switch would fall on either side.
+				time.Sleep(layerStagger)
+			}
+			s.mu.Lock()
+			if l.keyframe {
+				l.player.SkipToKeyframe()
+				l.keyframe = false
+			}
+			f := l.player.NextFrame()
+			l.sent = append(l.sent, f.Index)
+			s.mu.Unlock()
+			if err := l.track.WriteSample(f.Sample); err != nil {
+				a.log.Debug("write sample", "remote", c.Remote, "rid", l.rid, "err", err)
+			}
+			if dur == 0 {
+				dur = f.Sample.Duration
+			}
 		}
 		s.mu.Lock()
 		s.frames++
 		s.mu.Unlock()
-		next = next.Add(f.Sample.Duration)
+		next = next.Add(dur)
 		timer.Reset(time.Until(next))
 	}
 }
 
-// drainSender reads the sender's RTCP (so the NACK responder and stats
-// interceptors see it) and counts keyframe requests and NACKs.
-func (a *Agent) drainSender(s *Sender) {
+// layerStagger separates the frames of two simulcast layers; odd, to stay
+// off every other clock.
+const layerStagger = 211*time.Microsecond + 309*time.Nanosecond
+
+// drainSender reads one encoding's RTCP (so the NACK responder and stats
+// interceptors see it), counts keyframe requests and NACKs, and marks the
+// layer for a keyframe on a PLI or FIR.
+func (a *Agent) drainSender(s *Sender, l *sendLayer) {
 	defer a.wg.Done()
 	for {
-		pkts, _, err := s.RTP.ReadRTCP()
+		var pkts []rtcp.Packet
+		var err error
+		if l.rid == "" || l == s.layers[0] {
+			pkts, _, err = s.RTP.ReadRTCP()
+		} else {
+			pkts, _, err = s.RTP.ReadSimulcastRTCP(l.rid)
+		}
 		if err != nil {
 			return
 		}
@@ -56,6 +87,9 @@ func (a *Agent) drainSender(s *Sender) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				s.mu.Lock()
 				s.plis++
+				if l.clip.Kind() == "video" {
+					l.keyframe = true
+				}
 				s.mu.Unlock()
 			case *rtcp.TransportLayerNack:
 				s.mu.Lock()
@@ -72,4 +106,13 @@ func trackOffset(name, kind string) time.Duration {
 	h := fnv.New32a()
 	h.Write([]byte(name + "/" + kind))
 	return 100*time.Microsecond + time.Duration(h.Sum32()%7000)*time.Microsecond + 317*time.Nanosecond
+}
+
+// timestampBase is a stable initial RTP timestamp per participant, kind
+// and RID: random-looking as RFC 3550 section 5.1 asks, the same on every
+// run, and known to the measurement code through Sender.TimestampBase.
+func timestampBase(name, kind, rid string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte("ts/" + name + "/" + kind + "/" + rid))
+	return h.Sum32()
 }

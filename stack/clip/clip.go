@@ -55,8 +55,10 @@ func Open(fsys fs.FS, name string) (*Clip, error) {
 		load = loadIVF
 	case ".ogg", ".opus":
 		load = loadOggOpus
+	case ".h264", ".264":
+		load = loadH264
 	default:
-		return nil, fmt.Errorf("clip %s: %w %q (want .ivf, .ogg or .opus)", name, ErrUnknownFormat, ext)
+		return nil, fmt.Errorf("clip %s: %w %q (want .ivf, .h264, .ogg or .opus)", name, ErrUnknownFormat, ext)
 	}
 	data, err := fs.ReadFile(fsys, name)
 	if err != nil {
@@ -99,13 +101,43 @@ func (c *Clip) ClockRate() uint32 { return c.clockRate }
 
 // Capability returns the codec as pion describes a track's codec, for
 // webrtc.NewTrackLocalStaticSample. Opus is always signalled with two
-// channels, whatever the clip holds (RFC 7587 section 7).
+// channels, whatever the clip holds (RFC 7587 section 7). H.264 carries
+// H264Fmtp, the format it was encoded in, which pion matches against the
+// negotiated codecs.
 func (c *Clip) Capability() webrtc.RTPCodecCapability {
-	return webrtc.RTPCodecCapability{
+	cp := webrtc.RTPCodecCapability{
 		MimeType:  c.mimeType,
 		ClockRate: c.clockRate,
 		Channels:  c.channels,
 	}
+	if c.mimeType == webrtc.MimeTypeH264 {
+		cp.SDPFmtpLine = H264Fmtp
+	}
+	return cp
+}
+
+// H264Fmtp is the format of the H.264 clips make-clips.sh writes:
+// constrained baseline level 3.1, packetization mode 1 (RFC 6184 section
+// 8.1).
+const H264Fmtp = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
+
+// Keyframe reports whether frame i of one pass decodes on its own.
+func (c *Clip) Keyframe(i int) bool { return c.frames[i].Keyframe }
+
+// SkipToKeyframe moves the player to the next keyframe at or after its
+// position, so that the next frame it hands out is one; it wraps to frame
+// 0 (a keyframe in every clip make-clips.sh writes) past the last one.
+// This is how a simulated sender answers a keyframe request: it cannot
+// encode a fresh keyframe of the current picture, so it jumps ahead in the
+// clip to the nearest one.
+func (p *Player) SkipToKeyframe() {
+	for i := p.next; i < len(p.clip.frames); i++ {
+		if p.clip.frames[i].Keyframe {
+			p.next = i
+			return
+		}
+	}
+	p.next = 0
 }
 
 // Frames returns the number of samples in one pass through the clip.

@@ -3,6 +3,7 @@ package clip_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"slices"
 	"strings"
@@ -232,4 +233,80 @@ func flipByte(b []byte, i int) []byte {
 	b = bytes.Clone(b)
 	b[i] ^= 0xff
 	return b
+}
+
+func TestOpenH264(t *testing.T) {
+	c, err := clip.Open(rtclab.Clips, "testdata/clips/video-h264.h264")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Frames() != 300 || c.MimeType() != "video/H264" {
+		t.Fatalf("frames %d mime %s, want 300 video/H264", c.Frames(), c.MimeType())
+	}
+	var keys []int
+	for i := 0; i < c.Frames(); i++ {
+		if c.Keyframe(i) {
+			keys = append(keys, i)
+		}
+	}
+	if fmt.Sprint(keys) != "[0 90 180 270]" {
+		t.Fatalf("keyframes at %v, want [0 90 180 270]", keys)
+	}
+}
+
+func TestSkipToKeyframe(t *testing.T) {
+	c, err := clip.Open(rtclab.Clips, "testdata/clips/video-vp8.ivf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := c.Player()
+	for range 5 {
+		p.NextFrame()
+	}
+	p.SkipToKeyframe()
+	if f := p.NextFrame(); f.Index != 90 || !f.Keyframe {
+		t.Fatalf("after skip got frame %d (key %v), want keyframe 90", f.Index, f.Keyframe)
+	}
+}
+
+// Every video clip of the codec matrix and of simulcast has 300 frames at
+// 30 fps with keyframes at the same positions, so layers and codecs can be
+// switched and compared frame by frame.
+func TestVideoClipsAlign(t *testing.T) {
+	for _, name := range []string{"video-vp8.ivf", "video-vp8-q.ivf", "video-vp8-h.ivf", "video-vp9.ivf", "video-av1.ivf", "video-h264.h264"} {
+		t.Run(name, func(t *testing.T) {
+			c, err := clip.Open(rtclab.Clips, "testdata/clips/"+name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var keys []int
+			for i := 0; i < c.Frames(); i++ {
+				if c.Keyframe(i) {
+					keys = append(keys, i)
+				}
+			}
+			if c.Frames() != 300 || fmt.Sprint(keys) != "[0 90 180 270]" || c.Duration() < 9990*time.Millisecond || c.Duration() > 10010*time.Millisecond {
+				t.Fatalf("%d frames, keyframes %v, duration %v; want 300, [0 90 180 270], 10s", c.Frames(), keys, c.Duration())
+			}
+		})
+	}
+}
+
+func TestIsKeyframe(t *testing.T) {
+	for _, tt := range []struct {
+		mime  string
+		frame []byte
+		want  bool
+	}{
+		{"video/VP8", []byte{0x10}, true},
+		{"video/VP8", []byte{0x11}, false},
+		{"video/H264", []byte{0, 0, 0, 1, 0x67, 0x42, 0, 0, 1, 0x65, 0x88}, true},
+		{"video/H264", []byte{0, 0, 0, 1, 0x41, 0x9a}, false},
+		{"audio/opus", []byte{0xfc}, true},
+		{"video/unknown", []byte{0}, false},
+	} {
+		if got := clip.IsKeyframe(tt.mime, tt.frame); got != tt.want {
+			t.Errorf("IsKeyframe(%s, % x) = %v, want %v", tt.mime, tt.frame, got, tt.want)
+		}
+	}
 }

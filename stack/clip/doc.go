@@ -15,6 +15,8 @@
 //
 // The Player does no pacing: the caller decides when to send the next sample
 // (a ticker of Sample.Duration, or virtual time under testing/synctest).
+// SkipToKeyframe moves it to the next keyframe, which is how a simulated
+// sender answers a keyframe request.
 //
 // Containers and codecs, chosen by file extension:
 //
@@ -23,6 +25,9 @@
 //     and the frame timestamps. Keyframes are found in the codec's frame
 //     header (RFC 6386 section 9.1 for VP8, the VP9 bitstream specification
 //     section 6.2, the AV1 specification sections 5.3 and 5.9).
+//   - .h264, .264: an H.264 Annex-B byte stream with one slice per picture
+//     and no B-frames; one access unit (parameter sets, SEI, slice) is one
+//     sample, lasting 1/H264FrameRate; a keyframe holds an IDR slice.
 //   - .ogg, .opus: Opus in Ogg (RFC 7845), read page by page with pion's
 //     oggreader and split into packets with the Ogg lacing values (RFC 3533
 //     section 6). One Opus packet is one sample; its duration comes from the

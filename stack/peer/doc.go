@@ -4,6 +4,15 @@
 // transport-wide congestion control feedback, so that RTT, loss, jitter and
 // NACK/PLI counts are measured (see ../../shared/DESIGN.md, "Known traps").
 //
+// Codecs (codecs.go): Opus, VP8, VP9, H.264 (constrained baseline,
+// packetization mode 1) and AV1, each video codec with RTX; Params.Codecs
+// narrows and orders them. The simulcast header extensions (MID, RID,
+// repaired RID) are always registered, and TagSimulcast makes a sender's
+// layers carry them, which pion does not do by itself. With
+// Params.EstimateBandwidth a PeerConnection also stamps transport-wide
+// sequence numbers on what it sends and runs pion's GCC on the feedback
+// (PC.Estimate, PC.Congested).
+//
 // Each PeerConnection gets its own webrtc.API, so the stats.Getter handed
 // back belongs to exactly that connection: pion keys its stats callbacks by
 // a PeerConnection ID made from the clock, which repeats when two are made

@@ -3,10 +3,31 @@
 // PeerConnection of its own, and forwards every published track to every
 // other participant in the room, renegotiating as tracks come and go.
 //
-// Forwarding is per packet (no transcoding): one TrackLocalStaticRTP per
-// published track, bound to every subscriber, rewrites SSRC and payload type
-// per subscriber. Keyframe requests (PLI, FIR) from subscribers are sent on
-// to the publisher as PLI (RFC 4585 section 6.3.1), at most one per
-// keyframeInterval per track. NACKs from subscribers are answered from the
-// packet cache of pion's NACK responder interceptor (RFC 4585 section 6.2.1).
+// Forwarding is per packet (no transcoding). Each subscriber gets its own
+// copy of each published track (a downTrack with its own
+// TrackLocalStaticRTP), so that each can receive a different simulcast
+// layer:
+//
+//   - Simulcast (RFC 8853): a publisher's layers arrive as separate RTP
+//     streams told apart by RID (RFC 8852). Every allocateEvery the SFU
+//     measures each layer's bitrate and reads each subscriber's bandwidth
+//     estimate (send-side GCC on the subscriber's transport-wide congestion
+//     control feedback); a selector picks the highest layer that fits,
+//     moving down at once and up only after the layer has fit with
+//     headroom for a while and not soon after moving down. When a higher
+//     layer is wanted but the estimate is too low, the SFU probes the
+//     path with padding packets (probe.go), because pion's GCC never
+//     raises its estimate far above the rate it sees.
+//   - Layer switches happen only on a keyframe of the new layer, which the
+//     SFU asks for with a PLI; sequence numbers and timestamps are
+//     rewritten (munger.go) so the subscriber sees one continuous stream.
+//   - Keyframe requests (PLI, FIR) from subscribers, layer switches and new
+//     subscribers all reach the publisher as PLI (RFC 4585 section
+//     6.3.1), at most one per keyframeInterval per layer.
+//   - NACKs from subscribers are answered from the packet cache pion's NACK
+//     responder keeps for each subscriber's copy, as RTX where negotiated
+//     (RFC 4585 section 6.2.1, RFC 4588).
+//   - A track is offered to a subscriber only when the subscriber offered
+//     the track's codec; otherwise the refusal and its reason are kept
+//     (Negotiations).
 package sfu

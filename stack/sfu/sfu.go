@@ -7,11 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/rtcp"
 	"github.com/pion/transport/v3"
 	"github.com/pion/webrtc/v4"
 
@@ -41,6 +42,9 @@ type Params struct {
 	// ICEServers are given to every PeerConnection (usually none: the SFU
 	// has a public address).
 	ICEServers []webrtc.ICEServer
+	// InitialBitrate is where each subscriber's bandwidth estimate
+	// starts, in bits per second; 0 means peer.DefaultInitialBitrate.
+	InitialBitrate int
 	// Log receives what the SFU does; nil discards.
 	Log *slog.Logger
 }
@@ -64,9 +68,14 @@ type SFU struct {
 	sig    *signaling.Client
 	events chan func()
 	peers  map[string]*subscriber
-	tracks []*forward
+	tracks []*published
 	wg     sync.WaitGroup
 	stats  struct{ fwd, pli, throttled atomic.Uint64 }
+
+	mu           sync.Mutex
+	pubs         map[string]*published // by publisher/track ID, all layers
+	negotiations []Negotiation
+	estimates    map[string]int // bits per second, by subscriber
 }
 
 type subscriber struct {
@@ -74,7 +83,15 @@ type subscriber struct {
 	pc          *peer.PC
 	negotiating bool
 	pending     bool
-	senders     map[*forward]*webrtc.RTPSender
+	downs       map[*published]*downTrack
+	// caps lists the codecs (MIME types) the peer offered, per kind, in
+	// its order of preference; nil until its first offer.
+	caps map[string][]string
+	// connected is set while its PeerConnection is connected: packets
+	// written before that are lost.
+	connected atomic.Bool
+	// probe is its bandwidth probing (Serve loop).
+	probe probeState
 	// early holds candidates that overtook the remote description.
 	early []webrtc.ICECandidateInit
 }
@@ -100,16 +117,6 @@ func (sub *subscriber) flushCandidates() error {
 	return nil
 }
 
-// forward is one published track and its fan-out.
-type forward struct {
-	publisher string
-	pubPC     *peer.PC
-	remote    *webrtc.TrackRemote
-	local     *webrtc.TrackLocalStaticRTP
-	mu        sync.Mutex
-	lastPLI   time.Time
-}
-
 // Join connects the SFU to room on the signaling server. Serve must then
 // run until the call ends.
 func Join(ctx context.Context, p Params, room string) (*SFU, error) {
@@ -124,7 +131,10 @@ func Join(ctx context.Context, p Params, room string) (*SFU, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sfu: %w", err)
 	}
-	return &SFU{p: p, log: log, sig: sig, events: make(chan func(), 64), peers: map[string]*subscriber{}}, nil
+	return &SFU{
+		p: p, log: log, sig: sig, events: make(chan func(), 64), peers: map[string]*subscriber{},
+		pubs: map[string]*published{}, estimates: map[string]int{},
+	}, nil
 }
 
 // Stats returns the SFU's counters.
@@ -153,12 +163,16 @@ func (s *SFU) Serve(ctx context.Context) error {
 			}
 		}
 	}()
+	alloc := time.NewTicker(allocateEvery)
+	defer alloc.Stop()
 	var err error
 loop:
 	for {
 		select {
 		case <-ctx.Done():
 			break loop
+		case now := <-alloc.C:
+			s.allocate(now)
 		case err = <-readErr:
 			if ctx.Err() != nil {
 				err = nil
@@ -241,6 +255,9 @@ func (s *SFU) onOffer(ctx context.Context, m signaling.Message) error {
 		}
 	}
 	pc := sub.pc
+	if caps := offeredCodecs(m.SDP); sub.caps == nil || len(caps) > 0 {
+		sub.caps = caps
+	}
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP}); err != nil {
 		return fmt.Errorf("set offer: %w", err)
 	}
@@ -259,12 +276,13 @@ func (s *SFU) onOffer(ctx context.Context, m signaling.Message) error {
 	}
 	// Tracks published before this peer arrived need an offer of our own.
 	added := false
-	for _, f := range s.tracks {
-		if f.publisher != sub.name && sub.senders[f] == nil {
-			if err := s.subscribe(ctx, sub, f); err != nil {
+	for _, p := range s.tracks {
+		if p.publisher != sub.name && sub.downs[p] == nil && !s.refused(p, sub) {
+			ok, err := s.subscribe(ctx, sub, p)
+			if err != nil {
 				return err
 			}
-			added = true
+			added = added || ok
 		}
 	}
 	if added {
@@ -274,11 +292,11 @@ func (s *SFU) onOffer(ctx context.Context, m signaling.Message) error {
 }
 
 func (s *SFU) addPeer(ctx context.Context, name string) (*subscriber, error) {
-	pc, err := peer.New(peer.Params{Net: s.p.Net, ICEServers: s.p.ICEServers})
+	pc, err := peer.New(peer.Params{Net: s.p.Net, ICEServers: s.p.ICEServers, EstimateBandwidth: true, InitialBitrate: s.p.InitialBitrate})
 	if err != nil {
 		return nil, fmt.Errorf("sfu peer %s: %w", name, err)
 	}
-	sub := &subscriber{name: name, pc: pc, senders: map[*forward]*webrtc.RTPSender{}}
+	sub := &subscriber{name: name, pc: pc, downs: map[*published]*downTrack{}}
 	s.peers[name] = sub
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil {
@@ -295,25 +313,44 @@ func (s *SFU) addPeer(ctx context.Context, name string) (*subscriber, error) {
 	})
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		s.log.Debug("sfu: connection state", "peer", name, "state", st.String())
+		sub.connected.Store(st == webrtc.PeerConnectionStateConnected)
+		if st == webrtc.PeerConnectionStateConnected {
+			s.post(ctx, func() { s.startDownTracks(sub) })
+		}
 	})
 	pc.OnTrack(func(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
 		s.wg.Add(1)
 		go func() { // drained so the receiver's interceptors run
 			defer s.wg.Done()
+			rid := remote.RID()
 			for {
-				if _, _, err := receiver.ReadRTCP(); err != nil {
+				var err error
+				if rid == "" {
+					_, _, err = receiver.ReadRTCP()
+				} else { // one reader per simulcast layer
+					_, _, err = receiver.ReadSimulcastRTCP(rid)
+				}
+				if err != nil {
 					return
 				}
 			}
 		}()
-		local, err := webrtc.NewTrackLocalStaticRTP(remote.Codec().RTPCodecCapability, remote.Kind().String(), name)
-		if err != nil {
-			s.log.Warn("sfu: local track", "err", err)
-			return
+		key := name + "/" + remote.ID()
+		s.mu.Lock()
+		p := s.pubs[key]
+		first := p == nil
+		if first {
+			p = &published{publisher: name, pubPC: pc, id: remote.ID(), kind: remote.Kind(), codec: remote.Codec().RTPCodecCapability}
+			s.pubs[key] = p
 		}
-		f := &forward{publisher: name, pubPC: pc, remote: remote, local: local}
-		s.wg.Add(2)
-		go s.pump(f)
+		s.mu.Unlock()
+		l := p.addLayer(remote.RID(), remote)
+		s.wg.Add(1)
+		go s.pump(p, l)
+		if !first {
+			return // a further simulcast layer of a track already offered
+		}
+		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
 			// A track is offered to subscribers trackSetup after its first
@@ -323,7 +360,7 @@ func (s *SFU) addPeer(ctx context.Context, name string) (*subscriber, error) {
 			// the two ran first (so the first packet forwarded) would vary.
 			select {
 			case <-time.After(trackSetup):
-				s.post(ctx, func() { s.publish(ctx, f) })
+				s.post(ctx, func() { s.publish(ctx, p) })
 			case <-ctx.Done():
 			}
 		}()
@@ -332,18 +369,23 @@ func (s *SFU) addPeer(ctx context.Context, name string) (*subscriber, error) {
 }
 
 // publish adds a new published track to every other peer.
-func (s *SFU) publish(ctx context.Context, f *forward) {
-	if s.peers[f.publisher] == nil {
+func (s *SFU) publish(ctx context.Context, p *published) {
+	if s.peers[p.publisher] == nil {
 		return // left meanwhile
 	}
-	s.tracks = append(s.tracks, f)
-	s.log.Debug("sfu: track", "publisher", f.publisher, "kind", f.remote.Kind().String(), "codec", f.remote.Codec().MimeType)
-	for _, sub := range s.peers {
-		if sub.name == f.publisher {
+	s.tracks = append(s.tracks, p)
+	s.log.Debug("sfu: track", "publisher", p.publisher, "kind", p.kind.String(), "codec", p.codec.MimeType)
+	for _, name := range s.peerNames() {
+		sub := s.peers[name]
+		if sub.name == p.publisher {
 			continue
 		}
-		if err := s.subscribe(ctx, sub, f); err != nil {
+		ok, err := s.subscribe(ctx, sub, p)
+		if err != nil {
 			s.log.Warn("sfu: subscribe", "peer", sub.name, "err", err)
+			continue
+		}
+		if !ok {
 			continue
 		}
 		if err := s.negotiate(ctx, sub); err != nil {
@@ -352,15 +394,78 @@ func (s *SFU) publish(ctx context.Context, f *forward) {
 	}
 }
 
-func (s *SFU) subscribe(_ context.Context, sub *subscriber, f *forward) error {
-	sender, err := sub.pc.AddTrack(f.local)
-	if err != nil {
-		return fmt.Errorf("add track: %w", err)
+// peerNames returns the peers' names in a fixed order, so that what the
+// SFU does for several peers in one instant happens in the same order on
+// every run.
+func (s *SFU) peerNames() []string {
+	names := make([]string, 0, len(s.peers))
+	for n := range s.peers {
+		names = append(names, n)
 	}
-	sub.senders[f] = sender
+	sort.Strings(names)
+	return names
+}
+
+// subscribe gives sub its own copy of p, when sub can decode p's codec;
+// it reports whether a track was added (then sub needs an offer).
+func (s *SFU) subscribe(_ context.Context, sub *subscriber, p *published) (bool, error) {
+	neg := Negotiation{Publisher: p.publisher, Subscriber: sub.name, Kind: p.kind.String(), Codec: p.codec.MimeType}
+	if accepted, known := sub.caps[neg.Kind]; known && !containsFold(accepted, p.codec.MimeType) {
+		neg.Reason = fmt.Sprintf("no common codec: %s publishes %s; %s accepts %s",
+			p.publisher, p.codec.MimeType, sub.name, strings.Join(accepted, ", "))
+		s.addNegotiation(neg)
+		s.log.Debug("sfu: refused", "reason", neg.Reason)
+		return false, nil
+	}
+	rtpTrack, err := webrtc.NewTrackLocalStaticRTP(p.codec, p.kind.String(), p.publisher)
+	if err != nil {
+		return false, fmt.Errorf("local track: %w", err)
+	}
+	local := &boundTrack{TrackLocalStaticRTP: rtpTrack}
+	sender, err := sub.pc.AddTrack(local)
+	if err != nil {
+		return false, fmt.Errorf("add track: %w", err)
+	}
+	d := newDownTrack(p, sub, local, 0)
+	d.sender = sender
+	sub.downs[p] = d
+	p.addDown(d)
+	neg.OK = true
+	s.addNegotiation(neg)
 	s.wg.Add(1)
-	go s.readFeedback(sender, f)
-	return nil
+	go s.readFeedback(d)
+	if sub.connected.Load() {
+		s.requestKeyframe(p, 0)
+	}
+	return true, nil
+}
+
+// startDownTracks asks for a keyframe of every video track sub waits for,
+// once sub is connected: one asked for earlier would have been forwarded
+// into a connection that could not carry it, and the throttle would hold
+// back the next request.
+func (s *SFU) startDownTracks(sub *subscriber) {
+	for _, p := range s.tracks {
+		d := sub.downs[p]
+		if d == nil || p.kind != webrtc.RTPCodecTypeVideo {
+			continue
+		}
+		if i, wait := d.waiting(); wait {
+			s.requestKeyframe(p, i)
+		}
+	}
+}
+
+// refused reports whether sub was already refused p for want of a codec.
+func (s *SFU) refused(p *published, sub *subscriber) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, n := range s.negotiations {
+		if n.Publisher == p.publisher && n.Subscriber == sub.name && n.Kind == p.kind.String() && !n.OK {
+			return true
+		}
+	}
+	return false
 }
 
 // negotiate sends an offer to sub now, or once the offer in flight is
@@ -387,23 +492,36 @@ func (s *SFU) removePeer(ctx context.Context, name string) {
 		return
 	}
 	delete(s.peers, name)
+	for p, d := range sub.downs {
+		p.removeDown(d)
+	}
 	_ = sub.pc.Close()
 	kept := s.tracks[:0]
-	var gone []*forward
-	for _, f := range s.tracks {
-		if f.publisher == name {
-			gone = append(gone, f)
+	var gone []*published
+	for _, p := range s.tracks {
+		if p.publisher == name {
+			gone = append(gone, p)
 		} else {
-			kept = append(kept, f)
+			kept = append(kept, p)
 		}
 	}
 	s.tracks = kept
-	for _, other := range s.peers {
+	s.mu.Lock()
+	for k, p := range s.pubs {
+		if p.publisher == name {
+			delete(s.pubs, k)
+		}
+	}
+	s.mu.Unlock()
+	for _, oname := range s.peerNames() {
+		other := s.peers[oname]
 		changed := false
-		for _, f := range gone {
-			if sender := other.senders[f]; sender != nil {
-				_ = other.pc.RemoveTrack(sender)
-				delete(other.senders, f)
+		for _, p := range gone {
+			if d := other.downs[p]; d != nil {
+				if d.sender != nil {
+					_ = other.pc.RemoveTrack(d.sender)
+				}
+				delete(other.downs, p)
 				changed = true
 			}
 		}
@@ -412,52 +530,5 @@ func (s *SFU) removePeer(ctx context.Context, name string) {
 				s.log.Warn("sfu: negotiate", "peer", other.name, "err", err)
 			}
 		}
-	}
-}
-
-// pump copies the publisher's RTP to the fan-out track until the track ends.
-func (s *SFU) pump(f *forward) {
-	defer s.wg.Done()
-	for {
-		pkt, _, err := f.remote.ReadRTP()
-		if err != nil {
-			return
-		}
-		if err := f.local.WriteRTP(pkt); err == nil {
-			s.stats.fwd.Add(1)
-		}
-	}
-}
-
-// readFeedback drains a subscriber's RTCP for one track (pion needs it read
-// for its interceptors to run) and sends keyframe requests on.
-func (s *SFU) readFeedback(sender *webrtc.RTPSender, f *forward) {
-	defer s.wg.Done()
-	for {
-		pkts, _, err := sender.ReadRTCP()
-		if err != nil {
-			return
-		}
-		for _, p := range pkts {
-			switch p.(type) {
-			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				s.requestKeyframe(f)
-			}
-		}
-	}
-}
-
-func (s *SFU) requestKeyframe(f *forward) {
-	f.mu.Lock()
-	now := time.Now()
-	if !f.lastPLI.IsZero() && now.Sub(f.lastPLI) < keyframeInterval {
-		f.mu.Unlock()
-		s.stats.throttled.Add(1)
-		return
-	}
-	f.lastPLI = now
-	f.mu.Unlock()
-	if err := f.pubPC.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(f.remote.SSRC())}}); err == nil {
-		s.stats.pli.Add(1)
 	}
 }

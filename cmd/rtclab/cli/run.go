@@ -28,7 +28,10 @@ func newRunCmd(env *Env) *cobra.Command {
 stack (signaling, STUN/TURN, SFU) and the simulated participants, measure,
 and write report.json, report.html, junit.xml, events.jsonl and PNG plots.
 
-A SCENARIO is a YAML file or the name of a built-in scenario. Without one,
+A SCENARIO is a YAML file, a directory of them (every *.yaml in it), the
+name of a built-in scenario, or "rfc8867" for the built-in RFC 8867 test
+cases. With several scenarios each gets its own directory in --out, and
+summary.json and index.html sum them up. Without one,
 the built-in "` + scenarios.DefaultScenario + `" runs.
 
 Built-in scenarios: ` + joinNames(scenarios.BuiltinNames()) + `
@@ -58,12 +61,19 @@ Exit code: 0 every check passed, 1 a check failed or the run broke,
 			var list []*scenarios.Scenario
 			var errs []error
 			for _, a := range args {
-				s, err := scenarios.Load(a)
+				refs, err := expandArg(a)
 				if err != nil {
 					errs = append(errs, err)
 					continue
 				}
-				list = append(list, s)
+				for _, ref := range refs {
+					s, err := scenarios.Load(ref)
+					if err != nil {
+						errs = append(errs, err)
+						continue
+					}
+					list = append(list, s)
+				}
 			}
 			if len(errs) > 0 {
 				return &UsageError{Err: errors.Join(errs...)}
@@ -72,6 +82,8 @@ Exit code: 0 every check passed, 1 a check failed or the run broke,
 				out = filepath.Join("rtclab-out", time.Now().Format("20060102-150405"))
 			}
 			failed := false
+			wallStart := time.Now()
+			var dirs []string
 			for _, s := range list {
 				dir := out
 				if len(list) > 1 {
@@ -86,8 +98,14 @@ Exit code: 0 every check passed, 1 a check failed or the run broke,
 					return err
 				}
 				failed = failed || !ok
+				dirs = append(dirs, dir)
 				if env.Interrupt.Load() {
 					break
+				}
+			}
+			if len(list) > 1 {
+				if err := writeSummary(env, out, dirs, time.Since(wallStart)); err != nil {
+					return err
 				}
 			}
 			if failed {

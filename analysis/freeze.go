@@ -1,0 +1,103 @@
+package analysis
+
+import (
+	"math"
+	"time"
+)
+
+// Freeze detection parameters, as libwebrtc's video quality observer
+// defines a freeze (video/video_quality_observer2.cc): an inter-frame gap
+// of at least max(3 × the average gap, the average gap + 150 ms), the
+// average taken over the previous 30 gaps, once 5 have been seen.
+const (
+	freezeFactor     = 3
+	freezeMinExtra   = 150 * time.Millisecond
+	freezeWindow     = 30
+	freezeMinSamples = 5
+)
+
+// Freeze is one frozen interval of a video stream.
+type Freeze struct {
+	// Start is when the last frame before the freeze was shown.
+	Start time.Duration
+	// Duration is the gap until the next frame.
+	Duration time.Duration
+}
+
+// VideoPlayback summarises what a viewer saw of one video stream, from the
+// times its frames were shown.
+type VideoPlayback struct {
+	// Frames is the number of frames shown.
+	Frames int
+	// FirstFrame is when the first frame was shown (time to first frame,
+	// measured from whatever zero the caller's times use); -1 if none.
+	FirstFrame time.Duration
+	// MeanFPS is (Frames-1) over the time from the first to the last frame.
+	MeanFPS float64
+	// HarmonicFPS weighs long gaps by their length, as libwebrtc's
+	// harmonic_framerate does: the sum of gaps over the sum of squared
+	// gaps. A stream with freezes has a harmonic rate well below its mean.
+	HarmonicFPS float64
+	// Freezes lists every freeze.
+	Freezes []Freeze
+	// FreezeTime is the total duration of the freezes.
+	FreezeTime time.Duration
+	// MeanTimeBetweenFreezes is the mean shown time between freezes (the
+	// whole span when there were none); 0 without frames.
+	MeanTimeBetweenFreezes time.Duration
+}
+
+// AnalyzePlayback measures frames shown at the given times (in order).
+func AnalyzePlayback(shown []time.Duration) VideoPlayback {
+	out := VideoPlayback{Frames: len(shown), FirstFrame: -1, Freezes: []Freeze{}}
+	if len(shown) == 0 {
+		return out
+	}
+	out.FirstFrame = shown[0]
+	if len(shown) < 2 {
+		return out
+	}
+	var gaps []time.Duration // the moving window
+	var sum time.Duration
+	var sumSq float64
+	for i := 1; i < len(shown); i++ {
+		gap := shown[i] - shown[i-1]
+		if len(gaps) >= freezeMinSamples {
+			var avg time.Duration
+			for _, g := range gaps {
+				avg += g
+			}
+			avg /= time.Duration(len(gaps))
+			if gap >= max(freezeFactor*avg, avg+freezeMinExtra) {
+				out.Freezes = append(out.Freezes, Freeze{Start: shown[i-1], Duration: gap})
+				out.FreezeTime += gap
+			}
+		}
+		gaps = append(gaps, gap)
+		if len(gaps) > freezeWindow {
+			gaps = gaps[1:]
+		}
+		sum += gap
+		sumSq += gap.Seconds() * gap.Seconds()
+	}
+	span := shown[len(shown)-1] - shown[0]
+	if span > 0 {
+		out.MeanFPS = float64(len(shown)-1) / span.Seconds()
+		out.HarmonicFPS = sum.Seconds() / sumSq
+	}
+	out.MeanTimeBetweenFreezes = (span - out.FreezeTime) / time.Duration(len(out.Freezes)+1)
+	return out
+}
+
+// FramesPerSecond counts frames shown in each whole second from 0 to end,
+// for a frames-per-second series.
+func FramesPerSecond(shown []time.Duration, end time.Duration) []float64 {
+	n := int(math.Ceil(end.Seconds()))
+	out := make([]float64, n)
+	for _, t := range shown {
+		if i := int(t / time.Second); i >= 0 && i < n {
+			out[i]++
+		}
+	}
+	return out
+}

@@ -1,0 +1,71 @@
+package analysis
+
+import (
+	"testing"
+	"time"
+)
+
+// steady returns n frame times every gap from start.
+func steady(start, gap time.Duration, n int) []time.Duration {
+	out := make([]time.Duration, n)
+	for i := range out {
+		out[i] = start + time.Duration(i)*gap
+	}
+	return out
+}
+
+func TestAnalyzePlaybackFreezes(t *testing.T) {
+	const f30 = time.Second / 30
+	tests := []struct {
+		name       string
+		shown      []time.Duration
+		wantCount  int
+		wantFreeze time.Duration
+	}{
+		{"steady 30 fps", steady(0, f30, 300), 0, 0},
+		{"one 500 ms gap", append(steady(0, f30, 60), steady(60*f30+500*time.Millisecond, f30, 60)...), 1, f30 + 500*time.Millisecond},
+		// 30 fps: threshold max(100 ms, 183 ms) = 183 ms.
+		{"gap just below avg+150ms", append(steady(0, f30, 60), steady(59*f30+180*time.Millisecond, f30, 60)...), 0, 0},
+		{"gap just above avg+150ms", append(steady(0, f30, 60), steady(59*f30+185*time.Millisecond, f30, 60)...), 1, 185 * time.Millisecond},
+		// 5 fps: threshold max(600 ms, 350 ms) = 600 ms: a 500 ms gap is no freeze.
+		{"slow stream, 3x rule", append(steady(0, 200*time.Millisecond, 20), steady(19*200*time.Millisecond+500*time.Millisecond, 200*time.Millisecond, 10)...), 0, 0},
+		{"slow stream, long gap", append(steady(0, 200*time.Millisecond, 20), steady(19*200*time.Millisecond+700*time.Millisecond, 200*time.Millisecond, 10)...), 1, 700 * time.Millisecond},
+		{"too early to judge", append(steady(0, f30, 3), steady(2*f30+time.Second, f30, 10)...), 0, 0},
+		{"two freezes", append(append(steady(0, f30, 30), steady(29*f30+time.Second, f30, 30)...), steady(29*f30+time.Second+29*f30+2*time.Second, f30, 30)...), 2, 3 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := AnalyzePlayback(tt.shown)
+			if len(got.Freezes) != tt.wantCount || got.FreezeTime != tt.wantFreeze {
+				t.Fatalf("freezes %d (%v), want %d (%v): %+v", len(got.Freezes), got.FreezeTime, tt.wantCount, tt.wantFreeze, got.Freezes)
+			}
+		})
+	}
+}
+
+func TestAnalyzePlaybackRates(t *testing.T) {
+	p := AnalyzePlayback(steady(time.Second, 40*time.Millisecond, 251))
+	if p.FirstFrame != time.Second || p.Frames != 251 {
+		t.Fatalf("first %v frames %d", p.FirstFrame, p.Frames)
+	}
+	if p.MeanFPS < 24.99 || p.MeanFPS > 25.01 || p.HarmonicFPS < 24.99 || p.HarmonicFPS > 25.01 {
+		t.Fatalf("mean %v harmonic %v, want 25", p.MeanFPS, p.HarmonicFPS)
+	}
+	// A 1 s freeze in 10 s of 25 fps: the harmonic rate drops far more
+	// than the mean.
+	frozen := append(steady(0, 40*time.Millisecond, 125), steady(124*40*time.Millisecond+time.Second, 40*time.Millisecond, 100)...)
+	q := AnalyzePlayback(frozen)
+	if q.HarmonicFPS >= q.MeanFPS*0.5 {
+		t.Fatalf("harmonic %v not well below mean %v", q.HarmonicFPS, q.MeanFPS)
+	}
+	if empty := AnalyzePlayback(nil); empty.FirstFrame != -1 || empty.Frames != 0 {
+		t.Fatalf("empty: %+v", empty)
+	}
+}
+
+func TestFramesPerSecond(t *testing.T) {
+	got := FramesPerSecond(steady(0, 100*time.Millisecond, 25), 3*time.Second)
+	if len(got) != 3 || got[0] != 10 || got[1] != 10 || got[2] != 5 {
+		t.Fatalf("got %v", got)
+	}
+}

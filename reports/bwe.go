@@ -1,0 +1,104 @@
+package reports
+
+// Bandwidth is the outcome of a bandwidth test case (topology "flows",
+// RFC 8867): every flow and every bottleneck link with the metrics of
+// RFC 8868. The time series behind them are in Report.Series (metrics
+// capacity_kbps, estimate_kbps, send_kbps, receive_kbps,
+// queue_delay_ms).
+type Bandwidth struct {
+	// Links are the bottleneck links that carry at least one flow.
+	Links []BottleneckLink `json:"links"`
+	// Flows are every flow of the scenario, in declaration order.
+	Flows []BandwidthFlow `json:"flows"`
+}
+
+// BottleneckLink is one rate-limited link direction and what its flows
+// made of it.
+type BottleneckLink struct {
+	// Name is "PARTICIPANT uplink" or "PARTICIPANT downlink".
+	Name string `json:"name"`
+	// Flows names the flows whose bottleneck it is.
+	Flows []string `json:"flows"`
+	// Utilization is the media flows' sending rate over the capacity,
+	// summed over the time at least one media flow was active, 0..1; null
+	// when no media flow crosses the link.
+	Utilization *float64 `json:"utilization"`
+	// Fairness1s and Fairness5s are the mean ratio of the smallest to the
+	// largest throughput of the concurrently active long-lived flows
+	// (media and long tcp) in 1 s and 5 s windows, 0..1; null with fewer
+	// than two such flows.
+	Fairness1s *float64 `json:"fairness_1s"`
+	Fairness5s *float64 `json:"fairness_5s"`
+}
+
+// BandwidthFlow is one flow and its RFC 8868 metrics. Metrics that do not
+// apply to its kind are null.
+type BandwidthFlow struct {
+	// Name is the flow's name (NAME-k for copies of a counted flow).
+	Name string `json:"name"`
+	// Kind is "media" (GCC), "cbr" or "tcp".
+	Kind string `json:"kind"`
+	// From and To are the sending and receiving participants.
+	From string `json:"from"`
+	To   string `json:"to"`
+	// Link is the flow's bottleneck link; empty when its path has none.
+	Link string `json:"link"`
+	// StartS and StopS are when it was scheduled to send, scenario seconds.
+	StartS float64 `json:"start_s"`
+	StopS  float64 `json:"stop_s"`
+	// RateKbps is its mean sending rate while active.
+	RateKbps float64 `json:"rate_kbps"`
+	// ReceiveKbps is its mean receive rate while active.
+	ReceiveKbps float64 `json:"receive_kbps"`
+	// RampUpS is the time from its start until its 1 s sending rate came
+	// within 20 % of its share; null when not media.
+	RampUpS *float64 `json:"ramp_up_s"`
+	// RampUpConverged is false when the flow had not come within 20 %
+	// of its share by the next change: RampUpS is then a lower bound.
+	RampUpConverged bool `json:"ramp_up_converged"`
+	// ConvergenceS is the longest convergence time after a later change
+	// (see Convergence); null when nothing changed.
+	ConvergenceS *float64 `json:"convergence_s"`
+	// ConvergedAll is false when after some change the flow did not
+	// converge before the next: ConvergenceS is then a lower bound.
+	ConvergedAll bool `json:"converged_all"`
+	// Convergence lists every change the flow lived through and how long
+	// it took to come within 20 % of its new share.
+	Convergence []Convergence `json:"convergence"`
+	// Oscillation is the coefficient of variation of its 1 s sending rate
+	// relative to its share, in windows 5 s or more after any change.
+	Oscillation *float64 `json:"oscillation"`
+	// QueueDelayP50MS and QueueDelayP95MS are percentiles of its packets'
+	// queueing delay: one-way delay minus the configured propagation
+	// delay and the packet's serialisation at the bottleneck.
+	QueueDelayP50MS *float64 `json:"queue_delay_p50_ms"`
+	QueueDelayP95MS *float64 `json:"queue_delay_p95_ms"`
+	// DelayCDFMS are the 0th, 1st, ... 100th percentiles of its queueing
+	// delay (101 values; empty when no packet arrived).
+	DelayCDFMS []float64 `json:"delay_cdf_ms"`
+	// LossFraction is the share of its packets lost on their first
+	// transmission; ResidualLossFraction the share never received after
+	// NACK repair (media only).
+	LossFraction         *float64 `json:"loss_fraction"`
+	ResidualLossFraction *float64 `json:"residual_loss_fraction"`
+	// EstimateOvershoot is the 95th percentile of the bandwidth estimate
+	// over the flow's share of the available capacity (media only; above
+	// 1 the estimate claims more than the link has, pion/interceptor#299).
+	EstimateOvershoot *float64 `json:"estimate_overshoot"`
+}
+
+// Convergence is the flow's reaction to one change.
+type Convergence struct {
+	// AtS is when the change happened, scenario seconds.
+	AtS float64 `json:"at_s"`
+	// Change says what changed, e.g. "capacity 2500 kbps", "video-2 joined".
+	Change string `json:"change"`
+	// ShareKbps is the rate the flow should settle at after it.
+	ShareKbps float64 `json:"share_kbps"`
+	// S is how long it took; when Converged is false, the time until the
+	// next change or the flow's end, without converging.
+	S float64 `json:"s"`
+	// Converged is false when the flow never came within 20 % of its share
+	// before the next change.
+	Converged bool `json:"converged"`
+}

@@ -1,0 +1,217 @@
+package reports
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/rtclab/rtclab/analysis"
+)
+
+// SummarySchema is the value of Summary.Schema.
+const SummarySchema = "rtclab.summary/v1"
+
+// File names WriteSummary uses in the run directory.
+const (
+	SummaryJSONFile = "summary.json"
+	SummaryHTMLFile = "index.html"
+)
+
+// Summary is the outcome of a run of several scenarios (a directory such
+// as scenarios/rfc8867/): one line per scenario, each pointing to its own
+// report.
+type Summary struct {
+	// Schema is always "rtclab.summary/v1".
+	Schema string `json:"schema"`
+	// Tool names the program and its version.
+	Tool string `json:"tool"`
+	// WallSeconds is the wall-clock time of the whole run.
+	WallSeconds float64 `json:"wall_seconds"`
+	// ScenarioSeconds is the scenario (media) time of every scenario, added.
+	ScenarioSeconds float64 `json:"scenario_seconds"`
+	// Verdict is "pass" when every scenario passed, else "fail".
+	Verdict string `json:"verdict"`
+	// Scenarios are the runs in the order they ran.
+	Scenarios []SummaryEntry `json:"scenarios"`
+}
+
+// SummaryEntry is one scenario of a Summary.
+type SummaryEntry struct {
+	// Name is the scenario's name; Dir its report directory, relative to
+	// the summary.
+	Name string `json:"name"`
+	Dir  string `json:"dir"`
+	// Description is the scenario's description.
+	Description string `json:"description,omitempty"`
+	// Verdict is the scenario's verdict; Partial marks a run cut short.
+	Verdict string `json:"verdict"`
+	Partial bool   `json:"partial"`
+	// DurationS and WallSeconds are its scenario and wall time.
+	DurationS   float64 `json:"duration_s"`
+	WallSeconds float64 `json:"wall_seconds"`
+	// Checks and Failed count its checks and the failed ones.
+	Checks int `json:"checks"`
+	Failed int `json:"failed"`
+	// Failures names each failed check with its value and threshold.
+	Failures []string `json:"failures"`
+	// Highlights are its headline numbers in words, e.g. "utilization
+	// 68%" (bandwidth test cases: per link and per media flow).
+	Highlights []string `json:"highlights"`
+}
+
+// NewSummary builds the summary of reports written to dirs (relative
+// paths, one per report).
+func NewSummary(tool string, reps []*Report, dirs []string, wallSeconds float64) *Summary {
+	s := &Summary{Schema: SummarySchema, Tool: tool, WallSeconds: wallSeconds, Verdict: analysis.Pass, Scenarios: []SummaryEntry{}}
+	for i, r := range reps {
+		e := SummaryEntry{
+			Name: r.Scenario.Name, Dir: filepath.ToSlash(dirs[i]), Description: r.Scenario.Description,
+			Verdict: r.Verdict, Partial: r.Partial, DurationS: r.Scenario.DurationS, WallSeconds: r.WallSeconds,
+			Checks: len(r.Checks), Failures: []string{}, Highlights: highlights(r),
+		}
+		for _, c := range r.Checks {
+			if c.Verdict != analysis.Pass {
+				e.Failed++
+				e.Failures = append(e.Failures, fmt.Sprintf("%s = %s (allowed %s)", c.Name, checkValue(c.Value), c.Threshold))
+			}
+		}
+		if r.Verdict != analysis.Pass || r.Partial {
+			s.Verdict = analysis.Fail
+		}
+		s.ScenarioSeconds += r.Scenario.DurationS
+		s.Scenarios = append(s.Scenarios, e)
+	}
+	return s
+}
+
+func highlights(r *Report) []string {
+	out := []string{}
+	bw := r.Bandwidth
+	if bw == nil {
+		return out
+	}
+	for _, l := range bw.Links {
+		s := l.Name + ": utilization " + optionalPercent(l.Utilization) + "%"
+		if l.Fairness5s != nil {
+			s += ", fairness (5 s) " + optional(l.Fairness5s, 2)
+		}
+		out = append(out, s)
+	}
+	for _, f := range bw.Flows {
+		if f.Kind != "media" {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s: %s kbps, ramp-up %s s, queue p95 %s ms, estimate/share %s",
+			f.Name, fixed(f.RateKbps, 0), lowerBound(f.RampUpS, f.RampUpConverged), optional(f.QueueDelayP95MS, 0), optional(f.EstimateOvershoot, 2)))
+	}
+	return out
+}
+
+// WriteSummary writes summary.json and index.html into dir and returns
+// their paths.
+func WriteSummary(dir string, s *Summary) ([]string, error) {
+	if s == nil {
+		return nil, errors.New("write summary: nil summary")
+	}
+	data, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode summary: %w", err)
+	}
+	jsonPath := filepath.Join(dir, SummaryJSONFile)
+	if err := writeFileAtomic(jsonPath, append(data, '\n')); err != nil {
+		return nil, fmt.Errorf("write summary %s: %w", jsonPath, err)
+	}
+	t, err := template.New("summary").Parse(summaryHTML)
+	if err != nil {
+		return nil, fmt.Errorf("parse summary template: %w", err)
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, s); err != nil {
+		return nil, fmt.Errorf("write summary html: %w", err)
+	}
+	htmlPath := filepath.Join(dir, SummaryHTMLFile)
+	if err := writeFileAtomic(htmlPath, b.Bytes()); err != nil {
+		return nil, fmt.Errorf("write summary %s: %w", htmlPath, err)
+	}
+	return []string{jsonPath, htmlPath}, nil
+}
+
+// WriteSummaryText writes the summary table a terminal shows after a run
+// of several scenarios.
+func WriteSummaryText(w io.Writer, s *Summary) error {
+	var b bytes.Buffer
+	passed := 0
+	for _, e := range s.Scenarios {
+		if e.Verdict == analysis.Pass && !e.Partial {
+			passed++
+		}
+	}
+	fmt.Fprintf(&b, "\nSummary: %d of %d scenarios passed (%.0f s of scenario time in %.1f s wall)\n",
+		passed, len(s.Scenarios), s.ScenarioSeconds, s.WallSeconds)
+	var t table
+	t.row("SCENARIO", "VERDICT", "CHECKS", "FAILED", "SCENARIO S", "WALL S")
+	for _, e := range s.Scenarios {
+		v := strings.ToUpper(e.Verdict)
+		if e.Partial {
+			v = "PARTIAL"
+		}
+		t.row(e.Name, v, fmt.Sprint(e.Checks), fmt.Sprint(e.Failed), fixed(e.DurationS, 0), fixed(e.WallSeconds, 2))
+	}
+	t.writeTo(&b)
+	for _, e := range s.Scenarios {
+		for _, f := range e.Failures {
+			fmt.Fprintf(&b, "  ✗ %s: %s\n", e.Name, f)
+		}
+	}
+	if _, err := w.Write(b.Bytes()); err != nil {
+		return fmt.Errorf("write summary: %w", err)
+	}
+	return nil
+}
+
+const summaryHTML = `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{if eq .Verdict "pass"}}PASS{{else}}FAIL{{end}} · rtclab summary</title>
+<style>
+body { margin: 0; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; color: #1f2328; }
+main { max-width: 1100px; margin: 0 auto; padding: 24px 20px 40px; }
+.verdict { padding: 18px 24px; border-radius: 8px; color: #fff; font-size: 22px; font-weight: 700; }
+.pass { background: #1a7f37; } .fail { background: #cf222e; }
+table { width: 100%; border-collapse: collapse; font-size: 14px; margin-top: 20px; }
+th, td { padding: 6px 8px; border-bottom: 1px solid #d0d7de; text-align: left; vertical-align: top; }
+th { background: #f6f8fa; }
+.num { text-align: right; white-space: nowrap; }
+.badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 700; color: #fff; }
+ul { margin: 0; padding-left: 18px; }
+.failures li { color: #cf222e; }
+.muted { color: #57606a; font-size: 13px; }
+footer { margin-top: 30px; font-size: 12px; color: #57606a; }
+</style>
+</head>
+<body>
+<main>
+<div class="verdict {{.Verdict}}">{{if eq .Verdict "pass"}}PASS{{else}}FAIL{{end}} · {{len .Scenarios}} scenarios, {{printf "%.0f" .ScenarioSeconds}} s of scenario time in {{printf "%.1f" .WallSeconds}} s wall</div>
+<table>
+<thead><tr><th>Scenario</th><th>Verdict</th><th class="num">Checks</th><th class="num">Failed</th><th class="num">Scenario s</th><th class="num">Wall s</th><th>Headline numbers and failed checks</th></tr></thead>
+<tbody>
+{{- range .Scenarios}}
+<tr><td><a href="{{.Dir}}/report.html">{{.Name}}</a><div class="muted">{{.Description}}</div></td>
+<td><span class="badge {{.Verdict}}">{{if .Partial}}PARTIAL{{else if eq .Verdict "pass"}}PASS{{else}}FAIL{{end}}</span></td>
+<td class="num">{{.Checks}}</td><td class="num">{{.Failed}}</td><td class="num">{{printf "%.0f" .DurationS}}</td><td class="num">{{printf "%.2f" .WallSeconds}}</td>
+<td>{{with .Highlights}}<ul>{{range .}}<li>{{.}}</li>{{end}}</ul>{{end}}{{with .Failures}}<ul class="failures">{{range .}}<li>✗ {{.}}</li>{{end}}</ul>{{end}}</td></tr>
+{{- end}}
+</tbody>
+</table>
+<footer>Generated by {{.Tool}} · schema {{.Schema}}</footer>
+</main>
+</body>
+</html>
+`

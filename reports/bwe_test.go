@@ -1,0 +1,131 @@
+package reports
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rtclab/rtclab/analysis"
+)
+
+func bweReport() *Report {
+	f := func(v float64) *float64 { return &v }
+	series := func(name, metric, unit string, v func(t float64) float64) analysis.Series {
+		s := analysis.Series{Name: name, Metric: metric, Unit: unit}
+		for i := range 100 {
+			t := float64(i) / 10
+			s.Points = append(s.Points, analysis.Point{T: t, V: v(t)})
+		}
+		return s
+	}
+	return &Report{
+		Schema:   Schema,
+		Scenario: ScenarioInfo{Name: "rfc8867-5.1", Topology: "flows", Clock: "virtual", Seed: 1, DurationS: 10},
+		Verdict:  analysis.Pass,
+		Checks:   []analysis.Check{analysis.Evaluate("utilization sender uplink", 0.7, analysis.Bound{Min: f(0.5)})},
+		Series: []analysis.Series{
+			series("capacity sender uplink", "capacity_kbps", "kbps", func(t float64) float64 { return 1000 }),
+			series("estimate video", "estimate_kbps", "kbps", func(t float64) float64 { return 150 + 80*t }),
+			series("send video", "send_kbps", "kbps", func(t float64) float64 { return 150 + 75*t }),
+			series("receive video", "receive_kbps", "kbps", func(t float64) float64 { return 150 + 74*t }),
+			series("queue delay video", "queue_delay_ms", "ms", func(t float64) float64 { return 2 * t }),
+		},
+		Bandwidth: &Bandwidth{
+			Links: []BottleneckLink{{Name: "sender uplink", Flows: []string{"video"}, Utilization: f(0.7)}},
+			Flows: []BandwidthFlow{{
+				Name: "video", Kind: "media", From: "sender", To: "receiver", Link: "sender uplink", StopS: 10,
+				RateKbps: 525, ReceiveKbps: 520, RampUpS: f(8.5), RampUpConverged: true, Convergence: []Convergence{{AtS: 5, Change: "capacity 600 kbps", ShareKbps: 600, S: 1.5, Converged: true}},
+				QueueDelayP50MS: f(9), QueueDelayP95MS: f(18), DelayCDFMS: []float64{0, 5, 9, 14, 20},
+				LossFraction: f(0.01), ResidualLossFraction: f(0), EstimateOvershoot: f(1.3),
+			}},
+		},
+	}
+}
+
+func TestBandwidthPlots(t *testing.T) {
+	plots, err := Plots(bweReport())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, p := range plots {
+		files = append(files, p.File)
+		if len(p.PNG) == 0 {
+			t.Errorf("%s is empty", p.File)
+		}
+	}
+	want := "bwe-estimate.png bwe-send.png bwe-receive.png bwe-queue-delay.png bwe-delay-cdf.png"
+	if got := strings.Join(files, " "); got != want {
+		t.Errorf("plots %q, want %q (and no generic chart of the bandwidth series)", got, want)
+	}
+}
+
+func TestBandwidthTextAndHTML(t *testing.T) {
+	r := bweReport()
+	var text bytes.Buffer
+	if err := WriteText(&text, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Bottleneck links (RFC 8868)", "sender uplink  70.00", "video  media  sender->receiver  525", "8.5", "1.30"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text lacks %q:\n%s", want, text.String())
+		}
+	}
+	if strings.Contains(text.String(), "Participants") {
+		t.Errorf("a bandwidth report has no participants table:\n%s", text.String())
+	}
+	var html bytes.Buffer
+	if err := WriteHTML(&html, r, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"<h2>Bottleneck links", "<h2>Flows", "capacity 600 kbps", "sender-&gt;receiver"} {
+		if !strings.Contains(html.String(), want) {
+			t.Errorf("html lacks %q", want)
+		}
+	}
+	if strings.Contains(html.String(), "<h2>Participants") {
+		t.Error("a bandwidth report has no participants section")
+	}
+}
+
+func TestBandwidthJSONAndSummary(t *testing.T) {
+	dir := t.TempDir()
+	r := bweReport()
+	r.Bandwidth.Flows[0].ConvergenceS = nil // not measured: null
+	path := filepath.Join(dir, JSONFile)
+	if err := WriteJSON(path, r); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadJSON(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Bandwidth == nil || back.Bandwidth.Flows[0].ConvergenceS != nil || *back.Bandwidth.Flows[0].RampUpS != 8.5 {
+		t.Errorf("round trip: %+v", back.Bandwidth)
+	}
+	failing := bweReport()
+	failing.Scenario.Name = "rfc8867-5.5"
+	failing.Checks = []analysis.Check{analysis.Evaluate("fairness_5s senders uplink", 0.26, analysis.Bound{Min: new(0.5)})}
+	failing.Verdict = analysis.Fail
+	s := NewSummary("rtclab test", []*Report{r, failing}, []string{"a", "b"}, 17.3)
+	if s.Verdict != analysis.Fail || s.ScenarioSeconds != 20 || s.Scenarios[1].Failed != 1 {
+		t.Errorf("summary %+v", s)
+	}
+	files, err := WriteSummary(dir, s)
+	if err != nil || len(files) != 2 {
+		t.Fatal(files, err)
+	}
+	html, _ := os.ReadFile(files[1])
+	if !strings.Contains(string(html), `href="b/report.html"`) || !strings.Contains(string(html), "fairness_5s senders uplink = 0.26") {
+		t.Errorf("index.html:\n%s", html)
+	}
+	var text bytes.Buffer
+	if err := WriteSummaryText(&text, s); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "1 of 2 scenarios passed") || !strings.Contains(text.String(), "✗ rfc8867-5.5") {
+		t.Errorf("summary text:\n%s", text.String())
+	}
+}

@@ -1,0 +1,109 @@
+package reports
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+)
+
+// bandwidthRow is one flow of a bandwidth test case, formatted for the
+// terminal and the HTML report alike.
+type bandwidthRow struct {
+	Name, Kind, Path, Link, Rate, Receive, RampUp, Convergence, Oscillation,
+	QueueP50, QueueP95, Loss, Residual, Overshoot string
+}
+
+// linkRow is one bottleneck link, formatted.
+type linkRow struct {
+	Name, Flows, Utilization, Fairness1s, Fairness5s string
+}
+
+func optionalPercent(v *float64) string {
+	if v == nil {
+		return none
+	}
+	return percent(*v)
+}
+
+// lowerBound renders a time, with ">" when it is only a lower bound.
+func lowerBound(v *float64, exact bool) string {
+	s := optional(v, 1)
+	if v != nil && !exact {
+		s = ">" + s
+	}
+	return s
+}
+
+func bandwidthRows(bw *Bandwidth) ([]linkRow, []bandwidthRow) {
+	var links []linkRow
+	for _, l := range bw.Links {
+		links = append(links, linkRow{
+			Name: l.Name, Flows: strings.Join(l.Flows, ", "),
+			Utilization: optionalPercent(l.Utilization),
+			Fairness1s:  optional(l.Fairness1s, 2), Fairness5s: optional(l.Fairness5s, 2),
+		})
+	}
+	var flows []bandwidthRow
+	for _, f := range bw.Flows {
+		flows = append(flows, bandwidthRow{
+			Name: f.Name, Kind: f.Kind, Path: f.From + "->" + f.To, Link: orNone(f.Link),
+			Rate: fixed(f.RateKbps, 0), Receive: fixed(f.ReceiveKbps, 0),
+			RampUp: lowerBound(f.RampUpS, f.RampUpConverged), Convergence: lowerBound(f.ConvergenceS, f.ConvergedAll),
+			Oscillation: optional(f.Oscillation, 2),
+			QueueP50:    optional(f.QueueDelayP50MS, 1), QueueP95: optional(f.QueueDelayP95MS, 1),
+			Loss: optionalPercent(f.LossFraction), Residual: optionalPercent(f.ResidualLossFraction),
+			Overshoot: optional(f.EstimateOvershoot, 2),
+		})
+	}
+	return links, flows
+}
+
+// writeBandwidth writes the RFC 8868 metrics of a bandwidth test case:
+// one table of bottleneck links, one of flows.
+func writeBandwidth(b *bytes.Buffer, bw *Bandwidth) {
+	links, flows := bandwidthRows(bw)
+	b.WriteString("\nBottleneck links (RFC 8868)\n")
+	var t table
+	t.row("LINK", "UTIL %", "FAIR 1S", "FAIR 5S", "FLOWS")
+	for _, l := range links {
+		t.row(l.Name, l.Utilization, l.Fairness1s, l.Fairness5s, l.Flows)
+	}
+	t.writeTo(b)
+	b.WriteString("\nFlows (RFC 8868)\n")
+	t = table{}
+	t.row("FLOW", "KIND", "PATH", "KBPS", "RECV KBPS", "RAMP S", "CONV S", "OSC", "QDELAY P50", "P95 MS", "LOSS %", "RESID %", "EST/SHARE")
+	for _, f := range flows {
+		t.row(f.Name, f.Kind, f.Path, f.Rate, f.Receive, f.RampUp, f.Convergence, f.Oscillation, f.QueueP50, f.QueueP95, f.Loss, f.Residual, f.Overshoot)
+	}
+	t.writeTo(b)
+	fmt.Fprintf(b, "  (RAMP: start to within 20%% of its share; CONV: longest after a change; OSC: rate variation when steady;\n   EST/SHARE: 95th percentile of the estimate over the flow's share of the capacity)\n")
+}
+
+// bandwidthView is the bandwidth section of the HTML report.
+type bandwidthView struct {
+	Links   []linkRow
+	Flows   []bandwidthRow
+	Changes []changeRow
+}
+
+type changeRow struct {
+	Flow, At, Change, Share, Took string
+	Converged                     bool
+}
+
+func newBandwidthView(bw *Bandwidth) *bandwidthView {
+	if bw == nil {
+		return nil
+	}
+	v := &bandwidthView{}
+	v.Links, v.Flows = bandwidthRows(bw)
+	for _, f := range bw.Flows {
+		for _, c := range f.Convergence {
+			v.Changes = append(v.Changes, changeRow{
+				Flow: f.Name, At: fixed(c.AtS, 1), Change: c.Change, Share: fixed(c.ShareKbps, 0),
+				Took: fixed(c.S, 1), Converged: c.Converged,
+			})
+		}
+	}
+	return v
+}

@@ -1,0 +1,6 @@
+//go:build !race
+
+package scenarios
+
+// raceDetector is true in a -race build (see flows_race_test.go).
+const raceDetector = false

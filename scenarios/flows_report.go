@@ -1,0 +1,479 @@
+package scenarios
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rtclab/rtclab/analysis"
+	"github.com/rtclab/rtclab/reports"
+	"github.com/rtclab/rtclab/stack/flow"
+)
+
+// Constants of the RFC 8868 metrics as rtclab computes them.
+const (
+	convergenceBand = 0.2 // within ±20 % of the share counts as converged
+	steadyAfter     = 5.0 // s after a change before oscillation is measured
+	cdfPoints       = 101
+)
+
+// report assembles the report of a flows run, whatever point it reached.
+func (r *flowRun) report() *reports.Report {
+	s := r.s
+	rep := &reports.Report{
+		Schema: reports.Schema,
+		Tool:   r.opt.Tool,
+		Scenario: reports.ScenarioInfo{
+			Name: s.Name, File: s.File, Description: s.Description, Topology: s.Topology,
+			Clock: r.opt.Clock, Seed: s.Seed, DurationS: s.Duration.Seconds(),
+		},
+		Participants: []reports.Participant{},
+		Streams:      []reports.Stream{},
+		Series:       []analysis.Series{},
+		Events:       []analysis.Event{},
+	}
+	if r.rec != nil {
+		rep.Series, rep.Events = r.rec.Series(), r.rec.Events()
+	}
+	bw := &reports.Bandwidth{Links: []reports.BottleneckLink{}, Flows: []reports.BandwidthFlow{}}
+	for _, st := range r.flows {
+		bw.Flows = append(bw.Flows, r.flowMetrics(st))
+	}
+	for _, link := range r.links {
+		bw.Links = append(bw.Links, r.linkMetrics(link))
+	}
+	rep.Bandwidth = bw
+	rep.Checks = r.checks(bw)
+	rep.Verdict = analysis.OverallVerdict(rep.Checks)
+	return rep
+}
+
+// opt is v, or nil when v is not a finite number (JSON null).
+func opt(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	v = round(v, 4)
+	return &v
+}
+
+func val(p *float64) float64 {
+	if p == nil {
+		return math.NaN()
+	}
+	return *p
+}
+
+// active reports whether a flow sends at scenario time t (seconds).
+func (st *flowState) active(t float64) bool {
+	if t < st.in.Start.Seconds() || t >= st.in.stop.Seconds() {
+		return false
+	}
+	for _, p := range st.in.Pause {
+		if t >= p.At.Seconds() && t < p.Resume.Seconds() {
+			return false
+		}
+	}
+	return true
+}
+
+// longLived is a flow that competes for its share all the time: media
+// and a tcp flow without files.
+func (st *flowState) longLived() bool {
+	return st.in.Kind == FlowMedia || st.in.Kind == FlowTCP && st.in.Files == nil
+}
+
+// share is the rate a flow should get at t: the capacity of its
+// bottleneck less the cbr traffic on it, split evenly among the active
+// long-lived flows; capped to the encoder's range for media when capped.
+func (r *flowRun) share(st *flowState, t float64, capped bool) float64 {
+	if st.link == "" {
+		return math.NaN()
+	}
+	h := r.hopByName(st.link)
+	avail := float64(r.s.linkAt(h.participant, h.dir, secs(t)).Rate)
+	n := 0
+	for _, o := range r.flows {
+		if o.link != st.link || !o.active(t) {
+			continue
+		}
+		switch {
+		case o.in.Kind == FlowCBR:
+			avail -= float64(o.in.Rate.BitsPerSecond)
+		case o.longLived():
+			n++
+		}
+	}
+	if n == 0 || avail <= 0 {
+		return math.NaN()
+	}
+	v := avail / float64(n)
+	if capped && st.in.Kind == FlowMedia {
+		c := flow.NewCodec(st.in.codec(), 0).Params()
+		v = math.Max(math.Min(v, float64(c.MaxRate)), float64(c.MinRate))
+	}
+	return v / 1000 // kbps
+}
+
+// change is an event a flow has to react to.
+type change struct {
+	at   float64
+	what string
+}
+
+// changes lists, in time order, what changed on a flow's bottleneck
+// while it was active after its start: capacity steps and other flows
+// joining, leaving, pausing and resuming, and its own resumptions.
+func (r *flowRun) changes(st *flowState) []change {
+	var out []change
+	add := func(at float64, what string) {
+		if at > st.in.Start.Seconds() && at < st.in.stop.Seconds() && st.active(at) {
+			out = append(out, change{at, what})
+		}
+	}
+	h := r.hopByName(st.link)
+	for _, p := range r.s.Participants {
+		if p.Name != h.participant {
+			continue
+		}
+		for _, sc := range p.schedule {
+			if sc.dir == h.dir {
+				add(sc.at.Seconds(), fmt.Sprintf("capacity %g kbps", float64(sc.imp.Rate)/1000))
+			}
+		}
+	}
+	for _, o := range r.flows {
+		if o.link != st.link || !o.longLived() && o.in.Kind != FlowCBR {
+			continue
+		}
+		for _, p := range o.in.Pause {
+			if o == st {
+				add(p.Resume.Seconds(), "resumed")
+				continue
+			}
+			add(p.At.Seconds(), o.in.name+" paused")
+			add(p.Resume.Seconds(), o.in.name+" resumed")
+		}
+		if o == st {
+			continue
+		}
+		add(o.in.Start.Seconds(), o.in.name+" joined")
+		add(o.in.stop.Seconds(), o.in.name+" left")
+	}
+	slices.SortStableFunc(out, func(a, b change) int { return compareFloat(a.at, b.at) })
+	return slices.CompactFunc(out, func(a, b change) bool { return a.at == b.at })
+}
+
+func compareFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// until is when the reaction to a change at t must be judged by: the
+// next change, the flow's next pause or its stop.
+func (st *flowState) until(t float64, chs []change) float64 {
+	end := st.in.stop.Seconds()
+	for _, c := range chs {
+		if c.at > t {
+			end = math.Min(end, c.at)
+			break
+		}
+	}
+	for _, p := range st.in.Pause {
+		if p.At.Seconds() > t {
+			end = math.Min(end, p.At.Seconds())
+		}
+	}
+	return end
+}
+
+func (st *flowState) points(vs []float64) []analysis.Point {
+	out := make([]analysis.Point, len(vs))
+	for i, v := range vs {
+		out[i] = analysis.Point{T: st.series.t[i], V: v}
+	}
+	return out
+}
+
+func (r *flowRun) flowMetrics(st *flowState) reports.BandwidthFlow {
+	in := st.in
+	out := reports.BandwidthFlow{
+		Name: in.name, Kind: in.Kind, From: in.From, To: in.To, Link: st.link,
+		StartS: in.Start.Seconds(), StopS: in.stop.Seconds(),
+		Convergence: []reports.Convergence{}, DelayCDFMS: []float64{},
+	}
+	fs := st.series
+	var send, recv []float64
+	for i, t := range fs.t {
+		if st.active(t - sampleEvery.Seconds()/2) {
+			send, recv = append(send, fs.send[i]), append(recv, fs.recv[i])
+		}
+	}
+	out.RateKbps = round(nanZero(mean(send)), 1)
+	out.ReceiveKbps = round(nanZero(mean(recv)), 1)
+	if len(st.qdelay) > 0 {
+		out.QueueDelayP50MS = opt(analysis.Percentile(st.qdelay, 50))
+		out.QueueDelayP95MS = opt(analysis.Percentile(st.qdelay, 95))
+		for _, v := range analysis.CDF(st.qdelay, cdfPoints) {
+			out.DelayCDFMS = append(out.DelayCDFMS, round(v, 2))
+		}
+	}
+	if in.Kind != FlowMedia {
+		return out
+	}
+	if st.loss.Sent > 0 {
+		out.LossFraction = opt(float64(st.loss.Lost) / float64(st.loss.Sent))
+		out.ResidualLossFraction = opt(float64(st.loss.Unrepaired) / float64(st.loss.Sent))
+	}
+	if st.link == "" {
+		return out
+	}
+	rate := st.points(fs.send1s)
+	chs := r.changes(st)
+	start := in.Start.Seconds()
+	if ref := r.share(st, start+0.001, true); !math.IsNaN(ref) {
+		v, ok := analysis.ConvergenceTime(rate, start, st.until(start, chs), ref, convergenceBand)
+		out.RampUpS, out.RampUpConverged = opt(v), ok
+	}
+	worst := math.NaN()
+	out.ConvergedAll = true
+	for _, c := range chs {
+		ref := r.share(st, c.at+0.001, true)
+		if math.IsNaN(ref) {
+			continue
+		}
+		v, ok := analysis.ConvergenceTime(rate, c.at, st.until(c.at, chs), ref, convergenceBand)
+		out.Convergence = append(out.Convergence, reports.Convergence{AtS: c.at, Change: c.what, ShareKbps: round(ref, 1), S: round(v, 2), Converged: ok})
+		out.ConvergedAll = out.ConvergedAll && ok
+		if math.IsNaN(worst) || v > worst {
+			worst = v
+		}
+	}
+	out.ConvergenceS = opt(worst)
+	out.Oscillation = opt(r.oscillation(st, chs))
+	var over []float64
+	for i, t := range fs.t {
+		if !st.active(t - 0.05) {
+			continue
+		}
+		if sh := r.share(st, t, false); sh > 0 {
+			over = append(over, fs.estimate[i]/sh)
+		}
+	}
+	out.EstimateOvershoot = opt(analysis.Percentile(over, 95))
+	return out
+}
+
+// oscillation is the coefficient of variation of the flow's rate over
+// its share, in whole seconds at least steadyAfter after its start and
+// any change, before the next.
+func (r *flowRun) oscillation(st *flowState, chs []change) float64 {
+	starts := []float64{st.in.Start.Seconds()}
+	for _, c := range chs {
+		starts = append(starts, c.at)
+	}
+	var xs []float64
+	pts := st.points(st.series.send)
+	for i, from := range starts {
+		until := st.until(from, chs)
+		if i+1 < len(starts) {
+			until = math.Min(until, starts[i+1])
+		}
+		for _, w := range analysis.WindowMeans(pts, math.Ceil(from+steadyAfter), math.Floor(until), 1) {
+			if sh := r.share(st, w.T+0.5, true); sh > 0 && st.active(w.T) && st.active(w.T+0.99) {
+				xs = append(xs, w.V/sh)
+			}
+		}
+	}
+	return analysis.Oscillation(xs)
+}
+
+func (r *flowRun) linkMetrics(link string) reports.BottleneckLink {
+	out := reports.BottleneckLink{Name: link, Flows: []string{}}
+	var onLink []*flowState
+	for _, st := range r.flows {
+		if st.link == link {
+			onLink = append(onLink, st)
+			out.Flows = append(out.Flows, st.in.name)
+		}
+	}
+	h := r.hopByName(link)
+	var sent, capacity []float64
+	if len(onLink) > 0 {
+		for i, t := range onLink[0].series.t {
+			sum, any := 0.0, false
+			for _, st := range onLink {
+				if st.in.Kind == FlowMedia && st.active(t-0.05) {
+					sum += st.series.send[i]
+					any = true
+				}
+			}
+			if any {
+				sent = append(sent, sum)
+				capacity = append(capacity, float64(r.s.linkAt(h.participant, h.dir, secs(t-0.05)).Rate)/1000)
+			}
+		}
+	}
+	out.Utilization = opt(analysis.Utilization(sent, capacity))
+	out.Fairness1s = opt(r.fairness(onLink, 1))
+	out.Fairness5s = opt(r.fairness(onLink, 5))
+	return out
+}
+
+// fairness is the mean min/max throughput ratio of the long-lived flows in
+// windows of width seconds where at least two of them are active for
+// the whole window (those active).
+func (r *flowRun) fairness(onLink []*flowState, width float64) float64 {
+	var long []*flowState
+	for _, st := range onLink {
+		if st.longLived() {
+			long = append(long, st)
+		}
+	}
+	if len(long) < 2 {
+		return math.NaN()
+	}
+	end := r.s.Duration.Seconds()
+	var sum float64
+	var n int
+	for from := 0.0; from+width <= end+1e-9; from += width {
+		var vs [][]float64
+		for _, st := range long {
+			if !st.active(from) || !st.active(from+width-0.01) {
+				continue
+			}
+			w := analysis.WindowMeans(st.points(st.series.recv), from, from+width, width)
+			if len(w) == 1 {
+				vs = append(vs, []float64{w[0].V})
+			}
+		}
+		if len(vs) >= 2 {
+			sum += analysis.ThroughputRatio(vs)
+			n++
+		}
+	}
+	if n == 0 {
+		return math.NaN()
+	}
+	return sum / float64(n)
+}
+
+// checks evaluates the expect entries of a flows scenario.
+func (r *flowRun) checks(bw *reports.Bandwidth) []analysis.Check {
+	out := []analysis.Check{}
+	for _, e := range r.s.Expect {
+		b := analysis.Bound{}
+		if e.Min != nil {
+			b.Min = &e.Min.Value
+		}
+		if e.Max != nil {
+			b.Max = &e.Max.Value
+		}
+		n := 0
+		if linkMetric(e.Metric) {
+			for _, l := range bw.Links {
+				if e.Flow != "" && !slices.ContainsFunc(l.Flows, func(f string) bool { return matchFlow(f, e.Flow) }) {
+					continue
+				}
+				n++
+				out = append(out, analysis.Evaluate(e.Metric+" "+l.Name, linkValue(l, e.Metric), b))
+			}
+		} else {
+			for _, f := range bw.Flows {
+				if e.Flow == "" && f.Kind != FlowMedia || e.Flow != "" && !matchFlow(f.Name, e.Flow) {
+					continue
+				}
+				n++
+				c := analysis.Evaluate(e.Metric+" "+f.Name, flowValue(f, e.Metric), b)
+				if censored(f, e.Metric) && c.Value != nil {
+					// A time that ran into the next change is a lower
+					// bound: it says nothing against a maximum.
+					c.Verdict = analysis.Fail
+					c.Reason = fmt.Sprintf("did not converge before the next change (more than %s s)", strconv.FormatFloat(*c.Value, 'g', 4, 64))
+				}
+				out = append(out, c)
+			}
+		}
+		if n == 0 {
+			out = append(out, analysis.Evaluate(fmt.Sprintf("%s %s (nothing matched)", e.Metric, orAll(e.Flow)), math.NaN(), b))
+		}
+	}
+	return out
+}
+
+// matchFlow reports whether a flow name is sel or a copy of it (sel-k).
+func matchFlow(name, sel string) bool {
+	if name == sel {
+		return true
+	}
+	rest, ok := strings.CutPrefix(name, sel+"-")
+	if !ok || rest == "" {
+		return false
+	}
+	return strings.Trim(rest, "0123456789") == ""
+}
+
+// censored reports whether a flow's time metric is only a lower bound.
+func censored(f reports.BandwidthFlow, metric string) bool {
+	switch metric {
+	case "ramp_up_s":
+		return f.RampUpS != nil && !f.RampUpConverged
+	case "convergence_s":
+		return f.ConvergenceS != nil && !f.ConvergedAll
+	}
+	return false
+}
+
+func linkValue(l reports.BottleneckLink, metric string) float64 {
+	switch metric {
+	case "utilization":
+		return val(l.Utilization)
+	case "fairness_1s":
+		return val(l.Fairness1s)
+	case "fairness_5s":
+		return val(l.Fairness5s)
+	}
+	return math.NaN()
+}
+
+func flowValue(f reports.BandwidthFlow, metric string) float64 {
+	switch metric {
+	case "rate_kbps":
+		return f.RateKbps
+	case "ramp_up_s":
+		return val(f.RampUpS)
+	case "convergence_s":
+		return val(f.ConvergenceS)
+	case "oscillation":
+		return val(f.Oscillation)
+	case "queue_delay_p50_ms":
+		return val(f.QueueDelayP50MS)
+	case "queue_delay_p95_ms":
+		return val(f.QueueDelayP95MS)
+	case "loss_fraction":
+		return val(f.LossFraction)
+	case "residual_loss_fraction":
+		return val(f.ResidualLossFraction)
+	case "estimate_overshoot":
+		return val(f.EstimateOvershoot)
+	}
+	return math.NaN()
+}
+
+func nanZero(v float64) float64 {
+	if math.IsNaN(v) {
+		return 0
+	}
+	return v
+}
+
+// secs converts scenario seconds to a duration.
+func secs(t float64) time.Duration { return time.Duration(t * float64(time.Second)) }

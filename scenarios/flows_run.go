@@ -1,0 +1,539 @@
+package scenarios
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"testing/synctest"
+	"time"
+
+	"github.com/rtclab/rtclab/netem"
+	"github.com/rtclab/rtclab/probes"
+	"github.com/rtclab/rtclab/reports"
+	"github.com/rtclab/rtclab/stack/flow"
+)
+
+// trafficFlow is what the runner needs of every kind of flow.
+type trafficFlow interface {
+	Counters() flow.Counters
+	TakeDelays() []flow.Delay
+	Close() error
+}
+
+// flowState is one flow while it runs.
+type flowState struct {
+	in     flowInstance
+	f      trafficFlow
+	media  *flow.Media
+	phase  time.Duration // offset of its periodic timers, see stagger
+	link   string        // bottleneck name, "" when none
+	hops   []hop         // the limited and delayed links of its path
+	series flowSeries
+	qdelay []float64 // every packet's queueing delay, ms
+	loss   flow.Loss
+}
+
+// hop is one direction of a participant's access link.
+type hop struct {
+	participant string
+	dir         netem.Direction
+}
+
+func (h hop) String() string { return h.participant + " " + string(h.dir) }
+
+// flowSeries are a flow's raw 100 ms samples, for the metrics.
+type flowSeries struct {
+	t        []float64 // scenario seconds
+	send     []float64 // kbps over the last 100 ms
+	recv     []float64
+	estimate []float64
+	send1s   []float64 // kbps over the last second
+}
+
+// flowRun is one run of a flows scenario.
+type flowRun struct {
+	s     *Scenario
+	opt   RunOptions
+	rec   *probes.Recorder
+	net   *netem.Network
+	flows []*flowState
+	t0    time.Time // scenario time zero
+	ended time.Duration
+	links []string // bottleneck links, in first-use order
+	// settle lets GCC's goroutines finish after each feedback (virtual
+	// clock only; see flow.MediaParams.Settle).
+	settle func()
+}
+
+// Timer phases. Every periodic timer of a flows run has a period that is
+// a multiple of 5 ms (GCC's pacer ticks every 5 ms, frames every 40 ms at
+// 25 fps, the sampler every 100 ms), so each flow gets its own phase
+// within the 5 ms grid: pacer at phase, sources at phase + 2.5 ms, the
+// sampler at 0. Two timers then never fire at one virtual instant, where
+// the scheduler would pick their order and two runs could differ.
+const (
+	phaseBase   = 100 * time.Microsecond
+	phaseStep   = 37 * time.Microsecond
+	sourceShift = 2500 * time.Microsecond
+	iceShift    = 1700 * time.Microsecond
+
+	// gcEvery is how often a virtual-time run collects garbage (about
+	// 5 MB per flow per second of scenario time is allocated); gcLimit
+	// lets the collector step in on its own only past 4 GiB.
+	gcEvery  = time.Second
+	gcLimit  = 4 << 30
+	flowPort = 5000
+)
+
+func stagger(i int) time.Duration { return phaseBase + time.Duration(i)*phaseStep }
+
+// runFlows runs a flows scenario (see Run).
+func runFlows(ctx context.Context, s *Scenario, opt RunOptions) (*reports.Report, error) {
+	if opt.Clock == "" {
+		opt.Clock = ClockReal
+	}
+	if opt.Clock == ClockVirtual {
+		// pion's GCC hands each feedback packet to two goroutines (the
+		// delay-gradient path and the received-rate path of
+		// gcc/delay_based_bwe.go) that wake at one virtual instant; with
+		// several Ps their order, and so the estimate, differs from run to
+		// run. On one P the scheduler runs them in a repeatable order, and
+		// virtual time gains nothing from parallelism anyway.
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+		// The collector stops goroutines wherever they are, and the one
+		// stopped between waking GCC's two goroutines lets the second run
+		// first: runs differed by when a collection happened to start.
+		// So the run collects at fixed points of virtual time instead
+		// (see timeline), with a memory limit as the safety net.
+		defer debug.SetGCPercent(debug.SetGCPercent(-1))
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(gcLimit))
+		runtime.GC()
+	}
+	wall := time.Now()
+	r := &flowRun{s: s, opt: opt}
+	if opt.Clock == ClockVirtual {
+		// One settler at a time: synctest.Wait must not be called
+		// concurrently, and a goroutine blocked on this channel counts
+		// as idle for the one that waits.
+		turn := make(chan struct{}, 1)
+		r.settle = func() {
+			turn <- struct{}{}
+			defer func() {
+				<-turn
+				// Outside a bubble (a caller that said virtual but is
+				// not in one) Wait panics: the run goes on, merely not
+				// repeatable.
+				_ = recover()
+			}()
+			synctest.Wait()
+		}
+	}
+	err := r.exec(ctx)
+	rep := r.report()
+	rep.StartedAt = wall.UTC().Format(time.RFC3339)
+	rep.WallSeconds = round(time.Since(wall).Seconds(), 3)
+	if err != nil {
+		rep.Partial = true
+		rep.Error = err.Error()
+		rep.Verdict = "fail"
+	}
+	return rep, err
+}
+
+func (r *flowRun) event(source, kind, detail string) {
+	if r.rec != nil {
+		r.rec.Event(time.Now(), source, kind, detail)
+	}
+}
+
+func (r *flowRun) exec(parent context.Context) (err error) {
+	s := r.s
+	hosts := make([]netem.HostConfig, len(s.Participants))
+	for i, p := range s.Participants {
+		hosts[i] = p.host
+	}
+	nw, err := netem.New(netem.Config{Seed: s.Seed, Hosts: hosts})
+	if err != nil {
+		return fmt.Errorf("network: %w", err)
+	}
+	r.net = nw
+	defer func() {
+		if e := nw.Close(); e != nil && err == nil {
+			err = e
+		}
+	}()
+	base := time.Now()
+	// Until t0 is known, events are stamped from base.
+	r.rec = probes.NewRecorder(base, r.opt.Events)
+	for i, in := range s.flows {
+		st := &flowState{in: in, phase: stagger(i)}
+		st.hops, st.link = r.path(in)
+		time.Sleep(time.Until(base.Add(st.phase)))
+		if st.f, err = r.newFlow(i, st); err != nil {
+			r.closeFlows()
+			return err
+		}
+		r.flows = append(r.flows, st)
+		if st.link != "" && !slices.Contains(r.links, st.link) {
+			r.links = append(r.links, st.link)
+		}
+	}
+	defer func() {
+		if e := r.closeFlows(); e != nil && err == nil {
+			err = e
+		}
+	}()
+	connectCtx, cancelConnect := context.WithTimeout(parent, 30*time.Second)
+	for _, st := range r.flows {
+		if st.media != nil {
+			// ICE's timers start with the negotiation: give each flow's
+			// their own phase too (see stagger), on the next whole second.
+			next := base.Add(time.Since(base).Truncate(time.Second) + time.Second)
+			time.Sleep(time.Until(next.Add(st.phase + iceShift)))
+			if err := st.media.Connect(connectCtx); err != nil {
+				cancelConnect()
+				return err
+			}
+		}
+	}
+	cancelConnect()
+	// Scenario time zero: a whole number of seconds after base, so it
+	// keeps every flow's phase.
+	r.t0 = base.Add(time.Since(base).Truncate(time.Second) + time.Second)
+	time.Sleep(time.Until(r.t0))
+	r.rec = probes.NewRecorder(r.t0, r.opt.Events)
+	r.event("runner", "started", fmt.Sprintf("%d flows connected", len(r.flows)))
+
+	ctx, cancel := context.WithCancel(parent)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	errs := make(chan error, len(r.flows))
+	for _, st := range r.flows {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := r.runFlow(ctx, st); err != nil {
+				r.event(st.in.name, "error", err.Error())
+				errs <- err
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r.applySchedules(ctx)
+	}()
+	err = r.timeline(ctx)
+	r.ended = time.Since(r.t0)
+	if err == nil {
+		// Let packets in flight and their repairs arrive.
+		select {
+		case <-time.After(2 * time.Second):
+		case <-ctx.Done():
+		}
+	}
+	for _, st := range r.flows {
+		st.qdelay = append(st.qdelay, r.queueDelays(st)...)
+		if st.media != nil {
+			st.loss = st.media.Loss(r.t0.Add(st.in.stop))
+		}
+	}
+	cancel()
+	wg.Wait()
+	select {
+	case e := <-errs:
+		if err == nil {
+			err = e
+		}
+	default:
+	}
+	return err
+}
+
+// path finds the limited links a flow crosses: the sender's uplink, then
+// the receiver's downlink. The bottleneck is the first with a rate limit
+// at any time of the scenario.
+func (r *flowRun) path(in flowInstance) ([]hop, string) {
+	hops := []hop{{in.From, netem.Uplink}, {in.To, netem.Downlink}}
+	for _, h := range hops {
+		if r.limited(h) {
+			return hops, h.String()
+		}
+	}
+	return hops, ""
+}
+
+func (r *flowRun) limited(h hop) bool {
+	for _, p := range r.s.Participants {
+		if p.Name != h.participant {
+			continue
+		}
+		imp := p.host.Uplink
+		if h.dir == netem.Downlink {
+			imp = p.host.Downlink
+		}
+		if imp.Rate > 0 {
+			return true
+		}
+		for _, sc := range p.schedule {
+			if sc.dir == h.dir && sc.imp.Rate > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (r *flowRun) newFlow(i int, st *flowState) (trafficFlow, error) {
+	in := st.in
+	from, _ := r.net.Host(in.From)
+	to, _ := r.net.Host(in.To)
+	seed := uint64(r.s.Seed)*0x9E3779B97F4A7C15 ^ hashName(in.name)
+	switch in.Kind {
+	case FlowMedia:
+		p := flow.MediaParams{Name: in.name, SendNet: from.Net, RecvNet: to.Net, Codec: in.codec(), Seed: seed, Settle: r.settle}
+		if in.StartRate != nil {
+			p.InitialRate = int(in.StartRate.BitsPerSecond)
+		}
+		m, err := flow.NewMedia(p)
+		if err != nil {
+			return nil, err
+		}
+		st.media = m
+		return m, nil
+	}
+	ep := flow.Endpoints{
+		SendNet: from.Net, RecvNet: to.Net,
+		SendAddr: fmt.Sprintf("%s:%d", from.IP, flowPort+i),
+		RecvAddr: fmt.Sprintf("%s:%d", to.IP, flowPort+i),
+		SSRC:     uint32(hashName(in.name)),
+	}
+	if in.Kind == FlowCBR {
+		return flow.NewCBR(in.name, ep, int(in.Rate.BitsPerSecond))
+	}
+	p := flow.TCPParams{Endpoints: ep, Seed: seed}
+	if fs := in.Files; fs != nil {
+		p.Files, p.MinFile, p.MaxFile, p.MeanOff, p.StartOff = true, fs.Min.Bytes, fs.Max.Bytes, fs.MeanOff.Duration, !in.startOn
+	}
+	return flow.NewTCP(in.name, p)
+}
+
+func hashName(s string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return h.Sum64()
+}
+
+// runFlow sends from the flow's start to its stop.
+func (r *flowRun) runFlow(ctx context.Context, st *flowState) error {
+	start := r.t0.Add(st.in.Start.Duration + st.phase + sourceShift)
+	stop := r.t0.Add(st.in.stop)
+	r.event(st.in.name, "scheduled", fmt.Sprintf("%s %s -> %s from %v to %v", st.in.Kind, st.in.From, st.in.To, st.in.Start.Duration, st.in.stop))
+	switch f := st.f.(type) {
+	case *flow.Media:
+		var pauses []flow.Pause
+		for _, p := range st.in.Pause {
+			pauses = append(pauses, flow.Pause{From: r.t0.Add(p.At.Duration), To: r.t0.Add(p.Resume.Duration)})
+		}
+		return f.Run(ctx, start, stop, pauses)
+	case *flow.CBR:
+		return f.Run(ctx, start, stop)
+	case *flow.TCP:
+		return f.Run(ctx, start, stop)
+	}
+	return nil
+}
+
+// applySchedules changes links as the participants' schedules say.
+func (r *flowRun) applySchedules(ctx context.Context) {
+	type change struct {
+		scheduled
+		host *netem.Host
+	}
+	var all []change
+	for _, p := range r.s.Participants {
+		h, _ := r.net.Host(p.Name)
+		for _, sc := range p.schedule {
+			all = append(all, change{sc, h})
+		}
+	}
+	slices.SortStableFunc(all, func(a, b change) int { return cmp.Compare(a.at, b.at) })
+	for _, c := range all {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Until(r.t0.Add(c.at))):
+		}
+		if err := c.host.SetImpairment(c.dir, c.imp); err != nil {
+			r.event("runner", "error", fmt.Sprintf("%s %s: %v", c.host.Name, c.dir, err))
+			continue
+		}
+		r.event(c.host.Name, "link", fmt.Sprintf("%s: %s", c.dir, c.desc))
+	}
+}
+
+// closeFlows closes every flow (PeerConnections and sockets).
+func (r *flowRun) closeFlows() error {
+	var first error
+	for _, st := range r.flows {
+		if st.f == nil {
+			continue
+		}
+		if err := st.f.Close(); err != nil && first == nil {
+			first = err
+		}
+		st.f = nil
+	}
+	return first
+}
+
+// timeline samples every 100 ms until the scenario's duration has passed.
+// It samples a nanosecond after each 100 ms step: packets arrive on a
+// microsecond grid, and a sample at the same instant as an arrival would
+// count it or not as the scheduler picks.
+func (r *flowRun) timeline(ctx context.Context) error {
+	total := r.s.Duration.Duration
+	time.Sleep(time.Nanosecond)
+	tick := time.NewTicker(sampleEvery)
+	defer tick.Stop()
+	prev := make([]flow.Counters, len(r.flows))
+	var last time.Duration
+	for {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("stopped at %.1fs: %w", time.Since(r.t0).Seconds(), ctx.Err())
+		case now := <-tick.C:
+			elapsed := now.Sub(r.t0).Truncate(time.Microsecond)
+			r.sample(now, prev)
+			if r.opt.Clock == ClockVirtual && elapsed%gcEvery < sampleEvery {
+				runtime.GC() // nothing else runs at this instant
+			}
+			if r.opt.Interrupt != nil && r.opt.Interrupt.Load() {
+				r.event("runner", "interrupted", fmt.Sprintf("at %.1fs", elapsed.Seconds()))
+				return fmt.Errorf("stopped at %.1fs of %v: %w", elapsed.Seconds(), total, ErrInterrupted)
+			}
+			if r.opt.Progress != nil && elapsed-last >= time.Second {
+				last = elapsed
+				r.opt.Progress(elapsed, total)
+			}
+			if elapsed >= total {
+				return nil
+			}
+		}
+	}
+}
+
+// sample records one 100 ms step of every series.
+func (r *flowRun) sample(now time.Time, prev []flow.Counters) {
+	t := now.Sub(r.t0)
+	for _, link := range r.links {
+		h := r.hopByName(link)
+		r.rec.Sample(now, "capacity "+link, "capacity_kbps", "kbps", float64(r.s.linkAt(h.participant, h.dir, t).Rate)/1000)
+	}
+	dt := sampleEvery.Seconds()
+	// Copies of a counted flow (ten short TCP flows) are drawn as one
+	// line, their sum: ten lines would hide the media.
+	type group struct {
+		name       string
+		send, recv float64
+	}
+	var groups []*group
+	byName := map[string]*group{}
+	for i, st := range r.flows {
+		c := st.f.Counters()
+		fs := &st.series
+		fs.t = append(fs.t, round(t.Seconds(), 3))
+		send := float64(c.SentBytes-prev[i].SentBytes) * 8 / dt / 1000
+		recv := float64(c.ReceivedBytes-prev[i].ReceivedBytes) * 8 / dt / 1000
+		prev[i] = c
+		fs.send = append(fs.send, send)
+		fs.recv = append(fs.recv, recv)
+		fs.estimate = append(fs.estimate, float64(c.Estimate)/1000)
+		fs.send1s = append(fs.send1s, tail(fs.send, window))
+		name := st.in.name
+		if st.in.index > 0 {
+			name = fmt.Sprintf("%s (%d, sum)", st.in.Name, max(st.in.Count, 1))
+		}
+		g := byName[name]
+		if g == nil {
+			g = &group{name: name}
+			byName[name] = g
+			groups = append(groups, g)
+		}
+		g.send += fs.send1s[len(fs.send1s)-1]
+		g.recv += tail(fs.recv, window)
+		if st.in.Kind == FlowMedia {
+			r.rec.Sample(now, "estimate "+name, "estimate_kbps", "kbps", float64(c.Estimate)/1000)
+		}
+		q := r.queueDelays(st)
+		st.qdelay = append(st.qdelay, q...)
+		if st.longLived() || st.in.Kind == FlowCBR {
+			v := math.NaN()
+			if len(q) > 0 {
+				v = round(mean(q), 2)
+			}
+			r.rec.Sample(now, "queue delay "+name, "queue_delay_ms", "ms", v)
+		}
+	}
+	for _, g := range groups {
+		r.rec.Sample(now, "send "+g.name, "send_kbps", "kbps", round(g.send, 3))
+		r.rec.Sample(now, "receive "+g.name, "receive_kbps", "kbps", round(g.recv, 3))
+	}
+}
+
+func (r *flowRun) hopByName(name string) hop {
+	for _, st := range r.flows {
+		for _, h := range st.hops {
+			if h.String() == name {
+				return h
+			}
+		}
+	}
+	return hop{}
+}
+
+// queueDelays turns the delays a flow measured since the last call into
+// queueing delays: one-way delay minus the propagation delay configured
+// on its path and the serialisation of the packet at each rate-limited
+// link, at the time it was sent.
+func (r *flowRun) queueDelays(st *flowState) []float64 {
+	ds := st.f.TakeDelays()
+	out := make([]float64, 0, len(ds))
+	for _, d := range ds {
+		at := d.Sent.Sub(r.t0)
+		q := d.OWD
+		for _, h := range st.hops {
+			imp := r.s.linkAt(h.participant, h.dir, at)
+			q -= imp.Delay
+			if imp.Rate > 0 {
+				q -= time.Duration(float64(d.Size*8) / float64(imp.Rate) * float64(time.Second))
+			}
+		}
+		out = append(out, math.Max(0, float64(q.Microseconds())/1000))
+	}
+	return out
+}
+
+// tail is the mean of the last n values (fewer at the start).
+func tail(xs []float64, n int) float64 {
+	from := max(len(xs)-n, 0)
+	return mean(xs[from:])
+}
+
+func mean(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	var s float64
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
+}

@@ -1,0 +1,348 @@
+package scenarios
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/rtclab/rtclab/analysis"
+	"github.com/rtclab/rtclab/reports"
+	"github.com/rtclab/rtclab/stack/agent"
+	"github.com/rtclab/rtclab/stack/clip"
+	"github.com/rtclab/rtclab/stack/sfu"
+)
+
+// publishedClips returns the clips participant p sends: one per entry of
+// Publish (video in p.Video's codec), or, with simulcast, the video as the
+// three simulcast layers instead.
+func publishedClips(p Participant, clips map[string]*clip.Clip) (single, simulcast []*clip.Clip) {
+	for _, m := range p.Publish {
+		switch {
+		case m == "video" && p.Simulcast:
+			for _, rid := range agent.SimulcastRIDs {
+				simulcast = append(simulcast, clips["simulcast/"+rid])
+			}
+		case m == "video" && p.Video != "":
+			single = append(single, clips["video/"+p.Video])
+		default:
+			single = append(single, clips[m])
+		}
+	}
+	return single, simulcast
+}
+
+// mediaState is what the runner measures of the media beyond packets:
+// frames per second, the simulcast layer each subscriber receives and the
+// SFU's bandwidth estimate towards it.
+type mediaState struct {
+	downs []sfu.DownTrack // the SFU's last view
+}
+
+// fpsWindow is the window of the frames-per-second series.
+const fpsWindow = time.Second
+
+// sample records one sampling step's media series.
+func (m *mediaState) sample(now time.Time, r *run, streams []*streamTrack) {
+	for _, st := range streams {
+		if st.rx.Kind != "video" {
+			continue
+		}
+		shown := 0
+		frames := st.rx.Frames()
+		for i := len(frames) - 1; i >= 0 && now.Sub(frames[i].At) < fpsWindow; i-- {
+			if frames[i].Decodable {
+				shown++
+			}
+		}
+		if len(frames) > 0 {
+			r.rec.Sample(now, "fps "+st.name, "fps", "frames/s", float64(shown))
+		}
+		// How long the picture has stood still: a freeze is a ramp.
+		for i := len(frames) - 1; i >= 0; i-- {
+			if frames[i].Decodable {
+				r.rec.Sample(now, "still "+st.name, "frame_gap_ms", "ms", round(float64(now.Sub(frames[i].At))/float64(time.Millisecond), 1))
+				break
+			}
+		}
+	}
+	if r.sfu == nil {
+		return
+	}
+	m.downs = r.sfu.DownTracks()
+	for _, d := range m.downs {
+		if len(d.Layers) > 1 && d.Layer >= 0 {
+			r.rec.Sample(now, fmt.Sprintf("layer %s->%s %s", d.Publisher, d.Subscriber, d.Kind), "simulcast_layer", "layer", float64(d.Layer))
+		}
+	}
+	receives := map[string]bool{}
+	for _, d := range m.downs {
+		receives[d.Subscriber] = true
+	}
+	for _, ar := range r.agents {
+		if est, ok := r.sfu.Estimate(ar.p.Name); ok && receives[ar.p.Name] {
+			r.rec.Sample(now, "estimate sfu->"+ar.p.Name, "sfu_estimate_kbps", "kbps", round(float64(est)/1000, 1))
+		}
+	}
+}
+
+// down returns the SFU's view of the stream st, if any.
+func (m *mediaState) down(st *streamTrack) (sfu.DownTrack, bool) {
+	for _, d := range m.downs {
+		if d.Publisher == st.rx.From && d.Subscriber == st.owner.p.Name && d.Kind == st.rx.Kind {
+			return d, true
+		}
+	}
+	return sfu.DownTrack{}, false
+}
+
+// joinedAt returns when participant name joined, and false if unknown.
+func (r *run) joinedAt(name string) (time.Time, bool) {
+	for _, ar := range r.agents {
+		if ar.p.Name == name {
+			return ar.start, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// videoStats measures what the receiver of st saw.
+func (r *run) videoStats(st *streamTrack, out reports.Stream, in snapshotInbound) *reports.VideoStream {
+	frames := st.rx.Frames()
+	v := &reports.VideoStream{FramesReceived: len(frames), Layers: []string{}, LayerSwitches: []reports.LayerSwitch{}}
+	var shown []time.Duration
+	for _, f := range frames {
+		if f.Decodable {
+			shown = append(shown, f.At.Sub(r.start))
+		}
+	}
+	pb := analysis.AnalyzePlayback(shown)
+	v.FramesShown = pb.Frames
+	v.FPS = round(pb.MeanFPS, 2)
+	v.HarmonicFPS = round(pb.HarmonicFPS, 2)
+	v.FreezeCount = len(pb.Freezes)
+	v.FreezeMS = round(float64(pb.FreezeTime)/float64(time.Millisecond), 1)
+	v.MeanTimeBetweenFreezesMS = round(float64(pb.MeanTimeBetweenFreezes)/float64(time.Millisecond), 1)
+	if pb.FirstFrame >= 0 {
+		both := st.owner.start
+		if pub, ok := r.joinedAt(st.rx.From); ok && pub.After(both) {
+			both = pub
+		}
+		ms := round(float64(r.start.Add(pb.FirstFrame).Sub(both))/float64(time.Millisecond), 1)
+		v.TimeToFirstFrameMS = &ms
+	}
+	plis := st.rx.KeyframeRequests()
+	v.KeyframeRequests = len(plis)
+	if lat, ok := keyframeLatency(plis, frames); ok {
+		ms := round(float64(lat)/float64(time.Millisecond), 1)
+		v.KeyframeLatencyMS = &ms
+	}
+	if in.ok {
+		// Lost on the media SSRC before repair, minus lost after repair.
+		v.PacketsRepaired = max(in.lost-int64(in.appLost), 0)
+	}
+	if d, ok := r.media.down(st); ok && len(d.Layers) > 1 {
+		v.Layers = d.Layers
+		if d.Layer >= 0 {
+			v.Layer = d.Layers[d.Layer]
+		}
+		for _, sw := range d.Switches {
+			v.LayerSwitches = append(v.LayerSwitches, reports.LayerSwitch{
+				T: round(sw.At.Sub(r.start).Seconds(), 3), From: sw.From, To: sw.To,
+				WaitMS: round(float64(sw.At.Sub(sw.Requested))/float64(time.Millisecond), 1),
+			})
+		}
+	}
+	return v
+}
+
+// snapshotInbound is the part of the final statistics videoStats needs.
+type snapshotInbound struct {
+	ok      bool
+	lost    int64
+	appLost uint64
+}
+
+// keyframeLatency returns the longest time from a keyframe request to the
+// next shown keyframe; a request never answered counts until the last
+// frame.
+func keyframeLatency(plis []time.Time, frames []agent.Frame) (time.Duration, bool) {
+	if len(plis) == 0 || len(frames) == 0 {
+		return 0, false
+	}
+	var worst time.Duration
+	for _, p := range plis {
+		lat := frames[len(frames)-1].At.Sub(p)
+		for _, f := range frames {
+			if f.Keyframe && f.Decodable && !f.At.Before(p) {
+				lat = f.At.Sub(p)
+				break
+			}
+		}
+		worst = max(worst, lat)
+	}
+	return worst, true
+}
+
+// audioStats measures what the listener of st heard: concealed gaps and
+// an E-model MOS from the hop's RTT, the jitter and the loss after repair.
+func (r *run) audioStats(st *streamTrack, out reports.Stream) *reports.AudioStream {
+	a := &reports.AudioStream{}
+	frames := st.rx.Frames()
+	var frameDur time.Duration = 20 * time.Millisecond
+	for _, f := range frames {
+		if f.LostBefore > 0 {
+			a.ConcealmentEvents++
+			a.LongestGapMS = max(a.LongestGapMS, float64(time.Duration(f.LostBefore)*frameDur)/float64(time.Millisecond))
+		}
+	}
+	c := st.rx.Counts()
+	a.PacketsLost = c.Lost()
+	oneWay := time.Duration(0)
+	if out.RTTMS != nil {
+		oneWay = time.Duration(*out.RTTMS / 2 * float64(time.Millisecond))
+	}
+	e := analysis.EstimateMOS(analysis.EModelInput{
+		OneWayDelay: oneWay,
+		Jitter:      time.Duration(out.JitterMS * float64(time.Millisecond)),
+		Loss:        out.LossFraction,
+		BurstR:      burstRatio(out.LossFraction, a.ConcealmentEvents, a.PacketsLost),
+	})
+	a.R, a.MOS = round(e.R, 2), round(e.MOS, 2)
+	return a
+}
+
+// burstRatio is G.107's BurstR from the observed loss runs: the mean run
+// length over the mean run length random loss at the same rate would give
+// (1 / (1 − p)).
+func burstRatio(p float64, runs int, lost uint64) float64 {
+	if runs == 0 || p <= 0 || p >= 1 {
+		return 1
+	}
+	return math.Max(1, float64(lost)/float64(runs)*(1-p))
+}
+
+// negotiations returns what the SFU offered to whom.
+func (r *run) negotiations() []reports.Negotiation {
+	if r.sfu == nil {
+		return nil
+	}
+	var out []reports.Negotiation
+	for _, n := range r.sfu.Negotiations() {
+		out = append(out, reports.Negotiation{
+			Publisher: n.Publisher, Subscriber: n.Subscriber, Kind: n.Kind, Codec: n.Codec, OK: n.OK, Reason: n.Reason,
+		})
+	}
+	slices.SortStableFunc(out, func(a, b reports.Negotiation) int {
+		switch {
+		case a.Publisher != b.Publisher:
+			return cmpString(a.Publisher, b.Publisher)
+		case a.Subscriber != b.Subscriber:
+			return cmpString(a.Subscriber, b.Subscriber)
+		}
+		return cmpString(a.Kind, b.Kind)
+	})
+	return out
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// mediaValue returns the media metrics of a stream for checks.
+func mediaValue(s reports.Stream, metric string) float64 {
+	nan := math.NaN()
+	if v := s.Video; v != nil {
+		switch metric {
+		case "frames_received":
+			return float64(v.FramesShown)
+		case "fps":
+			return v.FPS
+		case "freeze_count":
+			return float64(v.FreezeCount)
+		case "freeze_ms":
+			return v.FreezeMS
+		case "time_to_first_frame_ms":
+			return ptrOr(v.TimeToFirstFrameMS, nan)
+		case "keyframe_latency_ms":
+			return ptrOr(v.KeyframeLatencyMS, nan)
+		case "packets_repaired":
+			return float64(v.PacketsRepaired)
+		case "layer_switches":
+			return float64(max(len(v.LayerSwitches)-1, 0))
+		case "layer_min":
+			return layerMin(v)
+		}
+	}
+	if a := s.Audio; a != nil && metric == "mos" {
+		return a.MOS
+	}
+	return nan
+}
+
+// layerMin is the lowest layer received after the first time the layer
+// went up; NaN when it never went up or the track is not simulcast.
+func layerMin(v *reports.VideoStream) float64 {
+	low, up, prev := math.NaN(), false, -1
+	for _, sw := range v.LayerSwitches {
+		i := float64(slices.Index(v.Layers, sw.To))
+		switch {
+		case !up && prev >= 0 && i > float64(prev):
+			up, low = true, i
+		case up && i < low:
+			low = i
+		}
+		prev = int(i)
+	}
+	return low
+}
+
+// layerAt is the simulcast layer received at scenario time at (the end
+// when at is 0): the last switch at or before it. NaN when the track is
+// not simulcast or no layer had arrived yet.
+func layerAt(v *reports.VideoStream, at, end time.Duration) float64 {
+	if v == nil || len(v.Layers) < 2 {
+		return math.NaN()
+	}
+	if at == 0 {
+		at = end
+	}
+	layer := math.NaN()
+	for _, sw := range v.LayerSwitches {
+		if sw.T > at.Seconds() {
+			break
+		}
+		layer = float64(slices.Index(v.Layers, sw.To))
+	}
+	return layer
+}
+
+func ptrOr(p *float64, def float64) float64 {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+// negotiatedValues evaluates the "negotiated" metric: one value per
+// negotiation matching the expectation's from/to/kind.
+func negotiatedValues(rep *reports.Report, e Expectation) (names []string, values []float64) {
+	for _, n := range rep.Negotiations {
+		if (e.From != "" && n.Publisher != e.From) || (e.To != "" && n.Subscriber != e.To) || (e.Kind != "" && n.Kind != e.Kind) {
+			continue
+		}
+		name := fmt.Sprintf("negotiated %s->%s %s (%s)", n.Publisher, n.Subscriber, n.Kind, n.Codec)
+		if !n.OK {
+			name += ": " + n.Reason
+		}
+		names = append(names, name)
+		values = append(values, boolValue(n.OK))
+	}
+	return names, values
+}

@@ -1,0 +1,167 @@
+package agent
+
+import (
+	"strings"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/rtclab/rtclab/stack/clip"
+)
+
+// Frame is one frame the receiver reassembled from RTP.
+type Frame struct {
+	// At is when its last packet arrived (the frame became complete).
+	At time.Time
+	// Timestamp is its RTP timestamp.
+	Timestamp uint32
+	// Keyframe reports a frame that decodes on its own.
+	Keyframe bool
+	// Decodable is false for a frame whose references were lost: after a
+	// lost frame nothing decodes until the next keyframe, as in a real
+	// decoder. Only decodable frames are shown.
+	Decodable bool
+	// Size is the frame's encoded size in bytes.
+	Size int
+	// LostBefore counts packets given up on just before this frame.
+	LostBefore int
+	// Data is the encoded frame, kept only with Params.RecordMedia.
+	Data []byte
+}
+
+// Frame assembly parameters.
+const (
+	// frameGiveUp is how long the receiver waits for a missing packet
+	// (a retransmission) before it gives the frame up; 300 ms covers a
+	// NACK round trip on any link in the scenario limits but the worst.
+	frameGiveUp = 300 * time.Millisecond
+	// pliEvery is the least time between two keyframe requests from one
+	// receiver; an odd number of microseconds keeps it off other clocks.
+	pliEvery = 300*time.Millisecond + 211*time.Microsecond
+)
+
+// frameLog is what a Receiver reassembled (guarded by Receiver.mu).
+type frameLog struct {
+	mime      string
+	clockRate uint32
+	record    bool
+	broken    bool // a reference was lost: wait for a keyframe
+	started   bool
+	frames    []Frame
+	plis      []time.Time
+	lastPLI   time.Time
+}
+
+func (f *frameLog) init(mime string, clockRate uint32, record bool) {
+	f.mime, f.clockRate, f.record, f.broken = mime, clockRate, record, true
+}
+
+// depacketizer returns a constructor of the codec's depacketizer, or nil.
+func depacketizer(mime string) func() rtp.Depacketizer {
+	switch strings.ToLower(mime) {
+	case "video/vp8":
+		return func() rtp.Depacketizer { return &codecs.VP8Packet{} }
+	case "video/vp9":
+		return func() rtp.Depacketizer { return &codecs.VP9Packet{} }
+	case "video/h264":
+		return func() rtp.Depacketizer { return &codecs.H264Packet{} }
+	case "video/av1":
+		return func() rtp.Depacketizer { return &codecs.AV1Depacketizer{} }
+	case "audio/opus":
+		return func() rtp.Depacketizer { return &codecs.OpusPacket{} }
+	}
+	return nil
+}
+
+// receive reads one track: it counts sequence numbers (loss after repair),
+// reassembles frames, and asks for a keyframe when the picture breaks.
+func (a *Agent) receive(c *Conn, t *webrtc.TrackRemote, r *Receiver) {
+	defer a.wg.Done()
+	var asm *assembler
+	if d := depacketizer(r.Codec); d != nil {
+		asm = newAssembler(d, func(b []byte) bool { return clip.IsKeyframe(r.Codec, b) }, frameGiveUp)
+	}
+	for {
+		pkt, _, err := t.ReadRTP()
+		if err != nil {
+			return
+		}
+		media := len(pkt.Payload)
+		if isProbe(pkt) {
+			media = 0 // a bandwidth probe: counted as a packet, not as media
+		}
+		r.mu.Lock()
+		r.seq.add(pkt.SequenceNumber, media)
+		r.mu.Unlock()
+		if asm == nil {
+			continue
+		}
+		now := time.Now()
+		needKey := false
+		for _, f := range asm.push(pkt, now) {
+			r.mu.Lock()
+			if r.frames.add(now, f.timestamp, f.data, f.lostBefore) {
+				needKey = true
+			}
+			r.mu.Unlock()
+		}
+		if needKey && r.Kind == "video" {
+			a.requestKeyframe(c, r, now)
+		}
+	}
+}
+
+// add records one frame and reports whether the picture is broken (the
+// receiver should ask for a keyframe).
+func (f *frameLog) add(at time.Time, ts uint32, data []byte, lostBefore int) bool {
+	key := clip.IsKeyframe(f.mime, data)
+	if lostBefore > 0 && f.started {
+		f.broken = true
+	}
+	if key {
+		f.broken = false
+	}
+	f.started = true
+	fr := Frame{At: at, Timestamp: ts, Keyframe: key, Decodable: !f.broken, Size: len(data), LostBefore: lostBefore}
+	if f.record {
+		fr.Data = append([]byte(nil), data...)
+	}
+	f.frames = append(f.frames, fr)
+	return f.broken
+}
+
+// requestKeyframe sends a PLI (RFC 4585 section 6.3.1) for r, at most one
+// per pliEvery.
+func (a *Agent) requestKeyframe(c *Conn, r *Receiver, now time.Time) {
+	r.mu.Lock()
+	if !r.frames.lastPLI.IsZero() && now.Sub(r.frames.lastPLI) < pliEvery {
+		r.mu.Unlock()
+		return
+	}
+	r.frames.lastPLI = now
+	r.frames.plis = append(r.frames.plis, now)
+	r.mu.Unlock()
+	if err := c.PC.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: r.SSRC}}); err != nil {
+		a.log.Debug("pli", "err", err)
+	}
+}
+
+// Frames returns every frame reassembled so far, in order.
+func (r *Receiver) Frames() []Frame {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Frame(nil), r.frames.frames...)
+}
+
+// KeyframeRequests returns when the receiver sent each PLI.
+func (r *Receiver) KeyframeRequests() []time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]time.Time(nil), r.frames.plis...)
+}
+
+// ClockRate returns the RTP clock rate of the received codec.
+func (r *Receiver) ClockRate() uint32 { return r.frames.clockRate }

@@ -1,0 +1,169 @@
+package flow
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/pion/transport/v3"
+)
+
+// Endpoints are the two sockets of a cross-traffic flow.
+type Endpoints struct {
+	// SendNet and RecvNet are the hosts' network stacks (required).
+	SendNet, RecvNet transport.Net
+	// SendAddr and RecvAddr are "ip:port" on those hosts (required).
+	SendAddr, RecvAddr string
+	// SSRC tags the flow's packets. Cross-traffic packets carry an
+	// RTP-shaped header (RFC 3550 section 5.1) so the emulated network
+	// keys their fates by flow and sequence number, like media.
+	SSRC uint32
+}
+
+// Payload types of cross-traffic packets (dynamic range, RFC 3551).
+const (
+	ptCBR    = 100
+	ptTCP    = 101
+	ptTCPAck = 102
+)
+
+// header is the 12-byte RTP-shaped header plus an 8-byte sequence number
+// and the 8-byte send time in nanoseconds.
+const headerLen = 28
+
+// Size of cross-traffic data packets: a 1200-byte UDP payload.
+const segment = 1200
+
+func marshal(buf []byte, pt byte, ssrc uint32, seq uint64, sent time.Time) {
+	buf[0] = 0x80
+	buf[1] = pt
+	binary.BigEndian.PutUint16(buf[2:], uint16(seq))
+	binary.BigEndian.PutUint32(buf[4:], 0)
+	binary.BigEndian.PutUint32(buf[8:], ssrc)
+	binary.BigEndian.PutUint64(buf[12:], seq)
+	binary.BigEndian.PutUint64(buf[20:], uint64(sent.UnixNano()))
+}
+
+func unmarshal(buf []byte) (pt byte, seq uint64, sent time.Time, ok bool) {
+	if len(buf) < headerLen || buf[0] != 0x80 {
+		return 0, 0, time.Time{}, false
+	}
+	return buf[1], binary.BigEndian.Uint64(buf[12:]), time.Unix(0, int64(binary.BigEndian.Uint64(buf[20:]))), true
+}
+
+// sockets opens both ends of a flow.
+func (e Endpoints) open() (send, recv net.PacketConn, raddr net.Addr, err error) {
+	if e.SendNet == nil || e.RecvNet == nil {
+		return nil, nil, nil, fmt.Errorf("%w: SendNet and RecvNet are required", ErrParams)
+	}
+	if send, err = e.SendNet.ListenPacket("udp4", e.SendAddr); err != nil {
+		return nil, nil, nil, fmt.Errorf("listen %s: %w", e.SendAddr, err)
+	}
+	if recv, err = e.RecvNet.ListenPacket("udp4", e.RecvAddr); err != nil {
+		_ = send.Close()
+		return nil, nil, nil, fmt.Errorf("listen %s: %w", e.RecvAddr, err)
+	}
+	if raddr, err = e.SendNet.ResolveUDPAddr("udp4", e.RecvAddr); err != nil {
+		_ = send.Close()
+		_ = recv.Close()
+		return nil, nil, nil, fmt.Errorf("resolve %s: %w", e.RecvAddr, err)
+	}
+	return send, recv, raddr, nil
+}
+
+// CBR is constant-bitrate UDP cross traffic (RFC 8867 section 4.4).
+type CBR struct {
+	name       string
+	rate       int
+	ssrc       uint32
+	send, recv net.PacketConn
+	raddr      net.Addr
+	meter      meter
+	wg         sync.WaitGroup
+}
+
+// cbrTick is how often the CBR source sends what its rate allows.
+const cbrTick = 5 * time.Millisecond
+
+// NewCBR opens the sockets of a CBR flow of rate bit/s and starts its
+// receiver.
+func NewCBR(name string, e Endpoints, rate int) (*CBR, error) {
+	if rate <= 0 {
+		return nil, fmt.Errorf("cbr %s: %w: rate %d", name, ErrParams, rate)
+	}
+	send, recv, raddr, err := e.open()
+	if err != nil {
+		return nil, fmt.Errorf("cbr %s: %w", name, err)
+	}
+	c := &CBR{name: name, rate: rate, ssrc: e.SSRC, send: send, recv: recv, raddr: raddr}
+	c.meter.setEstimate(rate)
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		buf := make([]byte, 2048)
+		for {
+			n, _, err := recv.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			if pt, _, sent, ok := unmarshal(buf[:n]); ok && pt == ptCBR {
+				c.meter.received(n, sent, time.Now(), true)
+			}
+		}
+	}()
+	return c, nil
+}
+
+// Run sends from start until stop or until ctx ends: every 5 ms the
+// 1200-byte packets the rate has paid for.
+func (c *CBR) Run(ctx context.Context, start, stop time.Time) error {
+	timer := time.NewTimer(time.Until(start))
+	defer timer.Stop()
+	buf := make([]byte, segment)
+	var credit float64
+	var seq uint64
+	perTick := float64(c.rate) / 8 * cbrTick.Seconds()
+	for k := 1; ; k++ {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+		}
+		now := time.Now()
+		if !now.Before(stop) {
+			return nil
+		}
+		timer.Reset(time.Until(start.Add(time.Duration(k) * cbrTick)))
+		for credit += perTick; credit >= segment; credit -= segment {
+			marshal(buf, ptCBR, c.ssrc, seq, now)
+			seq++
+			if _, err := c.send.WriteTo(buf, c.raddr); err != nil {
+				if errors.Is(err, net.ErrClosed) {
+					return nil
+				}
+				return fmt.Errorf("cbr %s: %w", c.name, err)
+			}
+			c.meter.sent(segment)
+		}
+	}
+}
+
+// Counters returns what the flow measured so far.
+func (c *CBR) Counters() Counters { return c.meter.counters() }
+
+// TakeDelays returns the one-way delays measured since the last call.
+func (c *CBR) TakeDelays() []Delay { return c.meter.takeDelays() }
+
+// Close closes both sockets and waits for the receiver.
+func (c *CBR) Close() error {
+	err := errors.Join(c.send.Close(), c.recv.Close())
+	c.wg.Wait()
+	if err != nil {
+		return fmt.Errorf("cbr %s close: %w", c.name, err)
+	}
+	return nil
+}
