@@ -55,3 +55,28 @@ func TestCapturesOpenInTshark(t *testing.T) {
 		}
 	}
 }
+
+// The DTLS key log next to the captures lets tshark decrypt DTLS: the
+// encrypted Finished handshake messages (type 20) become readable.
+func TestKeyLogDecryptsDTLS(t *testing.T) {
+	tshark := needBinary(t, "tshark")
+	dir := t.TempDir()
+	s := mustLoad(t, "quickstart")
+	s.Duration.Duration = 2 * time.Second
+	if _, err := runVirtual(t, s, RunOptions{CaptureDir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	finished := func(extra ...string) int {
+		args := append([]string{"-r", filepath.Join(dir, "bob.pcap"), "-Y", "dtls.handshake.type == 20"}, extra...)
+		out, err := exec.Command(tshark, args...).Output()
+		if err != nil {
+			t.Fatalf("tshark: %v", err)
+		}
+		return strings.Count(string(out), "\n")
+	}
+	without := finished()
+	with := finished("-o", "tls.keylog_file:"+filepath.Join(dir, KeyLogFile))
+	if with <= without {
+		t.Errorf("Finished messages seen: %d with the key log, %d without; the key log decrypts nothing", with, without)
+	}
+}

@@ -110,11 +110,12 @@ func Run(ctx context.Context, s *Scenario, opt RunOptions) (*reports.Report, err
 var ErrInterrupted = errors.New("interrupted")
 
 type run struct {
-	s     *Scenario
-	opt   RunOptions
-	log   *slog.Logger
-	rec   *probes.Recorder
-	start time.Time
+	s      *Scenario
+	opt    RunOptions
+	log    *slog.Logger
+	rec    *probes.Recorder
+	start  time.Time
+	keyLog io.Writer // DTLS secrets, with CaptureDir
 
 	net    *netem.Network
 	agents []*agentRun
@@ -154,6 +155,12 @@ func (r *run) exec(parent context.Context) (err error) {
 		}
 		defer closeCaps()
 		cfg.Capture = func(host string) *netem.Capture { return caps[host] }
+		kl, err := os.Create(filepath.Join(dir, KeyLogFile))
+		if err != nil {
+			return fmt.Errorf("key log: %w", err)
+		}
+		defer kl.Close()
+		r.keyLog = &lockedWriter{w: kl}
 	}
 	nw, err := netem.New(cfg)
 	if err != nil {
@@ -192,7 +199,7 @@ func (r *run) exec(parent context.Context) (err error) {
 
 	if s.Topology == "sfu" {
 		sh, _ := nw.Host(sfuHost)
-		sf, err := sfu.Join(ctx, sfu.Params{Net: sh.Net, SignalURL: sigURL, HTTPClient: httpClient, Log: r.log}, room)
+		sf, err := sfu.Join(ctx, sfu.Params{Net: sh.Net, SignalURL: sigURL, HTTPClient: httpClient, Log: r.log, KeyLog: r.keyLog}, room)
 		if err != nil {
 			return err
 		}
@@ -226,6 +233,7 @@ func (r *run) exec(parent context.Context) (err error) {
 			ICEServers: ice, RelayOnly: s.ICE.RelayOnly, Publish: pub, Log: r.log,
 			Simulcast: simulcast, Codecs: p.Codecs, RecordMedia: r.opt.Media != nil,
 			Until:   r.start.Add(s.Duration.Duration),
+			KeyLog:  r.keyLog,
 			OnEvent: func(kind, detail string) { r.event(name, kind, detail) },
 		})
 		if err != nil {
@@ -381,6 +389,23 @@ func participantNames(s *Scenario) []string {
 		out = append(out, p.Name)
 	}
 	return out
+}
+
+// KeyLogFile is the DTLS key log written next to the captures, in the NSS
+// key log format: Wireshark decrypts DTLS with it (Preferences, Protocols,
+// TLS, (Pre)-Master-Secret log filename), e.g. data channels.
+const KeyLogFile = "dtls-keys.log"
+
+// lockedWriter serialises writes from many PeerConnections.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // openCaptures creates DIR/HOST.pcap for every host.

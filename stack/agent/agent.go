@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -58,6 +59,8 @@ type Params struct {
 	Until time.Time
 	// Log receives what the agent does; nil discards.
 	Log *slog.Logger
+	// KeyLog, when set, receives DTLS secrets (see peer.Params.KeyLog).
+	KeyLog io.Writer
 	// OnEvent, when set, is told about state changes (kind, detail).
 	OnEvent func(kind, detail string)
 }
@@ -380,7 +383,7 @@ func (a *Agent) conn(ctx context.Context, remote string) (*Conn, error) {
 	if c := a.existing(remote); c != nil {
 		return c, nil
 	}
-	pc, err := peer.New(peer.Params{Net: a.p.Net, ICEServers: a.p.ICEServers, RelayOnly: a.p.RelayOnly, Codecs: a.p.Codecs})
+	pc, err := peer.New(peer.Params{Net: a.p.Net, ICEServers: a.p.ICEServers, RelayOnly: a.p.RelayOnly, Codecs: a.p.Codecs, KeyLog: a.p.KeyLog})
 	if err != nil {
 		return nil, fmt.Errorf("agent %s: %w", a.p.Name, err)
 	}

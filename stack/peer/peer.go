@@ -2,6 +2,7 @@ package peer
 
 import (
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/pion/ice/v4"
@@ -37,6 +38,10 @@ type Params struct {
 	// InitialBitrate is the estimator's starting point in bits per second;
 	// 0 means DefaultInitialBitrate.
 	InitialBitrate int
+	// KeyLog, when set, receives the DTLS session secrets in the NSS key
+	// log format (SSLKEYLOGFILE), so Wireshark can decrypt the DTLS of a
+	// capture. It must be safe for concurrent use.
+	KeyLog io.Writer
 }
 
 // DefaultInitialBitrate is where the bandwidth estimate starts: GCC's own
@@ -105,6 +110,9 @@ func New(p Params) (*PC, error) {
 
 	se := webrtc.SettingEngine{}
 	se.SetNet(p.Net)
+	if p.KeyLog != nil {
+		se.SetDTLSKeyLogWriter(p.KeyLog)
+	}
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetIncludeLoopbackCandidate(false)

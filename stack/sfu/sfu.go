@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -47,6 +48,8 @@ type Params struct {
 	InitialBitrate int
 	// Log receives what the SFU does; nil discards.
 	Log *slog.Logger
+	// KeyLog, when set, receives DTLS secrets (see peer.Params.KeyLog).
+	KeyLog io.Writer
 }
 
 // Stats counts what the SFU did.
@@ -292,7 +295,7 @@ func (s *SFU) onOffer(ctx context.Context, m signaling.Message) error {
 }
 
 func (s *SFU) addPeer(ctx context.Context, name string) (*subscriber, error) {
-	pc, err := peer.New(peer.Params{Net: s.p.Net, ICEServers: s.p.ICEServers, EstimateBandwidth: true, InitialBitrate: s.p.InitialBitrate})
+	pc, err := peer.New(peer.Params{Net: s.p.Net, ICEServers: s.p.ICEServers, EstimateBandwidth: true, InitialBitrate: s.p.InitialBitrate, KeyLog: s.p.KeyLog})
 	if err != nil {
 		return nil, fmt.Errorf("sfu peer %s: %w", name, err)
 	}
