@@ -122,6 +122,9 @@ func MeasureQuality(ctx context.Context, c *MediaCapture, rep *reports.Report, d
 		}
 		defer os.RemoveAll(dir)
 	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("quality: %w", err)
+	}
 	refs := map[string]*rawVideo{}
 	var out []Quality
 	for i, s := range c.Streams {

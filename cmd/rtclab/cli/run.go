@@ -19,6 +19,7 @@ func newRunCmd(env *Env) *cobra.Command {
 		out     string
 		clock   string
 		pcap    string
+		quality bool
 		verbose bool
 	)
 	cmd := &cobra.Command{
@@ -93,7 +94,7 @@ Exit code: 0 every check passed, 1 a check failed or the run broke,
 				if capDir != "" && len(list) > 1 {
 					capDir = filepath.Join(pcap, s.Name)
 				}
-				ok, err := runOne(cmd.Context(), env, s, dir, clock, capDir, verbose)
+				ok, err := runOne(cmd.Context(), env, s, runConfig{dir: dir, clock: clock, pcapDir: capDir, quality: quality, verbose: verbose})
 				if err != nil {
 					return err
 				}
@@ -117,13 +118,21 @@ Exit code: 0 every check passed, 1 a check failed or the run broke,
 	cmd.Flags().StringVarP(&out, "out", "o", "", "output directory (default rtclab-out/<timestamp>)")
 	cmd.Flags().StringVar(&clock, "clock", scenarios.ClockVirtual, "virtual (synctest bubble, fast, repeatable) or real (wall clock)")
 	cmd.Flags().StringVar(&pcap, "pcap", "", "write a pcap per host (HOST.pcap) into this directory; open with\nwireshark or tshark -o rtp.heuristic_rtp:TRUE")
+	cmd.Flags().BoolVar(&quality, "quality", false, "decode the received video with ffmpeg and compare it frame by frame\nwith the source clip (PSNR, SSIM); written into the report")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "log what the stack does to stderr")
 	return cmd
 }
 
+// runConfig is how one scenario is run.
+type runConfig struct {
+	dir, clock, pcapDir string
+	quality, verbose    bool
+}
+
 // runOne runs one scenario into dir and reports whether it passed. An
 // error means the outputs could not be written.
-func runOne(ctx context.Context, env *Env, s *scenarios.Scenario, dir, clock, pcapDir string, verbose bool) (bool, error) {
+func runOne(ctx context.Context, env *Env, s *scenarios.Scenario, rc runConfig) (bool, error) {
+	dir, clock, verbose := rc.dir, rc.clock, rc.verbose
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return false, fmt.Errorf("output directory: %w", err)
 	}
@@ -140,10 +149,13 @@ func runOne(ctx context.Context, env *Env, s *scenarios.Scenario, dir, clock, pc
 		Interrupt:  env.Interrupt,
 		Log:        logger(env.Stderr, verbose),
 		Tool:       "rtclab " + env.Version,
-		CaptureDir: pcapDir,
+		CaptureDir: rc.pcapDir,
 		Progress: func(elapsed, total time.Duration) {
 			fmt.Fprintf(env.Stderr, "\r  %s: %4.0fs / %.0fs", s.Name, elapsed.Seconds(), total.Seconds())
 		},
+	}
+	if rc.quality {
+		opt.Media = &scenarios.MediaCapture{}
 	}
 	var rep *reports.Report
 	var runErr error
@@ -161,6 +173,14 @@ func runOne(ctx context.Context, env *Env, s *scenarios.Scenario, dir, clock, pc
 	fmt.Fprintln(env.Stderr)
 	if runErr != nil {
 		fmt.Fprintf(env.Stderr, "run stopped early: %v (the report is partial)\n", runErr)
+	}
+	if opt.Media != nil {
+		// ffmpeg is a real process: it runs here, outside the bubble.
+		fmt.Fprintf(env.Stderr, "measuring PSNR/SSIM of %d received video stream(s) with ffmpeg\n", len(opt.Media.Streams))
+		if _, err := scenarios.MeasureQuality(ctx, opt.Media, rep, filepath.Join(dir, "quality")); err != nil {
+			// The run's measurements stand without it: warn, keep the report.
+			fmt.Fprintf(env.Stderr, "rtclab: PSNR/SSIM not measured: %v\n", err)
+		}
 	}
 	files, err := reports.Write(dir, rep)
 	if err != nil {

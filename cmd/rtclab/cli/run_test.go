@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -119,5 +120,37 @@ func TestNetemCheck(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "quantities within tolerance") || strings.Contains(out.String(), "OUT") {
 		t.Errorf("output:\n%s", out)
+	}
+}
+
+// --quality decodes the received video with ffmpeg after the bubble and
+// writes PSNR and SSIM into the report.
+func TestRunQuality(t *testing.T) {
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		if os.Getenv("RTCLAB_REQUIRE_PEERS") == "1" {
+			t.Fatal("ffmpeg is not installed (make deps installs it)")
+		}
+		t.Skip("ffmpeg is not installed")
+	}
+	env, out, errb := testEnv(t)
+	dir := t.TempDir()
+	if code := Main([]string{"run", "nack-repair", "--quality", "--out", dir}, env); code != ExitPass {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errb)
+	}
+	rep, err := reports.ReadJSON(filepath.Join(dir, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	measured := 0
+	for _, s := range rep.Streams {
+		if s.Video != nil && s.Video.PSNRDB != nil {
+			measured++
+			if *s.Video.PSNRDB < 20 || s.Video.SSIM == nil || *s.Video.SSIM <= 0.5 {
+				t.Errorf("%s->%s: PSNR %v SSIM %v", s.From, s.To, *s.Video.PSNRDB, s.Video.SSIM)
+			}
+		}
+	}
+	if measured == 0 {
+		t.Errorf("no stream got PSNR/SSIM; stderr:\n%s", errb)
 	}
 }
