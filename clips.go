@@ -1,10 +1,3 @@
-// Package rtclab is the root of the rtclab module. It holds only data that
-// must be embedded from the module root: Go packages cannot live inside a
-// testdata directory, and embed patterns cannot reach a parent directory
-// with "..", so the committed media clips are embedded here.
-//
-// This package imports nothing from the rest of the module, so any package
-// may import it without creating a cycle.
 package rtclab
 
 import "embed"
