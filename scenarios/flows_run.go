@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"hash/fnv"
@@ -228,7 +227,7 @@ func (r *flowRun) exec(parent context.Context) (err error) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		r.applySchedules(ctx)
+		applySchedules(ctx, r.s, r.net, r.t0, r.event)
 	}()
 	err = r.timeline(ctx)
 	r.ended = time.Since(r.t0)
@@ -349,34 +348,6 @@ func (r *flowRun) runFlow(ctx context.Context, st *flowState) error {
 		return f.Run(ctx, start, stop)
 	}
 	return nil
-}
-
-// applySchedules changes links as the participants' schedules say.
-func (r *flowRun) applySchedules(ctx context.Context) {
-	type change struct {
-		scheduled
-		host *netem.Host
-	}
-	var all []change
-	for _, p := range r.s.Participants {
-		h, _ := r.net.Host(p.Name)
-		for _, sc := range p.schedule {
-			all = append(all, change{sc, h})
-		}
-	}
-	slices.SortStableFunc(all, func(a, b change) int { return cmp.Compare(a.at, b.at) })
-	for _, c := range all {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(time.Until(r.t0.Add(c.at))):
-		}
-		if err := c.host.SetImpairment(c.dir, c.imp); err != nil {
-			r.event("runner", "error", fmt.Sprintf("%s %s: %v", c.host.Name, c.dir, err))
-			continue
-		}
-		r.event(c.host.Name, "link", fmt.Sprintf("%s: %s", c.dir, c.desc))
-	}
 }
 
 // closeFlows closes every flow (PeerConnections and sockets).

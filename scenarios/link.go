@@ -1,6 +1,8 @@
 package scenarios
 
 import (
+	"cmp"
+	"context"
 	"fmt"
 	"io/fs"
 	"os"
@@ -475,4 +477,33 @@ func (d *NATDetail) resolve(c linkCtx, home bool) *netem.NATConfig {
 		c.bad("a carrier-grade NAT cannot have another in front of it", c.at("cgn")...)
 	}
 	return cfg
+}
+
+// applySchedules changes links as the participants' schedules say, in time
+// order from start, until ctx ends; every change is reported to event.
+func applySchedules(ctx context.Context, s *Scenario, nw *netem.Network, start time.Time, event func(source, kind, detail string)) {
+	type change struct {
+		scheduled
+		host *netem.Host
+	}
+	var all []change
+	for _, p := range s.Participants {
+		h, _ := nw.Host(p.Name)
+		for _, sc := range p.schedule {
+			all = append(all, change{sc, h})
+		}
+	}
+	slices.SortStableFunc(all, func(a, b change) int { return cmp.Compare(a.at, b.at) })
+	for _, c := range all {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Until(start.Add(c.at))):
+		}
+		if err := c.host.SetImpairment(c.dir, c.imp); err != nil {
+			event("runner", "error", fmt.Sprintf("%s %s: %v", c.host.Name, c.dir, err))
+			continue
+		}
+		event(c.host.Name, "link", fmt.Sprintf("%s: %s", c.dir, c.desc))
+	}
 }

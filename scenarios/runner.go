@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -252,7 +250,7 @@ func (r *run) exec(parent context.Context) (err error) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		r.applySchedules(ctx)
+		applySchedules(ctx, r.s, r.net, r.start, r.event)
 	}()
 
 	r.sampler = newSampler(r)
@@ -273,35 +271,6 @@ func (r *run) exec(parent context.Context) (err error) {
 // drain is how long after the last frame the final statistics are read:
 // longer than any configured delay plus a NACK round trip.
 const drain = time.Second
-
-// applySchedules changes links as the participants' schedules say, in
-// time order, until the scenario ends.
-func (r *run) applySchedules(ctx context.Context) {
-	type change struct {
-		scheduled
-		host *netem.Host
-	}
-	var all []change
-	for _, p := range r.s.Participants {
-		h, _ := r.net.Host(p.Name)
-		for _, sc := range p.schedule {
-			all = append(all, change{sc, h})
-		}
-	}
-	slices.SortStableFunc(all, func(a, b change) int { return cmp.Compare(a.at, b.at) })
-	for _, c := range all {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(time.Until(r.start.Add(c.at))):
-		}
-		if err := c.host.SetImpairment(c.dir, c.imp); err != nil {
-			r.event("runner", "error", fmt.Sprintf("%s %s: %v", c.host.Name, c.dir, err))
-			continue
-		}
-		r.event(c.host.Name, "link", fmt.Sprintf("%s: %s", c.dir, c.desc))
-	}
-}
 
 // timeline samples every analysis resolution step until the scenario's
 // duration has passed, the context ends, or the user interrupts.
