@@ -86,10 +86,6 @@ type Conn struct {
 	// PC is the PeerConnection with its stats.
 	PC *peer.PC
 
-	// early holds remote candidates that arrived before the remote
-	// description (the signaling loop only).
-	early []webrtc.ICECandidateInit
-
 	mu          sync.Mutex
 	connectedAt time.Time
 	senders     []*Sender
@@ -318,7 +314,7 @@ func (a *Agent) handle(ctx context.Context, m signaling.Message) error {
 		if err := c.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP}); err != nil {
 			return fmt.Errorf("set offer: %w", err)
 		}
-		if err := c.flushCandidates(); err != nil {
+		if err := c.PC.FlushCandidates(); err != nil {
 			return err
 		}
 		ans, err := c.PC.CreateAnswer(nil)
@@ -338,7 +334,7 @@ func (a *Agent) handle(ctx context.Context, m signaling.Message) error {
 			return fmt.Errorf("set answer: %w", err)
 		}
 		c.tagSimulcast()
-		return c.flushCandidates()
+		return c.PC.FlushCandidates()
 	case signaling.TypeCandidate:
 		// A candidate may come before the offer it belongs to.
 		c, err := a.conn(ctx, m.From)
@@ -349,7 +345,7 @@ func (a *Agent) handle(ctx context.Context, m signaling.Message) error {
 		if err := json.Unmarshal(m.Candidate, &ci); err != nil {
 			return fmt.Errorf("candidate: %w", err)
 		}
-		return c.addCandidate(ci)
+		return c.PC.AddRemoteCandidate(ci)
 	case signaling.TypeError:
 		return errors.New(m.Error)
 	}
@@ -533,28 +529,6 @@ func (c *Conn) ConnectedAt() (time.Time, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.connectedAt, !c.connectedAt.IsZero()
-}
-
-// addCandidate adds a remote candidate, or keeps it until the remote
-// description is set: the other side starts trickling as soon as it sets
-// its local description, so a candidate can overtake the offer or answer.
-func (c *Conn) addCandidate(ci webrtc.ICECandidateInit) error {
-	if c.PC.RemoteDescription() == nil {
-		c.early = append(c.early, ci)
-		return nil
-	}
-	return c.PC.AddICECandidate(ci)
-}
-
-func (c *Conn) flushCandidates() error {
-	early := c.early
-	c.early = nil
-	for _, ci := range early {
-		if err := c.PC.AddICECandidate(ci); err != nil {
-			return fmt.Errorf("early candidate: %w", err)
-		}
-	}
-	return nil
 }
 
 // Senders returns the published tracks.

@@ -63,6 +63,7 @@ type PC struct {
 
 	estimator cc.BandwidthEstimator
 	tags      *tags
+	early     []webrtc.ICECandidateInit // see AddRemoteCandidate
 }
 
 // Estimate returns the send-side bandwidth estimate in bits per second,

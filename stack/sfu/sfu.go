@@ -95,29 +95,6 @@ type subscriber struct {
 	connected atomic.Bool
 	// probe is its bandwidth probing (Serve loop).
 	probe probeState
-	// early holds candidates that overtook the remote description.
-	early []webrtc.ICECandidateInit
-}
-
-// addCandidate adds a remote candidate now, or once the remote description
-// is set.
-func (sub *subscriber) addCandidate(c webrtc.ICECandidateInit) error {
-	if sub.pc.RemoteDescription() == nil {
-		sub.early = append(sub.early, c)
-		return nil
-	}
-	return sub.pc.AddICECandidate(c)
-}
-
-func (sub *subscriber) flushCandidates() error {
-	early := sub.early
-	sub.early = nil
-	for _, c := range early {
-		if err := sub.pc.AddICECandidate(c); err != nil {
-			return fmt.Errorf("early candidate: %w", err)
-		}
-	}
-	return nil
 }
 
 // Join connects the SFU to room on the signaling server. Serve must then
@@ -225,7 +202,7 @@ func (s *SFU) handle(ctx context.Context, m signaling.Message) error {
 		if err := sub.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP}); err != nil {
 			return fmt.Errorf("set answer: %w", err)
 		}
-		if err := sub.flushCandidates(); err != nil {
+		if err := sub.pc.FlushCandidates(); err != nil {
 			return err
 		}
 		sub.negotiating = false
@@ -242,7 +219,7 @@ func (s *SFU) handle(ctx context.Context, m signaling.Message) error {
 		if err := json.Unmarshal(m.Candidate, &c); err != nil {
 			return fmt.Errorf("candidate: %w", err)
 		}
-		return sub.addCandidate(c)
+		return sub.pc.AddRemoteCandidate(c)
 	case signaling.TypePeerLeft:
 		s.removePeer(ctx, m.Name)
 	}
@@ -264,7 +241,7 @@ func (s *SFU) onOffer(ctx context.Context, m signaling.Message) error {
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP}); err != nil {
 		return fmt.Errorf("set offer: %w", err)
 	}
-	if err := sub.flushCandidates(); err != nil {
+	if err := sub.pc.FlushCandidates(); err != nil {
 		return err
 	}
 	answer, err := pc.CreateAnswer(nil)
