@@ -1,6 +1,10 @@
 package diagnose
 
-import "math"
+import (
+	"math"
+
+	"github.com/rtclab/rtclab/analysis"
+)
 
 // The E-model (ITU-T G.107) reduced, as is usual for network monitoring, to
 // the two impairments a network causes, following Cole and Rosenbluth,
@@ -43,15 +47,7 @@ func RFactor(delayMs, lossPct float64) float64 {
 }
 
 // MOS converts an R factor to a mean opinion score (G.107 Annex B).
-func MOS(r float64) float64 {
-	switch {
-	case r <= 0:
-		return 1
-	case r >= 100:
-		return 4.5
-	}
-	return 1 + 0.035*r + r*(r-60)*(100-r)*7e-6
-}
+func MOS(r float64) float64 { return analysis.RToMOS(r) }
 
 // AudioScore is the estimated audio quality of a call over a path.
 type AudioScore struct {
