@@ -14,7 +14,7 @@ import (
 // TCPParams declare a TCP-like flow: NewReno congestion control (RFC 5681
 // slow start and congestion avoidance, RFC 6582 fast recovery, RFC 6298
 // retransmission timer) over UDP with 1200-byte segments and an ACK per
-// segment. pion's vnet carries no TCP, so this stands in for the TCP
+// segment. netem's emulated TCP has no congestion control, so this stands in for the TCP
 // flows of RFC 8867 sections 5.6 and 5.7: window-based, ACK-clocked and
 // halving on loss, which is what a media flow competes against.
 type TCPParams struct {
