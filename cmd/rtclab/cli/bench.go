@@ -35,11 +35,17 @@ quote speed and memory; the tests never assert on time.`,
 			}
 			var list []*scenarios.Scenario
 			for _, a := range args {
-				s, err := scenarios.Load(a)
+				refs, err := expandArg(a) // a file, a directory or a group, as for run
 				if err != nil {
 					return &UsageError{Err: err}
 				}
-				list = append(list, s)
+				for _, ref := range refs {
+					s, err := scenarios.Load(ref)
+					if err != nil {
+						return &UsageError{Err: err}
+					}
+					list = append(list, s)
+				}
 			}
 			tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 			fmt.Fprintln(tw, "scenario\truns\tscenario s\twall s/run (min)\twall s/run (mean)\tspeed-up\tMB alloc/run\tpeak heap MB\t")
