@@ -370,35 +370,14 @@ func (r *flowRun) closeFlows() error {
 // microsecond grid, and a sample at the same instant as an arrival would
 // count it or not as the scheduler picks.
 func (r *flowRun) timeline(ctx context.Context) error {
-	total := r.s.Duration.Duration
 	time.Sleep(time.Nanosecond)
-	tick := time.NewTicker(sampleEvery)
-	defer tick.Stop()
 	prev := make([]flow.Counters, len(r.flows))
-	var last time.Duration
-	for {
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("stopped at %.1fs: %w", time.Since(r.t0).Seconds(), ctx.Err())
-		case now := <-tick.C:
-			elapsed := now.Sub(r.t0).Truncate(time.Microsecond)
-			r.sample(now, prev)
-			if r.opt.Clock == ClockVirtual && elapsed%gcEvery < sampleEvery {
-				runtime.GC() // nothing else runs at this instant
-			}
-			if r.opt.Interrupt != nil && r.opt.Interrupt.Load() {
-				r.event("runner", "interrupted", fmt.Sprintf("at %.1fs", elapsed.Seconds()))
-				return fmt.Errorf("stopped at %.1fs of %v: %w", elapsed.Seconds(), total, ErrInterrupted)
-			}
-			if r.opt.Progress != nil && elapsed-last >= time.Second {
-				last = elapsed
-				r.opt.Progress(elapsed, total)
-			}
-			if elapsed >= total {
-				return nil
-			}
+	return runTimeline(ctx, r.t0, r.s.Duration.Duration, r.opt, r.event, func(now time.Time, elapsed time.Duration) {
+		r.sample(now, prev)
+		if r.opt.Clock == ClockVirtual && elapsed%gcEvery < sampleEvery {
+			runtime.GC() // nothing else runs at this instant
 		}
-	}
+	})
 }
 
 // sample records one 100 ms step of every series.

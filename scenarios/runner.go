@@ -275,24 +275,34 @@ const drain = time.Second
 // timeline samples every analysis resolution step until the scenario's
 // duration has passed, the context ends, or the user interrupts.
 func (r *run) timeline(ctx context.Context) error {
-	total := r.s.Duration.Duration
+	return runTimeline(ctx, r.start, r.s.Duration.Duration, r.opt, r.event, func(now time.Time, _ time.Duration) {
+		r.sampler.sample(now)
+	})
+}
+
+// runTimeline calls sample every sampleEvery from now on, with the
+// scenario time elapsed since start, until total has passed (nil), ctx
+// ends, or RunOptions.Interrupt is set (ErrInterrupted). It reports
+// progress about once a second of scenario time.
+func runTimeline(ctx context.Context, start time.Time, total time.Duration, opt RunOptions,
+	event func(source, kind, detail string), sample func(now time.Time, elapsed time.Duration)) error {
 	tick := time.NewTicker(sampleEvery)
 	defer tick.Stop()
-	lastProgress := time.Duration(0)
+	var lastProgress time.Duration
 	for {
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("stopped at %.1fs: %w", time.Since(r.start).Seconds(), ctx.Err())
+			return fmt.Errorf("stopped at %.1fs: %w", time.Since(start).Seconds(), ctx.Err())
 		case now := <-tick.C:
-			r.sampler.sample(now)
-			elapsed := now.Sub(r.start)
-			if r.opt.Interrupt != nil && r.opt.Interrupt.Load() {
-				r.event("runner", "interrupted", fmt.Sprintf("at %.1fs", elapsed.Seconds()))
+			elapsed := now.Sub(start).Truncate(time.Microsecond)
+			sample(now, elapsed)
+			if opt.Interrupt != nil && opt.Interrupt.Load() {
+				event("runner", "interrupted", fmt.Sprintf("at %.1fs", elapsed.Seconds()))
 				return fmt.Errorf("stopped at %.1fs of %v: %w", elapsed.Seconds(), total, ErrInterrupted)
 			}
-			if r.opt.Progress != nil && elapsed-lastProgress >= time.Second {
+			if opt.Progress != nil && elapsed-lastProgress >= time.Second {
 				lastProgress = elapsed
-				r.opt.Progress(elapsed, total)
+				opt.Progress(elapsed, total)
 			}
 			if elapsed >= total {
 				return nil
