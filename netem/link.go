@@ -59,6 +59,7 @@ type link struct {
 	traceK    int64 // trace: the opportunity being consumed
 	traceLeft int   // bytes left in it
 
+	skew    time.Duration       // this link's fixed sub-2 µs extra delay
 	lastOut time.Time           // for no-reorder
 	ge      map[uint64]*geState // bursty loss, per packet class
 
@@ -109,9 +110,11 @@ func (p *pending) Pop() any {
 }
 
 func newLink(seed int64, host string, dir Direction, imp Impairment) *link {
+	f := newFates(uint64(seed), host+"/"+string(dir))
 	l := &link{
 		imp:   imp,
-		fates: newFates(uint64(seed), host+"/"+string(dir)),
+		fates: f,
+		skew:  linkSkew(f.link),
 		start: time.Now(),
 		ge:    map[uint64]*geState{},
 		wake:  make(chan struct{}, 1),
@@ -120,6 +123,15 @@ func newLink(seed int64, host string, dir Direction, imp Impairment) *link {
 	l.wg.Add(1)
 	go l.run()
 	return l
+}
+
+// linkSkew is a link's fixed extra delay, 1 to 2 µs with an odd number of
+// nanoseconds, different for every link. Delays written in whole
+// milliseconds make packets on different paths arrive at the same virtual
+// instant, where goroutines run in any order and ICE's choices (so whole
+// runs) could differ for one seed; no real link is that exact.
+func linkSkew(linkHash uint64) time.Duration {
+	return time.Microsecond + time.Duration(linkHash%1000|1)*time.Nanosecond
 }
 
 // Draw numbers: each decision about a packet uses its own draw.
@@ -165,13 +177,15 @@ func (l *link) send(data []byte, deliver func()) {
 			return
 		}
 	}
-	out = out.Add(imp.Delay + l.jitter(imp, class, index))
+	out = out.Add(imp.Delay + l.skew + l.jitter(imp, class, index))
 	if out.Before(now) {
 		out = now
 	}
 	if !imp.Reorder {
-		if out.Before(l.lastOut) {
-			out = l.lastOut
+		// FIFO, and never two packets at one instant: the sockets they go
+		// to would wake together, and their readers run in any order.
+		if !out.After(l.lastOut) {
+			out = l.lastOut.Add(time.Nanosecond)
 		}
 		l.lastOut = out
 	}
@@ -229,9 +243,9 @@ func (l *link) sendStream(size int, deliver func()) {
 		out = start.Add(time.Duration(float64(size*8) / float64(imp.Rate) * float64(time.Second)))
 		l.busyUntil = out
 	}
-	out = out.Add(imp.Delay + streamLatency)
-	if out.Before(l.lastOut) {
-		out = l.lastOut
+	out = out.Add(imp.Delay + streamLatency + l.skew)
+	if !out.After(l.lastOut) {
+		out = l.lastOut.Add(time.Nanosecond)
 	}
 	l.lastOut = out
 	l.seq++

@@ -65,8 +65,8 @@ func TestTCP(t *testing.T) {
 		if string(got) != string(msg) {
 			t.Error("echo corrupted: TCP must be reliable and in order despite 50% uplink loss")
 		}
-		if rtt := time.Since(start); rtt != 40*time.Millisecond+2*streamLatency {
-			t.Errorf("echo took %v, want 40ms + stack latency", rtt)
+		if rtt, want := time.Since(start), 40*time.Millisecond+2*streamLatency+c.up.skew+c.down.skew; rtt != want {
+			t.Errorf("echo took %v, want %v (40ms + stack latency + the links' skews)", rtt, want)
 		}
 		conn.Close()
 

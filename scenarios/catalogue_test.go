@@ -92,11 +92,15 @@ var gccFindings = map[string]map[string]string{
 	"rfc8867/5.3": {},
 	"rfc8867/5.4": {
 		"estimate_overshoot video-1": "pion/interceptor#299: an app-limited flow's estimate grows without bound, 3.5x its share",
+		"fairness_5s senders uplink": "the late joiner ramps up slowly: 0.48 at seed 1, 0.44-0.51 over seeds 1-5",
 	},
 	"rfc8867/5.5": {
 		"fairness_5s senders uplink": "RTT unfairness: the 10-50 ms flows get 0.94-1.12 Mbps, the 100 and 150 ms flows 0.41 and 0.34",
 	},
-	"rfc8867/5.6": {},
+	"rfc8867/5.6": {
+		"fairness_5s senders uplink": "at the edge of an even share against a long TCP flow: 0.48 at seed 1, 0.48-0.64 over seeds 1-5",
+		"utilization senders uplink": "with that share the media flow uses 32% of the link (643 of 2000 kbps, TCP 1213) at seed 1",
+	},
 	"rfc8867/5.6_1000ms": {
 		"fairness_5s senders uplink": "a loss-based TCP flow takes three quarters of the link once the buffer is 1 s",
 	},
