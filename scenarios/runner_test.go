@@ -2,10 +2,12 @@ package scenarios
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"reflect"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -111,10 +113,22 @@ func TestQuickstartP2PRelays(t *testing.T) {
 
 // The same seed gives the same packet fates, so the same streams, exactly.
 func TestSameSeedSameStreams(t *testing.T) {
-	for _, name := range []string{"quickstart", "quickstart-p2p"} {
+	variants := map[string]func(*Scenario){
+		"quickstart":     nil,
+		"quickstart-p2p": nil,
+		// Delay on both ends used to make p2p runs differ (README).
+		"quickstart-p2p delays both ends": func(s *Scenario) {
+			s.Participants[0].host.Uplink.Delay = 10 * time.Millisecond
+			s.Participants[0].host.Downlink.Delay = 10 * time.Millisecond
+		},
+	}
+	for name, change := range variants {
 		t.Run(name, func(t *testing.T) {
-			s := mustLoad(t, name)
+			s := mustLoad(t, strings.Fields(name)[0])
 			s.Duration.Duration = 10 * time.Second
+			if change != nil {
+				change(s)
+			}
 			a, err := runVirtual(t, s, RunOptions{})
 			if err != nil {
 				t.Fatal(err)
@@ -124,8 +138,12 @@ func TestSameSeedSameStreams(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !reflect.DeepEqual(a.Streams, b.Streams) {
-					t.Errorf("streams differ:\n%+v\n%+v", a.Streams, b.Streams)
+				for i := range a.Streams {
+					if !reflect.DeepEqual(a.Streams[i], b.Streams[i]) {
+						x, _ := json.Marshal(a.Streams[i])
+						y, _ := json.Marshal(b.Streams[i])
+						t.Errorf("stream %d differs:\n%s\n%s", i, x, y)
+					}
 				}
 			}
 			s.Seed = 2
