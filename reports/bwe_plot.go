@@ -3,11 +3,8 @@ package reports
 import (
 	"bytes"
 	"fmt"
-	"image/color"
 	"strings"
 
-	stdfont "golang.org/x/image/font"
-	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
@@ -83,27 +80,9 @@ func renderCDF(flows []BandwidthFlow) (png []byte, err error) {
 			err = fmt.Errorf("render: %v", p)
 		}
 	}()
-	p := plot.New()
 	title := "Distribution of queueing delay per flow"
-	p.Title.Text = title
-	p.Title.TextStyle.Font = sans(14, stdfont.WeightBold)
-	p.Title.Padding = vg.Points(8)
-	p.X.Label.Text = "queueing delay (ms)"
-	p.Y.Label.Text = "packets at or below (%)"
-	for _, a := range []*plot.Axis{&p.X, &p.Y} {
-		a.Label.TextStyle.Font = sans(11, stdfont.WeightNormal)
-		a.Tick.Label.Font = sans(10, stdfont.WeightNormal)
-		a.Tick.Marker = plainTicks{}
-	}
-	grid := plotter.NewGrid()
-	grid.Vertical.Color = color.Gray{Y: 225}
-	grid.Horizontal.Color = color.Gray{Y: 225}
-	p.Add(grid)
-	legend := plot.NewLegend()
-	legend.TextStyle.Font = sans(10, stdfont.WeightNormal)
-	legend.Top, legend.Left = true, true
-	legend.ThumbnailWidth = vg.Points(28)
-	legend.Padding = vg.Points(3)
+	p := newPlot(title, "queueing delay (ms)", "packets at or below (%)")
+	legend := newLegend()
 	n := 0
 	for _, f := range flows {
 		if len(f.DelayCDFMS) < 2 {

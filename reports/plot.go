@@ -156,27 +156,8 @@ func render(c chart, series []analysis.Series, xMax float64) (png []byte, err er
 		}
 	}()
 
-	p := plot.New()
-	p.Title.Text = c.title
-	p.Title.TextStyle.Font = sans(14, stdfont.WeightBold)
-	p.Title.Padding = vg.Points(8)
-	p.X.Label.Text = "scenario time (s)"
-	p.Y.Label.Text = c.yLabel
-	for _, a := range []*plot.Axis{&p.X, &p.Y} {
-		a.Label.TextStyle.Font = sans(11, stdfont.WeightNormal)
-		a.Tick.Label.Font = sans(10, stdfont.WeightNormal)
-		a.Tick.Marker = plainTicks{}
-	}
-	grid := plotter.NewGrid()
-	grid.Vertical.Color = color.Gray{Y: 225}
-	grid.Horizontal.Color = color.Gray{Y: 225}
-	p.Add(grid)
-
-	legend := plot.NewLegend()
-	legend.TextStyle.Font = sans(10, stdfont.WeightNormal)
-	legend.Top, legend.Left = true, true
-	legend.ThumbnailWidth = vg.Points(28)
-	legend.Padding = vg.Points(3)
+	p := newPlot(c.title, "scenario time (s)", c.yLabel)
+	legend := newLegend()
 
 	for i, s := range series {
 		style := lineStyle(i)
@@ -282,6 +263,38 @@ func (plainTicks) Ticks(lo, hi float64) []plot.Tick {
 
 // sans is Liberation Sans, which gonum/plot embeds, so charts look the
 // same on every machine.
+// newPlot returns a plot in the reports' house style: titled, labelled,
+// plain ticks, a light grid.
+func newPlot(title, xLabel, yLabel string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.Title.TextStyle.Font = sans(14, stdfont.WeightBold)
+	p.Title.Padding = vg.Points(8)
+	p.X.Label.Text = xLabel
+	p.Y.Label.Text = yLabel
+	for _, a := range []*plot.Axis{&p.X, &p.Y} {
+		a.Label.TextStyle.Font = sans(11, stdfont.WeightNormal)
+		a.Tick.Label.Font = sans(10, stdfont.WeightNormal)
+		a.Tick.Marker = plainTicks{}
+	}
+	grid := plotter.NewGrid()
+	grid.Vertical.Color = color.Gray{Y: 225}
+	grid.Horizontal.Color = color.Gray{Y: 225}
+	p.Add(grid)
+	return p
+}
+
+// newLegend returns a legend in the reports' house style, drawn outside
+// the plot by the caller.
+func newLegend() plot.Legend {
+	legend := plot.NewLegend()
+	legend.TextStyle.Font = sans(10, stdfont.WeightNormal)
+	legend.Top, legend.Left = true, true
+	legend.ThumbnailWidth = vg.Points(28)
+	legend.Padding = vg.Points(3)
+	return legend
+}
+
 func sans(points float64, weight stdfont.Weight) font.Font {
 	return font.Font{Typeface: "Liberation", Variant: "Sans", Weight: weight, Size: vg.Points(points)}
 }
