@@ -324,6 +324,9 @@ func (a *Agent) handle(ctx context.Context, m signaling.Message) error {
 		if err := c.PC.SetLocalDescription(ans); err != nil {
 			return fmt.Errorf("set answer: %w", err)
 		}
+		// An answerer sends simulcast too (a p2p peer who joined second):
+		// its layers need their MID and RID as much as an offerer's.
+		c.tagSimulcast()
 		return a.sig.Send(ctx, signaling.Message{Type: signaling.TypeAnswer, To: m.From, SDP: ans.SDP})
 	case signaling.TypeAnswer:
 		c := a.existing(m.From)
