@@ -26,7 +26,7 @@ func TestMixedRooms(t *testing.T) {
 	type cell struct {
 		topology  string
 		simulcast bool   // alice sends VP8 simulcast; else plain VP8
-		other     string // bob's video codec
+		other     string // bob's video codec; "simulcast" for VP8 simulcast
 		bobFirst  bool   // bob joins first (p2p: the first one offers)
 		loss      string // alice's downlink loss, "" for none
 	}
@@ -45,6 +45,8 @@ func TestMixedRooms(t *testing.T) {
 		cell{topology: "sfu", simulcast: true, other: "vp8", bobFirst: true},
 		cell{topology: "p2p", simulcast: true, other: "h264", loss: "5%"},
 		cell{topology: "sfu", simulcast: true, other: "vp8", loss: "5%"},
+		cell{topology: "p2p", simulcast: true, other: "simulcast"},
+		cell{topology: "sfu", simulcast: true, other: "simulcast"},
 	)
 	for _, c := range cells {
 		name := fmt.Sprintf("%s/alice-%s/bob-%s", c.topology, map[bool]string{false: "vp8", true: "simulcast"}[c.simulcast], c.other)
@@ -63,6 +65,9 @@ func TestMixedRooms(t *testing.T) {
 				alice += "    downlink: {loss: " + c.loss + "}\n"
 			}
 			bob := "  - name: bob\n    publish: [audio, video]\n    video: " + c.other + "\n"
+			if c.other == "simulcast" {
+				bob = "  - name: bob\n    publish: [audio, video]\n    simulcast: true\n"
+			}
 			people := alice + bob
 			if c.bobFirst {
 				people = bob + alice
