@@ -82,12 +82,12 @@ func TestMixedRooms(t *testing.T) {
 	}
 }
 
-// The issue's own room: alice simulcast, bob plain VP8, carol VP9,
-// through the SFU. Before the fix bob's video never reached alice.
+// The issue's own room, as filed: alice simulcast, bob plain VP8, carol
+// VP9, through the SFU. Before the fix bob's video never reached alice.
 func TestMixedRoomOfThree(t *testing.T) {
 	s, err := Parse("mixed.yaml", []byte(`name: mixed
 topology: sfu
-duration: 4s
+duration: 10s
 participants:
   - name: alice
     publish: [audio, video]
@@ -97,6 +97,9 @@ participants:
   - name: carol
     publish: [audio, video]
     video: vp9
+expect:
+  - metric: connected
+    min: 1
 `))
 	if err != nil {
 		t.Fatal(err)
