@@ -28,9 +28,12 @@ func (pc *PC) SetRemoteDescription(desc webrtc.SessionDescription) error {
 // So on a sendrecv m-line where this side sends simulcast and the remote
 // answers "a=simulcast:recv q;h;f" while sending one plain stream on the
 // same m-line (an SFU forwarding another participant's video, or a p2p
-// peer's own camera), pion waits for RIDs that never come, drops the
-// stream's SSRC as already declared (peerconnection.go:1734
-// handleIncomingSSRC) and never fires OnTrack. pion also echoes the recv
+// peer's own camera), the stream's a=ssrc line is forgotten, its packets
+// go to RID probing (peerconnection.go:1728 handleIncomingSSRC), which
+// gives up after 10 packets without MID and RID header extensions
+// (peerconnection.go:1908: "Incoming unhandled RTP ssrc(...), OnTrack
+// will not be fired. incoming SSRC failed Simulcast probing"), and the
+// receiver waits for layers that never come. pion also echoes the recv
 // RIDs into its next offer or answer (peerconnection.go:2989, sdp.go:629),
 // next to its own "a=simulcast:send", which is not a valid media section
 // either. No upstream issue was found for it (the nearest are
