@@ -6,20 +6,20 @@ import (
 	"crypto/tls"
 	"net"
 	"net/http"
-	"runtime"
 	"testing"
 	"time"
 
 	"github.com/pion/transport/v3/stdnet"
 
 	"github.com/rtclab/rtclab/diagnose"
+	"github.com/rtclab/rtclab/internal/leakcheck"
 	"github.com/rtclab/rtclab/probes/pathprobe"
 )
 
 // TestServeAndDiagnoseLoopback runs serve on 127.0.0.1 + 127.0.0.2 and the
 // whole diagnosis against it, in process.
 func TestServeAndDiagnoseLoopback(t *testing.T) {
-	before := runtime.NumGoroutine()
+	leakcheck.Check(t)
 	n, err := stdnet.NewNet()
 	if err != nil {
 		t.Fatal(err)
@@ -79,19 +79,5 @@ func TestServeAndDiagnoseLoopback(t *testing.T) {
 	client.CloseIdleConnections()
 	if err := srv.Close(); err != nil {
 		t.Error(err)
-	}
-	waitGoroutines(t, before)
-}
-
-func waitGoroutines(t *testing.T, before int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			t.Errorf("goroutines: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }

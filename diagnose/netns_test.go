@@ -21,6 +21,8 @@ import (
 	"github.com/rtclab/rtclab/probes/nat"
 	"github.com/rtclab/rtclab/probes/pathprobe"
 	"github.com/rtclab/rtclab/probes/turnprobe"
+
+	"github.com/rtclab/rtclab/internal/realpeer"
 )
 
 // The kernel test's topology, all inside namespaces the test creates, with
@@ -136,9 +138,10 @@ type lab struct {
 func requireNetns(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		missing(t, "network namespaces need root")
+		realpeer.Unavailable(t, "network namespaces need root")
 	}
-	requireBinary(t, "ip", "nft")
+	realpeer.Binary(t, "ip")
+	realpeer.Binary(t, "nft")
 }
 
 // newLab creates the namespaces and links; Cleanup deletes them.
@@ -149,7 +152,7 @@ func newLab(t *testing.T) *lab {
 	l := &lab{t: t, server: "rtclab-s" + id, router: "rtclab-r" + id, client: "rtclab-c" + id}
 	for _, ns := range []string{l.server, l.router, l.client} {
 		if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
-			missing(t, fmt.Sprintf("ip netns add %s: %v %s", ns, err, out))
+			realpeer.Unavailable(t, fmt.Sprintf("ip netns add %s: %v %s", ns, err, out))
 		}
 		t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
 	}
@@ -301,7 +304,7 @@ const (
 // filtering) and MASQUERADE fully-random (symmetric).
 func TestNetnsNATDiscoveryAgrees(t *testing.T) {
 	l := newLab(t)
-	requireBinary(t, "turnutils_natdiscovery")
+	realpeer.Binary(t, "turnutils_natdiscovery")
 	l.startServer()
 	for _, tc := range []struct {
 		name    string

@@ -21,26 +21,11 @@ import (
 	"github.com/rtclab/rtclab/probes/pathprobe"
 	"github.com/rtclab/rtclab/stack/stunserver"
 	rtcturn "github.com/rtclab/rtclab/stack/turn"
+
+	"github.com/rtclab/rtclab/internal/leakcheck"
+
+	"github.com/rtclab/rtclab/internal/realpeer"
 )
-
-// requireBinary skips (or, with RTCLAB_REQUIRE_PEERS=1, fails) when a real
-// peer's binary is missing.
-func requireBinary(t *testing.T, names ...string) {
-	t.Helper()
-	for _, name := range names {
-		if _, err := exec.LookPath(name); err != nil {
-			missing(t, fmt.Sprintf("%s not installed (Debian: make deps)", name))
-		}
-	}
-}
-
-func missing(t *testing.T, why string) {
-	t.Helper()
-	if os.Getenv("RTCLAB_REQUIRE_PEERS") == "1" {
-		t.Fatal(why)
-	}
-	t.Skip(why)
-}
 
 // freePortPair finds a port p such that p and p+1 are free for UDP and TCP
 // on every ip.
@@ -82,7 +67,7 @@ func freePortPair(t *testing.T, ips ...string) int {
 // addresses) from a temp dir, stopped by PID at cleanup.
 func startCoturn(t *testing.T, secret string) int {
 	t.Helper()
-	requireBinary(t, "turnserver")
+	realpeer.Binary(t, "turnserver")
 	dir := t.TempDir()
 	port := freePortPair(t, "127.0.0.1", "127.0.0.2")
 	minPort := 40000 + rand.IntN(20000)
@@ -122,7 +107,7 @@ var natdiscoveryRe = regexp.MustCompile(`NAT with (.*?) (Mapping|Filtering)!`)
 // mapping and filtering verdicts in RFC 5780 words.
 func natdiscovery(t *testing.T, wrap []string, server string, port int) (mapping, filtering nat.Behavior, out string) {
 	t.Helper()
-	requireBinary(t, "turnutils_natdiscovery")
+	realpeer.Binary(t, "turnutils_natdiscovery")
 	args := append(append([]string{}, wrap...), "turnutils_natdiscovery", "-m", "-f", "-p", strconv.Itoa(port), server)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -156,6 +141,7 @@ func natdiscovery(t *testing.T, wrap []string, server string, port int) (mapping
 // rtclab's own responder, on loopback (no NAT: both must say
 // endpoint-independent mapping and filtering).
 func TestCoturnNATDiscoveryAgrees(t *testing.T) {
+	leakcheck.Check(t)
 	port := startCoturn(t, "s3cret")
 	n, err := stdnet.NewNet()
 	if err != nil {
@@ -190,6 +176,7 @@ func TestCoturnNATDiscoveryAgrees(t *testing.T) {
 // TestDiagnoseAgainstCoturn uses coturn as the STUN and TURN server (UDP
 // and TCP, REST credentials) and rtclab's test peer for the paths.
 func TestDiagnoseAgainstCoturn(t *testing.T) {
+	leakcheck.Check(t)
 	const secret = "coturn-secret"
 	port := startCoturn(t, secret)
 	n, err := stdnet.NewNet()

@@ -7,26 +7,14 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// needBinary skips when a real-peer binary is missing, unless the test
-// command asked for every peer (make test sets RTCLAB_REQUIRE_PEERS=1).
-func needBinary(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("RTCLAB_REQUIRE_PEERS") == "1" {
-			t.Fatalf("%s is not installed (make deps installs it)", name)
-		}
-		t.Skipf("%s is not installed", name)
-	}
-	return p
-}
+	"github.com/rtclab/rtclab/internal/realpeer"
+)
 
 // A run's packet captures open in tshark and show every protocol of the
 // call: STUN, DTLS, RTP and RTCP.
 func TestCapturesOpenInTshark(t *testing.T) {
-	tshark := needBinary(t, "tshark")
+	tshark := realpeer.Binary(t, "tshark")
 	dir := t.TempDir()
 	s := mustLoad(t, "quickstart")
 	s.Duration.Duration = 3 * time.Second
@@ -59,7 +47,7 @@ func TestCapturesOpenInTshark(t *testing.T) {
 // The DTLS key log next to the captures lets tshark decrypt DTLS: the
 // encrypted Finished handshake messages (type 20) become readable.
 func TestKeyLogDecryptsDTLS(t *testing.T) {
-	tshark := needBinary(t, "tshark")
+	tshark := realpeer.Binary(t, "tshark")
 	dir := t.TempDir()
 	s := mustLoad(t, "quickstart")
 	s.Duration.Duration = 2 * time.Second

@@ -3,25 +3,10 @@ package scenarios
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"testing"
-)
 
-// requireFFmpeg skips the test without ffmpeg, unless RTCLAB_REQUIRE_PEERS=1
-// (make test sets it), when a missing ffmpeg is a failure.
-func requireFFmpeg(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("ffmpeg"); err == nil {
-		if _, err := exec.LookPath("ffprobe"); err == nil {
-			return
-		}
-	}
-	if os.Getenv("RTCLAB_REQUIRE_PEERS") == "1" {
-		t.Fatal("ffmpeg and ffprobe are required (RTCLAB_REQUIRE_PEERS=1)")
-	}
-	t.Skip("ffmpeg not installed")
-}
+	"github.com/rtclab/rtclab/internal/realpeer"
+)
 
 const qualityScenario = `
 name: quality
@@ -72,7 +57,8 @@ func measure(t *testing.T, codec, loss string) Quality {
 // picture on screen, and comparing every sent frame with what was on
 // screen shows the cost.
 func TestQualityCleanAndLossy(t *testing.T) {
-	requireFFmpeg(t)
+	realpeer.Binary(t, "ffmpeg")
+	realpeer.Binary(t, "ffprobe")
 	for _, codec := range []string{"vp8", "h264"} {
 		t.Run(codec, func(t *testing.T) {
 			clean := measure(t, codec, "0%")

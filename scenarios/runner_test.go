@@ -6,13 +6,13 @@ import (
 	"errors"
 	"math"
 	"reflect"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/rtclab/rtclab/internal/leakcheck"
 	"github.com/rtclab/rtclab/reports"
 )
 
@@ -176,7 +176,7 @@ func TestRealClockShortRunLeavesNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real time")
 	}
-	before := runtime.NumGoroutine()
+	leakcheck.Check(t)
 	s := mustLoad(t, "quickstart")
 	s.Duration.Duration = 3 * time.Second
 	s.Expect = nil
@@ -186,13 +186,5 @@ func TestRealClockShortRunLeavesNothing(t *testing.T) {
 	}
 	if rep.Scenario.Clock != ClockReal || len(rep.Streams) != 4 {
 		t.Errorf("clock %s, %d streams", rep.Scenario.Clock, len(rep.Streams))
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); n > before {
-		buf := make([]byte, 1<<20)
-		t.Errorf("%d goroutines before, %d after:\n%s", before, n, buf[:runtime.Stack(buf, true)])
 	}
 }

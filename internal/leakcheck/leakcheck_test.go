@@ -3,8 +3,8 @@ package leakcheck
 import (
 	"fmt"
 	"strings"
-	"time"
 	"testing"
+	"time"
 )
 
 // fakeT collects Check's cleanup and its verdict instead of failing.

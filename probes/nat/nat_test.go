@@ -14,6 +14,8 @@ import (
 
 	"github.com/rtclab/rtclab/probes/nat"
 	"github.com/rtclab/rtclab/stack/stunserver"
+
+	"github.com/rtclab/rtclab/internal/leakcheck"
 )
 
 func TestCommonName(t *testing.T) {
@@ -54,6 +56,7 @@ func TestCommonName(t *testing.T) {
 // TestDiscoverLoopback runs the responder on 127.0.0.1 and 127.0.0.2: no
 // NAT, no filter.
 func TestDiscoverLoopback(t *testing.T) {
+	leakcheck.Check(t)
 	n, err := stdnet.NewNet()
 	if err != nil {
 		t.Fatal(err)
@@ -74,6 +77,7 @@ func TestDiscoverLoopback(t *testing.T) {
 }
 
 func TestDiscoverWithoutRFC5780(t *testing.T) {
+	leakcheck.Check(t)
 	n, err := stdnet.NewNet()
 	if err != nil {
 		t.Fatal(err)
@@ -93,6 +97,7 @@ func TestDiscoverWithoutRFC5780(t *testing.T) {
 }
 
 func TestDiscoverUnreachable(t *testing.T) {
+	leakcheck.Check(t)
 	n, err := stdnet.NewNet()
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,8 @@ import (
 
 	"github.com/rtclab/rtclab/probes/turnprobe"
 	rtcturn "github.com/rtclab/rtclab/stack/turn"
+
+	"github.com/rtclab/rtclab/internal/leakcheck"
 )
 
 func TestClassify(t *testing.T) {
@@ -57,6 +59,7 @@ func TestParseURL(t *testing.T) {
 }
 
 func TestAllocateLoopback(t *testing.T) {
+	leakcheck.Check(t)
 	n, err := stdnet.NewNet()
 	if err != nil {
 		t.Fatal(err)

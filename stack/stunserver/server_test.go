@@ -10,6 +10,8 @@ import (
 	"github.com/pion/transport/v3/stdnet"
 
 	"github.com/rtclab/rtclab/stack/stunserver"
+
+	"github.com/rtclab/rtclab/internal/leakcheck"
 )
 
 func TestConfigErrors(t *testing.T) {
@@ -34,6 +36,7 @@ func TestConfigErrors(t *testing.T) {
 // TestChangeRequest checks RFC 5780 §6.1: the answer comes from the socket
 // CHANGE-REQUEST asks for, with RESPONSE-ORIGIN and OTHER-ADDRESS.
 func TestChangeRequest(t *testing.T) {
+	leakcheck.Check(t)
 	n, err := stdnet.NewNet()
 	if err != nil {
 		t.Fatal(err)
@@ -83,6 +86,7 @@ func TestChangeRequest(t *testing.T) {
 }
 
 func TestChangeRequestWithoutAlternate(t *testing.T) {
+	leakcheck.Check(t)
 	n, err := stdnet.NewNet()
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -15,11 +14,12 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/rtclab/rtclab/internal/leakcheck"
 	"github.com/rtclab/rtclab/stack/testpeer"
 )
 
 func TestBadOfferAndBusy(t *testing.T) {
-	before := runtime.NumGoroutine()
+	leakcheck.Check(t)
 	peer, err := testpeer.New(testpeer.Config{IPs: []net.IP{net.IPv4(127, 0, 0, 1)}, IncludeLoopback: true, MaxPeers: 1, MaxDuration: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -71,17 +71,11 @@ func TestBadOfferAndBusy(t *testing.T) {
 		t.Errorf("%d peer connections left after Close", peer.Count())
 	}
 	pc.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before+2 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); n > before+2 {
-		t.Errorf("goroutines: %d before, %d after", before, n)
-	}
 }
 
 // TestMediaEcho sends Opus RTP and expects it back on the echo track.
 func TestMediaEcho(t *testing.T) {
+	leakcheck.Check(t)
 	peer, err := testpeer.New(testpeer.Config{IPs: []net.IP{net.IPv4(127, 0, 0, 1)}, IncludeLoopback: true})
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rtclab/rtclab/diagnose"
+	"github.com/rtclab/rtclab/internal/leakcheck"
 )
 
 // syncBuffer is a bytes.Buffer safe for a command writing while the test reads.
@@ -38,6 +39,7 @@ var configURL = regexp.MustCompile(`diagnose --server (http://\S+)`)
 // TestServeThenDiagnose runs `rtclab serve` on 127.0.0.1 + 127.0.0.2 and
 // `rtclab diagnose --server` against it, both through Main, in process.
 func TestServeThenDiagnose(t *testing.T) {
+	leakcheck.Check(t)
 	var serveOut, serveErr syncBuffer
 	stop := new(atomic.Bool)
 	serveEnv := Env{Stdout: &serveOut, Stderr: &serveErr, Interrupt: stop}
@@ -95,8 +97,10 @@ func TestServeThenDiagnose(t *testing.T) {
 	if res.Schema != diagnose.Schema || res.Version != "test" || res.Verdict.Level == "" {
 		t.Errorf("schema %q version %q verdict %+v", res.Schema, res.Version, res.Verdict)
 	}
-	if (code == ExitPass) != (res.Verdict.Level == diagnose.Good) {
-		t.Errorf("exit %d for verdict %q: exit 0 must mean good", code, res.Verdict.Level)
+	// diagnose --help: exit 0 for good or warn, 1 for bad.
+	want := map[diagnose.Level]int{diagnose.Good: ExitPass, diagnose.Warn: ExitPass, diagnose.Bad: ExitFail}
+	if w, ok := want[res.Verdict.Level]; !ok || code != w {
+		t.Errorf("exit %d for verdict %q, want %d", code, res.Verdict.Level, w)
 	}
 	t.Logf("verdict on loopback: %s (%s)", res.Verdict.Level, res.Verdict.Summary)
 	page, err := os.ReadFile(html)

@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -11,6 +10,8 @@ import (
 	"testing/synctest"
 
 	"github.com/rtclab/rtclab/reports"
+
+	"github.com/rtclab/rtclab/internal/realpeer"
 )
 
 func testEnv(t *testing.T) (Env, *bytes.Buffer, *bytes.Buffer) {
@@ -42,7 +43,9 @@ func TestRunQuickstartWritesReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Schema != reports.Schema || rep.Scenario.Clock != "virtual" || rep.WallSeconds <= 0 || rep.WallSeconds > 60 {
+	// Wall time is recorded, not judged: how fast a run is belongs to
+	// rtclab bench, not to a timed assertion.
+	if rep.Schema != reports.Schema || rep.Scenario.Clock != "virtual" || rep.WallSeconds <= 0 {
 		t.Errorf("schema %q clock %q wall %v", rep.Schema, rep.Scenario.Clock, rep.WallSeconds)
 	}
 }
@@ -126,12 +129,8 @@ func TestNetemCheck(t *testing.T) {
 // --quality decodes the received video with ffmpeg after the bubble and
 // writes PSNR and SSIM into the report.
 func TestRunQuality(t *testing.T) {
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		if os.Getenv("RTCLAB_REQUIRE_PEERS") == "1" {
-			t.Fatal("ffmpeg is not installed (make deps installs it)")
-		}
-		t.Skip("ffmpeg is not installed")
-	}
+	realpeer.Binary(t, "ffmpeg")
+	realpeer.Binary(t, "ffprobe")
 	env, out, errb := testEnv(t)
 	dir := t.TempDir()
 	if code := Main([]string{"run", "nack-repair", "--quality", "--out", dir}, env); code != ExitPass {
