@@ -44,3 +44,33 @@ func TestSeqCounterLongRun(t *testing.T) {
 		t.Fatalf("counts = %+v (lost %d), want expected 200000, lost %d", c, c.Lost(), lost)
 	}
 }
+
+// TestLossFraction: loss after repair is the sequence numbers never
+// received over those expected (RFC 3550 appendix A.3), whatever arrived
+// twice or late.
+func TestLossFraction(t *testing.T) {
+	tests := []struct {
+		name string
+		seqs []uint16
+		want float64
+	}{
+		{"nothing", nil, 0},
+		{"clean", []uint16{1, 2, 3, 4}, 0},
+		{"one of four lost", []uint16{1, 2, 4}, 0.25},
+		{"duplicate does not hide a loss", []uint16{1, 2, 2, 4}, 0.25},
+		{"reordered, two of ten lost", []uint16{1, 5, 3, 7, 8, 6, 2, 10}, 0.2},
+		{"repaired late", []uint16{1, 3, 4, 2}, 0},
+		{"wrap with a loss", []uint16{65534, 0, 1, 2}, 0.2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var s seqCounter
+			for _, q := range tt.seqs {
+				s.add(q, 0)
+			}
+			if got := s.counts().LossFraction(); got != tt.want {
+				t.Errorf("LossFraction = %v, want %v (%+v)", got, tt.want, s.counts())
+			}
+		})
+	}
+}
