@@ -31,6 +31,10 @@ func TestAnalyzePlaybackFreezes(t *testing.T) {
 		{"slow stream, 3x rule", append(steady(0, 200*time.Millisecond, 20), steady(19*200*time.Millisecond+500*time.Millisecond, 200*time.Millisecond, 10)...), 0, 0},
 		{"slow stream, long gap", append(steady(0, 200*time.Millisecond, 20), steady(19*200*time.Millisecond+700*time.Millisecond, 200*time.Millisecond, 10)...), 1, 700 * time.Millisecond},
 		{"too early to judge", append(steady(0, f30, 3), steady(2*f30+time.Second, f30, 10)...), 0, 0},
+		// The average is over the last 30 gaps only: after 40 gaps at
+		// 10 fps and 30 at 30 fps the threshold is 183 ms again, so 200 ms
+		// is a freeze (over all 70 gaps it would be 221 ms).
+		{"average forgets a slow start", append(append(steady(0, 100*time.Millisecond, 41), steady(4*time.Second+f30, f30, 30)...), steady(4*time.Second+30*f30+200*time.Millisecond, f30, 10)...), 1, 200 * time.Millisecond},
 		{"two freezes", append(append(steady(0, f30, 30), steady(29*f30+time.Second, f30, 30)...), steady(29*f30+time.Second+29*f30+2*time.Second, f30, 30)...), 2, 3 * time.Second},
 	}
 	for _, tt := range tests {
