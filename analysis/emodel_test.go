@@ -31,6 +31,10 @@ func TestEstimateMOS(t *testing.T) {
 		{"200 ms one way", EModelInput{OneWayDelay: 200 * ms}, 87.16, 4.26},
 		// Ta = 426.5 ms: Idd = 26.04, past the 400 ms G.114 limit.
 		{"400 ms one way", EModelInput{OneWayDelay: 400 * ms}, 67.16, 3.46},
+		// The jitter buffer's 2 × jitter counts as delay: Ta = 150 + 2 × 50
+		// + 26.5 = 276.5 ms, x = log2(2.765) = 1.47, Idd = 12.10 (without
+		// it Ta = 176.5 ms and Idd = 1.12).
+		{"jitter adds delay", EModelInput{OneWayDelay: 150 * ms, Jitter: 50 * ms}, 81.10, 4.06},
 		// 100 %: Ie,eff = 95 × 100 / 125.1 = 75.94.
 		{"everything lost", EModelInput{Loss: 1}, 17.26, 1.18},
 	}
