@@ -12,6 +12,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/rtclab/rtclab/analysis"
 	"github.com/rtclab/rtclab/internal/leakcheck"
 	"github.com/rtclab/rtclab/reports"
 )
@@ -93,6 +94,40 @@ func TestQuickstart(t *testing.T) {
 		if len(s.Points) < 250 {
 			t.Errorf("series %s has %d points, want ~300 (100 ms over 30 s)", s.Name, len(s.Points))
 		}
+	}
+}
+
+// TestNotConnected is the case that breaks "connected": with UDP blocked
+// and no TURN over TCP, bob has no path at all. He must be reported as
+// not connected, with no setup time and a failed check, while alice is
+// unaffected.
+func TestNotConnected(t *testing.T) {
+	s := mustLoad(t, "udp-blocked")
+	off := false
+	s.ICE.TURNTCP = &off
+	s.Duration.Duration = 5 * time.Second
+	rep, err := runVirtual(t, s, RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, p := range rep.Participants {
+		got[p.Name] = p.Connected
+		if !p.Connected && (p.TimeToConnectMS != nil || p.SelectedPair != nil) {
+			t.Errorf("%s: not connected, yet setup time %v pair %+v", p.Name, p.TimeToConnectMS, p.SelectedPair)
+		}
+	}
+	if !got["alice"] || got["bob"] {
+		t.Errorf("connected %v, want alice only", got)
+	}
+	failed := false
+	for _, c := range rep.Checks {
+		if c.Name == "bob connected" {
+			failed = c.Verdict == analysis.Fail && c.Value != nil && *c.Value == 0
+		}
+	}
+	if !failed || rep.Verdict != "fail" {
+		t.Errorf("verdict %s; want bob connected = 0 to fail: %+v", rep.Verdict, rep.Checks)
 	}
 }
 
