@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -111,6 +112,43 @@ func TestServeThenDiagnose(t *testing.T) {
 		if !strings.Contains(string(page), want) {
 			t.Errorf("HTML lacks %q", want)
 		}
+	}
+}
+
+// TestDiagnoseExitFollowsVerdict pins the mapping diagnose --help states:
+// exit 0 for good or warn, 1 for bad. A STUN server that does not answer
+// is a warn; no working TURN server is bad. Both point at a loopback UDP
+// port that was just closed, so the answer is an ICMP refusal, at once.
+func TestDiagnoseExitFollowsVerdict(t *testing.T) {
+	leakcheck.Check(t)
+	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := c.LocalAddr().String()
+	c.Close()
+	tests := []struct {
+		name  string
+		args  []string
+		level diagnose.Level
+		code  int
+	}{
+		{"stun silent", []string{"--stun", "stun:" + closed}, diagnose.Warn, ExitPass},
+		{"no turn", []string{"--stun", "stun:" + closed, "--turn", "turn:" + closed + "?transport=udp", "--user", "u", "--password", "p"}, diagnose.Bad, ExitFail},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			env := Env{Stdout: &out, Stderr: &errb, Interrupt: new(atomic.Bool), Version: "test"}
+			code := Main(append([]string{"diagnose", "--local-ip", "127.0.0.1", "--json"}, tt.args...), env)
+			var res diagnose.Result
+			if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+				t.Fatalf("exit %d, --json: %v\n%s\n%s", code, err, out.String(), errb.String())
+			}
+			if res.Verdict.Level != tt.level || code != tt.code {
+				t.Errorf("verdict %q exit %d, want %q exit %d (%s)", res.Verdict.Level, code, tt.level, tt.code, res.Verdict.Summary)
+			}
+		})
 	}
 }
 
