@@ -32,7 +32,7 @@ deps:
 	  fi; \
 	fi
 
-# Two 20-minute calls through the SFU in virtual time (~100 s wall each).
+# Two 20-minute calls through the SFU in virtual time (60-110 s wall each here).
 longcalls:
 	RTCLAB_LONG_CALLS=1 $(GO) test -count=1 -timeout 20m -run 'TestLongCall' -v ./scenarios
 
