@@ -10,7 +10,7 @@
 GO ?= go
 DEB_PACKAGES := coturn tshark ffmpeg nftables iproute2
 
-.PHONY: test deps vet bench clips
+.PHONY: test deps vet bench clips longcalls
 
 test: deps vet
 	RTCLAB_REQUIRE_PEERS=1 $(GO) test -count=1 -timeout 15m ./...
@@ -31,6 +31,10 @@ deps:
 	    echo "missing Debian packages:$$missing (run 'make deps' as root; real-peer tests will fail)"; \
 	  fi; \
 	fi
+
+# Two 20-minute calls through the SFU in virtual time (60-110 s wall each here).
+longcalls:
+	RTCLAB_LONG_CALLS=1 $(GO) test -count=1 -timeout 20m -run 'TestLongCall' -v ./scenarios
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

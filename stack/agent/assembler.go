@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+
+	"github.com/rtclab/rtclab/seqnum"
 )
 
 // assembled is one frame the assembler hands out.
@@ -33,7 +35,7 @@ type assembler struct {
 
 	started   bool
 	emitted   bool
-	unwrapper seqUnwrapper
+	unwrapper seqnum.Unwrapper
 	next      int64 // first sequence number not yet consumed
 	highest   int64
 	pkts      map[int64]*rtp.Packet
@@ -52,7 +54,7 @@ const maxBuffered = 4096
 // push adds a packet that arrived at now and returns the frames it
 // completes, in order.
 func (a *assembler) push(p *rtp.Packet, now time.Time) []assembled {
-	seq := a.unwrapper.unwrap(p.SequenceNumber)
+	seq := a.unwrapper.Unwrap(p.SequenceNumber)
 	if !a.started {
 		a.started = true
 		a.next, a.highest = seq, seq
@@ -202,23 +204,6 @@ func (a *assembler) skipTo(to int64) {
 	}
 	a.next = to
 	a.gapSince = time.Time{}
-}
-
-// seqUnwrapper extends 16-bit sequence numbers (RFC 3550 appendix A.1).
-type seqUnwrapper struct {
-	started bool
-	last    int64
-}
-
-func (u *seqUnwrapper) unwrap(seq uint16) int64 {
-	if !u.started {
-		u.started = true
-		u.last = int64(seq)
-		return u.last
-	}
-	d := int64(int16(seq - uint16(u.last)))
-	u.last += d
-	return u.last
 }
 
 // isProbe reports an SFU bandwidth probe (stack/sfu probe.go): the

@@ -127,3 +127,42 @@ func TestAssemblerGivesUp(t *testing.T) {
 		t.Fatalf("got  %v\nwant %s", got, want)
 	}
 }
+
+// TestAssemblerLongRun feeds 100,000 two-packet frames (three sequence
+// number wraps) with one packet in 50 arriving a frame late and wants
+// every frame out, in order, none reported lost: the numbers must be
+// judged against a reference that moves with the stream (issue #20).
+func TestAssemblerLongRun(t *testing.T) {
+	a := newAssembler(func() rtp.Depacketizer { return &codecs.VP8Packet{} }, func(b []byte) bool { return len(b) > 0 && b[0]&1 == 0 }, 300*time.Millisecond)
+	t0 := time.Unix(0, 0)
+	const frames = 100_000
+	var late *rtp.Packet
+	got := 0
+	check := func(out []assembled) {
+		for _, f := range out {
+			if f.timestamp != uint32(got*3000) || f.lostBefore != 0 {
+				t.Fatalf("frame %d: got ts %d lost %d, want ts %d lost 0", got, f.timestamp, f.lostBefore, got*3000)
+			}
+			got++
+		}
+	}
+	seq := uint16(60000)
+	for i := range frames {
+		ps := frame(seq, uint32(i*3000), 2, i == 0)
+		seq += 2
+		at := t0.Add(time.Duration(i) * 33 * time.Millisecond)
+		check(a.push(ps[0], at))
+		if late != nil {
+			check(a.push(late, at)) // the previous frame's tail, a frame late
+			late = nil
+		}
+		if i%50 == 7 {
+			late = ps[1]
+			continue
+		}
+		check(a.push(ps[1], at))
+	}
+	if got < frames-1 {
+		t.Fatalf("%d frames out of %d", got, frames)
+	}
+}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4/pkg/media/oggwriter"
+
+	"github.com/rtclab/rtclab/seqnum"
 )
 
 // ErrNoContainer means WriteFrames has no file format for the codec.
@@ -73,19 +75,23 @@ func WriteFrames(w io.Writer, mimeType string, frames []Frame, width, height int
 	if _, err := w.Write(h); err != nil {
 		return fmt.Errorf("write ivf header: %w", err)
 	}
-	var first uint32
+	// Frame timestamps are extended (package seqnum), so the 64-bit IVF
+	// timestamps keep counting past a 32-bit wrap of the RTP clock.
+	var ts seqnum.TimestampUnwrapper
+	var first int64
 	started := false
 	fh := make([]byte, 12)
 	for _, f := range frames {
 		if len(f.Data) == 0 {
 			continue
 		}
+		ext := ts.Unwrap(f.Timestamp)
 		if !started {
-			first, started = f.Timestamp, true
+			first, started = ext, true
 		}
 		// Frame header: size, then a 64-bit timestamp.
 		binary.LittleEndian.PutUint32(fh[0:], uint32(len(f.Data)))
-		binary.LittleEndian.PutUint64(fh[4:], uint64(f.Timestamp-first))
+		binary.LittleEndian.PutUint64(fh[4:], uint64(max(0, ext-first)))
 		if _, err := w.Write(fh); err != nil {
 			return fmt.Errorf("write ivf frame: %w", err)
 		}

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io/fs"
 	"testing"
@@ -68,4 +69,25 @@ func (m memFS) Open(name string) (fs.File, error) {
 		return nil, fs.ErrNotExist
 	}
 	return fstest.MapFS{name: &fstest.MapFile{Data: data}}.Open(name)
+}
+
+// IVF frame timestamps keep counting when the 32-bit RTP clock wraps
+// (13.3 hours at 90 kHz, sooner from a random base).
+func TestWriteFramesTimestampWrap(t *testing.T) {
+	var frames []Frame
+	for k := range 6 {
+		frames = append(frames, Frame{Timestamp: 0xFFFFF000 + uint32(k)<<30, Data: []byte{0x10, 0, 0}})
+	}
+	var buf bytes.Buffer
+	if err := WriteFrames(&buf, "video/VP8", frames, 640, 360); err != nil {
+		t.Fatal(err)
+	}
+	b := buf.Bytes()[32:]
+	for k := range frames {
+		got := binary.LittleEndian.Uint64(b[4:12])
+		if want := uint64(k) << 30; got != want {
+			t.Errorf("frame %d: IVF timestamp %d, want %d", k, got, want)
+		}
+		b = b[12+binary.LittleEndian.Uint32(b[0:4]):]
+	}
 }

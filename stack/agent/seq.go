@@ -1,5 +1,7 @@
 package agent
 
+import "github.com/rtclab/rtclab/seqnum"
+
 // SeqCounts is what a receiver's application saw of one RTP stream.
 type SeqCounts struct {
 	// Expected is the number of sequence numbers from the first to the
@@ -32,42 +34,33 @@ func (c SeqCounts) LossFraction() float64 {
 // seqHistory is how far back (in sequence numbers) duplicates are detected.
 const seqHistory = 1 << 15
 
-// seqCounter counts unique RTP sequence numbers, unwrapping the 16-bit
-// counter (RFC 3550 appendix A.1) and remembering the last seqHistory
-// numbers to tell a late retransmission from a duplicate.
+// seqCounter counts unique RTP sequence numbers, extended beyond 16 bits
+// against the highest seen (RFC 3550 appendix A.1, package seqnum), and
+// remembers the last seqHistory numbers to tell a late retransmission
+// from a duplicate.
 type seqCounter struct {
 	started bool
 	first   int64
 	highest int64
-	cycles  int64
-	lastRaw uint16
+	ext     seqnum.Unwrapper
 	seen    [seqHistory / 64]uint64
 	c       SeqCounts
 }
 
 func (s *seqCounter) add(raw uint16, payload int) {
+	ext := s.ext.Unwrap(raw)
 	if !s.started {
 		s.started = true
-		s.first, s.highest, s.lastRaw = int64(raw), int64(raw), raw
-		s.mark(int64(raw))
+		s.first, s.highest = ext, ext
+		s.mark(ext)
 		s.c.Unique, s.c.Bytes = 1, uint64(payload)
 		return
-	}
-	// Unwrap relative to the highest number seen so far.
-	ext := s.cycles + int64(raw)
-	switch d := int64(raw) - int64(s.lastRaw); {
-	case d < -(1 << 15): // wrapped forward
-		ext += 1 << 16
-	case d > 1<<15: // a late packet from before the wrap
-		ext -= 1 << 16
 	}
 	if ext > s.highest {
 		for n := s.highest + 1; n <= ext && n-s.highest <= seqHistory; n++ {
 			s.clear(n)
 		}
 		s.highest = ext
-		s.cycles = ext - int64(raw)
-		s.lastRaw = raw
 	} else if s.highest-ext >= seqHistory || ext < s.first {
 		s.c.Duplicates++ // too old to tell: count it as a duplicate
 		return

@@ -3,33 +3,32 @@ package flow
 import (
 	"sync"
 	"time"
+
+	"github.com/rtclab/rtclab/seqnum"
 )
 
 // seqLog follows every RTP sequence number of one flow: when it was first
 // sent, how often, and whether it arrived. Sequence numbers are extended
-// beyond 16 bits relative to the highest sent (RFC 3550 appendix A.1).
+// beyond 16 bits relative to the highest sent (RFC 3550 appendix A.1,
+// package seqnum); entry i is the i-th number after the first sent.
 type seqLog struct {
 	mu      sync.Mutex
 	started bool
-	high    uint16 // highest sequence number sent
-	highExt int64  // its extended value
+	ext     seqnum.Unwrapper // judged against the highest number sent
+	base    int64            // extended number of the first sent
 	first   []time.Time
 	sends   []uint16
 	arrived []bool
 	onFirst []bool // arrived before any retransmission was sent
 }
 
-func (l *seqLog) ext(seq uint16) int64 {
-	return l.highExt + int64(int16(seq-l.high))
-}
-
 func (l *seqLog) sent(seq uint16, now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.started {
-		l.started, l.high, l.highExt = true, seq, 0
+		l.started, l.base = true, l.ext.Unwrap(seq)
 	}
-	e := l.ext(seq)
+	e := l.ext.Unwrap(seq) - l.base
 	switch {
 	case e < 0:
 		return
@@ -44,9 +43,6 @@ func (l *seqLog) sent(seq uint16, now time.Time) {
 		l.onFirst = append(l.onFirst, false)
 	}
 	l.sends[e] = 1
-	if e > l.highExt {
-		l.high, l.highExt = seq, e
-	}
 }
 
 // received marks seq as arrived. It returns the first send time, whether
@@ -58,7 +54,7 @@ func (l *seqLog) received(seq uint16) (time.Time, bool, bool) {
 	if !l.started {
 		return time.Time{}, false, false
 	}
-	e := l.ext(seq)
+	e := l.ext.Peek(seq) - l.base
 	if e < 0 || e >= int64(len(l.first)) || l.arrived[e] {
 		return time.Time{}, false, false
 	}

@@ -3,6 +3,9 @@
 // interceptor registered first and then NACK, RTCP reports and
 // transport-wide congestion control feedback, so that RTT, loss, jitter and
 // NACK/PLI counts are measured (see ../../shared/DESIGN.md, "Known traps").
+// NACK repair (nack.go) is rtclab's own generator in front of pion's
+// responder: it sees retransmissions arrive on their RTX stream, and both
+// ends resend a packet at most once per round trip, as libwebrtc does.
 //
 // Codecs (codecs.go): Opus, VP8, VP9, H.264 (constrained baseline,
 // packetization mode 1) and AV1, each video codec with RTX; Params.Codecs

@@ -158,9 +158,10 @@ func New(p Params) (*PC, error) {
 	}
 }
 
-// NACKInterval is how often the NACK generator reports missing packets.
-// pion's default is 100 ms, and its ticker starts on a stream's first
-// packet: with 20 ms audio every fifth arrival then falls on a tick, and in
+// NACKInterval is how often the NACK generator (nack.go) reports missing
+// packets; a packet is asked for again only when an RTT has passed since
+// the last request. pion's default interval is 100 ms, and its ticker
+// starts on a stream's first packet: with 20 ms audio every fifth arrival then falls on a tick, and in
 // virtual time two events at one instant run in either order, so the NACK
 // count differed between runs with one seed. 371.001 µs more makes ticks
 // and 20 ms / 33.3 ms frame arrivals meet only after hours.
@@ -168,29 +169,25 @@ const NACKInterval = 100*time.Millisecond + 371001*time.Nanosecond
 
 // NACKRetries is how many times the NACK generator asks for one packet.
 // pion's default asks every interval for as long as the packet is missing:
-// on a congested link whose queue holds more than an interval, every
-// retransmission is asked for again before it can arrive, and the
-// retransmissions themselves keep the link congested (measured: a
-// subscriber cut to 300 kbps froze for 9 s). libwebrtc also bounds its
-// retries (modules/video_coding/nack_requester.cc, kMaxNackRetries).
+// on a congested link the retransmissions themselves keep the link
+// congested (measured: a subscriber cut to 300 kbps froze for 9 s).
+// libwebrtc also bounds its retries (modules/video_coding/nack_requester.cc,
+// kMaxNackRetries).
 const NACKRetries = 4
 
-// configureInterceptors registers NACK (generator and responder, as
-// webrtc.ConfigureNack does but with NACKInterval), RTCP sender/receiver
+// configureInterceptors registers NACK repair (nack.go: the generator
+// and an RTT gate for pion's responder, registered before the responder so
+// that it trims the NACKs the responder reads), RTCP sender/receiver
 // reports and TWCC feedback, after the stats interceptor.
 func configureInterceptors(m *webrtc.MediaEngine, ir *interceptor.Registry) error {
-	generator, err := nack.NewGeneratorInterceptor(nack.GeneratorInterval(NACKInterval), nack.GeneratorMaxNacksPerPacket(NACKRetries))
-	if err != nil {
-		return fmt.Errorf("peer nack generator: %w", err)
-	}
 	responder, err := nack.NewResponderInterceptor()
 	if err != nil {
 		return fmt.Errorf("peer nack responder: %w", err)
 	}
 	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
 	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
+	ir.Add(&nackRepairFactory{interval: NACKInterval, retries: NACKRetries})
 	ir.Add(responder)
-	ir.Add(generator)
 	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
 		return fmt.Errorf("peer rtcp reports: %w", err)
 	}

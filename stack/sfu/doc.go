@@ -26,7 +26,8 @@
 //     6.3.1), at most one per keyframeInterval per layer.
 //   - NACKs from subscribers are answered from the packet cache pion's NACK
 //     responder keeps for each subscriber's copy, as RTX where negotiated
-//     (RFC 4585 section 6.2.1, RFC 4588).
+//     (RFC 4585 section 6.2.1, RFC 4588), each packet at most once per
+//     round trip (stack/peer nack.go).
 //   - A track is offered to a subscriber only when the subscriber offered
 //     the track's codec; otherwise the refusal and its reason are kept
 //     (Negotiations).

@@ -28,11 +28,21 @@ type room struct {
 
 func newRoom(t *testing.T, ctx context.Context, hosts ...string) (*room, func()) {
 	t.Helper()
+	return newRoomWith(t, ctx, nil, hosts...)
+}
+
+// newRoomWith is newRoom with a change to the network's configuration.
+func newRoomWith(t *testing.T, ctx context.Context, tweak func(*netem.Config), hosts ...string) (*room, func()) {
+	t.Helper()
 	var hc []netem.HostConfig
 	for _, h := range hosts {
 		hc = append(hc, netem.HostConfig{Name: h, Uplink: netem.Impairment{Delay: 10 * time.Millisecond}, Downlink: netem.Impairment{Delay: 10 * time.Millisecond}})
 	}
-	nw, err := netem.New(netem.Config{Seed: 1, Servers: []string{"sfu"}, Hosts: hc})
+	cfg := netem.Config{Seed: 1, Servers: []string{"sfu"}, Hosts: hc}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	nw, err := netem.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,160 @@
+package peer
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/pion/rtcp"
+)
+
+func newTestRepair(rtt time.Duration) *nackRepair {
+	f := &nackRepairFactory{interval: NACKInterval, retries: NACKRetries}
+	i, _ := f.NewInterceptor("")
+	n := i.(*nackRepair)
+	if rtt > 0 {
+		n.rtt.Store(int64(rtt))
+	}
+	return n
+}
+
+// asked lists the sequence numbers of NACKs, per media SSRC.
+func asked(pkts []rtcp.Packet) string {
+	var out []string
+	for _, p := range pkts {
+		nack := p.(*rtcp.TransportLayerNack)
+		for _, pair := range nack.Nacks {
+			out = append(out, fmt.Sprintf("%d:%v", nack.MediaSSRC, pair.PacketList()))
+		}
+	}
+	return fmt.Sprint(out)
+}
+
+// The generator asks for a missing packet once, again only after an RTT,
+// never after the packet arrived on the RTX stream, and at most
+// NACKRetries times.
+func TestNACKRepairGenerator(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	tick := func(k int) time.Time { return t0.Add(time.Duration(k) * NACKInterval) }
+	type step struct {
+		media []uint16 // media packets arriving on SSRC 1
+		rtx   []uint16 // original sequence numbers arriving on RTX SSRC 2
+		want  string   // NACKs at the tick after them
+	}
+	tests := []struct {
+		name  string
+		rtt   time.Duration
+		steps []step
+	}{
+		{"repaired by RTX: asked once", 50 * time.Millisecond, []step{
+			{media: []uint16{65534, 1}, want: "[1:[65535 0]]"},
+			{rtx: []uint16{65535, 0}, want: "[]"},
+			{want: "[]"},
+		}},
+		{"repaired by a late original", 50 * time.Millisecond, []step{
+			{media: []uint16{10, 12}, want: "[1:[11]]"},
+			{media: []uint16{11}, want: "[]"},
+		}},
+		{"not repaired: once per RTT, four times", 250 * time.Millisecond, []step{
+			{media: []uint16{10, 12}, want: "[1:[11]]"},
+			{want: "[]"}, // 100 ms after asking
+			{want: "[]"}, // 200 ms
+			{want: "[1:[11]]"},
+			{want: "[]"},
+			{want: "[]"},
+			{want: "[1:[11]]"},
+			{want: "[]"},
+			{want: "[]"},
+			{want: "[1:[11]]"},
+			{want: "[]"},
+			{want: "[]"},
+			{want: "[]"}, // given up
+			{want: "[]"},
+		}},
+		{"unmeasured RTT: libwebrtc's 100 ms default", 0, []step{
+			{media: []uint16{10, 12}, want: "[1:[11]]"},
+			{want: "[1:[11]]"},
+			{rtx: []uint16{11}, want: "[]"},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := newTestRepair(tt.rtt)
+			for k, s := range tt.steps {
+				for _, q := range s.media {
+					n.arrived(1, q)
+				}
+				for _, q := range s.rtx {
+					n.repaired(2, q)
+				}
+				if got := asked(n.due(tick(k+1), 7)); got != s.want {
+					t.Fatalf("tick %d: asked %s, want %s", k+1, got, s.want)
+				}
+			}
+		})
+	}
+}
+
+// An RTX stream is tied to the media stream missing its packet, and only
+// when exactly one is.
+func TestNACKRepairLearnsRTXStream(t *testing.T) {
+	n := newTestRepair(time.Second)
+	n.arrived(1, 100)
+	n.arrived(1, 102) // 101 missing on SSRC 1
+	n.arrived(3, 500)
+	n.arrived(3, 502) // 501 missing on SSRC 3
+	n.repaired(9, 7)  // repairs nothing missing: not tied
+	if _, ok := n.rtxOf[9]; ok {
+		t.Fatal("RTX stream tied without a missing packet")
+	}
+	n.repaired(9, 501)
+	if n.rtxOf[9] != 3 {
+		t.Fatalf("RTX stream tied to %d, want 3", n.rtxOf[9])
+	}
+	if got := asked(n.due(time.Unix(0, 0), 7)); got != "[1:[101]]" {
+		t.Fatalf("asked %s, want only 101 on SSRC 1", got)
+	}
+}
+
+// The sender side lets a packet through to pion's responder at most once
+// per RTT, however often it is asked for.
+func TestNACKRepairFilter(t *testing.T) {
+	n := newTestRepair(200 * time.Millisecond)
+	t0 := time.Unix(1000, 0)
+	tests := []struct {
+		at   time.Duration
+		in   []uint16
+		want string
+	}{
+		{0, []uint16{5, 6, 9}, "[[5 6 9]]"},
+		{100 * time.Millisecond, []uint16{5, 6, 9}, "[]"},
+		{150 * time.Millisecond, []uint16{5, 10}, "[[10]]"},
+		{200 * time.Millisecond, []uint16{5, 6, 9, 10}, "[[5 6 9]]"},
+	}
+	for _, tt := range tests {
+		got := n.filter(t0.Add(tt.at), 1, rtcp.NackPairsFromSequenceNumbers(tt.in))
+		var lists [][]uint16
+		for _, p := range got {
+			lists = append(lists, p.PacketList())
+		}
+		if fmt.Sprint(lists) != tt.want && !(len(lists) == 0 && tt.want == "[]") {
+			t.Errorf("at %v: %v let through, want %s", tt.at, lists, tt.want)
+		}
+	}
+}
+
+// The RTT is the report block's round trip (RFC 3550 section 6.4.1).
+func TestNACKRepairMeasuresRTT(t *testing.T) {
+	n := newTestRepair(0)
+	sent := time.Unix(1_700_000_000, 123_456_789)
+	now := sent.Add(300 * time.Millisecond)
+	// the peer held our report for 100 ms before answering
+	n.measure(now, []rtcp.ReceptionReport{{LastSenderReport: compactNTP(sent), Delay: 65536 / 10}})
+	if got := n.RTT(); got < 199*time.Millisecond || got > 201*time.Millisecond {
+		t.Fatalf("RTT %v, want 200 ms", got)
+	}
+	n.measure(now, []rtcp.ReceptionReport{{LastSenderReport: 0}})
+	if got := n.RTT(); got < 199*time.Millisecond || got > 201*time.Millisecond {
+		t.Fatalf("a block without LSR changed the RTT to %v", got)
+	}
+}
