@@ -105,6 +105,7 @@ Exit codes: 0 every check passed, 1 a check failed, 2 unusable input.`,
 		newServeCmd(env),
 		newDiagnoseCmd(env),
 		newMatrixCmd(env),
+		newVerifyCmd(env),
 	)
 	return root
 }

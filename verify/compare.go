@@ -1,0 +1,223 @@
+package verify
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rtclab/rtclab/reports"
+)
+
+// Row is one number of the report set against its recount.
+type Row struct {
+	// Stream is "alice->bob video", or a host name for per-capture rows.
+	Stream string `json:"stream"`
+	// Quantity is the report field (e.g. "loss_fraction").
+	Quantity string `json:"quantity"`
+	// Report is the report's number.
+	Report float64 `json:"report"`
+	// Low and High bound the recount (equal when it is exact).
+	Low  float64 `json:"low"`
+	High float64 `json:"high"`
+	// Tolerance is how far outside [Low, High] the report may be and
+	// still agree; Why says where the bound and the tolerance come from.
+	Tolerance float64 `json:"tolerance"`
+	Why       string  `json:"why"`
+	// Agree is the verdict on this row.
+	Agree bool `json:"agree"`
+}
+
+// Result is a whole recount.
+type Result struct {
+	// Scenario names the run.
+	Scenario string `json:"scenario"`
+	// Streams are the recounts, in the report's order.
+	Streams []*StreamCount `json:"streams"`
+	// Rows are every comparison, stream by stream.
+	Rows []Row `json:"rows"`
+	// Tshark says whether tshark decoded the captures too, and how.
+	Tshark string `json:"tshark"`
+	// Notes are what could not be compared, and why.
+	Notes []string `json:"notes"`
+}
+
+// Agree reports whether every row agrees.
+func (r *Result) Agree() bool {
+	for _, row := range r.Rows {
+		if !row.Agree {
+			return false
+		}
+	}
+	return true
+}
+
+// Disagreements returns the rows that do not agree.
+func (r *Result) Disagreements() []Row {
+	var out []Row
+	for _, row := range r.Rows {
+		if !row.Agree {
+			out = append(out, row)
+		}
+	}
+	return out
+}
+
+// ErrInput marks input that cannot be recounted: no report, no captures,
+// captures of another run. A command exits 2 on it.
+var ErrInput = errors.New("cannot recount")
+
+// Options tune a recount.
+type Options struct {
+	// Tshark is the tshark binary; "" looks it up on PATH and skips the
+	// tshark comparison when it is missing, "-" never runs it.
+	Tshark string
+}
+
+// virtualEpoch is where scenario time 0 sits in a virtual-clock run's
+// captures: a testing/synctest bubble starts its clock at midnight UTC,
+// 2000-01-01, and the runner starts the scenario at once.
+var virtualEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// LoadReport reads DIR/report.json.
+func LoadReport(dir string) (*reports.Report, error) {
+	path := filepath.Join(dir, "report.json")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInput, err)
+	}
+	var rep reports.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrInput, path, err)
+	}
+	if rep.Schema != reports.Schema {
+		return nil, fmt.Errorf("%w: %s: schema %q, want %q", ErrInput, path, rep.Schema, reports.Schema)
+	}
+	return &rep, nil
+}
+
+// Recount counts the run again from the captures in pcapDir and compares
+// the report's stream numbers with the count.
+func Recount(rep *reports.Report, pcapDir string, opt Options) (*Result, error) {
+	ps := participantSet{topology: rep.Scenario.Topology}
+	if ps.topology != "sfu" && ps.topology != "p2p" {
+		return nil, fmt.Errorf("%w: topology %q: only sfu and p2p calls have per-stream captures to recount", ErrInput, ps.topology)
+	}
+	caps := map[string]*capture{}
+	hosts := []string{}
+	for _, p := range rep.Participants {
+		ps.names = append(ps.names, p.Name)
+		hosts = append(hosts, p.Name)
+	}
+	if ps.topology == "sfu" {
+		hosts = append(hosts, "sfu")
+	}
+	for _, h := range hosts {
+		c, err := readCapture(pcapDir, h)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w (was the run made with --pcap %s?)", ErrInput, err, pcapDir)
+		}
+		caps[h] = c
+	}
+	for _, p := range rep.Participants {
+		if c := caps[p.Name]; p.Address != "" && c.self.String() != p.Address && len(c.rtp) > 0 {
+			return nil, fmt.Errorf("%w: %s is the capture of %s, but the report puts %s at %s: captures of another run?", ErrInput, c.path, c.self, p.Name, p.Address)
+		}
+	}
+	counts, err := recountStreams(caps, ps)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInput, err)
+	}
+	res := &Result{Scenario: rep.Scenario.Name, Rows: []Row{}, Notes: []string{}, Streams: []*StreamCount{}}
+	videoPer := map[string]int{}
+	for _, s := range rep.Streams {
+		if s.Kind == "video" {
+			videoPer[s.To]++
+		}
+	}
+	for _, s := range rep.Streams {
+		name := fmt.Sprintf("%s->%s %s", s.From, s.To, s.Kind)
+		sc := counts[streamKey{s.From, s.To, s.Kind}]
+		if sc == nil {
+			if s.PacketsReceived > 0 {
+				res.Rows = append(res.Rows, Row{Stream: name, Quantity: "packets_received", Report: float64(s.PacketsReceived),
+					Why: "the captures hold no packet of this stream at its receiver"})
+			} else {
+				res.Notes = append(res.Notes, name+": not in the captures and nothing received by the report: nothing to compare")
+			}
+			continue
+		}
+		delete(counts, streamKey{s.From, s.To, s.Kind})
+		res.Streams = append(res.Streams, sc)
+		res.Rows = append(res.Rows, streamRows(name, s, sc, rep, videoPer[s.To] == 1)...)
+	}
+	for k, sc := range counts {
+		res.Rows = append(res.Rows, Row{Stream: fmt.Sprintf("%s->%s %s", k.from, k.to, k.kind), Quantity: "packets_received",
+			High: float64(sc.Unique), Low: float64(sc.Unique), Why: "the captures hold this stream but the report has no such stream"})
+	}
+	for i := range res.Rows {
+		r := &res.Rows[i]
+		r.Agree = r.Report >= r.Low-r.Tolerance && r.Report <= r.High+r.Tolerance && !math.IsNaN(r.Report)
+	}
+	if err := tsharkCheck(res, caps, hosts, opt); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// streamRows compares one stream.
+func streamRows(name string, s reports.Stream, sc *StreamCount, rep *reports.Report, oneVideo bool) []Row {
+	var rows []Row
+	exact := func(q string, report float64, count uint64, why string) {
+		rows = append(rows, Row{Stream: name, Quantity: q, Report: report, Low: float64(count), High: float64(count), Why: why})
+	}
+	exact("packets_sent", float64(s.PacketsSent), sc.Sent,
+		fmt.Sprintf("exact: %s's media packets on the wire in %s.pcap (every layer; %d RTX apart)", s.From, s.From, sc.SentRTX))
+	expected := sc.HopSent - sc.InFlight
+	recvLo, recvHi := sc.Unique+sc.RepairedMin, sc.Unique+sc.RepairedMax
+	why := fmt.Sprintf("distinct media sequence numbers at %s (%d padding packets apart)", s.To, sc.Padding)
+	if sc.RTX > 0 {
+		why += fmt.Sprintf(" plus %d..%d of %d RTX matched to a lost packet by timestamp and size (the original sequence number is encrypted)", sc.RepairedMin, sc.RepairedMax, sc.RTX)
+	} else {
+		why = "exact: " + why
+	}
+	rows = append(rows, Row{Stream: name, Quantity: "packets_received", Report: float64(s.PacketsReceived), Low: float64(recvLo), High: float64(recvHi), Why: why})
+	if expected > 0 {
+		// rounding of the report (5 decimals)
+		const round5 = 0.5e-5
+		lossLo := float64(expected-min(expected, recvHi)) / float64(expected)
+		lossHi := float64(expected-min(expected, recvLo)) / float64(expected)
+		rows = append(rows, Row{Stream: name, Quantity: "loss_fraction", Report: s.LossFraction, Low: lossLo, High: lossHi, Tolerance: round5,
+			Why: fmt.Sprintf("1 - received/%d media packets %s put on the wire to %s (%d in flight at the end left out: sent within the longest transit, %v, of the last)", expected, sc.HopHost, s.To, sc.InFlight, sc.MaxTransit)})
+		raw := float64(sc.Lost) / float64(expected)
+		rows = append(rows, Row{Stream: name, Quantity: "raw_loss_fraction", Report: s.RawLossFraction, Low: raw, High: raw, Tolerance: round5,
+			Why: fmt.Sprintf("exact: %d of %d media packets never arrived as originals", sc.Lost, expected)})
+	}
+	if sc.Arrived > 1 {
+		rows = append(rows, Row{Stream: name, Quantity: "jitter_ms", Report: s.JitterMS, Low: sc.JitterMS, High: sc.JitterMS,
+			Tolerance: 0.05*sc.JitterMS + 0.001,
+			Why:       "RFC 3550 A.8 from capture arrival times and RTP timestamps; 5 % for the capture's microsecond clock and the order packets reach the application, 0.001 ms for the report's rounding"})
+	}
+	if rep.Scenario.Clock == "virtual" && !rep.Partial && !sc.FirstArrival.IsZero() {
+		// The report divides the payload bytes of distinct packets by the
+		// time from the first 100 ms sample that saw one to the end.
+		first := sc.FirstArrival.Sub(virtualEpoch)
+		first = (first + 100*time.Millisecond - 1).Truncate(100 * time.Millisecond)
+		span := rep.Scenario.DurationS - first.Seconds()
+		if span > 0 {
+			lo := float64(sc.Bytes+sc.BytesRepairedMin) * 8 / 1000 / span
+			hi := float64(sc.Bytes+sc.BytesRepairedMax) * 8 / 1000 / span
+			tol := float64(sc.MaxPayload)*8/1000/span + 0.05
+			rows = append(rows, Row{Stream: name, Quantity: "bitrate_kbps", Report: s.BitrateKbps, Low: lo, High: hi, Tolerance: tol,
+				Why: fmt.Sprintf("payload bytes of distinct packets (SRTP tag off) over %.1f s; within one packet (%d bytes) and the report's rounding", span, sc.MaxPayload)})
+		}
+	}
+	if oneVideo && s.Kind == "video" {
+		exact("nack_count", float64(s.NACKCount), sc.NACKs, fmt.Sprintf("exact: SRTCP packets from %s whose clear first header is a generic NACK (its only video stream)", s.To))
+		exact("pli_count", float64(s.PLICount), sc.PLIs, fmt.Sprintf("exact: SRTCP packets from %s whose clear first header is a PLI or FIR (its only video stream)", s.To))
+	}
+	return rows
+}

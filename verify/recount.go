@@ -1,0 +1,317 @@
+package verify
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"time"
+)
+
+// payloadType describes one RTP payload type rtclab's endpoints signal
+// (the codec table of stack/peer; every offer and answer uses it).
+type payloadType struct {
+	kind  string // "audio" or "video"
+	clock float64
+	rtx   bool // RFC 4588 retransmission
+}
+
+var payloadTypes = map[uint8]payloadType{
+	111: {"audio", 48000, false}, // Opus
+	96:  {"video", 90000, false}, // VP8
+	97:  {"video", 90000, true},
+	98:  {"video", 90000, false}, // VP9
+	99:  {"video", 90000, true},
+	102: {"video", 90000, false}, // H.264
+	103: {"video", 90000, true},
+	45:  {"video", 90000, false}, // AV1
+	46:  {"video", 90000, true},
+}
+
+// StreamCount is the recount of one stream (publisher, receiver, kind)
+// from the captures.
+type StreamCount struct {
+	From, To, Kind string
+	// PublisherSSRCs are the publisher's media SSRCs of this kind (one per
+	// simulcast layer); SSRC and RTXSSRC are what the receiver got.
+	PublisherSSRCs []uint32
+	SSRC, RTXSSRC  uint32
+	// Sent counts the publisher's media packets on the wire (every
+	// layer), SentRTX its retransmissions.
+	Sent, SentRTX uint64
+	// HopHost is the host that sent the stream to the receiver (the SFU,
+	// or the publisher peer to peer); HopSent counts its media packets
+	// (padding apart, HopPadding) and InFlight those of them sent too
+	// late to arrive before the capture ended.
+	HopHost             string
+	HopSent, HopPadding uint64
+	InFlight            uint64
+	MaxTransit          time.Duration
+	// Arrived counts media packets arriving at the receiver, duplicates
+	// included; Unique the distinct sequence numbers among them; Padding
+	// the padding-only packets and RTX the retransmissions it got.
+	Arrived, Unique, Padding, RTX uint64
+	// Lost is HopSent - InFlight - Unique: never arrived as originals.
+	Lost uint64
+	// RepairedMin and RepairedMax bound how many lost packets an RTX
+	// packet repaired (matched by RTP timestamp and size; the original
+	// sequence number is encrypted).
+	RepairedMin, RepairedMax uint64
+	// JitterMS is RFC 3550 interarrival jitter (appendix A.8) over the
+	// media packets in arrival order, at the end.
+	JitterMS float64
+	// Bytes is the payload bytes of the distinct media packets, with the
+	// repairs' bytes between BytesRepairedMin and BytesRepairedMax.
+	Bytes, BytesRepairedMin, BytesRepairedMax uint64
+	// MaxPayload is the largest payload, in bytes.
+	MaxPayload int
+	// FirstArrival is the first media packet's capture time.
+	FirstArrival time.Time
+	// NACKs and PLIs count the receiver's feedback packets whose first
+	// RTCP header is a generic NACK or a PLI/FIR; the media SSRC they
+	// refer to is encrypted, so they are per receiver, not per stream.
+	NACKs, PLIs uint64
+}
+
+// participantSet is what recount needs of a report: who is where.
+type participantSet struct {
+	topology string
+	names    []string
+}
+
+// streamKey names a stream.
+type streamKey struct{ from, to, kind string }
+
+// recountStreams counts every stream found in the captures: for each
+// receiver and each inbound media SSRC, which publisher's stream it is,
+// matched by the (sequence number, timestamp) pairs the SFU forwards
+// unchanged (stack/sfu munger: the first layer passes through as is).
+func recountStreams(caps map[string]*capture, ps participantSet) (map[streamKey]*StreamCount, error) {
+	// Every publisher's outbound media SSRCs and their (seq, ts) pairs.
+	type pubSSRC struct {
+		host string
+		kind string
+		keys map[uint64]bool
+	}
+	pubs := map[uint32]*pubSSRC{}
+	for _, name := range ps.names {
+		c := caps[name]
+		for _, r := range c.rtp {
+			pt, ok := payloadTypes[r.PT]
+			if !r.Out || !ok || pt.rtx || r.Padding {
+				continue
+			}
+			p := pubs[r.SSRC]
+			if p == nil {
+				p = &pubSSRC{host: name, kind: pt.kind, keys: map[uint64]bool{}}
+				pubs[r.SSRC] = p
+			}
+			p.keys[uint64(r.Seq)<<32|uint64(r.Timestamp)] = true
+		}
+	}
+	out := map[streamKey]*StreamCount{}
+	for _, to := range ps.names {
+		c := caps[to]
+		// inbound media SSRCs, matched to a publisher SSRC
+		match := map[uint32]map[uint32]int{}
+		kinds := map[uint32]payloadType{}
+		for _, r := range c.rtp {
+			pt, ok := payloadTypes[r.PT]
+			if r.Out || !ok || pt.rtx || r.Padding {
+				continue
+			}
+			kinds[r.SSRC] = pt
+			if match[r.SSRC] == nil {
+				match[r.SSRC] = map[uint32]int{}
+			}
+			for s, p := range pubs {
+				if p.host != to && p.kind == pt.kind && p.keys[uint64(r.Seq)<<32|uint64(r.Timestamp)] {
+					match[r.SSRC][s]++
+				}
+			}
+		}
+		for ssrc, m := range match {
+			var best uint32
+			for s, n := range m {
+				if n > m[best] || (n == m[best] && s < best) {
+					best = s
+				}
+			}
+			if m[best] == 0 {
+				continue // no publisher's packets: not a stream of this run
+			}
+			from := pubs[best].host
+			k := streamKey{from, to, kinds[ssrc].kind}
+			if prev, dup := out[k]; dup {
+				return nil, fmt.Errorf("%s receives two %s streams from %s (SSRCs %#x and %#x)", to, k.kind, from, prev.SSRC, ssrc)
+			}
+			sc := &StreamCount{From: from, To: to, Kind: k.kind, SSRC: ssrc}
+			for s, p := range pubs {
+				if p.host == from && p.kind == k.kind {
+					sc.PublisherSSRCs = append(sc.PublisherSSRCs, s)
+				}
+			}
+			slices.Sort(sc.PublisherSSRCs)
+			hop := "sfu"
+			if ps.topology == "p2p" {
+				hop = from
+			}
+			hc := caps[hop]
+			if hc == nil {
+				return nil, fmt.Errorf("no capture of %s, which sent %s->%s %s", hop, from, to, k.kind)
+			}
+			sc.count(caps[from], hc, c, kinds[ssrc].clock)
+			out[k] = sc
+		}
+	}
+	return out, nil
+}
+
+// count fills the stream's numbers from the publisher's, the hop
+// sender's and the receiver's captures.
+func (sc *StreamCount) count(pub, hop, rx *capture, clock float64) {
+	tag := srtpTagLen[rx.srtpProfile]
+	for _, r := range pub.rtp {
+		pt, ok := payloadTypes[r.PT]
+		if !r.Out || !ok || pt.kind != sc.Kind {
+			continue
+		}
+		switch {
+		case pt.rtx:
+			sc.SentRTX++
+		case !r.Padding && slices.Contains(sc.PublisherSSRCs, r.SSRC):
+			sc.Sent++
+		}
+	}
+	sc.HopHost = hop.host
+	type key struct {
+		ts   uint32
+		body int
+	}
+	sentAt := map[uint16]time.Time{}
+	sentKey := map[uint16]key{}
+	var lastSent time.Time
+	for _, r := range hop.rtp {
+		if !r.Out || r.SSRC != sc.SSRC {
+			continue
+		}
+		if r.Padding {
+			sc.HopPadding++
+			continue
+		}
+		if _, dup := sentAt[r.Seq]; !dup {
+			sentAt[r.Seq], sentKey[r.Seq] = r.At, key{r.Timestamp, r.Body}
+		}
+		lastSent = r.At
+	}
+	sc.HopSent = uint64(len(sentAt))
+	// The receiver's media: arrivals, distinct numbers, jitter.
+	got := map[uint16]bool{}
+	var j, prevTransit float64
+	first := true
+	for _, r := range rx.rtp {
+		if r.Out {
+			continue
+		}
+		if r.SSRC != sc.SSRC {
+			continue
+		}
+		if r.Padding {
+			sc.Padding++
+			continue
+		}
+		sc.Arrived++
+		if sc.FirstArrival.IsZero() {
+			sc.FirstArrival = r.At
+		}
+		if at, ok := sentAt[r.Seq]; ok && r.At.Sub(at) > sc.MaxTransit {
+			sc.MaxTransit = r.At.Sub(at)
+		}
+		// RFC 3550 appendix A.8, in timestamp units, as a real number.
+		transit := float64(r.At.UnixNano())/1e9*clock - float64(r.Timestamp)
+		if !first {
+			d := math.Abs(transit - prevTransit)
+			if d > float64(1<<31) { // timestamp wrap between the two
+				d = math.Abs(d - float64(1<<32))
+			}
+			j += (d - j) / 16
+		}
+		prevTransit, first = transit, false
+		if got[r.Seq] {
+			continue
+		}
+		got[r.Seq] = true
+		payload := r.Body - tag
+		sc.Bytes += uint64(max(payload, 0))
+		sc.MaxPayload = max(sc.MaxPayload, payload)
+	}
+	sc.Unique = uint64(len(got))
+	sc.JitterMS = j / clock * 1000
+	// Missing packets: sent by the hop, never arrived, and not so late
+	// that they could still have been on their way when the capture ended.
+	missing := map[key]int{}
+	total := map[key]int{}
+	for seq, at := range sentAt {
+		k := sentKey[seq]
+		total[k]++
+		if got[seq] {
+			continue
+		}
+		if at.After(lastSent.Add(-sc.MaxTransit)) {
+			sc.InFlight++
+			continue
+		}
+		missing[k]++
+	}
+	sc.Lost = sc.HopSent - sc.InFlight - min(sc.Unique, sc.HopSent-sc.InFlight)
+	// Retransmissions (RFC 4588 section 4: same timestamp, the original
+	// sequence number in two extra payload bytes) on the receiver's RTX
+	// SSRC: the one whose timestamps fall among this stream's.
+	rtxBy := map[uint32]map[key]int{}
+	for _, r := range rx.rtp {
+		pt, ok := payloadTypes[r.PT]
+		if r.Out || !ok || !pt.rtx || pt.kind != sc.Kind {
+			continue
+		}
+		if rtxBy[r.SSRC] == nil {
+			rtxBy[r.SSRC] = map[key]int{}
+		}
+		rtxBy[r.SSRC][key{r.Timestamp, r.Body - 2}]++
+	}
+	bestN := 0
+	for s, m := range rtxBy {
+		n := 0
+		for k, c := range m {
+			if total[k] > 0 {
+				n += c
+			}
+		}
+		if n > bestN || (n == bestN && n > 0 && s < sc.RTXSSRC) {
+			sc.RTXSSRC, bestN = s, n
+		}
+	}
+	for k, c := range rtxBy[sc.RTXSSRC] {
+		sc.RTX += uint64(c)
+		m := missing[k]
+		if m == 0 {
+			continue
+		}
+		hi := uint64(min(m, c))
+		sc.RepairedMax += hi
+		sc.BytesRepairedMax += hi * uint64(max(k.body-tag, 0))
+		if m == total[k] { // every packet with this key was lost: at least one repaired
+			sc.RepairedMin++
+			sc.BytesRepairedMin += uint64(max(k.body-tag, 0))
+		}
+	}
+	for _, r := range rx.rtcp {
+		if !r.Out {
+			continue
+		}
+		switch {
+		case r.PT == 205 && r.FMT == 1:
+			sc.NACKs++
+		case r.PT == 206 && (r.FMT == 1 || r.FMT == 4):
+			sc.PLIs++
+		}
+	}
+}

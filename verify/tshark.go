@@ -1,0 +1,103 @@
+package verify
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// tsharkKey counts packets per SSRC and direction.
+type tsharkKey struct {
+	ssrc uint32
+	out  bool
+}
+
+// parseTshark reads tshark's "-T fields -e ip.src -e rtp.ssrc -e rtp.seq"
+// output (tab-separated, SSRC in hex) and counts packets per SSRC and
+// direction (out: ip.src is self). A frame tshark decoded as several RTP
+// packets lists them comma-separated; each counts.
+func parseTshark(out []byte, self string) (map[tsharkKey]uint64, error) {
+	n := map[tsharkKey]uint64{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for line := 1; sc.Scan(); line++ {
+		f := strings.Split(sc.Text(), "\t")
+		if len(f) < 2 || f[1] == "" {
+			continue
+		}
+		for _, s := range strings.Split(f[1], ",") {
+			v, err := strconv.ParseUint(strings.TrimPrefix(s, "0x"), 16, 32)
+			if err != nil {
+				return nil, fmt.Errorf("tshark output line %d: SSRC %q: %w", line, s, err)
+			}
+			n[tsharkKey{uint32(v), f[0] == self}]++
+		}
+	}
+	return n, sc.Err()
+}
+
+// tsharkCheck has tshark decode every capture's RTP (its heuristic RTP
+// dissector) and compares its packets per SSRC and direction with this
+// package's own parser: two independent decoders of the same bytes.
+func tsharkCheck(res *Result, caps map[string]*capture, hosts []string, opt Options) error {
+	bin := opt.Tshark
+	switch bin {
+	case "-":
+		res.Tshark = "not run (asked not to)"
+		return nil
+	case "":
+		p, err := exec.LookPath("tshark")
+		if err != nil {
+			res.Tshark = "not installed: the captures were decoded by rtclab's own parser only"
+			return nil
+		}
+		bin = p
+	}
+	var checked []string
+	for _, h := range hosts {
+		c := caps[h]
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		out, err := exec.CommandContext(ctx, bin, "-r", c.path, "-o", "rtp.heuristic_rtp:TRUE", "-Y", "rtp.ssrc",
+			"-T", "fields", "-e", "ip.src", "-e", "rtp.ssrc").Output()
+		cancel()
+		if err != nil {
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				err = fmt.Errorf("%w: %s", err, strings.TrimSpace(string(ee.Stderr)))
+			}
+			return fmt.Errorf("tshark on %s: %w", c.path, err)
+		}
+		theirs, err := parseTshark(out, c.self.String())
+		if err != nil {
+			return fmt.Errorf("%s: %w", c.path, err)
+		}
+		ours := map[tsharkKey]uint64{}
+		for _, r := range c.rtp {
+			ours[tsharkKey{r.SSRC, r.Out}]++
+		}
+		for k, n := range ours {
+			dir := "received"
+			if k.out {
+				dir = "sent"
+			}
+			row := Row{Stream: h, Quantity: fmt.Sprintf("tshark RTP %s SSRC %#08x", dir, k.ssrc), Report: float64(theirs[k]),
+				Low: float64(n), High: float64(n), Why: "exact: tshark's heuristic RTP decode against rtclab's parser, packets of this SSRC in " + c.path}
+			row.Agree = row.Report == row.Low
+			res.Rows = append(res.Rows, row)
+		}
+		for k, n := range theirs {
+			if _, ok := ours[k]; !ok {
+				res.Rows = append(res.Rows, Row{Stream: h, Quantity: fmt.Sprintf("tshark RTP SSRC %#08x", k.ssrc), Report: float64(n),
+					Why: "tshark decoded RTP packets of an SSRC rtclab's parser did not see"})
+			}
+		}
+		checked = append(checked, h)
+	}
+	res.Tshark = fmt.Sprintf("%s decoded %s: packets per SSRC compared", bin, strings.Join(checked, ", "))
+	return nil
+}
