@@ -127,7 +127,10 @@ func Recount(rep *reports.Report, pcapDir string, opt Options) (*Result, error) 
 			return nil, fmt.Errorf("%w: %s is the capture of %s, but the report puts %s at %s: captures of another run?", ErrInput, c.path, c.self, p.Name, p.Address)
 		}
 	}
-	counts, err := recountStreams(caps, ps)
+	// The report does not say at which instant its counts were taken (the
+	// run ends after the scenario's duration, by the setup time), so the
+	// recount runs to the end of the captures.
+	counts, err := recountStreams(caps, ps, time.Time{})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInput, err)
 	}
@@ -191,7 +194,7 @@ func streamRows(name string, s reports.Stream, sc *StreamCount, rep *reports.Rep
 		lossLo := float64(expected-min(expected, recvHi)) / float64(expected)
 		lossHi := float64(expected-min(expected, recvLo)) / float64(expected)
 		rows = append(rows, Row{Stream: name, Quantity: "loss_fraction", Report: s.LossFraction, Low: lossLo, High: lossHi, Tolerance: round5,
-			Why: fmt.Sprintf("1 - received/%d media packets %s put on the wire to %s (%d in flight at the end left out: sent within the longest transit, %v, of the last)", expected, sc.HopHost, s.To, sc.InFlight, sc.MaxTransit)})
+			Why: fmt.Sprintf("1 - received/%d media packets %s put on the wire to %s (%d in flight at the end left out: sent within the last second's longest transit, %v, of the end)", expected, sc.HopHost, s.To, sc.InFlight, sc.MaxTransit)})
 		raw := float64(sc.Lost) / float64(expected)
 		rows = append(rows, Row{Stream: name, Quantity: "raw_loss_fraction", Report: s.RawLossFraction, Low: raw, High: raw, Tolerance: round5,
 			Why: fmt.Sprintf("exact: %d of %d media packets never arrived as originals", sc.Lost, expected)})

@@ -85,7 +85,7 @@ type streamKey struct{ from, to, kind string }
 // receiver and each inbound media SSRC, which publisher's stream it is,
 // matched by the (sequence number, timestamp) pairs the SFU forwards
 // unchanged (stack/sfu munger: the first layer passes through as is).
-func recountStreams(caps map[string]*capture, ps participantSet) (map[streamKey]*StreamCount, error) {
+func recountStreams(caps map[string]*capture, ps participantSet, end time.Time) (map[streamKey]*StreamCount, error) {
 	// Every publisher's outbound media SSRCs and their (seq, ts) pairs.
 	type pubSSRC struct {
 		host string
@@ -159,7 +159,7 @@ func recountStreams(caps map[string]*capture, ps participantSet) (map[streamKey]
 			if hc == nil {
 				return nil, fmt.Errorf("no capture of %s, which sent %s->%s %s", hop, from, to, k.kind)
 			}
-			sc.count(caps[from], hc, c, kinds[ssrc].clock)
+			sc.count(caps[from], hc, c, kinds[ssrc].clock, end)
 			out[k] = sc
 		}
 	}
@@ -168,11 +168,15 @@ func recountStreams(caps map[string]*capture, ps participantSet) (map[streamKey]
 
 // count fills the stream's numbers from the publisher's, the hop
 // sender's and the receiver's captures.
-func (sc *StreamCount) count(pub, hop, rx *capture, clock float64) {
+//
+// Only what happened by end counts (zero: until the captures end): the
+// report is taken at the scenario's end, and captures run a little longer.
+func (sc *StreamCount) count(pub, hop, rx *capture, clock float64, end time.Time) {
+	before := func(at time.Time) bool { return end.IsZero() || !at.After(end) }
 	tag := srtpTagLen[rx.srtpProfile]
 	for _, r := range pub.rtp {
 		pt, ok := payloadTypes[r.PT]
-		if !r.Out || !ok || pt.kind != sc.Kind {
+		if !r.Out || !ok || pt.kind != sc.Kind || !before(r.At) {
 			continue
 		}
 		switch {
@@ -191,7 +195,7 @@ func (sc *StreamCount) count(pub, hop, rx *capture, clock float64) {
 	sentKey := map[uint16]key{}
 	var lastSent time.Time
 	for _, r := range hop.rtp {
-		if !r.Out || r.SSRC != sc.SSRC {
+		if !r.Out || r.SSRC != sc.SSRC || !before(r.At) {
 			continue
 		}
 		if r.Padding {
@@ -206,13 +210,14 @@ func (sc *StreamCount) count(pub, hop, rx *capture, clock float64) {
 	sc.HopSent = uint64(len(sentAt))
 	// The receiver's media: arrivals, distinct numbers, jitter.
 	got := map[uint16]bool{}
+	var transits [][2]time.Time // arrival, sending of each matched packet
 	var j, prevTransit float64
 	first := true
 	for _, r := range rx.rtp {
 		if r.Out {
 			continue
 		}
-		if r.SSRC != sc.SSRC {
+		if r.SSRC != sc.SSRC || !before(r.At) {
 			continue
 		}
 		if r.Padding {
@@ -223,8 +228,8 @@ func (sc *StreamCount) count(pub, hop, rx *capture, clock float64) {
 		if sc.FirstArrival.IsZero() {
 			sc.FirstArrival = r.At
 		}
-		if at, ok := sentAt[r.Seq]; ok && r.At.Sub(at) > sc.MaxTransit {
-			sc.MaxTransit = r.At.Sub(at)
+		if at, ok := sentAt[r.Seq]; ok {
+			transits = append(transits, [2]time.Time{r.At, at})
 		}
 		// RFC 3550 appendix A.8, in timestamp units, as a real number.
 		transit := float64(r.At.UnixNano())/1e9*clock - float64(r.Timestamp)
@@ -245,6 +250,14 @@ func (sc *StreamCount) count(pub, hop, rx *capture, clock float64) {
 		sc.MaxPayload = max(sc.MaxPayload, payload)
 	}
 	sc.Unique = uint64(len(got))
+	// The transit time at the end: the longest among the packets that
+	// arrived in the last second before the last arrival.
+	if n := len(transits); n > 0 {
+		last := transits[n-1][0]
+		for i := n - 1; i >= 0 && last.Sub(transits[i][0]) <= time.Second; i-- {
+			sc.MaxTransit = max(sc.MaxTransit, transits[i][0].Sub(transits[i][1]))
+		}
+	}
 	sc.JitterMS = j / clock * 1000
 	// Missing packets: sent by the hop, never arrived, and not so late
 	// that they could still have been on their way when the capture ended.
@@ -269,7 +282,7 @@ func (sc *StreamCount) count(pub, hop, rx *capture, clock float64) {
 	rtxBy := map[uint32]map[key]int{}
 	for _, r := range rx.rtp {
 		pt, ok := payloadTypes[r.PT]
-		if r.Out || !ok || !pt.rtx || pt.kind != sc.Kind {
+		if r.Out || !ok || !pt.rtx || pt.kind != sc.Kind || !before(r.At) {
 			continue
 		}
 		if rtxBy[r.SSRC] == nil {
@@ -304,7 +317,7 @@ func (sc *StreamCount) count(pub, hop, rx *capture, clock float64) {
 		}
 	}
 	for _, r := range rx.rtcp {
-		if !r.Out {
+		if !r.Out || !before(r.At) {
 			continue
 		}
 		switch {
