@@ -51,6 +51,7 @@ participants:
 var everyCell = map[string]string{
 	"packets_sent": "#10 item 6 (packets written before DTLS-SRTP was up are counted; they never reached the wire)",
 	"jitter_ms":    "#10 item 2 (pion's second-difference jitter, not RFC 3550 A.8)",
+	"nack_count":   nackFinding,
 }
 
 func marks(extra map[string]string) map[string]string {
@@ -69,21 +70,31 @@ func marks(extra map[string]string) map[string]string {
 // listed defects; see the report of this branch).
 const nackFinding = "finding: NACK packets on the wire ≈ 2 × nack_count (not a listed #10 defect)"
 
+// Marks used by several cells.
+const (
+	item1            = "#10 item 1 (loss counted only between the first and the last packet received)"
+	item6pad         = "#10 item 6 (padding probes counted as received packets; their sequence numbers as expected)"
+	reorderFinding   = "finding: reordered video packets that reached bob's socket are missing from packets_received (not a listed #10 defect)"
+	repairFinding    = "finding: after a mid-call outage the RTX repairs reach bob's socket but the report counts them lost (not a listed #10 defect)"
+	queueEnd         = "open: the report does not say when its counts were taken; behind a 1.7 s queue the captures run on past that instant (needs a report field, see the branch's report)"
+	simulcastFinding = "finding: simulcast bitrate above the bytes of the distinct packets on the wire (not a listed #10 defect)"
+)
+
 func grid() []gridCell {
 	d := func(down string) string { return down }
 	return []gridCell{
 		{name: "loss-1pct", yaml: d("{loss: 1%, delay: 20ms}"), loss: 0.01},
-		{name: "loss-10pct", yaml: d("{loss: 10%, delay: 20ms}"), loss: 0.10},
-		{name: "loss-20pct", yaml: d("{loss: 20%, delay: 20ms}"), loss: 0.20},
+		{name: "loss-10pct", expectedDefect: map[string]string{"alice->bob video raw_loss_fraction": item1}, yaml: d("{loss: 10%, delay: 20ms}"), loss: 0.10},
+		{name: "loss-20pct", expectedDefect: map[string]string{"alice->bob video raw_loss_fraction": item1, "alice->bob video loss_fraction": item1}, yaml: d("{loss: 20%, delay: 20ms}"), loss: 0.20},
 		{name: "bursty-5pct-burst4", yaml: d("{loss: 5%, burst: 4, delay: 20ms}"), loss: 0.05, burst: 4},
 		{name: "jitter-uniform-fifo", yaml: d("{delay: 100ms, jitter: 20ms}")},
-		{name: "jitter-uniform-reorder", yaml: d("{delay: 100ms, jitter: 20ms, reorder: true}")},
+		{name: "jitter-uniform-reorder", expectedDefect: map[string]string{"alice->bob video packets_received": reorderFinding, "alice->bob video bitrate_kbps": reorderFinding}, yaml: d("{delay: 100ms, jitter: 20ms, reorder: true}")},
 		{name: "jitter-normal-fifo", yaml: d("{delay: 100ms, jitter: 20ms, jitter_distribution: normal}")},
-		{name: "jitter-normal-reorder", yaml: d("{delay: 100ms, jitter: 20ms, jitter_distribution: normal, reorder: true}")},
-		{name: "rate-300kbps", yaml: d("{rate: 300kbps, queue: 200ms, delay: 20ms}")},
-		{name: "trace-dip", yaml: d("{trace: 'builtin:dip-2m-300k.mahi', delay: 20ms}")},
-		{name: "outage-mid", yaml: d("{delay: 30ms, schedule: [{at: 4s, down: true}, {at: 7s, down: false}]}")},
-		{name: "outage-end", yaml: d("{delay: 30ms, schedule: [{at: 6s, down: true}]}")},
+		{name: "jitter-normal-reorder", expectedDefect: map[string]string{"alice->bob video packets_received": reorderFinding}, yaml: d("{delay: 100ms, jitter: 20ms, jitter_distribution: normal, reorder: true}")},
+		{name: "rate-300kbps", expectedDefect: map[string]string{"alice->bob video packets_received": queueEnd, "alice->bob video loss_fraction": queueEnd, "alice->bob video raw_loss_fraction": queueEnd, "alice->bob video bitrate_kbps": queueEnd, "alice->bob audio loss_fraction": queueEnd, "alice->bob audio raw_loss_fraction": queueEnd}, yaml: d("{rate: 300kbps, queue: 200ms, delay: 20ms}")},
+		{name: "trace-dip", expectedDefect: map[string]string{"alice->bob video packets_received": queueEnd, "alice->bob video loss_fraction": queueEnd, "alice->bob video raw_loss_fraction": queueEnd, "alice->bob video bitrate_kbps": queueEnd}, yaml: d("{trace: 'builtin:dip-2m-300k.mahi', delay: 20ms}")},
+		{name: "outage-mid", expectedDefect: map[string]string{"alice->bob video packets_received": repairFinding, "alice->bob video loss_fraction": repairFinding, "alice->bob video bitrate_kbps": repairFinding}, yaml: d("{delay: 30ms, schedule: [{at: 4s, down: true}, {at: 7s, down: false}]}")},
+		{name: "outage-end", expectedDefect: map[string]string{"alice->bob audio raw_loss_fraction": item1, "alice->bob audio loss_fraction": item1, "alice->bob video raw_loss_fraction": item1, "alice->bob video loss_fraction": item1}, yaml: d("{delay: 30ms, schedule: [{at: 6s, down: true}]}")},
 		{name: "relay-turn-udp", yaml: `name: relay-turn-udp
 topology: p2p
 duration: 12s
@@ -98,7 +109,7 @@ participants:
     downlink: {loss: 3%, delay: 40ms}
 `, loss: 0.03},
 		{name: "relay-turn-tcp", pending: "netem's pcap writes UDP only (netem/pcap.go): bob's TURN/TCP leg is not in the captures yet (#11 adds it)"},
-		{name: "simulcast", yaml: `name: simulcast
+		{name: "simulcast", expectedDefect: map[string]string{"alice->bob video packets_received": item6pad, "alice->bob video loss_fraction": item6pad, "alice->bob video raw_loss_fraction": item6pad, "alice->bob video bitrate_kbps": simulcastFinding}, yaml: `name: simulcast
 topology: sfu
 duration: 12s
 participants:

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -62,8 +63,12 @@ func tsharkCheck(res *Result, caps map[string]*capture, hosts []string, opt Opti
 	for _, h := range hosts {
 		c := caps[h]
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		out, err := exec.CommandContext(ctx, bin, "-r", c.path, "-o", "rtp.heuristic_rtp:TRUE", "-Y", "rtp.ssrc",
-			"-T", "fields", "-e", "ip.src", "-e", "rtp.ssrc").Output()
+		args := []string{"-r", c.path, "-o", "rtp.heuristic_rtp:TRUE", "-Y", "rtp.ssrc", "-T", "fields", "-e", "ip.src", "-e", "rtp.ssrc"}
+		out, err := exec.CommandContext(ctx, bin, args...).Output()
+		if err == nil && len(out) == 0 && len(c.rtp) > 0 {
+			// seen once under load: tshark printed nothing; ask again
+			out, err = exec.CommandContext(ctx, bin, args...).Output()
+		}
 		cancel()
 		if err != nil {
 			var ee *exec.ExitError
@@ -76,9 +81,12 @@ func tsharkCheck(res *Result, caps map[string]*capture, hosts []string, opt Opti
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.path, err)
 		}
-		ours := map[tsharkKey]uint64{}
+		ours, padding := map[tsharkKey]uint64{}, map[tsharkKey]uint64{}
 		for _, r := range c.rtp {
 			ours[tsharkKey{r.SSRC, r.Out}]++
+			if r.Padding {
+				padding[tsharkKey{r.SSRC, r.Out}]++
+			}
 		}
 		for k, n := range ours {
 			dir := "received"
@@ -86,8 +94,9 @@ func tsharkCheck(res *Result, caps map[string]*capture, hosts []string, opt Opti
 				dir = "sent"
 			}
 			row := Row{Stream: h, Quantity: fmt.Sprintf("tshark RTP %s SSRC %#08x", dir, k.ssrc), Report: float64(theirs[k]),
-				Low: float64(n), High: float64(n), Why: "exact: tshark's heuristic RTP decode against rtclab's parser, packets of this SSRC in " + c.path}
-			row.Agree = row.Report == row.Low
+				Low: float64(n), High: float64(n), Tolerance: float64(padding[k]),
+				Why: "tshark's heuristic RTP decode against rtclab's parser, packets of this SSRC in " + c.path + "; exact but for padding packets, which the heuristic may refuse (their padding length is encrypted)"}
+			row.Agree = math.Abs(row.Report-row.Low) <= row.Tolerance
 			res.Rows = append(res.Rows, row)
 		}
 		for k, n := range theirs {
