@@ -82,6 +82,10 @@ type Options struct {
 // 2000-01-01, and the runner starts the scenario at once.
 var virtualEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
+// runnerDrain is how long after the scenario's end the runner reads its
+// final counts (scenarios/runner.go, drain).
+const runnerDrain = time.Second
+
 // LoadReport reads DIR/report.json.
 func LoadReport(dir string) (*reports.Report, error) {
 	path := filepath.Join(dir, "report.json")
@@ -127,10 +131,16 @@ func Recount(rep *reports.Report, pcapDir string, opt Options) (*Result, error) 
 			return nil, fmt.Errorf("%w: %s is the capture of %s, but the report puts %s at %s: captures of another run?", ErrInput, c.path, c.self, p.Name, p.Address)
 		}
 	}
-	// The report does not say at which instant its counts were taken (the
-	// run ends after the scenario's duration, by the setup time), so the
-	// recount runs to the end of the captures.
-	counts, err := recountStreams(caps, ps, time.Time{})
+	// The report's counts are read once the scenario's duration and then
+	// the runner's drain (1 s, scenarios/runner.go) have passed; the
+	// captures run on until the network closes. The report does not carry
+	// that instant, so it is derived here for a complete virtual-clock
+	// run, and the recount runs to the end of the captures otherwise.
+	var end time.Time
+	if rep.Scenario.Clock == "virtual" && !rep.Partial {
+		end = virtualEpoch.Add(time.Duration(rep.Scenario.DurationS*float64(time.Second)) + runnerDrain)
+	}
+	counts, err := recountStreams(caps, ps, end)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInput, err)
 	}
@@ -194,7 +204,7 @@ func streamRows(name string, s reports.Stream, sc *StreamCount, rep *reports.Rep
 		lossLo := float64(expected-min(expected, recvHi)) / float64(expected)
 		lossHi := float64(expected-min(expected, recvLo)) / float64(expected)
 		rows = append(rows, Row{Stream: name, Quantity: "loss_fraction", Report: s.LossFraction, Low: lossLo, High: lossHi, Tolerance: round5,
-			Why: fmt.Sprintf("1 - received/%d media packets %s put on the wire to %s (%d in flight at the end left out: sent within the last second's longest transit, %v, of the end)", expected, sc.HopHost, s.To, sc.InFlight, sc.MaxTransit)})
+			Why: fmt.Sprintf("1 - received/%d media packets %s put on the wire to %s (%d in flight at the end left out: sent after the last packet that arrived and within the last second's longest transit, %v, of the end)", expected, sc.HopHost, s.To, sc.InFlight, sc.MaxTransit)})
 		raw := float64(sc.Lost) / float64(expected)
 		rows = append(rows, Row{Stream: name, Quantity: "raw_loss_fraction", Report: s.RawLossFraction, Low: raw, High: raw, Tolerance: round5,
 			Why: fmt.Sprintf("exact: %d of %d media packets never arrived as originals", sc.Lost, expected)})

@@ -250,17 +250,36 @@ func (sc *StreamCount) count(pub, hop, rx *capture, clock float64, end time.Time
 		sc.MaxPayload = max(sc.MaxPayload, payload)
 	}
 	sc.Unique = uint64(len(got))
-	// The transit time at the end: the longest among the packets that
-	// arrived in the last second before the last arrival.
+	sc.JitterMS = j / clock * 1000
+	// What was still on its way when the counts were taken: packets sent
+	// after both (a) the last second's longest transit before the end and
+	// (b) the latest-sent packet that did arrive, less the farthest any
+	// packet was overtaken (a FIFO link delivers nothing sent before a
+	// packet that already arrived). (a) keeps a tail outage's losses
+	// losses; (b) keeps a full queue's drops losses.
+	var lastSend time.Time
+	var overtaken time.Duration
 	if n := len(transits); n > 0 {
 		last := transits[n-1][0]
 		for i := n - 1; i >= 0 && last.Sub(transits[i][0]) <= time.Second; i-- {
 			sc.MaxTransit = max(sc.MaxTransit, transits[i][0].Sub(transits[i][1]))
 		}
+		for _, tr := range transits {
+			if tr[1].After(lastSend) {
+				lastSend = tr[1]
+			}
+			overtaken = max(overtaken, lastSend.Sub(tr[1]))
+		}
 	}
-	sc.JitterMS = j / clock * 1000
-	// Missing packets: sent by the hop, never arrived, and not so late
-	// that they could still have been on their way when the capture ended.
+	horizon := lastSent
+	if !end.IsZero() && end.Before(horizon) {
+		horizon = end
+	}
+	inFlightFrom := horizon.Add(-sc.MaxTransit)
+	if t := lastSend.Add(-overtaken); t.After(inFlightFrom) {
+		inFlightFrom = t
+	}
+	// Missing packets: sent by the hop, never arrived, and not on their way.
 	missing := map[key]int{}
 	total := map[key]int{}
 	for seq, at := range sentAt {
@@ -269,7 +288,7 @@ func (sc *StreamCount) count(pub, hop, rx *capture, clock float64, end time.Time
 		if got[seq] {
 			continue
 		}
-		if at.After(lastSent.Add(-sc.MaxTransit)) {
+		if at.After(inFlightFrom) {
 			sc.InFlight++
 			continue
 		}
