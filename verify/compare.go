@@ -39,6 +39,9 @@ type Result struct {
 	Streams []*StreamCount `json:"streams"`
 	// Rows are every comparison, stream by stream.
 	Rows []Row `json:"rows"`
+	// Decrypted says how many RTP packets the key log opened: the
+	// numbers that depend on payloads are exact for those.
+	Decrypted string `json:"decrypted"`
 	// Tshark says whether tshark decoded the captures too, and how.
 	Tshark string `json:"tshark"`
 	// Notes are what could not be compared, and why.
@@ -119,8 +122,15 @@ func Recount(rep *reports.Report, pcapDir string, opt Options) (*Result, error) 
 	if ps.topology == "sfu" {
 		hosts = append(hosts, "sfu")
 	}
+	// The DTLS key log rtclab run writes next to the captures
+	// (scenarios.KeyLogFile).
+	keys := map[string][]byte{}
+	if f, err := os.Open(filepath.Join(pcapDir, "dtls-keys.log")); err == nil {
+		keys = readKeyLog(f)
+		f.Close()
+	}
 	for _, h := range hosts {
-		c, err := readCapture(pcapDir, h)
+		c, err := readCapture(pcapDir, h, keys)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w (was the run made with --pcap %s?)", ErrInput, err, pcapDir)
 		}
@@ -175,6 +185,16 @@ func Recount(rep *reports.Report, pcapDir string, opt Options) (*Result, error) 
 		r := &res.Rows[i]
 		r.Agree = r.Report >= r.Low-r.Tolerance && r.Report <= r.High+r.Tolerance && !math.IsNaN(r.Report)
 	}
+	var all, dec int
+	for _, h := range hosts {
+		for _, r := range caps[h].rtp {
+			all++
+			if r.Decrypted {
+				dec++
+			}
+		}
+	}
+	res.Decrypted = fmt.Sprintf("%d of %d RTP packets decrypted with %s", dec, all, filepath.Join(pcapDir, "dtls-keys.log"))
 	if err := tsharkCheck(res, caps, hosts, opt); err != nil {
 		return nil, err
 	}

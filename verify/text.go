@@ -24,7 +24,7 @@ func WriteText(w io.Writer, r *Result) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\ntshark: %s\n", r.Tshark)
+	fmt.Fprintf(w, "\nSRTP: %s\ntshark: %s\n", r.Decrypted, r.Tshark)
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}

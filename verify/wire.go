@@ -17,6 +17,13 @@ type RTP struct {
 	// Body is what follows the header: the encrypted payload (with its
 	// padding) and the SRTP authentication tag.
 	Body int
+	// Decrypted is true when the packet could be decrypted (the key log
+	// was there); then Payload is the payload's length without padding
+	// and, for a retransmission, without the original sequence number
+	// OSN.
+	Decrypted bool
+	Payload   int
+	OSN       uint16
 }
 
 // RTCP is the clear part of one SRTCP packet: the first RTCP header and
