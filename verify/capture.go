@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"github.com/pion/srtp/v3"
@@ -35,6 +36,11 @@ type rtcpRecord struct {
 	At  time.Time
 	Out bool
 	RTCP
+	// Decrypted is true when the compound packet could be decrypted; then
+	// NACKs and PLIs list the media SSRC of each generic NACK and each
+	// PLI/FIR in it (RFC 4585 section 6.1: the media source field).
+	Decrypted   bool
+	NACKs, PLIs []uint32
 }
 
 // readCapture reads DIR/HOST.pcap and decrypts what the key log (client
@@ -58,7 +64,7 @@ func readCapture(dir, host string, keys map[string][]byte) (*capture, error) {
 		from netip.AddrPort
 		raw  []byte
 	}
-	var raws []sealed
+	var raws, rtcpRaws []sealed
 	for _, d := range dgs {
 		out := d.Src.Addr() == c.self
 		rtp, rtcp, dtls := demux(d.Payload)
@@ -68,6 +74,7 @@ func readCapture(dir, host string, keys map[string][]byte) (*capture, error) {
 			raws = append(raws, sealed{flowOf(d.Src, d.Dst), d.Src, unwrapTURN(d.Payload)})
 		case rtcp != nil:
 			c.rtcp = append(c.rtcp, rtcpRecord{At: d.At, Out: out, RTCP: *rtcp})
+			rtcpRaws = append(rtcpRaws, sealed{flowOf(d.Src, d.Dst), d.Src, unwrapTURN(d.Payload)})
 		case dtls != nil:
 			f := flowOf(d.Src, d.Dst)
 			for _, h := range parseHellos(dtls) {
@@ -115,7 +122,44 @@ func readCapture(dir, host string, keys map[string][]byte) (*capture, error) {
 			c.rtp[i].decrypt(ctx, r.raw)
 		}
 	}
+	// SRTCP has its own index and replay state in the same contexts.
+	for i, r := range rtcpRaws {
+		s := sessions[r.flow]
+		if s == nil {
+			continue
+		}
+		if ctx := ctxs[way{r.flow, r.from == s.client}]; ctx != nil {
+			c.rtcp[i].decrypt(ctx, r.raw)
+		}
+	}
 	return c, nil
+}
+
+// decrypt reads the feedback packets of a decrypted SRTCP compound.
+func (r *rtcpRecord) decrypt(ctx *srtp.Context, raw []byte) {
+	dec, err := ctx.DecryptRTCP(nil, raw, nil)
+	if err != nil {
+		return
+	}
+	r.Decrypted = true
+	for len(dec) >= 4 {
+		n := 4 * (int(binary.BigEndian.Uint16(dec[2:])) + 1)
+		if n > len(dec) {
+			return
+		}
+		if n >= 12 {
+			media := binary.BigEndian.Uint32(dec[8:])
+			switch pt, fmt := dec[1], dec[0]&0x1f; {
+			case pt == 205 && fmt == 1:
+				r.NACKs = append(r.NACKs, media)
+			case pt == 206 && fmt == 1:
+				r.PLIs = append(r.PLIs, media)
+			case pt == 206 && fmt == 4 && n >= 16: // FIR: the SSRC is in the FCI
+				r.PLIs = append(r.PLIs, binary.BigEndian.Uint32(dec[12:]))
+			}
+		}
+		dec = dec[n:]
+	}
 }
 
 // selfAddr is the address found in the most datagrams, at either end.

@@ -212,9 +212,12 @@ func streamRows(name string, s reports.Stream, sc *StreamCount, rep *reports.Rep
 	expected := sc.HopSent - sc.InFlight
 	recvLo, recvHi := sc.Unique+sc.RepairedMin, sc.Unique+sc.RepairedMax
 	why := fmt.Sprintf("distinct media sequence numbers at %s (%d padding packets apart)", s.To, sc.Padding)
-	if sc.RTX > 0 {
-		why += fmt.Sprintf(" plus %d..%d of %d RTX matched to a lost packet by timestamp and size (the original sequence number is encrypted)", sc.RepairedMin, sc.RepairedMax, sc.RTX)
-	} else {
+	switch {
+	case sc.RTX > 0 && sc.RTXDecrypted:
+		why = fmt.Sprintf("exact: %s plus %d lost packets repaired by %d RTX (original sequence numbers decrypted)", why, sc.RepairedMin, sc.RTX)
+	case sc.RTX > 0:
+		why += fmt.Sprintf(" plus %d..%d of %d RTX matched to a lost packet by timestamp and size (no key log: the original sequence number is encrypted)", sc.RepairedMin, sc.RepairedMax, sc.RTX)
+	default:
 		why = "exact: " + why
 	}
 	rows = append(rows, Row{Stream: name, Quantity: "packets_received", Report: float64(s.PacketsReceived), Low: float64(recvLo), High: float64(recvHi), Why: why})
@@ -245,12 +248,16 @@ func streamRows(name string, s reports.Stream, sc *StreamCount, rep *reports.Rep
 			hi := float64(sc.Bytes+sc.BytesRepairedMax) * 8 / 1000 / span
 			tol := float64(sc.MaxPayload)*8/1000/span + 0.05
 			rows = append(rows, Row{Stream: name, Quantity: "bitrate_kbps", Report: s.BitrateKbps, Low: lo, High: hi, Tolerance: tol,
-				Why: fmt.Sprintf("payload bytes of distinct packets (SRTP tag off) over %.1f s; within one packet (%d bytes) and the report's rounding", span, sc.MaxPayload)})
+				Why: fmt.Sprintf("payload bytes of distinct packets, repairs included, over %.1f s; within one packet (%d bytes) and the report's rounding", span, sc.MaxPayload)})
 		}
 	}
-	if oneVideo && s.Kind == "video" {
-		exact("nack_count", float64(s.NACKCount), sc.NACKs, fmt.Sprintf("exact: SRTCP packets from %s whose clear first header is a generic NACK (its only video stream)", s.To))
-		exact("pli_count", float64(s.PLICount), sc.PLIs, fmt.Sprintf("exact: SRTCP packets from %s whose clear first header is a PLI or FIR (its only video stream)", s.To))
+	switch {
+	case sc.FeedbackDecrypted:
+		exact("nack_count", float64(s.NACKCount), sc.NACKs, fmt.Sprintf("exact: generic NACKs (RFC 4585 6.2.1) about SSRC %#08x in %s's decrypted SRTCP", sc.SSRC, s.To))
+		exact("pli_count", float64(s.PLICount), sc.PLIs, fmt.Sprintf("exact: PLIs and FIRs about SSRC %#08x in %s's decrypted SRTCP", sc.SSRC, s.To))
+	case oneVideo && s.Kind == "video":
+		exact("nack_count", float64(s.NACKCount), sc.NACKs, fmt.Sprintf("exact: SRTCP packets from %s whose clear first header is a generic NACK (its only video stream; no key log)", s.To))
+		exact("pli_count", float64(s.PLICount), sc.PLIs, fmt.Sprintf("exact: SRTCP packets from %s whose clear first header is a PLI or FIR (its only video stream; no key log)", s.To))
 	}
 	return rows
 }

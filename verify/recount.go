@@ -56,6 +56,9 @@ type StreamCount struct {
 	// packet repaired (matched by RTP timestamp and size; the original
 	// sequence number is encrypted).
 	RepairedMin, RepairedMax uint64
+	// RTXDecrypted is true when every RTX packet was decrypted: the
+	// repairs are then counted exactly (Min = Max).
+	RTXDecrypted bool
 	// JitterMS is RFC 3550 interarrival jitter (appendix A.8) over the
 	// media packets in arrival order, at the end.
 	JitterMS float64
@@ -70,6 +73,15 @@ type StreamCount struct {
 	// RTCP header is a generic NACK or a PLI/FIR; the media SSRC they
 	// refer to is encrypted, so they are per receiver, not per stream.
 	NACKs, PLIs uint64
+	// FeedbackDecrypted is true when the receiver's SRTCP was decrypted:
+	// NACKs and PLIs then count the feedback about this stream's SSRC.
+	FeedbackDecrypted bool
+}
+
+// isPadding reports a padding-only packet: the P bit set and, when it
+// could be decrypted, nothing but padding (the SFU's bandwidth probes).
+func (r RTP) isPadding() bool {
+	return r.Padding && (!r.Decrypted || r.Payload == 0)
 }
 
 // participantSet is what recount needs of a report: who is where.
@@ -97,7 +109,7 @@ func recountStreams(caps map[string]*capture, ps participantSet, end time.Time) 
 		c := caps[name]
 		for _, r := range c.rtp {
 			pt, ok := payloadTypes[r.PT]
-			if !r.Out || !ok || pt.rtx || r.Padding {
+			if !r.Out || !ok || pt.rtx || r.isPadding() {
 				continue
 			}
 			p := pubs[r.SSRC]
@@ -116,7 +128,7 @@ func recountStreams(caps map[string]*capture, ps participantSet, end time.Time) 
 		kinds := map[uint32]payloadType{}
 		for _, r := range c.rtp {
 			pt, ok := payloadTypes[r.PT]
-			if r.Out || !ok || pt.rtx || r.Padding {
+			if r.Out || !ok || pt.rtx || r.isPadding() {
 				continue
 			}
 			kinds[r.SSRC] = pt
@@ -182,7 +194,7 @@ func (sc *StreamCount) count(pub, hop, rx *capture, clock float64, end time.Time
 		switch {
 		case pt.rtx:
 			sc.SentRTX++
-		case !r.Padding && slices.Contains(sc.PublisherSSRCs, r.SSRC):
+		case !r.isPadding() && slices.Contains(sc.PublisherSSRCs, r.SSRC):
 			sc.Sent++
 		}
 	}
@@ -198,7 +210,7 @@ func (sc *StreamCount) count(pub, hop, rx *capture, clock float64, end time.Time
 		if !r.Out || r.SSRC != sc.SSRC || !before(r.At) {
 			continue
 		}
-		if r.Padding {
+		if r.isPadding() {
 			sc.HopPadding++
 			continue
 		}
@@ -220,7 +232,7 @@ func (sc *StreamCount) count(pub, hop, rx *capture, clock float64, end time.Time
 		if r.SSRC != sc.SSRC || !before(r.At) {
 			continue
 		}
-		if r.Padding {
+		if r.isPadding() {
 			sc.Padding++
 			continue
 		}
@@ -246,6 +258,9 @@ func (sc *StreamCount) count(pub, hop, rx *capture, clock float64, end time.Time
 		}
 		got[r.Seq] = true
 		payload := r.Body - tag
+		if r.Decrypted {
+			payload = r.Payload
+		}
 		sc.Bytes += uint64(max(payload, 0))
 		sc.MaxPayload = max(sc.MaxPayload, payload)
 	}
@@ -282,6 +297,7 @@ func (sc *StreamCount) count(pub, hop, rx *capture, clock float64, end time.Time
 	// Missing packets: sent by the hop, never arrived, and not on their way.
 	missing := map[key]int{}
 	total := map[key]int{}
+	inFlight := map[uint16]bool{}
 	for seq, at := range sentAt {
 		k := sentKey[seq]
 		total[k]++
@@ -290,53 +306,96 @@ func (sc *StreamCount) count(pub, hop, rx *capture, clock float64, end time.Time
 		}
 		if at.After(inFlightFrom) {
 			sc.InFlight++
+			inFlight[seq] = true
 			continue
 		}
 		missing[k]++
 	}
 	sc.Lost = sc.HopSent - sc.InFlight - min(sc.Unique, sc.HopSent-sc.InFlight)
 	// Retransmissions (RFC 4588 section 4: same timestamp, the original
-	// sequence number in two extra payload bytes) on the receiver's RTX
-	// SSRC: the one whose timestamps fall among this stream's.
-	rtxBy := map[uint32]map[key]int{}
+	// sequence number, OSN, in two extra payload bytes) on the receiver's
+	// RTX SSRC: the one whose packets fall among this stream's. Decrypted,
+	// the OSN says exactly which packet each repairs; encrypted, a repair
+	// is matched by timestamp and size, and the count is a range.
+	type rtxPacket struct {
+		k         key
+		osn       uint16
+		decrypted bool
+		payload   int
+	}
+	rtxBy := map[uint32][]rtxPacket{}
 	for _, r := range rx.rtp {
 		pt, ok := payloadTypes[r.PT]
-		if r.Out || !ok || !pt.rtx || pt.kind != sc.Kind || !before(r.At) {
+		if r.Out || !ok || !pt.rtx || pt.kind != sc.Kind || !before(r.At) || r.isPadding() {
 			continue
 		}
-		if rtxBy[r.SSRC] == nil {
-			rtxBy[r.SSRC] = map[key]int{}
-		}
-		rtxBy[r.SSRC][key{r.Timestamp, r.Body - 2}]++
+		rtxBy[r.SSRC] = append(rtxBy[r.SSRC], rtxPacket{key{r.Timestamp, r.Body - 2}, r.OSN, r.Decrypted, r.Payload})
 	}
 	bestN := 0
-	for s, m := range rtxBy {
+	for s, ps := range rtxBy {
 		n := 0
-		for k, c := range m {
-			if total[k] > 0 {
-				n += c
+		for _, p := range ps {
+			if (p.decrypted && sentKey[p.osn].ts == p.k.ts) || (!p.decrypted && total[p.k] > 0) {
+				n++
 			}
 		}
 		if n > bestN || (n == bestN && n > 0 && s < sc.RTXSSRC) {
 			sc.RTXSSRC, bestN = s, n
 		}
 	}
-	for k, c := range rtxBy[sc.RTXSSRC] {
-		sc.RTX += uint64(c)
-		m := missing[k]
-		if m == 0 {
-			continue
-		}
-		hi := uint64(min(m, c))
-		sc.RepairedMax += hi
-		sc.BytesRepairedMax += hi * uint64(max(k.body-tag, 0))
-		if m == total[k] { // every packet with this key was lost: at least one repaired
+	rtx := rtxBy[sc.RTXSSRC]
+	sc.RTX = uint64(len(rtx))
+	exact := len(rtx) > 0
+	for _, p := range rtx {
+		exact = exact && p.decrypted
+	}
+	if exact {
+		repaired := map[uint16]bool{}
+		for _, p := range rtx {
+			if _, sent := sentAt[p.osn]; !sent || got[p.osn] || repaired[p.osn] || inFlight[p.osn] {
+				continue
+			}
+			repaired[p.osn] = true
 			sc.RepairedMin++
-			sc.BytesRepairedMin += uint64(max(k.body-tag, 0))
+			sc.BytesRepairedMin += uint64(p.payload)
+		}
+		sc.RepairedMax, sc.BytesRepairedMax = sc.RepairedMin, sc.BytesRepairedMin
+		sc.RTXDecrypted = true
+	} else {
+		byKey := map[key]int{}
+		for _, p := range rtx {
+			byKey[p.k]++
+		}
+		for k, c := range byKey {
+			m := missing[k]
+			if m == 0 {
+				continue
+			}
+			hi := uint64(min(m, c))
+			sc.RepairedMax += hi
+			sc.BytesRepairedMax += hi * uint64(max(k.body-tag, 0))
+			if m == total[k] { // every packet with this key was lost: at least one repaired
+				sc.RepairedMin++
+				sc.BytesRepairedMin += uint64(max(k.body-tag, 0))
+			}
 		}
 	}
 	for _, r := range rx.rtcp {
 		if !r.Out || !before(r.At) {
+			continue
+		}
+		if r.Decrypted {
+			sc.FeedbackDecrypted = true
+			for _, m := range r.NACKs {
+				if m == sc.SSRC {
+					sc.NACKs++
+				}
+			}
+			for _, m := range r.PLIs {
+				if m == sc.SSRC {
+					sc.PLIs++
+				}
+			}
 			continue
 		}
 		switch {
