@@ -78,10 +78,11 @@ type StreamCount struct {
 	FeedbackDecrypted bool
 }
 
-// isPadding reports a padding-only packet: the P bit set and, when it
-// could be decrypted, nothing but padding (the SFU's bandwidth probes).
+// isPadding reports a bandwidth probe: the P bit set and, when it could
+// be decrypted, nothing but padding or zero bytes (stack/sfu's probes
+// carry zero bytes, since pion's GCC counts payload bytes only).
 func (r RTP) isPadding() bool {
-	return r.Padding && (!r.Decrypted || r.Payload == 0)
+	return r.Padding && (!r.Decrypted || r.ZeroPayload)
 }
 
 // participantSet is what recount needs of a report: who is where.

@@ -170,6 +170,13 @@ func (r *RTP) decrypt(ctx *srtp.Context, raw []byte) bool {
 		payload = payload[:len(payload)-pad]
 	}
 	r.Decrypted, r.Payload = true, len(payload)
+	r.ZeroPayload = true
+	for _, b := range payload {
+		if b != 0 {
+			r.ZeroPayload = false
+			break
+		}
+	}
 	if pt, ok := payloadTypes[r.PT]; ok && pt.rtx && len(payload) >= 2 {
 		r.OSN = binary.BigEndian.Uint16(payload)
 		r.Payload -= 2

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"os/exec"
@@ -64,18 +63,24 @@ func tsharkCheck(res *Result, caps map[string]*capture, hosts []string, opt Opti
 		c := caps[h]
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		args := []string{"-r", c.path, "-o", "rtp.heuristic_rtp:TRUE", "-Y", "rtp.ssrc", "-T", "fields", "-e", "ip.src", "-e", "rtp.ssrc"}
-		out, err := exec.CommandContext(ctx, bin, args...).Output()
-		if err == nil && len(out) == 0 && len(c.rtp) > 0 {
-			// seen once under load: tshark printed nothing; ask again
-			out, err = exec.CommandContext(ctx, bin, args...).Output()
+		var out []byte
+		var err error
+		var stderr strings.Builder
+		for try := 0; try < 3 && len(out) == 0; try++ {
+			// seen under load: tshark printed nothing; ask again
+			stderr.Reset()
+			cmd := exec.CommandContext(ctx, bin, args...)
+			cmd.Stderr = &stderr
+			if out, err = cmd.Output(); err != nil {
+				break
+			}
 		}
 		cancel()
 		if err != nil {
-			var ee *exec.ExitError
-			if errors.As(err, &ee) {
-				err = fmt.Errorf("%w: %s", err, strings.TrimSpace(string(ee.Stderr)))
-			}
-			return fmt.Errorf("tshark on %s: %w", c.path, err)
+			return fmt.Errorf("tshark on %s: %w: %s", c.path, err, strings.TrimSpace(stderr.String()))
+		}
+		if len(out) == 0 && len(c.rtp) > 0 {
+			res.Notes = append(res.Notes, fmt.Sprintf("tshark printed nothing for %s (stderr: %q)", c.path, strings.TrimSpace(stderr.String())))
 		}
 		theirs, err := parseTshark(out, c.self.String())
 		if err != nil {

@@ -24,6 +24,8 @@ type RTP struct {
 	Decrypted bool
 	Payload   int
 	OSN       uint16
+	// ZeroPayload is true when the decrypted payload is all zero bytes.
+	ZeroPayload bool
 }
 
 // RTCP is the clear part of one SRTCP packet: the first RTCP header and
