@@ -215,6 +215,9 @@ func streamRows(name string, s reports.Stream, sc *StreamCount, rep *reports.Rep
 	switch {
 	case sc.RTX > 0 && sc.RTXDecrypted:
 		why = fmt.Sprintf("exact: %s plus %d lost packets repaired by %d RTX (original sequence numbers decrypted)", why, sc.RepairedMin, sc.RTX)
+		if sc.RTXNotSent > 0 {
+			why += fmt.Sprintf("; %d RTX carry sequence numbers %s never sent to %s as media (%d of them repeat padding probes)", sc.RTXNotSent, sc.HopHost, s.To, sc.RTXOfPadding)
+		}
 	case sc.RTX > 0:
 		why += fmt.Sprintf(" plus %d..%d of %d RTX matched to a lost packet by timestamp and size (no key log: the original sequence number is encrypted)", sc.RepairedMin, sc.RepairedMax, sc.RTX)
 	default:

@@ -59,6 +59,10 @@ type StreamCount struct {
 	// RTXDecrypted is true when every RTX packet was decrypted: the
 	// repairs are then counted exactly (Min = Max).
 	RTXDecrypted bool
+	// RTXNotSent counts the distinct original sequence numbers of RTX
+	// packets that the hop never sent as media to this receiver.
+	// RTXOfPadding counts those that repeat a padding probe.
+	RTXNotSent, RTXOfPadding uint64
 	// JitterMS is RFC 3550 interarrival jitter (appendix A.8) over the
 	// media packets in arrival order, at the end.
 	JitterMS float64
@@ -205,6 +209,7 @@ func (sc *StreamCount) count(pub, hop, rx *capture, clock float64, end time.Time
 		body int
 	}
 	sentAt := map[uint16]time.Time{}
+	padSeq := map[uint16]bool{}
 	sentKey := map[uint16]key{}
 	var lastSent time.Time
 	for _, r := range hop.rtp {
@@ -213,6 +218,7 @@ func (sc *StreamCount) count(pub, hop, rx *capture, clock float64, end time.Time
 		}
 		if r.isPadding() {
 			sc.HopPadding++
+			padSeq[r.Seq] = true
 			continue
 		}
 		if _, dup := sentAt[r.Seq]; !dup {
@@ -351,9 +357,19 @@ func (sc *StreamCount) count(pub, hop, rx *capture, clock float64, end time.Time
 		exact = exact && p.decrypted
 	}
 	if exact {
-		repaired := map[uint16]bool{}
+		repaired, stray := map[uint16]bool{}, map[uint16]bool{}
 		for _, p := range rtx {
-			if _, sent := sentAt[p.osn]; !sent || got[p.osn] || repaired[p.osn] || inFlight[p.osn] {
+			if _, sent := sentAt[p.osn]; !sent {
+				if !stray[p.osn] {
+					stray[p.osn] = true
+					sc.RTXNotSent++
+					if padSeq[p.osn] {
+						sc.RTXOfPadding++
+					}
+				}
+				continue
+			}
+			if got[p.osn] || repaired[p.osn] || inFlight[p.osn] {
 				continue
 			}
 			repaired[p.osn] = true
