@@ -29,6 +29,8 @@ type capture struct {
 type rtpRecord struct {
 	At  time.Time
 	Out bool // sent by this host
+	// Port is the host's own UDP port of the datagram.
+	Port uint16
 	RTP
 }
 
@@ -70,7 +72,11 @@ func readCapture(dir, host string, keys map[string][]byte) (*capture, error) {
 		rtp, rtcp, dtls := demux(d.Payload)
 		switch {
 		case rtp != nil:
-			c.rtp = append(c.rtp, rtpRecord{At: d.At, Out: out, RTP: *rtp})
+			port := d.Dst.Port()
+			if out {
+				port = d.Src.Port()
+			}
+			c.rtp = append(c.rtp, rtpRecord{At: d.At, Out: out, Port: port, RTP: *rtp})
 			raws = append(raws, sealed{flowOf(d.Src, d.Dst), d.Src, unwrapTURN(d.Payload)})
 		case rtcp != nil:
 			c.rtcp = append(c.rtcp, rtcpRecord{At: d.At, Out: out, RTCP: *rtcp})

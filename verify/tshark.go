@@ -18,6 +18,20 @@ type tsharkKey struct {
 	out  bool
 }
 
+// runTshark runs tshark with args and returns its standard output.
+func runTshark(bin string, args []string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var stderr strings.Builder
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	return out, nil
+}
+
 // parseTshark reads tshark's "-T fields -e ip.src -e rtp.ssrc -e rtp.seq"
 // output (tab-separated, SSRC in hex) and counts packets per SSRC and
 // direction (out: ip.src is self). A frame tshark decoded as several RTP
@@ -61,26 +75,27 @@ func tsharkCheck(res *Result, caps map[string]*capture, hosts []string, opt Opti
 	var checked []string
 	for _, h := range hosts {
 		c := caps[h]
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		args := []string{"-r", c.path, "-o", "rtp.heuristic_rtp:TRUE", "-Y", "rtp.ssrc", "-T", "fields", "-e", "ip.src", "-e", "rtp.ssrc"}
-		var out []byte
-		var err error
-		var stderr strings.Builder
-		for try := 0; try < 3 && len(out) == 0; try++ {
-			// seen under load: tshark printed nothing; ask again
-			stderr.Reset()
-			cmd := exec.CommandContext(ctx, bin, args...)
-			cmd.Stderr = &stderr
-			if out, err = cmd.Output(); err != nil {
-				break
-			}
-		}
-		cancel()
+		base := []string{"-r", c.path, "-o", "rtp.heuristic_rtp:TRUE", "-Y", "rtp.ssrc", "-T", "fields", "-e", "ip.src", "-e", "rtp.ssrc"}
+		out, err := runTshark(bin, base)
 		if err != nil {
-			return fmt.Errorf("tshark on %s: %w: %s", c.path, err, strings.TrimSpace(stderr.String()))
+			return fmt.Errorf("tshark on %s: %w", c.path, err)
 		}
-		if len(out) == 0 && len(c.rtp) > 0 {
-			res.Notes = append(res.Notes, fmt.Sprintf("tshark printed nothing for %s (stderr: %q)", c.path, strings.TrimSpace(stderr.String())))
+		how := "tshark's heuristic RTP decode"
+		if n := bytes.Count(out, []byte("\n")); n < len(c.rtp) {
+			// A port another dissector is registered for takes precedence
+			// over the heuristic (ephemeral ports can hit one): decode the
+			// host's RTP ports as RTP, as a Wireshark user would.
+			ports := map[uint16]bool{}
+			args := append([]string(nil), base...)
+			for _, r := range c.rtp {
+				if !ports[r.Port] {
+					ports[r.Port] = true
+					args = append(args, "-d", fmt.Sprintf("udp.port==%d,rtp", r.Port))
+				}
+			}
+			if again, err := runTshark(bin, args); err == nil && bytes.Count(again, []byte("\n")) > n {
+				out, how = again, "tshark's RTP decode (decode-as on the host's ports; the heuristic missed packets)"
+			}
 		}
 		theirs, err := parseTshark(out, c.self.String())
 		if err != nil {
@@ -100,7 +115,7 @@ func tsharkCheck(res *Result, caps map[string]*capture, hosts []string, opt Opti
 			}
 			row := Row{Stream: h, Quantity: fmt.Sprintf("tshark RTP %s SSRC %#08x", dir, k.ssrc), Report: float64(theirs[k]),
 				Low: float64(n), High: float64(n), Tolerance: float64(padding[k]),
-				Why: "tshark's heuristic RTP decode against rtclab's parser, packets of this SSRC in " + c.path + "; exact but for padding packets, which the heuristic may refuse (their padding length is encrypted)"}
+				Why: how + " against rtclab's parser, packets of this SSRC in " + c.path + "; exact but for padding packets, which the heuristic may refuse (their padding length is encrypted)"}
 			row.Agree = math.Abs(row.Report-row.Low) <= row.Tolerance
 			res.Rows = append(res.Rows, row)
 		}
