@@ -13,10 +13,14 @@
 // interarrival jitter (section 6.4.1, appendix A.8) from capture arrival
 // times and RTP timestamps, and the received media bitrate.
 //
-// SRTP encrypts payloads, so a retransmission's original sequence number
-// (the first two payload bytes, RFC 4588 section 4) cannot be read: which
-// lost packet an RTX packet repaired is matched by RTP timestamp and size,
-// and the numbers that depend on it (loss after repair, packets received,
-// bitrate of video) are bounded, not exact. Each row of a comparison says
-// how its tolerance was derived.
+// SRTP encrypts payloads. With the DTLS key log rtclab writes next to the
+// captures, the SRTP keys are exported from each DTLS session's master
+// secret (RFC 5764 section 4.2) and every packet is decrypted: a
+// retransmission's original sequence number (RFC 4588 section 4), a
+// packet's padding and the media SSRC of each NACK and PLI become
+// readable, and the counts exact. Without the key log, which lost packet
+// an RTX packet repaired is matched by RTP timestamp and size, and the
+// numbers that depend on it (loss after repair, packets received, bitrate
+// of video) are ranges. Each row of a comparison says how its tolerance
+// was derived.
 package verify

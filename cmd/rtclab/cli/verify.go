@@ -31,10 +31,11 @@ put on the wire (packets_sent), distinct packets received, loss after
 and before repair against what the SFU (or the peer) sent to the
 receiver, RFC 3550 interarrival jitter from capture arrival times and RTP
 timestamps, the received bitrate, and the receiver's NACK/PLI packets.
-SRTP leaves RTP headers in clear, so no keys are needed; retransmissions
-are matched to the packet they repair by timestamp and size (the
-original sequence number is encrypted), so numbers that depend on
-repairs are given as a range. When tshark is installed it decodes the
+SRTP leaves RTP headers in clear; with the dtls-keys.log that --pcap
+writes, the SRTP keys are derived (RFC 5764 4.2) and every packet is
+decrypted, so a retransmission counts for the packet it repairs.
+Without the key log, repairs are matched by timestamp and size and the
+numbers that depend on them are given as a range. When tshark is installed it decodes the
 same captures and its per-SSRC packet counts are compared too.
 
   rtclab run --out run1 --pcap run1/pcap quickstart
