@@ -1,0 +1,89 @@
+package verify
+
+import (
+	"testing"
+	"time"
+)
+
+// A synthetic hop: the sender sends packets every 20 ms; deliver says
+// when (transit) each arrives, or that it does not (ok false).
+type delivery func(i int) (transit time.Duration, ok bool)
+
+func hopCaptures(n int, deliver delivery, extra []rtpRecord) (hop, rx *capture) {
+	hop, rx = &capture{host: "sfu"}, &capture{host: "bob"}
+	for i := 0; i < n; i++ {
+		at := virtualEpoch.Add(time.Duration(i) * 20 * time.Millisecond)
+		p := RTP{SSRC: 1, Seq: uint16(65450 + i), Timestamp: uint32(i * 960), PT: 111, Body: 100 + i%7}
+		hop.rtp = append(hop.rtp, rtpRecord{At: at, Out: true, RTP: p})
+		if tr, ok := deliver(i); ok {
+			rx.rtp = append(rx.rtp, rtpRecord{At: at.Add(tr), RTP: p})
+		}
+	}
+	rx.rtp = append(rx.rtp, extra...)
+	sortByTime(rx.rtp)
+	return hop, rx
+}
+
+func sortByTime(r []rtpRecord) {
+	for i := 1; i < len(r); i++ {
+		for j := i; j > 0 && r[j].At.Before(r[j-1].At); j-- {
+			r[j], r[j-1] = r[j-1], r[j]
+		}
+	}
+}
+
+// The cases that break a loss count: a tail outage (nothing after the
+// last packet), packets still in flight at the end, a queue that drops
+// while delay grows, reordering, duplicates, sequence-number wrap, and a
+// repair matched by timestamp and size. Sequence numbers wrap at 65536
+// half-way through.
+func TestCountLoss(t *testing.T) {
+	const n = 200
+	rtxFor := func(i int) rtpRecord {
+		at := virtualEpoch.Add(time.Duration(i)*20*time.Millisecond + 80*time.Millisecond)
+		return rtpRecord{At: at, RTP: RTP{SSRC: 2, Seq: uint16(i), Timestamp: uint32(i * 960), PT: 97, Body: 100 + i%7 + 2}}
+	}
+	for _, tc := range []struct {
+		name                     string
+		kind                     string
+		deliver                  delivery
+		extra                    []rtpRecord
+		unique, lost, inFlight   uint64
+		repairedMin, repairedMax uint64
+	}{
+		{name: "clean", kind: "audio", deliver: func(int) (time.Duration, bool) { return 30 * time.Millisecond, true }, unique: n},
+		{name: "outage to the end", kind: "audio", deliver: func(i int) (time.Duration, bool) { return 30 * time.Millisecond, i < 100 },
+			unique: 100, lost: 98, inFlight: 2}, // sent within the last transit (30 ms) of the end: 2
+		{name: "queue: delay grows, every third dropped", kind: "audio", deliver: func(i int) (time.Duration, bool) {
+			return time.Duration(i) * 5 * time.Millisecond, i%3 != 0
+		}, unique: 133, lost: 67},
+		{name: "reordered", kind: "audio", deliver: func(i int) (time.Duration, bool) {
+			return 30*time.Millisecond + time.Duration(i%2)*45*time.Millisecond, true
+		}, unique: n},
+		{name: "duplicates", kind: "audio", deliver: func(int) (time.Duration, bool) { return 30 * time.Millisecond, true },
+			extra: []rtpRecord{{At: virtualEpoch.Add(time.Second), RTP: RTP{SSRC: 1, Seq: 65460, Timestamp: 9600, PT: 111, Body: 103}}}, unique: n},
+		{name: "one lost, repaired", kind: "video", deliver: func(i int) (time.Duration, bool) { return 30 * time.Millisecond, i != 50 },
+			extra: []rtpRecord{rtxFor(50)}, unique: n - 1, lost: 1, repairedMin: 1, repairedMax: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hop, rx := hopCaptures(n, tc.deliver, tc.extra)
+			if tc.kind == "video" {
+				for _, c := range []*capture{hop, rx} {
+					for i := range c.rtp {
+						if c.rtp[i].PT == 111 {
+							c.rtp[i].PT = 96
+						}
+					}
+				}
+			}
+			sc := &StreamCount{Kind: tc.kind, SSRC: 1}
+			sc.count(&capture{}, hop, rx, 48000, time.Time{})
+			if sc.Unique != tc.unique || sc.Lost != tc.lost || sc.InFlight != tc.inFlight {
+				t.Errorf("unique %d lost %d in flight %d, want %d %d %d", sc.Unique, sc.Lost, sc.InFlight, tc.unique, tc.lost, tc.inFlight)
+			}
+			if sc.RepairedMin != tc.repairedMin || sc.RepairedMax != tc.repairedMax {
+				t.Errorf("repaired %d..%d, want %d..%d", sc.RepairedMin, sc.RepairedMax, tc.repairedMin, tc.repairedMax)
+			}
+		})
+	}
+}
