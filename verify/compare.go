@@ -7,8 +7,10 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/rtclab/rtclab/analysis"
 	"github.com/rtclab/rtclab/reports"
 )
 
@@ -254,6 +256,9 @@ func streamRows(name string, s reports.Stream, sc *StreamCount, rep *reports.Rep
 				Why: fmt.Sprintf("payload bytes of distinct packets, repairs included, over %.1f s; within one packet (%d bytes) and the report's rounding", span, sc.MaxPayload)})
 		}
 	}
+	if row, ok := bitrateSeriesRow(name, s, sc, rep); ok {
+		rows = append(rows, row)
+	}
 	switch {
 	case sc.FeedbackDecrypted:
 		exact("nack_count", float64(s.NACKCount), sc.NACKs, fmt.Sprintf("exact: generic NACKs (RFC 4585 6.2.1) about SSRC %#08x in %s's decrypted SRTCP", sc.SSRC, s.To))
@@ -263,4 +268,46 @@ func streamRows(name string, s reports.Stream, sc *StreamCount, rep *reports.Rep
 		exact("pli_count", float64(s.PLICount), sc.PLIs, fmt.Sprintf("exact: SRTCP packets from %s whose clear first header is a PLI or FIR (its only video stream; no key log)", s.To))
 	}
 	return rows
+}
+
+// bitrateSeriesRow compares the report's bitrate series (the payload
+// bytes of distinct packets in the second before each 100 ms sample) with
+// the same window over the recount's arrivals, and returns the worst
+// window. Exact repairs are needed (a decrypted RTX) when there were any,
+// and the virtual clock, whose scenario time 0 is known.
+func bitrateSeriesRow(name string, s reports.Stream, sc *StreamCount, rep *reports.Report) (Row, bool) {
+	if rep.Scenario.Clock != "virtual" || (sc.RTX > 0 && !sc.RTXDecrypted) {
+		return Row{}, false
+	}
+	var pts []analysis.Point
+	for _, se := range rep.Series {
+		if se.Name == "bitrate "+strings.TrimSuffix(name, " "+s.Kind)+" "+s.Kind {
+			pts = se.Points
+		}
+	}
+	worst, n := Row{}, 0
+	tol := 2*float64(sc.MaxPayload)*8/1000 + 0.05
+	for _, p := range pts {
+		end := virtualEpoch.Add(time.Duration(math.Round(p.T*1000)) * time.Millisecond)
+		if end.Before(sc.FirstArrival.Add(1500 * time.Millisecond)) {
+			continue // the report's first windows of a stream are shorter than a second
+		}
+		var bytes int
+		for _, a := range sc.arrivals {
+			if a.at.After(end.Add(-time.Second)) && !a.at.After(end) {
+				bytes += a.bytes
+			}
+		}
+		kbps := float64(bytes) * 8 / 1000
+		n++
+		if d := math.Abs(p.V - kbps); n == 1 || d > math.Abs(worst.Report-worst.Low) {
+			worst = Row{Report: p.V, Low: kbps, High: kbps, Why: fmt.Sprintf("%.1f s", p.T)}
+		}
+	}
+	if n == 0 {
+		return Row{}, false
+	}
+	worst.Stream, worst.Tolerance, worst.Quantity = name, tol, "bitrate_kbps per second"
+	worst.Why = fmt.Sprintf("the worst of %d one-second windows of the report's bitrate series (the one ending at %s) against the same window of the recount; within two packets (%d bytes each: one at each edge of the window)", n, worst.Why, sc.MaxPayload)
+	return worst, true
 }

@@ -87,7 +87,7 @@ func grid() []gridCell {
 		{name: "jitter-normal-reorder", expectedDefect: map[string]string{"alice->bob video packets_received": item1}, yaml: d("{delay: 100ms, jitter: 20ms, jitter_distribution: normal, reorder: true}")},
 		{name: "rate-300kbps", expectedDefect: map[string]string{"alice->bob video packets_received": repairFinding, "alice->bob video loss_fraction": repairFinding, "alice->bob video raw_loss_fraction": item1, "alice->bob video bitrate_kbps": repairFinding}, yaml: d("{rate: 300kbps, queue: 200ms, delay: 20ms}")},
 		{name: "trace-dip", expectedDefect: map[string]string{"alice->bob video packets_received": repairFinding, "alice->bob video loss_fraction": repairFinding, "alice->bob video raw_loss_fraction": item1, "alice->bob video bitrate_kbps": repairFinding}, yaml: d("{trace: 'builtin:dip-2m-300k.mahi', delay: 20ms}")},
-		{name: "outage-mid", expectedDefect: map[string]string{"alice->bob video packets_received": repairFinding, "alice->bob video loss_fraction": repairFinding, "alice->bob video bitrate_kbps": repairFinding}, yaml: d("{delay: 30ms, schedule: [{at: 4s, down: true}, {at: 7s, down: false}]}")},
+		{name: "outage-mid", expectedDefect: map[string]string{"alice->bob video packets_received": repairFinding, "alice->bob video loss_fraction": repairFinding, "alice->bob video bitrate_kbps": repairFinding, "alice->bob video bitrate_kbps per second": repairFinding}, yaml: d("{delay: 30ms, schedule: [{at: 4s, down: true}, {at: 7s, down: false}]}")},
 		{name: "outage-end", expectedDefect: map[string]string{"alice->bob audio raw_loss_fraction": item1, "alice->bob audio loss_fraction": item1, "alice->bob video raw_loss_fraction": item1, "alice->bob video loss_fraction": item1}, yaml: d("{delay: 30ms, schedule: [{at: 6s, down: true}]}")},
 		{name: "relay-turn-udp", yaml: `name: relay-turn-udp
 topology: p2p
@@ -103,7 +103,7 @@ participants:
     downlink: {loss: 3%, delay: 40ms}
 `, loss: 0.03},
 		{name: "relay-turn-tcp", pending: "netem's pcap writes UDP only (netem/pcap.go): bob's TURN/TCP leg is not in the captures yet (#11 adds it)"},
-		{name: "simulcast", expectedDefect: map[string]string{"alice->bob video packets_received": item6pad, "alice->bob video loss_fraction": item6pad, "alice->bob video raw_loss_fraction": item6pad, "alice->bob video bitrate_kbps": item6pad}, yaml: `name: simulcast
+		{name: "simulcast", expectedDefect: map[string]string{"alice->bob video packets_received": item6pad, "alice->bob video loss_fraction": item6pad, "alice->bob video raw_loss_fraction": item6pad, "alice->bob video bitrate_kbps": item6pad, "alice->bob video bitrate_kbps per second": item6pad}, yaml: `name: simulcast
 topology: sfu
 duration: 12s
 participants:

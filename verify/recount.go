@@ -77,6 +77,10 @@ type StreamCount struct {
 	// RTCP header is a generic NACK or a PLI/FIR; the media SSRC they
 	// refer to is encrypted, so they are per receiver, not per stream.
 	NACKs, PLIs uint64
+	// arrivals are the distinct packets (originals, and repairs when
+	// decrypted) with their payload bytes, in arrival order but for
+	// repairs, which are appended.
+	arrivals []arrival
 	// FeedbackDecrypted is true when the receiver's SRTCP was decrypted:
 	// NACKs and PLIs then count the feedback about this stream's SSRC.
 	FeedbackDecrypted bool
@@ -87,6 +91,12 @@ type StreamCount struct {
 // carry zero bytes, since pion's GCC counts payload bytes only).
 func (r RTP) isPadding() bool {
 	return r.Padding && (!r.Decrypted || r.ZeroPayload)
+}
+
+// arrival is one distinct packet's arrival and payload size.
+type arrival struct {
+	at    time.Time
+	bytes int
 }
 
 // participantSet is what recount needs of a report: who is where.
@@ -268,6 +278,7 @@ func (sc *StreamCount) count(pub, hop, rx *capture, clock float64, end time.Time
 		if r.Decrypted {
 			payload = r.Payload
 		}
+		sc.arrivals = append(sc.arrivals, arrival{r.At, max(payload, 0)})
 		sc.Bytes += uint64(max(payload, 0))
 		sc.MaxPayload = max(sc.MaxPayload, payload)
 	}
@@ -325,6 +336,7 @@ func (sc *StreamCount) count(pub, hop, rx *capture, clock float64, end time.Time
 	// the OSN says exactly which packet each repairs; encrypted, a repair
 	// is matched by timestamp and size, and the count is a range.
 	type rtxPacket struct {
+		at        time.Time
 		k         key
 		osn       uint16
 		decrypted bool
@@ -336,7 +348,7 @@ func (sc *StreamCount) count(pub, hop, rx *capture, clock float64, end time.Time
 		if r.Out || !ok || !pt.rtx || pt.kind != sc.Kind || !before(r.At) || r.isPadding() {
 			continue
 		}
-		rtxBy[r.SSRC] = append(rtxBy[r.SSRC], rtxPacket{key{r.Timestamp, r.Body - 2}, r.OSN, r.Decrypted, r.Payload})
+		rtxBy[r.SSRC] = append(rtxBy[r.SSRC], rtxPacket{r.At, key{r.Timestamp, r.Body - 2}, r.OSN, r.Decrypted, r.Payload})
 	}
 	bestN := 0
 	for s, ps := range rtxBy {
@@ -373,6 +385,7 @@ func (sc *StreamCount) count(pub, hop, rx *capture, clock float64, end time.Time
 				continue
 			}
 			repaired[p.osn] = true
+			sc.arrivals = append(sc.arrivals, arrival{p.at, p.payload})
 			sc.RepairedMin++
 			sc.BytesRepairedMin += uint64(p.payload)
 		}
