@@ -135,39 +135,6 @@ var srtpTagLen = map[uint16]int{
 	0x0008: 16, // SRTP_AEAD_AES_256_GCM
 }
 
-// serverHelloSRTP looks for a DTLS ServerHello in a datagram and returns
-// the SRTP protection profile its use_srtp extension chose (RFC 5764
-// section 4.1.1). DTLS 1.2 sends the ServerHello in clear.
-func serverHelloSRTP(p []byte) (uint16, bool) {
-	for len(p) >= 13 {
-		typ, n := p[0], int(binary.BigEndian.Uint16(p[11:]))
-		if 13+n > len(p) {
-			return 0, false
-		}
-		body := p[13 : 13+n]
-		p = p[13+n:]
-		if typ != 22 {
-			continue
-		}
-		for len(body) >= 12 {
-			ht := body[0]
-			fl := int(uint32(body[9])<<16 | uint32(body[10])<<8 | uint32(body[11]))
-			if 12+fl > len(body) {
-				break
-			}
-			msg := body[12 : 12+fl]
-			body = body[12+fl:]
-			if ht != 2 {
-				continue
-			}
-			if prof, ok := useSRTP(msg); ok {
-				return prof, true
-			}
-		}
-	}
-	return 0, false
-}
-
 // useSRTP reads a ServerHello body (RFC 5246 section 7.4.1.3) up to its
 // use_srtp extension.
 func useSRTP(m []byte) (uint16, bool) {

@@ -131,7 +131,7 @@ func FuzzReadPcap(f *testing.F) {
 		dgs, _ := ReadPcap(bytes.NewReader(b))
 		for _, d := range dgs {
 			demux(d.Payload)
-			serverHelloSRTP(d.Payload)
+			parseHellos(d.Payload)
 		}
 	})
 }
