@@ -143,3 +143,45 @@ func FuzzParseTshark(f *testing.F) {
 		parseTshark(b, "10.0.0.2")
 	})
 }
+
+// TURN over TCP: ChannelData messages (padded to 4 bytes) split across
+// segments, one segment retransmitted and one out of order, come out as
+// one datagram each, in order.
+func TestTCPReassembly(t *testing.T) {
+	a := netip.MustParseAddrPort("10.0.2.2:40000")
+	b := netip.MustParseAddrPort("198.51.100.10:3478")
+	var stream []byte
+	for i := 0; i < 5; i++ {
+		p := rtpBytes(96, uint16(100+i), 9000, 7, 13+i) // odd lengths: padding
+		msg := append([]byte{0x40, 0x00, byte(len(p) >> 8), byte(len(p))}, p...)
+		for len(msg)%4 != 0 {
+			msg = append(msg, 0)
+		}
+		stream = append(stream, msg...)
+	}
+	cut := []int{0, 7, 30, 31, 64, len(stream)}
+	var segs []segment
+	for i := 0; i+1 < len(cut); i++ {
+		segs = append(segs, segment{src: a, dst: b, seq: uint32(1 + cut[i]), payload: stream[cut[i]:cut[i+1]]})
+	}
+	order := []segment{{src: a, dst: b, seq: 0, syn: true}, segs[0], segs[2], segs[1], segs[1], segs[3], segs[4], segs[3]}
+	ts := tcpStreams{}
+	var got []uint16
+	for _, s := range order {
+		for _, d := range ts.add(virtualEpoch, s) {
+			r, _, _ := demux(d.Payload)
+			if r == nil {
+				t.Fatalf("a reassembled message is not RTP: % x", d.Payload)
+			}
+			got = append(got, r.Seq)
+		}
+	}
+	if len(got) != 5 {
+		t.Fatalf("got sequence numbers %v, want 100..104", got)
+	}
+	for i, s := range got {
+		if s != uint16(100+i) {
+			t.Errorf("message %d: seq %d, want %d", i, s, 100+i)
+		}
+	}
+}
