@@ -53,3 +53,30 @@ func TestPercentile(t *testing.T) {
 		t.Error("empty input should give NaN")
 	}
 }
+
+func TestDeclare(t *testing.T) {
+	one := 1.0
+	issue := &KnownIssue{Reason: "estimate grows", Link: "https://github.com/pion/interceptor/issues/299"}
+	tests := []struct {
+		name    string
+		v       float64
+		known   *KnownIssue
+		verdict string
+		run     string
+	}{
+		{"pass", 2, nil, Pass, Pass},
+		{"fail", 0.5, nil, Fail, Fail},
+		{"known failure fails", 0.5, issue, KnownFailure, Pass},
+		{"known failure passes", 2, issue, PassedUnexpectedly, Fail},
+		{"known failure not measured", math.NaN(), issue, KnownFailure, Pass},
+	}
+	for _, tt := range tests {
+		c := Evaluate("x", tt.v, Bound{Min: &one}).Declare(CriterionGuideline, "why", tt.known)
+		if c.Verdict != tt.verdict || c.Criterion != CriterionGuideline || c.Source != "why" || c.Known != tt.known {
+			t.Errorf("%s: %+v", tt.name, c)
+		}
+		if got := OverallVerdict([]Check{c}); got != tt.run {
+			t.Errorf("%s: run verdict %s, want %s", tt.name, got, tt.run)
+		}
+	}
+}

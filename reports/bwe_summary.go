@@ -59,6 +59,9 @@ type SummaryEntry struct {
 	Failed int `json:"failed"`
 	// Failures names each failed check with its value and threshold.
 	Failures []string `json:"failures"`
+	// KnownFailures names each check that failed as its scenario
+	// declares (analysis.KnownFailure), with the reason and the link.
+	KnownFailures []string `json:"known_failures"`
 	// Highlights are its headline numbers in words, e.g. "utilization
 	// 68%" (bandwidth test cases: per link and per media flow).
 	Highlights []string `json:"highlights"`
@@ -72,12 +75,15 @@ func NewSummary(tool string, reps []*Report, dirs []string, wallSeconds float64)
 		e := SummaryEntry{
 			Name: r.Scenario.Name, Dir: filepath.ToSlash(dirs[i]), Description: r.Scenario.Description,
 			Verdict: r.Verdict, Partial: r.Partial, DurationS: r.Scenario.DurationS, WallSeconds: r.WallSeconds,
-			Checks: len(r.Checks), Failures: []string{}, Highlights: highlights(r),
+			Checks: len(r.Checks), Failures: []string{}, KnownFailures: []string{}, Highlights: highlights(r),
 		}
 		for _, c := range r.Checks {
-			if c.Verdict != analysis.Pass {
+			switch {
+			case c.Failed():
 				e.Failed++
 				e.Failures = append(e.Failures, fmt.Sprintf("%s = %s (allowed %s)", c.Name, checkValue(c.Value), c.Threshold))
+			case c.Verdict == analysis.KnownFailure:
+				e.KnownFailures = append(e.KnownFailures, fmt.Sprintf("%s = %s (allowed %s): %s, %s", c.Name, checkValue(c.Value), c.Threshold, c.Known.Reason, c.Known.Link))
 			}
 		}
 		if r.Verdict != analysis.Pass || r.Partial {
@@ -167,6 +173,9 @@ func WriteSummaryText(w io.Writer, s *Summary) error {
 		for _, f := range e.Failures {
 			fmt.Fprintf(&b, "  ✗ %s: %s\n", e.Name, f)
 		}
+		for _, f := range e.KnownFailures {
+			fmt.Fprintf(&b, "  ~ %s: known failure %s\n", e.Name, f)
+		}
 	}
 	if _, err := w.Write(b.Bytes()); err != nil {
 		return fmt.Errorf("write summary: %w", err)
@@ -206,7 +215,7 @@ footer { margin-top: 30px; font-size: 12px; color: #57606a; }
 <tr><td><a href="{{.Dir}}/report.html">{{.Name}}</a><div class="muted">{{.Description}}</div></td>
 <td><span class="badge {{.Verdict}}">{{if .Partial}}PARTIAL{{else if eq .Verdict "pass"}}PASS{{else}}FAIL{{end}}</span></td>
 <td class="num">{{.Checks}}</td><td class="num">{{.Failed}}</td><td class="num">{{printf "%.0f" .DurationS}}</td><td class="num">{{printf "%.2f" .WallSeconds}}</td>
-<td>{{with .Highlights}}<ul>{{range .}}<li>{{.}}</li>{{end}}</ul>{{end}}{{with .Failures}}<ul class="failures">{{range .}}<li>✗ {{.}}</li>{{end}}</ul>{{end}}</td></tr>
+<td>{{with .Highlights}}<ul>{{range .}}<li>{{.}}</li>{{end}}</ul>{{end}}{{with .Failures}}<ul class="failures">{{range .}}<li>✗ {{.}}</li>{{end}}</ul>{{end}}{{with .KnownFailures}}<ul class="known">{{range .}}<li>~ known failure: {{.}}</li>{{end}}</ul>{{end}}</td></tr>
 {{- end}}
 </tbody>
 </table>

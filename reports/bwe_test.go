@@ -129,3 +129,52 @@ func TestBandwidthJSONAndSummary(t *testing.T) {
 		t.Errorf("summary text:\n%s", text.String())
 	}
 }
+
+// TestKnownFailureShown checks the three kinds of verdict in every
+// output: an RFC criterion, an rtclab guideline and a known failure,
+// which does not fail the run but is listed with its reason and link.
+func TestKnownFailureShown(t *testing.T) {
+	issue := &analysis.KnownIssue{Reason: "app-limited estimate grows", Link: "https://github.com/pion/interceptor/issues/299"}
+	r := bweReport()
+	r.Checks = []analysis.Check{
+		analysis.Evaluate("fairness_20s senders uplink", 0.8, analysis.Bound{Min: new(0.333)}).Declare(analysis.CriterionRFC, "RFC 8868 section 3 item 7", nil),
+		analysis.Evaluate("queue_delay_p95_ms video", 90, analysis.Bound{Max: new(150.0)}).Declare(analysis.CriterionGuideline, "half the 300 ms queue", nil),
+		analysis.Evaluate("estimate_overshoot video", 3.5, analysis.Bound{Max: new(1.5)}).Declare(analysis.CriterionGuideline, "estimate within half again of the share", issue),
+	}
+	r.Verdict = analysis.OverallVerdict(r.Checks)
+	if r.Verdict != analysis.Pass {
+		t.Fatalf("a known failure failed the run: %+v", r.Checks)
+	}
+	var text bytes.Buffer
+	if err := WriteText(&text, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"2 passed, 0 failed, 1 known failure", "RFC criterion (RFC 8868 section 3 item 7)", "rtclab guideline (half the 300 ms queue)", "~ estimate_overshoot video", "issues/299"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text lacks %q:\n%s", want, text.String())
+		}
+	}
+	var html bytes.Buffer
+	if err := WriteHTML(&html, r, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"KNOWN-FAILURE", `badge known`, "RFC criterion (RFC 8868 section 3 item 7)"} {
+		if !strings.Contains(html.String(), want) {
+			t.Errorf("html lacks %q", want)
+		}
+	}
+	dir := t.TempDir()
+	if err := WriteJSON(filepath.Join(dir, "r.json"), r); err != nil {
+		t.Fatal(err)
+	}
+	js, _ := os.ReadFile(filepath.Join(dir, "r.json"))
+	for _, want := range []string{`"verdict": "known-failure"`, `"criterion": "rfc"`, `"link": "https://github.com/pion/interceptor/issues/299"`} {
+		if !strings.Contains(string(js), want) {
+			t.Errorf("json lacks %q", want)
+		}
+	}
+	s := NewSummary("rtclab test", []*Report{r}, []string{"a"}, 1)
+	if s.Verdict != analysis.Pass || len(s.Scenarios[0].KnownFailures) != 1 {
+		t.Errorf("summary %+v", s)
+	}
+}

@@ -58,16 +58,47 @@ func partialNote(r *Report) string {
 	return msg
 }
 
-// checkCounts returns how many checks passed and failed.
-func checkCounts(checks []analysis.Check) (passed, failed int) {
+// checkCounts returns how many checks passed, failed (a known failure
+// that passed included) and failed as declared (known failures).
+func checkCounts(checks []analysis.Check) (passed, failed, known int) {
 	for _, c := range checks {
-		if c.Verdict == analysis.Pass {
+		switch {
+		case c.Verdict == analysis.Pass:
 			passed++
-		} else {
+		case c.Verdict == analysis.KnownFailure:
+			known++
+		default:
 			failed++
 		}
 	}
-	return passed, failed
+	return passed, failed, known
+}
+
+// countsText is "3 passed, 1 failed", with ", 2 known failures" when
+// there are any.
+func countsText(passed, failed, known int) string {
+	s := fmt.Sprintf("%d passed, %d failed", passed, failed)
+	if known > 0 {
+		s += fmt.Sprintf(", %s", plural(known, "known failure"))
+	}
+	return s
+}
+
+// checkKind says whose bound a check applies and, for a known failure,
+// where it is tracked: "RFC (RFC 8868 section 3 item 7)", "rtclab
+// guideline (why)", "known failure: reason, link".
+func checkKind(c analysis.Check) string {
+	var s string
+	switch c.Criterion {
+	case analysis.CriterionRFC:
+		s = "RFC criterion"
+	case analysis.CriterionGuideline:
+		s = "rtclab guideline"
+	}
+	if c.Source != "" {
+		s = strings.TrimSpace(s + " (" + c.Source + ")")
+	}
+	return s
 }
 
 // seconds renders a duration in seconds with a precision that suits its

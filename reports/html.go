@@ -64,7 +64,10 @@ type field struct {
 
 type checkRow struct {
 	Name, Value, Threshold, Verdict, Reason string
-	Failed                                  bool
+	// Kind says whose bound it is: RFC criterion or rtclab guideline.
+	Kind string
+	// Known marks a known failure, Failed a check that fails the run.
+	Known, Failed bool
 }
 
 type participantRow struct {
@@ -107,8 +110,7 @@ func newHTMLView(r *Report, plots []Plot) htmlView {
 	default:
 		v.VerdictClass = "unknown"
 	}
-	passed, failed := checkCounts(r.Checks)
-	v.Summary = fmt.Sprintf("%s: %d passed, %d failed", plural(len(r.Checks), "check"), passed, failed)
+	v.Summary = plural(len(r.Checks), "check") + ": " + countsText(checkCounts(r.Checks))
 
 	s := r.Scenario
 	v.Scenario = []field{
@@ -129,7 +131,9 @@ func newHTMLView(r *Report, plots []Plot) htmlView {
 			Threshold: c.Threshold,
 			Verdict:   verdictLabel(c.Verdict),
 			Reason:    c.Reason,
-			Failed:    c.Verdict != analysis.Pass,
+			Kind:      checkKind(c),
+			Known:     c.Verdict == analysis.KnownFailure,
+			Failed:    c.Failed(),
 		})
 	}
 	for _, p := range r.Participants {

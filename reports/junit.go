@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-
-	"github.com/rtclab/rtclab/analysis"
 )
 
 // junitSuite is a JUnit <testsuite>, in the dialect CI systems (Jenkins,
@@ -66,7 +64,7 @@ func WriteJUnit(w io.Writer, r *Report) error {
 	}
 	for _, c := range r.Checks {
 		tc := junitCase{Name: c.Name, ClassName: r.Scenario.Name}
-		if c.Verdict != analysis.Pass {
+		if c.Failed() {
 			msg := c.Reason
 			if msg == "" {
 				msg = "check failed"

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -79,20 +80,33 @@ func writeChecks(b *bytes.Buffer, cs []analysis.Check) {
 		b.WriteString("\nChecks: none defined\n")
 		return
 	}
-	passed, failed := checkCounts(cs)
-	fmt.Fprintf(b, "\nChecks (%d passed, %d failed)\n", passed, failed)
+	fmt.Fprintf(b, "\nChecks (%s)\n", countsText(checkCounts(cs)))
 	var t table
+	var known []analysis.Check
+	kinds := slices.ContainsFunc(cs, func(c analysis.Check) bool { return checkKind(c) != "" })
 	for _, c := range cs {
 		mark, reason := "✓", ""
-		if c.Verdict != analysis.Pass {
+		switch c.Verdict {
+		case analysis.Pass:
+		case analysis.KnownFailure:
+			mark, reason = "~", "known failure"
+			known = append(known, c)
+		default:
 			mark, reason = "✗", c.Reason
 			if reason == "" {
 				reason = "failed"
 			}
 		}
-		t.row(mark+" "+orNone(c.Name), checkValue(c.Value), orNone(c.Threshold), reason)
+		cells := []string{mark + " " + orNone(c.Name), checkValue(c.Value), orNone(c.Threshold)}
+		if kinds {
+			cells = append(cells, orNone(checkKind(c)))
+		}
+		t.row(append(cells, reason)...)
 	}
 	t.writeTo(b)
+	for _, c := range known {
+		fmt.Fprintf(b, "  ~ %s: %s (%s)\n", c.Name, c.Known.Reason, c.Known.Link)
+	}
 }
 
 // table lays rows out in columns two spaces apart, indented by two.
