@@ -246,6 +246,7 @@ func (s *Scenario) validateFlows(root *yaml.Node, names map[string]bool) []error
 	for i := range s.Expect {
 		e := &s.Expect[i]
 		at := func(rest ...any) []any { return append([]any{"expect", i}, rest...) }
+		e.validateCriterion(bad, at)
 		if _, ok := FlowMetrics[e.Metric]; !ok {
 			bad(fmt.Sprintf("unknown metric %q for the flows topology (allowed: %s)", e.Metric, flowMetricNames()), at("metric")...)
 			continue

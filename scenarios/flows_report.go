@@ -369,7 +369,9 @@ func (r *flowRun) fairness(onLink []*flowState, width float64) float64 {
 // checks evaluates the expect entries of a flows scenario.
 func (r *flowRun) checks(bw *reports.Bandwidth) []analysis.Check {
 	out := []analysis.Check{}
+	var starts []int // out[starts[i]:] came from Expect[i]
 	for _, e := range r.s.Expect {
+		starts = append(starts, len(out))
 		b := analysis.Bound{}
 		if e.Min != nil {
 			b.Min = &e.Min.Value
@@ -406,7 +408,7 @@ func (r *flowRun) checks(bw *reports.Bandwidth) []analysis.Check {
 			out = append(out, analysis.Evaluate(fmt.Sprintf("%s %s (nothing matched)", e.Metric, orAll(e.Flow)), math.NaN(), b))
 		}
 	}
-	return out
+	return r.s.declare(out, starts)
 }
 
 // matchFlow reports whether a flow name is sel or a copy of it (sel-k).

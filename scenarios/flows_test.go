@@ -63,6 +63,14 @@ func TestFlowsParseErrors(t *testing.T) {
 			`t.yaml:10: expect[0].metric: unknown metric "jitter_ms" for the flows topology`,
 			`t.yaml:11: expect[1].flow: no flow named "g"`,
 		}},
+		{"criterion and known failure", base + "flows:\n  - {name: f, kind: media, from: a, to: b}\nexpect:\n  - {metric: rate_kbps, min: 1, criterion: rfc8868}\n  - {metric: rate_kbps, min: 1, criterion: guideline}\n  - metric: rate_kbps\n    min: 1\n    known_failure: {reason: slow, link: interceptor#299}", []string{
+			`t.yaml:10: expect[0].criterion: unknown criterion "rfc8868" (allowed: rfc, when a document gives the bound; guideline, when rtclab chose it)`,
+			"t.yaml:11: expect[1].criterion: criterion guideline needs source: why rtclab chose this bound",
+			`t.yaml:14: expect[2].known_failure.link: known_failure link "interceptor#299": give the upstream issue as an http(s) URL`,
+		}},
+		{"unknown field of known_failure", base + "flows:\n  - {name: f, kind: media, from: a, to: b}\nexpect:\n  - {metric: rate_kbps, min: 1, known_failure: {link: 'https://x.org/1', why: x}}\n", []string{
+			`t.yaml:10: expect[0].known_failure.why: unknown field "why" (allowed: reason, link)`,
+		}},
 		{"NAT", "name: x\ntopology: flows\nduration: 30s\nparticipants:\n  - {name: a, nat: symmetric}\n  - name: b\nflows:\n  - {name: f, kind: media, from: a, to: b}\n", []string{
 			"t.yaml:5: participants[0].nat: the flows topology has no STUN or TURN server",
 		}},

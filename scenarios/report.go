@@ -127,7 +127,9 @@ func (r *run) stream(st *streamTrack, snap *snapshot) reports.Stream {
 // checks evaluates the scenario's expectations.
 func (r *run) checks(rep *reports.Report) []analysis.Check {
 	var out []analysis.Check
+	var starts []int // out[starts[i]:] came from Expect[i]
 	for _, e := range r.s.Expect {
+		starts = append(starts, len(out))
 		b := analysis.Bound{}
 		if e.Min != nil {
 			b.Min = &e.Min.Value
@@ -180,7 +182,7 @@ func (r *run) checks(rep *reports.Report) []analysis.Check {
 			out = append(out, analysis.Evaluate(name, math.NaN(), b))
 		}
 	}
-	return out
+	return r.s.declare(out, starts)
 }
 
 func orAll(s string) string {

@@ -108,6 +108,13 @@ type Expectation struct {
 	// At, for the layer metric, is the scenario time to read the layer
 	// at, e.g. "15s"; absent means the end of the run.
 	At Duration `yaml:"at"`
+	// Criterion says whose bound this is: "rfc" (a document gives it)
+	// or "guideline" (rtclab chose it); Source cites the section or
+	// gives the reason. Both are shown beside the check's verdict.
+	Criterion string `yaml:"criterion"`
+	Source    string `yaml:"source"`
+	// KnownFailure declares the check as expected to fail.
+	KnownFailure *KnownFailureSpec `yaml:"known_failure"`
 
 	line int
 }

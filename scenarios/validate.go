@@ -141,6 +141,7 @@ func (s *Scenario) validate(root *yaml.Node) []error {
 	for i := range s.Expect {
 		e := &s.Expect[i]
 		at := func(rest ...any) []any { return append([]any{"expect", i}, rest...) }
+		e.validateCriterion(bad, at)
 		if _, ok := Metrics[e.Metric]; !ok {
 			bad(fmt.Sprintf("unknown metric %q (allowed: %s)", e.Metric, metricNames()), at("metric")...)
 			continue
