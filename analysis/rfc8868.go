@@ -153,6 +153,27 @@ func Oscillations(rate []Point, low, high, window float64) int {
 	return n
 }
 
+// RateVariation is the coefficient of variation (population standard
+// deviation over mean) of a rate sampled where the conditions do not
+// change: 0 for a flat rate, larger the more it swings. It measures the
+// magnitude of oscillation RFC 8867 section 4.1 item 1.B asks to observe
+// (Oscillations counts their frequency). NaN for fewer than two values
+// or a zero mean.
+func RateVariation(xs []float64) float64 {
+	if len(xs) < 2 {
+		return math.NaN()
+	}
+	m := Mean(xs)
+	if m == 0 {
+		return math.NaN()
+	}
+	var ss float64
+	for _, x := range xs {
+		ss += (x - m) * (x - m)
+	}
+	return math.Sqrt(ss/float64(len(xs))) / m
+}
+
 // ThroughputRatio measures fairness between flows as RFC 8868 section 3
 // item 7 asks, by the ratio of their throughputs: in every window where each
 // flow has a value, the smallest throughput over the largest (1 when they

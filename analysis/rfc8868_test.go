@@ -69,6 +69,24 @@ func TestConvergenceTime(t *testing.T) {
 	}
 }
 
+func TestRateVariation(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		xs   []float64
+		want float64
+	}{
+		{"flat", []float64{5, 5, 5}, 0},
+		// mean 2, population sd 1
+		{"swing", []float64{1, 3, 1, 3}, 0.5},
+		{"one value", []float64{1}, math.NaN()},
+		{"zero mean", []float64{0, 0}, math.NaN()},
+	} {
+		if got := RateVariation(tc.xs); !near(got, tc.want) {
+			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
 // TestOscillations counts watermark swings by hand (RFC 8868 section 3
 // item 9): watermarks 500 and 2000 kbit/s, a 500 ms window, 200 ms samples.
 func TestOscillations(t *testing.T) {

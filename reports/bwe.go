@@ -19,16 +19,20 @@ type BottleneckLink struct {
 	Name string `json:"name"`
 	// Flows names the flows whose bottleneck it is.
 	Flows []string `json:"flows"`
-	// Utilization is the media flows' sending rate over the capacity,
-	// summed over the time at least one media flow was active, 0..1; null
-	// when no media flow crosses the link.
+	// Utilization is the media flows' (video and audio) sending rate over
+	// the capacity, summed over the time at least one media flow was
+	// active, 0..1; null when no media flow crosses the link, and when a
+	// TCP flow does (RFC 8868 section 3 item 10: not meaningful there).
 	Utilization *float64 `json:"utilization"`
-	// Fairness1s and Fairness5s are the mean ratio of the smallest to the
-	// largest throughput of the concurrently active long-lived flows
-	// (media and long tcp) in 1 s and 5 s windows, 0..1; null with fewer
-	// than two such flows.
-	Fairness1s *float64 `json:"fairness_1s"`
-	Fairness5s *float64 `json:"fairness_5s"`
+	// Fairness1s, Fairness5s and Fairness20s are RFC 8868 section 3 item
+	// 7's throughput ratios among the GCC media flows: the mean, over the
+	// 1 s, 5 s and 20 s windows of static periods (no capacity step, no
+	// flow starting, stopping or pausing) with two or more such flows
+	// active, of the smallest throughput over the largest, 0..1; null
+	// without such a window.
+	Fairness1s  *float64 `json:"fairness_1s"`
+	Fairness5s  *float64 `json:"fairness_5s"`
+	Fairness20s *float64 `json:"fairness_20s"`
 }
 
 // BandwidthFlow is one flow and its RFC 8868 metrics. Metrics that do not
@@ -36,7 +40,7 @@ type BottleneckLink struct {
 type BandwidthFlow struct {
 	// Name is the flow's name (NAME-k for copies of a counted flow).
 	Name string `json:"name"`
-	// Kind is "media" (GCC), "cbr" or "tcp".
+	// Kind is "media" (GCC video), "audio" (CBR audio), "cbr" or "tcp".
 	Kind string `json:"kind"`
 	// From and To are the sending and receiving participants.
 	From string `json:"from"`
@@ -66,8 +70,20 @@ type BandwidthFlow struct {
 	// it took to come within 20 % of its new share.
 	Convergence []Convergence `json:"convergence"`
 	// Oscillation is the coefficient of variation of its 1 s sending rate
-	// relative to its share, in windows 5 s or more after any change.
+	// relative to its share, in windows 5 s or more after any change: the
+	// magnitude of oscillation (RFC 8867 section 4.1 item 1.B).
 	Oscillation *float64 `json:"oscillation"`
+	// Oscillations counts swings of its 200 ms sending rate between half
+	// and twice its share within 500 ms: RFC 8868 section 3 item 9's
+	// watermark definition (media only).
+	Oscillations *float64 `json:"oscillations"`
+	// PacketsSent, PacketsReceived, BytesSent and BytesReceived count its
+	// packets and UDP payload bytes (RFC 8868 section 3 items 2 and 3);
+	// sent includes retransmissions, received excludes duplicates.
+	PacketsSent     uint64 `json:"packets_sent"`
+	PacketsReceived uint64 `json:"packets_received"`
+	BytesSent       uint64 `json:"bytes_sent"`
+	BytesReceived   uint64 `json:"bytes_received"`
 	// QueueDelayP50MS and QueueDelayP95MS are percentiles of its packets'
 	// queueing delay: one-way delay minus the configured propagation
 	// delay and the packet's serialisation at the bottleneck.
@@ -77,8 +93,10 @@ type BandwidthFlow struct {
 	// delay (101 values; empty when no packet arrived).
 	DelayCDFMS []float64 `json:"delay_cdf_ms"`
 	// LossFraction is the share of its packets lost on their first
-	// transmission; ResidualLossFraction the share never received after
-	// NACK repair (media only).
+	// transmission (media), or of its data segments sent that did not
+	// arrive (tcp, RFC 8867 section 5.6 "loss for the TCP flow");
+	// ResidualLossFraction the share never received after NACK repair
+	// (media only, RFC 8868 section 3 item 6).
 	LossFraction         *float64 `json:"loss_fraction"`
 	ResidualLossFraction *float64 `json:"residual_loss_fraction"`
 	// EstimateOvershoot is the 95th percentile of the bandwidth estimate

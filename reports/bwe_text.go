@@ -10,12 +10,12 @@ import (
 // terminal and the HTML report alike.
 type bandwidthRow struct {
 	Name, Kind, Path, Link, Rate, Receive, RampUp, Convergence, Oscillation,
-	QueueP50, QueueP95, Loss, Residual, Overshoot string
+	Oscillations, QueueP50, QueueP95, Loss, Residual, Overshoot string
 }
 
 // linkRow is one bottleneck link, formatted.
 type linkRow struct {
-	Name, Flows, Utilization, Fairness1s, Fairness5s string
+	Name, Flows, Utilization, Fairness1s, Fairness5s, Fairness20s string
 }
 
 func optionalPercent(v *float64) string {
@@ -41,6 +41,7 @@ func bandwidthRows(bw *Bandwidth) ([]linkRow, []bandwidthRow) {
 			Name: l.Name, Flows: strings.Join(l.Flows, ", "),
 			Utilization: optionalPercent(l.Utilization),
 			Fairness1s:  optional(l.Fairness1s, 2), Fairness5s: optional(l.Fairness5s, 2),
+			Fairness20s: optional(l.Fairness20s, 2),
 		})
 	}
 	var flows []bandwidthRow
@@ -49,7 +50,7 @@ func bandwidthRows(bw *Bandwidth) ([]linkRow, []bandwidthRow) {
 			Name: f.Name, Kind: f.Kind, Path: f.From + "->" + f.To, Link: orNone(f.Link),
 			Rate: fixed(f.RateKbps, 0), Receive: fixed(f.ReceiveKbps, 0),
 			RampUp: lowerBound(f.RampUpS, f.RampUpConverged), Convergence: lowerBound(f.ConvergenceS, f.ConvergedAll),
-			Oscillation: optional(f.Oscillation, 2),
+			Oscillation: optional(f.Oscillation, 2), Oscillations: optional(f.Oscillations, 0),
 			QueueP50:    optional(f.QueueDelayP50MS, 1), QueueP95: optional(f.QueueDelayP95MS, 1),
 			Loss: optionalPercent(f.LossFraction), Residual: optionalPercent(f.ResidualLossFraction),
 			Overshoot: optional(f.EstimateOvershoot, 2),
@@ -64,19 +65,19 @@ func writeBandwidth(b *bytes.Buffer, bw *Bandwidth) {
 	links, flows := bandwidthRows(bw)
 	b.WriteString("\nBottleneck links (RFC 8868)\n")
 	var t table
-	t.row("LINK", "UTIL %", "FAIR 1S", "FAIR 5S", "FLOWS")
+	t.row("LINK", "UTIL %", "FAIR 1S", "FAIR 5S", "FAIR 20S", "FLOWS")
 	for _, l := range links {
-		t.row(l.Name, l.Utilization, l.Fairness1s, l.Fairness5s, l.Flows)
+		t.row(l.Name, l.Utilization, l.Fairness1s, l.Fairness5s, l.Fairness20s, l.Flows)
 	}
 	t.writeTo(b)
 	b.WriteString("\nFlows (RFC 8868)\n")
 	t = table{}
-	t.row("FLOW", "KIND", "PATH", "KBPS", "RECV KBPS", "RAMP S", "CONV S", "OSC", "QDELAY P50", "P95 MS", "LOSS %", "RESID %", "EST/SHARE")
+	t.row("FLOW", "KIND", "PATH", "KBPS", "RECV KBPS", "RAMP S", "CONV S", "OSC", "SWINGS", "QDELAY P50", "P95 MS", "LOSS %", "RESID %", "EST/SHARE")
 	for _, f := range flows {
-		t.row(f.Name, f.Kind, f.Path, f.Rate, f.Receive, f.RampUp, f.Convergence, f.Oscillation, f.QueueP50, f.QueueP95, f.Loss, f.Residual, f.Overshoot)
+		t.row(f.Name, f.Kind, f.Path, f.Rate, f.Receive, f.RampUp, f.Convergence, f.Oscillation, f.Oscillations, f.QueueP50, f.QueueP95, f.Loss, f.Residual, f.Overshoot)
 	}
 	t.writeTo(b)
-	fmt.Fprintf(b, "  (RAMP: start to within 20%% of its share; CONV: longest after a change; OSC: rate variation when steady;\n   EST/SHARE: 95th percentile of the estimate over the flow's share of the capacity)\n")
+	fmt.Fprintf(b, "  (FAIR: min/max throughput of GCC flows in static periods; RAMP: start to within 20%% of its share;\n   CONV: longest after a change; OSC: rate variation when steady; SWINGS: 200 ms rate between 1/2 and 2x share within 500 ms;\n   EST/SHARE: 95th percentile of the estimate over the flow's share of the capacity)\n")
 }
 
 // bandwidthView is the bandwidth section of the HTML report.

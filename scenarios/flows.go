@@ -20,15 +20,25 @@ const TopologyFlows = "flows"
 // Flow kinds.
 const (
 	FlowMedia = "media" // GCC-controlled synthetic video over a PeerConnection
-	FlowCBR   = "cbr"   // constant-bitrate UDP
+	FlowAudio = "audio" // constant-bitrate audio (RFC 8867 section 4.3)
+	FlowCBR   = "cbr"   // constant-bitrate background UDP (RFC 8868 section 5.3)
 	FlowTCP   = "tcp"   // TCP-like window-based flow over UDP
+)
+
+// Defaults of the audio kind: RFC 8867 section 4.3's audio source is CBR
+// at 20 kbit/s; its packet interval is not given, rtclab takes 20 ms
+// (50-byte payloads), the common audio frame.
+const (
+	audioRate   = 20_000
+	audioPacket = 50
 )
 
 // Flow is one traffic flow of the flows topology.
 type Flow struct {
 	// Name is unique among flows: lower-case letters, digits and '-'.
 	Name string `yaml:"name"`
-	// Kind is media, cbr or tcp.
+	// Kind is media (GCC video), audio (CBR audio beside a video flow),
+	// cbr (background UDP) or tcp.
 	Kind string `yaml:"kind"`
 	// From and To name the sending and the receiving participant.
 	From string `yaml:"from"`
@@ -48,8 +58,12 @@ type Flow struct {
 	StartRate *Rate `yaml:"start_rate"`
 	// FPS is the media frame rate (default 25).
 	FPS *Number `yaml:"fps"`
-	// Rate is a cbr flow's bit rate.
+	// Rate is a cbr flow's bit rate (an audio flow's, default 20kbps).
 	Rate *Rate `yaml:"rate"`
+	// Packet is a cbr or audio flow's UDP payload size: default 1472B
+	// for cbr (a 1500-byte IP packet, RFC 8868 section 5.3), 50B for
+	// audio (20 ms at 20 kbit/s).
+	Packet *Queue `yaml:"packet"`
 	// Files makes a tcp flow a sequence of downloads and idle periods.
 	Files *FilesSpec `yaml:"files"`
 }
@@ -74,18 +88,22 @@ type FilesSpec struct {
 }
 
 // FlowMetrics are the RFC 8868 metrics an expect entry of a flows
-// scenario may check, with what they measure.
+// scenario may check, with what they measure and where they come from.
 var FlowMetrics = map[string]string{
-	"utilization":            "link: media sending rate over bottleneck capacity, 0..1",
-	"fairness_1s":            "link: mean min/max throughput ratio of concurrent long-lived flows, 1 s windows",
+	"utilization":            "link: media sending rate over bottleneck capacity, 0..1; not with TCP on the link (RFC 8868 section 3 item 10)",
+	"fairness_1s":            "link: mean min/max throughput ratio of concurrent GCC flows, 1 s windows in static periods (RFC 8868 section 3 item 7)",
 	"fairness_5s":            "link: the same over 5 s windows",
-	"rate_kbps":              "flow: mean sending rate while active, kbit/s",
+	"fairness_20s":           "link: the same over 20 s windows",
+	"rate_kbps":              "flow: mean sending rate while active, kbit/s (tcp: RFC 8867 section 5.6 TCP throughput)",
+	"packets_sent":           "flow: packets sent, retransmissions included (RFC 8868 section 3 item 2)",
+	"packets_received":       "flow: packets received, duplicates excluded (RFC 8868 section 3 item 2)",
 	"ramp_up_s":              "flow: s from the flow's start until its rate is within 20% of its share",
-	"convergence_s":          "flow: longest s after a capacity change or a flow joining or leaving until its rate is within 20% of its share",
-	"oscillation":            "flow: coefficient of variation of the 1 s rate, 5 s or more after any change",
+	"convergence_s":          "flow: longest s after a capacity change or a flow joining or leaving until its rate is within 20% of its share (RFC 8868 section 3 item 8)",
+	"oscillation":            "flow: coefficient of variation of the 1 s rate, 5 s or more after any change (magnitude, RFC 8867 section 4.1 item 1.B)",
+	"oscillations":           "flow: swings of the 200 ms rate between 1/2 and 2 times the share within 500 ms (RFC 8868 section 3 item 9)",
 	"queue_delay_p50_ms":     "flow: median queueing delay of its packets, ms",
 	"queue_delay_p95_ms":     "flow: 95th percentile queueing delay, ms",
-	"loss_fraction":          "flow: packets lost on their first transmission, 0..1",
+	"loss_fraction":          "flow: packets lost on their first transmission (tcp: segments sent that did not arrive), 0..1",
 	"residual_loss_fraction": "flow: packets never received, after NACK repair, 0..1",
 	"estimate_overshoot":     "flow: 95th percentile of the bandwidth estimate over its share",
 }
@@ -149,9 +167,9 @@ func (s *Scenario) validateFlows(root *yaml.Node, names map[string]bool) []error
 		}
 		seen[f.Name] = true
 		switch f.Kind {
-		case FlowMedia, FlowCBR, FlowTCP:
+		case FlowMedia, FlowAudio, FlowCBR, FlowTCP:
 		default:
-			bad(fmt.Sprintf("unknown kind %q (allowed: media, cbr, tcp)", f.Kind), at("kind")...)
+			bad(fmt.Sprintf("unknown kind %q (allowed: media, audio, cbr, tcp)", f.Kind), at("kind")...)
 		}
 		for _, e := range []struct{ key, v string }{{"from", f.From}, {"to", f.To}} {
 			if !names[e.v] {
@@ -184,9 +202,13 @@ func (s *Scenario) validateFlows(root *yaml.Node, names map[string]bool) []error
 		only("max_rate", f.MaxRate != nil, FlowMedia)
 		only("start_rate", f.StartRate != nil, FlowMedia)
 		only("fps", f.FPS != nil, FlowMedia)
-		only("rate", f.Rate != nil, FlowCBR)
+		only("rate", f.Rate != nil && f.Kind != FlowAudio, FlowCBR)
+		only("packet", f.Packet != nil && f.Kind != FlowAudio, FlowCBR)
+		if f.Packet != nil && (f.Packet.Bytes < 28 || f.Packet.Bytes > flow.MTUPayload) {
+			bad(fmt.Sprintf("packet must be a size within 28B..%dB, e.g. packet: 1200B", flow.MTUPayload), at("packet")...)
+		}
 		only("files", f.Files != nil, FlowTCP)
-		if f.Kind == FlowCBR && (f.Rate == nil || f.Rate.BitsPerSecond < minRate || f.Rate.BitsPerSecond > maxRate) {
+		if (f.Kind == FlowCBR || f.Rate != nil) && (f.Rate == nil || f.Rate.BitsPerSecond < minRate || f.Rate.BitsPerSecond > maxRate) {
 			bad("a cbr flow needs a rate within 8kbps..100Gbps, e.g. rate: 1Mbps", at("rate")...)
 		}
 		for _, r := range []struct {
@@ -260,6 +282,9 @@ func (s *Scenario) validateFlows(root *yaml.Node, names map[string]bool) []error
 		if e.Participant != "" || e.From != "" || e.To != "" || e.Kind != "" {
 			bad("in the flows topology narrow a check with flow: (a media flow's name, or for link metrics any flow on that link)", at()...)
 		}
+		if e.Metric == "utilization" && slices.ContainsFunc(s.Flows, func(f Flow) bool { return f.Kind == FlowTCP }) {
+			bad("utilization is not meaningful beside TCP cross traffic (RFC 8868 section 3 item 10: only for media alone or among similar flows); leave it out", at("metric")...)
+		}
 		if e.Flow != "" && !s.hasFlow(e.Flow) {
 			bad(fmt.Sprintf("no flow named %q", e.Flow), at("flow")...)
 		}
@@ -275,6 +300,31 @@ func (s *Scenario) hasFlow(name string) bool {
 	}
 	return false
 }
+
+// cbrRate and cbrPacket are a cbr or audio flow's rate (bit/s) and UDP
+// payload size, defaults applied; 0 for other kinds.
+func (f flowInstance) cbrRate() int {
+	switch {
+	case f.Rate != nil:
+		return int(f.Rate.BitsPerSecond)
+	case f.Kind == FlowAudio:
+		return audioRate
+	}
+	return 0
+}
+
+func (f flowInstance) cbrPacket() int {
+	switch {
+	case f.Packet != nil:
+		return f.Packet.Bytes
+	case f.Kind == FlowAudio:
+		return audioPacket
+	}
+	return flow.MTUPayload
+}
+
+// constant reports whether the flow sends at a fixed rate (cbr, audio).
+func (f flowInstance) constant() bool { return f.Kind == FlowCBR || f.Kind == FlowAudio }
 
 // flowCodec is the encoder configuration of a media flow.
 func (f flowInstance) codec() flow.CodecParams {

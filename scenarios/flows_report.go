@@ -15,8 +15,8 @@ import (
 
 // Constants of the RFC 8868 metrics as rtclab computes them.
 const (
-	convergenceBand = 0.2 // within ±20 % of the share counts as converged
-	steadyAfter     = 5.0 // s after a change before oscillation is measured
+	convergenceBand = 0.2 // within ±20 % of the share counts as converged (RFC 8868 section 3 item 8 leaves "stable" open)
+	steadyAfter     = 5.0 // s after a change before the rate's variation is measured
 	cdfPoints       = 101
 )
 
@@ -101,8 +101,8 @@ func (r *flowRun) share(st *flowState, t float64, capped bool) float64 {
 			continue
 		}
 		switch {
-		case o.in.Kind == FlowCBR:
-			avail -= float64(o.in.Rate.BitsPerSecond)
+		case o.in.constant():
+			avail -= float64(o.in.cbrRate())
 		case o.longLived():
 			n++
 		}
@@ -146,7 +146,7 @@ func (r *flowRun) changes(st *flowState) []change {
 		}
 	}
 	for _, o := range r.flows {
-		if o.link != st.link || !o.longLived() && o.in.Kind != FlowCBR {
+		if o.link != st.link || !o.longLived() && !o.in.constant() {
 			continue
 		}
 		for _, p := range o.in.Pause {
@@ -219,6 +219,14 @@ func (r *flowRun) flowMetrics(st *flowState) reports.BandwidthFlow {
 	}
 	out.RateKbps = round(nanZero(mean(send)), 1)
 	out.ReceiveKbps = round(nanZero(mean(recv)), 1)
+	c := st.counters
+	out.PacketsSent, out.PacketsReceived = c.SentPackets, c.ReceivedPackets
+	out.BytesSent, out.BytesReceived = c.SentBytes, c.ReceivedBytes
+	if in.Kind == FlowTCP && c.SentPackets > 0 {
+		// RFC 8867 section 5.6 "loss for the TCP flow": data segments
+		// sent (retransmissions included) that did not arrive.
+		out.LossFraction = opt(float64(c.SentPackets-min(c.ReceivedPackets, c.SentPackets)) / float64(c.SentPackets))
+	}
 	if len(st.qdelay) > 0 {
 		out.QueueDelayP50MS = opt(analysis.Percentile(st.qdelay, 50))
 		out.QueueDelayP95MS = opt(analysis.Percentile(st.qdelay, 95))
@@ -259,6 +267,7 @@ func (r *flowRun) flowMetrics(st *flowState) reports.BandwidthFlow {
 	}
 	out.ConvergenceS = opt(worst)
 	out.Oscillation = opt(r.oscillation(st, chs))
+	out.Oscillations = opt(float64(r.oscillations(st)))
 	var over []float64
 	for i, t := range fs.t {
 		if !st.active(t - 0.05) {
@@ -272,9 +281,11 @@ func (r *flowRun) flowMetrics(st *flowState) reports.BandwidthFlow {
 	return out
 }
 
-// oscillation is the coefficient of variation of the flow's rate over
-// its share, in whole seconds at least steadyAfter after its start and
-// any change, before the next.
+// oscillation is the magnitude of the rate's variation (RFC 8867 section
+// 4.1 item 1.B, "frequency and magnitude of oscillations"): the
+// coefficient of variation of the flow's rate over its share, in whole
+// seconds at least steadyAfter after its start and any change, before
+// the next. oscillations counts their frequency.
 func (r *flowRun) oscillation(st *flowState, chs []change) float64 {
 	starts := []float64{st.in.Start.Seconds()}
 	for _, c := range chs {
@@ -293,7 +304,45 @@ func (r *flowRun) oscillation(st *flowState, chs []change) float64 {
 			}
 		}
 	}
-	return analysis.Oscillation(xs)
+	return analysis.RateVariation(xs)
+}
+
+// oscillations counts the flow's swings between watermarks (RFC 8868
+// section 3 item 9): its sending rate at 200 ms (section 3 item 1) over
+// its share, against the section's example of watermarks a factor of 4
+// apart (1/2 and 2 times the share, as 500 kbit/s and 2 Mbit/s are
+// around 1 Mbit/s) within 500 ms, over the time it is active.
+func (r *flowRun) oscillations(st *flowState) int {
+	pts := st.rate200()
+	var rel []analysis.Point
+	for _, p := range pts {
+		if !st.active(p.T) || !st.active(p.T+analysis.RateInterval-0.001) {
+			continue
+		}
+		if sh := r.share(st, p.T+analysis.RateInterval/2, true); sh > 0 {
+			rel = append(rel, analysis.Point{T: p.T, V: p.V / sh})
+		}
+	}
+	half := math.Sqrt(analysis.WatermarkRatio)
+	return analysis.Oscillations(rel, 1/half, half, analysis.WatermarkWindow)
+}
+
+// rate200 is the flow's sending rate at RFC 8868 section 3 item 1's
+// 200 ms: the mean of two 100 ms samples, each placed at its middle.
+func (st *flowState) rate200() []analysis.Point {
+	return st.windowed(st.series.send, analysis.RateInterval)
+}
+
+// windowed averages a 100 ms series over windows of width seconds from 0.
+func (st *flowState) windowed(vs []float64, width float64) []analysis.Point {
+	mid := make([]analysis.Point, len(vs))
+	for i, v := range vs {
+		mid[i] = analysis.Point{T: st.series.t[i] - sampleEvery.Seconds()/2, V: v}
+	}
+	if len(mid) == 0 {
+		return nil
+	}
+	return analysis.WindowMeans(mid, 0, mid[len(mid)-1].T+sampleEvery.Seconds()/2+1e-9, width)
 }
 
 func (r *flowRun) linkMetrics(link string) reports.BottleneckLink {
@@ -307,11 +356,12 @@ func (r *flowRun) linkMetrics(link string) reports.BottleneckLink {
 	}
 	h := r.hopByName(link)
 	var sent, capacity []float64
-	if len(onLink) > 0 {
+	tcp := slices.ContainsFunc(onLink, func(st *flowState) bool { return st.in.Kind == FlowTCP })
+	if len(onLink) > 0 && !tcp {
 		for i, t := range onLink[0].series.t {
 			sum, any := 0.0, false
 			for _, st := range onLink {
-				if st.in.Kind == FlowMedia && st.active(t-0.05) {
+				if st.isMedia() && st.active(t-0.05) {
 					sum += st.series.send[i]
 					any = true
 				}
@@ -322,37 +372,72 @@ func (r *flowRun) linkMetrics(link string) reports.BottleneckLink {
 			}
 		}
 	}
+	// RFC 8868 section 3 item 10: utilization is useful only when the
+	// media is alone or among similar flows, so not beside TCP (null).
 	out.Utilization = opt(analysis.Utilization(sent, capacity))
-	out.Fairness1s = opt(r.fairness(onLink, 1))
-	out.Fairness5s = opt(r.fairness(onLink, 5))
+	chs := r.linkChanges(link, onLink)
+	out.Fairness1s = opt(r.fairness(onLink, chs, analysis.FairnessWindows[0]))
+	out.Fairness5s = opt(r.fairness(onLink, chs, analysis.FairnessWindows[1]))
+	out.Fairness20s = opt(r.fairness(onLink, chs, analysis.FairnessWindows[2]))
 	return out
 }
 
-// fairness is the mean min/max throughput ratio of the long-lived flows in
-// windows of width seconds where at least two of them are active for
-// the whole window (those active).
-func (r *flowRun) fairness(onLink []*flowState, width float64) float64 {
-	var long []*flowState
-	for _, st := range onLink {
-		if st.longLived() {
-			long = append(long, st)
+// media reports whether a flow is media in RFC 8867 section 4.3's sense:
+// GCC video or CBR audio.
+func (st *flowState) isMedia() bool { return st.in.Kind == FlowMedia || st.in.Kind == FlowAudio }
+
+// linkChanges are the times a link's conditions change: its capacity
+// steps and every flow on it starting, stopping, pausing or resuming.
+func (r *flowRun) linkChanges(link string, onLink []*flowState) []float64 {
+	var out []float64
+	h := r.hopByName(link)
+	for _, p := range r.s.Participants {
+		if p.Name != h.participant {
+			continue
+		}
+		for _, sc := range p.schedule {
+			if sc.dir == h.dir {
+				out = append(out, sc.at.Seconds())
+			}
 		}
 	}
-	if len(long) < 2 {
+	for _, st := range onLink {
+		out = append(out, st.in.Start.Seconds(), st.in.stop.Seconds())
+		for _, p := range st.in.Pause {
+			out = append(out, p.At.Seconds(), p.Resume.Seconds())
+		}
+	}
+	return out
+}
+
+// fairness is RFC 8868 section 3 item 7's self-fairness among the
+// congestion-controlled media flows of a link: in every window of width
+// seconds within a static period (analysis.StaticWindows) where at least
+// two of them are active, the ratio of the smallest mean throughput to
+// the largest; their mean over the windows (the document asks for the
+// ratios and leaves the summary open). NaN with fewer than two such flows
+// at any time.
+func (r *flowRun) fairness(onLink []*flowState, changes []float64, width float64) float64 {
+	var cc []*flowState
+	for _, st := range onLink {
+		if st.in.Kind == FlowMedia {
+			cc = append(cc, st)
+		}
+	}
+	if len(cc) < 2 {
 		return math.NaN()
 	}
-	end := r.s.Duration.Seconds()
 	var sum float64
 	var n int
-	for from := 0.0; from+width <= end+1e-9; from += width {
+	for _, w := range analysis.StaticWindows(changes, 0, r.s.Duration.Seconds(), width) {
 		var vs [][]float64
-		for _, st := range long {
-			if !st.active(from) || !st.active(from+width-0.01) {
+		for _, st := range cc {
+			if !st.active(w[0]) || !st.active(w[1]-0.01) {
 				continue
 			}
-			w := analysis.WindowMeans(st.points(st.series.recv), from, from+width, width)
-			if len(w) == 1 {
-				vs = append(vs, []float64{w[0].V})
+			m := analysis.WindowMeans(st.windowed(st.series.recv, sampleEvery.Seconds()), w[0], w[1], width)
+			if len(m) == 1 {
+				vs = append(vs, []float64{m[0].V})
 			}
 		}
 		if len(vs) >= 2 {
@@ -442,6 +527,8 @@ func linkValue(l reports.BottleneckLink, metric string) float64 {
 		return val(l.Fairness1s)
 	case "fairness_5s":
 		return val(l.Fairness5s)
+	case "fairness_20s":
+		return val(l.Fairness20s)
 	}
 	return math.NaN()
 }
@@ -456,6 +543,12 @@ func flowValue(f reports.BandwidthFlow, metric string) float64 {
 		return val(f.ConvergenceS)
 	case "oscillation":
 		return val(f.Oscillation)
+	case "oscillations":
+		return val(f.Oscillations)
+	case "packets_sent":
+		return float64(f.PacketsSent)
+	case "packets_received":
+		return float64(f.PacketsReceived)
 	case "queue_delay_p50_ms":
 		return val(f.QueueDelayP50MS)
 	case "queue_delay_p95_ms":

@@ -36,6 +36,9 @@ type flowState struct {
 	series flowSeries
 	qdelay []float64 // every packet's queueing delay, ms
 	loss   flow.Loss
+	// counters are the flow's packet and byte counts once packets in
+	// flight have arrived.
+	counters flow.Counters
 }
 
 // hop is one direction of a participant's access link.
@@ -240,6 +243,7 @@ func (r *flowRun) exec(parent context.Context) (err error) {
 	}
 	for _, st := range r.flows {
 		st.qdelay = append(st.qdelay, r.queueDelays(st)...)
+		st.counters = st.f.Counters()
 		if st.media != nil {
 			st.loss = st.media.Loss(r.t0.Add(st.in.stop))
 		}
@@ -314,8 +318,8 @@ func (r *flowRun) newFlow(i int, st *flowState) (trafficFlow, error) {
 		RecvAddr: fmt.Sprintf("%s:%d", to.IP, flowPort+i),
 		SSRC:     uint32(hashName(in.name)),
 	}
-	if in.Kind == FlowCBR {
-		return flow.NewCBR(in.name, ep, int(in.Rate.BitsPerSecond))
+	if in.constant() {
+		return flow.NewCBR(in.name, ep, in.cbrRate(), in.cbrPacket())
 	}
 	p := flow.TCPParams{Endpoints: ep, Seed: seed}
 	if fs := in.Files; fs != nil {
@@ -424,7 +428,7 @@ func (r *flowRun) sample(now time.Time, prev []flow.Counters) {
 		}
 		q := r.queueDelays(st)
 		st.qdelay = append(st.qdelay, q...)
-		if st.longLived() || st.in.Kind == FlowCBR {
+		if st.longLived() || st.in.constant() {
 			v := math.NaN()
 			if len(q) > 0 {
 				v = round(mean(q), 2)

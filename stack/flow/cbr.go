@@ -35,8 +35,14 @@ const (
 // and the 8-byte send time in nanoseconds.
 const headerLen = 28
 
-// Size of cross-traffic data packets: a 1200-byte UDP payload.
+// Size of TCP-like data segments: a 1200-byte UDP payload.
 const segment = 1200
+
+// MTUPayload is the UDP payload of a packet that fills a 1500-byte path
+// MTU (20 bytes of IPv4 and 8 of UDP header): the default size of
+// background UDP (RFC 8868 section 5.3, "typically set to the path MTU
+// size, the default value can be 1500 bytes").
+const MTUPayload = 1500 - 28
 
 func marshal(buf []byte, pt byte, ssrc uint32, seq uint64, sent time.Time) {
 	buf[0] = 0x80
@@ -75,10 +81,12 @@ func (e Endpoints) open() (send, recv net.PacketConn, raddr net.Addr, err error)
 	return send, recv, raddr, nil
 }
 
-// CBR is constant-bitrate UDP cross traffic (RFC 8867 section 4.4).
+// CBR is constant-bitrate UDP: background traffic (RFC 8868 section
+// 5.3) or an audio source (RFC 8867 section 4.3: CBR, 20 kbit/s).
 type CBR struct {
 	name       string
 	rate       int
+	size       int
 	ssrc       uint32
 	send, recv net.PacketConn
 	raddr      net.Addr
@@ -89,17 +97,20 @@ type CBR struct {
 // cbrTick is how often the CBR source sends what its rate allows.
 const cbrTick = 5 * time.Millisecond
 
-// NewCBR opens the sockets of a CBR flow of rate bit/s and starts its
-// receiver.
-func NewCBR(name string, e Endpoints, rate int) (*CBR, error) {
-	if rate <= 0 {
-		return nil, fmt.Errorf("cbr %s: %w: rate %d", name, ErrParams, rate)
+// NewCBR opens the sockets of a CBR flow of rate bit/s in packets of
+// size bytes of UDP payload (MTUPayload when 0) and starts its receiver.
+func NewCBR(name string, e Endpoints, rate, size int) (*CBR, error) {
+	if size == 0 {
+		size = MTUPayload
+	}
+	if rate <= 0 || size < headerLen || size > MTUPayload {
+		return nil, fmt.Errorf("cbr %s: %w: rate %d, packet size %d (allowed %d..%d)", name, ErrParams, rate, size, headerLen, MTUPayload)
 	}
 	send, recv, raddr, err := e.open()
 	if err != nil {
 		return nil, fmt.Errorf("cbr %s: %w", name, err)
 	}
-	c := &CBR{name: name, rate: rate, ssrc: e.SSRC, send: send, recv: recv, raddr: raddr}
+	c := &CBR{name: name, rate: rate, size: size, ssrc: e.SSRC, send: send, recv: recv, raddr: raddr}
 	c.meter.setEstimate(rate)
 	c.wg.Add(1)
 	go func() {
@@ -119,11 +130,11 @@ func NewCBR(name string, e Endpoints, rate int) (*CBR, error) {
 }
 
 // Run sends from start until stop or until ctx ends: every 5 ms the
-// 1200-byte packets the rate has paid for.
+// packets the rate has paid for.
 func (c *CBR) Run(ctx context.Context, start, stop time.Time) error {
 	timer := time.NewTimer(time.Until(start))
 	defer timer.Stop()
-	buf := make([]byte, segment)
+	buf := make([]byte, c.size)
 	var credit float64
 	var seq uint64
 	perTick := float64(c.rate) / 8 * cbrTick.Seconds()
@@ -138,7 +149,7 @@ func (c *CBR) Run(ctx context.Context, start, stop time.Time) error {
 			return nil
 		}
 		timer.Reset(time.Until(start.Add(time.Duration(k) * cbrTick)))
-		for credit += perTick; credit >= segment; credit -= segment {
+		for credit += perTick; credit >= float64(c.size); credit -= float64(c.size) {
 			marshal(buf, ptCBR, c.ssrc, seq, now)
 			seq++
 			if _, err := c.send.WriteTo(buf, c.raddr); err != nil {
@@ -147,7 +158,7 @@ func (c *CBR) Run(ctx context.Context, start, stop time.Time) error {
 				}
 				return fmt.Errorf("cbr %s: %w", c.name, err)
 			}
-			c.meter.sent(segment)
+			c.meter.sent(c.size)
 		}
 	}
 }

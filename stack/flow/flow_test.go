@@ -84,7 +84,7 @@ func TestCrossTraffic(t *testing.T) {
 			return flow.Endpoints{SendNet: a.Net, RecvNet: b.Net, SSRC: ssrc,
 				SendAddr: fmt.Sprintf("%s:%d", a.IP, port), RecvAddr: fmt.Sprintf("%s:%d", b.IP, port)}
 		}
-		cbr, err := flow.NewCBR("cbr", ep(5000, 1), 300_000)
+		cbr, err := flow.NewCBR("cbr", ep(5000, 1), 300_000, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
