@@ -51,7 +51,7 @@ func bandwidthRows(bw *Bandwidth) ([]linkRow, []bandwidthRow) {
 			Rate: fixed(f.RateKbps, 0), Receive: fixed(f.ReceiveKbps, 0),
 			RampUp: lowerBound(f.RampUpS, f.RampUpConverged), Convergence: lowerBound(f.ConvergenceS, f.ConvergedAll),
 			Oscillation: optional(f.Oscillation, 2), Oscillations: optional(f.Oscillations, 0),
-			QueueP50:    optional(f.QueueDelayP50MS, 1), QueueP95: optional(f.QueueDelayP95MS, 1),
+			QueueP50: optional(f.QueueDelayP50MS, 1), QueueP95: optional(f.QueueDelayP95MS, 1),
 			Loss: optionalPercent(f.LossFraction), Residual: optionalPercent(f.ResidualLossFraction),
 			Overshoot: optional(f.EstimateOvershoot, 2),
 		})
