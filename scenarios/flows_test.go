@@ -38,7 +38,7 @@ func TestFlowsParseErrors(t *testing.T) {
 	}{
 		{"no flows", base, []string{"t.yaml:1: flows: the flows topology needs at least one flow"}},
 		{"bad kind and peers", base + "flows:\n  - {name: f, kind: quic, from: a, to: c}\n", []string{
-			`t.yaml:8: flows[0].kind: unknown kind "quic" (allowed: media, cbr, tcp)`,
+			`t.yaml:8: flows[0].kind: unknown kind "quic" (allowed: media, audio, cbr, tcp)`,
 			`t.yaml:8: flows[0].to: no participant named "c"`,
 		}},
 		{"cbr needs a rate", base + "flows:\n  - {name: f, kind: cbr, from: a, to: b}\n", []string{
@@ -70,6 +70,13 @@ func TestFlowsParseErrors(t *testing.T) {
 		}},
 		{"unknown field of known_failure", base + "flows:\n  - {name: f, kind: media, from: a, to: b}\nexpect:\n  - {metric: rate_kbps, min: 1, known_failure: {link: 'https://x.org/1', why: x}}\n", []string{
 			`t.yaml:10: expect[0].known_failure.why: unknown field "why" (allowed: reason, link)`,
+		}},
+		{"utilization beside TCP", base + "flows:\n  - {name: f, kind: media, from: a, to: b}\n  - {name: t, kind: tcp, from: a, to: b}\nexpect:\n  - {metric: utilization, min: 0.5}\n", []string{
+			"t.yaml:11: expect[0].metric: utilization is not meaningful beside TCP cross traffic (RFC 8868 section 3 item 10",
+		}},
+		{"audio and packet sizes", base + "flows:\n  - {name: f, kind: audio, from: a, to: b, packet: 2000B}\n  - {name: g, kind: tcp, from: a, to: b, packet: 100B}\n", []string{
+			"t.yaml:8: flows[0].packet: packet must be a size within 28B..1472B",
+			"t.yaml:9: flows[1].packet: packet applies to cbr flows only",
 		}},
 		{"NAT", "name: x\ntopology: flows\nduration: 30s\nparticipants:\n  - {name: a, nat: symmetric}\n  - name: b\nflows:\n  - {name: f, kind: media, from: a, to: b}\n", []string{
 			"t.yaml:5: participants[0].nat: the flows topology has no STUN or TURN server",
