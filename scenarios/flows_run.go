@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"math"
@@ -39,6 +40,8 @@ type flowState struct {
 	// counters are the flow's packet and byte counts once packets in
 	// flight have arrived.
 	counters flow.Counters
+	// sentLog and recvLog are its RFC 8868 packet records (RTPLogDir).
+	sentLog, recvLog []flow.PacketRecord
 }
 
 // hop is one direction of a participant's access link.
@@ -137,6 +140,9 @@ func runFlows(ctx context.Context, s *Scenario, opt RunOptions) (*reports.Report
 		}
 	}
 	err := r.exec(ctx)
+	if opt.RTPLogDir != "" {
+		err = errors.Join(err, r.writeRTPLogs(opt.RTPLogDir))
+	}
 	rep := r.report()
 	rep.StartedAt = wall.UTC().Format(time.RFC3339)
 	rep.WallSeconds = round(time.Since(wall).Seconds(), 3)
@@ -244,6 +250,9 @@ func (r *flowRun) exec(parent context.Context) (err error) {
 	for _, st := range r.flows {
 		st.qdelay = append(st.qdelay, r.queueDelays(st)...)
 		st.counters = st.f.Counters()
+		if pl, ok := st.f.(packetLogger); ok {
+			st.sentLog, st.recvLog = pl.PacketLog()
+		}
 		if st.media != nil {
 			st.loss = st.media.Loss(r.t0.Add(st.in.stop))
 		}
@@ -301,7 +310,7 @@ func (r *flowRun) newFlow(i int, st *flowState) (trafficFlow, error) {
 	seed := uint64(r.s.Seed)*0x9E3779B97F4A7C15 ^ hashName(in.name)
 	switch in.Kind {
 	case FlowMedia:
-		p := flow.MediaParams{Name: in.name, SendNet: from.Net, RecvNet: to.Net, Codec: in.codec(), Seed: seed, Settle: r.settle}
+		p := flow.MediaParams{Name: in.name, SendNet: from.Net, RecvNet: to.Net, Codec: in.codec(), Seed: seed, Settle: r.settle, LogPackets: r.opt.RTPLogDir != ""}
 		if in.StartRate != nil {
 			p.InitialRate = int(in.StartRate.BitsPerSecond)
 		}
@@ -319,7 +328,11 @@ func (r *flowRun) newFlow(i int, st *flowState) (trafficFlow, error) {
 		SSRC:     uint32(hashName(in.name)),
 	}
 	if in.constant() {
-		return flow.NewCBR(in.name, ep, in.cbrRate(), in.cbrPacket())
+		c, err := flow.NewCBR(in.name, ep, in.cbrRate(), in.cbrPacket())
+		if err == nil && r.opt.RTPLogDir != "" {
+			c.LogPackets()
+		}
+		return c, err
 	}
 	p := flow.TCPParams{Endpoints: ep, Seed: seed}
 	if fs := in.Files; fs != nil {

@@ -24,9 +24,10 @@ flows:
   - {name: v1, kind: media, from: a, to: b}
   - {name: v2, kind: media, from: a, to: b, start: 5s, pause: [{at: 20s, resume: 24s}]}
   - {name: cbr, kind: cbr, from: a, to: b, rate: 200kbps, start: 10s, stop: 20s}
+  - {name: voice, kind: audio, from: a, to: b, stop: 25s}
   - {name: web, kind: tcp, from: a, to: b, count: 2, files: {min: 20KB, max: 40KB, mean_off: 3s, start_on: 1}}
 expect:
-  - {metric: utilization, min: 0.2}
+  - {metric: rate_kbps, min: 100}
   - {metric: residual_loss_fraction, max: 0.05}
 `
 
@@ -112,7 +113,7 @@ func TestFlowsExpandCount(t *testing.T) {
 			on++
 		}
 	}
-	if want := []string{"v1", "v2", "cbr", "web-1", "web-2"}; !reflect.DeepEqual(names, want) || on != 1 {
+	if want := []string{"v1", "v2", "cbr", "voice", "web-1", "web-2"}; !reflect.DeepEqual(names, want) || on != 1 {
 		t.Errorf("flows %v (%d starting on), want %v (1)", names, on, want)
 	}
 	if !matchFlow("web-2", "web") || matchFlow("web-2x", "web") || matchFlow("webby", "web") {
@@ -142,7 +143,7 @@ func TestFlowsRepeat(t *testing.T) {
 			t.Errorf("run %d: %+v", i, rep.Checks)
 		}
 		bw := rep.Bandwidth
-		if bw == nil || len(bw.Flows) != 5 || len(bw.Links) != 1 {
+		if bw == nil || len(bw.Flows) != 6 || len(bw.Links) != 1 {
 			t.Fatalf("bandwidth section: %+v", bw)
 		}
 		for _, f := range bw.Flows {
@@ -203,7 +204,7 @@ func TestFlowsInterrupted(t *testing.T) {
 	if !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("err %v, want ErrInterrupted", err)
 	}
-	if !rep.Partial || rep.Verdict != "fail" || rep.Bandwidth == nil || len(rep.Bandwidth.Flows) != 5 {
+	if !rep.Partial || rep.Verdict != "fail" || rep.Bandwidth == nil || len(rep.Bandwidth.Flows) != 6 {
 		t.Errorf("partial %v verdict %q bandwidth %+v", rep.Partial, rep.Verdict, rep.Bandwidth)
 	}
 }

@@ -1,6 +1,8 @@
 package scenarios
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -101,5 +103,66 @@ func TestRFC8867VerdictsBite(t *testing.T) {
 		if c.Verdict != want {
 			t.Errorf("%s: %s (%s), want %s", c.Name, c.Verdict, c.Reason, want)
 		}
+	}
+}
+
+// TestFlowsRTPLog runs the mixed flows scenario with RTPLogDir: every
+// media and audio flow gets an RFC 8868 section 3.1 log per direction,
+// one line per packet the report counts, every received packet among
+// those sent, and no log for cbr or tcp flows.
+func TestFlowsRTPLog(t *testing.T) {
+	s, err := Parse("t.yaml", []byte(flowsYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	rep, err := runVirtual(t, s, RunOptions{RTPLogDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(name string) [][]string {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+		if lines[0] != RTPLogHeader {
+			t.Fatalf("%s starts %q", name, lines[0])
+		}
+		var out [][]string
+		for _, l := range lines[1:] {
+			f := strings.Split(l, "\t")
+			if len(f) != 7 {
+				t.Fatalf("%s: %q has %d columns, want 7", name, l, len(f))
+			}
+			out = append(out, f)
+		}
+		return out
+	}
+	logged := 0
+	for _, f := range rep.Bandwidth.Flows {
+		if f.Kind != FlowMedia && f.Kind != FlowAudio {
+			if _, err := os.Stat(filepath.Join(dir, f.Name+".send.tsv")); err == nil {
+				t.Errorf("%s (%s) has a log", f.Name, f.Kind)
+			}
+			continue
+		}
+		logged++
+		sent, recv := read(f.Name+".send.tsv"), read(f.Name+".recv.tsv")
+		if uint64(len(sent)) != f.PacketsSent || uint64(len(recv)) != f.PacketsReceived || f.PacketsReceived == 0 {
+			t.Errorf("%s: log %d sent %d received, report %d and %d", f.Name, len(sent), len(recv), f.PacketsSent, f.PacketsReceived)
+		}
+		seqs := map[string]bool{}
+		for _, r := range sent {
+			seqs[r[2]+"/"+r[3]] = true
+		}
+		for _, r := range recv {
+			if !seqs[r[2]+"/"+r[3]] {
+				t.Fatalf("%s: received ssrc/seq %s/%s was never sent", f.Name, r[2], r[3])
+			}
+		}
+	}
+	if logged != 3 {
+		t.Errorf("%d flows logged, want the two media flows and the audio flow", logged)
 	}
 }

@@ -53,6 +53,10 @@ type RunOptions struct {
 	// CaptureDir, when set, receives a pcap file per host (HOST.pcap) of
 	// what crossed its access link.
 	CaptureDir string
+	// RTPLogDir, when set, receives the per-packet log of RFC 8868
+	// section 3.1 of every media and audio flow (FLOW.send.tsv,
+	// FLOW.recv.tsv; flows topology only).
+	RTPLogDir string
 	// Media, when set, keeps every received frame and receives, at the
 	// end of the run, what MeasureQuality needs to compare received video
 	// with its source (quality.go).

@@ -91,7 +91,24 @@ type CBR struct {
 	send, recv net.PacketConn
 	raddr      net.Addr
 	meter      meter
+	plog       *packetLog
 	wg         sync.WaitGroup
+}
+
+// rtpHeader is the size of the RTP header of a CBR packet: the rest is
+// its payload in the RFC 8868 log.
+const rtpHeader = 12
+
+// LogPackets makes the flow keep a record of every packet (RFC 8868
+// section 3.1), read with PacketLog. Call it before Run.
+func (c *CBR) LogPackets() { c.plog.enable() }
+
+// PacketLog returns the records of every packet sent and received so
+// far; nil unless LogPackets was called.
+func (c *CBR) PacketLog() (sent, received []PacketRecord) { return c.plog.records() }
+
+func (c *CBR) record(sent bool, at time.Time, seq uint64, n int) {
+	c.plog.add(sent, PacketRecord{At: at, PayloadType: ptCBR, SSRC: c.ssrc, Seq: uint16(seq), PayloadSize: n - rtpHeader})
 }
 
 // cbrTick is how often the CBR source sends what its rate allows.
@@ -110,7 +127,7 @@ func NewCBR(name string, e Endpoints, rate, size int) (*CBR, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cbr %s: %w", name, err)
 	}
-	c := &CBR{name: name, rate: rate, size: size, ssrc: e.SSRC, send: send, recv: recv, raddr: raddr}
+	c := &CBR{name: name, rate: rate, size: size, ssrc: e.SSRC, send: send, recv: recv, raddr: raddr, plog: &packetLog{}}
 	c.meter.setEstimate(rate)
 	c.wg.Add(1)
 	go func() {
@@ -121,8 +138,10 @@ func NewCBR(name string, e Endpoints, rate, size int) (*CBR, error) {
 			if err != nil {
 				return
 			}
-			if pt, _, sent, ok := unmarshal(buf[:n]); ok && pt == ptCBR {
-				c.meter.received(n, sent, time.Now(), true)
+			if pt, seq, sent, ok := unmarshal(buf[:n]); ok && pt == ptCBR {
+				now := time.Now()
+				c.meter.received(n, sent, now, true)
+				c.record(false, now, seq, n)
 			}
 		}
 	}()
@@ -159,6 +178,7 @@ func (c *CBR) Run(ctx context.Context, start, stop time.Time) error {
 				return fmt.Errorf("cbr %s: %w", c.name, err)
 			}
 			c.meter.sent(c.size)
+			c.record(true, now, seq-1, c.size)
 		}
 	}
 }

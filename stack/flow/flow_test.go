@@ -88,6 +88,7 @@ func TestCrossTraffic(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		cbr.LogPackets()
 		tcp, err := flow.NewTCP("tcp", flow.TCPParams{Endpoints: ep(5001, 2), Seed: 1})
 		if err != nil {
 			t.Fatal(err)
@@ -105,8 +106,22 @@ func TestCrossTraffic(t *testing.T) {
 		}
 		time.Sleep(time.Second)
 		c, tc := cbr.Counters(), tcp.Counters()
+		sentLog, recvLog := cbr.PacketLog()
 		if err := errors.Join(cbr.Close(), tcp.Close()); err != nil {
 			t.Fatal(err)
+		}
+		// Background UDP fills the path MTU (RFC 8868 section 5.3), and
+		// the RFC 8868 section 3.1 log holds every packet once.
+		if c.SentPackets == 0 || c.SentBytes != c.SentPackets*flow.MTUPayload {
+			t.Errorf("cbr sent %d bytes in %d packets, want %d-byte payloads", c.SentBytes, c.SentPackets, flow.MTUPayload)
+		}
+		if uint64(len(sentLog)) != c.SentPackets || uint64(len(recvLog)) != c.ReceivedPackets {
+			t.Errorf("log holds %d sent and %d received, counters %d and %d", len(sentLog), len(recvLog), c.SentPackets, c.ReceivedPackets)
+		}
+		for i, r := range sentLog {
+			if r.Seq != uint16(i) || r.SSRC != 1 || r.PayloadSize != flow.MTUPayload-12 {
+				t.Fatalf("sent record %d: %+v", i, r)
+			}
 		}
 		cbrRate, tcpRate := rateOf(c.ReceivedBytes, dur), rateOf(tc.ReceivedBytes, dur)
 		if cbrRate < 250_000 || cbrRate > 310_000 {

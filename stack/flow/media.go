@@ -38,6 +38,9 @@ type MediaParams struct {
 	InitialRate int
 	// Seed seeds the codec's noise.
 	Seed uint64
+	// LogPackets keeps a record of every RTP packet sent and received
+	// (RFC 8868 section 3.1), read with PacketLog.
+	LogPackets bool
 	// Settle, when set, is called after GCC has been handed each feedback
 	// packet and must return once every goroutine GCC woke with it is
 	// idle again (in a testing/synctest bubble: synctest.Wait, one caller
@@ -78,6 +81,7 @@ type Media struct {
 	codec     *Codec
 	meter     meter
 	log       seqLog
+	plog      *packetLog
 
 	mu     sync.Mutex
 	closed bool
@@ -91,6 +95,9 @@ func NewMedia(p MediaParams) (*Media, error) {
 		return nil, fmt.Errorf("flow %s: %w: SendNet and RecvNet are required", p.Name, ErrParams)
 	}
 	m := &Media{p: p, codec: NewCodec(p.Codec, p.Seed)}
+	if p.LogPackets {
+		m.plog = &packetLog{on: true}
+	}
 	if m.p.InitialRate <= 0 {
 		m.p.InitialRate = m.codec.Params().MinRate
 	}
@@ -371,8 +378,13 @@ func (m *Media) receive(tr *webrtc.TrackRemote) {
 			continue
 		}
 		m.meter.received(p.MarshalSize(), sent, now, first)
+		m.plog.add(false, PacketRecord{At: now, PayloadType: p.PayloadType, SSRC: p.SSRC, Seq: p.SequenceNumber, Timestamp: p.Timestamp, Marker: p.Marker, PayloadSize: len(p.Payload)})
 	}
 }
+
+// PacketLog returns the records of every packet sent (retransmissions
+// included) and received so far; nil unless MediaParams.LogPackets.
+func (m *Media) PacketLog() (sent, received []PacketRecord) { return m.plog.records() }
 
 // Counters returns what the flow measured so far, with GCC's current
 // target bitrate as the estimate.
@@ -417,8 +429,10 @@ type probe struct {
 
 func (p *probe) BindLocalStream(_ *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
 	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
-		p.m.log.sent(h.SequenceNumber, time.Now())
+		now := time.Now()
+		p.m.log.sent(h.SequenceNumber, now)
 		p.m.meter.sent(h.MarshalSize() + len(payload))
+		p.m.plog.add(true, PacketRecord{At: now, PayloadType: h.PayloadType, SSRC: h.SSRC, Seq: h.SequenceNumber, Timestamp: h.Timestamp, Marker: h.Marker, PayloadSize: len(payload)})
 		return w.Write(h, payload, a)
 	})
 }

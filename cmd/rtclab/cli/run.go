@@ -19,6 +19,7 @@ func newRunCmd(env *Env) *cobra.Command {
 		out     string
 		clock   string
 		pcap    string
+		rtpLog  string
 		quality bool
 		verbose bool
 	)
@@ -94,7 +95,11 @@ Exit code: 0 every check passed, 1 a check failed or the run broke,
 				if capDir != "" && len(list) > 1 {
 					capDir = filepath.Join(pcap, s.Name)
 				}
-				ok, err := runOne(cmd.Context(), env, s, runConfig{dir: dir, clock: clock, pcapDir: capDir, quality: quality, verbose: verbose})
+				logDir := rtpLog
+				if logDir != "" && len(list) > 1 {
+					logDir = filepath.Join(rtpLog, s.Name)
+				}
+				ok, err := runOne(cmd.Context(), env, s, runConfig{dir: dir, clock: clock, pcapDir: capDir, logDir: logDir, quality: quality, verbose: verbose})
 				if err != nil {
 					return err
 				}
@@ -118,6 +123,7 @@ Exit code: 0 every check passed, 1 a check failed or the run broke,
 	cmd.Flags().StringVarP(&out, "out", "o", "", "output directory (default rtclab-out/<timestamp>)")
 	cmd.Flags().StringVar(&clock, "clock", scenarios.ClockVirtual, "virtual (synctest bubble, fast, repeatable) or real (wall clock)")
 	cmd.Flags().StringVar(&pcap, "pcap", "", "write a pcap per host (HOST.pcap) into this directory; open with\nwireshark or tshark -o rtp.heuristic_rtp:TRUE")
+	cmd.Flags().StringVar(&rtpLog, "log", "", "write the per-packet log of RFC 8868 section 3.1 (FLOW.send.tsv, FLOW.recv.tsv)\nof every media and audio flow into this directory (flows topology)")
 	cmd.Flags().BoolVar(&quality, "quality", false, "decode the received video with ffmpeg and compare it frame by frame\nwith the source clip (PSNR, SSIM); written into the report")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "log what the stack does to stderr")
 	return cmd
@@ -126,6 +132,7 @@ Exit code: 0 every check passed, 1 a check failed or the run broke,
 // runConfig is how one scenario is run.
 type runConfig struct {
 	dir, clock, pcapDir string
+	logDir              string
 	quality, verbose    bool
 }
 
@@ -150,6 +157,7 @@ func runOne(ctx context.Context, env *Env, s *scenarios.Scenario, rc runConfig) 
 		Log:        logger(env.Stderr, verbose),
 		Tool:       "rtclab " + env.Version,
 		CaptureDir: rc.pcapDir,
+		RTPLogDir:  rc.logDir,
 		Progress: func(elapsed, total time.Duration) {
 			fmt.Fprintf(env.Stderr, "\r  %s: %4.0fs / %.0fs", s.Name, elapsed.Seconds(), total.Seconds())
 		},
