@@ -94,7 +94,8 @@ type BandwidthFlow struct {
 	DelayCDFMS []float64 `json:"delay_cdf_ms"`
 	// LossFraction is the share of its packets lost on their first
 	// transmission (media), or of its data segments sent that did not
-	// arrive (tcp, RFC 8867 section 5.6 "loss for the TCP flow");
+	// deliver new data, lost or spuriously retransmitted (tcp, RFC 8867
+	// section 5.6 "loss for the TCP flow");
 	// ResidualLossFraction the share never received after NACK repair
 	// (media only, RFC 8868 section 3 item 6).
 	LossFraction         *float64 `json:"loss_fraction"`

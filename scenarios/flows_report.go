@@ -224,7 +224,9 @@ func (r *flowRun) flowMetrics(st *flowState) reports.BandwidthFlow {
 	out.BytesSent, out.BytesReceived = c.SentBytes, c.ReceivedBytes
 	if in.Kind == FlowTCP && c.SentPackets > 0 {
 		// RFC 8867 section 5.6 "loss for the TCP flow": data segments
-		// sent (retransmissions included) that did not arrive.
+		// sent (retransmissions included) that did not deliver new data
+		// (lost, or a spurious retransmission; the receiver counts each
+		// segment once, after 2 s for packets in flight).
 		out.LossFraction = opt(float64(c.SentPackets-min(c.ReceivedPackets, c.SentPackets)) / float64(c.SentPackets))
 	}
 	if len(st.qdelay) > 0 {
