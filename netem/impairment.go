@@ -50,7 +50,7 @@ type Impairment struct {
 
 // DefaultQueueDelay is the bottleneck buffer of a rate-limited link when
 // the scenario sets none: 300 ms at the link rate, the largest queue of the
-// RFC 8867 test cases (section 4.1).
+// RFC 8867 test cases (section 4.2).
 const DefaultQueueDelay = 300 * time.Millisecond
 
 // Validate reports the first impossible value.

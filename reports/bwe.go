@@ -77,6 +77,10 @@ type BandwidthFlow struct {
 	// and twice its share within 500 ms: RFC 8868 section 3 item 9's
 	// watermark definition (media only).
 	Oscillations *float64 `json:"oscillations"`
+	// FeedbackKbps is the rate of RTCP its receiver sent back (TWCC
+	// feedback, NACKs; as marshalled) over its active time: RFC 8867
+	// section 4.1 item 1.D's feedback message overhead (media only).
+	FeedbackKbps *float64 `json:"feedback_kbps"`
 	// PacketsSent, PacketsReceived, BytesSent and BytesReceived count its
 	// packets and UDP payload bytes (RFC 8868 section 3 items 2 and 3);
 	// sent includes retransmissions, received excludes duplicates.

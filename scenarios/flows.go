@@ -95,6 +95,7 @@ var FlowMetrics = map[string]string{
 	"fairness_5s":            "link: the same over 5 s windows",
 	"fairness_20s":           "link: the same over 20 s windows",
 	"rate_kbps":              "flow: mean sending rate while active, kbit/s (tcp: RFC 8867 section 5.6 TCP throughput)",
+	"feedback_kbps":          "flow: RTCP feedback (TWCC, NACK) the receiver sent, kbit/s while active (RFC 8867 section 4.1 item 1.D)",
 	"packets_sent":           "flow: packets sent, retransmissions included (RFC 8868 section 3 item 2)",
 	"packets_received":       "flow: packets received, duplicates excluded (RFC 8868 section 3 item 2)",
 	"ramp_up_s":              "flow: s from the flow's start until its rate is within 20% of its share",

@@ -80,6 +80,16 @@ func (st *flowState) active(t float64) bool {
 	return true
 }
 
+// activeSeconds is how long the flow was scheduled to send, pauses
+// excluded.
+func (st *flowState) activeSeconds() float64 {
+	d := st.in.stop.Seconds() - st.in.Start.Seconds()
+	for _, p := range st.in.Pause {
+		d -= p.Resume.Seconds() - p.At.Seconds()
+	}
+	return d
+}
+
 // longLived is a flow that competes for its share all the time: media
 // and a tcp flow without files.
 func (st *flowState) longLived() bool {
@@ -238,6 +248,9 @@ func (r *flowRun) flowMetrics(st *flowState) reports.BandwidthFlow {
 	}
 	if in.Kind != FlowMedia {
 		return out
+	}
+	if act := st.activeSeconds(); act > 0 {
+		out.FeedbackKbps = opt(float64(c.FeedbackBytes) * 8 / act / 1000)
 	}
 	if st.loss.Sent > 0 {
 		out.LossFraction = opt(float64(st.loss.Lost) / float64(st.loss.Sent))
@@ -547,6 +560,8 @@ func flowValue(f reports.BandwidthFlow, metric string) float64 {
 		return val(f.Oscillation)
 	case "oscillations":
 		return val(f.Oscillations)
+	case "feedback_kbps":
+		return val(f.FeedbackKbps)
 	case "packets_sent":
 		return float64(f.PacketsSent)
 	case "packets_received":

@@ -58,7 +58,7 @@ func TestMediaFollowsCapacity(t *testing.T) {
 			t.Fatal(err)
 		}
 		sent, recv := rateOf(c.SentBytes, dur), rateOf(c.ReceivedBytes, dur)
-		t.Logf("sent %.0f kbps, received %.0f kbps, estimate %d, loss %+v", sent/1000, recv/1000, c.Estimate, loss)
+		t.Logf("sent %.0f kbps, received %.0f kbps, estimate %d, loss %+v, feedback %d bytes", sent/1000, recv/1000, c.Estimate, loss, c.FeedbackBytes)
 		if c.Estimate <= 150_000 {
 			t.Errorf("estimate %d never left the start", c.Estimate)
 		}
@@ -66,6 +66,11 @@ func TestMediaFollowsCapacity(t *testing.T) {
 		// is well below the capacity, but what is sent arrives.
 		if sent < 300_000 || sent > 1_000_000 || recv < 0.97*sent {
 			t.Errorf("sent %.0f bit/s, received %.0f bit/s over a 1 Mbps link", sent, recv)
+		}
+		// TWCC feedback every 100 ms at least (RFC 8867 section 4.1 item
+		// 1.D): some bytes a second, a small part of the media.
+		if c.FeedbackBytes < 30*10*16 || c.FeedbackBytes > c.ReceivedBytes/20 {
+			t.Errorf("feedback %d bytes against %d of media", c.FeedbackBytes, c.ReceivedBytes)
 		}
 		if loss.Sent == 0 || loss.Unrepaired > loss.Sent/100 || len(m.TakeDelays()) == 0 {
 			t.Errorf("loss %+v", loss)

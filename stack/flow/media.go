@@ -105,7 +105,7 @@ func NewMedia(p MediaParams) (*Media, error) {
 	if m.send, err = m.newSender(); err != nil {
 		return nil, err
 	}
-	if m.recv, err = newReceiver(p.RecvNet); err != nil {
+	if m.recv, err = newReceiver(p.RecvNet, &m.meter); err != nil {
 		_ = m.send.Close()
 		return nil, fmt.Errorf("flow %s receiver: %w", p.Name, err)
 	}
@@ -220,13 +220,17 @@ func (m *Media) newSender() (*webrtc.PeerConnection, error) {
 }
 
 // newReceiver builds the receiving PeerConnection: NACK generator and
-// TWCC feedback (draft-holmer-rmcat-transport-wide-cc-extensions-01).
-func newReceiver(n transport.Net) (*webrtc.PeerConnection, error) {
+// TWCC feedback (draft-holmer-rmcat-transport-wide-cc-extensions-01),
+// with the feedback's size counted into mt.
+func newReceiver(n transport.Net, mt *meter) (*webrtc.PeerConnection, error) {
 	me, err := mediaEngine()
 	if err != nil {
 		return nil, err
 	}
 	ir := &interceptor.Registry{}
+	// First in the registry: innermost, it sees every RTCP packet the
+	// others write.
+	ir.Add(feedbackFactory{mt})
 	gen, err := nack.NewGeneratorInterceptor(nack.GeneratorInterval(nackInterval), nack.GeneratorMaxNacksPerPacket(1))
 	if err != nil {
 		return nil, fmt.Errorf("nack: %w", err)
@@ -434,6 +438,28 @@ func (p *probe) BindLocalStream(_ *interceptor.StreamInfo, w interceptor.RTPWrit
 		p.m.meter.sent(h.MarshalSize() + len(payload))
 		p.m.plog.add(true, PacketRecord{At: now, PayloadType: h.PayloadType, SSRC: h.SSRC, Seq: h.SequenceNumber, Timestamp: h.Timestamp, Marker: h.Marker, PayloadSize: len(payload)})
 		return w.Write(h, payload, a)
+	})
+}
+
+// feedbackFactory counts the receiver's RTCP (RFC 8867 section 4.1 item
+// 1.D, feedback message overhead).
+type feedbackFactory struct{ mt *meter }
+
+func (f feedbackFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
+	return &feedbackCounter{mt: f.mt}, nil
+}
+
+type feedbackCounter struct {
+	interceptor.NoOp
+	mt *meter
+}
+
+func (f *feedbackCounter) BindRTCPWriter(w interceptor.RTCPWriter) interceptor.RTCPWriter {
+	return interceptor.RTCPWriterFunc(func(pkts []rtcp.Packet, a interceptor.Attributes) (int, error) {
+		for _, p := range pkts {
+			f.mt.feedback(p.MarshalSize())
+		}
+		return w.Write(pkts, a)
 	})
 }
 

@@ -14,6 +14,11 @@ type Counters struct {
 	// ReceivedBytes and ReceivedPackets count what reached the
 	// receiver's application, duplicates excluded.
 	ReceivedBytes, ReceivedPackets uint64
+	// FeedbackBytes counts the RTCP the receiver sent back (TWCC
+	// feedback and NACKs; compound packets as marshalled, before SRTCP):
+	// RFC 8867 section 4.1 item 1.D, feedback message overhead. Media
+	// only.
+	FeedbackBytes uint64
 	// Estimate is the sender's current target bitrate in bit/s (GCC's
 	// estimate for media, the window's rate for TCP-like, the configured
 	// rate for CBR); 0 when the flow has none.
@@ -62,6 +67,12 @@ func (m *meter) received(size int, sent, now time.Time, measure bool) {
 	if measure {
 		m.delays = append(m.delays, Delay{Sent: sent, OWD: now.Sub(sent), Size: size})
 	}
+	m.mu.Unlock()
+}
+
+func (m *meter) feedback(size int) {
+	m.mu.Lock()
+	m.c.FeedbackBytes += uint64(size)
 	m.mu.Unlock()
 }
 
