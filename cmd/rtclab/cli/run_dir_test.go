@@ -61,7 +61,7 @@ func TestRunDirectoryWrongInput(t *testing.T) {
 		arg, want string
 	}{
 		{empty, "a directory without scenario files (*.yaml)"},
-		{bad, `x.yaml:10: flows[0].kind: unknown kind "video" (allowed: media, cbr, tcp)`},
+		{bad, `x.yaml:10: flows[0].kind: unknown kind "video" (allowed: media, audio, cbr, tcp)`},
 		{"rfc8867/5.9", "rfc8867/5.9: no such file"},
 	} {
 		env, out, errb := testEnv(t)
