@@ -153,3 +153,26 @@ func TestRunQuality(t *testing.T) {
 		t.Errorf("no stream got PSNR/SSIM; stderr:\n%s", errb)
 	}
 }
+
+// TestRunRTPLog runs a short flows scenario with --log: the RFC 8868
+// section 3.1 packet logs of its video and audio flow land in the
+// directory given, and the run passes.
+func TestRunRTPLog(t *testing.T) {
+	env, out, errb := testEnv(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "f.yaml")
+	yaml := "name: f\ntopology: flows\nduration: 5s\nparticipants:\n  - {name: a, uplink: {rate: 1Mbps}}\n  - {name: b, downlink: {delay: 20ms}}\nflows:\n  - {name: v, kind: media, from: a, to: b}\n  - {name: s, kind: audio, from: a, to: b}\nexpect:\n  - {metric: packets_received, flow: s, min: 200}\n"
+	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logDir := filepath.Join(dir, "log")
+	if code := Main([]string{"run", file, "--out", filepath.Join(dir, "out"), "--log", logDir}, env); code != ExitPass {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errb)
+	}
+	for _, f := range []string{"v.send.tsv", "v.recv.tsv", "s.send.tsv", "s.recv.tsv"} {
+		b, err := os.ReadFile(filepath.Join(logDir, f))
+		if err != nil || strings.Count(string(b), "\n") < 100 {
+			t.Errorf("%s: %v, %d lines", f, err, strings.Count(string(b), "\n"))
+		}
+	}
+}
