@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -164,5 +165,38 @@ func TestFlowsRTPLog(t *testing.T) {
 	}
 	if logged != 3 {
 		t.Errorf("%d flows logged, want the two media flows and the audio flow", logged)
+	}
+}
+
+// TestFairnessStaticPeriods computes a link's 5 s fairness by hand from
+// synthetic 100 ms series: flows a and b receive 1000 kbit/s, except b at
+// 100 from 8 to 12 s; the capacity steps at 12 s. Static periods [0,12)
+// and [12,20) hold the 5 s windows [0,5), [5,10) and [12,17): ratios 1,
+// 0.64 (b: 3 s at 1000 and 2 at 100) and 1, mean 0.88. Windows from 0
+// regardless of the step ([10,15) spans it) would give 0.82.
+func TestFairnessStaticPeriods(t *testing.T) {
+	mk := func(name string, low bool) *flowState {
+		st := &flowState{in: flowInstance{Flow: Flow{Kind: FlowMedia}, name: name, stop: 20 * time.Second}}
+		for i := 1; i <= 200; i++ {
+			ts := 0.1 * float64(i) // a sample covers the 100 ms before it
+			v := 1000.0
+			if low && ts > 8 && ts <= 12 {
+				v = 100
+			}
+			st.series.t = append(st.series.t, ts)
+			st.series.recv = append(st.series.recv, v)
+		}
+		return st
+	}
+	r := &flowRun{s: &Scenario{Duration: Duration{Duration: 20 * time.Second}}}
+	flows := []*flowState{mk("a", false), mk("b", true)}
+	if got := r.fairness(flows, []float64{12, 0, 20}, 5); math.Abs(got-(1+0.64+1)/3) > 1e-9 {
+		t.Errorf("fairness %v, want %v", got, (1+0.64+1)/3)
+	}
+	if got := r.fairness(flows, nil, 5); math.Abs(got-(1+0.64+0.64+1)/4) > 1e-9 {
+		t.Errorf("without the step: %v, want 0.82", got)
+	}
+	if got := r.fairness(flows[:1], nil, 5); !math.IsNaN(got) {
+		t.Errorf("one flow: %v, want NaN", got)
 	}
 }
