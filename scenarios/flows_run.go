@@ -166,7 +166,16 @@ func (r *flowRun) exec(parent context.Context) (err error) {
 	for i, p := range s.Participants {
 		hosts[i] = p.host
 	}
-	nw, err := netem.New(netem.Config{Seed: s.Seed, Hosts: hosts})
+	cfg := netem.Config{Seed: s.Seed, Hosts: hosts}
+	if dir := r.opt.CaptureDir; dir != "" {
+		caps, closeCaps, err := openCaptures(dir, participantNames(s))
+		if err != nil {
+			return err
+		}
+		defer closeCaps()
+		cfg.Capture = func(host string) *netem.Capture { return caps[host] }
+	}
+	nw, err := netem.New(cfg)
 	if err != nil {
 		return fmt.Errorf("network: %w", err)
 	}

@@ -1,9 +1,11 @@
 package scenarios
 
 import (
+	"encoding/binary"
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -199,4 +201,72 @@ func TestFairnessStaticPeriods(t *testing.T) {
 	if got := r.fairness(flows[:1], nil, 5); !math.IsNaN(got) {
 		t.Errorf("one flow: %v, want NaN", got)
 	}
+}
+
+// TestFlowsCountsAgainstCapture checks the report's packet counts (RFC
+// 8868 section 3 item 2) against an independent count: the pcap each
+// host's access link writes, read here packet by packet. Every RTP
+// packet of a media or audio flow leaves the sender's socket once
+// (retransmissions included), and every audio packet that arrives is
+// received once (no repair, no duplicates); media arrivals include
+// retransmitted duplicates, so they are at least the received count.
+func TestFlowsCountsAgainstCapture(t *testing.T) {
+	s, err := Parse("t.yaml", []byte(flowsYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	rep, err := runVirtual(t, s, RunOptions{CaptureDir: dir, RTPLogDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sentBySSRC, recvBySSRC := pcapRTP(t, filepath.Join(dir, "a.pcap")), pcapRTP(t, filepath.Join(dir, "b.pcap"))
+	for _, f := range rep.Bandwidth.Flows {
+		if f.Kind != FlowMedia && f.Kind != FlowAudio {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, f.Name+".send.tsv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := strings.Split(strings.Split(string(b), "\n")[1], "\t")
+		ssrc, _ := strconv.ParseUint(first[2], 10, 32)
+		sent, recv := sentBySSRC[uint32(ssrc)], recvBySSRC[uint32(ssrc)]
+		if sent != f.PacketsSent {
+			t.Errorf("%s: capture has %d packets leaving the sender, report %d", f.Name, sent, f.PacketsSent)
+		}
+		if f.Kind == FlowAudio && recv != f.PacketsReceived || recv < f.PacketsReceived {
+			t.Errorf("%s: capture has %d packets arriving, report %d received", f.Name, recv, f.PacketsReceived)
+		}
+	}
+}
+
+// pcapRTP counts the RTP packets (not RTCP) per SSRC in a LINKTYPE_IPV4
+// pcap file. Media and audio RTP only flows from a to b, so a.pcap holds
+// what a sent and b.pcap what reached b.
+func pcapRTP(t *testing.T, path string) map[uint32]uint64 {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 24 || binary.LittleEndian.Uint32(b[20:]) != 228 {
+		t.Fatalf("%s: not a LINKTYPE_IPV4 pcap", path)
+	}
+	out := map[uint32]uint64{}
+	for off := 24; off+16 <= len(b); {
+		n := int(binary.LittleEndian.Uint32(b[off+8:]))
+		pkt := b[off+16 : off+16+n]
+		off += 16 + n
+		ihl := int(pkt[0]&0x0f) * 4
+		if len(pkt) < ihl+8+12 || pkt[9] != 17 {
+			continue
+		}
+		p := pkt[ihl+8:]
+		if p[0]>>6 != 2 || p[1] >= 192 && p[1] <= 223 { // RTP only, not RTCP (RFC 5761 section 4)
+			continue
+		}
+		out[binary.BigEndian.Uint32(p[8:12])]++
+	}
+	return out
 }
