@@ -173,6 +173,15 @@ func TestKnownFailureShown(t *testing.T) {
 			t.Errorf("json lacks %q", want)
 		}
 	}
+	var junit bytes.Buffer
+	if err := WriteJUnit(&junit, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`failures="0"`, `skipped="1"`, `<skipped message="known failure (https://github.com/pion/interceptor/issues/299)`} {
+		if !strings.Contains(junit.String(), want) {
+			t.Errorf("junit lacks %q:\n%s", want, junit.String())
+		}
+	}
 	s := NewSummary("rtclab test", []*Report{r}, []string{"a"}, 1)
 	if s.Verdict != analysis.Pass || len(s.Scenarios[0].KnownFailures) != 1 {
 		t.Errorf("summary %+v", s)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+
+	"github.com/rtclab/rtclab/analysis"
 )
 
 // junitSuite is a JUnit <testsuite>, in the dialect CI systems (Jenkins,
@@ -16,6 +18,7 @@ type junitSuite struct {
 	Tests      int             `xml:"tests,attr"`
 	Failures   int             `xml:"failures,attr"`
 	Errors     int             `xml:"errors,attr"`
+	Skipped    int             `xml:"skipped,attr,omitempty"`
 	Time       string          `xml:"time,attr"`
 	Timestamp  string          `xml:"timestamp,attr,omitempty"`
 	Properties []junitProperty `xml:"properties>property,omitempty"`
@@ -32,6 +35,12 @@ type junitCase struct {
 	ClassName string        `xml:"classname,attr"`
 	Failure   *junitProblem `xml:"failure,omitempty"`
 	Error     *junitProblem `xml:"error,omitempty"`
+	// Skipped marks a known failure: reported, not failing the build.
+	Skipped *junitSkip `xml:"skipped,omitempty"`
+}
+
+type junitSkip struct {
+	Message string `xml:"message,attr"`
 }
 
 type junitProblem struct {
@@ -75,6 +84,10 @@ func WriteJUnit(w io.Writer, r *Report) error {
 				Text:    fmt.Sprintf("value %s, threshold %s, verdict %s", checkValue(c.Value), c.Threshold, c.Verdict),
 			}
 			s.Failures++
+		}
+		if c.Verdict == analysis.KnownFailure && c.Known != nil {
+			tc.Skipped = &junitSkip{Message: fmt.Sprintf("known failure (%s): %s; value %s, threshold %s", c.Known.Link, c.Known.Reason, checkValue(c.Value), c.Threshold)}
+			s.Skipped++
 		}
 		s.Cases = append(s.Cases, tc)
 	}
