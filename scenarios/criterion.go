@@ -8,11 +8,11 @@ import (
 	"github.com/rtclab/rtclab/analysis"
 )
 
-// KnownFailureSpec declares a check as expected to fail: the reason in
+// KnownFailure declares a check as expected to fail: the reason in
 // words and the upstream issue that tracks it. Such a check does not fail
 // the run while it fails, and fails the run once it passes (so that the
 // declaration is removed).
-type KnownFailureSpec struct {
+type KnownFailure struct {
 	// Reason says what fails and why.
 	Reason string `yaml:"reason"`
 	// Link is the upstream issue, an http(s) URL.

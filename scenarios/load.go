@@ -202,19 +202,19 @@ func humanTypeError(msg string) string {
 }
 
 var typesByName = map[string]reflect.Type{
-	"Scenario":         reflect.TypeFor[Scenario](),
-	"ICE":              reflect.TypeFor[ICE](),
-	"Participant":      reflect.TypeFor[Participant](),
-	"Link":             reflect.TypeFor[Link](),
-	"LinkChange":       reflect.TypeFor[LinkChange](),
-	"Step":             reflect.TypeFor[Step](),
-	"NATDetail":        reflect.TypeFor[NATDetail](),
-	"FirewallSpec":     reflect.TypeFor[FirewallSpec](),
-	"Expectation":      reflect.TypeFor[Expectation](),
-	"Flow":             reflect.TypeFor[Flow](),
-	"PauseSpec":        reflect.TypeFor[PauseSpec](),
-	"FilesSpec":        reflect.TypeFor[FilesSpec](),
-	"KnownFailureSpec": reflect.TypeFor[KnownFailureSpec](),
+	"Scenario":     reflect.TypeFor[Scenario](),
+	"ICE":          reflect.TypeFor[ICE](),
+	"Participant":  reflect.TypeFor[Participant](),
+	"Link":         reflect.TypeFor[Link](),
+	"LinkChange":   reflect.TypeFor[LinkChange](),
+	"Step":         reflect.TypeFor[Step](),
+	"NATDetail":    reflect.TypeFor[NATDetail](),
+	"FirewallSpec": reflect.TypeFor[FirewallSpec](),
+	"Expectation":  reflect.TypeFor[Expectation](),
+	"Flow":         reflect.TypeFor[Flow](),
+	"PauseSpec":    reflect.TypeFor[PauseSpec](),
+	"FilesSpec":    reflect.TypeFor[FilesSpec](),
+	"KnownFailure": reflect.TypeFor[KnownFailure](),
 }
 
 func allowedFields(typeName string) []string {

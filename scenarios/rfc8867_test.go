@@ -85,7 +85,7 @@ func TestRFC8867VerdictsBite(t *testing.T) {
 		case "utilization":
 			e.Min.Value = 0.9
 		case "estimate_overshoot":
-			e.KnownFailure = &KnownFailureSpec{Reason: "test: declared although it passes", Link: "https://github.com/pion/interceptor/issues/299"}
+			e.KnownFailure = &KnownFailure{Reason: "test: declared although it passes", Link: "https://github.com/pion/interceptor/issues/299"}
 		}
 	}
 	rep, err := runVirtual(t, s, RunOptions{})

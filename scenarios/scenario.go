@@ -114,7 +114,7 @@ type Expectation struct {
 	Criterion string `yaml:"criterion"`
 	Source    string `yaml:"source"`
 	// KnownFailure declares the check as expected to fail.
-	KnownFailure *KnownFailureSpec `yaml:"known_failure"`
+	KnownFailure *KnownFailure `yaml:"known_failure"`
 
 	line int
 }
