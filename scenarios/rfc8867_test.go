@@ -270,3 +270,44 @@ func pcapRTP(t *testing.T, path string) map[uint32]uint64 {
 	}
 	return out
 }
+
+// TestOscillationsOfAFlow counts watermark swings (RFC 8868 section 3
+// item 9) of one synthetic flow alone on a 1 Mbit/s uplink by hand: its
+// share is 1000 kbit/s, the watermarks 500 and 2000. The 100 ms series
+// sits at 1000 except 2400 over [2.0, 2.2), 300 over [2.4, 2.6) (0.4 s
+// later: a swing), 2400 over [5.0, 5.2) and 300 over [6.0, 6.2) (too
+// slow), and 300 over [8.0, 8.4) then 2200 over [8.4, 8.6) (a swing):
+// two in all. At 100 ms instead of 200 ms nothing would change here; at
+// a 1 s resolution none would be seen.
+func TestOscillationsOfAFlow(t *testing.T) {
+	s, err := Parse("t.yaml", []byte("name: x\ntopology: flows\nduration: 10s\nparticipants:\n  - {name: a, uplink: {rate: 1Mbps}}\n  - name: b\nflows:\n  - {name: v, kind: media, from: a, to: b}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := hop{participant: "a", dir: netem.Uplink}
+	st := &flowState{in: s.flows[0], link: h.String(), hops: []hop{h}}
+	level := func(ts float64) float64 {
+		in := func(a, b float64) bool { return ts > a+1e-9 && ts <= b+1e-9 }
+		switch {
+		case in(2.0, 2.2), in(5.0, 5.2):
+			return 2400
+		case in(2.4, 2.6), in(6.0, 6.2), in(8.0, 8.4):
+			return 300
+		case in(8.4, 8.6):
+			return 2200
+		}
+		return 1000
+	}
+	for i := 1; i <= 100; i++ {
+		ts := 0.1 * float64(i)
+		st.series.t = append(st.series.t, ts)
+		st.series.send = append(st.series.send, level(ts))
+	}
+	r := &flowRun{s: s, flows: []*flowState{st}}
+	if sh := r.share(st, 1, true); sh != 1000 {
+		t.Fatalf("share %v, want 1000", sh)
+	}
+	if got := r.oscillations(st); got != 2 {
+		t.Errorf("%d swings, want 2", got)
+	}
+}
