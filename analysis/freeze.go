@@ -32,7 +32,9 @@ type VideoPlayback struct {
 	// FirstFrame is when the first frame was shown (time to first frame,
 	// measured from whatever zero the caller's times use); -1 if none.
 	FirstFrame time.Duration
-	// MeanFPS is (Frames-1) over the time from the first to the last frame.
+	// MeanFPS is Frames over the time the stream should have played (from
+	// its start to its end, AnalyzePlayback's span), so a picture that
+	// stopped early or never came has a low rate.
 	MeanFPS float64
 	// HarmonicFPS weighs long gaps by their length, as libwebrtc's
 	// harmonic_framerate does: the sum of gaps over the sum of squared
@@ -47,21 +49,48 @@ type VideoPlayback struct {
 	MeanTimeBetweenFreezes time.Duration
 }
 
-// AnalyzePlayback measures frames shown at the given times (in order).
-func AnalyzePlayback(shown []time.Duration) VideoPlayback {
+// PlaySpan is when a stream should have played: from Start (the first
+// frame shown, or when it was due if none came) to End (the end of the
+// call, or when the publisher or the viewer left).
+type PlaySpan struct {
+	Start, End time.Duration
+}
+
+// AnalyzePlayback measures frames shown at the given times (in order)
+// over the whole span the stream should have played. The time from the
+// last frame to span.End is one more gap: a picture that stands still
+// until the end is a freeze (when it is long enough to be one), and a
+// stream that showed nothing has no frames, no rate and one freeze of the
+// whole span.
+func AnalyzePlayback(shown []time.Duration, span PlaySpan) VideoPlayback {
 	out := VideoPlayback{Frames: len(shown), FirstFrame: -1, Freezes: []Freeze{}}
-	if len(shown) == 0 {
+	if len(shown) > 0 {
+		out.FirstFrame = shown[0]
+		span.Start = min(span.Start, shown[0])
+		span.End = max(span.End, shown[len(shown)-1])
+	}
+	length := span.End - span.Start
+	if length <= 0 {
 		return out
 	}
-	out.FirstFrame = shown[0]
-	if len(shown) < 2 {
+	if len(shown) == 0 {
+		out.Freezes = append(out.Freezes, Freeze{Start: span.Start, Duration: length})
+		out.FreezeTime = length
 		return out
 	}
 	var gaps []time.Duration // the moving window
 	var sum time.Duration
 	var sumSq float64
-	for i := 1; i < len(shown); i++ {
-		gap := shown[i] - shown[i-1]
+	for i := 1; i <= len(shown); i++ {
+		var gap time.Duration
+		if i < len(shown) {
+			gap = shown[i] - shown[i-1]
+		} else {
+			gap = span.End - shown[i-1] // until the end of the call
+		}
+		if i == len(shown) && gap <= 0 {
+			break
+		}
 		if len(gaps) >= freezeMinSamples {
 			var avg time.Duration
 			for _, g := range gaps {
@@ -80,12 +109,11 @@ func AnalyzePlayback(shown []time.Duration) VideoPlayback {
 		sum += gap
 		sumSq += gap.Seconds() * gap.Seconds()
 	}
-	span := shown[len(shown)-1] - shown[0]
-	if span > 0 {
-		out.MeanFPS = float64(len(shown)-1) / span.Seconds()
+	out.MeanFPS = float64(len(shown)) / length.Seconds()
+	if sumSq > 0 {
 		out.HarmonicFPS = sum.Seconds() / sumSq
 	}
-	out.MeanTimeBetweenFreezes = (span - out.FreezeTime) / time.Duration(len(out.Freezes)+1)
+	out.MeanTimeBetweenFreezes = (length - out.FreezeTime) / time.Duration(len(out.Freezes)+1)
 	return out
 }
 

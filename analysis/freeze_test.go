@@ -14,32 +14,46 @@ func steady(start, gap time.Duration, n int) []time.Duration {
 	return out
 }
 
+// playedTo is the span of frames that play on one frame past the last.
+func playedTo(shown []time.Duration, gap time.Duration) PlaySpan {
+	return PlaySpan{Start: shown[0], End: shown[len(shown)-1] + gap}
+}
+
 func TestAnalyzePlaybackFreezes(t *testing.T) {
 	const f30 = time.Second / 30
 	tests := []struct {
 		name       string
 		shown      []time.Duration
+		end        time.Duration // 0: one frame past the last
 		wantCount  int
 		wantFreeze time.Duration
 	}{
-		{"steady 30 fps", steady(0, f30, 300), 0, 0},
-		{"one 500 ms gap", append(steady(0, f30, 60), steady(60*f30+500*time.Millisecond, f30, 60)...), 1, f30 + 500*time.Millisecond},
+		{"steady 30 fps", steady(0, f30, 300), 0, 0, 0},
+		{"one 500 ms gap", append(steady(0, f30, 60), steady(60*f30+500*time.Millisecond, f30, 60)...), 0, 1, f30 + 500*time.Millisecond},
 		// 30 fps: threshold max(100 ms, 183 ms) = 183 ms.
-		{"gap just below avg+150ms", append(steady(0, f30, 60), steady(59*f30+180*time.Millisecond, f30, 60)...), 0, 0},
-		{"gap just above avg+150ms", append(steady(0, f30, 60), steady(59*f30+185*time.Millisecond, f30, 60)...), 1, 185 * time.Millisecond},
+		{"gap just below avg+150ms", append(steady(0, f30, 60), steady(59*f30+180*time.Millisecond, f30, 60)...), 0, 0, 0},
+		{"gap just above avg+150ms", append(steady(0, f30, 60), steady(59*f30+185*time.Millisecond, f30, 60)...), 0, 1, 185 * time.Millisecond},
 		// 5 fps: threshold max(600 ms, 350 ms) = 600 ms: a 500 ms gap is no freeze.
-		{"slow stream, 3x rule", append(steady(0, 200*time.Millisecond, 20), steady(19*200*time.Millisecond+500*time.Millisecond, 200*time.Millisecond, 10)...), 0, 0},
-		{"slow stream, long gap", append(steady(0, 200*time.Millisecond, 20), steady(19*200*time.Millisecond+700*time.Millisecond, 200*time.Millisecond, 10)...), 1, 700 * time.Millisecond},
-		{"too early to judge", append(steady(0, f30, 3), steady(2*f30+time.Second, f30, 10)...), 0, 0},
 		// The average is over the last 30 gaps only: after 40 gaps at
 		// 10 fps and 30 at 30 fps the threshold is 183 ms again, so 200 ms
 		// is a freeze (over all 70 gaps it would be 221 ms).
-		{"average forgets a slow start", append(append(steady(0, 100*time.Millisecond, 41), steady(4*time.Second+f30, f30, 30)...), steady(4*time.Second+30*f30+200*time.Millisecond, f30, 10)...), 1, 200 * time.Millisecond},
-		{"two freezes", append(append(steady(0, f30, 30), steady(29*f30+time.Second, f30, 30)...), steady(29*f30+time.Second+29*f30+2*time.Second, f30, 30)...), 2, 3 * time.Second},
+		{"average forgets a slow start", append(append(steady(0, 100*time.Millisecond, 41), steady(4*time.Second+f30, f30, 30)...), steady(4*time.Second+30*f30+200*time.Millisecond, f30, 10)...), 0, 1, 200 * time.Millisecond},
+		{"slow stream, 3x rule", append(steady(0, 200*time.Millisecond, 20), steady(19*200*time.Millisecond+500*time.Millisecond, 200*time.Millisecond, 10)...), 0, 0, 0},
+		{"slow stream, long gap", append(steady(0, 200*time.Millisecond, 20), steady(19*200*time.Millisecond+700*time.Millisecond, 200*time.Millisecond, 10)...), 0, 1, 700 * time.Millisecond},
+		{"too early to judge", append(steady(0, f30, 3), steady(2*f30+time.Second, f30, 10)...), 0, 0, 0},
+		{"two freezes", append(append(steady(0, f30, 30), steady(29*f30+time.Second, f30, 30)...), steady(29*f30+time.Second+29*f30+2*time.Second, f30, 30)...), 0, 2, 3 * time.Second},
+		// The picture stops at 20 s of a 40 s call: frozen until the end.
+		{"frozen until the end", steady(0, f30, 600), 40 * time.Second, 1, 40*time.Second - 599*f30},
+		// Stopping 100 ms before the end is no freeze.
+		{"ends a little early", steady(0, f30, 600), 599*f30 + 100*time.Millisecond, 0, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := AnalyzePlayback(tt.shown)
+			span := playedTo(tt.shown, f30)
+			if tt.end > 0 {
+				span.End = tt.end
+			}
+			got := AnalyzePlayback(tt.shown, span)
 			if len(got.Freezes) != tt.wantCount || got.FreezeTime != tt.wantFreeze {
 				t.Fatalf("freezes %d (%v), want %d (%v): %+v", len(got.Freezes), got.FreezeTime, tt.wantCount, tt.wantFreeze, got.Freezes)
 			}
@@ -48,7 +62,7 @@ func TestAnalyzePlaybackFreezes(t *testing.T) {
 }
 
 func TestAnalyzePlaybackRates(t *testing.T) {
-	p := AnalyzePlayback(steady(time.Second, 40*time.Millisecond, 251))
+	p := AnalyzePlayback(steady(time.Second, 40*time.Millisecond, 251), PlaySpan{Start: time.Second, End: time.Second + 251*40*time.Millisecond})
 	if p.FirstFrame != time.Second || p.Frames != 251 {
 		t.Fatalf("first %v frames %d", p.FirstFrame, p.Frames)
 	}
@@ -58,12 +72,19 @@ func TestAnalyzePlaybackRates(t *testing.T) {
 	// A 1 s freeze in 10 s of 25 fps: the harmonic rate drops far more
 	// than the mean.
 	frozen := append(steady(0, 40*time.Millisecond, 125), steady(124*40*time.Millisecond+time.Second, 40*time.Millisecond, 100)...)
-	q := AnalyzePlayback(frozen)
+	q := AnalyzePlayback(frozen, playedTo(frozen, 40*time.Millisecond))
 	if q.HarmonicFPS >= q.MeanFPS*0.5 {
 		t.Fatalf("harmonic %v not well below mean %v", q.HarmonicFPS, q.MeanFPS)
 	}
-	if empty := AnalyzePlayback(nil); empty.FirstFrame != -1 || empty.Frames != 0 {
+	// Nothing shown in a 10 s span: no rate, one freeze of the whole span.
+	if empty := AnalyzePlayback(nil, PlaySpan{Start: 0, End: 10 * time.Second}); empty.FirstFrame != -1 || empty.Frames != 0 || empty.MeanFPS != 0 || len(empty.Freezes) != 1 || empty.FreezeTime != 10*time.Second {
 		t.Fatalf("empty: %+v", empty)
+	}
+	// fps over the span the stream should have played: 5 s of 30 fps in a
+	// 40 s call is 3.75 fps, not 30.
+	short := steady(0, time.Second/30, 150)
+	if got := AnalyzePlayback(short, PlaySpan{End: 40 * time.Second}).MeanFPS; got < 3.74 || got > 3.76 {
+		t.Fatalf("fps over the call %v, want 3.75", got)
 	}
 }
 

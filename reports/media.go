@@ -9,7 +9,9 @@ type VideoStream struct {
 	FramesReceived int `json:"frames_received"`
 	// FramesShown counts the frames that could be decoded.
 	FramesShown int `json:"frames_shown"`
-	// FPS is the mean rate of shown frames from the first to the last.
+	// FPS is the frames shown over the time the stream should have played
+	// (from its first packet on the wire, or first frame, to the end of
+	// the call).
 	FPS float64 `json:"fps"`
 	// HarmonicFPS is libwebrtc's harmonic frame rate: the sum of the gaps
 	// between shown frames over the sum of their squares; freezes pull it
@@ -17,10 +19,13 @@ type VideoStream struct {
 	HarmonicFPS float64 `json:"harmonic_fps"`
 	// FreezeCount counts freezes: gaps between shown frames of at least
 	// max(3 × the mean of the previous 30 gaps, that mean + 150 ms), as
-	// libwebrtc defines them.
+	// libwebrtc defines them; the time from the last frame to the end of
+	// the call is a gap too, so a picture frozen until the end is one.
 	FreezeCount int `json:"freeze_count"`
 	// FreezeMS is the total duration of the freezes, in ms.
 	FreezeMS float64 `json:"freeze_ms"`
+	// Freezes lists each freeze (what the freeze timeline plot draws).
+	Freezes []FreezeInterval `json:"freezes"`
 	// MeanTimeBetweenFreezesMS is the mean playing time between freezes,
 	// in ms (the whole playing time when there were none).
 	MeanTimeBetweenFreezesMS float64 `json:"mean_time_between_freezes_ms"`
@@ -32,8 +37,8 @@ type VideoStream struct {
 	// KeyframeLatencyMS is the longest time from a keyframe request to the
 	// next shown keyframe, in ms; null without requests.
 	KeyframeLatencyMS *float64 `json:"keyframe_latency_ms"`
-	// PacketsRepaired counts packets lost on the wire and recovered by
-	// retransmission: lost before repair minus lost after.
+	// PacketsRepaired counts media packets received only as a
+	// retransmission (lost on the wire, then repaired).
 	PacketsRepaired int64 `json:"packets_repaired"`
 	// Layers lists the publisher's simulcast layers (RIDs), lowest first;
 	// empty when the track is not simulcast.
@@ -47,6 +52,14 @@ type VideoStream struct {
 	// frame by frame (luma); null unless measured (it needs ffmpeg).
 	PSNRDB *float64 `json:"psnr_db"`
 	SSIM   *float64 `json:"ssim"`
+}
+
+// FreezeInterval is one freeze of a video stream.
+type FreezeInterval struct {
+	// StartS is the scenario time of the last frame before it, seconds.
+	StartS float64 `json:"start_s"`
+	// DurationMS is how long the picture stood still, ms.
+	DurationMS float64 `json:"duration_ms"`
 }
 
 // LayerSwitch is one change of the simulcast layer a subscriber received.
@@ -63,13 +76,22 @@ type LayerSwitch struct {
 
 // AudioStream is what a listener heard of one received audio stream.
 type AudioStream struct {
-	// PacketsLost counts packets never received (after repair).
+	// PacketsLost counts packets never received (after repair) by the end
+	// of the call.
 	PacketsLost uint64 `json:"packets_lost"`
+	// LatePackets counts packets that came after a later one (reordered):
+	// the jitter buffer holds them, so they are not concealed.
+	LatePackets uint64 `json:"late_packets"`
 	// ConcealmentEvents counts runs of consecutive lost packets the
-	// decoder had to conceal.
+	// decoder had to conceal (an outage until the end is one).
 	ConcealmentEvents int `json:"concealment_events"`
 	// LongestGapMS is the longest such run, in ms of audio.
 	LongestGapMS float64 `json:"longest_gap_ms"`
+	// MouthToEarMS is the delay the E-model charged: the measured
+	// network delay from the publisher to the listener (both access
+	// links, the SFU, every queue), a jitter buffer of twice the jitter,
+	// and the codec's frame and look-ahead, in ms.
+	MouthToEarMS float64 `json:"mouth_to_ear_ms"`
 	// R is the E-model transmission rating (ITU-T G.107), 0..100.
 	R float64 `json:"r_factor"`
 	// MOS is the E-model's estimated mean opinion score, 1..4.5.

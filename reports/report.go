@@ -145,25 +145,41 @@ type Stream struct {
 	Kind string `json:"kind"`
 	// Codec is the negotiated codec's MIME type, e.g. "video/VP8".
 	Codec string `json:"codec"`
-	// PacketsSent is the number of RTP packets the publisher sent on this
-	// track (in the sfu topology: to the SFU).
+	// PacketsSent is the number of original media RTP packets the
+	// publisher put on the wire on this track (in the sfu topology: to the
+	// SFU), every simulcast layer counted; packets written before
+	// DTLS-SRTP was up (never sent), retransmissions and padding are not.
 	PacketsSent uint64 `json:"packets_sent"`
-	// PacketsReceived is the number of distinct RTP packets the receiver's
-	// application got (repairs included, duplicates not).
+	// PacketsReceived is the number of distinct media RTP packets the
+	// receiver's application got (repairs included; duplicates and
+	// padding-only probes not).
 	PacketsReceived uint64 `json:"packets_received"`
-	// LossFraction is the fraction of packets the receiver's application
-	// never got, after retransmissions (NACK/RTX) repaired what they could:
-	// (expected - unique received) / expected over the RTP sequence numbers
-	// (RFC 3550 appendix A.3), 0..1.
+	// PacketsExpected is the number of media packets the receiver should
+	// have got by the end of the call: every sequence number from the first
+	// to the highest its last sender (the SFU, or the publisher in p2p) put
+	// on the wire, or received, minus those padding took.
+	PacketsExpected uint64 `json:"packets_expected"`
+	// PacketsLost is PacketsExpected − PacketsReceived: never received,
+	// even by repair, by the end of the call.
+	PacketsLost uint64 `json:"packets_lost"`
+	// LossFraction is PacketsLost / PacketsExpected, 0..1: loss after
+	// retransmissions (NACK/RTX) repaired what they could, over the whole
+	// call, so an outage until the end counts.
 	LossFraction float64 `json:"loss_fraction"`
-	// RawLossFraction is the fraction of the media stream's own packets
-	// that did not arrive, before repair (RFC 3550 section 6.4.1 cumulative
-	// loss on the media SSRC; retransmissions on an RTX SSRC do not count),
-	// 0..1. Without retransmission it equals LossFraction.
+	// RawLossFraction is the fraction of expected media packets that did
+	// not arrive as originals (lost before repair), 0..1. Without
+	// retransmission it equals LossFraction.
 	RawLossFraction float64 `json:"raw_loss_fraction"`
-	// JitterMS is the receiver's interarrival jitter (RFC 3550 section
-	// 6.4.1) at the end of the run, in milliseconds.
+	// JitterMS is the interarrival jitter (RFC 3550 section 6.4.1, as in
+	// appendix A.8) computed by rtclab from the arrival log of the original
+	// media packets, in arrival order, at the end of the run, in ms.
 	JitterMS float64 `json:"jitter_ms"`
+	// PionJitterMS is pion's stats-interceptor figure for the same stream
+	// (a second difference of transit times, not RFC 3550's estimator;
+	// kept for comparison only), in ms.
+	PionJitterMS float64 `json:"pion_jitter_ms"`
+	// Wire is the per-SSRC record a recount from a capture needs.
+	Wire *StreamWire `json:"wire,omitempty"`
 	// RTTMS is the round-trip time seen by the receiver's hop from RTCP, in ms
 	// (the last hop's when relayed by an SFU); null when not measured.
 	RTTMS *float64 `json:"rtt_ms"`
@@ -179,4 +195,39 @@ type Stream struct {
 	// Audio is what a listener heard (concealment, E-model MOS); present
 	// for audio streams of such runs.
 	Audio *AudioStream `json:"audio,omitempty"`
+}
+
+// StreamWire is what each end of a stream put on or took off the wire,
+// per SSRC, so that a capture can recount it (rtclab verify).
+type StreamWire struct {
+	// PublisherSSRCs are the media SSRCs the publisher sent the track on
+	// (one per simulcast layer, lowest first), PublisherRTXSSRCs their
+	// retransmission SSRCs (0 without).
+	PublisherSSRCs    []uint32 `json:"publisher_ssrcs"`
+	PublisherRTXSSRCs []uint32 `json:"publisher_rtx_ssrcs"`
+	// PublisherRTX counts the publisher's retransmissions, every layer.
+	PublisherRTX uint64 `json:"publisher_rtx"`
+	// Sender is the last hop's sender: "sfu" or the publisher.
+	Sender string `json:"sender"`
+	// SSRC is the media SSRC the receiver got the stream on, RTXSSRC its
+	// retransmission SSRC (0 without).
+	SSRC    uint32 `json:"ssrc"`
+	RTXSSRC uint32 `json:"rtx_ssrc"`
+	// Media, MediaBytes, Padding and RTX count what the last hop's sender
+	// put on the wire on SSRC and RTXSSRC: original media packets and
+	// their payload bytes, padding-only probes, retransmissions.
+	Media      uint64 `json:"media_sent"`
+	MediaBytes uint64 `json:"media_bytes_sent"`
+	Padding    uint64 `json:"padding_sent"`
+	RTX        uint64 `json:"rtx_sent"`
+	// ReceivedRTX and ReceivedPadding count retransmissions (duplicates
+	// included) and padding-only packets the receiver got; Repaired the
+	// media packets it got only by retransmission; Late those that came
+	// after a higher sequence number (reordered, not lost); Duplicates
+	// media packets received more than once.
+	ReceivedRTX     uint64 `json:"rtx_received"`
+	ReceivedPadding uint64 `json:"padding_received"`
+	Repaired        uint64 `json:"repaired"`
+	Late            uint64 `json:"late"`
+	Duplicates      uint64 `json:"duplicates"`
 }

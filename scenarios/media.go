@@ -106,23 +106,27 @@ func (r *run) joinedAt(name string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// videoStats measures what the receiver of st saw.
-func (r *run) videoStats(st *streamTrack, out reports.Stream, in snapshotInbound) *reports.VideoStream {
+// videoStats measures what the receiver of st saw, over the whole time the
+// stream should have played.
+func (r *run) videoStats(st *streamTrack, logs streamLogs, rec analysis.Reception) *reports.VideoStream {
 	frames := st.rx.Frames()
-	v := &reports.VideoStream{FramesReceived: len(frames), Layers: []string{}, LayerSwitches: []reports.LayerSwitch{}}
+	v := &reports.VideoStream{FramesReceived: len(frames), Layers: []string{}, LayerSwitches: []reports.LayerSwitch{}, Freezes: []reports.FreezeInterval{}}
 	var shown []time.Duration
 	for _, f := range frames {
 		if f.Decodable {
 			shown = append(shown, f.At.Sub(r.start))
 		}
 	}
-	pb := analysis.AnalyzePlayback(shown)
+	pb := analysis.AnalyzePlayback(shown, r.playSpan(st, logs))
 	v.FramesShown = pb.Frames
 	v.FPS = round(pb.MeanFPS, 2)
 	v.HarmonicFPS = round(pb.HarmonicFPS, 2)
 	v.FreezeCount = len(pb.Freezes)
-	v.FreezeMS = round(float64(pb.FreezeTime)/float64(time.Millisecond), 1)
-	v.MeanTimeBetweenFreezesMS = round(float64(pb.MeanTimeBetweenFreezes)/float64(time.Millisecond), 1)
+	v.FreezeMS = round(ms(pb.FreezeTime), 1)
+	for _, f := range pb.Freezes {
+		v.Freezes = append(v.Freezes, reports.FreezeInterval{StartS: round(f.Start.Seconds(), 3), DurationMS: round(ms(f.Duration), 1)})
+	}
+	v.MeanTimeBetweenFreezesMS = round(ms(pb.MeanTimeBetweenFreezes), 1)
 	if pb.FirstFrame >= 0 {
 		both := st.owner.start
 		if pub, ok := r.joinedAt(st.rx.From); ok && pub.After(both) {
@@ -137,10 +141,7 @@ func (r *run) videoStats(st *streamTrack, out reports.Stream, in snapshotInbound
 		ms := round(float64(lat)/float64(time.Millisecond), 1)
 		v.KeyframeLatencyMS = &ms
 	}
-	if in.ok {
-		// Lost on the media SSRC before repair, minus lost after repair.
-		v.PacketsRepaired = max(in.lost-int64(in.appLost), 0)
-	}
+	v.PacketsRepaired = int64(rec.Repaired)
 	if d, ok := r.media.down(st); ok && len(d.Layers) > 1 {
 		v.Layers = d.Layers
 		if d.Layer >= 0 {
@@ -154,13 +155,6 @@ func (r *run) videoStats(st *streamTrack, out reports.Stream, in snapshotInbound
 		}
 	}
 	return v
-}
-
-// snapshotInbound is the part of the final statistics videoStats needs.
-type snapshotInbound struct {
-	ok      bool
-	lost    int64
-	appLost uint64
 }
 
 // keyframeLatency returns the longest time from a keyframe request to the
@@ -184,32 +178,46 @@ func keyframeLatency(plis []time.Time, frames []agent.Frame) (time.Duration, boo
 	return worst, true
 }
 
-// audioStats measures what the listener of st heard: concealed gaps and
-// an E-model MOS from the hop's RTT, the jitter and the loss after repair.
-func (r *run) audioStats(st *streamTrack, out reports.Stream) *reports.AudioStream {
-	a := &reports.AudioStream{}
-	frames := st.rx.Frames()
-	var frameDur time.Duration = 20 * time.Millisecond
-	for _, f := range frames {
-		if f.LostBefore > 0 {
-			a.ConcealmentEvents++
-			a.LongestGapMS = max(a.LongestGapMS, float64(time.Duration(f.LostBefore)*frameDur)/float64(time.Millisecond))
-		}
+// audioStats measures what the listener of st heard: concealed gaps
+// (runs of packets lost by the end of the call; a late packet is held by
+// the jitter buffer, not concealed) and an E-model MOS from the stream's
+// mouth-to-ear delay, the RFC 3550 jitter and the loss after repair.
+func (r *run) audioStats(st *streamTrack, out reports.Stream, logs streamLogs, rec analysis.Reception) *reports.AudioStream {
+	const frameDur = 20 * time.Millisecond
+	a := &reports.AudioStream{
+		PacketsLost: uint64(rec.Lost), LatePackets: uint64(rec.Late), ConcealmentEvents: rec.LossRuns,
+		LongestGapMS: ms(time.Duration(rec.LongestRun) * frameDur),
 	}
-	c := st.rx.Counts()
-	a.PacketsLost = c.Lost()
-	oneWay := time.Duration(0)
-	if out.RTTMS != nil {
-		oneWay = time.Duration(*out.RTTMS / 2 * float64(time.Millisecond))
+	loss := 0.0
+	if rec.Expected > 0 {
+		loss = rec.LossFraction()
 	}
 	e := analysis.EstimateMOS(analysis.EModelInput{
-		OneWayDelay: oneWay,
+		OneWayDelay: mouthToEar(logs, out.RTTMS),
 		Jitter:      time.Duration(out.JitterMS * float64(time.Millisecond)),
-		Loss:        out.LossFraction,
-		BurstR:      burstRatio(out.LossFraction, a.ConcealmentEvents, a.PacketsLost),
+		Loss:        loss,
+		BurstR:      burstRatio(loss, rec.LossRuns, uint64(rec.Lost)),
 	})
+	a.MouthToEarMS = round(ms(e.Delay), 1)
 	a.R, a.MOS = round(e.R, 2), round(e.MOS, 2)
 	return a
+}
+
+// playSpan is when the stream st should have played: from the last hop's
+// first media packet on the wire (or, without one, when both ends had
+// joined) to the end of the call.
+func (r *run) playSpan(st *streamTrack, logs streamLogs) analysis.PlaySpan {
+	start := st.owner.start
+	if pub, ok := r.joinedAt(st.rx.From); ok && pub.After(start) {
+		start = pub
+	}
+	for _, p := range logs.hop {
+		if !p.RTX && !p.Padding {
+			start = p.At
+			break
+		}
+	}
+	return analysis.PlaySpan{Start: start.Sub(r.start), End: r.ended}
 }
 
 // burstRatio is G.107's BurstR from the observed loss runs: the mean run

@@ -88,16 +88,16 @@ func (r *run) stream(st *streamTrack, snap *snapshot) reports.Stream {
 	if snap == nil {
 		return out
 	}
-	in, app := snap.inbound[st.rx], snap.app[st.rx]
-	out.PacketsReceived = app.Unique
-	out.LossFraction = round(app.LossFraction(), 5)
-	out.RawLossFraction = round(in.LossFraction(), 5)
-	out.JitterMS = round(in.JitterMS, 3)
+	in := snap.inbound[st.rx]
+	logs := snap.logs[st.rx]
+	rec := countStream(&out, logs, st.rx.ClockRate())
+	out.Wire.SSRC = st.rx.SSRC
+	out.PionJitterMS = round(in.JitterMS, 3)
 	out.NACKCount = in.NACKs
 	out.PLICount = in.PLIs
 	if !st.firstData.IsZero() {
 		if span := r.start.Add(r.ended).Sub(st.firstData).Seconds(); span > 0 {
-			out.BitrateKbps = round(float64(app.Bytes)*8/1000/span, 1)
+			out.BitrateKbps = round(float64(rec.Bytes)*8/1000/span, 1)
 		}
 	}
 	if rtt := meanOrNaN(r.sampler.rtts[st.conn]); !math.IsNaN(rtt) {
@@ -105,21 +105,9 @@ func (r *run) stream(st *streamTrack, snap *snapshot) reports.Stream {
 		out.RTTMS = &v
 	}
 	if st.rx.Kind == "video" {
-		out.Video = r.videoStats(st, out, snapshotInbound{ok: snap.inbound[st.rx] != (probes.Inbound{}), lost: in.PacketsLost, appLost: app.Lost()})
+		out.Video = r.videoStats(st, logs, rec)
 	} else {
-		out.Audio = r.audioStats(st, out)
-	}
-	// The publisher's own count of what it sent on this track: to the SFU,
-	// or straight to this receiver in p2p.
-	for _, pub := range r.agents {
-		if pub.p.Name != st.rx.From {
-			continue
-		}
-		for _, c := range pub.a.Conns() {
-			if c.Remote == "sfu" || c.Remote == st.owner.p.Name {
-				out.PacketsSent = snap.sent[c][st.rx.Kind].PacketsSent
-			}
-		}
+		out.Audio = r.audioStats(st, out, logs, rec)
 	}
 	return out
 }
@@ -213,7 +201,7 @@ func participantValue(p reports.Participant, metric string) float64 {
 func streamValue(s reports.Stream, metric string) float64 {
 	switch metric {
 	case "loss_fraction":
-		if s.PacketsReceived == 0 {
+		if s.PacketsExpected == 0 {
 			return math.NaN()
 		}
 		return s.LossFraction
@@ -233,7 +221,7 @@ func streamValue(s reports.Stream, metric string) float64 {
 	case "pli_count":
 		return float64(s.PLICount)
 	case "raw_loss_fraction":
-		if s.PacketsReceived == 0 {
+		if s.PacketsExpected == 0 {
 			return math.NaN()
 		}
 		return s.RawLossFraction

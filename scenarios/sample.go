@@ -126,6 +126,7 @@ type snapshot struct {
 	app     map[*agent.Receiver]agent.SeqCounts
 	sent    map[*agent.Conn]map[string]probes.Outbound // by kind
 	ice     map[*agent.Conn]probes.ICE
+	logs    map[*agent.Receiver]streamLogs
 }
 
 func (s *sampler) snapshot() *snapshot {
@@ -135,6 +136,7 @@ func (s *sampler) snapshot() *snapshot {
 		app:     map[*agent.Receiver]agent.SeqCounts{},
 		sent:    map[*agent.Conn]map[string]probes.Outbound{},
 		ice:     map[*agent.Conn]probes.ICE{},
+		logs:    s.logs(),
 	}
 	for _, ar := range s.r.agents {
 		for _, c := range ar.a.Conns() {

@@ -14,6 +14,7 @@ import (
 	"github.com/pion/transport/v3"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/rtclab/rtclab/analysis"
 	"github.com/rtclab/rtclab/stack/clip"
 	"github.com/rtclab/rtclab/stack/peer"
 	"github.com/rtclab/rtclab/stack/signaling"
@@ -162,9 +163,10 @@ type Receiver struct {
 	// SSRC of the received stream.
 	SSRC uint32
 
-	mu     sync.Mutex
-	seq    seqCounter
-	frames frameLog
+	mu       sync.Mutex
+	seq      seqCounter
+	frames   frameLog
+	arrivals []analysis.Packet
 }
 
 // Counts returns what the application received so far, after

@@ -6,6 +6,7 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/rtclab/rtclab/seqnum"
+	"github.com/rtclab/rtclab/stack/peer"
 )
 
 // assembled is one frame the assembler hands out.
@@ -206,17 +207,6 @@ func (a *assembler) skipTo(to int64) {
 	a.gapSince = time.Time{}
 }
 
-// isProbe reports an SFU bandwidth probe (stack/sfu probe.go): the
-// padding bit set and a payload of zero bytes only, which no codec's
-// payload is.
-func isProbe(p *rtp.Packet) bool {
-	if !p.Padding {
-		return false
-	}
-	for _, b := range p.Payload {
-		if b != 0 {
-			return false
-		}
-	}
-	return true
-}
+// isProbe reports an SFU bandwidth probe (stack/sfu probe.go): a packet
+// of padding only.
+func isProbe(p *rtp.Packet) bool { return peer.IsPadding(&p.Header, p.Payload) }

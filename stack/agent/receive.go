@@ -9,6 +9,7 @@ import (
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/rtclab/rtclab/analysis"
 	"github.com/rtclab/rtclab/stack/clip"
 )
 
@@ -85,21 +86,26 @@ func (a *Agent) receive(c *Conn, t *webrtc.TrackRemote, r *Receiver) {
 		asm = newAssembler(d, func(b []byte) bool { return clip.IsKeyframe(r.Codec, b) }, frameGiveUp)
 	}
 	for {
-		pkt, _, err := t.ReadRTP()
+		pkt, attr, err := t.ReadRTP()
 		if err != nil {
 			return
 		}
+		now := time.Now()
 		media := len(pkt.Payload)
-		if isProbe(pkt) {
+		padding := isProbe(pkt)
+		if padding {
 			media = 0 // a bandwidth probe: counted as a packet, not as media
 		}
 		r.mu.Lock()
 		r.seq.add(pkt.SequenceNumber, media)
+		r.arrivals = append(r.arrivals, analysis.Packet{
+			Seq: pkt.SequenceNumber, Timestamp: pkt.Timestamp, At: now, Size: len(pkt.Payload),
+			RTX: attr != nil && attr.Get(webrtc.AttributeRtxSsrc) != nil, Padding: padding,
+		})
 		r.mu.Unlock()
 		if asm == nil {
 			continue
 		}
-		now := time.Now()
 		needKey := false
 		for _, f := range asm.push(pkt, now) {
 			r.mu.Lock()
@@ -147,6 +153,15 @@ func (a *Agent) requestKeyframe(c *Conn, r *Receiver, now time.Time) {
 	if err := c.PC.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: r.SSRC}}); err != nil {
 		a.log.Debug("pli", "err", err)
 	}
+}
+
+// Arrivals returns the arrival log: every packet the track delivered, in
+// arrival order, retransmissions (RFC 4588, folded back to the original
+// sequence number by pion) and padding marked.
+func (r *Receiver) Arrivals() []analysis.Packet {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]analysis.Packet(nil), r.arrivals...)
 }
 
 // Frames returns every frame reassembled so far, in order.

@@ -1,6 +1,7 @@
 // Package peer builds pion PeerConnections the way every rtclab component
-// needs them: on a given transport.Net (an emulated host), with the stats
-// interceptor registered first and then NACK, RTCP reports and
+// needs them: on a given transport.Net (an emulated host), with a send log
+// next to the transport (PC.SendLog: what reached the wire, per SSRC), the
+// stats interceptor, and then NACK, RTCP reports and
 // transport-wide congestion control feedback, so that RTT, loss, jitter and
 // NACK/PLI counts are measured (see ../../shared/DESIGN.md, "Known traps").
 // NACK repair (nack.go) is rtclab's own generator in front of pion's

@@ -63,6 +63,7 @@ type PC struct {
 
 	estimator cc.BandwidthEstimator
 	tags      *tags
+	wire      *wire
 	early     []webrtc.ICECandidateInit // see AddRemoteCandidate
 }
 
@@ -88,13 +89,17 @@ func New(p Params) (*PC, error) {
 		return nil, fmt.Errorf("peer simulcast: %w", err)
 	}
 	ir := &interceptor.Registry{}
+	wr := &wire{streams: map[uint32]*wireStream{}}
+	// First of all, so it sits next to the transport and logs only what
+	// reached the wire.
+	ir.Add(&wireFactory{w: wr})
 	sf, err := stats.NewInterceptor()
 	if err != nil {
 		return nil, fmt.Errorf("peer stats: %w", err)
 	}
 	getter := make(chan stats.Getter, 1)
 	sf.OnNewPeerConnection(func(_ string, g stats.Getter) { getter <- g })
-	ir.Add(sf) // first, so it sees what every later interceptor sends
+	ir.Add(sf) // before the others, so it sees what every later interceptor sends
 	tg := &tags{m: map[uint32]streamTag{}}
 	// Next to the stats interceptor, so it also tags the retransmissions
 	// the NACK responder writes.
@@ -142,7 +147,7 @@ func New(p Params) (*PC, error) {
 	}
 	select {
 	case g := <-getter:
-		out := &PC{PeerConnection: pc, Stats: g, tags: tg}
+		out := &PC{PeerConnection: pc, Stats: g, tags: tg, wire: wr}
 		if p.EstimateBandwidth {
 			select {
 			case out.estimator = <-estimator:

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
+
+	"github.com/rtclab/rtclab/analysis"
 )
 
 // allocateEvery is how often layer bitrates are measured and every
@@ -161,6 +163,18 @@ func (s *SFU) Estimate(subscriber string) (int, bool) {
 	defer s.mu.Unlock()
 	v, ok := s.estimates[subscriber]
 	return v, ok
+}
+
+// SendLog returns what the SFU put on the wire towards peer on the media
+// SSRC ssrc (and its RTX SSRC): see peer.PC.SendLog.
+func (s *SFU) SendLog(peerName string, ssrc uint32) (log []analysis.Packet, rtx uint32, ok bool) {
+	s.mu.Lock()
+	pc := s.pcs[peerName]
+	s.mu.Unlock()
+	if pc == nil {
+		return nil, 0, false
+	}
+	return pc.SendLog(ssrc)
 }
 
 // offeredCodecs lists the codecs of an SDP offer per media kind, as MIME

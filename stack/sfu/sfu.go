@@ -78,7 +78,8 @@ type SFU struct {
 	mu           sync.Mutex
 	pubs         map[string]*published // by publisher/track ID, all layers
 	negotiations []Negotiation
-	estimates    map[string]int // bits per second, by subscriber
+	estimates    map[string]int      // bits per second, by subscriber
+	pcs          map[string]*peer.PC // each peer's PeerConnection, for SendLog
 }
 
 type subscriber struct {
@@ -113,7 +114,7 @@ func Join(ctx context.Context, p Params, room string) (*SFU, error) {
 	}
 	return &SFU{
 		p: p, log: log, sig: sig, events: make(chan func(), 64), peers: map[string]*subscriber{},
-		pubs: map[string]*published{}, estimates: map[string]int{},
+		pubs: map[string]*published{}, estimates: map[string]int{}, pcs: map[string]*peer.PC{},
 	}, nil
 }
 
@@ -278,6 +279,9 @@ func (s *SFU) addPeer(ctx context.Context, name string) (*subscriber, error) {
 	}
 	sub := &subscriber{name: name, pc: pc, downs: map[*published]*downTrack{}}
 	s.peers[name] = sub
+	s.mu.Lock()
+	s.pcs[name] = pc
+	s.mu.Unlock()
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil {
 			return

@@ -1,0 +1,329 @@
+package analysis
+
+import (
+	"math"
+	"slices"
+	"time"
+)
+
+// Packet is one RTP packet as a sender put it on the wire or a receiver
+// got it: the plain record every stream metric is computed from.
+type Packet struct {
+	// Seq is the RTP sequence number of the media stream (for a
+	// retransmission, the original sequence number it repairs, RFC 4588
+	// section 4).
+	Seq uint16
+	// Timestamp is the RTP timestamp.
+	Timestamp uint32
+	// At is when the packet left (send log) or arrived (arrival log).
+	At time.Time
+	// Size is the RTP payload in bytes (no header, no padding).
+	Size int
+	// RTX marks a retransmission (RFC 4588), sent on its own SSRC.
+	RTX bool
+	// Padding marks a packet that carries only padding (a bandwidth
+	// probe), not media.
+	Padding bool
+}
+
+// Sent summarises a send log (the packets one sender put on the wire on
+// one media SSRC and its RTX SSRC, in send order).
+type Sent struct {
+	// Media counts original media packets and MediaBytes their payload.
+	Media, MediaBytes int
+	// Padding counts padding-only packets; RTX retransmissions.
+	Padding, RTX int
+}
+
+// CountSent counts a send log.
+func CountSent(log []Packet) Sent {
+	var s Sent
+	for _, p := range log {
+		switch {
+		case p.RTX:
+			s.RTX++
+		case p.Padding:
+			s.Padding++
+		default:
+			s.Media++
+			s.MediaBytes += p.Size
+		}
+	}
+	return s
+}
+
+// Unwrapper extends 16-bit RTP sequence numbers to a monotonic count
+// (RFC 3550 appendix A.1): each number is placed within half the space of
+// the highest seen so far.
+type Unwrapper struct {
+	started bool
+	highest int64
+}
+
+// Extend returns the extended sequence number of seq.
+func (u *Unwrapper) Extend(seq uint16) int64 {
+	if !u.started {
+		u.started, u.highest = true, int64(seq)
+		return int64(seq)
+	}
+	ext := u.highest&^0xffff | int64(seq)
+	switch d := ext - u.highest; {
+	case d > 1<<15:
+		ext -= 1 << 16
+	case d < -(1 << 15):
+		ext += 1 << 16
+	}
+	u.highest = max(u.highest, ext)
+	return ext
+}
+
+// Reception is the whole-call count of one received stream against what
+// its last sender put on the wire.
+type Reception struct {
+	// Expected is the media packets the stream should have delivered: every
+	// sequence number from the first on the wire (or received) to the
+	// highest on the wire (or received) by the end of the call, minus the
+	// numbers padding took. A gap upstream (lost before an SFU) counts too.
+	Expected int
+	// Received is the distinct media packets received, originals or
+	// retransmissions; Bytes their payload.
+	Received int
+	Bytes    int
+	// Lost is Expected − Received: never received, even by repair, by the
+	// end of the call.
+	Lost int
+	// Repaired counts media packets received only as a retransmission.
+	Repaired int
+	// Duplicates counts media packets received more than once.
+	Duplicates int
+	// Late counts media packets that arrived after a higher sequence number
+	// (reordered) as originals: late, not lost.
+	Late int
+	// Padding counts padding-only packets received.
+	Padding int
+	// RTX counts retransmissions received (duplicates included).
+	RTX int
+	// LossRuns counts runs of consecutive lost packets (each is one
+	// concealment event for audio); LongestRun is the longest run.
+	LossRuns, LongestRun int
+}
+
+// LossFraction is Lost / Expected; NaN when nothing was expected.
+func (r Reception) LossFraction() float64 {
+	if r.Expected == 0 {
+		return math.NaN()
+	}
+	return float64(r.Lost) / float64(r.Expected)
+}
+
+// Receive counts the arrival log of one stream (in arrival order) against
+// the last sender's send log (empty when unknown: then the span is the
+// received one, blind to a loss at the start or the end).
+func Receive(arrivals, sent []Packet) Reception {
+	var out Reception
+	first, last := int64(math.MaxInt64), int64(math.MinInt64)
+	padding := map[int64]bool{}
+	var u Unwrapper
+	for _, p := range originals(sent) {
+		ext := u.Extend(p.Seq)
+		if p.Padding {
+			padding[ext] = true
+			continue
+		}
+		first, last = min(first, ext), max(last, ext)
+	}
+	u = unwrapperAt(sent)
+	seen := map[int64]bool{}
+	highestOriginal := int64(math.MinInt64)
+	for _, p := range arrivals {
+		ext := u.Extend(p.Seq)
+		if p.RTX {
+			out.RTX++
+		}
+		if p.Padding {
+			out.Padding++
+			padding[ext] = true
+			continue
+		}
+		first, last = min(first, ext), max(last, ext)
+		if seen[ext] {
+			out.Duplicates++
+			continue
+		}
+		seen[ext] = true
+		out.Received++
+		out.Bytes += p.Size
+		switch {
+		case p.RTX:
+			out.Repaired++
+		case ext < highestOriginal:
+			out.Late++
+		}
+		if !p.RTX {
+			highestOriginal = max(highestOriginal, ext)
+		}
+	}
+	if last < first {
+		return out
+	}
+	run := 0
+	for s := first; s <= last; s++ {
+		switch {
+		case padding[s]:
+			continue
+		case seen[s]:
+			run = 0
+			out.Expected++
+			continue
+		}
+		out.Expected++
+		out.Lost++
+		if run == 0 {
+			out.LossRuns++
+		}
+		run++
+		out.LongestRun = max(out.LongestRun, run)
+	}
+	return out
+}
+
+// Jitter is the RFC 3550 interarrival jitter (section 6.4.1, computed as
+// appendix A.8 does) of the original media packets of an arrival log, in
+// arrival order: J += (|D(i−1,i)| − J) / 16, where D is the difference of
+// the transit times (arrival time − RTP timestamp) of consecutive packets.
+// Retransmissions and padding are left out: their timestamps are not
+// their send times. clockRate is the RTP clock rate in Hz. Returns the
+// final value; 0 with fewer than two packets.
+func Jitter(arrivals []Packet, clockRate uint32) time.Duration {
+	if clockRate == 0 {
+		return 0
+	}
+	var j float64 // in timestamp units
+	var prev float64
+	n := 0
+	var t0 time.Time
+	for _, p := range arrivals {
+		if p.RTX || p.Padding {
+			continue
+		}
+		if n == 0 {
+			t0 = p.At
+		}
+		// transit in timestamp units; the unknown offset cancels in D
+		transit := p.At.Sub(t0).Seconds()*float64(clockRate) - float64(int32(p.Timestamp-arrivals[0].Timestamp))
+		if n > 0 {
+			d := math.Abs(transit - prev)
+			j += (d - j) / 16
+		}
+		prev = transit
+		n++
+	}
+	if n < 2 {
+		return 0
+	}
+	return time.Duration(j / float64(clockRate) * float64(time.Second))
+}
+
+// OneWayDelay is the mean time from the publisher's first packet of each
+// RTP timestamp (in its send log) to the arrival of the receiver's first
+// original packet of it: the network part of the mouth-to-ear delay (both
+// access links, the SFU and every queue on the way), measured on one
+// clock. False when no packet matched.
+func OneWayDelay(arrivals, published []Packet) (time.Duration, bool) {
+	sent := map[uint32]time.Time{}
+	for _, p := range published {
+		if _, ok := sent[p.Timestamp]; !ok && !p.RTX && !p.Padding {
+			sent[p.Timestamp] = p.At
+		}
+	}
+	var sum time.Duration
+	n := 0
+	done := map[uint32]bool{}
+	for _, p := range arrivals {
+		if p.RTX || p.Padding || done[p.Timestamp] {
+			continue
+		}
+		at, ok := sent[p.Timestamp]
+		if !ok {
+			continue
+		}
+		done[p.Timestamp] = true
+		sum += p.At.Sub(at)
+		n++
+	}
+	if n == 0 {
+		return 0, false
+	}
+	return sum / time.Duration(n), true
+}
+
+// originals returns the packets of a log that are not retransmissions.
+func originals(log []Packet) []Packet {
+	out := make([]Packet, 0, len(log))
+	for _, p := range log {
+		if !p.RTX {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// unwrapperAt returns an Unwrapper that extends sequence numbers in the
+// numbering of a send log (starting from its first original), so that
+// arrivals and sends get the same extended numbers.
+func unwrapperAt(sent []Packet) Unwrapper {
+	for _, p := range sent {
+		if !p.RTX {
+			return Unwrapper{started: true, highest: int64(p.Seq)}
+		}
+	}
+	return Unwrapper{}
+}
+
+// LossPerWindow is the loss after repair per window: for each window
+// (width, ending at each of ends), the original media packets the sender
+// put on the wire in it that never arrived by the end of the call, over
+// those it sent in it; NaN for a window in which nothing was sent. The
+// windows' lost and sent packets add up to the whole call's counts (for
+// packets the last sender sent), so a plot of it agrees with the table.
+func LossPerWindow(arrivals, sent []Packet, ends []time.Time, width time.Duration) []float64 {
+	u := unwrapperAt(sent)
+	got := map[int64]bool{}
+	for _, p := range arrivals {
+		if ext := u.Extend(p.Seq); !p.Padding {
+			got[ext] = true
+		}
+	}
+	u = Unwrapper{}
+	type sendRec struct {
+		at  time.Time
+		ext int64
+	}
+	var media []sendRec
+	for _, p := range sent {
+		if p.RTX {
+			continue
+		}
+		ext := u.Extend(p.Seq)
+		if !p.Padding {
+			media = append(media, sendRec{p.At, ext})
+		}
+	}
+	out := make([]float64, len(ends))
+	for i, end := range ends {
+		start := end.Add(-width)
+		lo, _ := slices.BinarySearchFunc(media, start, func(r sendRec, t time.Time) int { return r.at.Compare(t) })
+		hi, _ := slices.BinarySearchFunc(media, end, func(r sendRec, t time.Time) int { return r.at.Compare(t) })
+		lost := 0
+		for _, r := range media[lo:hi] {
+			if !got[r.ext] {
+				lost++
+			}
+		}
+		out[i] = math.NaN()
+		if hi > lo {
+			out[i] = float64(lost) / float64(hi-lo)
+		}
+	}
+	return out
+}
