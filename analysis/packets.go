@@ -140,7 +140,9 @@ func Receive(arrivals, sent []Packet) Reception {
 		if p.RTX {
 			out.RTX++
 		}
-		if p.Padding {
+		// The send log says what a number carried: a retransmitted probe
+		// does not look like one when it arrives.
+		if p.Padding || padding[ext] {
 			out.Padding++
 			padding[ext] = true
 			continue
@@ -290,9 +292,7 @@ func LossPerWindow(arrivals, sent []Packet, ends []time.Time, width time.Duratio
 	u := unwrapperAt(sent)
 	got := map[int64]bool{}
 	for _, p := range arrivals {
-		if ext := u.Extend(p.Seq); !p.Padding {
-			got[ext] = true
-		}
+		got[u.Extend(p.Seq)] = true // padding numbers are never looked up
 	}
 	u = Unwrapper{}
 	type sendRec struct {

@@ -36,11 +36,11 @@ func fixture() *reports.Report {
 			{Name: "carol", NAT: "port-restricted-cone", Address: "192.168.9.3", Connected: false, Peer: "sfu"},
 		},
 		Streams: []reports.Stream{
-			{From: "alice", To: "bob", Kind: "video", Codec: "video/VP8", PacketsSent: 3000, PacketsReceived: 2871,
+			{From: "alice", To: "bob", Kind: "video", Codec: "video/VP8", PacketsSent: 3000, PacketsReceived: 2871, PacketsExpected: 3000, PacketsLost: 129,
 				LossFraction: 0.043, RawLossFraction: 0.0617, JitterMS: 3.25, RTTMS: ptr(48.1), BitrateKbps: 1203.4, NACKCount: 97, PLICount: 2},
-			{From: "alice", To: "bob", Kind: "audio", Codec: "audio/opus", PacketsSent: 1500, PacketsReceived: 1500,
+			{From: "alice", To: "bob", Kind: "audio", Codec: "audio/opus", PacketsSent: 1500, PacketsReceived: 1500, PacketsExpected: 1500,
 				LossFraction: 0, JitterMS: 1.5, RTTMS: ptr(48.1), BitrateKbps: 32},
-			{From: "bob", To: "alice", Kind: "video", Codec: "video/VP8", PacketsSent: 2990, PacketsReceived: 2990,
+			{From: "bob", To: "alice", Kind: "video", Codec: "video/VP8", PacketsSent: 2990, PacketsReceived: 2990, PacketsExpected: 2990,
 				LossFraction: 0, RawLossFraction: 0.002, JitterMS: 2.75, BitrateKbps: 998.7},
 		},
 		Checks: []analysis.Check{

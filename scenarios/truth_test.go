@@ -1,0 +1,178 @@
+package scenarios
+
+import (
+	"math"
+	"testing"
+
+	"github.com/rtclab/rtclab/reports"
+)
+
+// Regression tests for issue #10 (measurement truth): each scenario is a
+// case in which a number used to be wrong.
+
+// twoParty is a two-party A/V call; bobDownlink adds to bob's downlink
+// (after its 10 ms delay), aliceUplink is alice's uplink delay ("" for
+// 10 ms).
+func twoParty(t *testing.T, topology, duration, bobDownlink, aliceUplink, expect string) *Scenario {
+	t.Helper()
+	if aliceUplink == "" {
+		aliceUplink = "10ms"
+	}
+	y := `name: truth
+topology: ` + topology + `
+duration: ` + duration + `
+seed: 1
+participants:
+  - name: alice
+    nat: open
+    publish: [audio, video]
+    uplink: {delay: ` + aliceUplink + `}
+    downlink: {delay: 10ms}
+  - name: bob
+    nat: open
+    publish: [audio, video]
+    uplink: {delay: 10ms}
+    downlink: {delay: 10ms` + bobDownlink + `}
+` + expect
+	s, err := Parse("truth.yaml", []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// A call whose downlink dies half way must fail: half of bob's audio is
+// lost, and his picture is frozen from the outage to the end. The old
+// build counted only gaps between received packets: 0 % loss, 0 freezes,
+// 30 fps, PASS.
+func TestTailOutageFails(t *testing.T) {
+	s := twoParty(t, "sfu", "40s", ", schedule: [{at: 20s, down: true}]", "", `expect:
+  - {metric: freeze_count, to: bob, kind: video, max: 0}
+  - {metric: fps, to: bob, kind: video, min: 25}
+  - {metric: loss_fraction, to: bob, max: 1%}
+`)
+	rep, err := runVirtual(t, s, RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Verdict == "pass" {
+		t.Errorf("verdict pass for a call that died at 20 s of 40: %+v", rep.Checks)
+	}
+	audio := stream(t, rep, "alice", "bob", "audio")
+	if audio.LossFraction < 0.45 || audio.LossFraction > 0.55 {
+		t.Errorf("bob's audio loss %.3f, want near 0.5", audio.LossFraction)
+	}
+	if audio.Audio == nil || audio.Audio.ConcealmentEvents < 1 || audio.Audio.LongestGapMS < 19000 {
+		t.Errorf("bob's audio: want a concealed gap of ~20 s, got %+v", audio.Audio)
+	}
+	v := stream(t, rep, "alice", "bob", "video").Video
+	if v == nil || len(v.Freezes) == 0 {
+		t.Fatalf("no freeze: %+v", v)
+	}
+	last := v.Freezes[len(v.Freezes)-1]
+	if end := last.StartS + last.DurationMS/1000; last.StartS > 20.5 || end < 39.9 {
+		t.Errorf("last freeze %.2f s + %.0f ms, want from ~20 s to the end (40 s)", last.StartS, last.DurationMS)
+	}
+	if v.FPS > 16 {
+		t.Errorf("fps %.2f, want about half of 30 (the picture stopped half way)", v.FPS)
+	}
+	// The unaffected direction still passes its own numbers.
+	if back := stream(t, rep, "bob", "alice", "audio"); back.LossFraction != 0 {
+		t.Errorf("bob->alice audio loss %v, want 0", back.LossFraction)
+	}
+}
+
+// jitter_ms is RFC 3550's estimator, not pion's second difference (which
+// read 1.6–2× high). For a delay with independent uniform ±a jitter per
+// packet, the transit difference of two packets is the difference of two
+// independent U(−a, a), whose mean absolute value is 2a/3; the estimator
+// is an exponential average of it with weight 1/16, so over ~1500 audio
+// packets it sits at 2a/3 = 13.3 ms for a = 20 ms, within about ±25 %
+// (its standard deviation is σ|D|·sqrt(1/31) ≈ 1.7 ms).
+func TestJitterIsRFC3550(t *testing.T) {
+	s := twoParty(t, "p2p", "30s", ", jitter: 20ms, jitter_distribution: uniform, reorder: true", "", "")
+	rep, err := runVirtual(t, s, RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	audio := stream(t, rep, "alice", "bob", "audio")
+	if audio.JitterMS < 10 || audio.JitterMS > 17 {
+		t.Errorf("jitter %.2f ms, want 2a/3 = 13.3 ms ± 25 %% (pion's figure: %.2f)", audio.JitterMS, audio.PionJitterMS)
+	}
+	// Reordering is lateness, not loss: nothing was lost, so nothing was
+	// concealed (the old build counted hundreds of concealed gaps).
+	if a := audio.Audio; a == nil || a.ConcealmentEvents != 0 || a.LatePackets == 0 {
+		t.Errorf("reordered audio: want late packets and no concealment, got %+v", a)
+	}
+}
+
+// The E-model charges the stream's own mouth-to-ear delay: 300 ms on
+// alice's uplink hurts alice->bob, not bob->alice. The old build charged
+// half the receiver's RTT: alice->bob kept MOS 4.41.
+func TestMOSChargesTheStreamsDelay(t *testing.T) {
+	s := twoParty(t, "sfu", "20s", "", "300ms", "")
+	rep, err := runVirtual(t, s, RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ab, ba := stream(t, rep, "alice", "bob", "audio").Audio, stream(t, rep, "bob", "alice", "audio").Audio
+	if ab == nil || ba == nil {
+		t.Fatal("no audio measurements")
+	}
+	if ab.MouthToEarMS < 320 || ba.MouthToEarMS > 100 {
+		t.Errorf("mouth-to-ear alice->bob %.1f ms (want > 320), bob->alice %.1f ms (want < 100)", ab.MouthToEarMS, ba.MouthToEarMS)
+	}
+	if ab.MOS >= ba.MOS {
+		t.Errorf("MOS alice->bob %.2f not below bob->alice %.2f", ab.MOS, ba.MOS)
+	}
+}
+
+// packets_sent counts what reached the wire: on a loss-free p2p path every
+// packet sent is received. The old build counted packets written before
+// DTLS-SRTP was up, which pion dropped.
+func TestPacketsSentIsOnTheWire(t *testing.T) {
+	rep, err := runVirtual(t, twoParty(t, "p2p", "10s", "", "", ""), RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range rep.Streams {
+		if st.PacketsSent == 0 || st.PacketsSent != st.PacketsReceived || st.PacketsLost != 0 {
+			t.Errorf("%s->%s %s: sent %d received %d lost %d, want sent = received", st.From, st.To, st.Kind, st.PacketsSent, st.PacketsReceived, st.PacketsLost)
+		}
+	}
+}
+
+// With simulcast, packets_sent counts every layer and packets_received
+// never counts padding probes: received ≤ sent (the old build had 2584
+// received against 1372 "sent").
+func TestSimulcastCounts(t *testing.T) {
+	rep, err := runVirtual(t, mustLoad(t, "simulcast-constrained"), RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range rep.Streams {
+		if st.Kind != "video" {
+			continue
+		}
+		if st.PacketsReceived > st.PacketsSent || st.PacketsReceived > st.PacketsExpected {
+			t.Errorf("%s->%s: received %d, sent %d, expected %d", st.From, st.To, st.PacketsReceived, st.PacketsSent, st.PacketsExpected)
+		}
+		if w := st.Wire; w == nil || len(w.PublisherSSRCs) != 3 {
+			t.Errorf("%s->%s: want 3 publisher SSRCs, got %+v", st.From, st.To, w)
+		}
+		checkLossAddsUp(t, st)
+	}
+}
+
+// checkLossAddsUp checks that a stream's counts agree with each other.
+func checkLossAddsUp(t *testing.T, st reports.Stream) {
+	t.Helper()
+	if st.PacketsExpected != st.PacketsReceived+st.PacketsLost {
+		t.Errorf("%s->%s %s: expected %d != received %d + lost %d", st.From, st.To, st.Kind, st.PacketsExpected, st.PacketsReceived, st.PacketsLost)
+	}
+	if st.PacketsExpected > 0 {
+		if f := float64(st.PacketsLost) / float64(st.PacketsExpected); math.Abs(f-st.LossFraction) > 1e-5 {
+			t.Errorf("%s->%s %s: loss %v, counts give %v", st.From, st.To, st.Kind, st.LossFraction, f)
+		}
+	}
+}
