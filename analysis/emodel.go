@@ -27,7 +27,10 @@ const (
 
 // EModelInput is what the E-model needs of one audio stream.
 type EModelInput struct {
-	// OneWayDelay is the network's mouth-to-ear delay share (often RTT/2).
+	// OneWayDelay is the network part of the mouth-to-ear delay: from the
+	// talker's send to the listener's arrival, through both access links
+	// and the SFU (measured per stream by a run; RTT/2 when only round
+	// trips are known, as in diagnose).
 	OneWayDelay time.Duration
 	// Jitter is the interarrival jitter; the jitter buffer is assumed to
 	// add twice this much delay.

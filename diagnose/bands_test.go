@@ -4,7 +4,9 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/rtclab/rtclab/analysis"
 	"github.com/rtclab/rtclab/probes/nat"
 	"github.com/rtclab/rtclab/probes/pathprobe"
 	"github.com/rtclab/rtclab/probes/turnprobe"
@@ -75,45 +77,43 @@ func TestThresholdsHaveNoGaps(t *testing.T) {
 	}
 }
 
-// TestMOS checks the E-model against values worked out by hand from the
-// formulas in mos.go (G.107 with G.711+PLC: Ie 0, Bpl 25.1).
-func TestMOS(t *testing.T) {
+// TestMOSSameAsRun checks that diagnose grades a path with the same
+// E-model as a scenario run (analysis.EstimateMOS): the same delay, jitter
+// and loss give the same MOS. diagnose used to have its own E-model (Cole
+// and Rosenbluth's delay term plus 20 ms), so a network and its lab
+// reproduction got different scores.
+func TestMOSSameAsRun(t *testing.T) {
+	ms := func(v float64) time.Duration { return time.Duration(v * float64(time.Millisecond)) }
 	tests := []struct {
 		rtt, jitter, loss float64
-		wantR, wantMOS    float64
+		wantMOS           float64 // worked out from G.107 (see analysis/emodel_test.go)
 	}{
-		// d = 0/2 + 0 + 20 = 20 ms: Id 0.48, R 92.72
-		{0, 0, 0, 92.72, 4.40},
-		// d = 150/2 + 2*10 + 20 = 115 ms: Id 2.76, R 90.44
-		{150, 10, 0, 90.44, 4.35},
-		// 1 % loss: Ie,eff = 95*1/(1+25.1) = 3.64
-		{0, 0, 1, 89.08, 4.33},
-		// 5 % loss: 95*5/30.1 = 15.78
-		{0, 0, 5, 76.94, 3.90},
-		// d = 400/2+2*20+20 = 260 ms: Id = 6.24 + 0.11*82.7 = 15.34
-		{400, 20, 0, 77.86, 3.94},
-		// 20 % loss: 95*20/45.1 = 42.13
-		{0, 0, 20, 50.59, 2.61},
-		// 1 s RTT and 10 % loss: d 540, Id 12.96+39.90=52.86; Ie 27.07
-		{1000, 10, 10, 13.28, 1.09},
+		{0, 0, 0, 4.41},
+		{150, 10, 0, 4.41}, // Ta = 75 + 20 + 26.5 = 121.5 ms: Idd 0.17
+		{0, 0, 1, 4.33},
+		{0, 0, 5, 3.92},
+		{400, 20, 0, 4.11}, // Ta 266.5 ms: x = log2(2.665), Idd 10.91, R 82.29
+		{0, 0, 20, 2.63},
+		{1000, 10, 10, 1.74}, // Ta 546.5 ms: Idd 32.98; Ie,eff 27.07; R 33.15
 	}
 	for _, tt := range tests {
 		got := ScoreAudio(tt.rtt, tt.jitter, tt.loss)
-		if math.Abs(got.R-tt.wantR) > 0.02 || math.Abs(got.MOS-tt.wantMOS) > 0.01 {
-			t.Errorf("rtt %v jitter %v loss %v: R %v MOS %v, want R %v MOS %v", tt.rtt, tt.jitter, tt.loss, got.R, got.MOS, tt.wantR, tt.wantMOS)
+		run := analysis.EstimateMOS(analysis.EModelInput{OneWayDelay: ms(tt.rtt / 2), Jitter: ms(tt.jitter), Loss: tt.loss / 100})
+		if math.Abs(got.MOS-run.MOS) > 0.005 || math.Abs(got.R-run.R) > 0.005 {
+			t.Errorf("rtt %v jitter %v loss %v: diagnose R %v MOS %v, run R %.2f MOS %.2f", tt.rtt, tt.jitter, tt.loss, got.R, got.MOS, run.R, run.MOS)
 		}
-	}
-	if MOS(-5) != 1 || MOS(120) != 4.5 {
-		t.Error("MOS is not clamped to 1..4.5")
+		if math.Abs(got.MOS-tt.wantMOS) > 0.01 {
+			t.Errorf("rtt %v jitter %v loss %v: MOS %v, want %v", tt.rtt, tt.jitter, tt.loss, got.MOS, tt.wantMOS)
+		}
 	}
 	// More loss or more delay never improves the score.
 	for loss := 0.0; loss < 50; loss += 0.5 {
-		if RFactor(100, loss+0.5) > RFactor(100, loss) {
+		if ScoreAudio(100, 0, loss+0.5).R > ScoreAudio(100, 0, loss).R {
 			t.Fatalf("R rises with loss at %v", loss)
 		}
 	}
-	for d := 0.0; d < 1000; d += 5 {
-		if RFactor(d+5, 1) > RFactor(d, 1) {
+	for d := 0.0; d < 2000; d += 10 {
+		if ScoreAudio(d+10, 0, 1).R > ScoreAudio(d, 0, 1).R {
 			t.Fatalf("R rises with delay at %v", d)
 		}
 	}
