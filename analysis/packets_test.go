@@ -56,7 +56,7 @@ func TestReceive(t *testing.T) {
 		{"outage until the end", deliver(sent, span(0, 50)...), sent, 100, 50, 50, 0, 0, 1, 50},
 		{"outage at the start", deliver(sent, span(30, 100)...), sent, 100, 70, 30, 0, 0, 1, 30},
 		// Reordering is lateness, not loss (no concealment).
-		{"reordered", deliver(sent, append(append([]int{0, 1, 3, 2}, span(4, 100)...))...), sent, 100, 100, 0, 1, 0, 0, 0},
+		{"reordered", deliver(sent, append([]int{0, 1, 3, 2}, span(4, 100)...)...), sent, 100, 100, 0, 1, 0, 0, 0},
 		{"repaired by RTX", append(deliver(sent, append([]int{0, 1}, span(3, 100)...)...), rtx(sent[2])), sent, 100, 100, 0, 0, 1, 0, 0},
 		{"duplicates are not received twice", deliver(sent, append(span(0, 100), 5, 6)...), sent, 100, 100, 0, 0, 0, 0, 0},
 		{"two runs", deliver(sent, append(append(span(0, 10), span(12, 50)...), span(55, 100)...)...), sent, 100, 93, 7, 0, 0, 2, 5},

@@ -8,6 +8,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/rtclab/rtclab/analysis"
 	"github.com/rtclab/rtclab/netem"
 	"github.com/rtclab/rtclab/stack/flow"
 )
@@ -87,38 +88,10 @@ type FilesSpec struct {
 	StartOn *int `yaml:"start_on"`
 }
 
-// FlowMetrics are the RFC 8868 metrics an expect entry of a flows
-// scenario may check, with what they measure and where they come from.
-var FlowMetrics = map[string]string{
-	"utilization":            "link: media sending rate over bottleneck capacity, 0..1; not with TCP on the link (RFC 8868 section 3 item 10)",
-	"fairness_1s":            "link: mean min/max throughput ratio of concurrent GCC flows, 1 s windows in static periods (RFC 8868 section 3 item 7)",
-	"fairness_5s":            "link: the same over 5 s windows",
-	"fairness_20s":           "link: the same over 20 s windows",
-	"rate_kbps":              "flow: mean sending rate while active, kbit/s (tcp: RFC 8867 section 5.6 TCP throughput)",
-	"feedback_kbps":          "flow: RTCP feedback (TWCC, NACK) the receiver sent, kbit/s while active (RFC 8867 section 4.1 item 1.D)",
-	"packets_sent":           "flow: packets sent, retransmissions included (RFC 8868 section 3 item 2)",
-	"packets_received":       "flow: packets received, duplicates excluded (RFC 8868 section 3 item 2)",
-	"ramp_up_s":              "flow: s from the flow's start until its rate is within 20% of its share",
-	"convergence_s":          "flow: longest s after a capacity change or a flow joining or leaving until its rate is within 20% of its share (RFC 8868 section 3 item 8)",
-	"oscillation":            "flow: coefficient of variation of the 1 s rate, 5 s or more after any change (magnitude, RFC 8867 section 4.1 item 1.B)",
-	"oscillations":           "flow: swings of the 200 ms rate between 1/2 and 2 times the share within 500 ms (RFC 8868 section 3 item 9)",
-	"queue_delay_p50_ms":     "flow: median queueing delay of its packets, ms",
-	"queue_delay_p95_ms":     "flow: 95th percentile queueing delay, ms",
-	"loss_fraction":          "flow: packets lost on their first transmission (tcp: segments sent that did not arrive), 0..1",
-	"residual_loss_fraction": "flow: packets never received, after NACK repair, 0..1",
-	"estimate_overshoot":     "flow: 95th percentile of the bandwidth estimate over its share",
+func linkMetric(m string) bool {
+	def, _ := analysis.LookupMetric(m, true)
+	return def.Scope == analysis.ScopeLink
 }
-
-func flowMetricNames() string {
-	names := make([]string, 0, len(FlowMetrics))
-	for m := range FlowMetrics {
-		names = append(names, m)
-	}
-	slices.Sort(names)
-	return strings.Join(names, ", ")
-}
-
-func linkMetric(m string) bool { return strings.HasPrefix(FlowMetrics[m], "link:") }
 
 // Limits of flows.
 const (
@@ -270,8 +243,8 @@ func (s *Scenario) validateFlows(root *yaml.Node, names map[string]bool) []error
 		e := &s.Expect[i]
 		at := func(rest ...any) []any { return append([]any{"expect", i}, rest...) }
 		e.validateCriterion(bad, at)
-		if _, ok := FlowMetrics[e.Metric]; !ok {
-			bad(fmt.Sprintf("unknown metric %q for the flows topology (allowed: %s)", e.Metric, flowMetricNames()), at("metric")...)
+		if _, ok := analysis.LookupMetric(e.Metric, true); !ok {
+			bad(fmt.Sprintf("unknown metric %q for the flows topology (allowed: %s)", e.Metric, strings.Join(analysis.MetricNames(true), ", ")), at("metric")...)
 			continue
 		}
 		if e.Min == nil && e.Max == nil {

@@ -38,6 +38,7 @@ func (r *run) report() *reports.Report {
 		for _, st := range r.sampler.order {
 			rep.Streams = append(rep.Streams, r.stream(st, snap))
 		}
+		rep.Streams = append(rep.Streams, r.silentStreams(rep.Streams)...)
 	}
 	slices.SortFunc(rep.Streams, func(a, b reports.Stream) int {
 		return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.To, b.To), cmp.Compare(a.Kind, b.Kind))
@@ -149,9 +150,10 @@ func (r *run) checks(rep *reports.Report) []analysis.Check {
 			}
 			continue
 		}
+		def, _ := analysis.LookupMetric(e.Metric, false)
 		n := 0
 		for _, st := range rep.Streams {
-			if (e.From != "" && st.From != e.From) || (e.To != "" && st.To != e.To) || (e.Kind != "" && st.Kind != e.Kind) {
+			if (e.From != "" && st.From != e.From) || (e.To != "" && st.To != e.To) || (e.Kind != "" && st.Kind != e.Kind) || !def.ExistsFor(st.Kind) {
 				continue
 			}
 			n++
@@ -170,7 +172,7 @@ func (r *run) checks(rep *reports.Report) []analysis.Check {
 			out = append(out, analysis.Evaluate(name, math.NaN(), b))
 		}
 	}
-	return r.s.declare(out, starts)
+	return append(r.s.declare(out, starts), carriedNothing(r.s.Expect, rep.Streams)...)
 }
 
 func orAll(s string) string {

@@ -91,7 +91,7 @@ type Participant struct {
 // Expectation is one check: a metric of each matching participant or
 // stream must lie within [min, max].
 type Expectation struct {
-	// Metric names what is checked; see Metrics.
+	// Metric names what is checked; see analysis.Metrics.
 	Metric string `yaml:"metric"`
 	// Participant narrows participant metrics to one participant.
 	Participant string `yaml:"participant"`

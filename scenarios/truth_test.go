@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/rtclab/rtclab/reports"
@@ -173,6 +174,56 @@ func checkLossAddsUp(t *testing.T, st reports.Stream) {
 	if st.PacketsExpected > 0 {
 		if f := float64(st.PacketsLost) / float64(st.PacketsExpected); math.Abs(f-st.LossFraction) > 1e-5 {
 			t.Errorf("%s->%s %s: loss %v, counts give %v", st.From, st.To, st.Kind, st.LossFraction, f)
+		}
+	}
+}
+
+// A negotiated track that carried nothing appears in streams[] and fails
+// the run through the implicit check, unless an explicit packets_received
+// expectation selects it. (pion announces a remote track only with its
+// first packet: such a track used to be missing from the report.)
+func TestSilentTrackFails(t *testing.T) {
+	for _, explicit := range []bool{false, true} {
+		expect := ""
+		if explicit {
+			expect = "expect:\n  - {metric: packets_received, max: 0}\n"
+		}
+		// bob's UDP is blocked and there is no TURN server: nothing flows.
+		s, err := Parse("silent.yaml", []byte(`name: silent
+topology: p2p
+duration: 10s
+ice: {stun: true, turn: false}
+participants:
+  - {name: alice, nat: open, publish: [audio, video]}
+  - {name: bob, nat: udp-blocked, publish: [audio, video]}
+`+expect))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := runVirtual(t, s, RunOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		implicit := 0
+		for _, c := range rep.Checks {
+			if strings.Contains(c.Name, "implicit") {
+				implicit++
+				if c.Verdict != "fail" {
+					t.Errorf("implicit check %+v", c)
+				}
+			}
+		}
+		for _, kind := range []string{"audio", "video"} {
+			st := stream(t, rep, "alice", "bob", kind)
+			if st.PacketsReceived != 0 {
+				t.Errorf("alice->bob %s received %d", kind, st.PacketsReceived)
+			}
+		}
+		switch {
+		case !explicit && (implicit != 4 || rep.Verdict != "fail"):
+			t.Errorf("without an expectation: %d implicit checks, verdict %s", implicit, rep.Verdict)
+		case explicit && (implicit != 0 || rep.Verdict != "pass"):
+			t.Errorf("an explicit packets_received expectation left %d implicit checks, verdict %s", implicit, rep.Verdict)
 		}
 	}
 }

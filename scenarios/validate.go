@@ -3,55 +3,19 @@ package scenarios
 import (
 	"fmt"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/rtclab/rtclab/analysis"
 	"github.com/rtclab/rtclab/netem"
 )
 
-// Metrics a scenario's expect entries may check, with what they measure.
-var Metrics = map[string]string{
-	"connected":          "participant: 1 when its PeerConnection reached connected, else 0",
-	"time_to_connect_ms": "participant: ms from joining to connected",
-	"relayed":            "participant: 1 when its selected pair uses a TURN relay, else 0",
-	"loss_fraction":      "stream: fraction of packets lost after repair, 0..1",
-	"jitter_ms":          "stream: interarrival jitter at the receiver, ms",
-	"rtt_ms":             "stream: round-trip time of the receiver's hop, ms",
-	"bitrate_kbps":       "stream: mean received bitrate, kbit/s",
-	"packets_received":   "stream: RTP packets received",
-	"nack_count":         "stream: NACK packets the receiver sent",
-	"pli_count":          "stream: PLI packets the receiver sent",
-
-	"frames_received":        "stream: video frames shown (decodable) at the receiver",
-	"fps":                    "stream: mean video frames shown per second",
-	"freeze_count":           "stream: video freezes (libwebrtc's definition)",
-	"freeze_ms":              "stream: total video freeze time, ms",
-	"time_to_first_frame_ms": "stream: ms from both ends joined to the first shown video frame",
-	"keyframe_latency_ms":    "stream: longest ms from a keyframe request to the next shown keyframe",
-	"packets_repaired":       "stream: packets lost on the wire and recovered by retransmission",
-	"layer_switches":         "stream: simulcast layer changes after the first layer",
-	"layer":                  "stream: simulcast layer received at time `at` (default the end), 0 = lowest",
-	"raw_loss_fraction":      "stream: fraction of packets lost on the wire, before repair, 0..1",
-	"layer_min":              "stream: lowest simulcast layer received after the first switch up, 0 = lowest",
-	"mos":                    "stream: audio E-model MOS (ITU-T G.107), 1..4.5",
-	"negotiated":             "stream: 1 when the SFU could give the receiver the publisher's codec, else 0",
-}
-
 // participantMetric reports whether m is measured per participant.
 func participantMetric(m string) bool {
-	return strings.HasPrefix(Metrics[m], "participant:")
-}
-
-func metricNames() string {
-	names := make([]string, 0, len(Metrics))
-	for m := range Metrics {
-		names = append(names, m)
-	}
-	slices.Sort(names)
-	return strings.Join(names, ", ")
+	def, _ := analysis.LookupMetric(m, false)
+	return def.Scope == analysis.ScopeParticipant
 }
 
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
@@ -142,10 +106,12 @@ func (s *Scenario) validate(root *yaml.Node) []error {
 		e := &s.Expect[i]
 		at := func(rest ...any) []any { return append([]any{"expect", i}, rest...) }
 		e.validateCriterion(bad, at)
-		if _, ok := Metrics[e.Metric]; !ok {
-			bad(fmt.Sprintf("unknown metric %q (allowed: %s)", e.Metric, metricNames()), at("metric")...)
+		def, ok := analysis.LookupMetric(e.Metric, false)
+		if !ok {
+			bad(fmt.Sprintf("unknown metric %q (allowed: %s)", e.Metric, strings.Join(analysis.MetricNames(false), ", ")), at("metric")...)
 			continue
 		}
+		errs = append(errs, s.validateMetricKind(root, i, def)...)
 		if e.Min == nil && e.Max == nil {
 			bad("needs min, max or both", at()...)
 		}
