@@ -129,3 +129,19 @@ func FramesPerSecond(shown []time.Duration, end time.Duration) []float64 {
 	}
 	return out
 }
+
+// FreezeRamps draws freezes as a series: 0 outside them, and inside each
+// a ramp from 0 at its start to its duration (in ms) at its end, so the
+// plot shows each freeze of the table as one interval whose peak is its
+// length.
+func FreezeRamps(freezes []Freeze, end time.Duration) []Point {
+	out := []Point{{T: 0, V: 0}}
+	for _, f := range freezes {
+		s, e := f.Start.Seconds(), (f.Start + f.Duration).Seconds()
+		out = append(out, Point{T: s, V: 0}, Point{T: e, V: float64(f.Duration) / float64(time.Millisecond)}, Point{T: e, V: 0})
+	}
+	if last := out[len(out)-1].T; end.Seconds() > last {
+		out = append(out, Point{T: end.Seconds(), V: 0})
+	}
+	return out
+}

@@ -94,3 +94,16 @@ func TestFramesPerSecond(t *testing.T) {
 		t.Fatalf("got %v", got)
 	}
 }
+
+func TestFreezeRamps(t *testing.T) {
+	got := FreezeRamps([]Freeze{{Start: time.Second, Duration: 500 * time.Millisecond}, {Start: 20 * time.Second, Duration: 20 * time.Second}}, 40*time.Second)
+	want := []Point{{0, 0}, {1, 0}, {1.5, 500}, {1.5, 0}, {20, 0}, {40, 20000}, {40, 0}}
+	if len(got) != len(want) {
+		t.Fatalf("got %v", got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("got %v, want %v", got, want)
+		}
+	}
+}

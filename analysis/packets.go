@@ -283,46 +283,61 @@ func unwrapperAt(sent []Packet) Unwrapper {
 }
 
 // LossPerWindow is the loss after repair per window: for each window
-// (width, ending at each of ends), the original media packets the sender
-// put on the wire in it that never arrived by the end of the call, over
-// those it sent in it; NaN for a window in which nothing was sent. The
-// windows' lost and sent packets add up to the whole call's counts (for
-// packets the last sender sent), so a plot of it agrees with the table.
+// (width, ending at each of ends), the media sequence numbers that belong
+// to it — from the first the last sender put on the wire in the window up
+// to the first it sent after it, gaps (packets lost upstream) included,
+// padding not — that never arrived by the end of the call, over all of
+// them; NaN for a window in which nothing was sent. Windows that tile the
+// call add up to Receive's Lost and Expected over the send log's span, so
+// a plot of it agrees with the table.
 func LossPerWindow(arrivals, sent []Packet, ends []time.Time, width time.Duration) []float64 {
 	u := unwrapperAt(sent)
 	got := map[int64]bool{}
 	for _, p := range arrivals {
 		got[u.Extend(p.Seq)] = true // padding numbers are never looked up
 	}
-	u = Unwrapper{}
 	type sendRec struct {
 		at  time.Time
 		ext int64
 	}
-	var media []sendRec
+	u = Unwrapper{}
+	padding := map[int64]bool{}
+	var originals []sendRec
 	for _, p := range sent {
 		if p.RTX {
 			continue
 		}
 		ext := u.Extend(p.Seq)
-		if !p.Padding {
-			media = append(media, sendRec{p.At, ext})
+		if p.Padding {
+			padding[ext] = true
 		}
+		originals = append(originals, sendRec{p.At, ext})
 	}
 	out := make([]float64, len(ends))
 	for i, end := range ends {
 		start := end.Add(-width)
-		lo, _ := slices.BinarySearchFunc(media, start, func(r sendRec, t time.Time) int { return r.at.Compare(t) })
-		hi, _ := slices.BinarySearchFunc(media, end, func(r sendRec, t time.Time) int { return r.at.Compare(t) })
-		lost := 0
-		for _, r := range media[lo:hi] {
-			if !got[r.ext] {
+		lo, _ := slices.BinarySearchFunc(originals, start, func(r sendRec, t time.Time) int { return r.at.Compare(t) })
+		hi, _ := slices.BinarySearchFunc(originals, end, func(r sendRec, t time.Time) int { return r.at.Compare(t) })
+		out[i] = math.NaN()
+		if hi <= lo {
+			continue
+		}
+		from, to := originals[lo].ext, originals[hi-1].ext+1
+		if hi < len(originals) {
+			to = originals[hi].ext
+		}
+		expected, lost := 0, 0
+		for s := from; s < to; s++ {
+			if padding[s] {
+				continue
+			}
+			expected++
+			if !got[s] {
 				lost++
 			}
 		}
-		out[i] = math.NaN()
-		if hi > lo {
-			out[i] = float64(lost) / float64(hi-lo)
+		if expected > 0 {
+			out[i] = float64(lost) / float64(expected)
 		}
 	}
 	return out

@@ -164,3 +164,21 @@ func TestLossPerWindowAddsUp(t *testing.T) {
 		t.Fatalf("first window %v, last %v", perWindow[0], perWindow[9])
 	}
 }
+
+// A gap in the last sender's numbering (packets lost before an SFU) is
+// loss in the window it falls in, as it is in Receive.
+func TestLossPerWindowUpstreamGap(t *testing.T) {
+	all := sendLog(1, 500)
+	sent := append(append([]Packet(nil), all[:300]...), all[310:]...) // 300..309 never reached the SFU
+	arr := deliver(all, append(span(0, 300), span(310, 500)...)...)
+	whole := LossPerWindow(arr, sent, []time.Time{t0.Add(11 * time.Second)}, 12*time.Second)
+	if rec := Receive(arr, sent); math.Abs(whole[0]-rec.LossFraction()) > 1e-12 || rec.Lost != 10 {
+		t.Fatalf("one window %v, the call %v (%d lost)", whole[0], rec.LossFraction(), rec.Lost)
+	}
+	perSecond := LossPerWindow(arr, sent, []time.Time{t0.Add(6 * time.Second), t0.Add(7 * time.Second)}, time.Second)
+	// Second 5..6 sent packets 250..299; the numbers up to the next one
+	// sent (310) belong to it: 10 of 60 lost.
+	if math.Abs(perSecond[0]-10.0/60) > 1e-12 || perSecond[1] != 0 {
+		t.Fatalf("per second %v, want [1/6 0]", perSecond)
+	}
+}

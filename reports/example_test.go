@@ -73,7 +73,7 @@ func ExamplePlots() {
 	}
 	// Output:
 	// bitrate.png: Received bitrate per stream
-	// loss.png: Loss over time
+	// loss.png: Loss after repair, 1 s windows (as LOSS % of the stream table)
 }
 
 func ExampleWriteJUnit() {

@@ -58,13 +58,6 @@ func (m *mediaState) sample(now time.Time, r *run, streams []*streamTrack) {
 		if len(frames) > 0 {
 			r.rec.Sample(now, "fps "+st.name, "fps", "frames/s", float64(shown))
 		}
-		// How long the picture has stood still: a freeze is a ramp.
-		for i := len(frames) - 1; i >= 0; i-- {
-			if frames[i].Decodable {
-				r.rec.Sample(now, "still "+st.name, "frame_gap_ms", "ms", round(float64(now.Sub(frames[i].At))/float64(time.Millisecond), 1))
-				break
-			}
-		}
 	}
 	if r.sfu == nil {
 		return

@@ -43,6 +43,7 @@ func (r *run) report() *reports.Report {
 	slices.SortFunc(rep.Streams, func(a, b reports.Stream) int {
 		return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.To, b.To), cmp.Compare(a.Kind, b.Kind))
 	})
+	rep.Series = r.truthSeries(rep.Series, rep.Streams, snap)
 	rep.Negotiations = r.negotiations()
 	rep.Checks = r.checks(rep)
 	rep.Verdict = analysis.OverallVerdict(rep.Checks)

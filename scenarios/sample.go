@@ -73,11 +73,8 @@ func (s *sampler) sampleStream(now time.Time, st *streamTrack) {
 	}
 	kbps := float64(in.Bytes-old.Bytes) * 8 / 1000 / span
 	s.r.rec.Sample(now, "bitrate "+st.name, "bitrate_kbps", "kbps", round(kbps, 1))
-	expected := float64(in.Expected) - float64(old.Expected)
-	lost := float64(in.Lost()) - float64(old.Lost())
-	if expected > 0 {
-		s.r.rec.Sample(now, "loss "+st.name, "loss_fraction", "fraction", round(max(lost, 0)/expected, 4))
-	}
+	// The loss series is drawn after the call (truthSeries): only then is
+	// it known what was repaired and what never came.
 }
 
 // sampleRTT records the connection's round-trip time: from RTCP receiver

@@ -77,6 +77,7 @@ func TestTailOutageFails(t *testing.T) {
 	if v.FPS > 16 {
 		t.Errorf("fps %.2f, want about half of 30 (the picture stopped half way)", v.FPS)
 	}
+	checkSeriesAgree(t, rep)
 	// The unaffected direction still passes its own numbers.
 	if back := stream(t, rep, "bob", "alice", "audio"); back.LossFraction != 0 {
 		t.Errorf("bob->alice audio loss %v, want 0", back.LossFraction)
@@ -224,6 +225,51 @@ participants:
 			t.Errorf("without an expectation: %d implicit checks, verdict %s", implicit, rep.Verdict)
 		case explicit && (implicit != 0 || rep.Verdict != "pass"):
 			t.Errorf("an explicit packets_received expectation left %d implicit checks, verdict %s", implicit, rep.Verdict)
+		}
+	}
+}
+
+// checkSeriesAgree checks that what the plots draw agrees with the stream
+// table: the freeze series peaks at each freeze's length and at nothing
+// else, and the loss series' 1 s windows average to LOSS (with a roughly
+// steady packet rate the windows weigh alike). The old plots peaked at
+// 311 ms for a table of 8 freezes, 1733 ms, and averaged 0.3 % loss
+// where the table said 0.00.
+func checkSeriesAgree(t *testing.T, rep *reports.Report) {
+	t.Helper()
+	for _, st := range rep.Streams {
+		name := st.From + "->" + st.To + " " + st.Kind
+		for _, s := range rep.Series {
+			switch {
+			case s.Metric == "freeze_ms" && s.Name == "frozen "+name:
+				var peaks []float64
+				for i, p := range s.Points {
+					if p.V > 0 && (i+1 == len(s.Points) || s.Points[i+1].V < p.V) {
+						peaks = append(peaks, p.V)
+					}
+				}
+				if len(peaks) != len(st.Video.Freezes) {
+					t.Errorf("%s: %d ramps, %d freezes in the table", name, len(peaks), len(st.Video.Freezes))
+					continue
+				}
+				for i, f := range st.Video.Freezes {
+					if math.Abs(peaks[i]-f.DurationMS) > 0.5 {
+						t.Errorf("%s: ramp %d peaks at %.1f ms, the table's freeze is %.1f ms", name, i, peaks[i], f.DurationMS)
+					}
+				}
+			case s.Metric == "loss_fraction" && s.Name == "loss "+name:
+				var sum float64
+				n := 0
+				for _, p := range s.Points {
+					if !math.IsNaN(p.V) && math.Mod(p.T+1e-9, 1) < 0.05 { // whole seconds: disjoint windows
+						sum += p.V
+						n++
+					}
+				}
+				if n > 0 && math.Abs(sum/float64(n)-st.LossFraction) > 0.02 {
+					t.Errorf("%s: loss windows average %.4f, LOSS %.4f", name, sum/float64(n), st.LossFraction)
+				}
+			}
 		}
 	}
 }
