@@ -178,6 +178,15 @@ func percent(f float64) string {
 	return fixed(f*100, 2)
 }
 
+// lossPercent renders one of a stream's loss fractions, or none when the
+// stream expected no packet at all (nothing was measured, so no loss).
+func lossPercent(s Stream, f float64) string {
+	if s.PacketsExpected == 0 && s.PacketsReceived == 0 {
+		return none
+	}
+	return percent(f)
+}
+
 // pairText renders a selected candidate pair as "srflx -> relay (udp)",
 // or none when there is no pair.
 func pairText(p *CandidatePair) string {

@@ -69,7 +69,7 @@ func writeStreams(b *bytes.Buffer, ss []Stream) {
 	for _, s := range ss {
 		t.row(orUnknown(s.From)+"->"+orUnknown(s.To), orNone(s.Kind), orNone(shortCodec(s.Codec)),
 			fmt.Sprintf("%d/%d", s.PacketsReceived, s.PacketsSent),
-			percent(s.LossFraction), percent(s.RawLossFraction), fixed(s.JitterMS, 1), optional(s.RTTMS, 1),
+			lossPercent(s, s.LossFraction), lossPercent(s, s.RawLossFraction), fixed(s.JitterMS, 1), optional(s.RTTMS, 1),
 			fixed(s.BitrateKbps, 0), fmt.Sprint(s.NACKCount), fmt.Sprint(s.PLICount))
 	}
 	t.writeTo(b)

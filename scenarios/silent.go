@@ -40,6 +40,11 @@ func (r *run) silentStreams(have []reports.Stream) []reports.Stream {
 				w.PublisherRTXSSRCs = append(w.PublisherRTXSSRCs, rtx)
 			}
 		}
+		if len(w.PublisherSSRCs) == 1 && st.PacketsSent > 0 {
+			// One layer: everything the publisher put on the wire was due
+			// here, and nothing came.
+			st.PacketsExpected, st.PacketsLost, st.LossFraction, st.RawLossFraction = st.PacketsSent, st.PacketsSent, 1, 1
+		}
 		st.Wire = w
 		out = append(out, st)
 	}

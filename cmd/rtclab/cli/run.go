@@ -6,13 +6,32 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/rtclab/rtclab/analysis"
 	"github.com/rtclab/rtclab/reports"
 	"github.com/rtclab/rtclab/scenarios"
 )
+
+// metricHelp lists one family of analysis.Metrics, one per line.
+func metricHelp(flows bool) string {
+	var b strings.Builder
+	for _, name := range analysis.MetricNames(flows) {
+		m, _ := analysis.LookupMetric(name, flows)
+		kind := ""
+		if m.Kind != analysis.KindAny {
+			kind = ", " + string(m.Kind)
+		}
+		if m.Simulcast {
+			kind += ", simulcast"
+		}
+		fmt.Fprintf(&b, "  %-24s %s%s, %s: %s\n", m.Name, m.Scope, kind, m.Unit, m.Meaning)
+	}
+	return b.String()
+}
 
 func newRunCmd(env *Env) *cobra.Command {
 	var (
@@ -42,6 +61,14 @@ With --clock virtual (the default) the whole stack runs in a
 testing/synctest bubble: time jumps ahead whenever every goroutine waits,
 so a 30 s call takes well under a second and repeats exactly for a seed.
 With --clock real it runs on the wall clock.
+
+Metrics an expect entry may check (per, media kind, unit):
+` + metricHelp(false) + `
+and in a flows scenario (RFC 8868):
+` + metricHelp(true) + `
+Every negotiated track must carry media: one that delivered nothing
+fails an implicit packets_received check, unless an expect entry on
+packets_received selects it.
 
 Ctrl-C stops the run early and still writes a (partial) report.
 Exit code: 0 every check passed, 1 a check failed or the run broke,
