@@ -133,10 +133,10 @@ func (m Metric) ExistsFor(kind string) bool {
 }
 
 // MetricTable renders one family's rows as a Markdown table (metric, per,
-// kind, unit, meaning), for --help and the README.
+// kind, unit, meaning, computation), for the README.
 func MetricTable(flows bool) string {
 	var b strings.Builder
-	b.WriteString("| metric | per | kind | unit | meaning |\n|---|---|---|---|---|\n")
+	b.WriteString("| metric | per | kind | unit | meaning | computed |\n|---|---|---|---|---|---|\n")
 	for _, m := range Metrics {
 		if flowsScope(m.Scope) != flows {
 			continue
@@ -145,7 +145,7 @@ func MetricTable(flows bool) string {
 		if m.Simulcast {
 			kind += ", simulcast"
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", m.Name, m.Scope, kind, m.Unit, m.Meaning)
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s |\n", m.Name, m.Scope, kind, m.Unit, m.Meaning, m.Computation)
 	}
 	return b.String()
 }
