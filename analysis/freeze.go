@@ -130,18 +130,40 @@ func FramesPerSecond(shown []time.Duration, end time.Duration) []float64 {
 	return out
 }
 
-// FreezeRamps draws freezes as a series: 0 outside them, and inside each
-// a ramp from 0 at its start to its duration (in ms) at its end, so the
-// plot shows each freeze of the table as one interval whose peak is its
-// length.
+// FreezeRamps draws freezes as a series sampled every Resolution from 0
+// to end: 0 outside them, and inside each a ramp from 0 at its start to
+// its duration (in ms) at its end, with points at the exact start and end,
+// so the plot shows each freeze of the table as one interval whose peak is
+// its length.
 func FreezeRamps(freezes []Freeze, end time.Duration) []Point {
-	out := []Point{{T: 0, V: 0}}
-	for _, f := range freezes {
-		s, e := f.Start.Seconds(), (f.Start + f.Duration).Seconds()
-		out = append(out, Point{T: s, V: 0}, Point{T: e, V: float64(f.Duration) / float64(time.Millisecond)}, Point{T: e, V: 0})
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	var out []Point
+	k := 0 // the next freeze
+	for t := time.Duration(0); t <= end; t += Resolution {
+		for k < len(freezes) && freezes[k].Start+freezes[k].Duration <= t {
+			f := freezes[k]
+			if len(out) == 0 || out[len(out)-1].T < f.Start.Seconds() {
+				out = append(out, Point{T: f.Start.Seconds(), V: 0})
+			}
+			e := (f.Start + f.Duration).Seconds()
+			out = append(out, Point{T: e, V: ms(f.Duration)}, Point{T: e, V: 0})
+			k++
+		}
+		v := 0.0
+		if k < len(freezes) && freezes[k].Start <= t {
+			if len(out) == 0 || out[len(out)-1].T < freezes[k].Start.Seconds() {
+				out = append(out, Point{T: freezes[k].Start.Seconds(), V: 0})
+			}
+			v = ms(t - freezes[k].Start)
+		}
+		if len(out) == 0 || out[len(out)-1].T < t.Seconds() {
+			out = append(out, Point{T: t.Seconds(), V: v})
+		}
 	}
-	if last := out[len(out)-1].T; end.Seconds() > last {
-		out = append(out, Point{T: end.Seconds(), V: 0})
+	for ; k < len(freezes); k++ { // a freeze that ends at the end
+		f := freezes[k]
+		e := (f.Start + f.Duration).Seconds()
+		out = append(out, Point{T: e, V: ms(f.Duration)}, Point{T: e, V: 0})
 	}
 	return out
 }

@@ -96,14 +96,27 @@ func TestFramesPerSecond(t *testing.T) {
 }
 
 func TestFreezeRamps(t *testing.T) {
-	got := FreezeRamps([]Freeze{{Start: time.Second, Duration: 500 * time.Millisecond}, {Start: 20 * time.Second, Duration: 20 * time.Second}}, 40*time.Second)
-	want := []Point{{0, 0}, {1, 0}, {1.5, 500}, {1.5, 0}, {20, 0}, {40, 20000}, {40, 0}}
-	if len(got) != len(want) {
-		t.Fatalf("got %v", got)
+	freezes := []Freeze{{Start: time.Second, Duration: 450 * time.Millisecond}, {Start: 20 * time.Second, Duration: 20 * time.Second}}
+	got := FreezeRamps(freezes, 40*time.Second)
+	// Peaks: a point followed by a lower one, at each freeze's length.
+	var peaks []float64
+	for i, p := range got {
+		if i > 0 && p.T < got[i-1].T {
+			t.Fatalf("time goes back at %d: %v", i, got[i-1:i+1])
+		}
+		if p.V > 0 && (i+1 == len(got) || got[i+1].V < p.V) {
+			peaks = append(peaks, p.V)
+		}
 	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("got %v, want %v", got, want)
+	if len(peaks) != 2 || peaks[0] != 450 || peaks[1] != 20000 {
+		t.Fatalf("peaks %v, want [450 20000]", peaks)
+	}
+	if len(got) < 400 {
+		t.Fatalf("%d points, want one every 100 ms", len(got))
+	}
+	for _, p := range got {
+		if p.T > 1.5 && p.T < 19.9 && p.V != 0 {
+			t.Fatalf("nonzero outside the freezes: %v", p)
 		}
 	}
 }
