@@ -120,8 +120,6 @@ func senderSSRC(s *agent.Sender) uint32 {
 type snapshot struct {
 	pairs   map[*agent.Conn]probes.Pair
 	inbound map[*agent.Receiver]probes.Inbound
-	app     map[*agent.Receiver]agent.SeqCounts
-	sent    map[*agent.Conn]map[string]probes.Outbound // by kind
 	ice     map[*agent.Conn]probes.ICE
 	logs    map[*agent.Receiver]streamLogs
 }
@@ -130,8 +128,6 @@ func (s *sampler) snapshot() *snapshot {
 	snap := &snapshot{
 		pairs:   map[*agent.Conn]probes.Pair{},
 		inbound: map[*agent.Receiver]probes.Inbound{},
-		app:     map[*agent.Receiver]agent.SeqCounts{},
-		sent:    map[*agent.Conn]map[string]probes.Outbound{},
 		ice:     map[*agent.Conn]probes.ICE{},
 		logs:    s.logs(),
 	}
@@ -143,14 +139,7 @@ func (s *sampler) snapshot() *snapshot {
 			if st, ok := probes.ReadICE(c.PC.PeerConnection); ok {
 				snap.ice[c] = st
 			}
-			snap.sent[c] = map[string]probes.Outbound{}
-			for _, snd := range c.Senders() {
-				if out, ok := probes.ReadOutbound(c.PC.Stats, senderSSRC(snd)); ok {
-					snap.sent[c][snd.Clip.Kind()] = out
-				}
-			}
 			for _, rx := range c.Receivers() {
-				snap.app[rx] = rx.Counts()
 				if in, ok := probes.ReadInbound(c.PC.Stats, rx.SSRC); ok {
 					snap.inbound[rx] = in
 				}
