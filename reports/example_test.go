@@ -73,7 +73,7 @@ func ExamplePlots() {
 	}
 	// Output:
 	// bitrate.png: Received bitrate per stream
-	// loss.png: Loss after repair, 1 s windows (as LOSS % of the stream table)
+	// loss.png: Loss after repair, 1 s windows (LOSS % of the table)
 }
 
 func ExampleWriteJUnit() {

@@ -59,11 +59,11 @@ type chart struct {
 func knownCharts() []chart {
 	return []chart{
 		{metric: "bitrate_kbps", file: "bitrate.png", title: "Received bitrate per stream", yLabel: "bitrate (kbit/s)", scale: 1, fromZero: true},
-		{metric: "loss_fraction", file: "loss.png", title: "Loss after repair, 1 s windows (as LOSS % of the stream table)", yLabel: "loss (%)", scale: 100, fromZero: true},
+		{metric: "loss_fraction", file: "loss.png", title: "Loss after repair, 1 s windows (LOSS % of the table)", yLabel: "loss (%)", scale: 100, fromZero: true},
 		{metric: "rtt_ms", file: "rtt.png", title: "Round-trip time", yLabel: "RTT (ms)", scale: 1, fromZero: true},
 		{metric: "simulcast_layer", file: "layer.png", title: "Simulcast layer received per subscriber (0 = lowest)", yLabel: "layer", scale: 1, fromZero: true},
 		{metric: "fps", file: "fps.png", title: "Video frames shown per second (1 s window)", yLabel: "frames/s", scale: 1, fromZero: true},
-		{metric: "freeze_ms", file: "freezes.png", title: "Freezes of the video table (each ramp is one freeze; its peak is its length)", yLabel: "frozen (ms)", scale: 1, fromZero: true},
+		{metric: "freeze_ms", file: "freezes.png", title: "Video freezes (one ramp per freeze; its peak is its length)", yLabel: "frozen (ms)", scale: 1, fromZero: true},
 		{metric: "sfu_estimate_kbps", file: "sfu-estimate.png", title: "SFU bandwidth estimate per subscriber (GCC)", yLabel: "estimate (kbit/s)", scale: 1, fromZero: true},
 	}
 }

@@ -109,7 +109,7 @@ func TestPlotsTitles(t *testing.T) {
 	for _, p := range plots {
 		got = append(got, p.Title)
 	}
-	want := []string{"Received bitrate per stream", "Loss after repair, 1 s windows (as LOSS % of the stream table)", "Round-trip time", "jitter_ms"}
+	want := []string{"Received bitrate per stream", "Loss after repair, 1 s windows (LOSS % of the table)", "Round-trip time", "jitter_ms"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("titles = %q, want %q", got, want)
 	}
