@@ -164,6 +164,7 @@ func TestSimulcastCounts(t *testing.T) {
 		}
 		checkLossAddsUp(t, st)
 	}
+	checkSeriesAgree(t, rep) // bob's picture froze 3 times at the cut
 }
 
 // checkLossAddsUp checks that a stream's counts agree with each other.
@@ -239,9 +240,11 @@ func checkSeriesAgree(t *testing.T, rep *reports.Report) {
 	t.Helper()
 	for _, st := range rep.Streams {
 		name := st.From + "->" + st.To + " " + st.Kind
+		drawn := 0
 		for _, s := range rep.Series {
 			switch {
 			case s.Metric == "freeze_ms" && s.Name == "frozen "+name:
+				drawn++
 				var peaks []float64
 				for i, p := range s.Points {
 					if p.V > 0 && (i+1 == len(s.Points) || s.Points[i+1].V < p.V) {
@@ -258,6 +261,7 @@ func checkSeriesAgree(t *testing.T, rep *reports.Report) {
 					}
 				}
 			case s.Metric == "loss_fraction" && s.Name == "loss "+name:
+				drawn++
 				var sum float64
 				n := 0
 				for _, p := range s.Points {
@@ -270,6 +274,9 @@ func checkSeriesAgree(t *testing.T, rep *reports.Report) {
 					t.Errorf("%s: loss windows average %.4f, LOSS %.4f", name, sum/float64(n), st.LossFraction)
 				}
 			}
+		}
+		if want := map[string]int{"video": 2, "audio": 1}[st.Kind]; drawn != want {
+			t.Errorf("%s: %d of its %d series drawn", name, drawn, want)
 		}
 	}
 }
