@@ -115,7 +115,7 @@ func writeMedia(b *bytes.Buffer, r *Report) {
 		v.writeTo(b)
 	}
 	var a table
-	a.row("STREAM", "LOST", "CONCEALED GAPS", "LONGEST GAP MS", "R", "MOS")
+	a.row("STREAM", "LOST", "LATE", "CONCEALED GAPS", "LONGEST GAP MS", "DELAY MS", "R", "MOS")
 	na := 0
 	for _, s := range r.Streams {
 		x := s.Audio
@@ -123,8 +123,8 @@ func writeMedia(b *bytes.Buffer, r *Report) {
 			continue
 		}
 		na++
-		a.row(s.From+"->"+s.To, strconv.FormatUint(x.PacketsLost, 10), strconv.Itoa(x.ConcealmentEvents),
-			fixed(x.LongestGapMS, 0), fixed(x.R, 1), fixed(x.MOS, 2))
+		a.row(s.From+"->"+s.To, strconv.FormatUint(x.PacketsLost, 10), strconv.FormatUint(x.LatePackets, 10), strconv.Itoa(x.ConcealmentEvents),
+			fixed(x.LongestGapMS, 0), fixed(x.MouthToEarMS, 0), fixed(x.R, 1), fixed(x.MOS, 2))
 	}
 	if na > 0 {
 		b.WriteString("\nAudio (what the listener heard; MOS from the E-model, ITU-T G.107)\n")
@@ -201,8 +201,8 @@ func mediaHTML(r *Report) template.HTML {
 				strconv.Itoa(max(len(x.LayerSwitches)-1, 0)), optional(x.PSNRDB, 2), optional(x.SSIM, 4)})
 		}
 		if x := s.Audio; x != nil {
-			audio = append(audio, []string{s.From, s.To, strconv.FormatUint(x.PacketsLost, 10), strconv.Itoa(x.ConcealmentEvents),
-				fixed(x.LongestGapMS, 0), fixed(x.R, 1), fixed(x.MOS, 2)})
+			audio = append(audio, []string{s.From, s.To, strconv.FormatUint(x.PacketsLost, 10), strconv.FormatUint(x.LatePackets, 10), strconv.Itoa(x.ConcealmentEvents),
+				fixed(x.LongestGapMS, 0), fixed(x.MouthToEarMS, 0), fixed(x.R, 1), fixed(x.MOS, 2)})
 		}
 	}
 	for _, x := range CodecResults(r) {
@@ -216,8 +216,8 @@ func mediaHTML(r *Report) template.HTML {
 	}
 	tableHTML("What the viewer saw", "Frames reassembled at the receiver; a frame is shown when it decodes. A freeze is a gap of at least max(3 × the mean gap, mean + 150 ms), as libwebrtc counts it.",
 		3, []string{"From", "To", "Codec", "Shown / recv", "FPS", "Freezes", "Freeze ms", "First frame ms", "KF wait ms", "Repaired", "Layer", "Switches", "PSNR dB", "SSIM"}, video)
-	tableHTML("What the listener heard", "MOS from the E-model (ITU-T G.107): RTT/2, jitter and loss after repair.",
-		2, []string{"From", "To", "Lost", "Concealed gaps", "Longest gap ms", "R", "MOS"}, audio)
+	tableHTML("What the listener heard", "Lost: never arrived by the end of the call (each run a concealed gap); late: reordered, held by the jitter buffer. MOS from the E-model (ITU-T G.107) with the stream's mouth-to-ear delay (measured network delay, 2 × jitter, codec), jitter and loss after repair.",
+		2, []string{"From", "To", "Lost", "Late", "Concealed gaps", "Longest gap ms", "Delay ms", "R", "MOS"}, audio)
 	if len(codecs) > 1 || len(refused) > 0 {
 		tableHTML("Per codec", "", 1, []string{"Codec", "Streams", "Refused", "Frames shown", "Mean FPS", "Freezes", "Freeze ms", "Loss %", "kbit/s"}, codecs)
 	}
