@@ -54,6 +54,11 @@ type VideoPlayback struct {
 // call, or when the publisher or the viewer left).
 type PlaySpan struct {
 	Start, End time.Duration
+	// FrameInterval is the sender's frame interval, when known: until
+	// libwebrtc's 5 gaps have been seen, gaps are judged against it
+	// instead of not at all, so a stream that shows a handful of frames
+	// in a minute is frozen, not smooth.
+	FrameInterval time.Duration
 }
 
 // AnalyzePlayback measures frames shown at the given times (in order)
@@ -91,12 +96,16 @@ func AnalyzePlayback(shown []time.Duration, span PlaySpan) VideoPlayback {
 		if i == len(shown) && gap <= 0 {
 			break
 		}
-		if len(gaps) >= freezeMinSamples {
-			var avg time.Duration
-			for _, g := range gaps {
-				avg += g
+		judge := len(gaps) >= freezeMinSamples || span.FrameInterval > 0
+		if judge {
+			avg := span.FrameInterval
+			if len(gaps) >= freezeMinSamples {
+				avg = 0
+				for _, g := range gaps {
+					avg += g
+				}
+				avg /= time.Duration(len(gaps))
 			}
-			avg /= time.Duration(len(gaps))
 			if gap >= max(freezeFactor*avg, avg+freezeMinExtra) {
 				out.Freezes = append(out.Freezes, Freeze{Start: shown[i-1], Duration: gap})
 				out.FreezeTime += gap

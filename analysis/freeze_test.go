@@ -120,3 +120,26 @@ func TestFreezeRamps(t *testing.T) {
 		}
 	}
 }
+
+// Five frames shown in a minute is a frozen picture, though libwebrtc's
+// rule judges nothing before 5 gaps: with the sender's frame interval
+// known, the early gaps are judged against it. (Measured on the old
+// build: fps 16.5 and 0 freezes for 5 of 114 frames shown in 60 s.)
+func TestAnalyzePlaybackFewFrames(t *testing.T) {
+	shown := []time.Duration{0, 12 * time.Second, 24 * time.Second, 36 * time.Second, 48 * time.Second}
+	got := AnalyzePlayback(shown, PlaySpan{End: 60 * time.Second, FrameInterval: time.Second / 30})
+	if len(got.Freezes) != 5 || got.FreezeTime != 60*time.Second {
+		t.Fatalf("freezes %d (%v), want 5 (60s)", len(got.Freezes), got.FreezeTime)
+	}
+	if got.MeanFPS > 0.1 {
+		t.Fatalf("fps %v, want 5/60", got.MeanFPS)
+	}
+	// Without the interval, libwebrtc's rule alone: nothing is judged.
+	if n := len(AnalyzePlayback(shown, PlaySpan{End: 60 * time.Second}).Freezes); n != 0 {
+		t.Fatalf("without the interval: %d freezes, want 0 (libwebrtc's rule)", n)
+	}
+	// A steady start at the nominal rate has no freeze.
+	if n := len(AnalyzePlayback(steady(0, time.Second/30, 30), PlaySpan{End: time.Second, FrameInterval: time.Second / 30}).Freezes); n != 0 {
+		t.Fatalf("steady: %d freezes", n)
+	}
+}

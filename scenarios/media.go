@@ -198,7 +198,7 @@ func (r *run) audioStats(st *streamTrack, out reports.Stream, logs streamLogs, r
 
 // playSpan is when the stream st should have played: from the last hop's
 // first media packet on the wire (or, without one, when both ends had
-// joined) to the end of the call.
+// joined) to the end of the call, with the publisher's frame interval.
 func (r *run) playSpan(st *streamTrack, logs streamLogs) analysis.PlaySpan {
 	start := st.owner.start
 	if pub, ok := r.joinedAt(st.rx.From); ok && pub.After(start) {
@@ -210,7 +210,11 @@ func (r *run) playSpan(st *streamTrack, logs streamLogs) analysis.PlaySpan {
 			break
 		}
 	}
-	return analysis.PlaySpan{Start: start.Sub(r.start), End: r.ended}
+	span := analysis.PlaySpan{Start: start.Sub(r.start), End: r.ended}
+	if snd, _ := r.publisherSender(st.rx.From, st.owner.p.Name, st.rx.Kind); snd != nil && snd.Clip.Frames() > 0 {
+		span.FrameInterval = snd.Clip.Duration() / time.Duration(snd.Clip.Frames())
+	}
+	return span
 }
 
 // burstRatio is G.107's BurstR from the observed loss runs: the mean run
