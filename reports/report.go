@@ -205,8 +205,11 @@ type StreamWire struct {
 	// retransmission SSRCs (0 without).
 	PublisherSSRCs    []uint32 `json:"publisher_ssrcs"`
 	PublisherRTXSSRCs []uint32 `json:"publisher_rtx_ssrcs"`
-	// PublisherRTX counts the publisher's retransmissions, every layer.
-	PublisherRTX uint64 `json:"publisher_rtx"`
+	// PublisherMediaBytes is the payload of the publisher's original
+	// media packets (packets_sent), every layer; PublisherRTX counts its
+	// retransmissions, every layer.
+	PublisherMediaBytes uint64 `json:"publisher_media_bytes"`
+	PublisherRTX        uint64 `json:"publisher_rtx"`
 	// Sender is the last hop's sender: "sfu" or the publisher.
 	Sender string `json:"sender"`
 	// SSRC is the media SSRC the receiver got the stream on, RTXSSRC its

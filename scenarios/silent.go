@@ -36,6 +36,7 @@ func (r *run) silentStreams(have []reports.Stream) []reports.Stream {
 				c := analysis.CountSent(log)
 				st.PacketsSent += uint64(c.Media)
 				w.PublisherRTX += uint64(c.RTX)
+				w.PublisherMediaBytes += uint64(c.MediaBytes)
 				w.PublisherSSRCs = append(w.PublisherSSRCs, uint32(enc.SSRC))
 				w.PublisherRTXSSRCs = append(w.PublisherRTXSSRCs, rtx)
 			}

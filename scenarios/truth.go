@@ -102,6 +102,7 @@ func countStream(out *reports.Stream, l streamLogs, clockRate uint32) analysis.R
 		c := analysis.CountSent(layer)
 		out.PacketsSent += uint64(c.Media)
 		w.PublisherRTX += uint64(c.RTX)
+		w.PublisherMediaBytes += uint64(c.MediaBytes)
 	}
 	out.Wire = w
 	return rec
