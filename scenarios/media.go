@@ -260,37 +260,6 @@ func cmpString(a, b string) int {
 	return 0
 }
 
-// mediaValue returns the media metrics of a stream for checks.
-func mediaValue(s reports.Stream, metric string) float64 {
-	nan := math.NaN()
-	if v := s.Video; v != nil {
-		switch metric {
-		case "frames_received":
-			return float64(v.FramesShown)
-		case "fps":
-			return v.FPS
-		case "freeze_count":
-			return float64(v.FreezeCount)
-		case "freeze_ms":
-			return v.FreezeMS
-		case "time_to_first_frame_ms":
-			return ptrOr(v.TimeToFirstFrameMS, nan)
-		case "keyframe_latency_ms":
-			return ptrOr(v.KeyframeLatencyMS, nan)
-		case "packets_repaired":
-			return float64(v.PacketsRepaired)
-		case "layer_switches":
-			return float64(max(len(v.LayerSwitches)-1, 0))
-		case "layer_min":
-			return layerMin(v)
-		}
-	}
-	if a := s.Audio; a != nil && metric == "mos" {
-		return a.MOS
-	}
-	return nan
-}
-
 // layerMin is the lowest layer received after the first time the layer
 // went up; NaN when it never went up or the track is not simulcast.
 func layerMin(v *reports.VideoStream) float64 {
@@ -326,13 +295,6 @@ func layerAt(v *reports.VideoStream, at, end time.Duration) float64 {
 		layer = float64(slices.Index(v.Layers, sw.To))
 	}
 	return layer
-}
-
-func ptrOr(p *float64, def float64) float64 {
-	if p == nil {
-		return def
-	}
-	return *p
 }
 
 // negotiatedValues evaluates the "negotiated" metric: one value per

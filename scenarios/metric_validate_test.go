@@ -58,18 +58,37 @@ func TestMetricKindErrors(t *testing.T) {
 	}
 }
 
-// Every stream metric of the table has a value for the checks, and the
-// table and the value function agree on which metrics exist.
+// Every metric of the table has a value for the checks, and every value
+// function belongs to a metric of the table.
 func TestMetricTableHasValues(t *testing.T) {
 	v := 1.0
 	st := reports.Stream{Kind: "video", PacketsExpected: 10, PacketsReceived: 10, RTTMS: &v,
 		Video: &reports.VideoStream{TimeToFirstFrameMS: &v, KeyframeLatencyMS: &v}, Audio: &reports.AudioStream{}}
+	p := reports.Participant{Connected: true, TimeToConnectMS: &v, SelectedPair: &reports.CandidatePair{}}
 	for _, m := range analysis.Metrics {
-		if m.Scope != analysis.ScopeStream || m.Simulcast || m.Name == "negotiated" {
-			continue // negotiated and the layer metrics have their own evaluation
-		}
-		if math.IsNaN(streamValue(st, m.Name)) {
+		switch {
+		case m.Scope == analysis.ScopeParticipant:
+			if math.IsNaN(participantValue(p, m.Name)) {
+				t.Errorf("participant metric %s has no value", m.Name)
+			}
+		case m.Scope != analysis.ScopeStream || m.Name == "layer" || m.Name == "negotiated":
+			// flows metrics, and the two with their own evaluation
+		case m.Simulcast:
+			if streamValues[m.Name] == nil {
+				t.Errorf("metric %s has no value function", m.Name)
+			}
+		case math.IsNaN(streamValue(st, m.Name)):
 			t.Errorf("metric %s has no value", m.Name)
+		}
+	}
+	for name := range streamValues {
+		if m, ok := analysis.LookupMetric(name, false); !ok || m.Scope != analysis.ScopeStream {
+			t.Errorf("value function %s is not a stream metric of the table", name)
+		}
+	}
+	for name := range participantValues {
+		if m, ok := analysis.LookupMetric(name, false); !ok || m.Scope != analysis.ScopeParticipant {
+			t.Errorf("value function %s is not a participant metric of the table", name)
 		}
 	}
 }
