@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/rtclab/rtclab/analysis"
 	"github.com/rtclab/rtclab/reports"
@@ -47,6 +48,19 @@ func (r *run) silentStreams(have []reports.Stream) []reports.Stream {
 			st.PacketsExpected, st.PacketsLost, st.LossFraction, st.RawLossFraction = st.PacketsSent, st.PacketsSent, 1, 1
 		}
 		st.Wire = w
+		if kind == "video" {
+			// Nothing shown: no frames, no rate, frozen all along.
+			start := time.Duration(0)
+			if pub, ok := r.joinedAt(from); ok {
+				start = pub.Sub(r.start)
+			}
+			pb := analysis.AnalyzePlayback(nil, analysis.PlaySpan{Start: start, End: r.ended})
+			st.Video = &reports.VideoStream{Layers: []string{}, LayerSwitches: []reports.LayerSwitch{}, Freezes: []reports.FreezeInterval{},
+				FreezeCount: len(pb.Freezes), FreezeMS: round(ms(pb.FreezeTime), 1)}
+			for _, f := range pb.Freezes {
+				st.Video.Freezes = append(st.Video.Freezes, reports.FreezeInterval{StartS: round(f.Start.Seconds(), 3), DurationMS: round(ms(f.Duration), 1)})
+			}
+		}
 		out = append(out, st)
 	}
 	if r.sfu != nil {

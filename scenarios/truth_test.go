@@ -221,6 +221,10 @@ participants:
 				t.Errorf("alice->bob %s received %d", kind, st.PacketsReceived)
 			}
 		}
+		// The picture that never came is frozen for the whole call.
+		if v := stream(t, rep, "alice", "bob", "video").Video; v == nil || v.FPS != 0 || v.FreezeCount != 1 || v.FreezeMS < 9000 {
+			t.Errorf("alice->bob video: want 0 fps and one freeze of the call, got %+v", v)
+		}
 		switch {
 		case !explicit && (implicit != 4 || rep.Verdict != "fail"):
 			t.Errorf("without an expectation: %d implicit checks, verdict %s", implicit, rep.Verdict)
