@@ -4,6 +4,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/rtclab/rtclab/seqnum"
 )
 
 // Packet is one RTP packet as a sender put it on the wire or a receiver
@@ -52,31 +54,6 @@ func CountSent(log []Packet) Sent {
 	return s
 }
 
-// Unwrapper extends 16-bit RTP sequence numbers to a monotonic count
-// (RFC 3550 appendix A.1): each number is placed within half the space of
-// the highest seen so far.
-type Unwrapper struct {
-	started bool
-	highest int64
-}
-
-// Extend returns the extended sequence number of seq.
-func (u *Unwrapper) Extend(seq uint16) int64 {
-	if !u.started {
-		u.started, u.highest = true, int64(seq)
-		return int64(seq)
-	}
-	ext := u.highest&^0xffff | int64(seq)
-	switch d := ext - u.highest; {
-	case d > 1<<15:
-		ext -= 1 << 16
-	case d < -(1 << 15):
-		ext += 1 << 16
-	}
-	u.highest = max(u.highest, ext)
-	return ext
-}
-
 // Reception is the whole-call count of one received stream against what
 // its last sender put on the wire.
 type Reception struct {
@@ -123,9 +100,9 @@ func Receive(arrivals, sent []Packet) Reception {
 	var out Reception
 	first, last := int64(math.MaxInt64), int64(math.MinInt64)
 	padding := map[int64]bool{}
-	var u Unwrapper
+	var u seqnum.Unwrapper
 	for _, p := range originals(sent) {
-		ext := u.Extend(p.Seq)
+		ext := u.Unwrap(p.Seq)
 		if p.Padding {
 			padding[ext] = true
 			continue
@@ -136,7 +113,7 @@ func Receive(arrivals, sent []Packet) Reception {
 	seen := map[int64]bool{}
 	highestOriginal := int64(math.MinInt64)
 	for _, p := range arrivals {
-		ext := u.Extend(p.Seq)
+		ext := u.Unwrap(p.Seq)
 		if p.RTX {
 			out.RTX++
 		}
@@ -273,13 +250,15 @@ func originals(log []Packet) []Packet {
 // unwrapperAt returns an Unwrapper that extends sequence numbers in the
 // numbering of a send log (starting from its first original), so that
 // arrivals and sends get the same extended numbers.
-func unwrapperAt(sent []Packet) Unwrapper {
+func unwrapperAt(sent []Packet) seqnum.Unwrapper {
+	var u seqnum.Unwrapper
 	for _, p := range sent {
 		if !p.RTX {
-			return Unwrapper{started: true, highest: int64(p.Seq)}
+			u.Unwrap(p.Seq)
+			break
 		}
 	}
-	return Unwrapper{}
+	return u
 }
 
 // LossPerWindow is the loss after repair per window: for each window
@@ -294,20 +273,20 @@ func LossPerWindow(arrivals, sent []Packet, ends []time.Time, width time.Duratio
 	u := unwrapperAt(sent)
 	got := map[int64]bool{}
 	for _, p := range arrivals {
-		got[u.Extend(p.Seq)] = true // padding numbers are never looked up
+		got[u.Unwrap(p.Seq)] = true // padding numbers are never looked up
 	}
 	type sendRec struct {
 		at  time.Time
 		ext int64
 	}
-	u = Unwrapper{}
+	u = seqnum.Unwrapper{}
 	padding := map[int64]bool{}
 	var originals []sendRec
 	for _, p := range sent {
 		if p.RTX {
 			continue
 		}
-		ext := u.Extend(p.Seq)
+		ext := u.Unwrap(p.Seq)
 		if p.Padding {
 			padding[ext] = true
 		}

@@ -13,5 +13,6 @@
 //
 // Every package of rtclab that orders sequence numbers or timestamps uses
 // this one: the SFU's munger, the agents' loss counting and frame
-// assembly, the flows' sequence logs and the NACK generator.
+// assembly, the flows' sequence logs, the NACK generator and analysis' arrival
+// and send logs.
 package seqnum
