@@ -61,6 +61,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer ws.CloseNow()
+	ws.SetReadLimit(MaxMessage)
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 
