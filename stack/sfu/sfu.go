@@ -50,6 +50,11 @@ type Params struct {
 	Log *slog.Logger
 	// KeyLog, when set, receives DTLS secrets (see peer.Params.KeyLog).
 	KeyLog io.Writer
+	// OnEvent, when set, is told what happens to participants (kind,
+	// participant or "" for the SFU itself, detail): "peer-failed",
+	// "peer-removed", "signaling-lost". It is called from the Serve
+	// goroutine.
+	OnEvent func(kind, peer, detail string)
 }
 
 // Stats counts what the SFU did.
@@ -62,6 +67,10 @@ type Stats struct {
 	// PLIsThrottled is the number of keyframe requests dropped by the
 	// throttle.
 	PLIsThrottled uint64
+	// Offers and OfferBytes count the offers the SFU sent to subscribers
+	// (renegotiations included) and their SDP bytes; Answers and
+	// AnswerBytes the answers to participants' offers.
+	Offers, OfferBytes, Answers, AnswerBytes uint64
 }
 
 // SFU serves one room.
@@ -73,7 +82,16 @@ type SFU struct {
 	peers  map[string]*subscriber
 	tracks []*published
 	wg     sync.WaitGroup
-	stats  struct{ fwd, pli, throttled atomic.Uint64 }
+	stats  struct {
+		fwd, pli, throttled                      atomic.Uint64
+		offers, offerBytes, answers, answerBytes atomic.Uint64
+	}
+	// dirty holds the subscribers whose tracks changed since their last
+	// offer; they are offered once the batch window (negotiateBatch) ends.
+	dirty map[string]bool
+	// sigLost is set once the signaling connection is gone: established
+	// PeerConnections keep forwarding, nothing more can be negotiated.
+	sigLost bool
 
 	mu           sync.Mutex
 	pubs         map[string]*published // by publisher/track ID, all layers
@@ -113,17 +131,23 @@ func Join(ctx context.Context, p Params, room string) (*SFU, error) {
 	}
 	return &SFU{
 		p: p, log: log, sig: sig, events: make(chan func(), 64), peers: map[string]*subscriber{},
-		pubs: map[string]*published{}, estimates: map[string]int{},
+		pubs: map[string]*published{}, estimates: map[string]int{}, dirty: map[string]bool{},
 	}, nil
 }
 
 // Stats returns the SFU's counters.
 func (s *SFU) Stats() Stats {
-	return Stats{PacketsForwarded: s.stats.fwd.Load(), PLIsForwarded: s.stats.pli.Load(), PLIsThrottled: s.stats.throttled.Load()}
+	return Stats{
+		PacketsForwarded: s.stats.fwd.Load(), PLIsForwarded: s.stats.pli.Load(), PLIsThrottled: s.stats.throttled.Load(),
+		Offers: s.stats.offers.Load(), OfferBytes: s.stats.offerBytes.Load(),
+		Answers: s.stats.answers.Load(), AnswerBytes: s.stats.answerBytes.Load(),
+	}
 }
 
 // Serve handles signaling until ctx ends, then closes every
-// PeerConnection and waits for every goroutine it started.
+// PeerConnection and waits for every goroutine it started. Losing the
+// signaling connection does not end it: the PeerConnections already up
+// keep forwarding until ctx ends (the error is returned then).
 func (s *SFU) Serve(ctx context.Context) error {
 	msgs := make(chan signaling.Message)
 	readErr := make(chan error, 1)
@@ -156,8 +180,11 @@ loop:
 		case err = <-readErr:
 			if ctx.Err() != nil {
 				err = nil
+				break loop
 			}
-			break loop
+			s.sigLost = true
+			s.log.Warn("sfu: signaling lost; forwarding continues without renegotiation", "err", err)
+			s.event("signaling-lost", "", err.Error())
 		case m := <-msgs:
 			if e := s.handle(ctx, m); e != nil {
 				s.log.Warn("sfu: signaling", "type", m.Type, "from", m.From, "err", e)
@@ -179,6 +206,12 @@ loop:
 		case <-done:
 			return err
 		}
+	}
+}
+
+func (s *SFU) event(kind, peer, detail string) {
+	if s.p.OnEvent != nil {
+		s.p.OnEvent(kind, peer, detail)
 	}
 }
 
@@ -206,6 +239,11 @@ func (s *SFU) handle(ctx context.Context, m signaling.Message) error {
 			return err
 		}
 		sub.negotiating = false
+		if sub.connected.Load() {
+			// The new tracks exist on sub's side only now: a keyframe
+			// asked for before the offer would arrive for nobody.
+			s.startDownTracks(sub)
+		}
 		if sub.pending {
 			sub.pending = false
 			return s.negotiate(ctx, sub)
@@ -221,6 +259,9 @@ func (s *SFU) handle(ctx context.Context, m signaling.Message) error {
 		}
 		return sub.pc.AddRemoteCandidate(c)
 	case signaling.TypePeerLeft:
+		if s.peers[m.Name] != nil {
+			s.event("peer-removed", m.Name, "left signaling")
+		}
 		s.removePeer(ctx, m.Name)
 	}
 	return nil
@@ -254,6 +295,8 @@ func (s *SFU) onOffer(ctx context.Context, m signaling.Message) error {
 	if err := s.sig.Send(ctx, signaling.Message{Type: signaling.TypeAnswer, To: sub.name, SDP: answer.SDP}); err != nil {
 		return err
 	}
+	s.stats.answers.Add(1)
+	s.stats.answerBytes.Add(uint64(len(answer.SDP)))
 	// Tracks published before this peer arrived need an offer of our own.
 	added := false
 	for _, p := range s.tracks {
@@ -294,8 +337,17 @@ func (s *SFU) addPeer(ctx context.Context, name string) (*subscriber, error) {
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		s.log.Debug("sfu: connection state", "peer", name, "state", st.String())
 		sub.connected.Store(st == webrtc.PeerConnectionStateConnected)
-		if st == webrtc.PeerConnectionStateConnected {
+		switch st {
+		case webrtc.PeerConnectionStateConnected:
 			s.post(ctx, func() { s.startDownTracks(sub) })
+		case webrtc.PeerConnectionStateFailed:
+			// Only this peer goes: its tracks leave the others' offers.
+			s.post(ctx, func() {
+				if s.peers[name] == sub {
+					s.event("peer-failed", name, "PeerConnection failed (ICE or DTLS)")
+					s.removePeer(ctx, name)
+				}
+			})
 		}
 	})
 	pc.OnTrack(func(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
@@ -365,11 +417,49 @@ func (s *SFU) publish(ctx context.Context, p *published) {
 			s.log.Warn("sfu: subscribe", "peer", sub.name, "err", err)
 			continue
 		}
-		if !ok {
-			continue
+		if ok {
+			s.renegotiate(ctx, sub)
+		}
+	}
+}
+
+// negotiateBatch is how long the SFU collects track changes before it
+// offers them: a publisher's audio and video, and publishers joining
+// together, then cost each subscriber one offer instead of one per track.
+// An odd value keeps the offers off the media clocks.
+const negotiateBatch = 20*time.Millisecond + 71*time.Nanosecond
+
+// renegotiate marks sub for an offer at the end of the batch window.
+func (s *SFU) renegotiate(ctx context.Context, sub *subscriber) {
+	if len(s.dirty) == 0 {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			select {
+			case <-time.After(negotiateBatch):
+				s.post(ctx, func() { s.flushNegotiations(ctx) })
+			case <-ctx.Done():
+			}
+		}()
+	}
+	s.dirty[sub.name] = true
+}
+
+// flushNegotiations offers every marked subscriber, in name order.
+func (s *SFU) flushNegotiations(ctx context.Context) {
+	names := make([]string, 0, len(s.dirty))
+	for n := range s.dirty {
+		names = append(names, n)
+	}
+	clear(s.dirty)
+	sort.Strings(names)
+	for _, n := range names {
+		sub := s.peers[n]
+		if sub == nil {
+			continue // left meanwhile
 		}
 		if err := s.negotiate(ctx, sub); err != nil {
-			s.log.Warn("sfu: negotiate", "peer", sub.name, "err", err)
+			s.log.Warn("sfu: negotiate", "peer", n, "err", err)
 		}
 	}
 }
@@ -414,9 +504,6 @@ func (s *SFU) subscribe(_ context.Context, sub *subscriber, p *published) (bool,
 	s.addNegotiation(neg)
 	s.wg.Add(1)
 	go s.readFeedback(d)
-	if sub.connected.Load() {
-		s.requestKeyframe(p, 0)
-	}
 	return true, nil
 }
 
@@ -451,6 +538,9 @@ func (s *SFU) refused(p *published, sub *subscriber) bool {
 // negotiate sends an offer to sub now, or once the offer in flight is
 // answered.
 func (s *SFU) negotiate(ctx context.Context, sub *subscriber) error {
+	if s.sigLost {
+		return nil // nobody to send an offer to
+	}
 	if sub.negotiating || sub.pc.SignalingState() != webrtc.SignalingStateStable {
 		sub.pending = true
 		return nil
@@ -463,6 +553,8 @@ func (s *SFU) negotiate(ctx context.Context, sub *subscriber) error {
 		return fmt.Errorf("set offer: %w", err)
 	}
 	sub.negotiating = true
+	s.stats.offers.Add(1)
+	s.stats.offerBytes.Add(uint64(len(offer.SDP)))
 	return s.sig.Send(ctx, signaling.Message{Type: signaling.TypeOffer, To: sub.name, SDP: offer.SDP})
 }
 
@@ -506,9 +598,7 @@ func (s *SFU) removePeer(ctx context.Context, name string) {
 			}
 		}
 		if changed {
-			if err := s.negotiate(ctx, other); err != nil {
-				s.log.Warn("sfu: negotiate", "peer", other.name, "err", err)
-			}
+			s.renegotiate(ctx, other)
 		}
 	}
 }
