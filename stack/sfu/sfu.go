@@ -425,9 +425,10 @@ func (s *SFU) publish(ctx context.Context, p *published) {
 
 // negotiateBatch is how long the SFU collects track changes before it
 // offers them: a publisher's audio and video, and publishers joining
-// together, then cost each subscriber one offer instead of one per track.
+// together (their first packets arrive about 20 ms apart), then cost
+// each subscriber one offer instead of one per track.
 // An odd value keeps the offers off the media clocks.
-const negotiateBatch = 20*time.Millisecond + 71*time.Nanosecond
+const negotiateBatch = 50*time.Millisecond + 71*time.Nanosecond
 
 // renegotiate marks sub for an offer at the end of the batch window.
 func (s *SFU) renegotiate(ctx context.Context, sub *subscriber) {
