@@ -32,7 +32,7 @@ func (r *run) report() *reports.Report {
 		snap = r.sampler.snapshot()
 	}
 	for _, ar := range r.agents {
-		rep.Participants = append(rep.Participants, r.participant(ar, snap))
+		rep.Participants = append(rep.Participants, r.participant(ar, snap, rep.Events))
 	}
 	if r.sampler != nil {
 		for _, st := range r.sampler.order {
@@ -43,12 +43,12 @@ func (r *run) report() *reports.Report {
 		return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.To, b.To), cmp.Compare(a.Kind, b.Kind))
 	})
 	rep.Negotiations = r.negotiations()
-	rep.Checks = r.checks(rep)
+	rep.Checks = append(r.checks(rep), r.deliveryChecks(rep)...)
 	rep.Verdict = analysis.OverallVerdict(rep.Checks)
 	return rep
 }
 
-func (r *run) participant(ar *agentRun, snap *snapshot) reports.Participant {
+func (r *run) participant(ar *agentRun, snap *snapshot, events []analysis.Event) reports.Participant {
 	p := reports.Participant{Name: ar.p.Name, NAT: ar.p.NAT.String(), Address: ar.host.IP.String()}
 	conns := ar.a.Conns()
 	if len(conns) == 0 {
@@ -56,8 +56,9 @@ func (r *run) participant(ar *agentRun, snap *snapshot) reports.Participant {
 	}
 	c := conns[0]
 	p.Peer = c.Remote
+	pr := measurePresence(events, p.Name, c.Remote, r.s.Duration.Seconds())
+	p.Connected, p.ConnectedFraction, p.Dropped = pr.stayed, pr.fraction, pr.drop
 	if at, ok := c.ConnectedAt(); ok {
-		p.Connected = true
 		ms := round(float64(at.Sub(ar.start).Microseconds())/1000, 1)
 		p.TimeToConnectMS = &ms
 	}
@@ -196,6 +197,8 @@ func participantValue(p reports.Participant, metric string) float64 {
 	switch metric {
 	case "connected":
 		return boolValue(p.Connected)
+	case "connected_fraction":
+		return p.ConnectedFraction
 	case "time_to_connect_ms":
 		if p.TimeToConnectMS == nil {
 			return math.NaN()

@@ -14,7 +14,8 @@ import (
 
 // Metrics a scenario's expect entries may check, with what they measure.
 var Metrics = map[string]string{
-	"connected":          "participant: 1 when its PeerConnection reached connected, else 0",
+	"connected":          "participant: 1 when its PeerConnection connected and stayed connected to the end, else 0",
+	"connected_fraction": "participant: share of the scenario's duration it was connected (0..1)",
 	"time_to_connect_ms": "participant: ms from joining to connected",
 	"relayed":            "participant: 1 when its selected pair uses a TURN relay, else 0",
 	"loss_fraction":      "stream: fraction of packets lost after repair, 0..1",
