@@ -1,7 +1,9 @@
 package reports
 
 import (
+	"bytes"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/rtclab/rtclab/analysis"
@@ -39,6 +41,14 @@ func TestCrowdedReportGetsMatrix(t *testing.T) {
 			}
 			if files[MatrixFile] != tc.wantMatrix || files["bitrate.png"] == tc.wantMatrix {
 				t.Errorf("%d series: plots %v; want the matrix %v, the bitrate lines %v", len(r.Series), files, tc.wantMatrix, !tc.wantMatrix)
+			}
+			var text bytes.Buffer
+			if err := WriteText(&text, r); err != nil {
+				t.Fatal(err)
+			}
+			summary := strings.Contains(text.String(), "Received, per participant")
+			if summary != tc.wantMatrix || strings.Contains(text.String(), "\nStreams\n") == tc.wantMatrix {
+				t.Errorf("%d streams: per-participant summary %v, want %v:\n%s", len(r.Streams), summary, tc.wantMatrix, text.String())
 			}
 		})
 	}
