@@ -32,8 +32,13 @@ func check(rep *reports.Report, name string) (string, bool) {
 
 // A room of 18, everyone publishing audio and video, connects and
 // delivers every stream (the SFU's offers outgrew signaling's old 32 KiB
-// limit at about 17 publishers).
+// limit at about 17 publishers: the old build delivered 510 of 612
+// streams and lost the SFU at 5.1 s). About 50 s of wall time on a
+// loaded 2-core machine; skipped with -short.
 func TestRoomOf18Connects(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a room of 18 takes about a minute")
+	}
 	const n = 18
 	yaml := roomYAML(n, "6s", func(int) string { return "[audio, video]" }, func(int) string { return "" }) +
 		"expect:\n  - metric: connected\n    min: 1\n"
@@ -58,8 +63,12 @@ func TestRoomOf18Connects(t *testing.T) {
 			t.Errorf("%s: connected %.3f of the call, dropped %+v", p.Name, p.ConnectedFraction, p.Dropped)
 		}
 	}
+	// A subscriber offered a track after others waits for the next
+	// keyframe the SFU's PLI throttle lets through: in a room this size the
+	// first half second or so of a publisher's video is not forwarded to
+	// everyone (conference-25: 0.917 of what was sent, at least).
 	for _, st := range rep.Streams {
-		if st.PacketsSent == 0 || float64(st.PacketsReceived) < 0.97*float64(st.PacketsSent) {
+		if st.PacketsSent == 0 || float64(st.PacketsReceived) < 0.8*float64(st.PacketsSent) || st.LossFraction > 0.01 {
 			t.Errorf("%s->%s %s: %d of %d packets", st.From, st.To, st.Kind, st.PacketsReceived, st.PacketsSent)
 		}
 	}
