@@ -56,7 +56,8 @@ type Metric struct {
 // flows topology (flow and link scope). A name may appear once per family
 // (call or flows).
 var Metrics = []Metric{
-	{"connected", ScopeParticipant, KindAny, false, "0/1", "1 when its PeerConnection reached connected, else 0", "pion's connection state at the end of the call"},
+	{"connected", ScopeParticipant, KindAny, false, "0/1", "1 when its PeerConnection reached connected and stayed connected to the end of the scenario, else 0", "pion's connection state changes and the SFU's peer events over the whole call"},
+	{"connected_fraction", ScopeParticipant, KindAny, false, "fraction", "share of the scenario's duration it was connected (0..1)", "time between connected and the first disconnected/failed/closed (or the SFU removing it), over the scenario's duration"},
 	{"time_to_connect_ms", ScopeParticipant, KindAny, false, "ms", "joining the room to connected", "time of the connected state change minus the join time"},
 	{"relayed", ScopeParticipant, KindAny, false, "0/1", "1 when its selected candidate pair uses a TURN relay", "candidate types of the ICE selected pair"},
 

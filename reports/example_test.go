@@ -22,9 +22,9 @@ func exampleReport() *reports.Report {
 		WallSeconds: 1.8,
 		Verdict:     analysis.Fail,
 		Participants: []reports.Participant{
-			{Name: "alice", NAT: "full-cone", Connected: true, TimeToConnectMS: &ttc, Peer: "bob",
+			{Name: "alice", NAT: "full-cone", Connected: true, ConnectedFraction: 0.987, TimeToConnectMS: &ttc, Peer: "bob",
 				SelectedPair: &reports.CandidatePair{Local: "srflx", Remote: "srflx", Protocol: "udp"}},
-			{Name: "bob", NAT: "full-cone", Connected: true, TimeToConnectMS: &ttc, Peer: "alice",
+			{Name: "bob", NAT: "full-cone", Connected: true, ConnectedFraction: 0.987, TimeToConnectMS: &ttc, Peer: "alice",
 				SelectedPair: &reports.CandidatePair{Local: "srflx", Remote: "srflx", Protocol: "udp"}},
 		},
 		Streams: []reports.Stream{
@@ -50,9 +50,9 @@ func ExampleWriteText() {
 	// FAIL p2p-cone (virtual clock, 30s scenario in 1.8s wall)
 	//
 	// Participants
-	//   NAME   NAT        CONNECTED  TTC MS  PATH
-	//   alice  full-cone  yes        388     srflx -> srflx (udp)
-	//   bob    full-cone  yes        388     srflx -> srflx (udp)
+	//   NAME   NAT        CONNECTED  PRESENT %  TTC MS  PATH
+	//   alice  full-cone  yes        98.7       388     srflx -> srflx (udp)
+	//   bob    full-cone  yes        98.7       388     srflx -> srflx (udp)
 	//
 	// Streams
 	//   STREAM      KIND   CODEC  RECV/SENT  LOSS %  RAW %  JITTER MS  RTT MS  KBPS  NACK  PLI

@@ -29,9 +29,9 @@ func fixture() *reports.Report {
 		WallSeconds: 1.8,
 		Verdict:     analysis.Fail,
 		Participants: []reports.Participant{
-			{Name: "alice", NAT: "none", Address: "10.0.1.2", Connected: true, TimeToConnectMS: ptr(212), Peer: "sfu",
+			{Name: "alice", NAT: "none", Address: "10.0.1.2", Connected: true, ConnectedFraction: 0.993, TimeToConnectMS: ptr(212), Peer: "sfu",
 				SelectedPair: &reports.CandidatePair{Local: "host", Remote: "host", Protocol: "udp", LocalAddress: "10.0.1.2:50000", RemoteAddress: "10.0.0.10:3478"}},
-			{Name: "bob", NAT: "symmetric", Address: "192.168.7.20", Connected: true, TimeToConnectMS: ptr(655.4), Peer: "sfu",
+			{Name: "bob", NAT: "symmetric", Address: "192.168.7.20", Connected: false, ConnectedFraction: 0.6, Dropped: &reports.Drop{AtS: 18.4, Reason: "PeerConnection disconnected"}, TimeToConnectMS: ptr(655.4), Peer: "sfu",
 				SelectedPair: &reports.CandidatePair{Local: "relay", Remote: "host", Protocol: "udp", LocalAddress: "203.0.113.5:49152", RemoteAddress: "10.0.0.10:3478"}},
 			{Name: "carol", NAT: "port-restricted-cone", Address: "192.168.9.3", Connected: false, Peer: "sfu"},
 		},

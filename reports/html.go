@@ -145,7 +145,7 @@ func newHTMLView(r *Report, plots []Plot) htmlView {
 			Name:          p.Name,
 			NAT:           p.NAT,
 			Address:       p.Address,
-			Connected:     yesNo(p.Connected),
+			Connected:     connectedText(p),
 			TTC:           ttc,
 			Peer:          p.Peer,
 			Pair:          pairText(p.SelectedPair),

@@ -85,7 +85,9 @@ func genericChart(metric string, series []analysis.Series) chart {
 // loss_fraction (as percent) and rtt_ms first, in that order, then every
 // other metric in alphabetical order. Each series is one line; NaN and
 // infinite samples are left out, leaving a gap, and a sample with no
-// neighbour is drawn as a dot. A report without series has no charts.
+// neighbour is drawn as a dot. A metric with more than maxLines series
+// gets no line chart; the report then gets the publisher × subscriber
+// matrix (StreamMatrix) instead. A report without series has no charts.
 // The same report always renders to the same bytes.
 func Plots(r *Report) ([]Plot, error) {
 	if r == nil {
@@ -120,14 +122,28 @@ func Plots(r *Report) ([]Plot, error) {
 	}
 	used := map[string]bool{}
 	var plots []Plot
+	crowded := false
 	for _, c := range charts {
-		c.file = uniqueFile(c.file, used)
 		series := seriesOf(r.Series, c.metric)
+		if len(series) > maxLines {
+			crowded = true // shown as a matrix below
+			continue
+		}
+		c.file = uniqueFile(c.file, used)
 		png, err := render(c, series, xMax)
 		if err != nil {
 			return nil, fmt.Errorf("plot %s: %w", c.metric, err)
 		}
 		plots = append(plots, Plot{File: c.file, Title: c.title, PNG: png})
+	}
+	if crowded {
+		png, err := StreamMatrix(r)
+		if err != nil {
+			return nil, err
+		}
+		if png != nil {
+			plots = append(plots, Plot{File: uniqueFile(MatrixFile, used), Title: "Publisher × subscriber matrix: received bitrate and freezes", PNG: png})
+		}
 	}
 	bwe, err := bwePlots(r)
 	if err != nil {

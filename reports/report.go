@@ -73,8 +73,16 @@ type Participant struct {
 	NAT string `json:"nat"`
 	// Address is its private (host) IP address on the emulated network.
 	Address string `json:"address"`
-	// Connected is true when its PeerConnection reached "connected".
+	// Connected is true when its PeerConnection reached "connected" and
+	// stayed connected to the scenario's end (see ConnectedFraction and
+	// Dropped for partial presence).
 	Connected bool `json:"connected"`
+	// ConnectedFraction is the share of the scenario's duration (0..1)
+	// its PeerConnection was connected and, through the SFU, served.
+	ConnectedFraction float64 `json:"connected_fraction"`
+	// Dropped says when and why it first left the call before the end;
+	// absent when it never did.
+	Dropped *Drop `json:"dropped,omitempty"`
 	// TimeToConnectMS is the time from joining to "connected", in ms;
 	// null when it never connected.
 	TimeToConnectMS *float64 `json:"time_to_connect_ms"`
@@ -93,6 +101,15 @@ type Participant struct {
 	// on all candidate pairs: connectivity checks (RFC 8445 section 7.2.4)
 	// and, on the selected pair, keepalives; absent when not measured.
 	ChecksSent *uint64 `json:"checks_sent,omitempty"`
+}
+
+// Drop is when and why a participant left the call before the end.
+type Drop struct {
+	// AtS is the scenario time in seconds.
+	AtS float64 `json:"at_s"`
+	// Reason is what ended it ("PeerConnection failed", "SFU
+	// peer-removed: left signaling after signaling lost at 5.000s").
+	Reason string `json:"reason"`
 }
 
 // CandidateCounts counts ICE candidates by type (RFC 8445 section 5.1.1).

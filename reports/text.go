@@ -34,8 +34,12 @@ func WriteText(w io.Writer, r *Report) error {
 		writeBandwidth(&b, r.Bandwidth)
 	} else {
 		writeParticipants(&b, r.Participants)
-		writeStreams(&b, r.Streams)
-		writeMedia(&b, r)
+		if len(r.Streams) > maxLines {
+			writeRoomSummary(&b, r)
+		} else {
+			writeStreams(&b, r.Streams)
+			writeMedia(&b, r)
+		}
 	}
 	writeChecks(&b, r.Checks)
 	if _, err := w.Write(b.Bytes()); err != nil {
@@ -51,9 +55,9 @@ func writeParticipants(b *bytes.Buffer, ps []Participant) {
 	}
 	b.WriteString("\nParticipants\n")
 	var t table
-	t.row("NAME", "NAT", "CONNECTED", "TTC MS", "PATH")
+	t.row("NAME", "NAT", "CONNECTED", "PRESENT %", "TTC MS", "PATH")
 	for _, p := range ps {
-		t.row(orNone(p.Name), orNone(p.NAT), yesNo(p.Connected), optional(p.TimeToConnectMS, 0), pairText(p.SelectedPair))
+		t.row(orNone(p.Name), orNone(p.NAT), connectedText(p), fixed(p.ConnectedFraction*100, 1), optional(p.TimeToConnectMS, 0), pairText(p.SelectedPair))
 	}
 	t.writeTo(b)
 }

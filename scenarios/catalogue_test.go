@@ -60,7 +60,11 @@ var _ = Describe("The built-in scenario catalogue", func() {
 			})
 			continue
 		}
-		It(name+" passes every check it declares", Label("catalogue"), func() {
+		labels := Labels{"catalogue"}
+		if slowScenarios[name] {
+			labels = append(labels, "slow")
+		}
+		It(name+" passes every check it declares", labels, func() {
 			rep := runBuiltin(name)
 			for _, c := range rep.Checks {
 				Expect(c.Verdict).To(Equal("pass"), "%s: %s", c.Name, c.Reason)
@@ -86,3 +90,9 @@ var _ = Describe("The built-in scenario catalogue", func() {
 		}
 	})
 })
+
+// slowScenarios take minutes of wall time (conference-25 forwards 1,200
+// streams: 279 s on a 2-core machine at load 20); they are labelled
+// "slow" so that `ginkgo --label-filter='!slow'` leaves them out, and
+// `make test` still runs them.
+var slowScenarios = map[string]bool{"conference-25": true, "webinar-50": true}

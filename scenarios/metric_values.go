@@ -14,7 +14,8 @@ import (
 
 // participantValues are the participant metrics.
 var participantValues = map[string]func(reports.Participant) float64{
-	"connected": func(p reports.Participant) float64 { return boolValue(p.Connected) },
+	"connected":          func(p reports.Participant) float64 { return boolValue(p.Connected) },
+	"connected_fraction": func(p reports.Participant) float64 { return p.ConnectedFraction },
 	"time_to_connect_ms": func(p reports.Participant) float64 {
 		return ptrOr(p.TimeToConnectMS, math.NaN())
 	},

@@ -32,7 +32,7 @@ func (r *run) report() *reports.Report {
 		snap = r.sampler.snapshot()
 	}
 	for _, ar := range r.agents {
-		rep.Participants = append(rep.Participants, r.participant(ar, snap))
+		rep.Participants = append(rep.Participants, r.participant(ar, snap, rep.Events))
 	}
 	if r.sampler != nil {
 		for _, st := range r.sampler.order {
@@ -45,12 +45,12 @@ func (r *run) report() *reports.Report {
 	})
 	rep.Series = r.truthSeries(rep.Series, rep.Streams, snap)
 	rep.Negotiations = r.negotiations()
-	rep.Checks = r.checks(rep)
+	rep.Checks = append(r.checks(rep), r.deliveryChecks(rep)...)
 	rep.Verdict = analysis.OverallVerdict(rep.Checks)
 	return rep
 }
 
-func (r *run) participant(ar *agentRun, snap *snapshot) reports.Participant {
+func (r *run) participant(ar *agentRun, snap *snapshot, events []analysis.Event) reports.Participant {
 	p := reports.Participant{Name: ar.p.Name, NAT: ar.p.NAT.String(), Address: ar.host.IP.String()}
 	conns := ar.a.Conns()
 	if len(conns) == 0 {
@@ -58,8 +58,9 @@ func (r *run) participant(ar *agentRun, snap *snapshot) reports.Participant {
 	}
 	c := conns[0]
 	p.Peer = c.Remote
+	pr := measurePresence(events, p.Name, c.Remote, r.s.Duration.Seconds())
+	p.Connected, p.ConnectedFraction, p.Dropped = pr.stayed, pr.fraction, pr.drop
 	if at, ok := c.ConnectedAt(); ok {
-		p.Connected = true
 		ms := round(float64(at.Sub(ar.start).Microseconds())/1000, 1)
 		p.TimeToConnectMS = &ms
 	}

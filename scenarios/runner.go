@@ -201,7 +201,13 @@ func (r *run) exec(parent context.Context) (err error) {
 
 	if s.Topology == "sfu" {
 		sh, _ := nw.Host(sfuHost)
-		sf, err := sfu.Join(ctx, sfu.Params{Net: sh.Net, SignalURL: sigURL, HTTPClient: httpClient, Log: r.log, KeyLog: r.keyLog}, room)
+		sf, err := sfu.Join(ctx, sfu.Params{Net: sh.Net, SignalURL: sigURL, HTTPClient: httpClient, Log: r.log, KeyLog: r.keyLog,
+			OnEvent: func(kind, peer, detail string) {
+				if peer != "" {
+					detail = peer + ": " + detail // read back by measurePresence
+				}
+				r.event("sfu", kind, detail)
+			}}, room)
 		if err != nil {
 			return err
 		}

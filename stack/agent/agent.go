@@ -248,6 +248,11 @@ func (a *Agent) loop(ctx context.Context) {
 		for {
 			m, err := a.sig.Recv(ctx)
 			if err != nil {
+				if ctx.Err() == nil {
+					// Media already negotiated keeps flowing; nothing
+					// more can be negotiated.
+					a.event("signaling-lost", err.Error())
+				}
 				close(msgs)
 				return
 			}

@@ -85,10 +85,25 @@ func (a *Agent) receive(c *Conn, t *webrtc.TrackRemote, r *Receiver) {
 	if d := depacketizer(r.Codec); d != nil {
 		asm = newAssembler(d, func(b []byte) bool { return clip.IsKeyframe(r.Codec, b) }, frameGiveUp)
 	}
+	// One read buffer for the track: pion's ReadRTP allocates a full MTU
+	// per packet. Only what the assembler keeps is copied.
+	buf := make([]byte, readBuffer)
+	var scratch rtp.Packet
 	for {
-		pkt, attr, err := t.ReadRTP()
+		n, attr, err := t.Read(buf)
 		if err != nil {
 			return
+		}
+		pkt := &scratch
+		if asm != nil {
+			pkt = &rtp.Packet{} // kept by the assembler until its frame is out
+		}
+		if err := pkt.Unmarshal(buf[:n]); err != nil {
+			continue // not RTP: nothing to count
+		}
+		if asm != nil {
+			pkt.Payload = append([]byte(nil), pkt.Payload...)
+			pkt.Extensions, pkt.CSRC = nil, nil // only the payload is kept
 		}
 		now := time.Now()
 		media := len(pkt.Payload)
@@ -119,6 +134,9 @@ func (a *Agent) receive(c *Conn, t *webrtc.TrackRemote, r *Receiver) {
 		}
 	}
 }
+
+// readBuffer holds any packet pion delivers (its receive MTU is 1460).
+const readBuffer = 1500
 
 // add records one frame and reports whether the picture is broken (the
 // receiver should ask for a keyframe).

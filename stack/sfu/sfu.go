@@ -50,6 +50,11 @@ type Params struct {
 	Log *slog.Logger
 	// KeyLog, when set, receives DTLS secrets (see peer.Params.KeyLog).
 	KeyLog io.Writer
+	// OnEvent, when set, is told what happens to participants (kind,
+	// participant or "" for the SFU itself, detail): "peer-failed",
+	// "peer-removed", "signaling-lost". It is called from the Serve
+	// goroutine.
+	OnEvent func(kind, peer, detail string)
 }
 
 // Stats counts what the SFU did.
@@ -62,6 +67,10 @@ type Stats struct {
 	// PLIsThrottled is the number of keyframe requests dropped by the
 	// throttle.
 	PLIsThrottled uint64
+	// Offers and OfferBytes count the offers the SFU sent to subscribers
+	// (renegotiations included) and their SDP bytes; Answers and
+	// AnswerBytes the answers to participants' offers.
+	Offers, OfferBytes, Answers, AnswerBytes uint64
 }
 
 // SFU serves one room.
@@ -73,7 +82,13 @@ type SFU struct {
 	peers  map[string]*subscriber
 	tracks []*published
 	wg     sync.WaitGroup
-	stats  struct{ fwd, pli, throttled atomic.Uint64 }
+	stats  struct {
+		fwd, pli, throttled                      atomic.Uint64
+		offers, offerBytes, answers, answerBytes atomic.Uint64
+	}
+	// sigLost is set once the signaling connection is gone: established
+	// PeerConnections keep forwarding, nothing more can be negotiated.
+	sigLost bool
 
 	mu           sync.Mutex
 	pubs         map[string]*published // by publisher/track ID, all layers
@@ -120,11 +135,17 @@ func Join(ctx context.Context, p Params, room string) (*SFU, error) {
 
 // Stats returns the SFU's counters.
 func (s *SFU) Stats() Stats {
-	return Stats{PacketsForwarded: s.stats.fwd.Load(), PLIsForwarded: s.stats.pli.Load(), PLIsThrottled: s.stats.throttled.Load()}
+	return Stats{
+		PacketsForwarded: s.stats.fwd.Load(), PLIsForwarded: s.stats.pli.Load(), PLIsThrottled: s.stats.throttled.Load(),
+		Offers: s.stats.offers.Load(), OfferBytes: s.stats.offerBytes.Load(),
+		Answers: s.stats.answers.Load(), AnswerBytes: s.stats.answerBytes.Load(),
+	}
 }
 
 // Serve handles signaling until ctx ends, then closes every
-// PeerConnection and waits for every goroutine it started.
+// PeerConnection and waits for every goroutine it started. Losing the
+// signaling connection does not end it: the PeerConnections already up
+// keep forwarding until ctx ends (the error is returned then).
 func (s *SFU) Serve(ctx context.Context) error {
 	msgs := make(chan signaling.Message)
 	readErr := make(chan error, 1)
@@ -157,8 +178,11 @@ loop:
 		case err = <-readErr:
 			if ctx.Err() != nil {
 				err = nil
+				break loop
 			}
-			break loop
+			s.sigLost = true
+			s.log.Warn("sfu: signaling lost; forwarding continues without renegotiation", "err", err)
+			s.event("signaling-lost", "", err.Error())
 		case m := <-msgs:
 			if e := s.handle(ctx, m); e != nil {
 				s.log.Warn("sfu: signaling", "type", m.Type, "from", m.From, "err", e)
@@ -180,6 +204,12 @@ loop:
 		case <-done:
 			return err
 		}
+	}
+}
+
+func (s *SFU) event(kind, peer, detail string) {
+	if s.p.OnEvent != nil {
+		s.p.OnEvent(kind, peer, detail)
 	}
 }
 
@@ -222,6 +252,9 @@ func (s *SFU) handle(ctx context.Context, m signaling.Message) error {
 		}
 		return sub.pc.AddRemoteCandidate(c)
 	case signaling.TypePeerLeft:
+		if s.peers[m.Name] != nil {
+			s.event("peer-removed", m.Name, "left signaling")
+		}
 		s.removePeer(ctx, m.Name)
 	}
 	return nil
@@ -255,6 +288,8 @@ func (s *SFU) onOffer(ctx context.Context, m signaling.Message) error {
 	if err := s.sig.Send(ctx, signaling.Message{Type: signaling.TypeAnswer, To: sub.name, SDP: answer.SDP}); err != nil {
 		return err
 	}
+	s.stats.answers.Add(1)
+	s.stats.answerBytes.Add(uint64(len(answer.SDP)))
 	// Tracks published before this peer arrived need an offer of our own.
 	added := false
 	for _, p := range s.tracks {
@@ -298,8 +333,17 @@ func (s *SFU) addPeer(ctx context.Context, name string) (*subscriber, error) {
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		s.log.Debug("sfu: connection state", "peer", name, "state", st.String())
 		sub.connected.Store(st == webrtc.PeerConnectionStateConnected)
-		if st == webrtc.PeerConnectionStateConnected {
+		switch st {
+		case webrtc.PeerConnectionStateConnected:
 			s.post(ctx, func() { s.startDownTracks(sub) })
+		case webrtc.PeerConnectionStateFailed:
+			// Only this peer goes: its tracks leave the others' offers.
+			s.post(ctx, func() {
+				if s.peers[name] == sub {
+					s.event("peer-failed", name, "PeerConnection failed (ICE or DTLS)")
+					s.removePeer(ctx, name)
+				}
+			})
 		}
 	})
 	pc.OnTrack(func(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
@@ -369,12 +413,20 @@ func (s *SFU) publish(ctx context.Context, p *published) {
 			s.log.Warn("sfu: subscribe", "peer", sub.name, "err", err)
 			continue
 		}
-		if !ok {
-			continue
+		if ok {
+			s.renegotiate(ctx, sub)
 		}
-		if err := s.negotiate(ctx, sub); err != nil {
-			s.log.Warn("sfu: negotiate", "peer", sub.name, "err", err)
-		}
+	}
+}
+
+// renegotiate offers sub its changed tracks now, or once the offer in
+// flight is answered. Batching the changes over a window (a publisher's
+// audio and video arrive about 20 ms apart) would halve the offers of a
+// join, but measured here it moved the first layer a simulcast
+// subscriber starts on (simulcast-constrained), so offers are not held.
+func (s *SFU) renegotiate(ctx context.Context, sub *subscriber) {
+	if err := s.negotiate(ctx, sub); err != nil {
+		s.log.Warn("sfu: negotiate", "peer", sub.name, "err", err)
 	}
 }
 
@@ -455,6 +507,9 @@ func (s *SFU) refused(p *published, sub *subscriber) bool {
 // negotiate sends an offer to sub now, or once the offer in flight is
 // answered.
 func (s *SFU) negotiate(ctx context.Context, sub *subscriber) error {
+	if s.sigLost {
+		return nil // nobody to send an offer to
+	}
 	if sub.negotiating || sub.pc.SignalingState() != webrtc.SignalingStateStable {
 		sub.pending = true
 		return nil
@@ -467,6 +522,8 @@ func (s *SFU) negotiate(ctx context.Context, sub *subscriber) error {
 		return fmt.Errorf("set offer: %w", err)
 	}
 	sub.negotiating = true
+	s.stats.offers.Add(1)
+	s.stats.offerBytes.Add(uint64(len(offer.SDP)))
 	return s.sig.Send(ctx, signaling.Message{Type: signaling.TypeOffer, To: sub.name, SDP: offer.SDP})
 }
 
@@ -510,9 +567,7 @@ func (s *SFU) removePeer(ctx context.Context, name string) {
 			}
 		}
 		if changed {
-			if err := s.negotiate(ctx, other); err != nil {
-				s.log.Warn("sfu: negotiate", "peer", other.name, "err", err)
-			}
+			s.renegotiate(ctx, other)
 		}
 	}
 }

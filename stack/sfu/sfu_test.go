@@ -24,6 +24,16 @@ type room struct {
 	client *http.Client
 	sfu    *sfu.SFU
 	video  *clip.Clip
+	srv    *signaling.Server
+
+	mu     sync.Mutex
+	events []string // the SFU's events, "kind peer"
+}
+
+func (r *room) sfuEvents() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.events...)
 }
 
 func newRoom(t *testing.T, ctx context.Context, hosts ...string) (*room, func()) {
@@ -54,7 +64,12 @@ func newRoomWith(t *testing.T, ctx context.Context, tweak func(*netem.Config), h
 	client := &http.Client{Transport: &http.Transport{DialContext: pl.DialContext}}
 	url := "ws://signaling" + signaling.Path
 	sh, _ := nw.Host("sfu")
-	s, err := sfu.Join(ctx, sfu.Params{Net: sh.Net, SignalURL: url, HTTPClient: client}, "r")
+	r := &room{t: t, nw: nw, url: url, client: client, srv: srv}
+	s, err := sfu.Join(ctx, sfu.Params{Net: sh.Net, SignalURL: url, HTTPClient: client, OnEvent: func(kind, peer, _ string) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.events = append(r.events, kind+" "+peer)
+	}}, "r")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +81,7 @@ func newRoomWith(t *testing.T, ctx context.Context, tweak func(*netem.Config), h
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &room{t: t, nw: nw, url: url, client: client, sfu: s, video: video}
+	r.sfu, r.video = s, video
 	return r, func() {
 		cancel()
 		wg.Wait()

@@ -23,7 +23,7 @@ func Dial(ctx context.Context, url string, httpClient *http.Client, room, name s
 	if err != nil {
 		return nil, fmt.Errorf("signaling dial %s: %w", url, err)
 	}
-	ws.SetReadLimit(1 << 20)
+	ws.SetReadLimit(MaxMessage + relayOverhead)
 	c := &Client{ws: ws}
 	if err := c.Send(ctx, Message{Type: TypeJoin, Room: room, Name: name}); err != nil {
 		ws.CloseNow()

@@ -61,6 +61,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer ws.CloseNow()
+	ws.SetReadLimit(MaxMessage)
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 
@@ -154,6 +155,20 @@ func (s *Server) leave(c *client) {
 		other.send(Message{Type: TypePeerLeft, Room: c.room, Name: c.name})
 	}
 	s.log.Debug("signaling: leave", "room", c.room, "name", c.name)
+}
+
+// Disconnect cuts name's connection in room, as a failing network would
+// (no close handshake reaches the client first); the others are told
+// peer-left. It reports whether name was there.
+func (s *Server) Disconnect(room, name string) bool {
+	s.mu.Lock()
+	c := s.rooms[room][name]
+	s.mu.Unlock()
+	if c == nil {
+		return false
+	}
+	c.cancel()
+	return true
 }
 
 // ErrNoPeer is returned when a message is addressed to nobody in the room.
