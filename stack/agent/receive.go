@@ -90,7 +90,7 @@ func (a *Agent) receive(c *Conn, t *webrtc.TrackRemote, r *Receiver) {
 	buf := make([]byte, readBuffer)
 	var scratch rtp.Packet
 	for {
-		n, attr, err := t.Read(buf)
+		n, attr, err := c.PC.Read(t, buf)
 		if err != nil {
 			return
 		}

@@ -6,7 +6,11 @@
 // NACK/PLI counts are measured (see ../../shared/DESIGN.md, "Known traps").
 // NACK repair (nack.go) is rtclab's own generator in front of pion's
 // responder: it sees retransmissions arrive on their RTX stream, and both
-// ends resend a packet at most once per round trip, as libwebrtc does.
+// ends resend a packet at most once per round trip, as libwebrtc does; a
+// sender resends no padding (IsPadding). Retransmissions reach the
+// application through PC.Read, which every reader of a remote track uses:
+// rtx.go folds them into their media stream below pion, whose own repair
+// channel drops and delays them.
 //
 // Codecs (codecs.go): Opus, VP8, VP9, H.264 (constrained baseline,
 // packetization mode 1) and AV1, each video codec with RTX; Params.Codecs

@@ -1,7 +1,6 @@
 package peer
 
 import (
-	"encoding/binary"
 	"math/rand/v2"
 	"sort"
 	"sync"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 
 	"github.com/rtclab/rtclab/seqnum"
 )
@@ -36,12 +36,18 @@ import (
 //     NACKInterval asks for each packet missing, again only when an RTT
 //     has passed since it last asked, at most NACKRetries times;
 //   - as a sender it strips from incoming NACKs every packet already asked
-//     for less than an RTT ago, before pion's responder (registered after
-//     it) resends them.
+//     for less than an RTT ago, and every padding packet it sent
+//     (IsPadding: an SFU's bandwidth probe carries no media; repairing
+//     one only spends the bandwidth it measured), before pion's responder
+//     (registered after it) resends them.
 
 // defaultRTT is the round trip assumed before one is measured (a
 // receive-only endpoint never measures one): libwebrtc's default.
 const defaultRTT = 100 * time.Millisecond
+
+// maxProbes bounds the probe sequence numbers remembered per sent stream;
+// pion's responder keeps 1024 packets, so an older probe cannot be resent.
+const maxProbes = 1024
 
 // maxMissing bounds the missing packets tracked per stream; the oldest
 // are given up first.
@@ -68,7 +74,8 @@ func (f *nackRepairFactory) NewInterceptor(string) (interceptor.Interceptor, err
 	return &nackRepair{
 		interval: f.interval, retries: f.retries, rtxPT: rtxPayloadTypes(),
 		streams: map[uint32]*nackStream{}, rtxOf: map[uint32]uint32{},
-		resent: map[uint32]map[uint16]time.Time{}, close: make(chan struct{}),
+		resent: map[uint32]map[uint16]time.Time{}, probes: map[uint32]*probeLog{},
+		close: make(chan struct{}),
 	}, nil
 }
 
@@ -85,6 +92,9 @@ type nackRepair struct {
 	// resent remembers, per SSRC we send, when each sequence number was
 	// last let through to the responder.
 	resent map[uint32]map[uint16]time.Time
+	// probes remembers, per SSRC we send, the sequence numbers of the
+	// probes sent last (a set and its order, oldest first).
+	probes map[uint32]*probeLog
 
 	closeOnce sync.Once
 	close     chan struct{}
@@ -95,6 +105,45 @@ type nackRepair struct {
 type nackStream struct {
 	seq     seqnum.Unwrapper
 	missing map[int64]*nackEntry // by extended sequence number
+}
+
+type probeLog struct {
+	set   map[uint16]bool
+	order []uint16
+}
+
+// BindLocalStream remembers the probes sent on a stream.
+func (n *nackRepair) BindLocalStream(info *interceptor.StreamInfo, writer interceptor.RTPWriter) interceptor.RTPWriter {
+	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+		if h.SSRC == info.SSRC && IsPadding(h, payload) {
+			n.sentProbe(h.SSRC, h.SequenceNumber)
+		}
+		return writer.Write(h, payload, a)
+	})
+}
+
+func (n *nackRepair) sentProbe(ssrc uint32, seq uint16) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	l := n.probes[ssrc]
+	if l == nil {
+		l = &probeLog{set: map[uint16]bool{}}
+		n.probes[ssrc] = l
+	}
+	l.set[seq] = true
+	l.order = append(l.order, seq)
+	if len(l.order) > maxProbes {
+		delete(l.set, l.order[0])
+		l.order = l.order[1:]
+	}
+}
+
+// UnbindLocalStream forgets a sent stream's probes.
+func (n *nackRepair) UnbindLocalStream(info *interceptor.StreamInfo) {
+	n.mu.Lock()
+	delete(n.probes, info.SSRC)
+	delete(n.resent, info.SSRC)
+	n.mu.Unlock()
 }
 
 type nackEntry struct {
@@ -167,7 +216,8 @@ func compactNTP(t time.Time) uint32 {
 	return uint32(sec<<16 | frac>>16)
 }
 
-// filter drops the packets of pairs asked for less than an RTT ago.
+// filter drops the packets of pairs asked for less than an RTT ago, and
+// the probes.
 func (n *nackRepair) filter(now time.Time, ssrc uint32, pairs []rtcp.NackPair) []rtcp.NackPair {
 	rtt := n.RTT()
 	n.mu.Lock()
@@ -177,9 +227,16 @@ func (n *nackRepair) filter(now time.Time, ssrc uint32, pairs []rtcp.NackPair) [
 		last = map[uint16]time.Time{}
 		n.resent[ssrc] = last
 	}
+	var probes map[uint16]bool
+	if l := n.probes[ssrc]; l != nil {
+		probes = l.set
+	}
 	var keep []uint16
 	for _, p := range pairs {
 		for _, seq := range p.PacketList() {
+			if probes[seq] {
+				continue
+			}
 			if t, ok := last[seq]; ok && now.Sub(t) < rtt {
 				continue
 			}
@@ -217,13 +274,8 @@ func (n *nackRepair) BindRemoteStream(info *interceptor.StreamInfo, reader inter
 			return 0, nil, err
 		}
 		if n.rtxPT[h.PayloadType] {
-			off := h.MarshalSize()
-			pad := 0
-			if h.Padding && i > 0 {
-				pad = int(b[i-1])
-			}
-			if i-off-pad >= 2 { // shorter: a padding-only probe
-				n.repaired(h.SSRC, binary.BigEndian.Uint16(b[off:off+2]))
+			if seq, ok := originalSeq(h, b[:i]); ok { // not a padding-only probe
+				n.repaired(h.SSRC, seq)
 			}
 		} else {
 			n.arrived(h.SSRC, h.SequenceNumber)

@@ -5,7 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 )
 
 func newTestRepair(rtt time.Duration) *nackRepair {
@@ -156,5 +158,41 @@ func TestNACKRepairMeasuresRTT(t *testing.T) {
 	n.measure(now, []rtcp.ReceptionReport{{LastSenderReport: 0}})
 	if got := n.RTT(); got < 199*time.Millisecond || got > 201*time.Millisecond {
 		t.Fatalf("a block without LSR changed the RTT to %v", got)
+	}
+}
+
+// The responder gets no NACKed probe to resend (issue #10, finding C: the
+// SFU retransmitted lost padding probes and the receiver counted them as
+// media), but the media packets around it, and probes are told from media
+// by their zero payload.
+func TestNACKRepairSkipsProbes(t *testing.T) {
+	n := newTestRepair(50 * time.Millisecond)
+	w := n.BindLocalStream(&interceptor.StreamInfo{SSRC: 7}, interceptor.RTPWriterFunc(func(*rtp.Header, []byte, interceptor.Attributes) (int, error) { return 0, nil }))
+	send := []struct {
+		seq     uint16
+		padding bool
+		payload []byte
+	}{
+		{10, false, []byte{0x10, 1}},
+		{11, true, make([]byte, 200)}, // a probe
+		{12, true, []byte{0x10, 0}},   // media with padding
+		{13, false, make([]byte, 4)},  // zeros without the padding bit: media
+		{14, true, make([]byte, 200)}, // a probe
+	}
+	for _, p := range send {
+		if _, err := w.Write(&rtp.Header{SSRC: 7, SequenceNumber: p.seq, Padding: p.padding}, p.payload, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := n.filter(time.Unix(1000, 0), 7, rtcp.NackPairsFromSequenceNumbers([]uint16{10, 11, 12, 13, 14}))
+	var seqs []uint16
+	for _, p := range got {
+		seqs = append(seqs, p.PacketList()...)
+	}
+	if fmt.Sprint(seqs) != "[10 12 13]" {
+		t.Errorf("let through %v, want [10 12 13]", seqs)
+	}
+	if other := n.filter(time.Unix(1000, 0), 8, rtcp.NackPairsFromSequenceNumbers([]uint16{11})); len(other) != 1 {
+		t.Errorf("another SSRC's packet 11 was dropped")
 	}
 }

@@ -64,6 +64,7 @@ type PC struct {
 	estimator cc.BandwidthEstimator
 	tags      *tags
 	wire      *wire
+	fold      *rtxFold                  // see Read
 	early     []webrtc.ICECandidateInit // see AddRemoteCandidate
 }
 
@@ -113,6 +114,9 @@ func New(p Params) (*PC, error) {
 			return nil, err
 		}
 	}
+	// Last, so that it reads what every other interceptor passed (rtx.go).
+	folds := make(chan *rtxFold, 1)
+	ir.Add(rtxFoldFactory{out: folds})
 
 	se := webrtc.SettingEngine{}
 	se.SetNet(p.Net)
@@ -148,6 +152,12 @@ func New(p Params) (*PC, error) {
 	select {
 	case g := <-getter:
 		out := &PC{PeerConnection: pc, Stats: g, tags: tg, wire: wr}
+		select {
+		case out.fold = <-folds:
+		default:
+			_ = pc.Close()
+			return nil, fmt.Errorf("peer: RTX fold was not bound")
+		}
 		if p.EstimateBandwidth {
 			select {
 			case out.estimator = <-estimator:

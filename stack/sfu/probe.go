@@ -92,7 +92,8 @@ func (d *downTrack) pad(n, size int) {
 // 5.1) and carries zero bytes before its one padding byte: pion's GCC
 // counts only payload bytes, so a padding-only packet would not raise the
 // rate it sees. rtclab's receivers recognise the zeros and skip the packet
-// (agent.isProbe).
+// (peer.IsPadding), and the SFU does not resend one a
+// subscriber NACKs (stack/peer nack.go).
 func (d *downTrack) sendPadding() {
 	for sent := 0; ; sent++ {
 		d.mu.Lock()

@@ -127,7 +127,7 @@ func (p *published) removeDown(d *downTrack) {
 func (s *SFU) pump(p *published, l *layer) {
 	defer s.wg.Done()
 	for {
-		pkt, _, err := l.remote.ReadRTP()
+		pkt, _, err := p.pubPC.ReadRTP(l.remote)
 		if err != nil {
 			return
 		}
