@@ -14,9 +14,10 @@ import (
 // video at about 8.5 minutes, audio at about 11.
 //
 // Each takes 20 minutes of virtual time, 60-110 s of wall time on a
-// shared 2-core machine, so they run only with RTCLAB_LONG_CALLS=1
-// (make longcalls); the 32,768-packet cut itself is pinned by the
-// munger's unit tests (stack/sfu), which run every time.
+// shared 2-core machine, so they run only with RTCLAB_LONG_CALLS=1, which
+// make test (and so CI) sets; make longcalls runs them alone. The
+// 32,768-packet cut itself is also pinned by the munger's unit tests
+// (stack/sfu), which run every time.
 func skipUnlessLongCalls(t *testing.T) {
 	t.Helper()
 	if testing.Short() || os.Getenv("RTCLAB_LONG_CALLS") != "1" {
