@@ -77,6 +77,7 @@ const (
 	classOther = 3
 	classRTCP  = 0x100 // | RTCP packet type
 	classRTP   = 0x200 // | payload type, | stream ordinal << 8
+	classTCP   = 0x400 // | a hash of the connection's direction << 12; index: the stream offset
 )
 
 // identity returns the packet's class and its index within the class.

@@ -18,7 +18,8 @@ const (
 
 // LinkStats counts what a link did.
 type LinkStats struct {
-	// Packets and Bytes offered to the link.
+	// Packets and Bytes offered to the link; bytes are IP packet bytes
+	// (IPv4 and UDP or TCP headers included), as the bottleneck counts them.
 	Packets uint64
 	Bytes   uint64
 	// Lost is the number of packets dropped by random or bursty loss.
@@ -34,7 +35,7 @@ type LinkStats struct {
 	Duplicated uint64
 	// Delivered is the number of packets that came out (copies included).
 	Delivered uint64
-	// DeliveredBytes is their size in bytes.
+	// DeliveredBytes is their size in IP packet bytes.
 	DeliveredBytes uint64
 }
 
@@ -143,41 +144,60 @@ const (
 	drawGE
 )
 
-// send offers a packet; deliver is called when it comes out of the link
-// (twice if duplicated), unless it is dropped.
+// IP packet overhead the bottleneck counts on top of a socket's payload: a
+// rate limit or a capacity trace carries IP packets, so the IPv4 header
+// (RFC 791 section 3.1, 20 bytes without options) and the UDP (RFC 768,
+// 8 bytes) or TCP (RFC 9293 section 3.1, 20 bytes without options) header
+// take capacity and buffer space like the payload does.
+const (
+	udpOverhead = 20 + 8
+	tcpOverhead = 20 + 20
+)
+
+// send offers a UDP datagram; deliver is called when it comes out of the
+// link (twice if duplicated), unless it is dropped.
 func (l *link) send(data []byte, deliver func()) {
-	size := len(data)
-	now := time.Now()
 	l.mu.Lock()
-	l.stats.Packets++
-	l.stats.Bytes += uint64(size)
-	imp := l.imp
 	class, index := l.fates.identity(data)
 	if n := l.fates.occurrence(class, index); n > 0 {
 		// A resend of identical bytes: draw afresh (the first offer keeps
 		// the plain identity, so fates of other packets do not change).
 		index ^= n * 0x9E3779B97F4A7C15
 	}
+	l.offerLocked(class, index, len(data)+udpOverhead, 0, func(time.Duration) { deliver() })
+}
+
+// offerLocked carries one IP packet of wire bytes (headers included) with the
+// given fate identity; deliver is called with its one-way delay through
+// the link when it comes out (twice if duplicated); extra is delay spent
+// outside the link (a host's stack). Called with l.mu held, which it unlocks. It reports whether the
+// packet was accepted: false when the link was down, lost it, or the
+// bottleneck buffer was full.
+func (l *link) offerLocked(class, index uint64, wire int, extra time.Duration, deliver func(time.Duration)) bool {
+	now := time.Now()
+	l.stats.Packets++
+	l.stats.Bytes += uint64(wire)
+	imp := l.imp
 	if imp.Down {
 		l.stats.Down++
 		l.mu.Unlock()
-		return
+		return false
 	}
 	if l.lost(imp, class, index) {
 		l.stats.Lost++
 		l.mu.Unlock()
-		return
+		return false
 	}
 	out := now
 	if imp.limited() {
 		var ok bool
-		if out, ok = l.bottleneck(imp, now, size); !ok {
+		if out, ok = l.bottleneck(imp, now, wire); !ok {
 			l.stats.QueueDrops++
 			l.mu.Unlock()
-			return
+			return false
 		}
 	}
-	out = out.Add(imp.Delay + l.skew + l.jitter(imp, class, index))
+	out = out.Add(imp.Delay + extra + l.skew + l.jitter(imp, class, index))
 	if out.Before(now) {
 		out = now
 	}
@@ -194,75 +214,37 @@ func (l *link) send(data []byte, deliver func()) {
 		copies = 2
 		l.stats.Duplicated++
 	}
+	obs := l.observe
 	if out.Equal(now) && len(l.queue) == 0 {
 		l.stats.Delivered += uint64(copies)
-		l.stats.DeliveredBytes += uint64(copies * size)
-		obs := l.observe
+		l.stats.DeliveredBytes += uint64(copies * wire)
 		l.mu.Unlock()
 		for range copies {
 			if obs != nil {
-				obs(size, 0)
+				obs(wire, 0)
 			}
-			deliver()
+			deliver(0)
 		}
-		return
+		return true
 	}
+	d := out.Sub(now)
 	for range copies {
 		l.seq++
-		d := out.Sub(now)
-		obs := l.observe
 		heap.Push(&l.queue, packet{at: out, seq: l.seq, deliver: func() {
 			if obs != nil {
-				obs(size, d)
+				obs(wire, d)
 			}
-			deliver()
+			deliver(d)
 		}})
-		l.stats.DeliveredBytes += uint64(size)
+		l.stats.DeliveredBytes += uint64(wire)
 	}
 	l.mu.Unlock()
 	select {
 	case l.wake <- struct{}{}:
 	default:
 	}
+	return true
 }
-
-// sendStream carries size bytes of a TCP stream: no loss (TCP repairs it;
-// the repair time is not emulated), but the bottleneck's serialisation
-// (without dropping) and the delay, in order. A down link holds nothing
-// back either: the stream waits for no one.
-func (l *link) sendStream(size int, deliver func()) {
-	now := time.Now()
-	l.mu.Lock()
-	imp := l.imp
-	out := now
-	if imp.Rate > 0 {
-		start := now
-		if l.busyUntil.After(start) {
-			start = l.busyUntil
-		}
-		out = start.Add(time.Duration(float64(size*8) / float64(imp.Rate) * float64(time.Second)))
-		l.busyUntil = out
-	}
-	out = out.Add(imp.Delay + streamLatency + l.skew)
-	if !out.After(l.lastOut) {
-		out = l.lastOut.Add(time.Nanosecond)
-	}
-	l.lastOut = out
-	l.seq++
-	heap.Push(&l.queue, packet{at: out, seq: l.seq, deliver: deliver})
-	l.mu.Unlock()
-	select {
-	case l.wake <- struct{}{}:
-	default:
-	}
-}
-
-// streamLatency is what a TCP segment spends in the stacks on top of the
-// link's delay. Its odd value keeps TCP events off the instants of UDP
-// ones: in virtual time events at one instant run in any order, and TURN
-// allocations over TCP and UDP racing at one instant made ICE's choices
-// (so whole runs) differ for one seed.
-const streamLatency = 37*time.Microsecond + 311*time.Nanosecond
 
 // lost decides random or bursty loss.
 func (l *link) lost(imp Impairment, class, index uint64) bool {
@@ -331,8 +313,9 @@ func (l *link) bottleneck(imp Impairment, now time.Time, size int) (time.Time, b
 	return out, true
 }
 
-// traceDeparture spends delivery opportunities on size bytes: each
-// opportunity carries up to 1500 bytes, and small packets share one.
+// traceDeparture spends delivery opportunities on size bytes of IP
+// packets: each opportunity carries one 1500-byte IP packet's worth, and
+// small packets share one, as in mahimahi's mm-link.
 // Opportunities that pass while the buffer is empty are lost, as in
 // mm-link. Called with the departed packets already forgotten.
 func (l *link) traceDeparture(t *Trace, now time.Time, size int) time.Time {

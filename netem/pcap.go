@@ -12,8 +12,11 @@ import (
 // (libpcap format, link type LINKTYPE_IPV4 = 228), openable in Wireshark
 // and tshark: packets the host sends when it sends them, packets it
 // receives once they have come through the downlink's impairments.
-// IPv4 and UDP headers are made up from the socket addresses (the host's
-// own, inside address; UDP checksum 0, which IPv4 allows).
+// IPv4 and UDP or TCP headers are made up from the socket addresses (the
+// host's own, inside address; UDP checksum 0, which IPv4 allows; TCP
+// checksum 0). Emulated TCP's segments are recorded as they leave the
+// sender and as they reach the receiver, retransmissions included; acks
+// are not packets on the emulated network and are not recorded.
 type Capture struct {
 	mu  sync.Mutex
 	w   io.Writer
@@ -49,12 +52,48 @@ func (c *Capture) Err() error {
 	return c.err
 }
 
+// TCP flags (RFC 9293 section 3.1).
+const (
+	tcpFIN = 0x01
+	tcpSYN = 0x02
+	tcpPSH = 0x08
+	tcpACK = 0x10
+)
+
 // packet records one UDP datagram from src to dst at time at.
 func (c *Capture) packet(at time.Time, src, dst *net.UDPAddr, payload []byte) {
 	if c == nil || src == nil || dst == nil {
 		return
 	}
-	s4, d4 := src.IP.To4(), dst.IP.To4()
+	var udp [8]byte
+	binary.BigEndian.PutUint16(udp[0:], uint16(src.Port))
+	binary.BigEndian.PutUint16(udp[2:], uint16(dst.Port))
+	binary.BigEndian.PutUint16(udp[4:], uint16(8+len(payload)))
+	c.ip(at, src.IP, dst.IP, 17, udp[:], payload)
+}
+
+// segment records one TCP segment from src to dst at time at: seq and ack
+// are the sequence and acknowledgement numbers (the initial sequence
+// numbers are 0), flags the TCP flags.
+func (c *Capture) segment(at time.Time, src, dst *net.TCPAddr, seq, ack uint64, flags byte, payload []byte) {
+	if c == nil || src == nil || dst == nil {
+		return
+	}
+	var tcp [20]byte
+	binary.BigEndian.PutUint16(tcp[0:], uint16(src.Port))
+	binary.BigEndian.PutUint16(tcp[2:], uint16(dst.Port))
+	binary.BigEndian.PutUint32(tcp[4:], uint32(seq))
+	binary.BigEndian.PutUint32(tcp[8:], uint32(ack))
+	tcp[12] = 5 << 4 // data offset: 20 bytes, no options
+	tcp[13] = flags
+	binary.BigEndian.PutUint16(tcp[14:], 65535) // window
+	c.ip(at, src.IP, dst.IP, 6, tcp[:], payload)
+}
+
+// ip records one IPv4 packet carrying a transport header and payload.
+// The transport checksum is left 0: tshark does not check it by default.
+func (c *Capture) ip(at time.Time, srcIP, dstIP net.IP, proto byte, header, payload []byte) {
+	s4, d4 := srcIP.To4(), dstIP.To4()
 	if s4 == nil || d4 == nil {
 		return
 	}
@@ -64,7 +103,7 @@ func (c *Capture) packet(at time.Time, src, dst *net.UDPAddr, payload []byte) {
 		return
 	}
 	c.id++
-	total := 20 + 8 + len(payload)
+	total := 20 + len(header) + len(payload)
 	if total > pcapSnapLen {
 		return
 	}
@@ -79,15 +118,12 @@ func (c *Capture) packet(at time.Time, src, dst *net.UDPAddr, payload []byte) {
 	binary.BigEndian.PutUint16(ip[2:], uint16(total))
 	binary.BigEndian.PutUint16(ip[4:], c.id)
 	ip[8] = 64 // TTL
-	ip[9] = 17 // UDP
+	ip[9] = proto
 	copy(ip[12:16], s4)
 	copy(ip[16:20], d4)
 	binary.BigEndian.PutUint16(ip[10:], ipChecksum(ip[:20]))
-	udp := ip[20:]
-	binary.BigEndian.PutUint16(udp[0:], uint16(src.Port))
-	binary.BigEndian.PutUint16(udp[2:], uint16(dst.Port))
-	binary.BigEndian.PutUint16(udp[4:], uint16(8+len(payload)))
-	copy(udp[8:], payload)
+	copy(ip[20:], header)
+	copy(ip[20+len(header):], payload)
 	_, c.err = c.w.Write(buf)
 }
 

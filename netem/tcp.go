@@ -2,7 +2,6 @@ package netem
 
 import (
 	"errors"
-	"io"
 	"net"
 	"os"
 	"sync"
@@ -14,9 +13,10 @@ import (
 
 // TCP on the emulated network. pion's vnet carries only UDP, so netem adds
 // TCP itself, as reliable in-order byte streams between hosts: a segment
-// takes the access links' delay and rate, never their loss (TCP would
-// repair it; the repair time is not emulated), and connecting takes one
-// round trip. Connections go out through NATs (the server sees the NAT's
+// crosses the sender's uplink and the receiver's downlink like a UDP
+// datagram does (loss, the rate- or trace-limited drop-tail bottleneck,
+// delay, jitter), and a segment that does not arrive is sent again after a
+// retransmission timeout (stream.go). Connecting takes one round trip. Connections go out through NATs (the server sees the NAT's
 // public address and a port of its own) but never in: a listener on a
 // NATed host is reachable only from itself. Firewalls block UDP only, so
 // a udp-blocked host still reaches TURN over TCP.
@@ -81,7 +81,7 @@ func (h *hostNet) ListenTCP(_ string, laddr *net.TCPAddr) (transport.TCPListener
 	if f.listeners[addr.String()] != nil {
 		return nil, &net.OpError{Op: "listen", Net: "tcp", Addr: addr, Err: syscall.EADDRINUSE}
 	}
-	l := &tcpListener{f: f, addr: addr, conns: make(chan *streamConn, 64), done: make(chan struct{}), deadline: makeDeadline()}
+	l := &tcpListener{f: f, h: h, addr: addr, conns: make(chan *streamConn, 64), done: make(chan struct{}), deadline: makeDeadline()}
 	f.listeners[addr.String()] = l
 	return l, nil
 }
@@ -100,10 +100,19 @@ func (h *hostNet) DialTCP(_ string, _ *net.TCPAddr, raddr *net.TCPAddr) (transpo
 	if l == nil {
 		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: raddr, Err: syscall.ECONNREFUSED}
 	}
-	// The handshake: SYN up, SYN-ACK down.
-	time.Sleep(h.up.get().Delay + h.down.get().Delay + 2*streamLatency)
-	client := newStreamConn(clientAddr, raddr, h.up)
-	server := newStreamConn(raddr, seenAs, h.down)
+	// The handshake: SYN up, SYN-ACK down. Its round trip is the first RTT
+	// sample (RFC 6298 section 2.2).
+	rtt := h.up.get().Delay + l.h.down.get().Delay + l.h.up.get().Delay + h.down.get().Delay + 2*streamLatency
+	// The handshake's segments are captured but not impaired.
+	there := h.up.get().Delay + l.h.down.get().Delay + streamLatency
+	h.capture.segment(time.Now(), clientAddr, raddr, 0, 0, tcpSYN, nil)
+	time.Sleep(there)
+	l.h.capture.segment(time.Now(), seenAs, raddr, 0, 0, tcpSYN, nil)
+	l.h.capture.segment(time.Now(), raddr, seenAs, 0, 1, tcpSYN|tcpACK, nil)
+	time.Sleep(rtt - there)
+	h.capture.segment(time.Now(), raddr, clientAddr, 0, 1, tcpSYN|tcpACK, nil)
+	client := newStreamConn(h, clientAddr, raddr, []*link{h.up, l.h.down}, rtt)
+	server := newStreamConn(l.h, raddr, seenAs, []*link{l.h.up, h.down}, rtt)
 	client.peer, server.peer = server, client
 	f.mu.Lock()
 	if f.down {
@@ -126,6 +135,7 @@ func (h *hostNet) ResolveTCPAddr(network, address string) (*net.TCPAddr, error) 
 
 type tcpListener struct {
 	f         *tcpFabric
+	h         *hostNet // the listening host
 	addr      *net.TCPAddr
 	conns     chan *streamConn
 	done      chan struct{}
@@ -162,121 +172,3 @@ func (l *tcpListener) SetDeadline(t time.Time) error {
 	l.deadline.set(t)
 	return nil
 }
-
-// streamConn is one end of an emulated TCP connection. Bytes written
-// travel over out (the writer's uplink, or the reader's downlink for
-// connections from a host's point of view) into the peer's buffer.
-type streamConn struct {
-	local, remote *net.TCPAddr
-	out           *link
-	peer          *streamConn
-
-	mu       sync.Mutex
-	buf      []byte
-	eof      bool // the peer closed its side and everything arrived
-	closed   bool
-	notify   chan struct{}
-	deadline *deadline
-}
-
-func newStreamConn(local, remote *net.TCPAddr, out *link) *streamConn {
-	return &streamConn{local: local, remote: remote, out: out, notify: make(chan struct{}, 1), deadline: makeDeadline()}
-}
-
-func (c *streamConn) arrive(data []byte, fin bool) {
-	c.mu.Lock()
-	if fin {
-		c.eof = true
-	} else {
-		c.buf = append(c.buf, data...)
-	}
-	c.mu.Unlock()
-	select {
-	case c.notify <- struct{}{}:
-	default:
-	}
-}
-
-func (c *streamConn) Read(p []byte) (int, error) {
-	for {
-		c.mu.Lock()
-		switch {
-		case c.closed:
-			c.mu.Unlock()
-			return 0, net.ErrClosed
-		case len(c.buf) > 0:
-			n := copy(p, c.buf)
-			c.buf = c.buf[n:]
-			c.mu.Unlock()
-			return n, nil
-		case c.eof:
-			c.mu.Unlock()
-			return 0, io.EOF
-		}
-		c.mu.Unlock()
-		select {
-		case <-c.notify:
-		case <-c.deadline.wait():
-			return 0, os.ErrDeadlineExceeded
-		}
-	}
-}
-
-func (c *streamConn) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	closed := c.closed
-	c.mu.Unlock()
-	if closed {
-		return 0, net.ErrClosed
-	}
-	data := append([]byte(nil), p...)
-	peer := c.peer
-	c.out.sendStream(len(data), func() { peer.arrive(data, false) })
-	return len(p), nil
-}
-
-func (c *streamConn) Close() error {
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return net.ErrClosed
-	}
-	c.closed = true
-	c.mu.Unlock()
-	select {
-	case c.notify <- struct{}{}:
-	default:
-	}
-	peer := c.peer
-	c.out.sendStream(0, func() { peer.arrive(nil, true) })
-	return nil
-}
-
-// abort ends the connection at once: the network is gone.
-func (c *streamConn) abort() {
-	c.mu.Lock()
-	c.closed = true
-	c.mu.Unlock()
-	select {
-	case c.notify <- struct{}{}:
-	default:
-	}
-}
-
-func (c *streamConn) CloseRead() error  { return nil }
-func (c *streamConn) CloseWrite() error { return c.Close() }
-func (c *streamConn) ReadFrom(r io.Reader) (int64, error) {
-	return io.Copy(struct{ io.Writer }{c}, r)
-}
-func (c *streamConn) LocalAddr() net.Addr                    { return c.local }
-func (c *streamConn) RemoteAddr() net.Addr                   { return c.remote }
-func (c *streamConn) SetDeadline(t time.Time) error          { c.deadline.set(t); return nil }
-func (c *streamConn) SetReadDeadline(t time.Time) error      { c.deadline.set(t); return nil }
-func (c *streamConn) SetWriteDeadline(time.Time) error       { return nil }
-func (c *streamConn) SetLinger(int) error                    { return nil }
-func (c *streamConn) SetKeepAlive(bool) error                { return nil }
-func (c *streamConn) SetKeepAlivePeriod(time.Duration) error { return nil }
-func (c *streamConn) SetNoDelay(bool) error                  { return nil }
-
-func (c *streamConn) SetReadBuffer(int) error  { return nil }
-func (c *streamConn) SetWriteBuffer(int) error { return nil }

@@ -65,8 +65,29 @@ func TestTCP(t *testing.T) {
 		if string(got) != string(msg) {
 			t.Error("echo corrupted: TCP must be reliable and in order despite 50% uplink loss")
 		}
-		if rtt, want := time.Since(start), 40*time.Millisecond+2*streamLatency+c.up.skew+c.down.skew; rtt != want {
-			t.Errorf("echo took %v, want %v (40ms + stack latency + the links' skews)", rtt, want)
+		// 7 segments at 50% loss: some were repaired, each after at least
+		// one retransmission timeout.
+		if rtt, least := time.Since(start), 40*time.Millisecond+minRTO; rtt < least {
+			t.Errorf("echo over a 50%%-loss uplink took %v, want at least %v (one RTT and one retransmission timeout)", rtt, least)
+		}
+		if st := c.Stats(Uplink); st.Lost == 0 || st.Packets < 8 {
+			t.Errorf("uplink stats %+v: want lost segments, and their retransmissions offered again", st)
+		}
+		// Without loss the echo takes one round trip.
+		if err := c.SetImpairment(Uplink, Impairment{Delay: 10 * time.Millisecond}); err != nil {
+			t.Fatal(err)
+		}
+		start = time.Now()
+		if _, err := conn.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(conn, got); err != nil {
+			t.Fatal(err)
+		}
+		// The 7 segments leave at one instant; a FIFO link spaces them 1 ns.
+		segs := (len(msg) + mss - 1) / mss
+		if rtt, want := time.Since(start), 40*time.Millisecond+2*streamLatency+c.up.skew+s.down.skew+s.up.skew+c.down.skew+time.Duration(segs-1); rtt != want {
+			t.Errorf("echo took %v, want %v (40ms + stack latency + the links' skews + 1 ns per segment after the first)", rtt, want)
 		}
 		conn.Close()
 
