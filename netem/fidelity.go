@@ -357,6 +357,34 @@ func traceCase(t *Trace, secs []int) fidelityCase {
 		size: mtu - udpOverhead, interval: interval, judge: judgeTrace(secs)}
 }
 
+// clippedMoments is the mean and standard deviation of delay + jitter,
+// uniform on ±jitter or normal with σ = jitter truncated at ±3σ, clipped
+// below at 0, by numerical integration.
+func clippedMoments(delay, jitter float64, normal bool) (mean, sd float64) {
+	if jitter == 0 {
+		return delay, 0
+	}
+	lo, hi := -1.0, 1.0
+	if normal {
+		lo, hi = -3, 3
+	}
+	const steps = 20000
+	var w, s, ss float64
+	for i := range steps {
+		z := lo + (hi-lo)*(float64(i)+0.5)/steps
+		p := 1.0
+		if normal {
+			p = math.Exp(-z * z / 2)
+		}
+		x := math.Max(0, delay+z*jitter)
+		w += p
+		s += p * x
+		ss += p * x * x
+	}
+	mean = s / w
+	return mean, math.Sqrt(math.Max(0, ss/w-mean*mean))
+}
+
 func kbps(bps int64) string {
 	if bps >= 1_000_000 && bps%1_000_000 == 0 {
 		return fmt.Sprintf("%dMbps", bps/1_000_000)
@@ -386,20 +414,25 @@ func CheckLink(seed int64, imp Impairment) ([]FidelityResult, error) {
 	}
 	if imp.Delay > 0 || imp.Jitter > 0 {
 		d := Impairment{Delay: imp.Delay, Jitter: imp.Jitter, JitterDist: imp.JitterDist, Reorder: imp.Reorder}
-		dist, sd := "", 0.0
-		j := float64(imp.Jitter) / float64(ms)
+		dist := ""
 		switch {
 		case imp.Jitter > 0 && imp.JitterDist == JitterNormal:
-			dist, sd = JitterNormal, j*truncatedSD3
+			dist = JitterNormal
 		case imp.Jitter > 0:
-			dist, sd = JitterUniform, j/math.Sqrt(3)
+			dist = JitterUniform
 		}
-		delay := float64(imp.Delay) / float64(ms)
+		// A packet never leaves before it was sent: with jitter above the
+		// delay the distribution is clipped at 0, and so are its moments.
+		delay, sd := clippedMoments(float64(imp.Delay)/float64(ms), float64(imp.Jitter)/float64(ms), dist == JitterNormal)
 		judge := judgeDelay(delay, sd, dist)
 		if imp.Jitter > 0 && !imp.Reorder {
-			// FIFO: a packet waits for the one ahead, so the delay's
-			// distribution is not the configured one; check the order.
-			judge = judgeNoReorder
+			// FIFO: also check the order. The probes are further apart
+			// than the jitter's whole range (below), so none waits for the
+			// one ahead and the delay keeps its configured distribution.
+			delayJudge := judge
+			judge = func(c fidelityCase, m probeMeasure) []FidelityResult {
+				return append(delayJudge(c, m), judgeNoReorder(c, m)...)
+			}
 		}
 		name := fmt.Sprintf("delay %v", imp.Delay)
 		if imp.Jitter > 0 {
@@ -408,8 +441,7 @@ func CheckLink(seed int64, imp Impairment) ([]FidelityResult, error) {
 				name += " without reordering"
 			}
 		}
-		// Packets further apart than the jitter's range, so that a FIFO
-		// link's waiting does not bias the delay.
+		// Normal jitter spans ±3σ: 7σ apart, no probe waits on a FIFO link.
 		interval := max(ms, 7*imp.Jitter)
 		cases = append(cases, fidelityCase{name: name, imp: d, packets: 5000, size: 200, interval: interval, judge: judge})
 	}

@@ -28,7 +28,8 @@ func ParseLink(source, spec, trace string) (netem.Impairment, error) {
 	var ch LinkChange
 	if len(root.Content) > 0 {
 		if err := decodeStrict(root.Content[0], &ch); err != nil {
-			return netem.Impairment{}, &Error{File: source, Line: yamlErrLine(err), Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
+			return netem.Impairment{}, &Error{File: source, Line: yamlErrLine(err), Msg: strings.TrimPrefix(err.Error(), "yaml: ") +
+				" (allowed: down, loss, burst, delay, jitter, jitter_distribution, reorder, rate, queue, duplicate, trace)"}
 		}
 	}
 	if trace != "" {

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rtclab/rtclab/netem"
+	"github.com/rtclab/rtclab/scenarios"
 )
 
 func newNetemCmd(env *Env) *cobra.Command {
@@ -16,8 +17,9 @@ func newNetemCmd(env *Env) *cobra.Command {
 		Short: "Inspect the network emulator",
 	}
 	var (
-		seed   int64
-		asJSON bool
+		seed        int64
+		asJSON      bool
+		link, trace string
 	)
 	check := &cobra.Command{
 		Use:   "check",
@@ -26,14 +28,32 @@ func newNetemCmd(env *Env) *cobra.Command {
 bursty loss, delay, uniform and normal jitter, FIFO ordering, rate limit
 with a bottleneck queue, a capacity trace, duplication) in virtual time,
 and print configured against measured values with the tolerance each is
-held to and why. Exit code 1 when any quantity is out of tolerance.`,
+held to and why. Exit code 1 when any quantity is out of tolerance.
+
+With --link (the fields of a scenario's uplink or downlink, e.g.
+'rate: 300kbps, queue: 100ms, jitter: 20ms') and/or --trace FILE (a
+mahimahi capacity trace, or builtin:NAME), it measures that link instead:
+one probe stream per part of it (loss, delay and jitter, rate or trace,
+duplication). A mistake in either is reported with its field and what is
+allowed, exit code 2.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if env.Bubble == nil {
 				return usagef("netem check needs virtual time, which this build lacks")
 			}
 			var results []netem.FidelityResult
 			var err error
-			env.Bubble(func() { results, err = netem.CheckFidelity(seed) })
+			if link != "" || trace != "" {
+				imp, perr := scenarios.ParseLink("--link", link, trace)
+				if perr != nil {
+					return usagef("%v", perr)
+				}
+				if imp == (netem.Impairment{}) {
+					return usagef("--link %q sets nothing to measure (fields: loss, burst, delay, jitter, jitter_distribution, reorder, rate, queue, duplicate, trace)", link)
+				}
+				env.Bubble(func() { results, err = netem.CheckLink(seed, imp) })
+			} else {
+				env.Bubble(func() { results, err = netem.CheckFidelity(seed) })
+			}
 			if err != nil {
 				return err
 			}
@@ -72,6 +92,8 @@ held to and why. Exit code 1 when any quantity is out of tolerance.`,
 	}
 	check.Flags().Int64Var(&seed, "seed", 1, "seed of the emulated links' random choices")
 	check.Flags().BoolVar(&asJSON, "json", false, "print the results as JSON")
+	check.Flags().StringVar(&link, "link", "", "measure this link instead of the built-in cases, e.g. 'rate: 300kbps, queue: 100ms, jitter: 20ms'")
+	check.Flags().StringVar(&trace, "trace", "", "measure this mahimahi capacity trace (a file, or builtin:NAME)")
 	cmd.AddCommand(check)
 	return cmd
 }
