@@ -291,7 +291,7 @@ func judgeTrace(secs []int) func(fidelityCase, probeMeasure) []FidelityResult {
 			perSec[int(a.at.Sub(m.arrivals[0].sent).Seconds())] += a.bytes
 		}
 		capacity := func(sec int) float64 {
-			return float64(t.first(time.Duration(sec+1)*time.Second)-t.first(time.Duration(sec)*time.Second)) * mtu * 8 / 1000
+			return float64(t.CapacityBytes(time.Duration(sec)*time.Second, time.Duration(sec+1)*time.Second)) * 8 / 1000
 		}
 		const why = "±3% of the trace's capacity in that second, and one packet"
 		tol := func(want float64) float64 { return want*0.03 + mtu*8/1000 }

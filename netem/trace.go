@@ -102,3 +102,10 @@ func (t *Trace) first(d time.Duration) int64 {
 	}
 	return k
 }
+
+// CapacityBytes is how many bytes of IP packets the trace lets through
+// from offset from (inclusive) to offset to (exclusive) after its start:
+// one 1500-byte packet per delivery opportunity.
+func (t *Trace) CapacityBytes(from, to time.Duration) int64 {
+	return (t.first(to) - t.first(from)) * mtu
+}
