@@ -4,14 +4,14 @@ import (
 	"context"
 	"math"
 	"testing"
-	"testing/synctest"
 
+	vbubble "github.com/rtclab/rtclab/bubble"
 	"github.com/rtclab/rtclab/netem"
 	"github.com/rtclab/rtclab/reports"
 )
 
 func bubble(t *testing.T) func(func()) {
-	return func(f func()) { synctest.Test(t, func(*testing.T) { f() }) }
+	return func(f func()) { vbubble.Run(t, f) }
 }
 
 func cellOf(t *testing.T, r *Result, ice ICEConfig, row, col netem.NAT) CellResult {

@@ -2,6 +2,7 @@ package matrix
 
 import (
 	"fmt"
+	"github.com/rtclab/rtclab/phase"
 	"slices"
 	"strings"
 	"time"
@@ -177,9 +178,9 @@ const (
 // ICE agents' 200 ms check ticks, and the order of same-instant events
 // (picked by the scheduler) decided which pair won; two different odd
 // delays keep arrivals off the ticks and off each other.
-const (
-	offererDelay  = "7.3ms"
-	answererDelay = "11.9ms"
+var (
+	offererDelay  = phase.OffererDelay.Value().String()
+	answererDelay = phase.AnswererDelay.Value().String()
 )
 
 // Scenario builds the p2p scenario of one cell: two participants sending

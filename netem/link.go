@@ -2,6 +2,7 @@ package netem
 
 import (
 	"container/heap"
+	"github.com/rtclab/rtclab/phase"
 	"math"
 	"sync"
 	"time"
@@ -115,7 +116,7 @@ func newLink(seed int64, host string, dir Direction, imp Impairment) *link {
 	l := &link{
 		imp:   imp,
 		fates: f,
-		skew:  linkSkew(f.link),
+		skew:  phase.LinkSkew(host + "/" + string(dir)),
 		start: time.Now(),
 		ge:    map[uint64]*geState{},
 		wake:  make(chan struct{}, 1),
@@ -124,15 +125,6 @@ func newLink(seed int64, host string, dir Direction, imp Impairment) *link {
 	l.wg.Add(1)
 	go l.run()
 	return l
-}
-
-// linkSkew is a link's fixed extra delay, 1 to 2 µs with an odd number of
-// nanoseconds, different for every link. Delays written in whole
-// milliseconds make packets on different paths arrive at the same virtual
-// instant, where goroutines run in any order and ICE's choices (so whole
-// runs) could differ for one seed; no real link is that exact.
-func linkSkew(linkHash uint64) time.Duration {
-	return time.Microsecond + time.Duration(linkHash%1000|1)*time.Nanosecond
 }
 
 // Draw numbers: each decision about a packet uses its own draw.

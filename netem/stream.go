@@ -1,6 +1,7 @@
 package netem
 
 import (
+	"github.com/rtclab/rtclab/phase"
 	"hash/fnv"
 	"io"
 	"net"
@@ -370,8 +371,7 @@ func (c *streamConn) SetReadBuffer(int) error  { return nil }
 func (c *streamConn) SetWriteBuffer(int) error { return nil }
 
 // streamLatency is what a TCP segment spends in the stacks on top of the
-// links' delay. Its odd value keeps TCP events off the instants of UDP
-// ones: in virtual time events at one instant run in any order, and TURN
-// allocations over TCP and UDP racing at one instant made ICE's choices
-// (so whole runs) differ for one seed.
-const streamLatency = 37*time.Microsecond + 311*time.Nanosecond
+// links' delay; derived in package phase, it keeps TCP events off the
+// instants of UDP ones (TURN allocations over TCP and UDP racing at one
+// instant made ICE's choices, so whole runs, differ for one seed).
+var streamLatency = phase.StreamLatency.Value()

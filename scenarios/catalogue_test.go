@@ -4,16 +4,16 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"testing/synctest"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/rtclab/rtclab/bubble"
 	"github.com/rtclab/rtclab/reports"
 	"github.com/rtclab/rtclab/scenarios"
 )
 
-// suiteT is the *testing.T of the suite: synctest.Test needs one, and
+// suiteT is the *testing.T of the suite: a bubble needs one, and
 // Ginkgo runs specs serially on the test's goroutine.
 var suiteT *testing.T
 
@@ -29,7 +29,7 @@ func runBuiltin(name string) *reports.Report {
 	s, err := scenarios.Load(name)
 	Expect(err).NotTo(HaveOccurred())
 	var rep *reports.Report
-	synctest.Test(suiteT, func(*testing.T) {
+	bubble.Run(suiteT, func() {
 		rep, err = scenarios.Run(context.Background(), s, scenarios.RunOptions{Clock: scenarios.ClockVirtual})
 	})
 	Expect(err).NotTo(HaveOccurred())

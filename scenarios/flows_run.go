@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
-	"runtime"
-	"runtime/debug"
 	"slices"
 	"sync"
 	"testing/synctest"
@@ -88,11 +86,6 @@ const (
 	sourceShift = 2500 * time.Microsecond
 	iceShift    = 1700 * time.Microsecond
 
-	// gcEvery is how often a virtual-time run collects garbage (about
-	// 5 MB per flow per second of scenario time is allocated); gcLimit
-	// lets the collector step in on its own only past 4 GiB.
-	gcEvery  = time.Second
-	gcLimit  = 4 << 30
 	flowPort = 5000
 )
 
@@ -102,23 +95,6 @@ func stagger(i int) time.Duration { return phaseBase + time.Duration(i)*phaseSte
 func runFlows(ctx context.Context, s *Scenario, opt RunOptions) (*reports.Report, error) {
 	if opt.Clock == "" {
 		opt.Clock = ClockReal
-	}
-	if opt.Clock == ClockVirtual {
-		// pion's GCC hands each feedback packet to two goroutines (the
-		// delay-gradient path and the received-rate path of
-		// gcc/delay_based_bwe.go) that wake at one virtual instant; with
-		// several Ps their order, and so the estimate, differs from run to
-		// run. On one P the scheduler runs them in a repeatable order, and
-		// virtual time gains nothing from parallelism anyway.
-		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-		// The collector stops goroutines wherever they are, and the one
-		// stopped between waking GCC's two goroutines lets the second run
-		// first: runs differed by when a collection happened to start.
-		// So the run collects at fixed points of virtual time instead
-		// (see timeline), with a memory limit as the safety net.
-		defer debug.SetGCPercent(debug.SetGCPercent(-1))
-		defer debug.SetMemoryLimit(debug.SetMemoryLimit(gcLimit))
-		runtime.GC()
 	}
 	wall := time.Now()
 	r := &flowRun{s: s, opt: opt}
@@ -400,9 +376,6 @@ func (r *flowRun) timeline(ctx context.Context) error {
 	prev := make([]flow.Counters, len(r.flows))
 	return runTimeline(ctx, r.t0, r.s.Duration.Duration, r.opt, r.event, func(now time.Time, elapsed time.Duration) {
 		r.sample(now, prev)
-		if r.opt.Clock == ClockVirtual && elapsed%gcEvery < sampleEvery {
-			runtime.GC() // nothing else runs at this instant
-		}
 	})
 }
 

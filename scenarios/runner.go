@@ -25,6 +25,7 @@ import (
 	"github.com/rtclab/rtclab/stack/sfu"
 	"github.com/rtclab/rtclab/stack/signaling"
 	"github.com/rtclab/rtclab/stack/turn"
+	"runtime"
 )
 
 // Clocks a run can use.
@@ -290,6 +291,10 @@ func (r *run) timeline(ctx context.Context) error {
 	})
 }
 
+// gcEvery is how often a virtual-time run collects garbage (a flow
+// allocates about 5 MB per second of scenario time).
+const gcEvery = time.Second
+
 // runTimeline calls sample every sampleEvery from now on, with the
 // scenario time elapsed since start, until total has passed (nil), ctx
 // ends, or RunOptions.Interrupt is set (ErrInterrupted). It reports
@@ -306,6 +311,11 @@ func runTimeline(ctx context.Context, start time.Time, total time.Duration, opt 
 		case now := <-tick.C:
 			elapsed := now.Sub(start).Truncate(time.Microsecond)
 			sample(now, elapsed)
+			if opt.Clock == ClockVirtual && elapsed%gcEvery < sampleEvery {
+				// The host of the bubble (package bubble) switched the
+				// automatic collector off; collect at fixed instants.
+				runtime.GC()
+			}
 			if opt.Interrupt != nil && opt.Interrupt.Load() {
 				event("runner", "interrupted", fmt.Sprintf("at %.1fs", elapsed.Seconds()))
 				return fmt.Errorf("stopped at %.1fs of %v: %w", elapsed.Seconds(), total, ErrInterrupted)

@@ -9,11 +9,11 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"testing/synctest"
 	"time"
 
 	"github.com/rtclab/rtclab/analysis"
 	"github.com/rtclab/rtclab/internal/leakcheck"
+	"github.com/rtclab/rtclab/bubble"
 	"github.com/rtclab/rtclab/reports"
 )
 
@@ -25,7 +25,7 @@ func runVirtual(t *testing.T, s *Scenario, opt RunOptions) (*reports.Report, err
 	var rep *reports.Report
 	var err error
 	opt.Clock = ClockVirtual
-	synctest.Test(t, func(t *testing.T) {
+	bubble.Run(t, func() {
 		rep, err = Run(context.Background(), s, opt)
 	})
 	return rep, err

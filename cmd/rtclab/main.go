@@ -9,8 +9,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
-	"testing/synctest"
 
+	"github.com/rtclab/rtclab/bubble"
 	"github.com/rtclab/rtclab/cmd/rtclab/cli"
 )
 
@@ -36,7 +36,7 @@ func main() {
 	testing.Main(matchAll, []testing.InternalTest{{
 		Name: "rtclab",
 		F: func(t *testing.T) {
-			env.Bubble = func(f func()) { synctest.Test(t, func(*testing.T) { f() }) }
+			env.Bubble = func(f func()) { bubble.Run(t, f) }
 			os.Exit(cli.Main(args, env))
 		},
 	}}, nil, nil)

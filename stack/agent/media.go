@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
+	"github.com/rtclab/rtclab/phase"
 )
 
 // play writes the clip's frames to the track at the clip's own pace, on an
@@ -64,7 +65,7 @@ func (a *Agent) play(ctx context.Context, c *Conn, s *Sender) {
 
 // layerStagger separates the frames of two simulcast layers; odd, to stay
 // off every other clock.
-const layerStagger = 211*time.Microsecond + 309*time.Nanosecond
+var layerStagger = phase.LayerStagger.Value()
 
 // drainSender reads one encoding's RTCP (so the NACK responder and stats
 // interceptors see it), counts keyframe requests and NACKs, and marks the
@@ -105,7 +106,7 @@ func (a *Agent) drainSender(s *Sender, l *sendLayer) {
 func trackOffset(name, kind string) time.Duration {
 	h := fnv.New32a()
 	h.Write([]byte(name + "/" + kind))
-	return 100*time.Microsecond + time.Duration(h.Sum32()%7000)*time.Microsecond + 317*time.Nanosecond
+	return phase.TrackStart.Value() + time.Duration(h.Sum32()%7000)*time.Microsecond
 }
 
 // timestampBase is a stable initial RTP timestamp per participant, kind

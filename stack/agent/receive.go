@@ -10,6 +10,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/rtclab/rtclab/analysis"
+	"github.com/rtclab/rtclab/phase"
 	"github.com/rtclab/rtclab/stack/clip"
 )
 
@@ -39,10 +40,11 @@ const (
 	// (a retransmission) before it gives the frame up; 300 ms covers a
 	// NACK round trip on any link in the scenario limits but the worst.
 	frameGiveUp = 300 * time.Millisecond
-	// pliEvery is the least time between two keyframe requests from one
-	// receiver; an odd number of microseconds keeps it off other clocks.
-	pliEvery = 300*time.Millisecond + 211*time.Microsecond
 )
+
+// pliEvery is the least time between two keyframe requests from one
+// receiver; derived (package phase) to stay off other clocks.
+var pliEvery = phase.PLIEvery.Value()
 
 // frameLog is what a Receiver reassembled (guarded by Receiver.mu).
 type frameLog struct {

@@ -20,6 +20,7 @@ import (
 	"github.com/pion/sdp/v3"
 	"github.com/pion/transport/v3"
 	"github.com/pion/webrtc/v4"
+	"github.com/rtclab/rtclab/phase"
 )
 
 // MediaParams declare a congestion-controlled video flow.
@@ -60,9 +61,9 @@ type MediaParams struct {
 // then lands in this feedback or the next, and two runs differ. A few
 // hundred microseconds and an odd number of nanoseconds more keep the
 // ticks off that grid (on it only every 1000th tick).
-const (
-	twccInterval = 100*time.Millisecond + 313*time.Microsecond + 17*time.Nanosecond
-	nackInterval = 100*time.Millisecond + 371*time.Microsecond + 23*time.Nanosecond
+var (
+	twccInterval = phase.TWCCInterval.Value()
+	nackInterval = phase.FlowNACKInterval.Value()
 )
 
 // mtu is the largest RTP packet the packetizer makes. pion's leaky bucket

@@ -15,6 +15,7 @@ import (
 	"github.com/pion/logging"
 	"github.com/pion/transport/v3"
 	"github.com/pion/webrtc/v4"
+	"github.com/rtclab/rtclab/phase"
 )
 
 // Params declares a PeerConnection.
@@ -178,9 +179,10 @@ func New(p Params) (*PC, error) {
 // the last request. pion's default interval is 100 ms, and its ticker
 // starts on a stream's first packet: with 20 ms audio every fifth arrival then falls on a tick, and in
 // virtual time two events at one instant run in either order, so the NACK
-// count differed between runs with one seed. 371.001 µs more makes ticks
-// and 20 ms / 33.3 ms frame arrivals meet only after hours.
-const NACKInterval = 100*time.Millisecond + 371001*time.Nanosecond
+// count differed between runs with one seed. The interval is derived in
+// package phase (100 ms plus an odd sub-millisecond offset), which checks
+// that ticks and the media grids never meet within an hour.
+var NACKInterval = phase.NACKInterval.Value()
 
 // NACKRetries is how many times the NACK generator asks for one packet.
 // pion's default asks every interval for as long as the packet is missing:

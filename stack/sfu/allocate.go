@@ -8,12 +8,13 @@ import (
 	"github.com/pion/rtcp"
 
 	"github.com/rtclab/rtclab/analysis"
+	"github.com/rtclab/rtclab/phase"
 )
 
 // allocateEvery is how often layer bitrates are measured and every
 // subscriber's layers chosen; 137.011 µs past 200 ms keeps the ticks off
 // the media and RTCP clocks in virtual time.
-const allocateEvery = 200*time.Millisecond + 137011*time.Nanosecond
+var allocateEvery = phase.AllocateEvery.Value()
 
 // rateSmoothing is the weight of the newest measurement in a layer's
 // bitrate (an exponential moving average; a keyframe makes one period's

@@ -17,6 +17,7 @@ import (
 	"github.com/pion/transport/v3"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/rtclab/rtclab/phase"
 	"github.com/rtclab/rtclab/stack/peer"
 	"github.com/rtclab/rtclab/stack/signaling"
 )
@@ -26,7 +27,7 @@ const Name = "sfu"
 
 // trackSetup is how long after a published track's first packet the SFU
 // offers it to subscribers; an odd value keeps it off the media clocks.
-const trackSetup = time.Millisecond + 123*time.Nanosecond
+var trackSetup = phase.TrackSetup.Value()
 
 // keyframeInterval is the least time between two PLIs sent to a publisher
 // for one track.

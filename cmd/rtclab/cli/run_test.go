@@ -7,8 +7,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"testing/synctest"
 
+	"github.com/rtclab/rtclab/bubble"
 	"github.com/rtclab/rtclab/reports"
 
 	"github.com/rtclab/rtclab/internal/realpeer"
@@ -20,7 +20,7 @@ func testEnv(t *testing.T) (Env, *bytes.Buffer, *bytes.Buffer) {
 		Stdout:    &out,
 		Stderr:    &errb,
 		Interrupt: new(atomic.Bool),
-		Bubble:    func(f func()) { synctest.Test(t, func(*testing.T) { f() }) },
+		Bubble:    func(f func()) { bubble.Run(t, f) },
 	}, &out, &errb
 }
 

@@ -1,0 +1,25 @@
+package phase_test
+
+import (
+	"fmt"
+
+	"github.com/rtclab/rtclab/phase"
+)
+
+func Example() {
+	for _, s := range phase.All() {
+		fmt.Printf("%-24s %v\n", s.Name, s.Value())
+	}
+	// Output:
+	// nack-interval            100.731833ms
+	// flow-nack-interval       100.158631ms
+	// twcc-interval            100.756337ms
+	// pli-every                300.845173ms
+	// sfu-allocate-every       200.059359ms
+	// sfu-track-setup          1.000099ms
+	// simulcast-layer-stagger  284.825µs
+	// track-start              100.627µs
+	// tcp-stack-latency        37.637µs
+	// matrix-offerer-delay     7.498597ms
+	// matrix-answerer-delay    11.398601ms
+}

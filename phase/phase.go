@@ -1,0 +1,79 @@
+package phase
+
+import (
+	"hash/fnv"
+	"time"
+)
+
+// Spec is one period or offset.
+type Spec struct {
+	// Name identifies the value; the offset is derived from it.
+	Name string
+	// Base is what the value stands for, e.g. pion's 100 ms NACK interval.
+	Base time.Duration
+	// Spread bounds the derived offset: Value is in (Base, Base+Spread).
+	Spread time.Duration
+	// Periodic says the value is a timer's period (checked against every
+	// other period and the media grids), not a one-off offset.
+	Periodic bool
+}
+
+// Value is Base plus an odd number of nanoseconds below Spread, derived
+// from Name.
+func (s Spec) Value() time.Duration { return Derive(s.Base, s.Spread, s.Name) }
+
+// Derive returns base plus an odd number of nanoseconds in [1, spread),
+// from a hash (FNV-1a) of key: the same key always gives the same value,
+// different keys almost always different ones.
+func Derive(base, spread time.Duration, key string) time.Duration {
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	n := max(uint64(spread)/2, 1)
+	return base + time.Duration(h.Sum64()%n*2+1)
+}
+
+// The values, each with what it stands for.
+var (
+	// NACKInterval: pion's NACK generator reports missing packets every
+	// 100 ms, on a ticker started by a stream's first packet; at exactly
+	// 100 ms every fifth 20 ms audio arrival falls on a tick.
+	NACKInterval = Spec{Name: "nack-interval", Base: 100 * time.Millisecond, Spread: time.Millisecond, Periodic: true}
+	// FlowNACKInterval is the NACK interval of the RFC 8867 flows.
+	FlowNACKInterval = Spec{Name: "flow-nack-interval", Base: 100 * time.Millisecond, Spread: time.Millisecond, Periodic: true}
+	// TWCCInterval: transport-wide congestion control feedback every
+	// 100 ms (pion's default) in the RFC 8867 flows.
+	TWCCInterval = Spec{Name: "twcc-interval", Base: 100 * time.Millisecond, Spread: time.Millisecond, Periodic: true}
+	// PLIEvery: the least time between two keyframe requests from one
+	// receiver.
+	PLIEvery = Spec{Name: "pli-every", Base: 300 * time.Millisecond, Spread: time.Millisecond, Periodic: true}
+	// AllocateEvery: how often the SFU measures layers and allocates.
+	AllocateEvery = Spec{Name: "sfu-allocate-every", Base: 200 * time.Millisecond, Spread: time.Millisecond, Periodic: true}
+	// TrackSetup: how long after a track's first packet the SFU offers it.
+	TrackSetup = Spec{Name: "sfu-track-setup", Base: time.Millisecond, Spread: time.Microsecond}
+	// LayerStagger: the gap between the frames of two simulcast layers.
+	LayerStagger = Spec{Name: "simulcast-layer-stagger", Base: 200 * time.Microsecond, Spread: 100 * time.Microsecond}
+	// TrackStart: the least offset of a track's pacing clock from its
+	// participant's start (each track adds whole microseconds of its own).
+	TrackStart = Spec{Name: "track-start", Base: 100 * time.Microsecond, Spread: time.Microsecond}
+	// StreamLatency: what a TCP segment spends in the stacks on top of the
+	// links' delay, keeping TCP events off the instants of UDP ones.
+	StreamLatency = Spec{Name: "tcp-stack-latency", Base: 37 * time.Microsecond, Spread: time.Microsecond}
+	// OffererDelay and AnswererDelay: a matrix cell's access-link delay,
+	// each way; with none, arrivals fall on ICE's 200 ms check ticks.
+	OffererDelay  = Spec{Name: "matrix-offerer-delay", Base: 7 * time.Millisecond, Spread: time.Millisecond}
+	AnswererDelay = Spec{Name: "matrix-answerer-delay", Base: 11 * time.Millisecond, Spread: time.Millisecond}
+)
+
+// LinkSkew is a link's fixed extra delay, 1 to 2 µs with an odd number of
+// nanoseconds, derived from the link's name: delays written in whole
+// milliseconds would make packets on different paths arrive at one
+// instant.
+func LinkSkew(link string) time.Duration {
+	return Derive(time.Microsecond, time.Microsecond, "link/"+link)
+}
+
+// All lists every Spec, for the test that no two coincide.
+func All() []Spec {
+	return []Spec{NACKInterval, FlowNACKInterval, TWCCInterval, PLIEvery, AllocateEvery, TrackSetup,
+		LayerStagger, TrackStart, StreamLatency, OffererDelay, AnswererDelay}
+}

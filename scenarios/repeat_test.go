@@ -1,0 +1,94 @@
+package scenarios_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/rtclab/rtclab/bubble"
+	"github.com/rtclab/rtclab/reports"
+	"github.com/rtclab/rtclab/scenarios"
+)
+
+// repeatVariants are links on top of quickstart that once broke exact
+// repeats (issue #11): jitter of each kind, a rate limit below the load, a
+// capacity trace; set on bob's downlink.
+var repeatVariants = map[string]string{
+	"jitter uniform":  "{delay: 30ms, jitter: 15ms}",
+	"jitter normal":   "{delay: 30ms, jitter: 15ms, jitter_distribution: normal}",
+	"jitter reorders": "{delay: 30ms, jitter: 15ms, reorder: true}",
+	"rate 300kbps":    "{delay: 20ms, rate: 300kbps}",
+	"rate 2Mbps":      "{delay: 20ms, rate: 2Mbps}",
+	"trace dip":       "{delay: 20ms, trace: builtin:dip-2m-300k.mahi}",
+}
+
+// repeatable is what must repeat exactly: every stream and participant.
+func repeatable(rep *reports.Report) string {
+	b, err := json.Marshal(struct {
+		Streams      any `json:"streams"`
+		Participants any `json:"participants"`
+	}{rep.Streams, rep.Participants})
+	Expect(err).NotTo(HaveOccurred())
+	return string(b)
+}
+
+func runScenario(s *scenarios.Scenario) *reports.Report {
+	var rep *reports.Report
+	var err error
+	bubble.Run(suiteT, func() {
+		rep, err = scenarios.Run(context.Background(), s, scenarios.RunOptions{Clock: scenarios.ClockVirtual})
+	})
+	Expect(err).NotTo(HaveOccurred())
+	return rep
+}
+
+// Testname: repeatability-grid
+// Description: Run three times with one seed, every built-in scenario and
+// quickstart with jitter (uniform, normal, reordering), rate limits and a
+// capacity trace MUST give identical streams[] and participants[].
+var _ = Describe("Repeatability", Label("repeatability"), func() {
+	check := func(load func() *scenarios.Scenario) {
+		start := time.Now()
+		first := repeatable(runScenario(load()))
+		for i := 2; i <= 3; i++ {
+			Expect(repeatable(runScenario(load()))).To(Equal(first), "run %d differs from run 1", i)
+		}
+		GinkgoWriter.Printf("3 runs identical in %v\n", time.Since(start))
+	}
+	for _, name := range scenarios.BuiltinNames() {
+		It(name+" repeats exactly with one seed", func() {
+			check(func() *scenarios.Scenario {
+				s, err := scenarios.Load(name)
+				Expect(err).NotTo(HaveOccurred())
+				return s
+			})
+		})
+	}
+	for name, link := range repeatVariants {
+		It("quickstart with "+name+" repeats exactly with one seed", func() {
+			check(func() *scenarios.Scenario {
+				s, err := scenarios.Parse("variant.yaml", []byte(fmt.Sprintf(variantYAML, link)))
+				Expect(err).NotTo(HaveOccurred())
+				return s
+			})
+		})
+	}
+})
+
+// variantYAML is quickstart with bob's downlink set by the variant.
+const variantYAML = `name: repeat-variant
+topology: sfu
+duration: 20s
+participants:
+  - name: alice
+    nat: port-restricted-cone
+    publish: [audio, video]
+  - name: bob
+    nat: symmetric
+    publish: [audio, video]
+    downlink: %s
+`
