@@ -2,8 +2,10 @@ package netem
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,6 +25,39 @@ type hostNet struct {
 	ip, public net.IP
 	capture    *Capture
 	tcp        *tcpFabric
+
+	portMu   sync.Mutex
+	nextPort int // the next ephemeral UDP port to try, from 0
+}
+
+// Ephemeral UDP ports, the range vnet uses. vnet picks a port at random
+// (math/rand), so candidates' addresses differed from run to run; the host
+// hands them out in order instead.
+const (
+	ephemeralFirst = 5000
+	ephemeralCount = 1000
+)
+
+// listenEphemeral binds the next free ephemeral port of the host.
+func (h *hostNet) listenEphemeral(network string, laddr *net.UDPAddr, listen func(*net.UDPAddr) (transport.UDPConn, error)) (transport.UDPConn, error) {
+	h.portMu.Lock()
+	defer h.portMu.Unlock()
+	var err error
+	for range ephemeralCount {
+		a := &net.UDPAddr{Port: ephemeralFirst + h.nextPort%ephemeralCount}
+		if laddr != nil {
+			a.IP, a.Zone = laddr.IP, laddr.Zone
+		}
+		h.nextPort++
+		var c transport.UDPConn
+		if c, err = listen(a); err == nil {
+			return c, nil
+		}
+		if !strings.Contains(err.Error(), "in use") {
+			return nil, err
+		}
+	}
+	return nil, fmt.Errorf("netem: %s: no free ephemeral port: %w", network, err)
 }
 
 // local is the address a socket's packets carry as the host's side.
@@ -59,7 +94,14 @@ func (h *hostNet) ListenPacket(network, address string) (net.PacketConn, error) 
 }
 
 func (h *hostNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
-	c, err := h.Net.ListenUDP(network, laddr)
+	listen := func(a *net.UDPAddr) (transport.UDPConn, error) { return h.Net.ListenUDP(network, a) }
+	var c transport.UDPConn
+	var err error
+	if laddr == nil || laddr.Port == 0 {
+		c, err = h.listenEphemeral(network, laddr, listen)
+	} else {
+		c, err = listen(laddr)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +109,14 @@ func (h *hostNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPCo
 }
 
 func (h *hostNet) DialUDP(network string, laddr, raddr *net.UDPAddr) (transport.UDPConn, error) {
-	c, err := h.Net.DialUDP(network, laddr, raddr)
+	dial := func(a *net.UDPAddr) (transport.UDPConn, error) { return h.Net.DialUDP(network, a, raddr) }
+	var c transport.UDPConn
+	var err error
+	if laddr == nil || laddr.Port == 0 {
+		c, err = h.listenEphemeral(network, laddr, dial)
+	} else {
+		c, err = dial(laddr)
+	}
 	if err != nil {
 		return nil, err
 	}
