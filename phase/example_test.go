@@ -14,6 +14,9 @@ func Example() {
 	// nack-interval            100.731833ms
 	// flow-nack-interval       100.158631ms
 	// twcc-interval            100.756337ms
+	// peer-twcc-interval       100.070639ms
+	// rtcp-sender-report-interval 1.000813199s
+	// rtcp-receiver-report-interval 1.000670031s
 	// pli-every                300.845173ms
 	// sfu-allocate-every       200.059359ms
 	// sfu-track-setup          1.000099ms

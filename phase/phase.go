@@ -43,6 +43,13 @@ var (
 	// TWCCInterval: transport-wide congestion control feedback every
 	// 100 ms (pion's default) in the RFC 8867 flows.
 	TWCCInterval = Spec{Name: "twcc-interval", Base: 100 * time.Millisecond, Spread: time.Millisecond, Periodic: true}
+	// PeerTWCCInterval: the same feedback from a call's PeerConnections.
+	PeerTWCCInterval = Spec{Name: "peer-twcc-interval", Base: 100 * time.Millisecond, Spread: time.Millisecond, Periodic: true}
+	// SenderReportInterval and ReceiverReportInterval: RTCP sender and
+	// receiver reports (RFC 3550 section 6.4), every second in pion; the
+	// round-trip time is measured from them.
+	SenderReportInterval   = Spec{Name: "rtcp-sender-report-interval", Base: time.Second, Spread: time.Millisecond, Periodic: true}
+	ReceiverReportInterval = Spec{Name: "rtcp-receiver-report-interval", Base: time.Second, Spread: time.Millisecond, Periodic: true}
 	// PLIEvery: the least time between two keyframe requests from one
 	// receiver.
 	PLIEvery = Spec{Name: "pli-every", Base: 300 * time.Millisecond, Spread: time.Millisecond, Periodic: true}
@@ -74,6 +81,6 @@ func LinkSkew(link string) time.Duration {
 
 // All lists every Spec, for the test that no two coincide.
 func All() []Spec {
-	return []Spec{NACKInterval, FlowNACKInterval, TWCCInterval, PLIEvery, AllocateEvery, TrackSetup,
+	return []Spec{NACKInterval, FlowNACKInterval, TWCCInterval, PeerTWCCInterval, SenderReportInterval, ReceiverReportInterval, PLIEvery, AllocateEvery, TrackSetup,
 		LayerStagger, TrackStart, StreamLatency, OffererDelay, AnswererDelay}
 }

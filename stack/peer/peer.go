@@ -10,6 +10,7 @@ import (
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/interceptor/pkg/stats"
 	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/logging"
@@ -205,12 +206,26 @@ func configureInterceptors(m *webrtc.MediaEngine, ir *interceptor.Registry) erro
 	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
 	ir.Add(&nackRepairFactory{interval: NACKInterval, retries: NACKRetries})
 	ir.Add(responder)
-	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
-		return fmt.Errorf("peer rtcp reports: %w", err)
+	// Reports and TWCC feedback as webrtc.ConfigureRTCPReports and
+	// ConfigureTWCCSender set them up, with intervals from package phase.
+	receiver, err := report.NewReceiverInterceptor(report.ReceiverInterval(phase.ReceiverReportInterval.Value()))
+	if err != nil {
+		return fmt.Errorf("peer rtcp receiver reports: %w", err)
 	}
-	if err := webrtc.ConfigureTWCCSender(m, ir); err != nil {
+	sender, err := report.NewSenderInterceptor(report.SenderInterval(phase.SenderReportInterval.Value()))
+	if err != nil {
+		return fmt.Errorf("peer rtcp sender reports: %w", err)
+	}
+	ir.Add(receiver)
+	ir.Add(sender)
+	if err := webrtc.ConfigureTWCCSender(m, &interceptor.Registry{}); err != nil { // feedback and header extension only
 		return fmt.Errorf("peer twcc: %w", err)
 	}
+	feedback, err := twcc.NewSenderInterceptor(twcc.SendInterval(phase.PeerTWCCInterval.Value()))
+	if err != nil {
+		return fmt.Errorf("peer twcc: %w", err)
+	}
+	ir.Add(feedback)
 	return nil
 }
 
