@@ -23,6 +23,7 @@ func Example() {
 	// simulcast-layer-stagger  284.825µs
 	// track-start              100.627µs
 	// tcp-stack-latency        37.637µs
+	// sample-offset            331ns
 	// matrix-offerer-delay     7.498597ms
 	// matrix-answerer-delay    11.398601ms
 }

@@ -65,6 +65,10 @@ var (
 	// StreamLatency: what a TCP segment spends in the stacks on top of the
 	// links' delay, keeping TCP events off the instants of UDP ones.
 	StreamLatency = Spec{Name: "tcp-stack-latency", Base: 37 * time.Microsecond, Spread: time.Microsecond}
+	// SampleOffset: how long after each 100 ms step the runners sample,
+	// so that a sample never falls on a packet's arrival (packets arrive
+	// on a microsecond grid plus the links' skews).
+	SampleOffset = Spec{Name: "sample-offset", Base: 0, Spread: time.Microsecond}
 	// OffererDelay and AnswererDelay: a matrix cell's access-link delay,
 	// each way; with none, arrivals fall on ICE's 200 ms check ticks.
 	OffererDelay  = Spec{Name: "matrix-offerer-delay", Base: 7 * time.Millisecond, Spread: time.Millisecond}
@@ -82,5 +86,5 @@ func LinkSkew(link string) time.Duration {
 // All lists every Spec, for the test that no two coincide.
 func All() []Spec {
 	return []Spec{NACKInterval, FlowNACKInterval, TWCCInterval, PeerTWCCInterval, SenderReportInterval, ReceiverReportInterval, PLIEvery, AllocateEvery, TrackSetup,
-		LayerStagger, TrackStart, StreamLatency, OffererDelay, AnswererDelay}
+		LayerStagger, TrackStart, StreamLatency, SampleOffset, OffererDelay, AnswererDelay}
 }

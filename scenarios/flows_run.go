@@ -367,12 +367,9 @@ func (r *flowRun) closeFlows() error {
 	return first
 }
 
-// timeline samples every 100 ms until the scenario's duration has passed.
-// It samples a nanosecond after each 100 ms step: packets arrive on a
-// microsecond grid, and a sample at the same instant as an arrival would
-// count it or not as the scheduler picks.
+// timeline samples every 100 ms until the scenario's duration has passed
+// (runTimeline keeps the samples off the instants of arrivals).
 func (r *flowRun) timeline(ctx context.Context) error {
-	time.Sleep(time.Nanosecond)
 	prev := make([]flow.Counters, len(r.flows))
 	return runTimeline(ctx, r.t0, r.s.Duration.Duration, r.opt, r.event, func(now time.Time, elapsed time.Duration) {
 		r.sample(now, prev)

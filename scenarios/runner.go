@@ -18,6 +18,7 @@ import (
 
 	"github.com/rtclab/rtclab"
 	"github.com/rtclab/rtclab/netem"
+	"github.com/rtclab/rtclab/phase"
 	"github.com/rtclab/rtclab/probes"
 	"github.com/rtclab/rtclab/reports"
 	"github.com/rtclab/rtclab/stack/agent"
@@ -295,12 +296,13 @@ func (r *run) timeline(ctx context.Context) error {
 // allocates about 5 MB per second of scenario time).
 const gcEvery = time.Second
 
-// runTimeline calls sample every sampleEvery from now on, with the
+// runTimeline calls sample every sampleEvery from a moment after now on, with the
 // scenario time elapsed since start, until total has passed (nil), ctx
 // ends, or RunOptions.Interrupt is set (ErrInterrupted). It reports
 // progress about once a second of scenario time.
 func runTimeline(ctx context.Context, start time.Time, total time.Duration, opt RunOptions,
 	event func(source, kind, detail string), sample func(now time.Time, elapsed time.Duration)) error {
+	time.Sleep(phase.SampleOffset.Value()) // off the instants of arrivals
 	tick := time.NewTicker(sampleEvery)
 	defer tick.Stop()
 	var lastProgress time.Duration
