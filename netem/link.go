@@ -65,6 +65,9 @@ type link struct {
 	lastOut time.Time           // for no-reorder
 	ge      map[uint64]*geState // bursty loss, per packet class
 
+	batch    []offer // offers of the current instant (batch.go)
+	flushing bool    // a flush is scheduled
+
 	seq   uint64
 	queue pending
 	wake  chan struct{}
@@ -150,46 +153,45 @@ const (
 // link (twice if duplicated), unless it is dropped.
 func (l *link) send(data []byte, deliver func()) {
 	l.mu.Lock()
-	class, index := l.fates.identity(data)
-	if n := l.fates.occurrence(class, index); n > 0 {
-		// A resend of identical bytes: draw afresh (the first offer keeps
-		// the plain identity, so fates of other packets do not change).
-		index ^= n * 0x9E3779B97F4A7C15
-	}
-	l.offerLocked(class, index, len(data)+udpOverhead, 0, func(time.Duration) { deliver() })
+	defer l.mu.Unlock()
+	l.enqueue(offer{data: data, wire: len(data) + udpOverhead, key: offerKey(data), deliver: func(time.Duration) { deliver() }})
 }
 
-// offerLocked carries one IP packet of wire bytes (headers included) with the
-// given fate identity; deliver is called with its one-way delay through
-// the link when it comes out (twice if duplicated); extra is delay spent
-// outside the link (a host's stack). Called with l.mu held, which it unlocks. It reports whether the
-// packet was accepted: false when the link was down, lost it, or the
-// bottleneck buffer was full.
-func (l *link) offerLocked(class, index uint64, wire int, extra time.Duration, deliver func(time.Duration)) bool {
-	now := time.Now()
+// sendSegment offers a TCP segment of wire bytes (headers included) with
+// the given fate identity; extra is delay spent outside the link (a
+// host's stack). deliver is called with its one-way delay through the
+// link when it comes out (twice if duplicated), unless it is dropped.
+func (l *link) sendSegment(class, index uint64, wire int, extra time.Duration, deliver func(time.Duration)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.enqueue(offer{class: class, index: index, wire: wire, extra: extra, key: 1 << 63, deliver: deliver})
+}
+
+// pass takes one packet through the link as offered at o.at: down? ->
+// loss -> bottleneck -> delay and jitter -> duplication, and queues what
+// comes out. Called with l.mu held.
+func (l *link) pass(o offer) {
+	now, class, index, wire := o.at, o.class, o.index, o.wire
 	l.stats.Packets++
 	l.stats.Bytes += uint64(wire)
 	imp := l.imp
 	if imp.Down {
 		l.stats.Down++
-		l.mu.Unlock()
-		return false
+		return
 	}
 	if l.lost(imp, class, index) {
 		l.stats.Lost++
-		l.mu.Unlock()
-		return false
+		return
 	}
 	out := now
 	if imp.limited() {
 		var ok bool
 		if out, ok = l.bottleneck(imp, now, wire); !ok {
 			l.stats.QueueDrops++
-			l.mu.Unlock()
-			return false
+			return
 		}
 	}
-	out = out.Add(imp.Delay + extra + l.skew + l.jitter(imp, class, index))
+	out = out.Add(imp.Delay + o.extra + l.skew + l.jitter(imp, class, index))
 	if out.Before(now) {
 		out = now
 	}
@@ -206,20 +208,7 @@ func (l *link) offerLocked(class, index uint64, wire int, extra time.Duration, d
 		copies = 2
 		l.stats.Duplicated++
 	}
-	obs := l.observe
-	if out.Equal(now) && len(l.queue) == 0 {
-		l.stats.Delivered += uint64(copies)
-		l.stats.DeliveredBytes += uint64(copies * wire)
-		l.mu.Unlock()
-		for range copies {
-			if obs != nil {
-				obs(wire, 0)
-			}
-			deliver(0)
-		}
-		return true
-	}
-	d := out.Sub(now)
+	obs, d, deliver := l.observe, out.Sub(now), o.deliver
 	for range copies {
 		l.seq++
 		heap.Push(&l.queue, packet{at: out, seq: l.seq, deliver: func() {
@@ -230,12 +219,6 @@ func (l *link) offerLocked(class, index uint64, wire int, extra time.Duration, d
 		}})
 		l.stats.DeliveredBytes += uint64(wire)
 	}
-	l.mu.Unlock()
-	select {
-	case l.wake <- struct{}{}:
-	default:
-	}
-	return true
 }
 
 // lost decides random or bursty loss.

@@ -175,11 +175,12 @@ func (c *streamConn) hop(i int, s *segment, flags byte, ack uint64) {
 	if n := l.fates.occurrence(c.class, index); n > 0 {
 		index ^= n * 0x9E3779B97F4A7C15 // a retransmission draws afresh
 	}
+	l.mu.Unlock()
 	extra := time.Duration(0)
 	if i == 0 {
 		extra = streamLatency
 	}
-	l.offerLocked(c.class, index, len(s.data)+tcpOverhead, extra, func(time.Duration) {
+	l.sendSegment(c.class, index, len(s.data)+tcpOverhead, extra, func(time.Duration) {
 		if i+1 < len(c.path) {
 			c.hop(i+1, s, flags, ack)
 			return
