@@ -73,7 +73,8 @@ func (l *link) flush() {
 		return cmp.Or(a.at.Compare(b.at), cmp.Compare(a.key, b.key), cmp.Compare(a.class, b.class),
 			cmp.Compare(a.index, b.index), cmp.Compare(a.seq, b.seq))
 	})
-	for _, o := range due {
+	for i := range due {
+		o := &due[i]
 		if o.data != nil {
 			o.class, o.index = l.fates.identity(o.data)
 			if n := l.fates.occurrence(o.class, o.index); n > 0 {
@@ -83,7 +84,18 @@ func (l *link) flush() {
 				o.index ^= n * 0x9E3779B97F4A7C15
 			}
 		}
-		l.pass(o)
+	}
+	// Datagrams alike in kind and size offered at one instant (the RTCP
+	// reports of several streams, sent from one ticker in map order) are
+	// indistinguishable from run to run: they cross the link together,
+	// as one burst with one fate, and come out at one instant.
+	for len(due) > 0 {
+		n := 1
+		for n < len(due) && due[n].data != nil && due[0].data != nil && due[n].at.Equal(due[0].at) && due[n].key == due[0].key {
+			n++
+		}
+		l.pass(due[:n])
+		due = due[n:]
 	}
 	l.mu.Unlock()
 	select {

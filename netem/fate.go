@@ -99,11 +99,9 @@ func (f *fates) identity(p []byte) (class, index uint64) {
 	case b >= 128 && b <= 191 && len(p) >= 12:
 		pt := p[1]
 		if pt >= 192 && pt <= 223 { // RTCP (RFC 5761 section 4)
-			// Counted per packet type, feedback format (RFC 4585 section
-			// 6.1) and sender SSRC: report and feedback tickers of
-			// different streams that fire close together then keep their
-			// own counts whichever of them is offered first.
-			return f.next(classRTCP | uint64(pt) | uint64(p[0]&0x1f)<<8 | uint64(binary.BigEndian.Uint32(p[4:8]))<<13)
+			// Counted per packet type and feedback format (RFC 4585
+			// section 6.1), not per SSRC: SSRCs are random in every run.
+			return f.next(classRTCP | uint64(pt) | uint64(p[0]&0x1f)<<8)
 		}
 		pt &= 0x7f
 		k := streamKey{ssrc: binary.BigEndian.Uint32(p[8:12]), pt: pt}

@@ -167,27 +167,39 @@ func (l *link) sendSegment(class, index uint64, wire int, extra time.Duration, d
 	l.enqueue(offer{class: class, index: index, wire: wire, extra: extra, key: 1 << 63, deliver: deliver})
 }
 
-// pass takes one packet through the link as offered at o.at: down? ->
-// loss -> bottleneck -> delay and jitter -> duplication, and queues what
-// comes out. Called with l.mu held.
-func (l *link) pass(o offer) {
-	now, class, index, wire := o.at, o.class, o.index, o.wire
-	l.stats.Packets++
+// pass takes packets offered together at one instant through the link as
+// one burst: down? -> loss -> bottleneck -> delay and jitter ->
+// duplication, and queues what comes out. The burst's fate is that of its
+// least identity. Called with l.mu held.
+func (l *link) pass(burst []offer) {
+	o := burst[0]
+	for _, b := range burst[1:] {
+		if b.class < o.class || b.class == o.class && b.index < o.index {
+			o = b
+		}
+	}
+	now, class, index := o.at, o.class, o.index
+	wire := 0
+	for _, b := range burst {
+		wire += b.wire
+	}
+	n := uint64(len(burst))
+	l.stats.Packets += n
 	l.stats.Bytes += uint64(wire)
 	imp := l.imp
 	if imp.Down {
-		l.stats.Down++
+		l.stats.Down += n
 		return
 	}
 	if l.lost(imp, class, index) {
-		l.stats.Lost++
+		l.stats.Lost += n
 		return
 	}
 	out := now
 	if imp.limited() {
 		var ok bool
 		if out, ok = l.bottleneck(imp, now, wire); !ok {
-			l.stats.QueueDrops++
+			l.stats.QueueDrops += n
 			return
 		}
 	}
@@ -206,18 +218,21 @@ func (l *link) pass(o offer) {
 	copies := 1
 	if imp.Duplicate > 0 && l.fates.uniform(class, index, drawDuplicate) < imp.Duplicate {
 		copies = 2
-		l.stats.Duplicated++
+		l.stats.Duplicated += n
 	}
-	obs, d, deliver := l.observe, out.Sub(now), o.deliver
+	obs, d := l.observe, out.Sub(now)
 	for range copies {
-		l.seq++
-		heap.Push(&l.queue, packet{at: out, seq: l.seq, deliver: func() {
-			if obs != nil {
-				obs(wire, d)
-			}
-			deliver(d)
-		}})
-		l.stats.DeliveredBytes += uint64(wire)
+		for _, b := range burst {
+			l.seq++
+			deliver, size := b.deliver, b.wire
+			heap.Push(&l.queue, packet{at: out, seq: l.seq, deliver: func() {
+				if obs != nil {
+					obs(size, d)
+				}
+				deliver(d)
+			}})
+			l.stats.DeliveredBytes += uint64(size)
+		}
 	}
 }
 
