@@ -24,6 +24,7 @@ func Example() {
 	// track-start              100.627µs
 	// tcp-stack-latency        37.637µs
 	// sample-offset            331ns
+	// join-stagger             23.111µs
 	// matrix-offerer-delay     7.498597ms
 	// matrix-answerer-delay    11.398601ms
 }

@@ -69,6 +69,9 @@ var (
 	// so that a sample never falls on a packet's arrival (packets arrive
 	// on a microsecond grid plus the links' skews).
 	SampleOffset = Spec{Name: "sample-offset", Base: 0, Spread: time.Microsecond}
+	// JoinStagger: the gap between two participants joining, so that the
+	// SFU sets them up one at a time (its ports went to either first).
+	JoinStagger = Spec{Name: "join-stagger", Base: 0, Spread: time.Millisecond}
 	// OffererDelay and AnswererDelay: a matrix cell's access-link delay,
 	// each way; with none, arrivals fall on ICE's 200 ms check ticks.
 	OffererDelay  = Spec{Name: "matrix-offerer-delay", Base: 7 * time.Millisecond, Spread: time.Millisecond}
@@ -86,5 +89,5 @@ func LinkSkew(link string) time.Duration {
 // All lists every Spec, for the test that no two coincide.
 func All() []Spec {
 	return []Spec{NACKInterval, FlowNACKInterval, TWCCInterval, PeerTWCCInterval, SenderReportInterval, ReceiverReportInterval, PLIEvery, AllocateEvery, TrackSetup,
-		LayerStagger, TrackStart, StreamLatency, SampleOffset, OffererDelay, AnswererDelay}
+		LayerStagger, TrackStart, StreamLatency, SampleOffset, JoinStagger, OffererDelay, AnswererDelay}
 }

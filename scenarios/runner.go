@@ -228,7 +228,12 @@ func (r *run) exec(parent context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	for _, p := range s.Participants {
+	for i, p := range s.Participants {
+		if i > 0 {
+			// One at a time: the SFU's PeerConnections, sockets and
+			// ports then go to participants in order.
+			time.Sleep(phase.JoinStagger.Value())
+		}
 		h, _ := nw.Host(p.Name)
 		ice, err := r.iceServers(turnAddr, p.Name, th.IP.String())
 		if err != nil {
