@@ -85,13 +85,16 @@ func (l *link) flush() {
 			}
 		}
 	}
-	// Datagrams alike in kind and size offered at one instant (the RTCP
-	// reports of several streams, sent from one ticker in map order) are
-	// indistinguishable from run to run: they cross the link together,
-	// as one burst with one fate, and come out at one instant.
+	// RTCP packets alike in type and size offered at one instant (the
+	// reports of several streams, which pion sends from one ticker in
+	// sync.Map order: interceptor pkg/report) are indistinguishable from
+	// run to run: they cross the link together, as one burst with one
+	// fate, and come out at one instant. (Other packets of one kind and
+	// size at one instant, such as a video frame's, come from one
+	// goroutine in order.)
 	for len(due) > 0 {
 		n := 1
-		for n < len(due) && due[n].data != nil && due[0].data != nil && due[n].at.Equal(due[0].at) && due[n].key == due[0].key {
+		for n < len(due) && isRTCP(due[0].data) && due[n].at.Equal(due[0].at) && due[n].key == due[0].key {
 			n++
 		}
 		l.pass(due[:n])
@@ -102,4 +105,13 @@ func (l *link) flush() {
 	case l.wake <- struct{}{}:
 	default:
 	}
+}
+
+// isRTCP reports whether a datagram is RTCP (RFC 5761 section 4), alone
+// or in TURN ChannelData.
+func isRTCP(p []byte) bool {
+	if len(p) >= 6 && p[0] >= 64 && p[0] <= 79 {
+		p = p[4:]
+	}
+	return len(p) >= 2 && p[0] >= 128 && p[0] <= 191 && p[1] >= 192 && p[1] <= 223
 }

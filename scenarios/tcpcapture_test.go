@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rtclab/rtclab/netem"
 )
 
 // udpBlockedYAML is udp-blocked with bob's downlink set by the test.
@@ -34,7 +36,14 @@ var bubbleEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 // filter, its time since the bubble's start and its length on the wire.
 func tcpFrames(t *testing.T, tshark, file, filter string) (at []time.Duration, size []int) {
 	t.Helper()
-	out, err := exec.Command(tshark, "-r", file, "-Y", "tcp.len > 0 && "+filter, "-T", "fields",
+	return frames(t, tshark, file, "tcp.len > 0 && "+filter)
+}
+
+// frames returns, per frame in file that matches filter, its time since
+// the bubble's start and its length on the wire (the IP packet).
+func frames(t *testing.T, tshark, file, filter string) (at []time.Duration, size []int) {
+	t.Helper()
+	out, err := exec.Command(tshark, "-r", file, "-Y", filter, "-T", "fields",
 		"-e", "frame.time_epoch", "-e", "frame.len").Output()
 	if err != nil {
 		t.Fatalf("tshark %s: %v", file, err)
@@ -184,5 +193,49 @@ func TestTCPRelayShowsLossAndDelay(t *testing.T) {
 	t.Logf("%d segments repaired; the fastest arrived %v after it was sent", repaired, minDelay)
 	if repaired == 0 {
 		t.Error("no segment arrived after a retransmission")
+	}
+}
+
+// The bytes per second a participant receives through a 300 kbit/s
+// downlink, counted by tshark from its capture's frame lengths (IP
+// packets, headers included), never exceed the rate plus one packet, in
+// any one-second window on a 100 ms grid; the link is kept full.
+func TestRateCountsIPPackets(t *testing.T) {
+	tshark := needBinary(t, "tshark")
+	dir := t.TempDir()
+	s := mustLoad(t, "quickstart")
+	s.Duration.Duration = 10 * time.Second
+	s.Participants[1].host.Downlink = netem.Impairment{Delay: 20 * time.Millisecond, Rate: 300_000}
+	rep, err := runVirtual(t, s, RunOptions{CaptureDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inside := ""
+	for _, e := range rep.Events {
+		if e.Source == s.Participants[1].Name && e.Kind == "joined" {
+			inside, _, _ = strings.Cut(e.Detail, " ")
+		}
+	}
+	at, size := frames(t, tshark, filepath.Join(dir, s.Participants[1].Name+".pcap"), "ip.dst == "+inside)
+	if len(at) < 100 {
+		t.Fatalf("%d frames received", len(at))
+	}
+	const limit = 300_000/8 + 1500
+	busiest := 0
+	for w := time.Duration(0); w+time.Second <= s.Duration.Duration; w += 100 * time.Millisecond {
+		bytes := 0
+		for i := range at {
+			if at[i] >= w && at[i] < w+time.Second {
+				bytes += size[i]
+			}
+		}
+		busiest = max(busiest, bytes)
+		if bytes > limit {
+			t.Errorf("%v to %v: %d bytes of IP packets received, over 300 kbit/s plus one packet (%d)", w, w+time.Second, bytes, limit)
+		}
+	}
+	t.Logf("busiest second: %d bytes (limit %d)", busiest, limit)
+	if busiest < 300_000/8*9/10 {
+		t.Errorf("busiest second %d bytes: the video should fill the link", busiest)
 	}
 }
