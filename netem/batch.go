@@ -28,10 +28,12 @@ type offer struct {
 }
 
 // offerKey orders one instant's datagrams by their kind (RFC 7983 first
-// byte; RTP/RTCP payload type; what TURN ChannelData carries) and size,
-// which repeat from run to run (SSRCs, sequence numbers and keys do not).
+// byte; RTP/RTCP payload type; what TURN ChannelData carries), which
+// repeats from run to run (SSRCs, sequence numbers and keys do not).
+// Datagrams of one kind keep the order they came in: a video frame's
+// packets, written by one goroutine, stay in sequence.
 func offerKey(p []byte) uint64 {
-	k := uint64(len(p)) & 0xffff
+	var k uint64
 	if len(p) >= 2 {
 		k |= uint64(p[0])<<40 | uint64(p[1]&0x7f)<<32
 	}
@@ -70,7 +72,7 @@ func (l *link) flush() {
 		time.AfterFunc(time.Nanosecond, l.flush)
 	}
 	slices.SortFunc(due, func(a, b offer) int {
-		return cmp.Or(a.at.Compare(b.at), cmp.Compare(a.key, b.key), cmp.Compare(a.class, b.class),
+		return cmp.Or(a.at.Compare(b.at), cmp.Compare(a.key, b.key), cmp.Compare(rtcpSize(a.data), rtcpSize(b.data)), cmp.Compare(a.class, b.class),
 			cmp.Compare(a.index, b.index), cmp.Compare(a.seq, b.seq))
 	})
 	for i := range due {
@@ -94,7 +96,7 @@ func (l *link) flush() {
 	// goroutine in order.)
 	for len(due) > 0 {
 		n := 1
-		for n < len(due) && isRTCP(due[0].data) && due[n].at.Equal(due[0].at) && due[n].key == due[0].key {
+		for n < len(due) && isRTCP(due[0].data) && due[n].at.Equal(due[0].at) && due[n].key == due[0].key && len(due[n].data) == len(due[0].data) {
 			n++
 		}
 		l.pass(due[:n])
@@ -105,6 +107,15 @@ func (l *link) flush() {
 	case l.wake <- struct{}{}:
 	default:
 	}
+}
+
+// rtcpSize is an RTCP datagram's size, 0 for anything else: RTCP reports
+// of one type are ordered by size, so that alike ones meet.
+func rtcpSize(p []byte) int {
+	if isRTCP(p) {
+		return len(p)
+	}
+	return 0
 }
 
 // isRTCP reports whether a datagram is RTCP (RFC 5761 section 4), alone
