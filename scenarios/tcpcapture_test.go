@@ -142,9 +142,10 @@ func TestTCPRelayShowsLossAndDelay(t *testing.T) {
 	if sent == 0 || resent == 0 {
 		t.Fatalf("sent %d, retransmitted %d: a 5%% loss link must show retransmissions in turn.pcap", sent, resent)
 	}
-	// 5% random loss, plus what the 1 Mbit/s bottleneck's queue drops.
+	// 5% random loss, plus what the 1 Mbit/s bottleneck's queue drops
+	// (alice's video and its retransmissions fill it).
 	lost := float64(sent-got) / float64(sent)
-	if lost < 0.02 || lost > 0.2 {
+	if lost < 0.02 || lost > 0.4 {
 		t.Errorf("%.1f%% of TCP frames lost on a 5%% loss link (sent %d, received %d)", lost*100, sent, got)
 	}
 	// Delay per segment, by its sequence number.
@@ -167,7 +168,9 @@ func TestTCPRelayShowsLossAndDelay(t *testing.T) {
 	}
 	from, to := seqTimes("turn.pcap", toBob), seqTimes("bob.pcap", "tcp.srcport == 3478 && tcp.len > 0")
 	repaired, minDelay := 0, time.Hour
-	end := bubbleEpoch.Add(s.Duration.Duration - time.Second).Sub(time.Unix(0, 0))
+	// A segment lost again and again waits 200 ms, 400 ms, 800 ms, ...:
+	// those first sent in the last 3 s may still be on their way.
+	end := bubbleEpoch.Add(s.Duration.Duration - 3*time.Second).Sub(time.Unix(0, 0))
 	for k, sends := range from {
 		arr := to[k]
 		if len(arr) == 0 {
