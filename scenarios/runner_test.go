@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/rtclab/rtclab/analysis"
-	"github.com/rtclab/rtclab/internal/leakcheck"
 	"github.com/rtclab/rtclab/bubble"
+	"github.com/rtclab/rtclab/internal/leakcheck"
 	"github.com/rtclab/rtclab/reports"
 )
 

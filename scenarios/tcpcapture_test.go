@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rtclab/rtclab/internal/realpeer"
 	"github.com/rtclab/rtclab/netem"
 )
 
@@ -66,7 +67,7 @@ func frames(t *testing.T, tshark, file, filter string) (at []time.Duration, size
 // frame lengths) never exceed the trace's capacity in any second, plus
 // one packet; the call still gets through.
 func TestTCPRelayKeepsToTrace(t *testing.T) {
-	tshark := needBinary(t, "tshark")
+	tshark := realpeer.Binary(t, "tshark")
 	dir := t.TempDir()
 	s, err := Parse("t.yaml", []byte(strings.Replace(strings.Replace(udpBlockedYAML, "%s", "14s", 1), "%s", "{delay: 15ms, trace: builtin:dip-2m-300k.mahi}", 1)))
 	if err != nil {
@@ -103,7 +104,7 @@ func TestTCPRelayKeepsToTrace(t *testing.T) {
 // arrives no earlier than the link's delay after it was first sent, and
 // a repaired one at least one retransmission timeout later.
 func TestTCPRelayShowsLossAndDelay(t *testing.T) {
-	tshark := needBinary(t, "tshark")
+	tshark := realpeer.Binary(t, "tshark")
 	dir := t.TempDir()
 	yaml := strings.Replace(strings.Replace(udpBlockedYAML, "%s", "8s", 1), "%s", "{delay: 40ms, rate: 1Mbps, loss: 5%}", 1)
 	s, err := Parse("t.yaml", []byte(yaml))
@@ -204,7 +205,7 @@ func TestTCPRelayShowsLossAndDelay(t *testing.T) {
 // packets, headers included), never exceed the rate plus one packet, in
 // any one-second window on a 100 ms grid; the link is kept full.
 func TestRateCountsIPPackets(t *testing.T) {
-	tshark := needBinary(t, "tshark")
+	tshark := realpeer.Binary(t, "tshark")
 	dir := t.TempDir()
 	s := mustLoad(t, "quickstart")
 	s.Duration.Duration = 10 * time.Second
