@@ -6,14 +6,14 @@ import (
 	"time"
 )
 
-// Packets offered to a link at one virtual instant are taken in an order
-// of their own, not in the order their goroutines happened to run: in a
-// synctest bubble goroutines woken at one instant run in any order, and on
-// a FIFO, jittered or rate-limited link the order decides who waits for
-// whom, who finds the buffer full, and which counter a STUN or DTLS packet
-// draws its fate from. So a link collects the instant's offers and takes
-// them 1 ns later (when every goroutine of the instant has run), sorted by
-// what they are; each is then handled as offered at its own instant.
+// Packets offered to a link at one virtual instant are taken together, 1 ns
+// later (when every goroutine of the instant has run), in arrival order:
+// a link decides each packet's fate from its identity, and RTCP reports
+// alike in type and size that arrive together (pion sends the reports of
+// all streams from one ticker in sync.Map order, so which comes first
+// differs from run to run) cross as one burst, so that none waits for
+// another. Sorting the instant's packets by kind as well reordered a
+// simulcast call's start (TestSimulcastSwitchesCleanly) and was dropped.
 
 // offer is a packet waiting for its instant to end.
 type offer struct {
@@ -23,15 +23,13 @@ type offer struct {
 	wire         int
 	extra        time.Duration
 	deliver      func(time.Duration)
-	key          uint64 // sort key: what the packet is
+	key          uint64 // what the packet is (offerKey)
 	seq          int    // arrival order, for ties
 }
 
-// offerKey orders one instant's datagrams by their kind (RFC 7983 first
-// byte; RTP/RTCP payload type; what TURN ChannelData carries), which
-// repeats from run to run (SSRCs, sequence numbers and keys do not).
-// Datagrams of one kind keep the order they came in: a video frame's
-// packets, written by one goroutine, stay in sequence.
+// offerKey is a datagram's kind (RFC 7983 first byte; RTP/RTCP payload
+// type; what TURN ChannelData carries), which repeats from run to run
+// (SSRCs, sequence numbers and keys do not): alike RTCP reports share it.
 func offerKey(p []byte) uint64 {
 	var k uint64
 	if len(p) >= 2 {
@@ -71,9 +69,9 @@ func (l *link) flush() {
 	if l.flushing {
 		time.AfterFunc(time.Nanosecond, l.flush)
 	}
-	slices.SortFunc(due, func(a, b offer) int {
-		return cmp.Or(a.at.Compare(b.at), cmp.Compare(a.key, b.key), cmp.Compare(rtcpSize(a.data), rtcpSize(b.data)), cmp.Compare(a.class, b.class),
-			cmp.Compare(a.index, b.index), cmp.Compare(a.seq, b.seq))
+	// Arrival order, but RTCP reports alike in type and size together.
+	slices.SortStableFunc(due, func(a, b offer) int {
+		return cmp.Or(a.at.Compare(b.at), cmp.Compare(a.class, b.class), cmp.Compare(a.index, b.index), cmp.Compare(a.seq, b.seq))
 	})
 	for i := range due {
 		o := &due[i]
@@ -107,15 +105,6 @@ func (l *link) flush() {
 	case l.wake <- struct{}{}:
 	default:
 	}
-}
-
-// rtcpSize is an RTCP datagram's size, 0 for anything else: RTCP reports
-// of one type are ordered by size, so that alike ones meet.
-func rtcpSize(p []byte) int {
-	if isRTCP(p) {
-		return len(p)
-	}
-	return 0
 }
 
 // isRTCP reports whether a datagram is RTCP (RFC 5761 section 4), alone
