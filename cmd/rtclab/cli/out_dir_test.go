@@ -175,15 +175,18 @@ func TestOverwriteClearsOnlyWhatRtclabWrote(t *testing.T) {
 	two := writeScenario(t, work, "two.yaml", shortFlows("two"))
 	out := filepath.Join(work, "out")
 	env, stdout, errb := testEnv(t)
-	if code := Main([]string{"run", one, two, "--out", out}, env); code != ExitPass {
+	if code := Main([]string{"run", one, two, "--out", out, "--pcap", filepath.Join(out, "cap")}, env); code != ExitPass {
 		t.Fatalf("first run: exit %d\n%s\n%s", code, stdout, errb)
+	}
+	if pcaps, _ := filepath.Glob(filepath.Join(out, "cap", "one", "*.pcap")); len(pcaps) == 0 {
+		t.Fatalf("first run wrote no capture into %s/cap/one", out)
 	}
 	notes := writeScenario(t, out, "notes.txt", "mine")
 	env, stdout, errb = testEnv(t)
 	if code := Main([]string{"run", one, "--out", out, "--overwrite"}, env); code != ExitPass {
 		t.Fatalf("overwrite: exit %d\n%s\n%s", code, stdout, errb)
 	}
-	for _, gone := range []string{"one", "two", reports.SummaryJSONFile, reports.SummaryHTMLFile} {
+	for _, gone := range []string{"one", "two", "cap", reports.SummaryJSONFile, reports.SummaryHTMLFile} {
 		if _, err := os.Stat(filepath.Join(out, gone)); !os.IsNotExist(err) {
 			t.Errorf("%s from the earlier run is still there (%v)", gone, err)
 		}

@@ -120,6 +120,14 @@ Exit code: 0 every check passed, 1 a check failed or the run broke,
 			if err != nil {
 				return err
 			}
+			// A capture or log folder inside the output is rtclab's too.
+			for _, d := range []string{pcap, rtpLog} {
+				if rel, err := filepath.Rel(od.path, d); d != "" && err == nil && filepath.IsLocal(rel) {
+					if err := od.record(strings.Split(filepath.ToSlash(rel), "/")[0]); err != nil {
+						return err
+					}
+				}
+			}
 			set := &setSummary{env: env, out: od, list: list, start: time.Now()}
 			failed := false
 			for _, s := range list {
