@@ -29,6 +29,7 @@ FUZZ_TARGETS := \
 	./netem:FuzzParseTrace \
 	./stack/signaling:FuzzServer \
 	./stack/stunserver:FuzzServer \
+	./diagnose:FuzzServerConfig \
 	./seqnum:FuzzExtend \
 	./verify:FuzzReadPcap \
 	./verify:FuzzParseTshark
