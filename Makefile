@@ -30,6 +30,7 @@ FUZZ_TARGETS := \
 	./stack/signaling:FuzzServer \
 	./stack/stunserver:FuzzServer \
 	./diagnose:FuzzServerConfig \
+	./stack/testpeer:FuzzOffer \
 	./seqnum:FuzzExtend \
 	./verify:FuzzReadPcap \
 	./verify:FuzzParseTshark
