@@ -34,7 +34,7 @@ FUZZ_TARGETS := \
 	./seqnum:FuzzExtend \
 	./verify:FuzzReadPcap \
 	./verify:FuzzParseTshark
-FUZZTIME ?= 4s
+FUZZTIME ?= 3s
 FUZZTIME_LONG ?= 10m
 
 fuzz-smoke:
