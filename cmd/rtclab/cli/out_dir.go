@@ -43,15 +43,15 @@ type outDir struct {
 	m    manifest
 }
 
-// claimDefaultOut creates a folder of its own under root named after now
-// (to the second), with a "-2", "-3", ... suffix when another run took the
+// claimDefaultOut creates a folder of its own under root named prefix and
+// now (to the second), with a "-2", "-3", ... suffix when another run took the
 // name first: os.Mkdir fails for all but one creator of a name, so two runs
 // started in the same second never share a folder.
-func claimDefaultOut(root string, now time.Time, tool string) (*outDir, error) {
+func claimDefaultOut(root, prefix string, now time.Time, tool string) (*outDir, error) {
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, fmt.Errorf("output directory: %w", err)
 	}
-	base := filepath.Join(root, now.Format("20060102-150405"))
+	base := filepath.Join(root, prefix+now.Format("20060102-150405"))
 	dir, err := mkdirUnique(base)
 	if err != nil {
 		return nil, err

@@ -114,7 +114,7 @@ func TestClaimIsExclusive(t *testing.T) {
 			if _, err := claimOut(empty, false, "test"); err == nil {
 				won.Add(1)
 			}
-			o, err := claimDefaultOut(filepath.Join(root, "out"), now, "test")
+			o, err := claimDefaultOut(filepath.Join(root, "out"), "", now, "test")
 			if err != nil {
 				t.Error(err)
 				return

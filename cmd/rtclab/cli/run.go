@@ -113,7 +113,7 @@ Exit code: 0 every check passed, 1 a check failed or the run broke,
 			var od *outDir
 			var err error
 			if out == "" {
-				od, err = claimDefaultOut(defaultOutRoot, env.now(), tool)
+				od, err = claimDefaultOut(defaultOutRoot, "", env.now(), tool)
 			} else {
 				od, err = claimOut(out, overwrite, tool)
 			}
