@@ -10,12 +10,41 @@
 GO ?= go
 DEB_PACKAGES := coturn tshark ffmpeg nftables iproute2
 
-.PHONY: test deps vet bench clips longcalls
+.PHONY: test deps vet bench clips longcalls fuzz fuzz-smoke
 
 # The 20-minute SFU calls (TestLongCall*, about 1 min of wall each) run here
 # too: RTCLAB_LONG_CALLS=1. Without it (plain go test) they skip.
 test: deps vet
 	RTCLAB_REQUIRE_PEERS=1 RTCLAB_LONG_CALLS=1 $(GO) test -count=1 -timeout 30m ./...
+	$(MAKE) fuzz-smoke
+
+# Go fuzz targets, PACKAGE:TARGET, for every parser of outside input. Their
+# seed corpora are committed under PACKAGE/testdata/fuzz/TARGET and run as
+# ordinary tests in `go test`; fuzz-smoke (part of `make test`) fuzzes each
+# for FUZZTIME, `make fuzz` for FUZZTIME_LONG. A crash's input is written
+# to that corpus folder: fix the bug and commit the input with the fix.
+FUZZ_TARGETS := \
+	./scenarios:FuzzParse \
+	./matrix:FuzzParseFile \
+	./netem:FuzzParseTrace \
+	./stack/signaling:FuzzServer \
+	./stack/stunserver:FuzzServer \
+	./diagnose:FuzzServerConfig \
+	./stack/testpeer:FuzzOffer \
+	./seqnum:FuzzExtend \
+	./verify:FuzzReadPcap \
+	./verify:FuzzParseTshark
+FUZZTIME ?= 3s
+FUZZTIME_LONG ?= 10m
+
+fuzz-smoke:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  echo "fuzz $${t#*:} in $${t%%:*} for $(FUZZTIME)"; \
+	  $(GO) test -count=1 -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s "$${t%%:*}"; \
+	done
+
+fuzz:
+	$(MAKE) fuzz-smoke FUZZTIME=$(FUZZTIME_LONG)
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }

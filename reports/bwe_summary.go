@@ -32,7 +32,9 @@ type Summary struct {
 	Tool string `json:"tool"`
 	// WallSeconds is the wall-clock time of the whole run.
 	WallSeconds float64 `json:"wall_seconds"`
-	// ScenarioSeconds is the scenario (media) time of every scenario, added.
+	// ScenarioSeconds is the scenario (media) time that ran, added: the
+	// full duration of a complete run, the time reached of an interrupted
+	// one, nothing for one not run.
 	ScenarioSeconds float64 `json:"scenario_seconds"`
 	// Verdict is "pass" when every scenario passed, else "fail".
 	Verdict string `json:"verdict"`
@@ -48,9 +50,16 @@ type SummaryEntry struct {
 	Dir  string `json:"dir"`
 	// Description is the scenario's description.
 	Description string `json:"description,omitempty"`
+	// Status is what became of the scenario: "passed", "failed",
+	// "interrupted" (cut short; ReachedS says how far it got) or "not run"
+	// (the set was stopped before it started; no report, Dir empty).
+	Status string `json:"status"`
 	// Verdict is the scenario's verdict; Partial marks a run cut short.
 	Verdict string `json:"verdict"`
 	Partial bool   `json:"partial"`
+	// ReachedS is the scenario time an interrupted run reached: its last
+	// sample. Absent for a run that was not cut short.
+	ReachedS *float64 `json:"reached_s,omitempty"`
 	// DurationS and WallSeconds are its scenario and wall time.
 	DurationS   float64 `json:"duration_s"`
 	WallSeconds float64 `json:"wall_seconds"`
@@ -86,13 +95,54 @@ func NewSummary(tool string, reps []*Report, dirs []string, wallSeconds float64)
 				e.KnownFailures = append(e.KnownFailures, fmt.Sprintf("%s = %s (allowed %s): %s, %s", c.Name, checkValue(c.Value), c.Threshold, c.Known.Reason, c.Known.Link))
 			}
 		}
+		ran := r.Scenario.DurationS
+		switch {
+		case r.Partial:
+			e.Status = StatusInterrupted
+			reached := reachedS(r)
+			e.ReachedS, ran = &reached, reached
+		case r.Verdict == analysis.Pass:
+			e.Status = StatusPassed
+		default:
+			e.Status = StatusFailed
+		}
 		if r.Verdict != analysis.Pass || r.Partial {
 			s.Verdict = analysis.Fail
 		}
-		s.ScenarioSeconds += r.Scenario.DurationS
+		s.ScenarioSeconds += ran
 		s.Scenarios = append(s.Scenarios, e)
 	}
 	return s
+}
+
+// Values of SummaryEntry.Status.
+const (
+	StatusPassed      = "passed"
+	StatusFailed      = "failed"
+	StatusInterrupted = "interrupted"
+	StatusNotRun      = "not run"
+)
+
+// AddNotRun lists a scenario of the set that never started (the set was
+// interrupted before it): it has no report, and the set cannot pass.
+func (s *Summary) AddNotRun(name, description string) {
+	s.Scenarios = append(s.Scenarios, SummaryEntry{
+		Name: name, Description: description, Status: StatusNotRun, Verdict: StatusNotRun,
+		Failures: []string{}, KnownFailures: []string{}, Highlights: []string{},
+	})
+	s.Verdict = analysis.Fail
+}
+
+// reachedS is how far an interrupted run got in scenario time: the time
+// of its last sample (series are sampled every 100 ms while it runs).
+func reachedS(r *Report) float64 {
+	reached := 0.0
+	for _, se := range r.Series {
+		if n := len(se.Points); n > 0 {
+			reached = max(reached, se.Points[n-1].T)
+		}
+	}
+	return reached
 }
 
 func highlights(r *Report) []string {
@@ -129,7 +179,7 @@ func WriteSummary(dir string, s *Summary) ([]string, error) {
 		return nil, fmt.Errorf("encode summary: %w", err)
 	}
 	jsonPath := filepath.Join(dir, SummaryJSONFile)
-	if err := writeFileAtomic(jsonPath, append(data, '\n')); err != nil {
+	if err := WriteFileAtomic(jsonPath, append(data, '\n')); err != nil {
 		return nil, fmt.Errorf("write summary %s: %w", jsonPath, err)
 	}
 	t, err := template.New("summary").Parse(summaryHTML)
@@ -141,7 +191,7 @@ func WriteSummary(dir string, s *Summary) ([]string, error) {
 		return nil, fmt.Errorf("write summary html: %w", err)
 	}
 	htmlPath := filepath.Join(dir, SummaryHTMLFile)
-	if err := writeFileAtomic(htmlPath, b.Bytes()); err != nil {
+	if err := WriteFileAtomic(htmlPath, b.Bytes()); err != nil {
 		return nil, fmt.Errorf("write summary %s: %w", htmlPath, err)
 	}
 	return []string{jsonPath, htmlPath}, nil
@@ -151,26 +201,39 @@ func WriteSummary(dir string, s *Summary) ([]string, error) {
 // of several scenarios.
 func WriteSummaryText(w io.Writer, s *Summary) error {
 	var b bytes.Buffer
-	passed := 0
+	count := map[string]int{}
 	for _, e := range s.Scenarios {
-		if e.Verdict == analysis.Pass && !e.Partial {
-			passed++
-		}
+		count[e.Status]++
 	}
-	fmt.Fprintf(&b, "\nSummary: %d of %d scenarios passed (%.0f s of scenario time in %.1f s wall)\n",
-		passed, len(s.Scenarios), s.ScenarioSeconds, s.WallSeconds)
+	var stopped string
+	if n := count[StatusInterrupted]; n > 0 {
+		stopped += fmt.Sprintf(", %d interrupted", n)
+	}
+	if n := count[StatusNotRun]; n > 0 {
+		stopped += fmt.Sprintf(", %d not run", n)
+	}
+	fmt.Fprintf(&b, "\nSummary: %d of %d scenarios passed%s (%.0f s of scenario time in %.1f s wall)\n",
+		count[StatusPassed], len(s.Scenarios), stopped, s.ScenarioSeconds, s.WallSeconds)
 	var t table
 	t.row("SCENARIO", "VERDICT", "CHECKS", "FAILED", "SCENARIO S", "WALL S")
 	for _, e := range s.Scenarios {
-		v := strings.ToUpper(e.Verdict)
-		if e.Partial {
-			v = "PARTIAL"
+		switch {
+		case e.Status == StatusNotRun:
+			t.row(e.Name, "NOT RUN", "-", "-", "-", "-")
+		case e.Partial:
+			t.row(e.Name, "PARTIAL", fmt.Sprint(e.Checks), fmt.Sprint(e.Failed), reachedOf(e), fixed(e.WallSeconds, 2))
+		default:
+			t.row(e.Name, strings.ToUpper(e.Verdict), fmt.Sprint(e.Checks), fmt.Sprint(e.Failed), fixed(e.DurationS, 0), fixed(e.WallSeconds, 2))
 		}
-		t.row(e.Name, v, fmt.Sprint(e.Checks), fmt.Sprint(e.Failed), fixed(e.DurationS, 0), fixed(e.WallSeconds, 2))
 	}
 	t.writeTo(&b)
 	for _, e := range s.Scenarios {
 		for _, f := range e.Failures {
+			if e.Partial {
+				// Measured on a truncated run: not a finding like the others.
+				fmt.Fprintf(&b, "  ✗ %s (interrupted at %s): %s\n", e.Name, reachedOf(e), f)
+				continue
+			}
 			fmt.Fprintf(&b, "  ✗ %s: %s\n", e.Name, f)
 		}
 		for _, f := range e.KnownFailures {
@@ -181,6 +244,14 @@ func WriteSummaryText(w io.Writer, s *Summary) error {
 		return fmt.Errorf("write summary: %w", err)
 	}
 	return nil
+}
+
+// reachedOf renders how far an interrupted scenario got, e.g. "53.0 of 100".
+func reachedOf(e SummaryEntry) string {
+	if e.ReachedS == nil {
+		return fixed(e.DurationS, 0)
+	}
+	return fmt.Sprintf("%.1f of %.0f", *e.ReachedS, e.DurationS)
 }
 
 const summaryHTML = `<!DOCTYPE html>
@@ -212,10 +283,14 @@ footer { margin-top: 30px; font-size: 12px; color: #57606a; }
 <thead><tr><th>Scenario</th><th>Verdict</th><th class="num">Checks</th><th class="num">Failed</th><th class="num">Scenario s</th><th class="num">Wall s</th><th>Headline numbers and failed checks</th></tr></thead>
 <tbody>
 {{- range .Scenarios}}
+{{- if eq .Status "not run"}}
+<tr><td>{{.Name}}<div class="muted">{{.Description}}</div></td><td><span class="badge fail">NOT RUN</span></td><td class="num">-</td><td class="num">-</td><td class="num">-</td><td class="num">-</td><td class="muted">the set was stopped before this scenario started</td></tr>
+{{- else}}
 <tr><td><a href="{{.Dir}}/report.html">{{.Name}}</a><div class="muted">{{.Description}}</div></td>
 <td><span class="badge {{.Verdict}}">{{if .Partial}}PARTIAL{{else if eq .Verdict "pass"}}PASS{{else}}FAIL{{end}}</span></td>
-<td class="num">{{.Checks}}</td><td class="num">{{.Failed}}</td><td class="num">{{printf "%.0f" .DurationS}}</td><td class="num">{{printf "%.2f" .WallSeconds}}</td>
-<td>{{with .Highlights}}<ul>{{range .}}<li>{{.}}</li>{{end}}</ul>{{end}}{{with .Failures}}<ul class="failures">{{range .}}<li>✗ {{.}}</li>{{end}}</ul>{{end}}{{with .KnownFailures}}<ul class="known">{{range .}}<li>~ known failure: {{.}}</li>{{end}}</ul>{{end}}</td></tr>
+<td class="num">{{.Checks}}</td><td class="num">{{.Failed}}</td><td class="num">{{with .ReachedS}}{{printf "%.1f" .}} of {{end}}{{printf "%.0f" .DurationS}}</td><td class="num">{{printf "%.2f" .WallSeconds}}</td>
+<td>{{with .Highlights}}<ul>{{range .}}<li>{{.}}</li>{{end}}</ul>{{end}}{{with .Failures}}<ul class="failures">{{range .}}<li>✗ {{.}}</li>{{end}}</ul>{{end}}{{with .KnownFailures}}<ul class="known">{{range .}}<li>~ known failure: {{.}}</li>{{end}}</ul>{{end}}{{with .ReachedS}}<div class="muted">interrupted at {{printf "%.1f" .}} s: its numbers cover only the part that ran</div>{{end}}</td></tr>
+{{- end}}
 {{- end}}
 </tbody>
 </table>

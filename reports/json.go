@@ -31,7 +31,7 @@ func WriteJSON(path string, r *Report) error {
 	if err != nil {
 		return fmt.Errorf("encode report %s: %w", path, err)
 	}
-	if err := writeFileAtomic(path, data); err != nil {
+	if err := WriteFileAtomic(path, data); err != nil {
 		return fmt.Errorf("write report %s: %w", path, err)
 	}
 	return nil
@@ -122,9 +122,9 @@ func cloned[T any](s []T) []T {
 	return append(make([]T, 0, len(s)), s...)
 }
 
-// writeFileAtomic writes data to a temporary file in path's directory and
+// WriteFileAtomic writes data to a temporary file in path's directory and
 // renames it over path, so path never holds a partial file.
-func writeFileAtomic(path string, data []byte) (err error) {
+func WriteFileAtomic(path string, data []byte) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."

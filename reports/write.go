@@ -40,7 +40,7 @@ func Write(dir string, r *Report) (files []string, err error) {
 	}
 	for _, p := range plots {
 		path := filepath.Join(dir, p.File)
-		if err := writeFileAtomic(path, p.PNG); err != nil {
+		if err := WriteFileAtomic(path, p.PNG); err != nil {
 			return files, fmt.Errorf("write plot %s: %w", path, err)
 		}
 		files = append(files, path)
@@ -51,7 +51,7 @@ func Write(dir string, r *Report) (files []string, err error) {
 		return files, err
 	}
 	path = filepath.Join(dir, HTMLFile)
-	if err := writeFileAtomic(path, html.Bytes()); err != nil {
+	if err := WriteFileAtomic(path, html.Bytes()); err != nil {
 		return files, fmt.Errorf("write html %s: %w", path, err)
 	}
 	files = append(files, path)
@@ -61,7 +61,7 @@ func Write(dir string, r *Report) (files []string, err error) {
 		return files, err
 	}
 	path = filepath.Join(dir, JUnitFile)
-	if err := writeFileAtomic(path, junit.Bytes()); err != nil {
+	if err := WriteFileAtomic(path, junit.Bytes()); err != nil {
 		return files, fmt.Errorf("write junit %s: %w", path, err)
 	}
 	return append(files, path), nil

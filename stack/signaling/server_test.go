@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log"
 	"net"
 	"net/http"
 	"strings"
@@ -25,7 +26,8 @@ func serve(t *testing.T) *http.Client {
 	t.Helper()
 	srv := signaling.NewServer(nil)
 	pl := signaling.NewPipeListener()
-	hs := &http.Server{Handler: srv.Handler()}
+	// net/http recovers a panicking handler and only logs it: fail on it.
+	hs := &http.Server{Handler: srv.Handler(), ErrorLog: log.New(panicLog{t}, "", 0)}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -39,6 +41,16 @@ func serve(t *testing.T) *http.Client {
 		client.CloseIdleConnections()
 	})
 	return client
+}
+
+// panicLog fails the test when the HTTP server logs a recovered panic.
+type panicLog struct{ t *testing.T }
+
+func (p panicLog) Write(b []byte) (int, error) {
+	if strings.Contains(string(b), "panic") {
+		p.t.Errorf("signaling server: %s", b)
+	}
+	return len(b), nil
 }
 
 func dial(t *testing.T, hc *http.Client, room, name string) *signaling.Client {

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -16,11 +15,12 @@ import (
 
 func newMatrixCmd(env *Env) *cobra.Command {
 	var (
-		out     string
-		workers int
-		seed    int64
-		ice     []string
-		verbose bool
+		out       string
+		workers   int
+		seed      int64
+		ice       []string
+		verbose   bool
+		overwrite bool
 	)
 	cmd := &cobra.Command{
 		Use:   "matrix [FILE]",
@@ -103,9 +103,19 @@ unexpected cell, 2 unusable input (nothing is run).`,
 				}
 				plan.ICE = list
 			}
+			// Claim a folder no other run can share (see rtclab run).
+			tool := "rtclab " + env.Version
+			var od *outDir
+			var err error
 			if out == "" {
-				out = filepath.Join("rtclab-out", "matrix-"+time.Now().Format("20060102-150405"))
+				od, err = claimDefaultOut(defaultOutRoot, "matrix-", env.now(), tool)
+			} else {
+				od, err = claimOut(out, overwrite, tool)
 			}
+			if err != nil {
+				return err
+			}
+			out = od.path
 			total := len(plan.Cells())
 			fmt.Fprintf(env.Stderr, "running the connectivity matrix: %d NATs x %d NATs x %d ICE configurations = %d cells, %v each (virtual clock, %d worker(s)) -> %s\n",
 				len(plan.NATs), len(plan.NATs), len(plan.ICE), total, plan.Duration, workers, out)
@@ -127,7 +137,15 @@ unexpected cell, 2 unusable input (nothing is run).`,
 				fmt.Fprintf(env.Stderr, "matrix stopped early: %v (the result is partial)\n", runErr)
 			}
 			files, err := matrix.Write(out, res)
+			for _, f := range files {
+				if rerr := od.record(filepath.Base(f)); rerr != nil {
+					return rerr
+				}
+			}
 			if err != nil {
+				return err
+			}
+			if err := od.done(); err != nil {
 				return err
 			}
 			if err := matrix.WriteText(env.Stdout, res); err != nil {
@@ -145,7 +163,8 @@ unexpected cell, 2 unusable input (nothing is run).`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&out, "out", "o", "", "output directory (default rtclab-out/matrix-<timestamp>)")
+	cmd.Flags().StringVarP(&out, "out", "o", "", "output directory, new or empty (default a new rtclab-out/matrix-<timestamp>[-N])")
+	cmd.Flags().BoolVar(&overwrite, "overwrite", false, "let --out name a folder an earlier rtclab run wrote into: what that run\nwrote is removed first (anything else there stays)")
 	cmd.Flags().IntVar(&workers, "workers", 2, "cells run at once, each in its own virtual-time bubble")
 	cmd.Flags().Int64Var(&seed, "seed", 1, "seed of every cell's emulated network (overrides the file's)")
 	cmd.Flags().StringSliceVar(&ice, "ice", nil, "ICE configurations to run (overrides the file's): "+iceNames())

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rtclab/rtclab/matrix"
 )
@@ -106,5 +107,40 @@ func TestMatrixBadInputExits2(t *testing.T) {
 				t.Error("an output directory was made for unusable input")
 			}
 		})
+	}
+}
+
+// The matrix claims its folder as rtclab run does: a default name taken in
+// the same second gets a suffix, a used --out needs --overwrite.
+func TestMatrixOutputFolderIsItsOwn(t *testing.T) {
+	work := t.TempDir()
+	t.Chdir(work)
+	second := time.Date(2026, 11, 30, 5, 0, 0, 0, time.UTC)
+	for range 2 {
+		env, _, _ := testEnv(t)
+		env.Interrupt.Store(true) // stop at once: the folder is what is tested
+		env.Now = func() time.Time { return second }
+		if code := Main([]string{"matrix", "--ice", "stun"}, env); code != ExitFail {
+			t.Fatalf("exit %d, want %d", code, ExitFail)
+		}
+	}
+	for _, d := range []string{"matrix-20261130-050000", "matrix-20261130-050000-2"} {
+		if _, err := matrix.ReadJSON(filepath.Join(defaultOutRoot, d, matrix.JSONFile)); err != nil {
+			t.Error(err)
+		}
+	}
+	used := filepath.Join(defaultOutRoot, "matrix-20261130-050000")
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"matrix", "--ice", "stun", "--out", used}, ExitUsage},
+		{[]string{"matrix", "--ice", "stun", "--out", used, "--overwrite"}, ExitFail},
+	} {
+		env, _, errb := testEnv(t)
+		env.Interrupt.Store(true)
+		if code := Main(tc.args, env); code != tc.code {
+			t.Errorf("%v: exit %d, want %d\n%s", tc.args, code, tc.code, errb)
+		}
 	}
 }

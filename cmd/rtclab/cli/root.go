@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"sync/atomic"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -34,6 +35,16 @@ type Env struct {
 	Interrupt *atomic.Bool
 	// Version is printed by --version and written into reports.
 	Version string
+	// Now is the wall clock naming default output folders; nil means
+	// time.Now.
+	Now func() time.Time
+}
+
+func (e *Env) now() time.Time {
+	if e.Now == nil {
+		return time.Now()
+	}
+	return e.Now()
 }
 
 // UsageError marks unusable input; the command exits with ExitUsage.

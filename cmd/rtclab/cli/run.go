@@ -35,12 +35,13 @@ func metricHelp(flows bool) string {
 
 func newRunCmd(env *Env) *cobra.Command {
 	var (
-		out     string
-		clock   string
-		pcap    string
-		rtpLog  string
-		quality bool
-		verbose bool
+		out       string
+		clock     string
+		pcap      string
+		rtpLog    string
+		quality   bool
+		verbose   bool
+		overwrite bool
 	)
 	cmd := &cobra.Command{
 		Use:   "run [SCENARIO ...]",
@@ -107,39 +108,65 @@ Exit code: 0 every check passed, 1 a check failed or the run broke,
 			if len(errs) > 0 {
 				return &UsageError{Err: errors.Join(errs...)}
 			}
+			// Claim a folder no other run can share before running anything.
+			tool := "rtclab " + env.Version
+			var od *outDir
+			var err error
 			if out == "" {
-				out = filepath.Join("rtclab-out", time.Now().Format("20060102-150405"))
+				od, err = claimDefaultOut(defaultOutRoot, "", env.now(), tool)
+			} else {
+				od, err = claimOut(out, overwrite, tool)
 			}
+			if err != nil {
+				return err
+			}
+			// A capture or log folder inside the output is rtclab's too.
+			for _, d := range []string{pcap, rtpLog} {
+				if rel, err := filepath.Rel(od.path, d); d != "" && err == nil && filepath.IsLocal(rel) {
+					if err := od.record(strings.Split(filepath.ToSlash(rel), "/")[0]); err != nil {
+						return err
+					}
+				}
+			}
+			set := &setSummary{env: env, out: od, list: list, start: time.Now()}
 			failed := false
-			wallStart := time.Now()
-			var dirs []string
 			for _, s := range list {
-				dir := out
+				rc := runConfig{dir: od.path, clock: clock, pcapDir: pcap, logDir: rtpLog, quality: quality, verbose: verbose, record: od.record}
 				if len(list) > 1 {
-					dir = filepath.Join(out, s.Name)
+					if rc.dir, err = od.sub(s.Name); err != nil {
+						return err
+					}
+					rc.record = func(...string) error { return nil } // the sub-folder is recorded whole
+					sub := filepath.Base(rc.dir)
+					if pcap != "" {
+						rc.pcapDir = filepath.Join(pcap, sub)
+					}
+					if rtpLog != "" {
+						rc.logDir = filepath.Join(rtpLog, sub)
+					}
 				}
-				capDir := pcap
-				if capDir != "" && len(list) > 1 {
-					capDir = filepath.Join(pcap, s.Name)
-				}
-				logDir := rtpLog
-				if logDir != "" && len(list) > 1 {
-					logDir = filepath.Join(rtpLog, s.Name)
-				}
-				ok, err := runOne(cmd.Context(), env, s, runConfig{dir: dir, clock: clock, pcapDir: capDir, logDir: logDir, quality: quality, verbose: verbose})
+				rep, ok, err := runOne(cmd.Context(), env, s, rc)
 				if err != nil {
 					return err
 				}
 				failed = failed || !ok
-				dirs = append(dirs, dir)
+				if len(list) > 1 {
+					if err := set.add(rep, rc.dir); err != nil {
+						return err
+					}
+				}
 				if env.Interrupt.Load() {
+					failed = true
 					break
 				}
 			}
 			if len(list) > 1 {
-				if err := writeSummary(env, out, dirs, time.Since(wallStart)); err != nil {
+				if err := set.finish(); err != nil {
 					return err
 				}
+			}
+			if err := od.done(); err != nil {
+				return err
 			}
 			if failed {
 				return &exitError{code: ExitFail}
@@ -147,7 +174,8 @@ Exit code: 0 every check passed, 1 a check failed or the run broke,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&out, "out", "o", "", "output directory (default rtclab-out/<timestamp>)")
+	cmd.Flags().StringVarP(&out, "out", "o", "", "output directory, new or empty (default a new rtclab-out/<timestamp>[-N])")
+	cmd.Flags().BoolVar(&overwrite, "overwrite", false, "let --out name a folder an earlier rtclab run wrote into: what that run\nwrote is removed first (anything else there stays)")
 	cmd.Flags().StringVar(&clock, "clock", scenarios.ClockVirtual, "virtual (synctest bubble, fast, repeatable) or real (wall clock)")
 	cmd.Flags().StringVar(&pcap, "pcap", "", "write a pcap per host (HOST.pcap) into this directory; open with\nwireshark or tshark -o rtp.heuristic_rtp:TRUE")
 	cmd.Flags().StringVar(&rtpLog, "log", "", "write the per-packet log of RFC 8868 section 3.1 (FLOW.send.tsv, FLOW.recv.tsv)\nof every media and audio flow into this directory (flows topology)")
@@ -161,18 +189,28 @@ type runConfig struct {
 	dir, clock, pcapDir string
 	logDir              string
 	quality, verbose    bool
+	// record lists names created in dir, for --overwrite to clear later.
+	record func(names ...string) error
 }
 
-// runOne runs one scenario into dir and reports whether it passed. An
-// error means the outputs could not be written.
-func runOne(ctx context.Context, env *Env, s *scenarios.Scenario, rc runConfig) (bool, error) {
+// Names of the event log: written under eventsPartial while the run goes
+// on (whole JSON lines, by the run's one recorder), renamed when it ends.
+const (
+	eventsFile    = "events.jsonl"
+	eventsPartial = "events.jsonl.partial"
+)
+
+// runOne runs one scenario into dir, a folder this run owns, and reports
+// whether it passed. An error means the outputs could not be written.
+func runOne(ctx context.Context, env *Env, s *scenarios.Scenario, rc runConfig) (*reports.Report, bool, error) {
 	dir, clock, verbose := rc.dir, rc.clock, rc.verbose
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return false, fmt.Errorf("output directory: %w", err)
+	if err := rc.record(eventsPartial, eventsFile); err != nil {
+		return nil, false, err
 	}
-	events, err := os.Create(filepath.Join(dir, "events.jsonl"))
+	partial := filepath.Join(dir, eventsPartial)
+	events, err := os.OpenFile(partial, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
-		return false, fmt.Errorf("events file: %w", err)
+		return nil, false, fmt.Errorf("events file: %w", err)
 	}
 	defer events.Close()
 	fmt.Fprintf(env.Stderr, "running %s (%s, %v of scenario time, %s clock) -> %s\n",
@@ -217,12 +255,26 @@ func runOne(ctx context.Context, env *Env, s *scenarios.Scenario, rc runConfig) 
 			fmt.Fprintf(env.Stderr, "rtclab: PSNR/SSIM not measured: %v\n", err)
 		}
 	}
+	if err := events.Close(); err != nil {
+		return nil, false, fmt.Errorf("events file: %w", err)
+	}
+	if err := os.Rename(partial, filepath.Join(dir, eventsFile)); err != nil {
+		return nil, false, fmt.Errorf("events file: %w", err)
+	}
+	if err := rc.record(reports.JSONFile, reports.HTMLFile, reports.JUnitFile, "quality"); err != nil {
+		return nil, false, err
+	}
 	files, err := reports.Write(dir, rep)
+	for _, f := range files {
+		if err := rc.record(filepath.Base(f)); err != nil {
+			return nil, false, err
+		}
+	}
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
 	if err := reports.WriteText(env.Stdout, rep); err != nil {
-		return false, err
+		return nil, false, err
 	}
 	fmt.Fprintf(env.Stdout, "\nreport: %s\n", filepath.Join(dir, "report.html"))
 	if verbose {
@@ -230,7 +282,7 @@ func runOne(ctx context.Context, env *Env, s *scenarios.Scenario, rc runConfig) 
 			fmt.Fprintf(env.Stderr, "wrote %s\n", f)
 		}
 	}
-	return rep.Verdict == "pass" && runErr == nil, nil
+	return rep, rep.Verdict == "pass" && runErr == nil, nil
 }
 
 func joinNames(names []string) string {

@@ -34,31 +34,54 @@ func expandArg(a string) ([]string, error) {
 	return []string{a}, nil
 }
 
-// writeSummary writes summary.json and index.html for a run of several
-// scenarios from the reports in their directories, and prints the
-// summary table.
-func writeSummary(env *Env, out string, dirs []string, wall time.Duration) error {
-	var reps []*reports.Report
-	var rel []string
-	for _, d := range dirs {
-		r, err := reports.ReadJSON(filepath.Join(d, reports.JSONFile))
-		if err != nil {
-			return fmt.Errorf("summary: %w", err)
-		}
-		reps = append(reps, r)
-		p, err := filepath.Rel(out, d)
-		if err != nil {
-			p = d
-		}
-		rel = append(rel, p)
+// setSummary is the summary of a run of several scenarios, rewritten
+// after each scenario so that a run killed half-way still leaves one.
+type setSummary struct {
+	env   *Env
+	out   *outDir
+	list  []*scenarios.Scenario
+	reps  []*reports.Report
+	dirs  []string
+	start time.Time
+}
+
+// add records the report of the next scenario, written into dir, and
+// rewrites summary.json and index.html.
+func (s *setSummary) add(rep *reports.Report, dir string) error {
+	p, err := filepath.Rel(s.out.path, dir)
+	if err != nil {
+		p = dir
 	}
-	s := reports.NewSummary("rtclab "+env.Version, reps, rel, float64(wall.Milliseconds())/1000)
-	if _, err := reports.WriteSummary(out, s); err != nil {
+	s.reps = append(s.reps, rep)
+	s.dirs = append(s.dirs, p)
+	return s.write()
+}
+
+// summary lists every scenario of the set: those that ran with their
+// reports, the rest as not run.
+func (s *setSummary) summary() *reports.Summary {
+	sum := reports.NewSummary("rtclab "+s.env.Version, s.reps, s.dirs, float64(time.Since(s.start).Milliseconds())/1000)
+	for _, sc := range s.list[len(s.reps):] {
+		sum.AddNotRun(sc.Name, sc.Description)
+	}
+	return sum
+}
+
+func (s *setSummary) write() error {
+	if _, err := reports.WriteSummary(s.out.path, s.summary()); err != nil {
 		return err
 	}
-	if err := reports.WriteSummaryText(env.Stdout, s); err != nil {
+	return s.out.record(reports.SummaryJSONFile, reports.SummaryHTMLFile)
+}
+
+// finish writes the summary a last time and prints its table.
+func (s *setSummary) finish() error {
+	if err := s.write(); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "\nsummary: %s\n", filepath.Join(out, reports.SummaryHTMLFile))
+	if err := reports.WriteSummaryText(s.env.Stdout, s.summary()); err != nil {
+		return err
+	}
+	fmt.Fprintf(s.env.Stdout, "\nsummary: %s\n", filepath.Join(s.out.path, reports.SummaryHTMLFile))
 	return nil
 }

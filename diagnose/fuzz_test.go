@@ -1,0 +1,62 @@
+package diagnose
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// bodyTransport answers every request with one status and body, so the
+// client side of `rtclab diagnose --server` can be fed anything.
+type bodyTransport struct {
+	status int
+	body   []byte
+}
+
+func (b bodyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	return &http.Response{
+		StatusCode: b.status, Status: http.StatusText(b.status), Request: r,
+		Header: http.Header{}, Body: io.NopCloser(bytes.NewReader(b.body)),
+	}, nil
+}
+
+// FuzzServerConfig feeds arbitrary server configs (the JSON a server
+// answers on ConfigPath) to what `rtclab diagnose --server` does with
+// them: FetchServer, NewPlan with the URLs it names, CertPool. Nothing may
+// panic; a refused config names the server, an unusable plan wraps
+// ErrPlan.
+func FuzzServerConfig(f *testing.F) {
+	for _, seed := range []string{
+		`{"schema":"rtclab.serve/v1","stun":"stun:192.0.2.1:3478","rfc5780":true,"turn":["turn:192.0.2.1:3478?transport=udp","turns:192.0.2.1:5349?transport=tcp"],"username":"1:u","password":"p","ttl_s":3600,"offer":"/offer","http":"http://192.0.2.1:8080"}`,
+		`{"schema":"rtclab.serve/v1","stun":"nonsense","turn":["x"]}`,
+		`{"schema":"rtclab.serve/v1","tls_cert_pem":"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"}`,
+		`{"schema":"other"}`,
+		`[]`,
+	} {
+		f.Add(200, []byte(seed))
+	}
+	f.Add(404, []byte("not found"))
+	const server = "http://rtclab.test"
+	f.Fuzz(func(t *testing.T, status int, body []byte) {
+		if status < 100 || status > 999 {
+			return // not an HTTP status line net/http would deliver
+		}
+		client := &http.Client{Transport: bodyTransport{status: status, body: body}}
+		info, err := FetchServer(context.Background(), client, server)
+		if err != nil {
+			if !strings.Contains(err.Error(), server) {
+				t.Fatalf("error does not name the server: %v", err)
+			}
+			return
+		}
+		info.CertPool()
+		in := Inputs{STUN: info.STUN, TURN: info.TURN, Username: info.Username, Password: info.Password, Peer: server, Target: server}
+		if _, err := NewPlan(in); err != nil && !errors.Is(err, ErrPlan) {
+			t.Fatalf("plan error does not wrap ErrPlan: %v", err)
+		}
+	})
+}
