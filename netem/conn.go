@@ -28,6 +28,30 @@ type hostNet struct {
 
 	portMu   sync.Mutex
 	nextPort int // the next ephemeral UDP port to try, from 0
+
+	// open holds the host's sockets not yet closed, so that the network
+	// closes what a program left open (openMu guards it).
+	openMu sync.Mutex
+	open   map[*udpConn]struct{}
+}
+
+// closeOpen closes every socket of the host still open. pion/ice v4.1.0
+// leaks a host candidate's socket when the agent closes while gathering:
+// addCandidate fails, and candidateBase.close() closes nothing for a
+// candidate never started (gather.go, gatherCandidatesLocal; fixed
+// upstream by pion/ice#842, "Cancel gathering before removing
+// candidates"). A real host frees such a socket when its process exits;
+// here the network does, when it closes, so the socket's read loop ends.
+func (h *hostNet) closeOpen() {
+	h.openMu.Lock()
+	conns := make([]*udpConn, 0, len(h.open))
+	for c := range h.open {
+		conns = append(conns, c)
+	}
+	h.openMu.Unlock()
+	for _, c := range conns {
+		_ = c.Close()
+	}
 }
 
 // Ephemeral UDP ports, the range vnet uses. vnet picks a port at random
@@ -155,6 +179,12 @@ func (h *hostNet) wrap(inner transport.UDPConn) *udpConn {
 		closed:   make(chan struct{}),
 		deadline: makeDeadline(),
 	}
+	h.openMu.Lock()
+	if h.open == nil {
+		h.open = map[*udpConn]struct{}{}
+	}
+	h.open[c] = struct{}{}
+	h.openMu.Unlock()
 	c.wg.Add(1)
 	go c.readLoop()
 	return c
@@ -301,6 +331,9 @@ func (c *udpConn) SetDeadline(t time.Time) error {
 func (c *udpConn) Close() error {
 	err := net.ErrClosed
 	c.closeOnce.Do(func() {
+		c.h.openMu.Lock()
+		delete(c.h.open, c)
+		c.h.openMu.Unlock()
 		close(c.closed)
 		err = c.UDPConn.Close()
 		c.wg.Wait()

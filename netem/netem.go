@@ -325,6 +325,11 @@ func (n *Network) Close() error {
 		}
 		n.closeLinks()
 		n.tcp.shutdown()
+		for _, h := range n.order {
+			if hn, ok := h.Net.(*hostNet); ok {
+				hn.closeOpen()
+			}
+		}
 	})
 	return err
 }

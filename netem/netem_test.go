@@ -393,3 +393,22 @@ func TestResendGetsItsOwnFate(t *testing.T) {
 		t.Errorf("%d of 1000 identical resends lost at 50%% loss: resends must draw independently", lost)
 	}
 }
+
+// A socket a program leaves open (pion/ice v4.1.0 leaks one when an agent
+// closes while gathering) is closed with the network: without that, its
+// read loop stays blocked and the synctest bubble panics with a deadlock.
+func TestCloseFreesSocketsLeftOpen(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n, err := New(Config{Servers: []string{"s"}, Hosts: []HostConfig{{Name: "c"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, _ := n.Host("c")
+		if _, err := h.Net.ListenUDP("udp4", &net.UDPAddr{IP: h.IP}); err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Close(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
