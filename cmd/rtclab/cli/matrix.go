@@ -123,13 +123,17 @@ unexpected cell, 2 unusable input (nothing is run).`,
 				Bubble: env.Bubble, Workers: workers, Interrupt: env.Interrupt,
 				Tool: "rtclab " + env.Version, File: file,
 				Progress: func(done, total int, c matrix.CellResult) {
-					fmt.Fprintf(env.Stderr, "\r  %d/%d cells", done, total)
+					if isTerminal(env.Stderr) {
+						fmt.Fprintf(env.Stderr, "\r  %d/%d cells", done, total)
+					}
 					if verbose {
 						fmt.Fprintf(env.Stderr, "  %s %s -> %s: %s (%s)\n", c.ICE, c.Row, c.Col, c.Path, c.Status)
 					}
 				},
 			})
-			fmt.Fprintln(env.Stderr)
+			if isTerminal(env.Stderr) {
+				fmt.Fprintln(env.Stderr) // end the progress line
+			}
 			if runErr != nil && !errors.Is(runErr, matrix.ErrInterrupted) {
 				return runErr
 			}

@@ -223,9 +223,11 @@ func runOne(ctx context.Context, env *Env, s *scenarios.Scenario, rc runConfig) 
 		Tool:       "rtclab " + env.Version,
 		CaptureDir: rc.pcapDir,
 		RTPLogDir:  rc.logDir,
-		Progress: func(elapsed, total time.Duration) {
+	}
+	if isTerminal(env.Stderr) {
+		opt.Progress = func(elapsed, total time.Duration) {
 			fmt.Fprintf(env.Stderr, "\r  %s: %4.0fs / %.0fs", s.Name, elapsed.Seconds(), total.Seconds())
-		},
+		}
 	}
 	if rc.quality {
 		opt.Media = &scenarios.MediaCapture{}
@@ -243,7 +245,9 @@ func runOne(ctx context.Context, env *Env, s *scenarios.Scenario, rc runConfig) 
 	} else {
 		rep, runErr = scenarios.Run(ctx, s, opt)
 	}
-	fmt.Fprintln(env.Stderr)
+	if opt.Progress != nil {
+		fmt.Fprintln(env.Stderr) // end the progress line
+	}
 	if runErr != nil {
 		fmt.Fprintf(env.Stderr, "run stopped early: %v (the report is partial)\n", runErr)
 	}
