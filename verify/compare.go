@@ -232,7 +232,7 @@ func streamRows(name string, s reports.Stream, sc *StreamCount, rep *reports.Rep
 		lossLo := float64(expected-min(expected, recvHi)) / float64(expected)
 		lossHi := float64(expected-min(expected, recvLo)) / float64(expected)
 		rows = append(rows, Row{Stream: name, Quantity: "loss_fraction", Report: s.LossFraction, Low: lossLo, High: lossHi, Tolerance: round5,
-			Why: fmt.Sprintf("1 - received/%d media packets %s put on the wire to %s (%d in flight at the end left out: sent after the last packet that arrived and within the last second's longest transit, %v, of the end)", expected, sc.HopHost, s.To, sc.InFlight, sc.MaxTransit)})
+			Why: fmt.Sprintf("1 - received/%d media packets %s put on the wire to %s (%d in flight at the end left out: sent after the last packet that arrived and within the last second's longest transit, %v, of the final count)", expected, sc.HopHost, s.To, sc.InFlight, sc.MaxTransit)})
 		raw := float64(sc.Lost) / float64(expected)
 		rows = append(rows, Row{Stream: name, Quantity: "raw_loss_fraction", Report: s.RawLossFraction, Low: raw, High: raw, Tolerance: round5,
 			Why: fmt.Sprintf("exact: %d of %d media packets never arrived as originals", sc.Lost, expected)})

@@ -285,7 +285,7 @@ func (sc *StreamCount) count(pub, hop, rx *capture, clock float64, end time.Time
 	sc.Unique = uint64(len(got))
 	sc.JitterMS = j / clock * 1000
 	// What was still on its way when the counts were taken: packets sent
-	// after both (a) the last second's longest transit before the end and
+	// after both (a) the last second's longest transit before the horizon and
 	// (b) the latest-sent packet that did arrive, less the farthest any
 	// packet was overtaken (a FIFO link delivers nothing sent before a
 	// packet that already arrived). (a) keeps a tail outage's losses
@@ -304,8 +304,12 @@ func (sc *StreamCount) count(pub, hop, rx *capture, clock float64, end time.Time
 			overtaken = max(overtaken, lastSend.Sub(tr[1]))
 		}
 	}
+	// The horizon is when the counts were taken: the report's final read
+	// when its instant is known (a packet sent by then less the longest
+	// transit would have arrived had it not been lost: a tail outage's
+	// packets are lost, not in flight), else the hop's last send.
 	horizon := lastSent
-	if !end.IsZero() && end.Before(horizon) {
+	if !end.IsZero() {
 		horizon = end
 	}
 	inFlightFrom := horizon.Add(-sc.MaxTransit)
