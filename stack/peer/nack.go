@@ -27,7 +27,7 @@ import (
 // repaired packet crossed the wire NACKRetries times (quickstart: 224 RTX
 // packets for 56 repairs; issue #10 item 5).
 //
-// nackRepair is one interceptor per PeerConnection doing three things:
+// nackRepair is one interceptor per PeerConnection doing four things:
 //   - it measures the round-trip time from the report blocks of incoming
 //     RTCP (RFC 3550 section 6.4.1: now - LSR - DLSR);
 //   - as a receiver it tracks missing sequence numbers per media stream,
@@ -39,7 +39,9 @@ import (
 //     for less than an RTT ago, and every padding packet it sent
 //     (IsPadding: an SFU's bandwidth probe carries no media; repairing
 //     one only spends the bandwidth it measured), before pion's responder
-//     (registered after it) resends them.
+//     (registered after it) resends them;
+//   - as a sender it numbers the responder's retransmissions on each RTX
+//     stream one after another, as they are sent (rtxRenumber).
 
 // defaultRTT is the round trip assumed before one is measured (a
 // receive-only endpoint never measures one): libwebrtc's default.
@@ -112,14 +114,56 @@ type probeLog struct {
 	order []uint16
 }
 
-// BindLocalStream remembers the probes sent on a stream.
+// BindLocalStream remembers the probes sent on a stream and renumbers
+// the retransmissions the responder writes on its RTX stream.
 func (n *nackRepair) BindLocalStream(info *interceptor.StreamInfo, writer interceptor.RTPWriter) interceptor.RTPWriter {
+	rtx := &rtxRenumber{ssrc: info.SSRCRetransmission}
 	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+		if rtx.ssrc != 0 && h.SSRC == rtx.ssrc {
+			return rtx.write(writer, h, payload, a)
+		}
 		if h.SSRC == info.SSRC && IsPadding(h, payload) {
 			n.sentProbe(h.SSRC, h.SequenceNumber)
 		}
 		return writer.Write(h, payload, a)
 	})
+}
+
+// rtxRenumber gives the retransmissions on one RTX stream consecutive
+// sequence numbers in the order they are sent (RFC 4588 section 4: "one
+// higher than the sequence number of the preceding packet sent in the
+// retransmission stream").
+//
+// pion/interceptor v0.1.42's responder numbers an RTX packet when it
+// stores the original (internal/rtpbuffer PacketFactoryCopy.NewPacket),
+// from a counter that every sent packet advances, and writes that same
+// packet, number included, each time the original is NACKed. A repair
+// whose first retransmission was lost thus came again with an old
+// number, so far behind the RTX stream's newest that the receiver's SRTP
+// replay window (64 packets in pion/srtp, RFC 3711 section 3.3.2)
+// dropped it as a replay: under the dip trace 14 repairs reached bob's
+// host and never his application (issue #10). Upstream: pion/interceptor
+// pull request #285, open.
+type rtxRenumber struct {
+	ssrc uint32
+
+	mu      sync.Mutex // held over the write: numbers leave in order
+	started bool
+	next    uint16
+}
+
+// write sends the retransmission h with the stream's next sequence
+// number, on a copy of h: the responder keeps h for a later resend.
+func (r *rtxRenumber) write(w interceptor.RTPWriter, h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.started {
+		r.started, r.next = true, h.SequenceNumber // pion's random start (RFC 3550 section 5.1)
+	}
+	c := h.Clone()
+	c.SequenceNumber = r.next
+	r.next++
+	return w.Write(&c, payload, a)
 }
 
 func (n *nackRepair) sentProbe(ssrc uint32, seq uint16) {

@@ -1,11 +1,18 @@
 package peer
 
 import (
+	"encoding/binary"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 )
@@ -195,4 +202,79 @@ func TestNACKRepairSkipsProbes(t *testing.T) {
 	if other := n.filter(time.Unix(1000, 0), 8, rtcp.NackPairsFromSequenceNumbers([]uint16{11})); len(other) != 1 {
 		t.Errorf("another SSRC's packet 11 was dropped")
 	}
+}
+
+// Each retransmission the responder sends is numbered one after the
+// previous one on the RTX stream (RFC 4588 section 4), also a packet
+// NACKed a second time: pion's responder (pion/interceptor v0.1.42) sent
+// it again under the number it gave it when the original was sent, which
+// the receiver's SRTP replay window dropped (issue #10, trace-dip).
+func TestNACKRepairNumbersRetransmissions(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := newTestRepair(50 * time.Millisecond)
+		f, err := nack.NewResponderInterceptor()
+		if err != nil {
+			t.Fatal(err)
+		}
+		responder, err := f.NewInterceptor("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer responder.Close()
+		defer n.Close()
+		const media, rtx = 7, 8
+		info := &interceptor.StreamInfo{
+			SSRC: media, SSRCRetransmission: rtx, PayloadType: 96, PayloadTypeRetransmission: 97,
+			RTCPFeedback: []interceptor.RTCPFeedback{{Type: "nack"}},
+		}
+		var mu sync.Mutex
+		var sent []string // RTX packets on the wire: "sequence number/original"
+		wire := interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, _ interceptor.Attributes) (int, error) {
+			if h.SSRC == rtx {
+				mu.Lock()
+				sent = append(sent, fmt.Sprintf("%d/%d", h.SequenceNumber, binary.BigEndian.Uint16(payload)))
+				mu.Unlock()
+			}
+			return len(payload), nil
+		})
+		// Registered as in configureInterceptors: nackRepair, then the
+		// responder, which writes through nackRepair and reads after it.
+		w := responder.BindLocalStream(info, n.BindLocalStream(info, wire))
+		for seq := uint16(100); seq < 110; seq++ {
+			if _, err := w.Write(&rtp.Header{Version: 2, SSRC: media, PayloadType: 96, SequenceNumber: seq}, []byte{0x10, byte(seq)}, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		nacks := make(chan []uint16, 1)
+		r := responder.BindRTCPReader(n.BindRTCPReader(interceptor.RTCPReaderFunc(func(b []byte, _ interceptor.Attributes) (int, interceptor.Attributes, error) {
+			raw, err := (&rtcp.TransportLayerNack{MediaSSRC: media, Nacks: rtcp.NackPairsFromSequenceNumbers(<-nacks)}).Marshal()
+			return copy(b, raw), nil, err
+		})))
+		buf := make([]byte, 1500)
+		for _, seqs := range [][]uint16{{102, 105}, {102, 108}} { // the first 102 was lost
+			nacks <- seqs
+			if _, _, err := r.Read(buf, nil); err != nil {
+				t.Fatal(err)
+			}
+			synctest.Wait()                    // the responder resends on a goroutine
+			time.Sleep(100 * time.Millisecond) // an RTT: 102 may be resent
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(sent) != 4 {
+			t.Fatalf("RTX sent %v, want 4 packets", sent)
+		}
+		first, _, _ := strings.Cut(sent[0], "/")
+		start, err := strconv.Atoi(first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for i, osn := range []int{102, 105, 102, 108} {
+			want = append(want, fmt.Sprintf("%d/%d", uint16(start+i), osn))
+		}
+		if !slices.Equal(sent, want) {
+			t.Errorf("RTX sent %v (sequence number/original), want %v", sent, want)
+		}
+	})
 }
