@@ -9,11 +9,13 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/rtclab/rtclab/analysis"
 	"github.com/rtclab/rtclab/bubble"
 	"github.com/rtclab/rtclab/internal/leakcheck"
+	"github.com/rtclab/rtclab/phase"
 	"github.com/rtclab/rtclab/reports"
 )
 
@@ -232,5 +234,39 @@ func TestRealClockShortRunLeavesNothing(t *testing.T) {
 	}
 	if rep.Scenario.Clock != ClockReal || len(rep.Streams) != 4 {
 		t.Errorf("clock %s, %d streams", rep.Scenario.Clock, len(rep.Streams))
+	}
+}
+
+// The timeline samples at whole steps of scenario time plus the sample
+// offset, however long the setup before it took: a series point at T
+// counts what arrived by start+T (issue #10, trace-dip: with 23 µs of
+// setup every sample came 23 µs late and counted the packets a trace
+// link delivered in between, which the recount from the captures does not).
+func TestTimelineSamplesOnTheSteps(t *testing.T) {
+	offset := phase.SampleOffset.Value()
+	for _, setup := range []time.Duration{0, 23442 * time.Nanosecond, sampleEvery, 3*sampleEvery + time.Millisecond} {
+		t.Run(setup.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				start := time.Now()
+				time.Sleep(setup)
+				var got []time.Duration
+				err := runTimeline(context.Background(), start, 5*sampleEvery, RunOptions{Clock: ClockVirtual}, func(string, string, string) {},
+					func(now time.Time, _ time.Duration) { got = append(got, now.Sub(start)) })
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) == 0 {
+					t.Fatal("no samples")
+				}
+				for i, at := range got {
+					if at%sampleEvery != offset {
+						t.Errorf("sample %d at %v: not %v after a step", i, at, offset)
+					}
+					if at <= setup {
+						t.Errorf("sample %d at %v: before the setup ended (%v)", i, at, setup)
+					}
+				}
+			})
+		})
 	}
 }
