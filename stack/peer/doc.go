@@ -7,7 +7,8 @@
 // NACK repair (nack.go) is rtclab's own generator in front of pion's
 // responder: it sees retransmissions arrive on their RTX stream, and both
 // ends resend a packet at most once per round trip, as libwebrtc does; a
-// sender resends no padding (IsPadding). Retransmissions reach the
+// sender resends no padding (IsPadding) and numbers its retransmissions
+// one after another on their RTX stream. Retransmissions reach the
 // application through PC.Read, which every reader of a remote track uses:
 // rtx.go folds them into their media stream below pion, whose own repair
 // channel drops and delays them.
