@@ -77,7 +77,10 @@ func New(cfg Config) (*Server, error) {
 		if allow(peer) {
 			return true
 		}
-		log.Warn("turn: refused relay peer", "client", client.String(), "peer", peer.String())
+		// Info, not Warn: every ICE agent offers its private host
+		// addresses, and refusing them is this server's normal work
+		// (a p2p call logged a dozen warnings per run); -v shows them.
+		log.Info("turn: refused relay peer", "client", client.String(), "peer", peer.String())
 		return false
 	}
 	relayGen := func() pionturn.RelayAddressGenerator {
