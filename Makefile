@@ -65,7 +65,7 @@ deps:
 
 # Only the two 20-minute calls through the SFU (60-110 s wall each here).
 longcalls:
-	RTCLAB_LONG_CALLS=1 $(GO) test -count=1 -timeout 20m -run 'TestLongCall' -v ./scenarios
+	RTCLAB_LONG_CALLS=1 $(GO) test -count=1 -timeout 20m -run 'TestLongCall' -v ./runner
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/rtclab/rtclab/reports"
-	"github.com/rtclab/rtclab/scenarios"
+	"github.com/rtclab/rtclab/runner"
 )
 
 // ErrNoBubble is returned by Run without Options.Bubble: cells run only in
@@ -48,7 +48,7 @@ func Run(ctx context.Context, p Plan, opt Options) (*Result, error) {
 	cells := p.Cells()
 	res := &Result{
 		Schema: Schema, Tool: opt.Tool, File: opt.File, Seed: p.Seed,
-		CellSeconds: p.Duration.Seconds(), Clock: scenarios.ClockVirtual,
+		CellSeconds: p.Duration.Seconds(), Clock: runner.ClockVirtual,
 		NATs: []string{}, ICE: []string{}, Cells: []CellResult{},
 	}
 	for _, n := range p.NATs {
@@ -142,7 +142,7 @@ func runCell(p Plan, c Cell, bubble func(func())) CellResult {
 	if err == nil {
 		var rep *reports.Report
 		bubble(func() {
-			rep, err = scenarios.Run(context.Background(), s, scenarios.RunOptions{Clock: scenarios.ClockVirtual})
+			rep, err = runner.Run(context.Background(), s, runner.Options{Clock: runner.ClockVirtual})
 		})
 		if err == nil {
 			fill(&cr, rep)

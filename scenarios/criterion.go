@@ -47,7 +47,7 @@ func (e *Expectation) validateCriterion(bad func(msg string, path ...any), at fu
 
 // declare marks the checks of each expectation with its criterion and
 // known failure: checks[starts[i]:starts[i+1]] came from Expect[i].
-func (s *Scenario) declare(checks []analysis.Check, starts []int) []analysis.Check {
+func (s *Scenario) Declare(checks []analysis.Check, starts []int) []analysis.Check {
 	for i, from := range starts {
 		to := len(checks)
 		if i+1 < len(starts) {

@@ -88,7 +88,7 @@ type FilesSpec struct {
 	StartOn *int `yaml:"start_on"`
 }
 
-func linkMetric(m string) bool {
+func LinkMetric(m string) bool {
 	def, _ := analysis.LookupMetric(m, true)
 	return def.Scope == analysis.ScopeLink
 }
@@ -100,12 +100,12 @@ const (
 )
 
 // flowInstance is one resolved flow (a Count copy has its own).
-type flowInstance struct {
+type FlowInstance struct {
 	Flow
-	name    string
-	index   int  // copy number, 0 for a single flow
-	startOn bool // tcp files: begins with a download
-	stop    time.Duration
+	ID            string
+	Index         int  // copy number, 0 for a single flow
+	DownloadFirst bool // tcp files: begins with a download
+	StopAt        time.Duration
 }
 
 // validateFlows checks the flows section and the expect entries of a
@@ -128,7 +128,7 @@ func (s *Scenario) validateFlows(root *yaml.Node, names map[string]bool) []error
 	}
 	seen := map[string]bool{}
 	total := 0
-	s.flows = nil
+	s.FlowInstances = nil
 	end := s.Duration.Duration
 	for i := range s.Flows {
 		f := &s.Flows[i]
@@ -228,11 +228,11 @@ func (s *Scenario) validateFlows(root *yaml.Node, names map[string]bool) []error
 			}
 		}
 		for k := range copies {
-			in := flowInstance{Flow: *f, name: f.Name, stop: stop, startOn: k < startOn}
+			in := FlowInstance{Flow: *f, ID: f.Name, StopAt: stop, DownloadFirst: k < startOn}
 			if copies > 1 {
-				in.name, in.index = fmt.Sprintf("%s-%d", f.Name, k+1), k+1
+				in.ID, in.Index = fmt.Sprintf("%s-%d", f.Name, k+1), k+1
 			}
-			s.flows = append(s.flows, in)
+			s.FlowInstances = append(s.FlowInstances, in)
 		}
 		total += copies
 	}
@@ -267,8 +267,8 @@ func (s *Scenario) validateFlows(root *yaml.Node, names map[string]bool) []error
 }
 
 func (s *Scenario) hasFlow(name string) bool {
-	for _, f := range s.flows {
-		if f.name == name || f.Name == name {
+	for _, f := range s.FlowInstances {
+		if f.ID == name || f.Name == name {
 			return true
 		}
 	}
@@ -277,7 +277,7 @@ func (s *Scenario) hasFlow(name string) bool {
 
 // cbrRate and cbrPacket are a cbr or audio flow's rate (bit/s) and UDP
 // payload size, defaults applied; 0 for other kinds.
-func (f flowInstance) cbrRate() int {
+func (f FlowInstance) CBRRate() int {
 	switch {
 	case f.Rate != nil:
 		return int(f.Rate.BitsPerSecond)
@@ -287,7 +287,7 @@ func (f flowInstance) cbrRate() int {
 	return 0
 }
 
-func (f flowInstance) cbrPacket() int {
+func (f FlowInstance) CBRPacket() int {
 	switch {
 	case f.Packet != nil:
 		return f.Packet.Bytes
@@ -298,10 +298,10 @@ func (f flowInstance) cbrPacket() int {
 }
 
 // constant reports whether the flow sends at a fixed rate (cbr, audio).
-func (f flowInstance) constant() bool { return f.Kind == FlowCBR || f.Kind == FlowAudio }
+func (f FlowInstance) Constant() bool { return f.Kind == FlowCBR || f.Kind == FlowAudio }
 
 // flowCodec is the encoder configuration of a media flow.
-func (f flowInstance) codec() flow.CodecParams {
+func (f FlowInstance) CodecParams() flow.CodecParams {
 	p := flow.CodecParams{}
 	if f.MinRate != nil {
 		p.MinRate = int(f.MinRate.BitsPerSecond)
@@ -316,18 +316,18 @@ func (f flowInstance) codec() flow.CodecParams {
 }
 
 // linkAt is what a participant's link direction is at scenario time t.
-func (s *Scenario) linkAt(participant string, dir netem.Direction, t time.Duration) netem.Impairment {
+func (s *Scenario) LinkAt(participant string, dir netem.Direction, t time.Duration) netem.Impairment {
 	for _, p := range s.Participants {
 		if p.Name != participant {
 			continue
 		}
-		imp := p.host.Uplink
+		imp := p.Resolved.Uplink
 		if dir == netem.Downlink {
-			imp = p.host.Downlink
+			imp = p.Resolved.Downlink
 		}
-		for _, sc := range p.schedule {
-			if sc.dir == dir && sc.at <= t {
-				imp = sc.imp
+		for _, sc := range p.Schedule {
+			if sc.Dir == dir && sc.At <= t {
+				imp = sc.Imp
 			}
 		}
 		return imp

@@ -1,8 +1,6 @@
 package scenarios
 
 import (
-	"cmp"
-	"context"
 	"fmt"
 	"io/fs"
 	"os"
@@ -238,11 +236,11 @@ const (
 )
 
 // scheduled is an impairment that takes effect at a scenario time.
-type scheduled struct {
-	at   time.Duration
-	dir  netem.Direction
-	imp  netem.Impairment
-	desc string
+type Scheduled struct {
+	At   time.Duration
+	Dir  netem.Direction
+	Imp  netem.Impairment
+	Desc string
 }
 
 // linkCtx carries what resolving a link needs.
@@ -252,7 +250,7 @@ type linkCtx struct {
 	path []any
 }
 
-func (c linkCtx) at(rest ...any) []any { return append(append([]any{}, c.path...), rest...) }
+func (c linkCtx) At(rest ...any) []any { return append(append([]any{}, c.path...), rest...) }
 
 // resolve validates ch and applies it on top of imp.
 func (ch LinkChange) resolve(c linkCtx, imp netem.Impairment) netem.Impairment {
@@ -261,13 +259,13 @@ func (ch LinkChange) resolve(c linkCtx, imp netem.Impairment) netem.Impairment {
 	}
 	if ch.Loss != nil {
 		if v := ch.Loss.Value; v < 0 || v > 1 {
-			c.bad(fmt.Sprintf("%g%% is outside 0%%..100%%", v*100), c.at("loss")...)
+			c.bad(fmt.Sprintf("%g%% is outside 0%%..100%%", v*100), c.At("loss")...)
 		}
 		imp.Loss = ch.Loss.Value
 	}
 	if ch.Burst != nil {
 		if v := ch.Burst.Value; v < 1 || v > maxBurst {
-			c.bad(fmt.Sprintf("%g packets is outside 1..%d (1 means independent loss)", v, maxBurst), c.at("burst")...)
+			c.bad(fmt.Sprintf("%g packets is outside 1..%d (1 means independent loss)", v, maxBurst), c.At("burst")...)
 		}
 		imp.BurstLength = ch.Burst.Value
 	}
@@ -281,13 +279,13 @@ func (ch LinkChange) resolve(c linkCtx, imp netem.Impairment) netem.Impairment {
 			continue
 		}
 		if d.v.Duration < 0 || d.v.Duration > maxDelay {
-			c.bad(fmt.Sprintf("%v is outside 0..%v", d.v.Duration, maxDelay), c.at(d.key)...)
+			c.bad(fmt.Sprintf("%v is outside 0..%v", d.v.Duration, maxDelay), c.At(d.key)...)
 		}
 		*d.set = d.v.Duration
 	}
 	if ch.JitterDistribution != nil {
 		if v := *ch.JitterDistribution; v != netem.JitterUniform && v != netem.JitterNormal {
-			c.bad(fmt.Sprintf("unknown distribution %q (allowed: uniform, normal)", v), c.at("jitter_distribution")...)
+			c.bad(fmt.Sprintf("unknown distribution %q (allowed: uniform, normal)", v), c.At("jitter_distribution")...)
 		}
 		imp.JitterDist = *ch.JitterDistribution
 	}
@@ -296,7 +294,7 @@ func (ch LinkChange) resolve(c linkCtx, imp netem.Impairment) netem.Impairment {
 	}
 	if ch.Rate != nil {
 		if v := ch.Rate.BitsPerSecond; v != 0 && (v < minRate || v > maxRate) {
-			c.bad(fmt.Sprintf("%d bit/s is outside 8kbps..100Gbps (or unlimited)", v), c.at("rate")...)
+			c.bad(fmt.Sprintf("%d bit/s is outside 8kbps..100Gbps (or unlimited)", v), c.At("rate")...)
 		}
 		imp.Rate = ch.Rate.BitsPerSecond
 		if imp.Rate > 0 {
@@ -306,25 +304,25 @@ func (ch LinkChange) resolve(c linkCtx, imp netem.Impairment) netem.Impairment {
 	if ch.Queue != nil {
 		imp.QueueBytes, imp.QueueDelay = ch.Queue.Bytes, ch.Queue.Time.Duration
 		if ch.Queue.Bytes == 0 && (ch.Queue.Time.Duration <= 0 || ch.Queue.Time.Duration > maxDelay) {
-			c.bad(fmt.Sprintf("%v is outside 1ms..%v", ch.Queue.Time.Duration, maxDelay), c.at("queue")...)
+			c.bad(fmt.Sprintf("%v is outside 1ms..%v", ch.Queue.Time.Duration, maxDelay), c.At("queue")...)
 		}
 		if ch.Queue.Bytes > 0 && ch.Queue.Bytes < 1500 {
-			c.bad(fmt.Sprintf("%d bytes cannot hold one 1500-byte packet", ch.Queue.Bytes), c.at("queue")...)
+			c.bad(fmt.Sprintf("%d bytes cannot hold one 1500-byte packet", ch.Queue.Bytes), c.At("queue")...)
 		}
 	}
 	if ch.Duplicate != nil {
 		if v := ch.Duplicate.Value; v < 0 || v > 1 {
-			c.bad(fmt.Sprintf("%g%% is outside 0%%..100%%", v*100), c.at("duplicate")...)
+			c.bad(fmt.Sprintf("%g%% is outside 0%%..100%%", v*100), c.At("duplicate")...)
 		}
 		imp.Duplicate = ch.Duplicate.Value
 	}
 	if ch.Trace != nil {
 		if ch.Rate != nil && ch.Rate.BitsPerSecond > 0 {
-			c.bad("set rate or trace, not both", c.at("trace")...)
+			c.bad("set rate or trace, not both", c.At("trace")...)
 		}
 		t, err := loadTrace(c.s.File, *ch.Trace)
 		if err != nil {
-			c.bad(err.Error(), c.at("trace")...)
+			c.bad(err.Error(), c.At("trace")...)
 		}
 		imp.Trace, imp.Rate = t, 0
 	}
@@ -372,24 +370,24 @@ func (ch LinkChange) describe() string {
 
 // resolveLink validates a link with its schedule: the impairment at the
 // start, and every later change.
-func (l Link) resolve(c linkCtx, dir netem.Direction) (netem.Impairment, []scheduled) {
+func (l Link) resolve(c linkCtx, dir netem.Direction) (netem.Impairment, []Scheduled) {
 	base := l.LinkChange.resolve(c, netem.Impairment{})
 	imp := base
-	var out []scheduled
+	var out []Scheduled
 	var last time.Duration = -1
 	for i, st := range l.Schedule {
-		sc := linkCtx{s: c.s, bad: c.bad, path: c.at("schedule", i)}
+		sc := linkCtx{s: c.s, bad: c.bad, path: c.At("schedule", i)}
 		switch {
 		case st.At.line == 0:
 			c.bad("every step needs at: (e.g. at: 10s)", sc.path...)
 		case st.At.Duration < 0 || st.At.Duration >= c.s.Duration.Duration:
-			c.bad(fmt.Sprintf("%v is outside the scenario (0..%v)", st.At.Duration, c.s.Duration.Duration), sc.at("at")...)
+			c.bad(fmt.Sprintf("%v is outside the scenario (0..%v)", st.At.Duration, c.s.Duration.Duration), sc.At("at")...)
 		case st.At.Duration <= last:
-			c.bad(fmt.Sprintf("%v is not after the step before (%v): steps must be in time order", st.At.Duration, last), sc.at("at")...)
+			c.bad(fmt.Sprintf("%v is not after the step before (%v): steps must be in time order", st.At.Duration, last), sc.At("at")...)
 		}
 		last = st.At.Duration
 		imp = st.LinkChange.resolve(sc, imp)
-		out = append(out, scheduled{at: st.At.Duration, dir: dir, imp: imp, desc: st.LinkChange.describe()})
+		out = append(out, Scheduled{At: st.At.Duration, Dir: dir, Imp: imp, Desc: st.LinkChange.describe()})
 	}
 	return base, out
 }
@@ -431,21 +429,21 @@ func builtinTraces() []string {
 func (p Participant) resolveNAT(c linkCtx, h *netem.HostConfig) {
 	switch {
 	case p.NAT.Custom != nil:
-		h.HomeNAT = p.NAT.Custom.resolve(linkCtx{s: c.s, bad: c.bad, path: c.at("nat")}, true)
+		h.HomeNAT = p.NAT.Custom.resolve(linkCtx{s: c.s, bad: c.bad, path: c.At("nat")}, true)
 		if cg := p.NAT.Custom.CGN; cg != nil {
-			h.CGN = cg.resolve(linkCtx{s: c.s, bad: c.bad, path: c.at("nat", "cgn")}, false)
+			h.CGN = cg.resolve(linkCtx{s: c.s, bad: c.bad, path: c.At("nat", "cgn")}, false)
 		}
 	default:
 		h.NAT = netem.NAT(p.NAT.String())
 		if !h.NAT.Valid() {
-			c.bad(fmt.Sprintf("unknown NAT %q (allowed: %s, or a mapping with mapping/filtering)", p.NAT.Preset, netem.NATNames()), c.at("nat")...)
+			c.bad(fmt.Sprintf("unknown NAT %q (allowed: %s, or a mapping with mapping/filtering)", p.NAT.Preset, netem.NATNames()), c.At("nat")...)
 		}
 	}
 	if fw := p.Firewall; fw != nil {
 		h.Firewall = &netem.Firewall{BlockUDP: fw.BlockUDP}
 		for i, name := range fw.AllowUDPTo {
-			if name != turnHost && name != sfuHost {
-				c.bad(fmt.Sprintf("unknown server %q (allowed: %s, %s)", name, turnHost, sfuHost), c.at("firewall", "allow_udp_to", i)...)
+			if name != TURNHost && name != SFUHost {
+				c.bad(fmt.Sprintf("unknown server %q (allowed: %s, %s)", name, TURNHost, SFUHost), c.At("firewall", "allow_udp_to", i)...)
 				continue
 			}
 			h.Firewall.AllowUDPTo = append(h.Firewall.AllowUDPTo, name)
@@ -461,49 +459,20 @@ func (d *NATDetail) resolve(c linkCtx, home bool) *netem.NATConfig {
 	}
 	for _, f := range []struct{ key, v string }{{"mapping", d.Mapping}, {"filtering", d.Filtering}} {
 		if !slices.Contains(allowed, f.v) {
-			c.bad(fmt.Sprintf("%q (allowed: %s)", f.v, strings.Join(allowed, ", ")), c.at(f.key)...)
+			c.bad(fmt.Sprintf("%q (allowed: %s)", f.v, strings.Join(allowed, ", ")), c.At(f.key)...)
 		}
 	}
 	if d.Lifetime.Duration < 0 || (d.Lifetime.line != 0 && d.Lifetime.Duration < time.Second) {
-		c.bad(fmt.Sprintf("%v: a mapping lifetime must be at least 1s", d.Lifetime.Duration), c.at("lifetime")...)
+		c.bad(fmt.Sprintf("%v: a mapping lifetime must be at least 1s", d.Lifetime.Duration), c.At("lifetime")...)
 	}
 	if d.Hairpinning {
-		c.bad("hairpinning is not emulated (pion vnet does not implement it); remove it rather than get a NAT that does something else", c.at("hairpinning")...)
+		c.bad("hairpinning is not emulated (pion vnet does not implement it); remove it rather than get a NAT that does something else", c.At("hairpinning")...)
 	}
 	if d.PortPreservation {
-		c.bad("port preservation is not emulated (pion vnet does not implement it); remove it rather than get a NAT that does something else", c.at("port_preservation")...)
+		c.bad("port preservation is not emulated (pion vnet does not implement it); remove it rather than get a NAT that does something else", c.At("port_preservation")...)
 	}
 	if !home && d.CGN != nil {
-		c.bad("a carrier-grade NAT cannot have another in front of it", c.at("cgn")...)
+		c.bad("a carrier-grade NAT cannot have another in front of it", c.At("cgn")...)
 	}
 	return cfg
-}
-
-// applySchedules changes links as the participants' schedules say, in time
-// order from start, until ctx ends; every change is reported to event.
-func applySchedules(ctx context.Context, s *Scenario, nw *netem.Network, start time.Time, event func(source, kind, detail string)) {
-	type change struct {
-		scheduled
-		host *netem.Host
-	}
-	var all []change
-	for _, p := range s.Participants {
-		h, _ := nw.Host(p.Name)
-		for _, sc := range p.schedule {
-			all = append(all, change{sc, h})
-		}
-	}
-	slices.SortStableFunc(all, func(a, b change) int { return cmp.Compare(a.at, b.at) })
-	for _, c := range all {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(time.Until(start.Add(c.at))):
-		}
-		if err := c.host.SetImpairment(c.dir, c.imp); err != nil {
-			event("runner", "error", fmt.Sprintf("%s %s: %v", c.host.Name, c.dir, err))
-			continue
-		}
-		event(c.host.Name, "link", fmt.Sprintf("%s: %s", c.dir, c.desc))
-	}
 }

@@ -44,7 +44,7 @@ func TestParseFullLink(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := s.Participants[0]
-	h := a.host
+	h := a.Resolved
 	if h.HomeNAT == nil || h.HomeNAT.Filtering != netem.AddressDependent || h.HomeNAT.Lifetime != 45*time.Second {
 		t.Errorf("home NAT %+v", h.HomeNAT)
 	}
@@ -62,17 +62,17 @@ func TestParseFullLink(t *testing.T) {
 	if h.Uplink.Rate != 2_000_000 || h.Uplink.QueueBytes != 64<<10 {
 		t.Errorf("uplink %+v", h.Uplink)
 	}
-	if len(a.schedule) != 3 {
-		t.Fatalf("%d steps", len(a.schedule))
+	if len(a.Schedule) != 3 {
+		t.Fatalf("%d steps", len(a.Schedule))
 	}
 	// Steps accumulate: at 20s the rate is still 300kbps, and the link down.
-	if st := a.schedule[1]; st.at != 20*time.Second || !st.imp.Down || st.imp.Rate != 300_000 || st.imp.Loss != 0.02 {
+	if st := a.Schedule[1]; st.At != 20*time.Second || !st.Imp.Down || st.Imp.Rate != 300_000 || st.Imp.Loss != 0.02 {
 		t.Errorf("step 2 %+v", st)
 	}
-	if st := a.schedule[2]; st.imp.Down || st.imp.Rate != 0 {
+	if st := a.Schedule[2]; st.Imp.Down || st.Imp.Rate != 0 {
 		t.Errorf("step 3 %+v", st)
 	}
-	if tr := s.Participants[1].host.Downlink.Trace; tr == nil || tr.MeanRate() < 1_500_000 {
+	if tr := s.Participants[1].Resolved.Downlink.Trace; tr == nil || tr.MeanRate() < 1_500_000 {
 		t.Errorf("trace %+v", tr)
 	}
 }

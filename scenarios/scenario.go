@@ -37,9 +37,9 @@ type Scenario struct {
 	// File is where the scenario was loaded from.
 	File string `yaml:"-"`
 
-	// flows are the resolved flows (Count copies expanded), filled by
+	// FlowInstances are the resolved flows (Count copies expanded), filled by
 	// validation of a flows scenario.
-	flows []flowInstance
+	FlowInstances []FlowInstance `yaml:"-" json:"-"`
 }
 
 // ICE declares the ICE servers of every participant.
@@ -83,9 +83,10 @@ type Participant struct {
 	Uplink   Link `yaml:"uplink"`
 	Downlink Link `yaml:"downlink"`
 
-	// host and schedule are the resolved network, filled by validation.
-	host     netem.HostConfig
-	schedule []scheduled
+	// Resolved and Schedule are the resolved network, filled by
+	// validation: the access links at the start and their timed changes.
+	Resolved netem.HostConfig `yaml:"-" json:"-"`
+	Schedule []Scheduled      `yaml:"-" json:"-"`
 }
 
 // Expectation is one check: a metric of each matching participant or
@@ -202,3 +203,10 @@ func (s *Scenario) UseTURNTCP() bool { return s.UseTURN() && (s.ICE.TURNTCP == n
 
 // UseTURN reports whether participants get the TURN server.
 func (s *Scenario) UseTURN() bool { return s.ICE.TURN == nil || *s.ICE.TURN }
+
+// Names of the embedded servers' hosts on the emulated internet; a
+// firewall's allow_udp_to names them.
+const (
+	TURNHost = "turn"
+	SFUHost  = "sfu"
+)

@@ -13,7 +13,7 @@ import (
 )
 
 // participantMetric reports whether m is measured per participant.
-func participantMetric(m string) bool {
+func ParticipantMetric(m string) bool {
 	def, _ := analysis.LookupMetric(m, false)
 	return def.Scope == analysis.ScopeParticipant
 }
@@ -79,8 +79,8 @@ func (s *Scenario) validate(root *yaml.Node) []error {
 		}
 		names[p.Name] = true
 		lc := linkCtx{s: s, bad: bad, path: at()}
-		p.host = netem.HostConfig{Name: p.Name}
-		p.resolveNAT(lc, &p.host)
+		p.Resolved = netem.HostConfig{Name: p.Name}
+		p.resolveNAT(lc, &p.Resolved)
 		for j, m := range p.Publish {
 			if m != "audio" && m != "video" {
 				bad(fmt.Sprintf("unknown media %q (allowed: audio, video)", m), at("publish", j)...)
@@ -90,10 +90,10 @@ func (s *Scenario) validate(root *yaml.Node) []error {
 			bad("lists the same media twice", at("publish")...)
 		}
 		errs = append(errs, s.validateMedia(root, i)...)
-		var up, down []scheduled
-		p.host.Uplink, up = p.Uplink.resolve(linkCtx{s: s, bad: bad, path: at("uplink")}, netem.Uplink)
-		p.host.Downlink, down = p.Downlink.resolve(linkCtx{s: s, bad: bad, path: at("downlink")}, netem.Downlink)
-		p.schedule = append(up, down...)
+		var up, down []Scheduled
+		p.Resolved.Uplink, up = p.Uplink.resolve(linkCtx{s: s, bad: bad, path: at("uplink")}, netem.Uplink)
+		p.Resolved.Downlink, down = p.Downlink.resolve(linkCtx{s: s, bad: bad, path: at("downlink")}, netem.Downlink)
+		p.Schedule = append(up, down...)
 	}
 
 	if s.Topology == TopologyFlows {
@@ -123,10 +123,10 @@ func (s *Scenario) validate(root *yaml.Node) []error {
 				bad(fmt.Sprintf("no participant named %q", sel.v), at(sel.key)...)
 			}
 		}
-		if participantMetric(e.Metric) && (e.From != "" || e.To != "" || e.Kind != "") {
+		if ParticipantMetric(e.Metric) && (e.From != "" || e.To != "" || e.Kind != "") {
 			bad(fmt.Sprintf("%s is a participant metric: narrow it with participant, not from/to/kind", e.Metric), at("metric")...)
 		}
-		if !participantMetric(e.Metric) && e.Participant != "" {
+		if !ParticipantMetric(e.Metric) && e.Participant != "" {
 			bad(fmt.Sprintf("%s is a stream metric: narrow it with from/to/kind, not participant", e.Metric), at("participant")...)
 		}
 		if e.At.Duration != 0 && e.Metric != "layer" {

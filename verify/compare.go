@@ -88,7 +88,7 @@ type Options struct {
 var virtualEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // runnerDrain is how long after the scenario's end the runner reads its
-// final counts (scenarios/runner.go, drain).
+// final counts (runner/runner.go, drain).
 const runnerDrain = time.Second
 
 // LoadReport reads DIR/report.json.
@@ -125,7 +125,7 @@ func Recount(rep *reports.Report, pcapDir string, opt Options) (*Result, error) 
 		hosts = append(hosts, "sfu")
 	}
 	// The DTLS key log rtclab run writes next to the captures
-	// (scenarios.KeyLogFile).
+	// (runner.KeyLogFile).
 	keys := map[string][]byte{}
 	if f, err := os.Open(filepath.Join(pcapDir, "dtls-keys.log")); err == nil {
 		keys = readKeyLog(f)
@@ -144,7 +144,7 @@ func Recount(rep *reports.Report, pcapDir string, opt Options) (*Result, error) 
 		}
 	}
 	// The report's counts are read once the scenario's duration and then
-	// the runner's drain (1 s, scenarios/runner.go) have passed; the
+	// the runner's drain (1 s, runner/runner.go) have passed; the
 	// captures run on until the network closes. The report does not carry
 	// that instant, so it is derived here for a complete virtual-clock
 	// run, and the recount runs to the end of the captures otherwise.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rtclab/rtclab/reports"
+	"github.com/rtclab/rtclab/runner"
 	"github.com/rtclab/rtclab/scenarios"
 )
 
@@ -175,7 +176,7 @@ func TestCrossCheckGrid(t *testing.T) {
 			out := t.TempDir()
 			var rep *reports.Report
 			synctest.Test(t, func(t *testing.T) {
-				rep, err = scenarios.Run(context.Background(), s, scenarios.RunOptions{Clock: scenarios.ClockVirtual, CaptureDir: out})
+				rep, err = runner.Run(context.Background(), s, runner.Options{Clock: runner.ClockVirtual, CaptureDir: out})
 			})
 			if err != nil {
 				t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"testing/synctest"
 
+	"github.com/rtclab/rtclab/runner"
 	"github.com/rtclab/rtclab/scenarios"
 )
 
@@ -31,7 +32,7 @@ func TestNoNACKAboutRTX(t *testing.T) {
 			}
 			out := t.TempDir()
 			synctest.Test(t, func(t *testing.T) {
-				_, err = scenarios.Run(context.Background(), s, scenarios.RunOptions{Clock: scenarios.ClockVirtual, CaptureDir: out})
+				_, err = runner.Run(context.Background(), s, runner.Options{Clock: runner.ClockVirtual, CaptureDir: out})
 			})
 			if err != nil {
 				t.Fatal(err)

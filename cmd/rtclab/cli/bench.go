@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rtclab/rtclab/runner"
 	"github.com/rtclab/rtclab/scenarios"
 )
 
@@ -66,7 +67,7 @@ quote speed and memory; the tests never assert on time.`,
 					start := time.Now()
 					var err error
 					env.Bubble(func() {
-						_, err = scenarios.Run(context.Background(), s, scenarios.RunOptions{Clock: scenarios.ClockVirtual})
+						_, err = runner.Run(context.Background(), s, runner.Options{Clock: runner.ClockVirtual})
 					})
 					w := time.Since(start).Seconds()
 					if err != nil {

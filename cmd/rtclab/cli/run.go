@@ -13,6 +13,7 @@ import (
 
 	"github.com/rtclab/rtclab/analysis"
 	"github.com/rtclab/rtclab/reports"
+	"github.com/rtclab/rtclab/runner"
 	"github.com/rtclab/rtclab/scenarios"
 )
 
@@ -78,10 +79,10 @@ Exit code: 0 every check passed, 1 a check failed or the run broke,
   rtclab run quickstart-p2p --out /tmp/lab
   rtclab run my-network.yaml --clock real`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if clock != scenarios.ClockVirtual && clock != scenarios.ClockReal {
+			if clock != runner.ClockVirtual && clock != runner.ClockReal {
 				return usagef("--clock %q: allowed values are virtual, real", clock)
 			}
-			if clock == scenarios.ClockVirtual && env.Bubble == nil {
+			if clock == runner.ClockVirtual && env.Bubble == nil {
 				return usagef("--clock virtual is not available in this build; use --clock real")
 			}
 			if len(args) == 0 {
@@ -176,7 +177,7 @@ Exit code: 0 every check passed, 1 a check failed or the run broke,
 	}
 	cmd.Flags().StringVarP(&out, "out", "o", "", "output directory, new or empty (default a new rtclab-out/<timestamp>[-N])")
 	cmd.Flags().BoolVar(&overwrite, "overwrite", false, "let --out name a folder an earlier rtclab run wrote into: what that run\nwrote is removed first (anything else there stays)")
-	cmd.Flags().StringVar(&clock, "clock", scenarios.ClockVirtual, "virtual (synctest bubble, fast, repeatable) or real (wall clock)")
+	cmd.Flags().StringVar(&clock, "clock", runner.ClockVirtual, "virtual (synctest bubble, fast, repeatable) or real (wall clock)")
 	cmd.Flags().StringVar(&pcap, "pcap", "", "write a pcap per host (HOST.pcap) into this directory; open with\nwireshark or tshark -o rtp.heuristic_rtp:TRUE")
 	cmd.Flags().StringVar(&rtpLog, "log", "", "write the per-packet log of RFC 8868 section 3.1 (FLOW.send.tsv, FLOW.recv.tsv)\nof every media and audio flow into this directory (flows topology)")
 	cmd.Flags().BoolVar(&quality, "quality", false, "decode the received video with ffmpeg and compare it frame by frame\nwith the source clip (PSNR, SSIM); written into the report")
@@ -215,7 +216,7 @@ func runOne(ctx context.Context, env *Env, s *scenarios.Scenario, rc runConfig) 
 	defer events.Close()
 	fmt.Fprintf(env.Stderr, "running %s (%s, %v of scenario time, %s clock) -> %s\n",
 		s.Name, s.Topology, s.Duration.Duration, clock, dir)
-	opt := scenarios.RunOptions{
+	opt := runner.Options{
 		Clock:      clock,
 		Events:     events,
 		Interrupt:  env.Interrupt,
@@ -230,7 +231,7 @@ func runOne(ctx context.Context, env *Env, s *scenarios.Scenario, rc runConfig) 
 		}
 	}
 	if rc.quality {
-		opt.Media = &scenarios.MediaCapture{}
+		opt.Media = &runner.MediaCapture{}
 	}
 	var rep *reports.Report
 	var runErr error
@@ -238,12 +239,12 @@ func runOne(ctx context.Context, env *Env, s *scenarios.Scenario, rc runConfig) 
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	if clock == scenarios.ClockVirtual {
-		env.Bubble(func() { rep, runErr = scenarios.Run(context.Background(), s, opt) })
+	if clock == runner.ClockVirtual {
+		env.Bubble(func() { rep, runErr = runner.Run(context.Background(), s, opt) })
 		rep.StartedAt = wallStart.UTC().Format(time.RFC3339)
 		rep.WallSeconds = float64(time.Since(wallStart).Milliseconds()) / 1000
 	} else {
-		rep, runErr = scenarios.Run(ctx, s, opt)
+		rep, runErr = runner.Run(ctx, s, opt)
 	}
 	if opt.Progress != nil {
 		fmt.Fprintln(env.Stderr) // end the progress line
@@ -254,7 +255,7 @@ func runOne(ctx context.Context, env *Env, s *scenarios.Scenario, rc runConfig) 
 	if opt.Media != nil {
 		// ffmpeg is a real process: it runs here, outside the bubble.
 		fmt.Fprintf(env.Stderr, "measuring PSNR/SSIM of %d received video stream(s) with ffmpeg\n", len(opt.Media.Streams))
-		if _, err := scenarios.MeasureQuality(ctx, opt.Media, rep, filepath.Join(dir, "quality")); err != nil {
+		if _, err := runner.MeasureQuality(ctx, opt.Media, rep, filepath.Join(dir, "quality")); err != nil {
 			// The run's measurements stand without it: warn, keep the report.
 			fmt.Fprintf(env.Stderr, "rtclab: PSNR/SSIM not measured: %v\n", err)
 		}

@@ -1,4 +1,4 @@
-package scenarios
+package runner
 
 import (
 	"errors"
@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/rtclab/rtclab/reports"
+	"github.com/rtclab/rtclab/scenarios"
 )
 
 // flowsYAML is a small flows scenario every kind of flow takes part in.
@@ -87,7 +88,7 @@ func TestFlowsParseErrors(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Parse("t.yaml", []byte(tc.yaml))
+			_, err := scenarios.Parse("t.yaml", []byte(tc.yaml))
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -101,15 +102,15 @@ func TestFlowsParseErrors(t *testing.T) {
 }
 
 func TestFlowsExpandCount(t *testing.T) {
-	s, err := Parse("t.yaml", []byte(flowsYAML))
+	s, err := scenarios.Parse("t.yaml", []byte(flowsYAML))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var names []string
 	on := 0
-	for _, f := range s.flows {
-		names = append(names, f.name)
-		if f.Kind == FlowTCP && f.startOn {
+	for _, f := range s.FlowInstances {
+		names = append(names, f.ID)
+		if f.Kind == scenarios.FlowTCP && f.DownloadFirst {
 			on++
 		}
 	}
@@ -127,15 +128,15 @@ func TestFlowsRepeat(t *testing.T) {
 	if raceDetector {
 		t.Skip("-race reorders goroutines on purpose, so runs differ; make test runs this without -race")
 	}
-	var first *Scenario
+	var first *scenarios.Scenario
 	var bws [2]any
 	for i := range 2 {
-		s, err := Parse("t.yaml", []byte(flowsYAML))
+		s, err := scenarios.Parse("t.yaml", []byte(flowsYAML))
 		if err != nil {
 			t.Fatal(err)
 		}
 		first = s
-		rep, err := runVirtual(t, s, RunOptions{})
+		rep, err := runVirtual(t, s, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -164,11 +165,11 @@ func TestFlowsRepeat(t *testing.T) {
 // queueing delay for the media, and (RFC 8868 section 2) a smaller share
 // for a delay-based controller.
 func TestQueueSizeDirection(t *testing.T) {
-	small, err := runVirtual(t, mustLoad(t, "rfc8867/5.6"), RunOptions{})
+	small, err := runVirtual(t, mustLoad(t, "rfc8867/5.6"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	large, err := runVirtual(t, mustLoad(t, "rfc8867/5.6_1000ms"), RunOptions{})
+	large, err := runVirtual(t, mustLoad(t, "rfc8867/5.6_1000ms"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,13 +195,13 @@ func TestQueueSizeDirection(t *testing.T) {
 // TestFlowsInterrupted stops a flows run at its first sample: the report
 // is partial, fails, and still holds every flow.
 func TestFlowsInterrupted(t *testing.T) {
-	s, err := Parse("t.yaml", []byte(flowsYAML))
+	s, err := scenarios.Parse("t.yaml", []byte(flowsYAML))
 	if err != nil {
 		t.Fatal(err)
 	}
 	stop := new(atomic.Bool)
 	stop.Store(true)
-	rep, err := runVirtual(t, s, RunOptions{Interrupt: stop})
+	rep, err := runVirtual(t, s, Options{Interrupt: stop})
 	if !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("err %v, want ErrInterrupted", err)
 	}

@@ -1,4 +1,4 @@
-package scenarios
+package runner
 
 import (
 	"math"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/rtclab/rtclab/analysis"
 	"github.com/rtclab/rtclab/reports"
+	"github.com/rtclab/rtclab/scenarios"
 )
 
 const avCall = `name: t
@@ -41,7 +42,7 @@ func TestMetricKindErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse("t.yaml", []byte(avCall+tt.expect))
+			_, err := scenarios.Parse("t.yaml", []byte(avCall+tt.expect))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("got %v, want %q", err, tt.want)
 			}
@@ -52,7 +53,7 @@ func TestMetricKindErrors(t *testing.T) {
 		"  - {metric: fps, from: alice, min: 20}\n", // alice sends video
 		"  - {metric: loss_fraction, kind: video, max: 1%}\n",
 	} {
-		if _, err := Parse("t.yaml", []byte(avCall+ok)); err != nil {
+		if _, err := scenarios.Parse("t.yaml", []byte(avCall+ok)); err != nil {
 			t.Errorf("%s: %v", strings.TrimSpace(ok), err)
 		}
 	}

@@ -1,4 +1,4 @@
-package scenarios
+package runner
 
 import (
 	"fmt"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/rtclab/rtclab/analysis"
 	"github.com/rtclab/rtclab/reports"
+	"github.com/rtclab/rtclab/scenarios"
 	"github.com/rtclab/rtclab/stack/flow"
 )
 
@@ -69,7 +70,7 @@ func val(p *float64) float64 {
 
 // active reports whether a flow sends at scenario time t (seconds).
 func (st *flowState) active(t float64) bool {
-	if t < st.in.Start.Seconds() || t >= st.in.stop.Seconds() {
+	if t < st.in.Start.Seconds() || t >= st.in.StopAt.Seconds() {
 		return false
 	}
 	for _, p := range st.in.Pause {
@@ -83,7 +84,7 @@ func (st *flowState) active(t float64) bool {
 // activeSeconds is how long the flow was scheduled to send, pauses
 // excluded.
 func (st *flowState) activeSeconds() float64 {
-	d := st.in.stop.Seconds() - st.in.Start.Seconds()
+	d := st.in.StopAt.Seconds() - st.in.Start.Seconds()
 	for _, p := range st.in.Pause {
 		d -= p.Resume.Seconds() - p.At.Seconds()
 	}
@@ -93,7 +94,7 @@ func (st *flowState) activeSeconds() float64 {
 // longLived is a flow that competes for its share all the time: media
 // and a tcp flow without files.
 func (st *flowState) longLived() bool {
-	return st.in.Kind == FlowMedia || st.in.Kind == FlowTCP && st.in.Files == nil
+	return st.in.Kind == scenarios.FlowMedia || st.in.Kind == scenarios.FlowTCP && st.in.Files == nil
 }
 
 // share is the rate a flow should get at t: the capacity of its
@@ -104,15 +105,15 @@ func (r *flowRun) share(st *flowState, t float64, capped bool) float64 {
 		return math.NaN()
 	}
 	h := r.hopByName(st.link)
-	avail := float64(r.s.linkAt(h.participant, h.dir, secs(t)).Rate)
+	avail := float64(r.s.LinkAt(h.participant, h.dir, secs(t)).Rate)
 	n := 0
 	for _, o := range r.flows {
 		if o.link != st.link || !o.active(t) {
 			continue
 		}
 		switch {
-		case o.in.constant():
-			avail -= float64(o.in.cbrRate())
+		case o.in.Constant():
+			avail -= float64(o.in.CBRRate())
 		case o.longLived():
 			n++
 		}
@@ -121,8 +122,8 @@ func (r *flowRun) share(st *flowState, t float64, capped bool) float64 {
 		return math.NaN()
 	}
 	v := avail / float64(n)
-	if capped && st.in.Kind == FlowMedia {
-		c := flow.NewCodec(st.in.codec(), 0).Params()
+	if capped && st.in.Kind == scenarios.FlowMedia {
+		c := flow.NewCodec(st.in.CodecParams(), 0).Params()
 		v = math.Max(math.Min(v, float64(c.MaxRate)), float64(c.MinRate))
 	}
 	return v / 1000 // kbps
@@ -140,7 +141,7 @@ type change struct {
 func (r *flowRun) changes(st *flowState) []change {
 	var out []change
 	add := func(at float64, what string) {
-		if at > st.in.Start.Seconds() && at < st.in.stop.Seconds() && st.active(at) {
+		if at > st.in.Start.Seconds() && at < st.in.StopAt.Seconds() && st.active(at) {
 			out = append(out, change{at, what})
 		}
 	}
@@ -149,14 +150,14 @@ func (r *flowRun) changes(st *flowState) []change {
 		if p.Name != h.participant {
 			continue
 		}
-		for _, sc := range p.schedule {
-			if sc.dir == h.dir {
-				add(sc.at.Seconds(), fmt.Sprintf("capacity %g kbps", float64(sc.imp.Rate)/1000))
+		for _, sc := range p.Schedule {
+			if sc.Dir == h.dir {
+				add(sc.At.Seconds(), fmt.Sprintf("capacity %g kbps", float64(sc.Imp.Rate)/1000))
 			}
 		}
 	}
 	for _, o := range r.flows {
-		if o.link != st.link || !o.longLived() && !o.in.constant() {
+		if o.link != st.link || !o.longLived() && !o.in.Constant() {
 			continue
 		}
 		for _, p := range o.in.Pause {
@@ -164,14 +165,14 @@ func (r *flowRun) changes(st *flowState) []change {
 				add(p.Resume.Seconds(), "resumed")
 				continue
 			}
-			add(p.At.Seconds(), o.in.name+" paused")
-			add(p.Resume.Seconds(), o.in.name+" resumed")
+			add(p.At.Seconds(), o.in.ID+" paused")
+			add(p.Resume.Seconds(), o.in.ID+" resumed")
 		}
 		if o == st {
 			continue
 		}
-		add(o.in.Start.Seconds(), o.in.name+" joined")
-		add(o.in.stop.Seconds(), o.in.name+" left")
+		add(o.in.Start.Seconds(), o.in.ID+" joined")
+		add(o.in.StopAt.Seconds(), o.in.ID+" left")
 	}
 	slices.SortStableFunc(out, func(a, b change) int { return compareFloat(a.at, b.at) })
 	return slices.CompactFunc(out, func(a, b change) bool { return a.at == b.at })
@@ -190,7 +191,7 @@ func compareFloat(a, b float64) int {
 // until is when the reaction to a change at t must be judged by: the
 // next change, the flow's next pause or its stop.
 func (st *flowState) until(t float64, chs []change) float64 {
-	end := st.in.stop.Seconds()
+	end := st.in.StopAt.Seconds()
 	for _, c := range chs {
 		if c.at > t {
 			end = math.Min(end, c.at)
@@ -216,8 +217,8 @@ func (st *flowState) points(vs []float64) []analysis.Point {
 func (r *flowRun) flowMetrics(st *flowState) reports.BandwidthFlow {
 	in := st.in
 	out := reports.BandwidthFlow{
-		Name: in.name, Kind: in.Kind, From: in.From, To: in.To, Link: st.link,
-		StartS: in.Start.Seconds(), StopS: in.stop.Seconds(),
+		Name: in.ID, Kind: in.Kind, From: in.From, To: in.To, Link: st.link,
+		StartS: in.Start.Seconds(), StopS: in.StopAt.Seconds(),
 		Convergence: []reports.Convergence{}, DelayCDFMS: []float64{},
 	}
 	fs := st.series
@@ -232,7 +233,7 @@ func (r *flowRun) flowMetrics(st *flowState) reports.BandwidthFlow {
 	c := st.counters
 	out.PacketsSent, out.PacketsReceived = c.SentPackets, c.ReceivedPackets
 	out.BytesSent, out.BytesReceived = c.SentBytes, c.ReceivedBytes
-	if in.Kind == FlowTCP && c.SentPackets > 0 {
+	if in.Kind == scenarios.FlowTCP && c.SentPackets > 0 {
 		// RFC 8867 section 5.6 "loss for the TCP flow": data segments
 		// sent (retransmissions included) that did not deliver new data
 		// (lost, or a spurious retransmission; the receiver counts each
@@ -246,7 +247,7 @@ func (r *flowRun) flowMetrics(st *flowState) reports.BandwidthFlow {
 			out.DelayCDFMS = append(out.DelayCDFMS, round(v, 2))
 		}
 	}
-	if in.Kind != FlowMedia {
+	if in.Kind != scenarios.FlowMedia {
 		return out
 	}
 	if act := st.activeSeconds(); act > 0 {
@@ -366,12 +367,12 @@ func (r *flowRun) linkMetrics(link string) reports.BottleneckLink {
 	for _, st := range r.flows {
 		if st.link == link {
 			onLink = append(onLink, st)
-			out.Flows = append(out.Flows, st.in.name)
+			out.Flows = append(out.Flows, st.in.ID)
 		}
 	}
 	h := r.hopByName(link)
 	var sent, capacity []float64
-	tcp := slices.ContainsFunc(onLink, func(st *flowState) bool { return st.in.Kind == FlowTCP })
+	tcp := slices.ContainsFunc(onLink, func(st *flowState) bool { return st.in.Kind == scenarios.FlowTCP })
 	if len(onLink) > 0 && !tcp {
 		for i, t := range onLink[0].series.t {
 			sum, any := 0.0, false
@@ -383,7 +384,7 @@ func (r *flowRun) linkMetrics(link string) reports.BottleneckLink {
 			}
 			if any {
 				sent = append(sent, sum)
-				capacity = append(capacity, float64(r.s.linkAt(h.participant, h.dir, secs(t-0.05)).Rate)/1000)
+				capacity = append(capacity, float64(r.s.LinkAt(h.participant, h.dir, secs(t-0.05)).Rate)/1000)
 			}
 		}
 	}
@@ -399,7 +400,9 @@ func (r *flowRun) linkMetrics(link string) reports.BottleneckLink {
 
 // media reports whether a flow is media in RFC 8867 section 4.3's sense:
 // GCC video or CBR audio.
-func (st *flowState) isMedia() bool { return st.in.Kind == FlowMedia || st.in.Kind == FlowAudio }
+func (st *flowState) isMedia() bool {
+	return st.in.Kind == scenarios.FlowMedia || st.in.Kind == scenarios.FlowAudio
+}
 
 // linkChanges are the times a link's conditions change: its capacity
 // steps and every flow on it starting, stopping, pausing or resuming.
@@ -410,14 +413,14 @@ func (r *flowRun) linkChanges(link string, onLink []*flowState) []float64 {
 		if p.Name != h.participant {
 			continue
 		}
-		for _, sc := range p.schedule {
-			if sc.dir == h.dir {
-				out = append(out, sc.at.Seconds())
+		for _, sc := range p.Schedule {
+			if sc.Dir == h.dir {
+				out = append(out, sc.At.Seconds())
 			}
 		}
 	}
 	for _, st := range onLink {
-		out = append(out, st.in.Start.Seconds(), st.in.stop.Seconds())
+		out = append(out, st.in.Start.Seconds(), st.in.StopAt.Seconds())
 		for _, p := range st.in.Pause {
 			out = append(out, p.At.Seconds(), p.Resume.Seconds())
 		}
@@ -435,7 +438,7 @@ func (r *flowRun) linkChanges(link string, onLink []*flowState) []float64 {
 func (r *flowRun) fairness(onLink []*flowState, changes []float64, width float64) float64 {
 	var cc []*flowState
 	for _, st := range onLink {
-		if st.in.Kind == FlowMedia {
+		if st.in.Kind == scenarios.FlowMedia {
 			cc = append(cc, st)
 		}
 	}
@@ -480,7 +483,7 @@ func (r *flowRun) checks(bw *reports.Bandwidth) []analysis.Check {
 			b.Max = &e.Max.Value
 		}
 		n := 0
-		if linkMetric(e.Metric) {
+		if scenarios.LinkMetric(e.Metric) {
 			for _, l := range bw.Links {
 				if e.Flow != "" && !slices.ContainsFunc(l.Flows, func(f string) bool { return matchFlow(f, e.Flow) }) {
 					continue
@@ -490,7 +493,7 @@ func (r *flowRun) checks(bw *reports.Bandwidth) []analysis.Check {
 			}
 		} else {
 			for _, f := range bw.Flows {
-				if e.Flow == "" && f.Kind != FlowMedia || e.Flow != "" && !matchFlow(f.Name, e.Flow) {
+				if e.Flow == "" && f.Kind != scenarios.FlowMedia || e.Flow != "" && !matchFlow(f.Name, e.Flow) {
 					continue
 				}
 				n++
@@ -508,7 +511,7 @@ func (r *flowRun) checks(bw *reports.Bandwidth) []analysis.Check {
 			out = append(out, analysis.Evaluate(fmt.Sprintf("%s %s (nothing matched)", e.Metric, orAll(e.Flow)), math.NaN(), b))
 		}
 	}
-	return r.s.declare(out, starts)
+	return r.s.Declare(out, starts)
 }
 
 // matchFlow reports whether a flow name is sel or a copy of it (sel-k).

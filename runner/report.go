@@ -1,4 +1,4 @@
-package scenarios
+package runner
 
 import (
 	"cmp"
@@ -9,6 +9,7 @@ import (
 	"github.com/rtclab/rtclab/analysis"
 	"github.com/rtclab/rtclab/probes"
 	"github.com/rtclab/rtclab/reports"
+	"github.com/rtclab/rtclab/scenarios"
 )
 
 // report assembles the report from what the run measured. It works on a
@@ -128,7 +129,7 @@ func (r *run) checks(rep *reports.Report) []analysis.Check {
 		if e.Max != nil {
 			b.Max = &e.Max.Value
 		}
-		if participantMetric(e.Metric) {
+		if scenarios.ParticipantMetric(e.Metric) {
 			n := 0
 			for _, p := range rep.Participants {
 				if e.Participant != "" && p.Name != e.Participant {
@@ -174,7 +175,7 @@ func (r *run) checks(rep *reports.Report) []analysis.Check {
 			out = append(out, analysis.Evaluate(name, math.NaN(), b))
 		}
 	}
-	return append(r.s.declare(out, starts), carriedNothing(r.s.Expect, rep.Streams)...)
+	return append(r.s.Declare(out, starts), carriedNothing(r.s.Expect, rep.Streams)...)
 }
 
 func orAll(s string) string {

@@ -1,4 +1,4 @@
-package scenarios
+package runner
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/rtclab/rtclab/internal/realpeer"
+	"github.com/rtclab/rtclab/scenarios"
 )
 
 const qualityScenario = `
@@ -28,12 +29,12 @@ expect:
 // the picture quality bob got.
 func measure(t *testing.T, codec, loss string) Quality {
 	t.Helper()
-	s, err := Parse("quality.yaml", []byte(fmt.Sprintf(qualityScenario, codec, loss)))
+	s, err := scenarios.Parse("quality.yaml", []byte(fmt.Sprintf(qualityScenario, codec, loss)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	capt := &MediaCapture{}
-	if _, err := runVirtual(t, s, RunOptions{Media: capt}); err != nil {
+	if _, err := runVirtual(t, s, Options{Media: capt}); err != nil {
 		t.Fatal(err)
 	}
 	// Outside the bubble: ffmpeg is a real process.

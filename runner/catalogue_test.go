@@ -1,4 +1,4 @@
-package scenarios_test
+package runner_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/rtclab/rtclab/bubble"
 	"github.com/rtclab/rtclab/reports"
+	"github.com/rtclab/rtclab/runner"
 	"github.com/rtclab/rtclab/scenarios"
 )
 
@@ -30,7 +31,7 @@ func runBuiltin(name string) *reports.Report {
 	Expect(err).NotTo(HaveOccurred())
 	var rep *reports.Report
 	bubble.Run(suiteT, func() {
-		rep, err = scenarios.Run(context.Background(), s, scenarios.RunOptions{Clock: scenarios.ClockVirtual})
+		rep, err = runner.Run(context.Background(), s, runner.Options{Clock: runner.ClockVirtual})
 	})
 	Expect(err).NotTo(HaveOccurred())
 	return rep

@@ -1,4 +1,4 @@
-package scenarios
+package runner
 
 import (
 	"bufio"
@@ -33,8 +33,8 @@ func (r *flowRun) writeRTPLogs(dir string) error {
 			continue
 		}
 		errs = append(errs,
-			writeRTPLog(filepath.Join(dir, st.in.name+".send.tsv"), st.sentLog),
-			writeRTPLog(filepath.Join(dir, st.in.name+".recv.tsv"), st.recvLog))
+			writeRTPLog(filepath.Join(dir, st.in.ID+".send.tsv"), st.sentLog),
+			writeRTPLog(filepath.Join(dir, st.in.ID+".recv.tsv"), st.recvLog))
 	}
 	return errors.Join(errs...)
 }

@@ -1,4 +1,4 @@
-package scenarios_test
+package runner_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/rtclab/rtclab/bubble"
 	"github.com/rtclab/rtclab/reports"
+	"github.com/rtclab/rtclab/runner"
 	"github.com/rtclab/rtclab/scenarios"
 )
 
@@ -81,7 +82,7 @@ func runScenario(s *scenarios.Scenario) *reports.Report {
 	var rep *reports.Report
 	var err error
 	bubble.Run(suiteT, func() {
-		rep, err = scenarios.Run(context.Background(), s, scenarios.RunOptions{Clock: scenarios.ClockVirtual})
+		rep, err = runner.Run(context.Background(), s, runner.Options{Clock: runner.ClockVirtual})
 	})
 	Expect(err).NotTo(HaveOccurred())
 	return rep

@@ -1,6 +1,6 @@
 //go:build race
 
-package scenarios
+package runner
 
 // raceDetector is true in a -race build, whose scheduler reorders
 // goroutines on purpose: runs then differ, with or without a seed.

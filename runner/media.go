@@ -1,4 +1,4 @@
-package scenarios
+package runner
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/rtclab/rtclab/analysis"
 	"github.com/rtclab/rtclab/reports"
+	"github.com/rtclab/rtclab/scenarios"
 	"github.com/rtclab/rtclab/stack/agent"
 	"github.com/rtclab/rtclab/stack/clip"
 	"github.com/rtclab/rtclab/stack/sfu"
@@ -16,7 +17,7 @@ import (
 // publishedClips returns the clips participant p sends: one per entry of
 // Publish (video in p.Video's codec), or, with simulcast, the video as the
 // three simulcast layers instead.
-func publishedClips(p Participant, clips map[string]*clip.Clip) (single, simulcast []*clip.Clip) {
+func publishedClips(p scenarios.Participant, clips map[string]*clip.Clip) (single, simulcast []*clip.Clip) {
 	for _, m := range p.Publish {
 		switch {
 		case m == "video" && p.Simulcast:
@@ -299,7 +300,7 @@ func layerAt(v *reports.VideoStream, at, end time.Duration) float64 {
 
 // negotiatedValues evaluates the "negotiated" metric: one value per
 // negotiation matching the expectation's from/to/kind.
-func negotiatedValues(rep *reports.Report, e Expectation) (names []string, values []float64) {
+func negotiatedValues(rep *reports.Report, e scenarios.Expectation) (names []string, values []float64) {
 	for _, n := range rep.Negotiations {
 		if (e.From != "" && n.Publisher != e.From) || (e.To != "" && n.Subscriber != e.To) || (e.Kind != "" && n.Kind != e.Kind) {
 			continue

@@ -1,4 +1,4 @@
-package scenarios
+package runner
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rtclab/rtclab/probes"
+	"github.com/rtclab/rtclab/scenarios"
 	"github.com/rtclab/rtclab/stack/agent"
 )
 
@@ -73,7 +74,7 @@ func TestMixedRooms(t *testing.T) {
 				people = bob + alice
 			}
 			yaml := "name: mixed\ntopology: " + c.topology + "\nduration: 4s\nparticipants:\n" + people
-			s, err := Parse("mixed.yaml", []byte(yaml))
+			s, err := scenarios.Parse("mixed.yaml", []byte(yaml))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -85,7 +86,7 @@ func TestMixedRooms(t *testing.T) {
 // The issue's own room, as filed: alice simulcast, bob plain VP8, carol
 // VP9, through the SFU. Before the fix bob's video never reached alice.
 func TestMixedRoomOfThree(t *testing.T) {
-	s, err := Parse("mixed.yaml", []byte(`name: mixed
+	s, err := scenarios.Parse("mixed.yaml", []byte(`name: mixed
 topology: sfu
 duration: 10s
 participants:
@@ -134,12 +135,12 @@ const (
 // frames the publisher sent, and loss after repair (RFC 3550 appendix A.3,
 // counted by the receiving application) of at most mixedRepairSlack for
 // video, which NACK and RTX repair, and the link's own loss for audio.
-func checkEveryTrackDelivers(t *testing.T, s *Scenario, loss float64) {
+func checkEveryTrackDelivers(t *testing.T, s *scenarios.Scenario, loss float64) {
 	t.Helper()
 	var r *run
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
-		r = &run{s: s, opt: RunOptions{Clock: ClockVirtual}, log: slog.New(slog.DiscardHandler), rec: probes.NewRecorder(start, nil), start: start}
+		r = &run{s: s, opt: Options{Clock: ClockVirtual}, log: slog.New(slog.DiscardHandler), rec: probes.NewRecorder(start, nil), start: start}
 		if err := r.exec(context.Background()); err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package scenarios
+package runner
 
 import (
 	"bytes"
@@ -20,7 +20,7 @@ import (
 )
 
 // MediaCapture receives, at the end of a run, the media MeasureQuality
-// needs: set RunOptions.Media to a new MediaCapture.
+// needs: set Options.Media to a new MediaCapture.
 type MediaCapture struct {
 	// Streams are the received single-layer video streams.
 	Streams []ReceivedVideo

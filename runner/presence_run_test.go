@@ -1,4 +1,4 @@
-package scenarios
+package runner
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/rtclab/rtclab/reports"
+	"github.com/rtclab/rtclab/scenarios"
 )
 
 // roomYAML writes a scenario of n participants behind mixed NATs, each
@@ -42,11 +43,11 @@ func TestRoomOf18Connects(t *testing.T) {
 	const n = 18
 	yaml := roomYAML(n, "6s", func(int) string { return "[audio, video]" }, func(int) string { return "" }) +
 		"expect:\n  - metric: connected\n    min: 1\n"
-	s, err := Parse("room.yaml", []byte(yaml))
+	s, err := scenarios.Parse("room.yaml", []byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := runVirtual(t, s, RunOptions{})
+	rep, err := runVirtual(t, s, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,11 +81,11 @@ func TestRoomOf18Connects(t *testing.T) {
 func TestNobodyReceivesFails(t *testing.T) {
 	yaml := roomYAML(3, "4s", func(int) string { return "[audio, video]" }, func(int) string { return ", down: true" }) +
 		"ice: {turn: false}\n"
-	s, err := Parse("room.yaml", []byte(yaml))
+	s, err := scenarios.Parse("room.yaml", []byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := runVirtual(t, s, RunOptions{})
+	rep, err := runVirtual(t, s, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,11 +109,11 @@ func TestOutageToTheEndIsNotConnected(t *testing.T) {
 		}
 		return ""
 	}) + "expect:\n  - metric: connected\n    min: 1\n"
-	s, err := Parse("room.yaml", []byte(yaml))
+	s, err := scenarios.Parse("room.yaml", []byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := runVirtual(t, s, RunOptions{})
+	rep, err := runVirtual(t, s, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

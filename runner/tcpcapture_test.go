@@ -1,4 +1,4 @@
-package scenarios
+package runner
 
 import (
 	"math"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/rtclab/rtclab/internal/realpeer"
 	"github.com/rtclab/rtclab/netem"
+	"github.com/rtclab/rtclab/scenarios"
 )
 
 // udpBlockedYAML is udp-blocked with bob's downlink set by the test.
@@ -69,14 +70,14 @@ func frames(t *testing.T, tshark, file, filter string) (at []time.Duration, size
 func TestTCPRelayKeepsToTrace(t *testing.T) {
 	tshark := realpeer.Binary(t, "tshark")
 	dir := t.TempDir()
-	s, err := Parse("t.yaml", []byte(strings.Replace(strings.Replace(udpBlockedYAML, "%s", "14s", 1), "%s", "{delay: 15ms, trace: builtin:dip-2m-300k.mahi}", 1)))
+	s, err := scenarios.Parse("t.yaml", []byte(strings.Replace(strings.Replace(udpBlockedYAML, "%s", "14s", 1), "%s", "{delay: 15ms, trace: builtin:dip-2m-300k.mahi}", 1)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := runVirtual(t, s, RunOptions{CaptureDir: dir}); err != nil {
+	if _, err := runVirtual(t, s, Options{CaptureDir: dir}); err != nil {
 		t.Fatal(err)
 	}
-	trace := s.Participants[1].host.Downlink.Trace
+	trace := s.Participants[1].Resolved.Downlink.Trace
 	at, size := tcpFrames(t, tshark, filepath.Join(dir, "bob.pcap"), "tcp.srcport == 3478")
 	if len(at) < 100 {
 		t.Fatalf("bob.pcap holds %d TCP frames from TURN: TURN/TCP must show in the capture", len(at))
@@ -107,11 +108,11 @@ func TestTCPRelayShowsLossAndDelay(t *testing.T) {
 	tshark := realpeer.Binary(t, "tshark")
 	dir := t.TempDir()
 	yaml := strings.Replace(strings.Replace(udpBlockedYAML, "%s", "8s", 1), "%s", "{delay: 40ms, rate: 1Mbps, loss: 5%}", 1)
-	s, err := Parse("t.yaml", []byte(yaml))
+	s, err := scenarios.Parse("t.yaml", []byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := runVirtual(t, s, RunOptions{CaptureDir: dir})
+	rep, err := runVirtual(t, s, Options{CaptureDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,8 +210,8 @@ func TestRateCountsIPPackets(t *testing.T) {
 	dir := t.TempDir()
 	s := mustLoad(t, "quickstart")
 	s.Duration.Duration = 10 * time.Second
-	s.Participants[1].host.Downlink = netem.Impairment{Delay: 20 * time.Millisecond, Rate: 300_000}
-	rep, err := runVirtual(t, s, RunOptions{CaptureDir: dir})
+	s.Participants[1].Resolved.Downlink = netem.Impairment{Delay: 20 * time.Millisecond, Rate: 300_000}
+	rep, err := runVirtual(t, s, Options{CaptureDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package scenarios
+package runner
 
 import (
 	"math"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/rtclab/rtclab/reports"
+	"github.com/rtclab/rtclab/scenarios"
 )
 
 // Regression tests for issue #10 (measurement truth): each scenario is a
@@ -14,7 +15,7 @@ import (
 // twoParty is a two-party A/V call; bobDownlink adds to bob's downlink
 // (after its 10 ms delay), aliceUplink is alice's uplink delay ("" for
 // 10 ms).
-func twoParty(t *testing.T, topology, duration, bobDownlink, aliceUplink, expect string) *Scenario {
+func twoParty(t *testing.T, topology, duration, bobDownlink, aliceUplink, expect string) *scenarios.Scenario {
 	t.Helper()
 	if aliceUplink == "" {
 		aliceUplink = "10ms"
@@ -35,7 +36,7 @@ participants:
     uplink: {delay: 10ms}
     downlink: {delay: 10ms` + bobDownlink + `}
 ` + expect
-	s, err := Parse("truth.yaml", []byte(y))
+	s, err := scenarios.Parse("truth.yaml", []byte(y))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +53,7 @@ func TestTailOutageFails(t *testing.T) {
   - {metric: fps, to: bob, kind: video, min: 25}
   - {metric: loss_fraction, to: bob, max: 1%}
 `)
-	rep, err := runVirtual(t, s, RunOptions{})
+	rep, err := runVirtual(t, s, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +94,7 @@ func TestTailOutageFails(t *testing.T) {
 // (its standard deviation is σ|D|·sqrt(1/31) ≈ 1.7 ms).
 func TestJitterIsRFC3550(t *testing.T) {
 	s := twoParty(t, "p2p", "30s", ", jitter: 20ms, jitter_distribution: uniform, reorder: true", "", "")
-	rep, err := runVirtual(t, s, RunOptions{})
+	rep, err := runVirtual(t, s, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +114,7 @@ func TestJitterIsRFC3550(t *testing.T) {
 // half the receiver's RTT: alice->bob kept MOS 4.41.
 func TestMOSChargesTheStreamsDelay(t *testing.T) {
 	s := twoParty(t, "sfu", "20s", "", "300ms", "")
-	rep, err := runVirtual(t, s, RunOptions{})
+	rep, err := runVirtual(t, s, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +134,7 @@ func TestMOSChargesTheStreamsDelay(t *testing.T) {
 // packet sent is received. The old build counted packets written before
 // DTLS-SRTP was up, which pion dropped.
 func TestPacketsSentIsOnTheWire(t *testing.T) {
-	rep, err := runVirtual(t, twoParty(t, "p2p", "10s", "", "", ""), RunOptions{})
+	rep, err := runVirtual(t, twoParty(t, "p2p", "10s", "", "", ""), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +149,7 @@ func TestPacketsSentIsOnTheWire(t *testing.T) {
 // never counts padding probes: received ≤ sent (the old build had 2584
 // received against 1372 "sent").
 func TestSimulcastCounts(t *testing.T) {
-	rep, err := runVirtual(t, mustLoad(t, "simulcast-constrained"), RunOptions{})
+	rep, err := runVirtual(t, mustLoad(t, "simulcast-constrained"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +192,7 @@ func TestSilentTrackFails(t *testing.T) {
 			expect = "expect:\n  - {metric: packets_received, max: 0}\n"
 		}
 		// bob's UDP is blocked and there is no TURN server: nothing flows.
-		s, err := Parse("silent.yaml", []byte(`name: silent
+		s, err := scenarios.Parse("silent.yaml", []byte(`name: silent
 topology: p2p
 duration: 10s
 ice: {stun: true, turn: false}
@@ -202,7 +203,7 @@ participants:
 		if err != nil {
 			t.Fatal(err)
 		}
-		rep, err := runVirtual(t, s, RunOptions{})
+		rep, err := runVirtual(t, s, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -290,7 +291,7 @@ func checkSeriesAgree(t *testing.T, rep *reports.Report) {
 // of 116 frames shown in 60 s (fps from the first to the last shown frame;
 // no freeze judged before 5 gaps).
 func TestSlowLinkIsFrozen(t *testing.T) {
-	s, err := Parse("slow.yaml", []byte(`name: slow
+	s, err := scenarios.Parse("slow.yaml", []byte(`name: slow
 duration: 30s
 participants:
   - {name: alice, nat: open, publish: [video]}
@@ -299,7 +300,7 @@ participants:
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := runVirtual(t, s, RunOptions{})
+	rep, err := runVirtual(t, s, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

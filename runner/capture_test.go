@@ -1,4 +1,4 @@
-package scenarios
+package runner
 
 import (
 	"os"
@@ -18,7 +18,7 @@ func TestCapturesOpenInTshark(t *testing.T) {
 	dir := t.TempDir()
 	s := mustLoad(t, "quickstart")
 	s.Duration.Duration = 3 * time.Second
-	if _, err := runVirtual(t, s, RunOptions{CaptureDir: dir}); err != nil {
+	if _, err := runVirtual(t, s, Options{CaptureDir: dir}); err != nil {
 		t.Fatal(err)
 	}
 	for _, host := range []string{"alice", "bob", "sfu", "turn"} {
@@ -51,7 +51,7 @@ func TestKeyLogDecryptsDTLS(t *testing.T) {
 	dir := t.TempDir()
 	s := mustLoad(t, "quickstart")
 	s.Duration.Duration = 2 * time.Second
-	if _, err := runVirtual(t, s, RunOptions{CaptureDir: dir}); err != nil {
+	if _, err := runVirtual(t, s, Options{CaptureDir: dir}); err != nil {
 		t.Fatal(err)
 	}
 	finished := func(extra ...string) int {

@@ -1,4 +1,4 @@
-package scenarios
+package runner
 
 import (
 	"context"
@@ -17,12 +17,13 @@ import (
 	"github.com/rtclab/rtclab/internal/leakcheck"
 	"github.com/rtclab/rtclab/phase"
 	"github.com/rtclab/rtclab/reports"
+	"github.com/rtclab/rtclab/scenarios"
 )
 
 // runVirtual runs a scenario inside a synctest bubble. The bubble is itself
 // a leak check: synctest.Test fails if any goroutine the run started is
 // still blocked when it returns.
-func runVirtual(t *testing.T, s *Scenario, opt RunOptions) (*reports.Report, error) {
+func runVirtual(t *testing.T, s *scenarios.Scenario, opt Options) (*reports.Report, error) {
 	t.Helper()
 	var rep *reports.Report
 	var err error
@@ -33,9 +34,9 @@ func runVirtual(t *testing.T, s *Scenario, opt RunOptions) (*reports.Report, err
 	return rep, err
 }
 
-func mustLoad(t *testing.T, ref string) *Scenario {
+func mustLoad(t *testing.T, ref string) *scenarios.Scenario {
 	t.Helper()
-	s, err := Load(ref)
+	s, err := scenarios.Load(ref)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +55,7 @@ func stream(t *testing.T, rep *reports.Report, from, to, kind string) reports.St
 }
 
 func TestQuickstart(t *testing.T) {
-	rep, err := runVirtual(t, mustLoad(t, "quickstart"), RunOptions{})
+	rep, err := runVirtual(t, mustLoad(t, "quickstart"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +109,7 @@ func TestNotConnected(t *testing.T) {
 	off := false
 	s.ICE.TURNTCP = &off
 	s.Duration.Duration = 5 * time.Second
-	rep, err := runVirtual(t, s, RunOptions{})
+	rep, err := runVirtual(t, s, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +135,7 @@ func TestNotConnected(t *testing.T) {
 }
 
 func TestQuickstartP2PRelays(t *testing.T) {
-	rep, err := runVirtual(t, mustLoad(t, "quickstart-p2p"), RunOptions{})
+	rep, err := runVirtual(t, mustLoad(t, "quickstart-p2p"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,13 +151,13 @@ func TestQuickstartP2PRelays(t *testing.T) {
 
 // The same seed gives the same packet fates, so the same streams, exactly.
 func TestSameSeedSameStreams(t *testing.T) {
-	variants := map[string]func(*Scenario){
+	variants := map[string]func(*scenarios.Scenario){
 		"quickstart":     nil,
 		"quickstart-p2p": nil,
 		// Delay on both ends used to make p2p runs differ (README).
-		"quickstart-p2p delays both ends": func(s *Scenario) {
-			s.Participants[0].host.Uplink.Delay = 10 * time.Millisecond
-			s.Participants[0].host.Downlink.Delay = 10 * time.Millisecond
+		"quickstart-p2p delays both ends": func(s *scenarios.Scenario) {
+			s.Participants[0].Resolved.Uplink.Delay = 10 * time.Millisecond
+			s.Participants[0].Resolved.Downlink.Delay = 10 * time.Millisecond
 		},
 	}
 	for name, change := range variants {
@@ -166,12 +167,12 @@ func TestSameSeedSameStreams(t *testing.T) {
 			if change != nil {
 				change(s)
 			}
-			a, err := runVirtual(t, s, RunOptions{})
+			a, err := runVirtual(t, s, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			for range 2 {
-				b, err := runVirtual(t, s, RunOptions{})
+				b, err := runVirtual(t, s, Options{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -184,7 +185,7 @@ func TestSameSeedSameStreams(t *testing.T) {
 				}
 			}
 			s.Seed = 2
-			c, err := runVirtual(t, s, RunOptions{})
+			c, err := runVirtual(t, s, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -209,7 +210,7 @@ func withoutSSRCs(st reports.Stream) reports.Stream {
 func TestInterruptLeavesPartialReport(t *testing.T) {
 	var stop atomic.Bool
 	stop.Store(true)
-	rep, err := runVirtual(t, mustLoad(t, "quickstart"), RunOptions{Interrupt: &stop})
+	rep, err := runVirtual(t, mustLoad(t, "quickstart"), Options{Interrupt: &stop})
 	if !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("err = %v, want ErrInterrupted", err)
 	}
@@ -228,7 +229,7 @@ func TestRealClockShortRunLeavesNothing(t *testing.T) {
 	s := mustLoad(t, "quickstart")
 	s.Duration.Duration = 3 * time.Second
 	s.Expect = nil
-	rep, err := Run(context.Background(), s, RunOptions{Clock: ClockReal})
+	rep, err := Run(context.Background(), s, Options{Clock: ClockReal})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +251,7 @@ func TestTimelineSamplesOnTheSteps(t *testing.T) {
 				start := time.Now()
 				time.Sleep(setup)
 				var got []time.Duration
-				err := runTimeline(context.Background(), start, 5*sampleEvery, RunOptions{Clock: ClockVirtual}, func(string, string, string) {},
+				err := runTimeline(context.Background(), start, 5*sampleEvery, Options{Clock: ClockVirtual}, func(string, string, string) {},
 					func(now time.Time, _ time.Duration) { got = append(got, now.Sub(start)) })
 				if err != nil {
 					t.Fatal(err)

@@ -1,4 +1,4 @@
-package scenarios
+package runner
 
 import (
 	"context"
@@ -16,17 +16,19 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"runtime"
+
 	"github.com/rtclab/rtclab"
 	"github.com/rtclab/rtclab/netem"
 	"github.com/rtclab/rtclab/phase"
 	"github.com/rtclab/rtclab/probes"
 	"github.com/rtclab/rtclab/reports"
+	"github.com/rtclab/rtclab/scenarios"
 	"github.com/rtclab/rtclab/stack/agent"
 	"github.com/rtclab/rtclab/stack/clip"
 	"github.com/rtclab/rtclab/stack/sfu"
 	"github.com/rtclab/rtclab/stack/signaling"
 	"github.com/rtclab/rtclab/stack/turn"
-	"runtime"
 )
 
 // Clocks a run can use.
@@ -35,8 +37,8 @@ const (
 	ClockReal    = "real"
 )
 
-// RunOptions are the optional parts of a run.
-type RunOptions struct {
+// Options are the optional parts of a run.
+type Options struct {
 	// Clock is recorded in the report: ClockVirtual when the caller runs
 	// Run inside a synctest bubble, ClockReal otherwise. With ClockReal the
 	// signaling server listens on loopback TCP; with ClockVirtual on an
@@ -67,8 +69,6 @@ type RunOptions struct {
 
 // Addresses of the embedded stack on the emulated internet.
 const (
-	turnHost   = "turn"
-	sfuHost    = "sfu"
 	turnPort   = 3478
 	turnSecret = "rtclab-lab-secret"
 	room       = "main"
@@ -81,8 +81,8 @@ const (
 // StartedAt and WallSeconds are read from time.Now, which inside a
 // synctest bubble is virtual: a caller running Run in a bubble measures the
 // wall clock outside it and overwrites both.
-func Run(ctx context.Context, s *Scenario, opt RunOptions) (*reports.Report, error) {
-	if s.Topology == TopologyFlows {
+func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*reports.Report, error) {
+	if s.Topology == scenarios.TopologyFlows {
 		return runFlows(ctx, s, opt)
 	}
 	log := opt.Log
@@ -110,12 +110,12 @@ func Run(ctx context.Context, s *Scenario, opt RunOptions) (*reports.Report, err
 	return rep, err
 }
 
-// ErrInterrupted is returned when RunOptions.Interrupt ended the run.
+// ErrInterrupted is returned when Options.Interrupt ended the run.
 var ErrInterrupted = errors.New("interrupted")
 
 type run struct {
-	s      *Scenario
-	opt    RunOptions
+	s      *scenarios.Scenario
+	opt    Options
 	log    *slog.Logger
 	rec    *probes.Recorder
 	start  time.Time
@@ -132,7 +132,7 @@ type run struct {
 }
 
 type agentRun struct {
-	p     Participant
+	p     scenarios.Participant
 	host  *netem.Host
 	a     *agent.Agent
 	start time.Time
@@ -149,11 +149,11 @@ func (r *run) exec(parent context.Context) (err error) {
 	s := r.s
 	hosts := make([]netem.HostConfig, len(s.Participants))
 	for i, p := range s.Participants {
-		hosts[i] = p.host
+		hosts[i] = p.Resolved
 	}
-	cfg := netem.Config{Seed: s.Seed, Servers: []string{turnHost, sfuHost}, Hosts: hosts}
+	cfg := netem.Config{Seed: s.Seed, Servers: []string{scenarios.TURNHost, scenarios.SFUHost}, Hosts: hosts}
 	if dir := r.opt.CaptureDir; dir != "" {
-		caps, closeCaps, err := openCaptures(dir, append([]string{turnHost, sfuHost}, participantNames(s)...))
+		caps, closeCaps, err := openCaptures(dir, append([]string{scenarios.TURNHost, scenarios.SFUHost}, participantNames(s)...))
 		if err != nil {
 			return err
 		}
@@ -177,7 +177,7 @@ func (r *run) exec(parent context.Context) (err error) {
 		}
 	}()
 
-	th, _ := nw.Host(turnHost)
+	th, _ := nw.Host(scenarios.TURNHost)
 	turnAddr := fmt.Sprintf("%s:%d", th.IP, turnPort)
 	tcfg := turn.Config{Net: th.Net, RelayIP: th.IP, UDPAddr: turnAddr, Secret: turnSecret, Logger: r.log}
 	if s.UseTURNTCP() {
@@ -202,7 +202,7 @@ func (r *run) exec(parent context.Context) (err error) {
 	defer cancel() // runs before wg.Wait
 
 	if s.Topology == "sfu" {
-		sh, _ := nw.Host(sfuHost)
+		sh, _ := nw.Host(scenarios.SFUHost)
 		sf, err := sfu.Join(ctx, sfu.Params{Net: sh.Net, SignalURL: sigURL, HTTPClient: httpClient, Log: r.log, KeyLog: r.keyLog,
 			OnEvent: func(kind, peer, detail string) {
 				if peer != "" {
@@ -303,7 +303,7 @@ const gcEvery = time.Second
 
 // runTimeline calls sample every sampleEvery, with the scenario time
 // elapsed since start, until total has passed (nil), ctx ends, or
-// RunOptions.Interrupt is set (ErrInterrupted). It reports progress about
+// Options.Interrupt is set (ErrInterrupted). It reports progress about
 // once a second of scenario time.
 //
 // The samples fall phase.SampleOffset after whole steps of scenario time,
@@ -313,7 +313,7 @@ const gcEvery = time.Second
 // an offset after the setup instead, a virtual-time call sampled 23 µs
 // late and counted the packets a trace link delivered in those 23 µs
 // (issue #10, trace-dip).
-func runTimeline(ctx context.Context, start time.Time, total time.Duration, opt RunOptions,
+func runTimeline(ctx context.Context, start time.Time, total time.Duration, opt Options,
 	event func(source, kind, detail string), sample func(now time.Time, elapsed time.Duration)) error {
 	time.Sleep(time.Until(firstStep(start, time.Now())))
 	tick := time.NewTicker(sampleEvery)
@@ -408,7 +408,7 @@ func (r *run) iceServers(turnAddr, user, _ string) ([]webrtc.ICEServer, error) {
 	return out, nil
 }
 
-func participantNames(s *Scenario) []string {
+func participantNames(s *scenarios.Scenario) []string {
 	var out []string
 	for _, p := range s.Participants {
 		out = append(out, p.Name)

@@ -1,4 +1,4 @@
-package scenarios
+package runner
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 
 	"github.com/rtclab/rtclab/analysis"
 	"github.com/rtclab/rtclab/reports"
+	"github.com/rtclab/rtclab/scenarios"
 )
 
 // silentStreams returns a stream for every track that was negotiated but
@@ -85,7 +86,7 @@ func (r *run) silentStreams(have []reports.Stream) []reports.Stream {
 // negotiated track that delivered no media fails the run. An explicit
 // packets_received expectation that selects the stream replaces it (e.g.
 // max: 0 for a call that must not connect).
-func carriedNothing(expect []Expectation, streams []reports.Stream) []analysis.Check {
+func carriedNothing(expect []scenarios.Expectation, streams []reports.Stream) []analysis.Check {
 	var out []analysis.Check
 	one := 1.0
 	for _, st := range streams {
@@ -99,7 +100,7 @@ func carriedNothing(expect []Expectation, streams []reports.Stream) []analysis.C
 }
 
 // explicitlyChecked reports whether an expectation on metric selects st.
-func explicitlyChecked(expect []Expectation, metric string, st reports.Stream) bool {
+func explicitlyChecked(expect []scenarios.Expectation, metric string, st reports.Stream) bool {
 	for _, e := range expect {
 		if e.Metric == metric && (e.From == "" || e.From == st.From) && (e.To == "" || e.To == st.To) && (e.Kind == "" || e.Kind == st.Kind) {
 			return true

@@ -1,4 +1,4 @@
-package scenarios
+package runner
 
 import (
 	"encoding/binary"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/rtclab/rtclab/analysis"
 	"github.com/rtclab/rtclab/netem"
+	"github.com/rtclab/rtclab/scenarios"
 )
 
 // TestRFC8867Timelines checks the built-in test cases against the tables
@@ -26,47 +27,47 @@ func TestRFC8867Timelines(t *testing.T) {
 		"rfc8867/5.6": 119 * time.Second, "rfc8867/5.6_1000ms": 119 * time.Second, "rfc8867/5.7": 299 * time.Second,
 		"rfc8867/5.8": 119 * time.Second,
 	}
-	if got := len(BuiltinGroup(RFC8867)); got != len(stops) {
+	if got := len(scenarios.BuiltinGroup(scenarios.RFC8867)); got != len(stops) {
 		t.Errorf("%d built-in RFC 8867 cases, want %d", got, len(stops))
 	}
 	for name, stop := range stops {
 		s := mustLoad(t, name)
 		var video, audio int
-		for _, f := range s.flows {
+		for _, f := range s.FlowInstances {
 			switch f.Kind {
-			case FlowMedia:
+			case scenarios.FlowMedia:
 				video++
-			case FlowAudio:
+			case scenarios.FlowAudio:
 				audio++
-				if f.cbrRate() != 20_000 {
-					t.Errorf("%s %s: audio at %d bit/s, want 20000", name, f.name, f.cbrRate())
+				if f.CBRRate() != 20_000 {
+					t.Errorf("%s %s: audio at %d bit/s, want 20000", name, f.ID, f.CBRRate())
 				}
 			default:
 				continue
 			}
-			if f.stop != stop {
-				t.Errorf("%s %s stops at %v, want %v", name, f.name, f.stop, stop)
+			if f.StopAt != stop {
+				t.Errorf("%s %s stops at %v, want %v", name, f.ID, f.StopAt, stop)
 			}
 		}
 		if video == 0 || audio != video {
 			t.Errorf("%s: %d video and %d audio flows, want one audio per video", name, video, audio)
 		}
 		for _, p := range s.Participants {
-			for _, imp := range []netem.Impairment{p.host.Uplink, p.host.Downlink} {
+			for _, imp := range []netem.Impairment{p.Resolved.Uplink, p.Resolved.Downlink} {
 				if imp.Delay > 0 && (imp.Jitter != 5*time.Millisecond || imp.JitterDist != netem.JitterNormal || imp.Reorder) {
 					t.Errorf("%s %s: delay %v with jitter %v %q reorder %v, want 5ms normal without reordering", name, p.Name, imp.Delay, imp.Jitter, imp.JitterDist, imp.Reorder)
 				}
 			}
 		}
 	}
-	for _, f := range mustLoad(t, "rfc8867/5.8").flows {
-		if paused := len(f.Pause) > 0; paused != (f.name == "video-2") {
-			t.Errorf("5.8: %s paused %v; the section pauses flow 2 only", f.name, paused)
+	for _, f := range mustLoad(t, "rfc8867/5.8").FlowInstances {
+		if paused := len(f.Pause) > 0; paused != (f.ID == "video-2") {
+			t.Errorf("5.8: %s paused %v; the section pauses flow 2 only", f.ID, paused)
 		}
 	}
 	for _, p := range mustLoad(t, "rfc8867/5.1_100ms").Participants {
-		if p.Name == "receiver" && (p.host.Downlink.Delay != 100*time.Millisecond || p.host.Uplink.Delay != 50*time.Millisecond) {
-			t.Errorf("5.1_100ms: forward %v, backward %v; want 100 ms and 50 ms", p.host.Downlink.Delay, p.host.Uplink.Delay)
+		if p.Name == "receiver" && (p.Resolved.Downlink.Delay != 100*time.Millisecond || p.Resolved.Uplink.Delay != 50*time.Millisecond) {
+			t.Errorf("5.1_100ms: forward %v, backward %v; want 100 ms and 50 ms", p.Resolved.Downlink.Delay, p.Resolved.Uplink.Delay)
 		}
 	}
 }
@@ -85,10 +86,10 @@ func TestRFC8867VerdictsBite(t *testing.T) {
 		case "utilization":
 			e.Min.Value = 0.9
 		case "estimate_overshoot":
-			e.KnownFailure = &KnownFailure{Reason: "test: declared although it passes", Link: "https://github.com/pion/interceptor/issues/299"}
+			e.KnownFailure = &scenarios.KnownFailure{Reason: "test: declared although it passes", Link: "https://github.com/pion/interceptor/issues/299"}
 		}
 	}
-	rep, err := runVirtual(t, s, RunOptions{})
+	rep, err := runVirtual(t, s, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,12 +115,12 @@ func TestRFC8867VerdictsBite(t *testing.T) {
 // one line per packet the report counts, every received packet among
 // those sent, and no log for cbr or tcp flows.
 func TestFlowsRTPLog(t *testing.T) {
-	s, err := Parse("t.yaml", []byte(flowsYAML))
+	s, err := scenarios.Parse("t.yaml", []byte(flowsYAML))
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	rep, err := runVirtual(t, s, RunOptions{RTPLogDir: dir})
+	rep, err := runVirtual(t, s, Options{RTPLogDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +145,7 @@ func TestFlowsRTPLog(t *testing.T) {
 	}
 	logged := 0
 	for _, f := range rep.Bandwidth.Flows {
-		if f.Kind != FlowMedia && f.Kind != FlowAudio {
+		if f.Kind != scenarios.FlowMedia && f.Kind != scenarios.FlowAudio {
 			if _, err := os.Stat(filepath.Join(dir, f.Name+".send.tsv")); err == nil {
 				t.Errorf("%s (%s) has a log", f.Name, f.Kind)
 			}
@@ -178,7 +179,7 @@ func TestFlowsRTPLog(t *testing.T) {
 // regardless of the step ([10,15) spans it) would give 0.82.
 func TestFairnessStaticPeriods(t *testing.T) {
 	mk := func(name string, low bool) *flowState {
-		st := &flowState{in: flowInstance{Flow: Flow{Kind: FlowMedia}, name: name, stop: 20 * time.Second}}
+		st := &flowState{in: scenarios.FlowInstance{Flow: scenarios.Flow{Kind: scenarios.FlowMedia}, ID: name, StopAt: 20 * time.Second}}
 		for i := 1; i <= 200; i++ {
 			ts := 0.1 * float64(i) // a sample covers the 100 ms before it
 			v := 1000.0
@@ -190,7 +191,7 @@ func TestFairnessStaticPeriods(t *testing.T) {
 		}
 		return st
 	}
-	r := &flowRun{s: &Scenario{Duration: Duration{Duration: 20 * time.Second}}}
+	r := &flowRun{s: &scenarios.Scenario{Duration: scenarios.Duration{Duration: 20 * time.Second}}}
 	flows := []*flowState{mk("a", false), mk("b", true)}
 	if got := r.fairness(flows, []float64{12, 0, 20}, 5); math.Abs(got-(1+0.64+1)/3) > 1e-9 {
 		t.Errorf("fairness %v, want %v", got, (1+0.64+1)/3)
@@ -211,18 +212,18 @@ func TestFairnessStaticPeriods(t *testing.T) {
 // received once (no repair, no duplicates); media arrivals include
 // retransmitted duplicates, so they are at least the received count.
 func TestFlowsCountsAgainstCapture(t *testing.T) {
-	s, err := Parse("t.yaml", []byte(flowsYAML))
+	s, err := scenarios.Parse("t.yaml", []byte(flowsYAML))
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	rep, err := runVirtual(t, s, RunOptions{CaptureDir: dir, RTPLogDir: dir})
+	rep, err := runVirtual(t, s, Options{CaptureDir: dir, RTPLogDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
 	sentBySSRC, recvBySSRC := pcapRTP(t, filepath.Join(dir, "a.pcap")), pcapRTP(t, filepath.Join(dir, "b.pcap"))
 	for _, f := range rep.Bandwidth.Flows {
-		if f.Kind != FlowMedia && f.Kind != FlowAudio {
+		if f.Kind != scenarios.FlowMedia && f.Kind != scenarios.FlowAudio {
 			continue
 		}
 		b, err := os.ReadFile(filepath.Join(dir, f.Name+".send.tsv"))
@@ -235,7 +236,7 @@ func TestFlowsCountsAgainstCapture(t *testing.T) {
 		if sent != f.PacketsSent {
 			t.Errorf("%s: capture has %d packets leaving the sender, report %d", f.Name, sent, f.PacketsSent)
 		}
-		if f.Kind == FlowAudio && recv != f.PacketsReceived || recv < f.PacketsReceived {
+		if f.Kind == scenarios.FlowAudio && recv != f.PacketsReceived || recv < f.PacketsReceived {
 			t.Errorf("%s: capture has %d packets arriving, report %d received", f.Name, recv, f.PacketsReceived)
 		}
 	}
@@ -280,12 +281,12 @@ func pcapRTP(t *testing.T, path string) map[uint32]uint64 {
 // two in all. At 100 ms instead of 200 ms nothing would change here; at
 // a 1 s resolution none would be seen.
 func TestOscillationsOfAFlow(t *testing.T) {
-	s, err := Parse("t.yaml", []byte("name: x\ntopology: flows\nduration: 10s\nparticipants:\n  - {name: a, uplink: {rate: 1Mbps}}\n  - name: b\nflows:\n  - {name: v, kind: media, from: a, to: b}\n"))
+	s, err := scenarios.Parse("t.yaml", []byte("name: x\ntopology: flows\nduration: 10s\nparticipants:\n  - {name: a, uplink: {rate: 1Mbps}}\n  - name: b\nflows:\n  - {name: v, kind: media, from: a, to: b}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := hop{participant: "a", dir: netem.Uplink}
-	st := &flowState{in: s.flows[0], link: h.String(), hops: []hop{h}}
+	st := &flowState{in: s.FlowInstances[0], link: h.String(), hops: []hop{h}}
 	level := func(ts float64) float64 {
 		in := func(a, b float64) bool { return ts > a+1e-9 && ts <= b+1e-9 }
 		switch {

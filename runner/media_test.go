@@ -1,8 +1,10 @@
-package scenarios
+package runner
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/rtclab/rtclab/scenarios"
 )
 
 func TestParseMediaErrors(t *testing.T) {
@@ -24,17 +26,17 @@ participants:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse("t.yaml", []byte(base+tt.extra))
+			_, err := scenarios.Parse("t.yaml", []byte(base+tt.extra))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %v\nwant it to contain %s", err, tt.want)
 			}
 		})
 	}
-	if _, err := Parse("t.yaml", []byte(base+"    video: H264\n    codecs: [opus, h264, vp8]\n")); err != nil {
+	if _, err := scenarios.Parse("t.yaml", []byte(base+"    video: H264\n    codecs: [opus, h264, vp8]\n")); err != nil {
 		t.Fatalf("valid media fields: %v", err)
 	}
 	at := base + "expect:\n  - metric: fps\n    at: 5s\n    min: 1\n"
-	if _, err := Parse("t.yaml", []byte(at)); err == nil || !strings.Contains(err.Error(), "at applies to the layer metric only") {
+	if _, err := scenarios.Parse("t.yaml", []byte(at)); err == nil || !strings.Contains(err.Error(), "at applies to the layer metric only") {
 		t.Fatalf("at on fps: %v", err)
 	}
 }
@@ -43,7 +45,7 @@ participants:
 // SFU asked for, so bob's picture never breaks at a switch, and the
 // rewritten sequence numbers leave no gap that looks like loss.
 func TestSimulcastSwitchesCleanly(t *testing.T) {
-	rep, err := runVirtual(t, mustLoad(t, "simulcast-constrained"), RunOptions{})
+	rep, err := runVirtual(t, mustLoad(t, "simulcast-constrained"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +76,7 @@ func TestSimulcastSwitchesCleanly(t *testing.T) {
 // The codec matrix names a reason for every refused track and gives every
 // negotiated one a playing picture.
 func TestCodecMatrixReasons(t *testing.T) {
-	rep, err := runVirtual(t, mustLoad(t, "codec-matrix"), RunOptions{})
+	rep, err := runVirtual(t, mustLoad(t, "codec-matrix"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

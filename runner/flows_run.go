@@ -1,4 +1,4 @@
-package scenarios
+package runner
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/rtclab/rtclab/netem"
 	"github.com/rtclab/rtclab/probes"
 	"github.com/rtclab/rtclab/reports"
+	"github.com/rtclab/rtclab/scenarios"
 	"github.com/rtclab/rtclab/stack/flow"
 )
 
@@ -26,7 +27,7 @@ type trafficFlow interface {
 
 // flowState is one flow while it runs.
 type flowState struct {
-	in     flowInstance
+	in     scenarios.FlowInstance
 	f      trafficFlow
 	media  *flow.Media
 	phase  time.Duration // offset of its periodic timers, see stagger
@@ -61,8 +62,8 @@ type flowSeries struct {
 
 // flowRun is one run of a flows scenario.
 type flowRun struct {
-	s     *Scenario
-	opt   RunOptions
+	s     *scenarios.Scenario
+	opt   Options
 	rec   *probes.Recorder
 	net   *netem.Network
 	flows []*flowState
@@ -92,7 +93,7 @@ const (
 func stagger(i int) time.Duration { return phaseBase + time.Duration(i)*phaseStep }
 
 // runFlows runs a flows scenario (see Run).
-func runFlows(ctx context.Context, s *Scenario, opt RunOptions) (*reports.Report, error) {
+func runFlows(ctx context.Context, s *scenarios.Scenario, opt Options) (*reports.Report, error) {
 	if opt.Clock == "" {
 		opt.Clock = ClockReal
 	}
@@ -140,7 +141,7 @@ func (r *flowRun) exec(parent context.Context) (err error) {
 	s := r.s
 	hosts := make([]netem.HostConfig, len(s.Participants))
 	for i, p := range s.Participants {
-		hosts[i] = p.host
+		hosts[i] = p.Resolved
 	}
 	cfg := netem.Config{Seed: s.Seed, Hosts: hosts}
 	if dir := r.opt.CaptureDir; dir != "" {
@@ -164,7 +165,7 @@ func (r *flowRun) exec(parent context.Context) (err error) {
 	base := time.Now()
 	// Until t0 is known, events are stamped from base.
 	r.rec = probes.NewRecorder(base, r.opt.Events)
-	for i, in := range s.flows {
+	for i, in := range s.FlowInstances {
 		st := &flowState{in: in, phase: stagger(i)}
 		st.hops, st.link = r.path(in)
 		time.Sleep(time.Until(base.Add(st.phase)))
@@ -213,7 +214,7 @@ func (r *flowRun) exec(parent context.Context) (err error) {
 		go func() {
 			defer wg.Done()
 			if err := r.runFlow(ctx, st); err != nil {
-				r.event(st.in.name, "error", err.Error())
+				r.event(st.in.ID, "error", err.Error())
 				errs <- err
 			}
 		}()
@@ -239,7 +240,7 @@ func (r *flowRun) exec(parent context.Context) (err error) {
 			st.sentLog, st.recvLog = pl.PacketLog()
 		}
 		if st.media != nil {
-			st.loss = st.media.Loss(r.t0.Add(st.in.stop))
+			st.loss = st.media.Loss(r.t0.Add(st.in.StopAt))
 		}
 	}
 	cancel()
@@ -257,7 +258,7 @@ func (r *flowRun) exec(parent context.Context) (err error) {
 // path finds the limited links a flow crosses: the sender's uplink, then
 // the receiver's downlink. The bottleneck is the first with a rate limit
 // at any time of the scenario.
-func (r *flowRun) path(in flowInstance) ([]hop, string) {
+func (r *flowRun) path(in scenarios.FlowInstance) ([]hop, string) {
 	hops := []hop{{in.From, netem.Uplink}, {in.To, netem.Downlink}}
 	for _, h := range hops {
 		if r.limited(h) {
@@ -272,15 +273,15 @@ func (r *flowRun) limited(h hop) bool {
 		if p.Name != h.participant {
 			continue
 		}
-		imp := p.host.Uplink
+		imp := p.Resolved.Uplink
 		if h.dir == netem.Downlink {
-			imp = p.host.Downlink
+			imp = p.Resolved.Downlink
 		}
 		if imp.Rate > 0 {
 			return true
 		}
-		for _, sc := range p.schedule {
-			if sc.dir == h.dir && sc.imp.Rate > 0 {
+		for _, sc := range p.Schedule {
+			if sc.Dir == h.dir && sc.Imp.Rate > 0 {
 				return true
 			}
 		}
@@ -292,10 +293,10 @@ func (r *flowRun) newFlow(i int, st *flowState) (trafficFlow, error) {
 	in := st.in
 	from, _ := r.net.Host(in.From)
 	to, _ := r.net.Host(in.To)
-	seed := uint64(r.s.Seed)*0x9E3779B97F4A7C15 ^ hashName(in.name)
+	seed := uint64(r.s.Seed)*0x9E3779B97F4A7C15 ^ hashName(in.ID)
 	switch in.Kind {
-	case FlowMedia:
-		p := flow.MediaParams{Name: in.name, SendNet: from.Net, RecvNet: to.Net, Codec: in.codec(), Seed: seed, Settle: r.settle, LogPackets: r.opt.RTPLogDir != ""}
+	case scenarios.FlowMedia:
+		p := flow.MediaParams{Name: in.ID, SendNet: from.Net, RecvNet: to.Net, Codec: in.CodecParams(), Seed: seed, Settle: r.settle, LogPackets: r.opt.RTPLogDir != ""}
 		if in.StartRate != nil {
 			p.InitialRate = int(in.StartRate.BitsPerSecond)
 		}
@@ -310,10 +311,10 @@ func (r *flowRun) newFlow(i int, st *flowState) (trafficFlow, error) {
 		SendNet: from.Net, RecvNet: to.Net,
 		SendAddr: fmt.Sprintf("%s:%d", from.IP, flowPort+i),
 		RecvAddr: fmt.Sprintf("%s:%d", to.IP, flowPort+i),
-		SSRC:     uint32(hashName(in.name)),
+		SSRC:     uint32(hashName(in.ID)),
 	}
-	if in.constant() {
-		c, err := flow.NewCBR(in.name, ep, in.cbrRate(), in.cbrPacket())
+	if in.Constant() {
+		c, err := flow.NewCBR(in.ID, ep, in.CBRRate(), in.CBRPacket())
 		if err == nil && r.opt.RTPLogDir != "" {
 			c.LogPackets()
 		}
@@ -321,9 +322,9 @@ func (r *flowRun) newFlow(i int, st *flowState) (trafficFlow, error) {
 	}
 	p := flow.TCPParams{Endpoints: ep, Seed: seed}
 	if fs := in.Files; fs != nil {
-		p.Files, p.MinFile, p.MaxFile, p.MeanOff, p.StartOff = true, fs.Min.Bytes, fs.Max.Bytes, fs.MeanOff.Duration, !in.startOn
+		p.Files, p.MinFile, p.MaxFile, p.MeanOff, p.StartOff = true, fs.Min.Bytes, fs.Max.Bytes, fs.MeanOff.Duration, !in.DownloadFirst
 	}
-	return flow.NewTCP(in.name, p)
+	return flow.NewTCP(in.ID, p)
 }
 
 func hashName(s string) uint64 {
@@ -335,8 +336,8 @@ func hashName(s string) uint64 {
 // runFlow sends from the flow's start to its stop.
 func (r *flowRun) runFlow(ctx context.Context, st *flowState) error {
 	start := r.t0.Add(st.in.Start.Duration + st.phase + sourceShift)
-	stop := r.t0.Add(st.in.stop)
-	r.event(st.in.name, "scheduled", fmt.Sprintf("%s %s -> %s from %v to %v", st.in.Kind, st.in.From, st.in.To, st.in.Start.Duration, st.in.stop))
+	stop := r.t0.Add(st.in.StopAt)
+	r.event(st.in.ID, "scheduled", fmt.Sprintf("%s %s -> %s from %v to %v", st.in.Kind, st.in.From, st.in.To, st.in.Start.Duration, st.in.StopAt))
 	switch f := st.f.(type) {
 	case *flow.Media:
 		var pauses []flow.Pause
@@ -381,7 +382,7 @@ func (r *flowRun) sample(now time.Time, prev []flow.Counters) {
 	t := now.Sub(r.t0)
 	for _, link := range r.links {
 		h := r.hopByName(link)
-		r.rec.Sample(now, "capacity "+link, "capacity_kbps", "kbps", float64(r.s.linkAt(h.participant, h.dir, t).Rate)/1000)
+		r.rec.Sample(now, "capacity "+link, "capacity_kbps", "kbps", float64(r.s.LinkAt(h.participant, h.dir, t).Rate)/1000)
 	}
 	dt := sampleEvery.Seconds()
 	// Copies of a counted flow (ten short TCP flows) are drawn as one
@@ -403,8 +404,8 @@ func (r *flowRun) sample(now time.Time, prev []flow.Counters) {
 		fs.recv = append(fs.recv, recv)
 		fs.estimate = append(fs.estimate, float64(c.Estimate)/1000)
 		fs.send1s = append(fs.send1s, tail(fs.send, window))
-		name := st.in.name
-		if st.in.index > 0 {
+		name := st.in.ID
+		if st.in.Index > 0 {
 			name = fmt.Sprintf("%s (%d, sum)", st.in.Name, max(st.in.Count, 1))
 		}
 		g := byName[name]
@@ -415,12 +416,12 @@ func (r *flowRun) sample(now time.Time, prev []flow.Counters) {
 		}
 		g.send += fs.send1s[len(fs.send1s)-1]
 		g.recv += tail(fs.recv, window)
-		if st.in.Kind == FlowMedia {
+		if st.in.Kind == scenarios.FlowMedia {
 			r.rec.Sample(now, "estimate "+name, "estimate_kbps", "kbps", float64(c.Estimate)/1000)
 		}
 		q := r.queueDelays(st)
 		st.qdelay = append(st.qdelay, q...)
-		if st.longLived() || st.in.constant() {
+		if st.longLived() || st.in.Constant() {
 			v := math.NaN()
 			if len(q) > 0 {
 				v = round(mean(q), 2)
@@ -456,7 +457,7 @@ func (r *flowRun) queueDelays(st *flowState) []float64 {
 		at := d.Sent.Sub(r.t0)
 		q := d.OWD
 		for _, h := range st.hops {
-			imp := r.s.linkAt(h.participant, h.dir, at)
+			imp := r.s.LinkAt(h.participant, h.dir, at)
 			q -= imp.Delay
 			if imp.Rate > 0 {
 				q -= time.Duration(float64(d.Size*8) / float64(imp.Rate) * float64(time.Second))

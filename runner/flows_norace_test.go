@@ -1,6 +1,6 @@
 //go:build !race
 
-package scenarios
+package runner
 
 // raceDetector is true in a -race build (see flows_race_test.go).
 const raceDetector = false

@@ -1,4 +1,4 @@
-package scenarios
+package runner
 
 import (
 	"math"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rtclab/rtclab/reports"
+	"github.com/rtclab/rtclab/scenarios"
 )
 
 // Long calls: media must flow to the end of a call, however long. Calls
@@ -34,7 +35,7 @@ func TestLongCallSFU(t *testing.T) {
 	s := mustLoad(t, "quickstart")
 	s.Duration.Duration = longCall
 	start := time.Now()
-	rep, err := runVirtual(t, s, RunOptions{})
+	rep, err := runVirtual(t, s, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +63,7 @@ func TestLongCallSFU(t *testing.T) {
 // munger, and bob's last layer runs for more than 32,768 packets.
 func TestLongCallSimulcast(t *testing.T) {
 	skipUnlessLongCalls(t)
-	s, err := Parse("longcall-simulcast.yaml", []byte(`
+	s, err := scenarios.Parse("longcall-simulcast.yaml", []byte(`
 name: longcall-simulcast
 topology: sfu
 duration: 20m
@@ -97,7 +98,7 @@ expect:
 		t.Fatal(err)
 	}
 	start := time.Now()
-	rep, err := runVirtual(t, s, RunOptions{})
+	rep, err := runVirtual(t, s, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
