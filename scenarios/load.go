@@ -215,6 +215,7 @@ var typesByName = map[string]reflect.Type{
 	"PauseSpec":    reflect.TypeFor[PauseSpec](),
 	"FilesSpec":    reflect.TypeFor[FilesSpec](),
 	"KnownFailure": reflect.TypeFor[KnownFailure](),
+	"Fault":        reflect.TypeFor[Fault](),
 }
 
 func allowedFields(typeName string) []string {

@@ -33,6 +33,9 @@ type Scenario struct {
 	// Flows declares the traffic of the flows topology (RFC 8867 test
 	// cases): media flows run GCC, cbr and tcp flows compete with them.
 	Flows []Flow `yaml:"flows"`
+	// Timeline lists faults injected into the call at scenario times:
+	// server restarts, ICE restarts, link flaps (timeline.go).
+	Timeline []Fault `yaml:"timeline"`
 
 	// File is where the scenario was loaded from.
 	File string `yaml:"-"`

@@ -96,6 +96,7 @@ func (s *Scenario) validate(root *yaml.Node) []error {
 		p.Schedule = append(up, down...)
 	}
 
+	s.validateTimeline(bad, names)
 	if s.Topology == TopologyFlows {
 		return append(errs, s.validateFlows(root, names)...)
 	}
