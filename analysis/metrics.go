@@ -76,6 +76,7 @@ var Metrics = []Metric{
 	{"freeze_ms", ScopeStream, KindVideo, false, "ms", "total video freeze time", "sum of the freezes' gaps (AnalyzePlayback)"},
 	{"time_to_first_frame_ms", ScopeStream, KindVideo, false, "ms", "both ends joined to the first shown frame", "time of the first decodable frame minus the later join"},
 	{"keyframe_latency_ms", ScopeStream, KindVideo, false, "ms", "longest time from a PLI to the next shown keyframe", "receiver's PLI times against its frame log"},
+	{"recovery_ms", ScopeStream, KindAny, false, "ms", "worst time to recover from the scenario's timeline faults: fault to the first media packet after the interruption it caused (absent, failing the check, when media never came back)", "Recover over the arrival log of every incarnation of the stream, per fault that affects it; the maximum"},
 	{"layer", ScopeStream, KindVideo, true, "layer", "simulcast layer received at `at` (default the end), 0 = lowest", "the SFU's layer switches"},
 	{"layer_min", ScopeStream, KindVideo, true, "layer", "lowest simulcast layer received after the layer first went up", "the SFU's layer switches"},
 	{"layer_switches", ScopeStream, KindVideo, true, "switches", "simulcast layer changes after the first layer", "the SFU's layer switches"},

@@ -206,6 +206,12 @@ type Stream struct {
 	NACKCount uint64 `json:"nack_count"`
 	// PLICount is the number of PLI packets the receiver sent.
 	PLICount uint64 `json:"pli_count"`
+	// RecoveryMS is, for a scenario with timeline faults that affect the
+	// stream, the longest time from a fault to the first media packet
+	// after the interruption it caused, in ms; absent without such a
+	// fault, or when media never came back (a "not-recovered" event says
+	// so).
+	RecoveryMS *float64 `json:"recovery_ms,omitempty"`
 	// Video is what a viewer saw (frames, freezes, layers, quality);
 	// present for video streams of runs that reassemble frames.
 	Video *VideoStream `json:"video,omitempty"`

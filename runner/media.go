@@ -60,10 +60,10 @@ func (m *mediaState) sample(now time.Time, r *run, streams []*streamTrack) {
 			r.rec.Sample(now, "fps "+st.name, "fps", "frames/s", float64(shown))
 		}
 	}
-	if r.sfu == nil {
+	if r.currentSFU() == nil {
 		return
 	}
-	m.downs = r.sfu.DownTracks()
+	m.downs = r.currentSFU().DownTracks()
 	for _, d := range m.downs {
 		if len(d.Layers) > 1 && d.Layer >= 0 {
 			r.rec.Sample(now, fmt.Sprintf("layer %s->%s %s", d.Publisher, d.Subscriber, d.Kind), "simulcast_layer", "layer", float64(d.Layer))
@@ -74,7 +74,7 @@ func (m *mediaState) sample(now time.Time, r *run, streams []*streamTrack) {
 		receives[d.Subscriber] = true
 	}
 	for _, ar := range r.agents {
-		if est, ok := r.sfu.Estimate(ar.p.Name); ok && receives[ar.p.Name] {
+		if est, ok := r.currentSFU().Estimate(ar.p.Name); ok && receives[ar.p.Name] {
 			r.rec.Sample(now, "estimate sfu->"+ar.p.Name, "sfu_estimate_kbps", "kbps", round(float64(est)/1000, 1))
 		}
 	}
@@ -212,6 +212,9 @@ func (r *run) playSpan(st *streamTrack, logs streamLogs) analysis.PlaySpan {
 		}
 	}
 	span := analysis.PlaySpan{Start: start.Sub(r.start), End: r.ended}
+	if next, ok := r.supersededAt(st); ok {
+		span.End = next.Sub(r.start) // the viewer watches the new one from then on
+	}
 	if snd, _ := r.publisherSender(st.rx.From, st.owner.p.Name, st.rx.Kind); snd != nil && snd.Clip.Frames() > 0 {
 		span.FrameInterval = snd.Clip.Duration() / time.Duration(snd.Clip.Frames())
 	}
@@ -230,11 +233,11 @@ func burstRatio(p float64, runs int, lost uint64) float64 {
 
 // negotiations returns what the SFU offered to whom.
 func (r *run) negotiations() []reports.Negotiation {
-	if r.sfu == nil {
+	if r.currentSFU() == nil {
 		return nil
 	}
 	var out []reports.Negotiation
-	for _, n := range r.sfu.Negotiations() {
+	for _, n := range r.currentSFU().Negotiations() {
 		out = append(out, reports.Negotiation{
 			Publisher: n.Publisher, Subscriber: n.Subscriber, Kind: n.Kind, Codec: n.Codec, OK: n.OK, Reason: n.Reason,
 		})

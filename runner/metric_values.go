@@ -37,6 +37,7 @@ var streamValues = map[string]func(reports.Stream) float64{
 	"packets_received":  func(s reports.Stream) float64 { return float64(s.PacketsReceived) },
 	"nack_count":        func(s reports.Stream) float64 { return float64(s.NACKCount) },
 	"pli_count":         func(s reports.Stream) float64 { return float64(s.PLICount) },
+	"recovery_ms":       func(s reports.Stream) float64 { return ptrOr(s.RecoveryMS, math.NaN()) },
 
 	"frames_received":        video(func(v *reports.VideoStream) float64 { return float64(v.FramesShown) }),
 	"fps":                    video(func(v *reports.VideoStream) float64 { return v.FPS }),

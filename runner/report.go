@@ -16,6 +16,7 @@ import (
 // run that stopped at any point, even before the network existed.
 func (r *run) report() *reports.Report {
 	s := r.s
+	recovery := r.recovery() // adds its events before they are read
 	rep := &reports.Report{
 		Schema: reports.Schema,
 		Tool:   r.opt.Tool,
@@ -28,6 +29,9 @@ func (r *run) report() *reports.Report {
 		Series:       r.rec.Series(),
 		Events:       r.rec.Events(),
 	}
+	// Recovery events are recorded after the call at the instants they
+	// name: keep the list in time order.
+	slices.SortStableFunc(rep.Events, func(a, b analysis.Event) int { return cmp.Compare(a.T, b.T) })
 	snap := r.final
 	if snap == nil && r.sampler != nil {
 		snap = r.sampler.snapshot()
@@ -44,6 +48,7 @@ func (r *run) report() *reports.Report {
 	slices.SortFunc(rep.Streams, func(a, b reports.Stream) int {
 		return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.To, b.To), cmp.Compare(a.Kind, b.Kind))
 	})
+	setRecovery(rep.Streams, recovery)
 	rep.Series = r.truthSeries(rep.Series, rep.Streams, snap)
 	rep.Negotiations = r.negotiations()
 	rep.Checks = append(r.checks(rep), r.deliveryChecks(rep)...)

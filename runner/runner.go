@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -27,7 +25,6 @@ import (
 	"github.com/rtclab/rtclab/stack/agent"
 	"github.com/rtclab/rtclab/stack/clip"
 	"github.com/rtclab/rtclab/stack/sfu"
-	"github.com/rtclab/rtclab/stack/signaling"
 	"github.com/rtclab/rtclab/stack/turn"
 )
 
@@ -123,8 +120,14 @@ type run struct {
 
 	net    *netem.Network
 	agents []*agentRun
-	sfu    *sfu.SFU
 	ended  time.Duration // scenario time the media ran for
+
+	// The embedded servers, restartable by the timeline (servers.go).
+	turn      *turnService
+	signaling *signalingService
+	sfuSvc    *sfuService
+	sfuMu     sync.Mutex
+	sfu       *sfu.SFU // the latest SFU started; read with currentSFU
 
 	sampler *sampler
 	final   *snapshot
@@ -183,17 +186,20 @@ func (r *run) exec(parent context.Context) (err error) {
 	if s.UseTURNTCP() {
 		tcfg.TCPAddr = turnAddr
 	}
-	ts, err := turn.New(tcfg)
+	ts, err := newTURNService(tcfg)
 	if err != nil {
 		return err
 	}
-	defer ts.Close()
+	r.turn = ts
+	defer ts.stop()
 
-	sigURL, httpClient, stopSignaling, err := r.startSignaling()
+	sig, err := newSignalingService(r.log, r.opt.Clock == ClockVirtual)
 	if err != nil {
 		return err
 	}
-	defer stopSignaling()
+	r.signaling = sig
+	defer sig.stop()
+	sigURL, httpClient := sig.url, sig.client
 
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
@@ -203,24 +209,17 @@ func (r *run) exec(parent context.Context) (err error) {
 
 	if s.Topology == "sfu" {
 		sh, _ := nw.Host(scenarios.SFUHost)
-		sf, err := sfu.Join(ctx, sfu.Params{Net: sh.Net, SignalURL: sigURL, HTTPClient: httpClient, Log: r.log, KeyLog: r.keyLog,
+		r.sfuSvc = &sfuService{r: r, wg: &wg, params: sfu.Params{Net: sh.Net, SignalURL: sigURL, HTTPClient: httpClient, Log: r.log, KeyLog: r.keyLog,
+			Rejoin: true,
 			OnEvent: func(kind, peer, detail string) {
 				if peer != "" {
 					detail = peer + ": " + detail // read back by measurePresence
 				}
 				r.event("sfu", kind, detail)
-			}}, room)
-		if err != nil {
+			}}}
+		if err := r.sfuSvc.start(ctx); err != nil {
 			return err
 		}
-		r.sfu = sf
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := sf.Serve(ctx); err != nil {
-				r.event("sfu", "error", err.Error())
-			}
-		}()
 		r.event("sfu", "started", sh.IP.String())
 	}
 
@@ -249,6 +248,7 @@ func (r *run) exec(parent context.Context) (err error) {
 			Simulcast: simulcast, Codecs: p.Codecs, RecordMedia: r.opt.Media != nil,
 			Until:   r.start.Add(s.Duration.Duration),
 			KeyLog:  r.keyLog,
+			Rejoin:  true,
 			OnEvent: func(kind, detail string) { r.event(name, kind, detail) },
 		})
 		if err != nil {
@@ -268,6 +268,11 @@ func (r *run) exec(parent context.Context) (err error) {
 	go func() {
 		defer wg.Done()
 		applySchedules(ctx, r.s, r.net, r.start, r.event)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r.applyFaults(ctx)
 	}()
 
 	r.sampler = newSampler(r)
@@ -355,38 +360,6 @@ func firstStep(start, now time.Time) time.Time {
 		at = at.Add((late + sampleEvery - 1) / sampleEvery * sampleEvery)
 	}
 	return at
-}
-
-func (r *run) startSignaling() (url string, client *http.Client, stop func(), err error) {
-	srv := signaling.NewServer(r.log)
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	var ln net.Listener
-	if r.opt.Clock == ClockVirtual {
-		pl := signaling.NewPipeListener()
-		ln = pl
-		client = &http.Client{Transport: &http.Transport{DialContext: pl.DialContext}}
-		url = "ws://signaling" + signaling.Path
-	} else {
-		tl, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return "", nil, nil, fmt.Errorf("signaling listen: %w", err)
-		}
-		ln = tl
-		client = &http.Client{Transport: &http.Transport{}}
-		url = "ws://" + tl.Addr().String() + signaling.Path
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = hs.Serve(ln)
-	}()
-	stop = func() {
-		_ = hs.Close()
-		<-done
-		srv.Wait()
-		client.CloseIdleConnections()
-	}
-	return url, client, stop, nil
 }
 
 func (r *run) iceServers(turnAddr, user, _ string) ([]webrtc.ICEServer, error) {

@@ -29,7 +29,7 @@ func (r *run) silentStreams(have []reports.Stream) []reports.Stream {
 		seen[k] = true
 		st := reports.Stream{From: from, To: to, Kind: kind, Codec: codec}
 		w := &reports.StreamWire{PublisherSSRCs: []uint32{}, PublisherRTXSSRCs: []uint32{}, Sender: "sfu"}
-		if r.sfu == nil {
+		if r.currentSFU() == nil {
 			w.Sender = from
 		}
 		if snd, conn := r.publisherSender(from, to, kind); snd != nil {
@@ -64,8 +64,8 @@ func (r *run) silentStreams(have []reports.Stream) []reports.Stream {
 		}
 		out = append(out, st)
 	}
-	if r.sfu != nil {
-		for _, n := range r.sfu.Negotiations() {
+	if r.currentSFU() != nil {
+		for _, n := range r.currentSFU().Negotiations() {
 			if n.OK {
 				add(n.Publisher, n.Subscriber, n.Kind, n.Codec)
 			}

@@ -31,9 +31,9 @@ func (s *sampler) logs() map[*agent.Receiver]streamLogs {
 	out := map[*agent.Receiver]streamLogs{}
 	for _, st := range s.order {
 		l := streamLogs{arrivals: st.rx.Arrivals()}
-		if s.r.sfu != nil {
+		if s.r.currentSFU() != nil {
 			l.hopSender = "sfu"
-			l.hop, l.hopRTX, _ = s.r.sfu.SendLog(st.owner.p.Name, st.rx.SSRC)
+			l.hop, l.hopRTX, _ = s.r.currentSFU().SendLog(st.owner.p.Name, st.rx.SSRC)
 		}
 		if snd, conn := s.r.publisherSender(st.rx.From, st.owner.p.Name, st.rx.Kind); snd != nil {
 			for _, enc := range snd.RTP.GetParameters().Encodings {
@@ -41,7 +41,7 @@ func (s *sampler) logs() map[*agent.Receiver]streamLogs {
 				l.layers = append(l.layers, log)
 				l.ssrcs = append(l.ssrcs, uint32(enc.SSRC))
 				l.rtxSSRCs = append(l.rtxSSRCs, rtx)
-				if s.r.sfu == nil && uint32(enc.SSRC) == st.rx.SSRC {
+				if s.r.currentSFU() == nil && uint32(enc.SSRC) == st.rx.SSRC {
 					l.hop, l.hopRTX, l.hopSender = log, rtx, st.rx.From
 				}
 			}

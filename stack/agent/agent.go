@@ -64,20 +64,26 @@ type Params struct {
 	KeyLog io.Writer
 	// OnEvent, when set, is told about state changes (kind, detail).
 	OnEvent func(kind, detail string)
+	// Rejoin makes the agent recover as a real client does (rejoin.go):
+	// it reconnects to signaling when the connection is lost and rejoins
+	// the room, offers afresh to an SFU that left and came back, and
+	// restarts ICE on a connection that stays disconnected or fails.
+	// Without it a lost signaling connection is not replaced.
+	Rejoin bool
 }
 
 // Agent is a running simulated client.
 type Agent struct {
 	p      Params
 	log    *slog.Logger
-	sig    *signaling.Client
 	events chan func()
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
 	mu    sync.Mutex
-	conns map[string]*Conn // by remote name
-	order []*Conn
+	sig   *signaling.Client // replaced by a rejoin
+	conns map[string]*Conn  // by remote name; a dropped connection leaves
+	order []*Conn           // every connection ever made, dropped ones too
 }
 
 // Conn is the agent's PeerConnection to one remote (the SFU or a peer).
@@ -86,6 +92,11 @@ type Conn struct {
 	Remote string
 	// PC is the PeerConnection with its stats.
 	PC *peer.PC
+
+	// cancel stops its senders when the connection is dropped.
+	cancel context.CancelFunc
+	// restarting is set while a watchdog restarts its ICE (rejoin.go).
+	restarting bool
 
 	mu          sync.Mutex
 	connectedAt time.Time
@@ -225,7 +236,7 @@ func (a *Agent) Conns() []*Conn {
 // goroutine the agent started.
 func (a *Agent) Close() {
 	a.cancel()
-	_ = a.sig.Close()
+	_ = a.signal().Close()
 	for _, c := range a.Conns() {
 		_ = c.PC.Close()
 	}
@@ -246,12 +257,15 @@ func (a *Agent) loop(ctx context.Context) {
 	go func() {
 		defer a.wg.Done()
 		for {
-			m, err := a.sig.Recv(ctx)
+			m, err := a.signal().Recv(ctx)
 			if err != nil {
 				if ctx.Err() == nil {
 					// Media already negotiated keeps flowing; nothing
-					// more can be negotiated.
+					// more can be negotiated until a rejoin.
 					a.event("signaling-lost", err.Error())
+				}
+				if a.p.Rejoin && a.reconnect(ctx) {
+					continue
 				}
 				close(msgs)
 				return
@@ -264,7 +278,7 @@ func (a *Agent) loop(ctx context.Context) {
 			}
 		}
 	}()
-	if err := a.onJoined(ctx, a.sig.Joined.Peers); err != nil {
+	if err := a.onJoined(ctx, a.signal().Joined.Peers); err != nil {
 		a.event("error", err.Error())
 	}
 	for {
@@ -310,8 +324,15 @@ func (a *Agent) onJoined(ctx context.Context, peers []string) error {
 func (a *Agent) handle(ctx context.Context, m signaling.Message) error {
 	switch m.Type {
 	case signaling.TypePeerJoined:
+		if a.p.Rejoin {
+			return a.peerJoined(ctx, m.Name)
+		}
 		if a.p.Topology == TopologyP2P && m.Name != a.p.SFUName {
 			return a.offer(ctx, m.Name)
+		}
+	case signaling.TypePeerLeft:
+		if a.p.Rejoin {
+			a.peerLeft(m.Name)
 		}
 	case signaling.TypeOffer:
 		c, err := a.conn(ctx, m.From)
@@ -334,7 +355,7 @@ func (a *Agent) handle(ctx context.Context, m signaling.Message) error {
 		// An answerer sends simulcast too (a p2p peer who joined second):
 		// its layers need their MID and RID as much as an offerer's.
 		c.tagSimulcast()
-		return a.sig.Send(ctx, signaling.Message{Type: signaling.TypeAnswer, To: m.From, SDP: ans.SDP})
+		return a.signal().Send(ctx, signaling.Message{Type: signaling.TypeAnswer, To: m.From, SDP: ans.SDP})
 	case signaling.TypeAnswer:
 		c := a.existing(m.From)
 		if c == nil {
@@ -374,7 +395,7 @@ func (a *Agent) offer(ctx context.Context, remote string) error {
 	if err := c.PC.SetLocalDescription(o); err != nil {
 		return fmt.Errorf("set offer: %w", err)
 	}
-	return a.sig.Send(ctx, signaling.Message{Type: signaling.TypeOffer, To: remote, SDP: o.SDP})
+	return a.signal().Send(ctx, signaling.Message{Type: signaling.TypeOffer, To: remote, SDP: o.SDP})
 }
 
 func (a *Agent) existing(remote string) *Conn {
@@ -393,7 +414,8 @@ func (a *Agent) conn(ctx context.Context, remote string) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("agent %s: %w", a.p.Name, err)
 	}
-	c := &Conn{Remote: remote, PC: pc}
+	ctx, cancel := context.WithCancel(ctx)
+	c := &Conn{Remote: remote, PC: pc, cancel: cancel}
 	a.mu.Lock()
 	a.conns[remote] = c
 	a.order = append(a.order, c)
@@ -410,11 +432,14 @@ func (a *Agent) conn(ctx context.Context, remote string) (*Conn, error) {
 		// Sent from the signaling loop, so never ahead of the offer or
 		// answer the loop is sending.
 		a.post(ctx, func() {
-			_ = a.sig.Send(ctx, signaling.Message{Type: signaling.TypeCandidate, To: remote, Candidate: data})
+			_ = a.signal().Send(ctx, signaling.Message{Type: signaling.TypeCandidate, To: remote, Candidate: data})
 		})
 	})
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		a.event("connection-state", remote+": "+st.String())
+		if a.p.Rejoin {
+			a.watch(ctx, c, st)
+		}
 		if st == webrtc.PeerConnectionStateConnected {
 			c.mu.Lock()
 			if c.connectedAt.IsZero() {

@@ -56,6 +56,10 @@ type Params struct {
 	// "peer-removed", "signaling-lost". It is called from the Serve
 	// goroutine.
 	OnEvent func(kind, peer, detail string)
+	// Rejoin, when set, reconnects to signaling when the connection is
+	// lost and rejoins the room (rejoin.go); without it the SFU keeps
+	// forwarding on the PeerConnections it has and negotiates nothing more.
+	Rejoin bool
 }
 
 // Stats counts what the SFU did.
@@ -79,11 +83,14 @@ type SFU struct {
 	p      Params
 	log    *slog.Logger
 	sig    *signaling.Client
+	room   string
 	events chan func()
-	peers  map[string]*subscriber
-	tracks []*published
-	wg     sync.WaitGroup
-	stats  struct {
+	// rejoined carries a new signaling connection to Serve (rejoin.go).
+	rejoined chan *signaling.Client
+	peers    map[string]*subscriber
+	tracks   []*published
+	wg       sync.WaitGroup
+	stats    struct {
 		fwd, pli, throttled                      atomic.Uint64
 		offers, offerBytes, answers, answerBytes atomic.Uint64
 	}
@@ -129,7 +136,7 @@ func Join(ctx context.Context, p Params, room string) (*SFU, error) {
 		return nil, fmt.Errorf("sfu: %w", err)
 	}
 	return &SFU{
-		p: p, log: log, sig: sig, events: make(chan func(), 64), peers: map[string]*subscriber{},
+		p: p, log: log, sig: sig, room: room, events: make(chan func(), 64), rejoined: make(chan *signaling.Client, 1), peers: map[string]*subscriber{},
 		pubs: map[string]*published{}, estimates: map[string]int{}, pcs: map[string]*peer.PC{},
 	}, nil
 }
@@ -151,21 +158,7 @@ func (s *SFU) Serve(ctx context.Context) error {
 	msgs := make(chan signaling.Message)
 	readErr := make(chan error, 1)
 	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			m, err := s.sig.Recv(ctx)
-			if err != nil {
-				readErr <- err
-				return
-			}
-			select {
-			case msgs <- m:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
+	go s.read(ctx, s.sig, msgs, readErr)
 	alloc := time.NewTicker(allocateEvery)
 	defer alloc.Stop()
 	var err error
@@ -184,6 +177,13 @@ loop:
 			s.sigLost = true
 			s.log.Warn("sfu: signaling lost; forwarding continues without renegotiation", "err", err)
 			s.event("signaling-lost", "", err.Error())
+			if s.p.Rejoin {
+				s.wg.Add(1)
+				go s.rejoin(ctx, msgs, readErr)
+				err = nil
+			}
+		case sig := <-s.rejoined:
+			s.swap(ctx, sig, msgs, readErr)
 		case m := <-msgs:
 			if e := s.handle(ctx, m); e != nil {
 				s.log.Warn("sfu: signaling", "type", m.Type, "from", m.From, "err", e)
@@ -203,6 +203,11 @@ loop:
 		select {
 		case <-s.events:
 		case <-done:
+			select {
+			case sig := <-s.rejoined: // came back as the call ended
+				_ = sig.Close()
+			default:
+			}
 			return err
 		}
 	}

@@ -26,6 +26,8 @@ type Server struct {
 	mu    sync.Mutex
 	rooms map[string]map[string]*client
 	wg    sync.WaitGroup
+	// crashed is set by Crash: sessions end without goodbyes.
+	crashed bool
 }
 
 type client struct {
@@ -126,6 +128,9 @@ func (s *Server) join(c *client) ([]string, error) {
 		room = map[string]*client{}
 		s.rooms[c.room] = room
 	}
+	if s.crashed {
+		return nil, errors.New("server stopped")
+	}
 	if _, taken := room[c.name]; taken {
 		return nil, fmt.Errorf("name %q is taken in room %q", c.name, c.room)
 	}
@@ -144,7 +149,7 @@ func (s *Server) leave(c *client) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	room := s.rooms[c.room]
-	if room[c.name] != c {
+	if room[c.name] != c || s.crashed {
 		return
 	}
 	delete(room, c.name)
@@ -169,6 +174,26 @@ func (s *Server) Disconnect(room, name string) bool {
 	}
 	c.cancel()
 	return true
+}
+
+// Crash ends every session at once, as a server process dying does: no
+// one is told peer-left, every room is forgotten, and joins are refused.
+// It returns when every connection handler has. A restart is a new Server.
+func (s *Server) Crash() {
+	s.mu.Lock()
+	s.crashed = true
+	var all []*client
+	for _, room := range s.rooms {
+		for _, c := range room {
+			all = append(all, c)
+		}
+	}
+	s.rooms = map[string]map[string]*client{}
+	s.mu.Unlock()
+	for _, c := range all {
+		c.cancel()
+	}
+	s.wg.Wait()
 }
 
 // ErrNoPeer is returned when a message is addressed to nobody in the room.

@@ -1,0 +1,204 @@
+package runner
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/rtclab/rtclab/analysis"
+	"github.com/rtclab/rtclab/reports"
+	"github.com/rtclab/rtclab/scenarios"
+	"github.com/rtclab/rtclab/stack/sfu"
+)
+
+// The scenario's timeline faults (scenarios.Fault): applyFaults injects
+// them as the call runs; recovery measures, after the call, how long each
+// affected stream took to get media again.
+
+// faultEffect is how long after a fault an interruption it causes may
+// begin, beyond the fault's own gap: packets in flight still arrive, and an
+// ICE restart's new path takes a round of checks.
+const faultEffect = time.Second
+
+// applyFaults runs the timeline's steps in time order until ctx ends. A
+// flap's link changes are in the participant's schedule (applySchedules);
+// here it is only announced.
+func (r *run) applyFaults(ctx context.Context) {
+	steps := slices.Clone(r.s.Timeline)
+	slices.SortStableFunc(steps, func(a, b scenarios.Fault) int { return cmp.Compare(a.At.Duration, b.At.Duration) })
+	for _, f := range steps {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Until(r.start.Add(f.At.Duration))):
+		}
+		r.event("runner", "fault", f.String())
+		var err error
+		switch f.Kind() {
+		case "restart":
+			err = r.restart(ctx, f.Restart, f.Gap())
+		case "ice_restart":
+			for _, ar := range r.agents {
+				if ar.p.Name == f.ICERestart {
+					ar.a.RestartICE(ctx)
+				}
+			}
+		}
+		if err != nil {
+			r.event("runner", "error", fmt.Sprintf("%s: %v", f, err))
+		}
+	}
+}
+
+// restart crashes server, waits gap, and starts a fresh one on the same
+// address.
+func (r *run) restart(ctx context.Context, server string, gap time.Duration) error {
+	switch server {
+	case scenarios.RestartTURN:
+		if err := r.turn.stop(); err != nil {
+			r.event("turn", "error", err.Error())
+		}
+	case scenarios.RestartSignaling:
+		r.signaling.crash()
+	case scenarios.RestartSFU:
+		r.sfuSvc.stop()
+	}
+	r.event(server, "stopped", "state dropped")
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-time.After(gap):
+	}
+	var err error
+	switch server {
+	case scenarios.RestartTURN:
+		err = r.turn.start()
+	case scenarios.RestartSignaling:
+		err = r.signaling.start()
+	case scenarios.RestartSFU:
+		err = r.sfuSvc.start(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("restart %s: %w", server, err)
+	}
+	r.event(server, "started", "restarted after "+gap.String())
+	return nil
+}
+
+func (r *run) setSFU(sf *sfu.SFU) {
+	r.sfuMu.Lock()
+	defer r.sfuMu.Unlock()
+	r.sfu = sf
+}
+
+// currentSFU is the SFU serving the room now (the last one started), nil
+// in p2p.
+func (r *run) currentSFU() *sfu.SFU {
+	r.sfuMu.Lock()
+	defer r.sfuMu.Unlock()
+	return r.sfu
+}
+
+// affects reports whether fault f can interrupt the stream from -> to: a
+// server's restart every stream, a participant's ICE restart or flap the
+// streams it sends or receives.
+func affects(f scenarios.Fault, from, to string) bool {
+	if f.Restart != "" {
+		return true
+	}
+	who := f.ICERestart + f.Flap
+	return who == from || who == to
+}
+
+// recovery measures, per stream (every incarnation of from -> to kind
+// together: an SFU restart makes new ones), each timeline fault's
+// interruption, records an event per fault and stream ("recovered" or
+// "not-recovered"), and returns the worst recovery time per stream in
+// ms; a stream that never recovered from some fault has NaN.
+func (r *run) recovery() map[streamKey]float64 {
+	if len(r.s.Timeline) == 0 || r.sampler == nil || r.final == nil {
+		return nil
+	}
+	arrivals := map[streamKey][]analysis.Packet{}
+	var keys []streamKey
+	for _, st := range r.sampler.order {
+		k := streamKey{st.rx.From, st.owner.p.Name, st.rx.Kind}
+		if _, ok := arrivals[k]; !ok {
+			keys = append(keys, k)
+		}
+		arrivals[k] = append(arrivals[k], r.final.logs[st.rx].arrivals...)
+	}
+	end := r.start.Add(min(r.ended, r.s.Duration.Duration))
+	out := map[streamKey]float64{}
+	for _, f := range r.s.Timeline {
+		at := r.start.Add(f.At.Duration)
+		if at.After(end) {
+			continue // the run stopped before the fault
+		}
+		for _, k := range keys {
+			if !affects(f, k.from, k.to) {
+				continue
+			}
+			in := analysis.Recover(arrivals[k], analysis.FaultWindow{Fault: at, Window: f.Gap() + faultEffect, End: end})
+			name := fmt.Sprintf("%s->%s %s", k.from, k.to, k.kind)
+			worst, seen := out[k]
+			if !in.Recovered {
+				r.rec.Event(at.Add(in.Gap), "runner", "not-recovered",
+					fmt.Sprintf("%s: no media for %.0f ms after %s, to the end of the call", name, ms(in.Gap), f))
+				out[k] = math.NaN()
+				continue
+			}
+			v := round(ms(in.Recovery), 1)
+			r.rec.Event(at.Add(in.Recovery), "runner", "recovered",
+				fmt.Sprintf("%s: %.1f ms after %s (media interrupted for %.1f ms)", name, v, f, ms(in.Gap)))
+			if !seen || (!math.IsNaN(worst) && v > worst) {
+				out[k] = v
+			}
+		}
+	}
+	return out
+}
+
+// setRecovery fills each stream's RecoveryMS from recovery's values.
+func setRecovery(streams []reports.Stream, rec map[streamKey]float64) {
+	for i := range streams {
+		st := &streams[i]
+		if v, ok := rec[streamKey{st.From, st.To, st.Kind}]; ok && !math.IsNaN(v) {
+			st.RecoveryMS = &v
+		}
+	}
+}
+
+// streamKey names a stream across incarnations.
+type streamKey struct{ from, to, kind string }
+
+// supersededAt returns when a later incarnation of st's stream (the same
+// publisher, receiver and kind on a new connection, after an SFU restart)
+// delivered its first media packet: the player shows that one from then
+// on, so st's playback ends there, and the freeze across the restart is
+// counted once, in st.
+func (r *run) supersededAt(st *streamTrack) (time.Time, bool) {
+	if r.sampler == nil || r.final == nil {
+		return time.Time{}, false
+	}
+	k := streamKey{st.rx.From, st.owner.p.Name, st.rx.Kind}
+	after := false
+	for _, o := range r.sampler.order {
+		if o == st {
+			after = true
+			continue
+		}
+		if !after || (streamKey{o.rx.From, o.owner.p.Name, o.rx.Kind}) != k {
+			continue
+		}
+		for _, p := range r.final.logs[o.rx].arrivals {
+			if !p.Padding {
+				return p.At, true
+			}
+		}
+	}
+	return time.Time{}, false
+}
