@@ -129,7 +129,7 @@ func (h *hostNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPCo
 	if err != nil {
 		return nil, err
 	}
-	return h.wrap(c), nil
+	return h.wrap(rebindable(c, func() (transport.UDPConn, error) { return h.listenEphemeral(network, ipOnly(laddr), listen) })), nil
 }
 
 func (h *hostNet) DialUDP(network string, laddr, raddr *net.UDPAddr) (transport.UDPConn, error) {
@@ -144,7 +144,7 @@ func (h *hostNet) DialUDP(network string, laddr, raddr *net.UDPAddr) (transport.
 	if err != nil {
 		return nil, err
 	}
-	return h.wrap(c), nil
+	return h.wrap(rebindable(c, func() (transport.UDPConn, error) { return h.listenEphemeral(network, ipOnly(laddr), dial) })), nil
 }
 
 func (h *hostNet) Dial(network, address string) (net.Conn, error) {

@@ -40,6 +40,12 @@ func (r *run) applyFaults(ctx context.Context) {
 		switch f.Kind() {
 		case "restart":
 			err = r.restart(ctx, f.Restart, f.Gap())
+		case "rebind":
+			if h, ok := r.net.Host(f.Rebind); ok {
+				var n int
+				n, err = h.Rebind()
+				r.event(f.Rebind, "rebound", fmt.Sprintf("NAT mapping of %d sockets changed", n))
+			}
 		case "ice_restart":
 			for _, ar := range r.agents {
 				if ar.p.Name == f.ICERestart {
@@ -103,13 +109,13 @@ func (r *run) currentSFU() *sfu.SFU {
 }
 
 // affects reports whether fault f can interrupt the stream from -> to: a
-// server's restart every stream, a participant's ICE restart or flap the
-// streams it sends or receives.
+// server's restart every stream, a participant's ICE restart, rebinding or
+// flap the streams it sends or receives.
 func affects(f scenarios.Fault, from, to string) bool {
 	if f.Restart != "" {
 		return true
 	}
-	who := f.ICERestart + f.Flap
+	who := f.ICERestart + f.Rebind + f.Flap
 	return who == from || who == to
 }
 

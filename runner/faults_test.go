@@ -39,7 +39,7 @@ func logFaults(t *testing.T, rep *reports.Report) {
 	for _, e := range rep.Events {
 		switch e.Kind {
 		case "fault", "recovered", "not-recovered", "stopped", "started", "ice-restart", "dropped", "republish",
-			"signaling-lost", "signaling-rejoined", "error", "connection-state":
+			"signaling-lost", "signaling-rejoined", "error", "connection-state", "media-silent", "rebound":
 			t.Logf("%7.3f %s %s %s", e.T, e.Source, e.Kind, e.Detail)
 		}
 	}
@@ -67,7 +67,7 @@ func TestFaultTURNRestartRelayOnlyPath(t *testing.T) {
 }
 
 func TestFaultProbe(t *testing.T) {
-	for _, tl := range []string{"  - {at: 6s, restart: sfu}\n", "  - {at: 6s, restart: signaling}\n", "  - {at: 6s, ice_restart: bob}\n", "  - {at: 6s, flap: bob, for: 2s}\n"} {
+	for _, tl := range []string{"  - {at: 6s, restart: sfu}\n", "  - {at: 6s, restart: signaling}\n", "  - {at: 6s, ice_restart: bob}\n", "  - {at: 6s, flap: bob, for: 2s}\n", "  - {at: 6s, rebind: bob}\n"} {
 		t.Run(strings.Fields(tl)[3], func(t *testing.T) {
 			s := faultCall(t, "sfu", "port-restricted-cone", "14s", tl)
 			rep, err := runVirtual(t, s, Options{})

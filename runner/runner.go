@@ -210,7 +210,7 @@ func (r *run) exec(parent context.Context) (err error) {
 	if s.Topology == "sfu" {
 		sh, _ := nw.Host(scenarios.SFUHost)
 		r.sfuSvc = &sfuService{r: r, wg: &wg, params: sfu.Params{Net: sh.Net, SignalURL: sigURL, HTTPClient: httpClient, Log: r.log, KeyLog: r.keyLog,
-			Rejoin: true,
+			Rejoin: len(s.Timeline) > 0,
 			OnEvent: func(kind, peer, detail string) {
 				if peer != "" {
 					detail = peer + ": " + detail // read back by measurePresence
@@ -248,7 +248,7 @@ func (r *run) exec(parent context.Context) (err error) {
 			Simulcast: simulcast, Codecs: p.Codecs, RecordMedia: r.opt.Media != nil,
 			Until:   r.start.Add(s.Duration.Duration),
 			KeyLog:  r.keyLog,
-			Rejoin:  true,
+			Rejoin:  len(s.Timeline) > 0, // a call without faults runs as before
 			OnEvent: func(kind, detail string) { r.event(name, kind, detail) },
 		})
 		if err != nil {

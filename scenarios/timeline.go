@@ -11,12 +11,13 @@ import (
 )
 
 // Fault is one step of a scenario's timeline: something that happens to
-// the call at a scenario time, once. Exactly one of Restart, ICERestart
-// and Flap is set.
+// the call at a scenario time, once. Exactly one of Restart, ICERestart,
+// Rebind and Flap is set.
 //
 //	timeline:
 //	  - {at: 10s, restart: turn}       # turn, sfu or signaling
 //	  - {at: 12s, ice_restart: bob}    # bob's client restarts ICE (RFC 8445 section 9)
+//	  - {at: 14s, rebind: bob}         # bob's NAT maps his sockets to new ports
 //	  - {at: 15s, flap: bob, for: 2s}  # bob's access link down both ways for 2s
 type Fault struct {
 	// At is when it happens, e.g. "10s".
@@ -28,6 +29,10 @@ type Fault struct {
 	// ICERestart names a participant whose client restarts ICE on every
 	// connection (an offer with new ICE credentials).
 	ICERestart string `yaml:"ice_restart"`
+	// Rebind names a participant whose NAT drops its mappings, as after
+	// a timeout: each of its sockets gets a new external port (RFC 4787
+	// section 4.3), and packets to the old one are lost.
+	Rebind string `yaml:"rebind"`
 	// Flap names a participant whose access link goes down in both
 	// directions for For (required), then comes back as it was: the same
 	// thing as a link schedule's down: true and down: false.
@@ -51,13 +56,16 @@ const DefaultRestartGap = 500 * time.Millisecond
 // accident.
 const maxFaultGap = 10 * time.Minute
 
-// Kind names what the step does: "restart", "ice_restart" or "flap".
+// Kind names what the step does: "restart", "ice_restart", "rebind" or
+// "flap".
 func (f Fault) Kind() string {
 	switch {
 	case f.Restart != "":
 		return "restart"
 	case f.ICERestart != "":
 		return "ice_restart"
+	case f.Rebind != "":
+		return "rebind"
 	case f.Flap != "":
 		return "flap"
 	}
@@ -65,7 +73,7 @@ func (f Fault) Kind() string {
 }
 
 // Target is the server or participant the step acts on.
-func (f Fault) Target() string { return f.Restart + f.ICERestart + f.Flap }
+func (f Fault) Target() string { return f.Restart + f.ICERestart + f.Rebind + f.Flap }
 
 // Gap is how long the fault keeps its target away: For, or
 // DefaultRestartGap for a restart without one.
@@ -96,13 +104,13 @@ func (s *Scenario) validateTimeline(bad func(msg string, path ...any), names map
 	for i, f := range s.Timeline {
 		at := func(rest ...any) []any { return append([]any{"timeline", i}, rest...) }
 		set := 0
-		for _, v := range []string{f.Restart, f.ICERestart, f.Flap} {
+		for _, v := range []string{f.Restart, f.ICERestart, f.Rebind, f.Flap} {
 			if v != "" {
 				set++
 			}
 		}
 		if set != 1 {
-			bad("every step needs exactly one of restart, ice_restart, flap", at()...)
+			bad("every step needs exactly one of restart, ice_restart, rebind, flap", at()...)
 			continue
 		}
 		switch {
@@ -129,9 +137,13 @@ func (s *Scenario) validateTimeline(bad func(msg string, path ...any), names map
 			default:
 				bad(fmt.Sprintf("unknown server %q (allowed: %s, %s, %s)", f.Restart, RestartTURN, RestartSFU, RestartSignaling), at("restart")...)
 			}
-		case f.ICERestart != "":
-			if !names[f.ICERestart] {
-				bad(fmt.Sprintf("no participant named %q", f.ICERestart), at("ice_restart")...)
+		case f.ICERestart != "", f.Rebind != "":
+			key := "ice_restart"
+			if f.Rebind != "" {
+				key = "rebind"
+			}
+			if !names[f.Target()] {
+				bad(fmt.Sprintf("no participant named %q", f.Target()), at(key)...)
 			}
 			if f.For.line != 0 {
 				bad("for applies to restart and flap only", at("for")...)

@@ -23,13 +23,17 @@ timeline:
   - {at: 6s, restart: sfu, for: 2s}
   - {at: 7s, restart: signaling}
   - {at: 8s, ice_restart: bob}
+  - {at: 9s, rebind: alice}
   - {at: 10s, flap: bob, for: 2s}
 `
 	s, err := Parse("t.yaml", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(s.Timeline) != 5 {
+	if k, tg := s.Timeline[4].Kind(), s.Timeline[4].Target(); k != "rebind" || tg != "alice" {
+		t.Errorf("step 4 is %s %s", k, tg)
+	}
+	if len(s.Timeline) != 6 {
 		t.Fatalf("%d steps", len(s.Timeline))
 	}
 	if g := s.Timeline[0].Gap(); g != DefaultRestartGap {
@@ -81,16 +85,18 @@ func TestParseTimelineErrors(t *testing.T) {
 		want       string
 	}{
 		{"unknown server", base + "  - {at: 1s, restart: stun}\n", `t.yaml:6: timeline[0].restart: unknown server "stun" (allowed: turn, sfu, signaling)`},
-		{"two actions", base + "  - {at: 1s, restart: turn, flap: a}\n", "t.yaml:6: timeline[0]: every step needs exactly one of restart, ice_restart, flap"},
-		{"no action", base + "  - {at: 1s}\n", "timeline[0]: every step needs exactly one of restart, ice_restart, flap"},
+		{"two actions", base + "  - {at: 1s, restart: turn, flap: a}\n", "t.yaml:6: timeline[0]: every step needs exactly one of restart, ice_restart, rebind, flap"},
+		{"no action", base + "  - {at: 1s}\n", "timeline[0]: every step needs exactly one of restart, ice_restart, rebind, flap"},
 		{"no at", base + "  - {restart: turn}\n", "timeline[0]: every step needs at: (e.g. at: 10s)"},
 		{"after end", base + "  - {at: 30s, restart: turn}\n", "timeline[0].at: 30s is outside the scenario (0..30s)"},
 		{"unknown participant", base + "  - {at: 1s, ice_restart: bob}\n", `timeline[0].ice_restart: no participant named "bob"`},
+		{"rebind unknown", base + "  - {at: 1s, rebind: bob}\n", `timeline[0].rebind: no participant named "bob"`},
+		{"for on rebind", base + "  - {at: 1s, rebind: a, for: 1s}\n", "timeline[0].for: for applies to restart and flap only"},
 		{"flap unknown", base + "  - {at: 1s, flap: bob, for: 1s}\n", `timeline[0].flap: no participant named "bob"`},
 		{"flap without for", base + "  - {at: 1s, flap: a}\n", "timeline[0].for: a flap needs for:"},
 		{"for on ice restart", base + "  - {at: 1s, ice_restart: a, for: 1s}\n", "timeline[0].for: for applies to restart and flap only"},
 		{"negative for", base + "  - {at: 1s, restart: turn, for: -1s}\n", "timeline[0].for: -1s is outside 0..10m0s"},
-		{"unknown field", base + "  - {at: 1s, reboot: turn}\n", `t.yaml:6: timeline[0].reboot: unknown field "reboot" (allowed: at, restart, ice_restart, flap, for)`},
+		{"unknown field", base + "  - {at: 1s, reboot: turn}\n", `t.yaml:6: timeline[0].reboot: unknown field "reboot" (allowed: at, restart, ice_restart, rebind, flap, for)`},
 		{"sfu in p2p", strings.Replace(base, "duration", "topology: p2p\nduration", 1) + "  - {at: 1s, restart: sfu}\n", "restart: sfu needs the sfu topology, not p2p"},
 		{"turn off", strings.Replace(base, "duration", "ice: {turn: false}\nduration", 1) + "  - {at: 1s, restart: turn}\n", "restart: turn needs the TURN server"},
 	}

@@ -448,6 +448,10 @@ func (a *Agent) conn(ctx context.Context, remote string) (*Conn, error) {
 			c.mu.Unlock()
 		}
 	})
+	if a.p.Rejoin {
+		a.wg.Add(1)
+		go a.watchMedia(ctx, c)
+	}
 	pc.OnTrack(func(t *webrtc.TrackRemote, rr *webrtc.RTPReceiver) {
 		from := remote
 		if a.p.Topology == TopologySFU && t.StreamID() != "" {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/rtclab/rtclab/phase"
 	"github.com/rtclab/rtclab/stack/signaling"
 )
 
@@ -27,7 +28,17 @@ const (
 	// restartRetry is how long an ICE restart is given to connect before
 	// the next one.
 	restartRetry = 5 * time.Second
+	// mediaSilence is how long a connected connection may receive no
+	// media at all, with tracks to receive, before its ICE is restarted:
+	// the path that ICE's consent checks still use may no longer carry the
+	// other side's packets (a NAT rebinding: the remote end keeps sending
+	// to the old mapping).
+	mediaSilence = 3 * time.Second
 )
+
+// mediaCheckEvery is how often the media watchdog reads the counters: an
+// odd period (package phase), off the instants of media and timers.
+var mediaCheckEvery = phase.Derive(500*time.Millisecond, time.Millisecond, "agent-media-watchdog")
 
 // signal returns the current signaling connection.
 func (a *Agent) signal() *signaling.Client {
@@ -197,4 +208,51 @@ func (a *Agent) watch(ctx context.Context, c *Conn, st webrtc.PeerConnectionStat
 			wait = restartRetry
 		}
 	}()
+}
+
+// watchMedia restarts c's ICE when c is connected, has tracks to receive,
+// and no media packet arrived on any of them for mediaSilence (the end
+// that does not restart on its own, in p2p, waits twice as long, so that
+// the two do not offer at once). It runs until ctx ends or publishing
+// stops (Params.Until).
+func (a *Agent) watchMedia(ctx context.Context, c *Conn) {
+	defer a.wg.Done()
+	silence := mediaSilence
+	if !a.restarter(c.Remote) {
+		silence *= 2
+	}
+	tick := time.NewTicker(mediaCheckEvery)
+	defer tick.Stop()
+	var last uint64
+	since := time.Now()
+	for {
+		var now time.Time
+		select {
+		case <-ctx.Done():
+			return
+		case now = <-tick.C:
+		}
+		if !a.p.Until.IsZero() && !now.Before(a.p.Until) {
+			return
+		}
+		var total uint64
+		rxs := c.Receivers()
+		for _, r := range rxs {
+			total += r.Counts().Unique
+		}
+		if total != last || len(rxs) == 0 || c.PC.ConnectionState() != webrtc.PeerConnectionStateConnected {
+			last, since = total, now
+			continue
+		}
+		if now.Sub(since) < silence {
+			continue
+		}
+		since = now
+		a.event("media-silent", fmt.Sprintf("%s: nothing received for %v", c.Remote, silence))
+		a.post(ctx, func() {
+			if err := a.restartICE(ctx, c.Remote); err != nil {
+				a.event("error", fmt.Sprintf("ICE restart %s: %v", c.Remote, err))
+			}
+		})
+	}
 }
