@@ -244,3 +244,30 @@ func TestFaultFlapRecoveryAndOutageToTheEnd(t *testing.T) {
 		}
 	})
 }
+
+// The built-in server-restarts scenario: each of its three restarts is
+// recovered from on every stream (the catalogue checks its bounds).
+func TestFaultBuiltinServerRestarts(t *testing.T) {
+	rep, err := runVirtual(t, mustLoad(t, "server-restarts"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logFaults(t, rep)
+	for _, fault := range []string{"restart signaling", "restart sfu", "restart turn"} {
+		n := 0
+		for _, e := range events(rep, "runner", "recovered") {
+			if strings.Contains(e, " after "+fault+" ") {
+				n++
+			}
+		}
+		if n != 4 {
+			t.Errorf("%s: %d streams recovered, want 4", fault, n)
+		}
+	}
+	if ev := events(rep, "runner", "not-recovered"); len(ev) > 0 {
+		t.Errorf("not recovered: %v", ev)
+	}
+	if rep.Verdict != "pass" {
+		t.Errorf("verdict %s", rep.Verdict)
+	}
+}

@@ -63,6 +63,9 @@ func (r *run) participant(ar *agentRun, snap *snapshot, events []analysis.Event)
 		return p
 	}
 	c := conns[0]
+	// The path is the latest connection's: after an SFU restart (a
+	// timeline fault) the first one is closed.
+	last := conns[len(conns)-1]
 	p.Peer = c.Remote
 	pr := measurePresence(events, p.Name, c.Remote, r.s.Duration.Seconds())
 	p.Connected, p.ConnectedFraction, p.Dropped = pr.stayed, pr.fraction, pr.drop
@@ -71,13 +74,13 @@ func (r *run) participant(ar *agentRun, snap *snapshot, events []analysis.Event)
 		p.TimeToConnectMS = &ms
 	}
 	if snap != nil {
-		if pair, ok := snap.pairs[c]; ok {
+		if pair, ok := snap.pairs[last]; ok {
 			p.SelectedPair = &reports.CandidatePair{
 				Local: pair.Local, Remote: pair.Remote, Protocol: pair.Protocol, RelayProtocol: pair.RelayProtocol,
 				LocalAddress: pair.LocalAddress, RemoteAddress: pair.RemoteAddress,
 			}
 		}
-		if st, ok := snap.ice[c]; ok {
+		if st, ok := snap.ice[last]; ok {
 			local, remote, sent := candidateCounts(st.Local), candidateCounts(st.Remote), st.ChecksSent
 			p.Candidates, p.RemoteCandidates, p.ChecksSent = &local, &remote, &sent
 			if sp := p.SelectedPair; sp != nil && sp.Remote == "prflx" {
