@@ -149,7 +149,7 @@ func (s *Server) leave(c *client) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	room := s.rooms[c.room]
-	if room[c.name] != c || s.crashed {
+	if room[c.name] != c { // gone, or the rooms were dropped by Crash
 		return
 	}
 	delete(room, c.name)
