@@ -11,6 +11,7 @@ import (
 	"github.com/rtclab/rtclab/analysis"
 	"github.com/rtclab/rtclab/reports"
 	"github.com/rtclab/rtclab/scenarios"
+	"github.com/rtclab/rtclab/stack/agent"
 	"github.com/rtclab/rtclab/stack/sfu"
 )
 
@@ -207,4 +208,36 @@ func (r *run) supersededAt(st *streamTrack) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
+}
+
+// streamSender is the publisher's sender that fed st. After an SFU
+// restart a publisher has one connection to the SFU per incarnation: the
+// one that fed st is the latest connected before st's first data. Without
+// incarnations it is publisherSender's.
+func (r *run) streamSender(st *streamTrack) (*agent.Sender, *agent.Conn) {
+	if len(r.s.Timeline) == 0 || st.firstData.IsZero() {
+		return r.publisherSender(st.rx.From, st.owner.p.Name, st.rx.Kind)
+	}
+	var snd *agent.Sender
+	var conn *agent.Conn
+	for _, ar := range r.agents {
+		if ar.p.Name != st.rx.From {
+			continue
+		}
+		for _, c := range ar.a.Conns() {
+			at, ok := c.ConnectedAt()
+			if (c.Remote != sfu.Name && c.Remote != st.owner.p.Name) || !ok || at.After(st.firstData) {
+				continue
+			}
+			for _, s := range c.Senders() {
+				if s.Clip.Kind() == st.rx.Kind {
+					snd, conn = s, c
+				}
+			}
+		}
+	}
+	if snd == nil {
+		return r.publisherSender(st.rx.From, st.owner.p.Name, st.rx.Kind)
+	}
+	return snd, conn
 }

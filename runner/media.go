@@ -215,7 +215,7 @@ func (r *run) playSpan(st *streamTrack, logs streamLogs) analysis.PlaySpan {
 	if next, ok := r.supersededAt(st); ok {
 		span.End = next.Sub(r.start) // the viewer watches the new one from then on
 	}
-	if snd, _ := r.publisherSender(st.rx.From, st.owner.p.Name, st.rx.Kind); snd != nil && snd.Clip.Frames() > 0 {
+	if snd, _ := r.streamSender(st); snd != nil && snd.Clip.Frames() > 0 {
 		span.FrameInterval = snd.Clip.Duration() / time.Duration(snd.Clip.Frames())
 	}
 	return span

@@ -35,7 +35,7 @@ func (s *sampler) logs() map[*agent.Receiver]streamLogs {
 			l.hopSender = "sfu"
 			l.hop, l.hopRTX, _ = s.r.currentSFU().SendLog(st.owner.p.Name, st.rx.SSRC)
 		}
-		if snd, conn := s.r.publisherSender(st.rx.From, st.owner.p.Name, st.rx.Kind); snd != nil {
+		if snd, conn := s.r.streamSender(st); snd != nil {
 			for _, enc := range snd.RTP.GetParameters().Encodings {
 				log, rtx, _ := conn.PC.SendLog(uint32(enc.SSRC))
 				l.layers = append(l.layers, log)
