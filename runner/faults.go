@@ -159,8 +159,11 @@ func (r *run) recovery() map[streamKey]float64 {
 				continue
 			}
 			v := round(ms(in.Recovery), 1)
-			r.rec.Event(at.Add(in.Recovery), "runner", "recovered",
-				fmt.Sprintf("%s: %.1f ms after %s (media interrupted for %.1f ms)", name, v, f, ms(in.Gap)))
+			how := "not interrupted"
+			if in.Gap > 0 {
+				how = fmt.Sprintf("media interrupted for %.1f ms", ms(in.Gap))
+			}
+			r.rec.Event(at.Add(in.Recovery), "runner", "recovered", fmt.Sprintf("%s: %.1f ms after %s (%s)", name, v, f, how))
 			if !seen || (!math.IsNaN(worst) && v > worst) {
 				out[k] = v
 			}
