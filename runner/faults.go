@@ -63,17 +63,20 @@ func (r *run) applyFaults(ctx context.Context) {
 // restart crashes server, waits gap, and starts a fresh one on the same
 // address.
 func (r *run) restart(ctx context.Context, server string, gap time.Duration) error {
+	detail := "state dropped"
 	switch server {
 	case scenarios.RestartTURN:
-		if err := r.turn.stop(); err != nil {
+		n, err := r.turn.stop()
+		if err != nil {
 			r.event("turn", "error", err.Error())
 		}
+		detail = fmt.Sprintf("state dropped: %d allocations", n)
 	case scenarios.RestartSignaling:
 		r.signaling.crash()
 	case scenarios.RestartSFU:
 		r.sfuSvc.stop()
 	}
-	r.event(server, "stopped", "state dropped")
+	r.event(server, "stopped", detail)
 	select {
 	case <-ctx.Done():
 		return nil

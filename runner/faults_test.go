@@ -136,6 +136,35 @@ func TestFaultServerRestarts(t *testing.T) {
 	}
 }
 
+// Peer to peer through a relay (bob behind a symmetric NAT, alice behind a
+// port-restricted cone: RFC 4787 leaves only the relay): a TURN restart
+// and a rebinding of bob's NAT both leave alice hearing nothing; alice,
+// whose name sorts first, restarts ICE after 3 s of silence (bob would
+// wait 6 s), and the call runs on a new relay allocation or mapping.
+func TestFaultP2PRelay(t *testing.T) {
+	for _, tl := range []string{"  - {at: 6s, restart: turn}", "  - {at: 6s, rebind: bob}"} {
+		t.Run(strings.TrimSpace(tl), func(t *testing.T) {
+			rep, err := runVirtual(t, faultCall(t, "p2p", "symmetric", "14s", tl, "  - {metric: recovery_ms, max: 5000}\n"), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			logFaults(t, rep)
+			if ev := events(rep, "alice", "ice-restart"); len(ev) != 1 {
+				t.Errorf("alice's ICE restarts %v, want 1", ev)
+			}
+			if ev := events(rep, "bob", "ice-restart"); len(ev) != 0 {
+				t.Errorf("bob restarted ICE too (glare): %v", ev)
+			}
+			for _, p := range rep.Participants {
+				if sp := p.SelectedPair; sp == nil || (sp.Local != "relay" && sp.Remote != "relay") {
+					t.Errorf("%s: pair %+v, want a relay", p.Name, sp)
+				}
+			}
+			checkRecovered(t, rep, 3000, 5000)
+		})
+	}
+}
+
 // After a signaling restart the room works again: an ICE restart bob asks
 // for later is negotiated through the new server, and the SFU and both
 // clients rejoined it.

@@ -191,7 +191,7 @@ func (r *run) exec(parent context.Context) (err error) {
 		return err
 	}
 	r.turn = ts
-	defer ts.stop()
+	defer func() { _, _ = ts.stop() }()
 
 	sig, err := newSignalingService(r.log, r.opt.Clock == ClockVirtual)
 	if err != nil {

@@ -143,16 +143,17 @@ func (t *turnService) start() error {
 }
 
 // stop closes the running server: its sockets, and every allocation with
-// its relayed address.
-func (t *turnService) stop() error {
+// its relayed address. It returns how many allocations it held.
+func (t *turnService) stop() (int, error) {
 	t.mu.Lock()
 	srv := t.srv
 	t.srv = nil
 	t.mu.Unlock()
 	if srv == nil {
-		return nil
+		return 0, nil
 	}
-	return srv.Close()
+	n := srv.AllocationCount()
+	return n, srv.Close()
 }
 
 // sfuService runs the SFU; a restart is a new SFU joining the room.
