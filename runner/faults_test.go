@@ -299,4 +299,13 @@ func TestFaultBuiltinServerRestarts(t *testing.T) {
 	if rep.Verdict != "pass" {
 		t.Errorf("verdict %s", rep.Verdict)
 	}
+	// Each incarnation of a stream is timed against its own sender: the
+	// publisher's connection to the SFU it came through (15 ms + the SFU
+	// hop + jitter buffer, not the 8.5 s the first connection's RTP
+	// timestamps gave the second).
+	for _, st := range rep.Streams {
+		if st.Audio != nil && st.Audio.MouthToEarMS > 200 {
+			t.Errorf("%s->%s audio: mouth-to-ear %.0f ms", st.From, st.To, st.Audio.MouthToEarMS)
+		}
+	}
 }
