@@ -17,6 +17,12 @@
 // (quality.go) decodes the received video with ffmpeg after the run and
 // compares it with the source clip frame by frame (PSNR, SSIM).
 //
+// A scenario's timeline faults (faults.go) restart the embedded servers
+// (servers.go: each a crash, then a fresh instance on the same address),
+// restart a client's ICE or rebind its NAT mappings while the call runs;
+// after the call, analysis.Recover measures per stream how long each
+// fault kept media away (recovery_ms, "recovered" events).
+//
 // The flows topology (flows_run.go, flows_report.go) runs the RFC 8867
 // test cases: GCC media flows, CBR and TCP competitors, with RFC 8868
 // logs.

@@ -9,7 +9,9 @@
 // links at the start (Participant.Resolved) and their timed changes
 // (Participant.Schedule), the flows of an RFC 8867 scenario with their
 // Count copies expanded (Scenario.FlowInstances), and the criterion each
-// check belongs to (Scenario.Declare).
+// check belongs to (Scenario.Declare). A timeline (Scenario.Timeline,
+// timeline.go) injects faults into a call: server restarts, ICE restarts,
+// NAT rebindings; a link flap becomes two steps of the link schedules.
 //
 // The package runner runs a scenario; this package only describes one.
 // The built-in scenarios (*.yaml in this directory) are embedded in the
