@@ -63,7 +63,7 @@ func TestMetricKindErrors(t *testing.T) {
 // function belongs to a metric of the table.
 func TestMetricTableHasValues(t *testing.T) {
 	v := 1.0
-	st := reports.Stream{Kind: "video", PacketsExpected: 10, PacketsReceived: 10, RTTMS: &v,
+	st := reports.Stream{Kind: "video", PacketsExpected: 10, PacketsReceived: 10, RTTMS: &v, RecoveryMS: &v,
 		Video: &reports.VideoStream{TimeToFirstFrameMS: &v, KeyframeLatencyMS: &v}, Audio: &reports.AudioStream{}}
 	p := reports.Participant{Connected: true, TimeToConnectMS: &v, SelectedPair: &reports.CandidatePair{}}
 	for _, m := range analysis.Metrics {

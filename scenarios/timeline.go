@@ -97,6 +97,11 @@ func (f Fault) String() string {
 // two steps of its participant's link schedules, so the links change in one
 // place (the runner's schedule).
 func (s *Scenario) validateTimeline(bad func(msg string, path ...any), names map[string]bool) {
+	for i, e := range s.Expect {
+		if e.Metric == "recovery_ms" && len(s.Timeline) == 0 {
+			bad("recovery_ms measures recovery from timeline faults: add a timeline (e.g. - {at: 10s, restart: turn})", "expect", i, "metric")
+		}
+	}
 	if len(s.Timeline) > 0 && s.Topology == TopologyFlows {
 		bad("timeline faults belong to call topologies (sfu, p2p); the flows topology has link schedules", "timeline")
 		return

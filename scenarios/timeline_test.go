@@ -98,6 +98,8 @@ func TestParseTimelineErrors(t *testing.T) {
 		{"negative for", base + "  - {at: 1s, restart: turn, for: -1s}\n", "timeline[0].for: -1s is outside 0..10m0s"},
 		{"unknown field", base + "  - {at: 1s, reboot: turn}\n", `t.yaml:6: timeline[0].reboot: unknown field "reboot" (allowed: at, restart, ice_restart, rebind, flap, for)`},
 		{"sfu in p2p", strings.Replace(base, "duration", "topology: p2p\nduration", 1) + "  - {at: 1s, restart: sfu}\n", "restart: sfu needs the sfu topology, not p2p"},
+		{"recovery without faults", "name: t\nduration: 30s\nparticipants:\n  - name: a\nexpect:\n  - {metric: recovery_ms, max: 100}\n",
+			"t.yaml:6: expect[0].metric: recovery_ms measures recovery from timeline faults: add a timeline"},
 		{"turn off", strings.Replace(base, "duration", "ice: {turn: false}\nduration", 1) + "  - {at: 1s, restart: turn}\n", "restart: turn needs the TURN server"},
 	}
 	for _, tt := range tests {
