@@ -156,7 +156,7 @@ func newHTMLView(r *Report, plots []Plot) htmlView {
 	for _, st := range r.Streams {
 		v.Streams = append(v.Streams, streamRow{
 			From:     st.From,
-			To:       st.To,
+			To:       connectionOf(st.To, st.Connection),
 			Kind:     st.Kind,
 			Codec:    st.Codec,
 			Sent:     fmt.Sprint(st.PacketsSent),

@@ -105,7 +105,7 @@ func writeMedia(b *bytes.Buffer, r *Report) {
 			continue
 		}
 		nv++
-		v.row(s.From+"->"+s.To, shortCodec(s.Codec), fmt.Sprintf("%d/%d", x.FramesShown, x.FramesReceived),
+		v.row(streamPath(s), shortCodec(s.Codec), fmt.Sprintf("%d/%d", x.FramesShown, x.FramesReceived),
 			fixed(x.FPS, 1), strconv.Itoa(x.FreezeCount), fixed(x.FreezeMS, 0), optional(x.TimeToFirstFrameMS, 0),
 			optional(x.KeyframeLatencyMS, 0), strconv.FormatInt(x.PacketsRepaired, 10), orNone(x.Layer),
 			strconv.Itoa(max(len(x.LayerSwitches)-1, 0)), optional(x.PSNRDB, 2), optional(x.SSIM, 4))
@@ -123,7 +123,7 @@ func writeMedia(b *bytes.Buffer, r *Report) {
 			continue
 		}
 		na++
-		a.row(s.From+"->"+s.To, strconv.FormatUint(x.PacketsLost, 10), strconv.FormatUint(x.LatePackets, 10), strconv.Itoa(x.ConcealmentEvents),
+		a.row(streamPath(s), strconv.FormatUint(x.PacketsLost, 10), strconv.FormatUint(x.LatePackets, 10), strconv.Itoa(x.ConcealmentEvents),
 			fixed(x.LongestGapMS, 0), fixed(x.MouthToEarMS, 0), fixed(x.R, 1), fixed(x.MOS, 2))
 	}
 	if na > 0 {

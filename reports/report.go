@@ -1,5 +1,7 @@
 package reports
 
+import "fmt"
+
 import "github.com/rtclab/rtclab/analysis"
 
 // Schema is the value of Report.Schema for this version of the format.
@@ -162,6 +164,10 @@ type Stream struct {
 	Kind string `json:"kind"`
 	// Codec is the negotiated codec's MIME type, e.g. "video/VP8".
 	Codec string `json:"codec"`
+	// Connection numbers the stream's incarnations when the receiver got
+	// it on more than one connection (after an SFU restart, a timeline
+	// fault): 2 for the second, and so on; absent (0) for the first.
+	Connection int `json:"connection,omitempty"`
 	// PacketsSent is the number of original media RTP packets the
 	// publisher put on the wire on this track (in the sfu topology: to the
 	// SFU), every simulcast layer counted; packets written before
@@ -256,4 +262,16 @@ type StreamWire struct {
 	Repaired        uint64 `json:"repaired"`
 	Late            uint64 `json:"late"`
 	Duplicates      uint64 `json:"duplicates"`
+}
+
+// streamPath names a stream's way, "alice->bob", with its connection
+// number after the first ("alice->bob #2").
+func streamPath(s Stream) string { return connectionOf(s.From+"->"+s.To, s.Connection) }
+
+// connectionOf appends " #N" to name for a stream's Nth connection.
+func connectionOf(name string, connection int) string {
+	if connection > 1 {
+		return fmt.Sprintf("%s #%d", name, connection)
+	}
+	return name
 }

@@ -71,7 +71,7 @@ func writeStreams(b *bytes.Buffer, ss []Stream) {
 	var t table
 	t.row("STREAM", "KIND", "CODEC", "RECV/SENT", "LOSS %", "RAW %", "JITTER MS", "RTT MS", "KBPS", "NACK", "PLI")
 	for _, s := range ss {
-		t.row(orUnknown(s.From)+"->"+orUnknown(s.To), orNone(s.Kind), orNone(shortCodec(s.Codec)),
+		t.row(streamPath(Stream{From: orUnknown(s.From), To: orUnknown(s.To), Connection: s.Connection}), orNone(s.Kind), orNone(shortCodec(s.Codec)),
 			fmt.Sprintf("%d/%d", s.PacketsReceived, s.PacketsSent),
 			lossPercent(s, s.LossFraction), lossPercent(s, s.RawLossFraction), fixed(s.JitterMS, 1), optional(s.RTTMS, 1),
 			fixed(s.BitrateKbps, 0), fmt.Sprint(s.NACKCount), fmt.Sprint(s.PLICount))

@@ -40,13 +40,19 @@ func (r *run) report() *reports.Report {
 		rep.Participants = append(rep.Participants, r.participant(ar, snap, rep.Events))
 	}
 	if r.sampler != nil {
+		seen := map[streamKey]int{}
 		for _, st := range r.sampler.order {
-			rep.Streams = append(rep.Streams, r.stream(st, snap))
+			out := r.stream(st, snap)
+			k := streamKey{out.From, out.To, out.Kind}
+			if seen[k]++; seen[k] > 1 {
+				out.Connection = seen[k]
+			}
+			rep.Streams = append(rep.Streams, out)
 		}
 		rep.Streams = append(rep.Streams, r.silentStreams(rep.Streams)...)
 	}
 	slices.SortFunc(rep.Streams, func(a, b reports.Stream) int {
-		return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.To, b.To), cmp.Compare(a.Kind, b.Kind))
+		return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.To, b.To), cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Connection, b.Connection))
 	})
 	setRecovery(rep.Streams, recovery)
 	rep.Series = r.truthSeries(rep.Series, rep.Streams, snap)
@@ -169,6 +175,9 @@ func (r *run) checks(rep *reports.Report) []analysis.Check {
 			}
 			n++
 			name := fmt.Sprintf("%s %s->%s %s", e.Metric, st.From, st.To, st.Kind)
+			if st.Connection > 1 {
+				name += fmt.Sprintf(" (connection %d)", st.Connection)
+			}
 			v := streamValue(st, e.Metric)
 			if e.Metric == "layer" {
 				v = layerAt(st.Video, e.At.Duration, r.s.Duration.Duration)

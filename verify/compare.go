@@ -165,7 +165,10 @@ func Recount(rep *reports.Report, pcapDir string, opt Options) (*Result, error) 
 	}
 	for _, s := range rep.Streams {
 		name := fmt.Sprintf("%s->%s %s", s.From, s.To, s.Kind)
-		sc := counts[streamKey{s.From, s.To, s.Kind}]
+		if s.Connection > 1 {
+			name += fmt.Sprintf(" #%d", s.Connection)
+		}
+		k, sc := lookup(counts, s)
 		if sc == nil {
 			if s.PacketsReceived > 0 {
 				res.Rows = append(res.Rows, Row{Stream: name, Quantity: "packets_received", Report: float64(s.PacketsReceived),
@@ -175,7 +178,7 @@ func Recount(rep *reports.Report, pcapDir string, opt Options) (*Result, error) 
 			}
 			continue
 		}
-		delete(counts, streamKey{s.From, s.To, s.Kind})
+		delete(counts, k)
 		res.Streams = append(res.Streams, sc)
 		res.Rows = append(res.Rows, streamRows(name, s, sc, rep, videoPer[s.To] == 1)...)
 	}
@@ -310,4 +313,25 @@ func bitrateSeriesRow(name string, s reports.Stream, sc *StreamCount, rep *repor
 	worst.Stream, worst.Tolerance, worst.Quantity = name, tol, "bitrate_kbps per second"
 	worst.Why = fmt.Sprintf("the worst of %d one-second windows of the report's bitrate series (the one ending at %s) against the same window of the recount; within two packets (%d bytes each: one at each edge of the window)", n, worst.Why, sc.MaxPayload)
 	return worst, true
+}
+
+// lookup finds the recount of the report's stream s: by the SSRC the
+// receiver got it on, or, for a report without one, the only recount of
+// its publisher, receiver and kind.
+func lookup(counts map[streamKey]*StreamCount, s reports.Stream) (streamKey, *StreamCount) {
+	if s.Wire != nil && s.Wire.SSRC != 0 {
+		k := streamKey{s.From, s.To, s.Kind, s.Wire.SSRC}
+		return k, counts[k]
+	}
+	var found streamKey
+	var sc *StreamCount
+	for k, c := range counts {
+		if k.from == s.From && k.to == s.To && k.kind == s.Kind {
+			if sc != nil {
+				return streamKey{}, nil // ambiguous
+			}
+			found, sc = k, c
+		}
+	}
+	return found, sc
 }

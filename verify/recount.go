@@ -105,8 +105,13 @@ type participantSet struct {
 	names    []string
 }
 
-// streamKey names a stream.
-type streamKey struct{ from, to, kind string }
+// streamKey names a stream: its publisher, receiver and kind, and the
+// SSRC the receiver got it on (a stream received on two connections, after
+// an SFU restart, is two streams).
+type streamKey struct {
+	from, to, kind string
+	ssrc           uint32
+}
 
 // recountStreams counts every stream found in the captures: for each
 // receiver and each inbound media SSRC, which publisher's stream it is,
@@ -115,9 +120,10 @@ type streamKey struct{ from, to, kind string }
 func recountStreams(caps map[string]*capture, ps participantSet, end time.Time) (map[streamKey]*StreamCount, error) {
 	// Every publisher's outbound media SSRCs and their (seq, ts) pairs.
 	type pubSSRC struct {
-		host string
-		kind string
-		keys map[uint64]bool
+		host        string
+		kind        string
+		keys        map[uint64]bool
+		first, last time.Time
 	}
 	pubs := map[uint32]*pubSSRC{}
 	for _, name := range ps.names {
@@ -129,9 +135,10 @@ func recountStreams(caps map[string]*capture, ps participantSet, end time.Time) 
 			}
 			p := pubs[r.SSRC]
 			if p == nil {
-				p = &pubSSRC{host: name, kind: pt.kind, keys: map[uint64]bool{}}
+				p = &pubSSRC{host: name, kind: pt.kind, keys: map[uint64]bool{}, first: r.At}
 				pubs[r.SSRC] = p
 			}
+			p.last = r.At
 			p.keys[uint64(r.Seq)<<32|uint64(r.Timestamp)] = true
 		}
 	}
@@ -167,13 +174,14 @@ func recountStreams(caps map[string]*capture, ps participantSet, end time.Time) 
 				continue // no publisher's packets: not a stream of this run
 			}
 			from := pubs[best].host
-			k := streamKey{from, to, kinds[ssrc].kind}
-			if prev, dup := out[k]; dup {
-				return nil, fmt.Errorf("%s receives two %s streams from %s (SSRCs %#x and %#x)", to, k.kind, from, prev.SSRC, ssrc)
-			}
+			k := streamKey{from, to, kinds[ssrc].kind, ssrc}
 			sc := &StreamCount{From: from, To: to, Kind: k.kind, SSRC: ssrc}
+			// The publisher's SSRCs of this track: every simulcast layer,
+			// sent alongside the matched one; a connection before or
+			// after it (an SFU restart) sent at other times.
+			bp := pubs[best]
 			for s, p := range pubs {
-				if p.host == from && p.kind == k.kind {
+				if p.host == from && p.kind == k.kind && !p.first.After(bp.last) && !p.last.Before(bp.first) {
 					sc.PublisherSSRCs = append(sc.PublisherSSRCs, s)
 				}
 			}
