@@ -47,6 +47,11 @@ func (s *sampler) sample(now time.Time) {
 				st := s.streams[rx]
 				if st == nil {
 					st = &streamTrack{owner: ar, conn: c, rx: rx, name: fmt.Sprintf("%s->%s %s", rx.From, ar.p.Name, rx.Kind)}
+					if n := s.incarnations(st); n > 1 {
+						// A second connection's stream (an SFU restart)
+						// has series of its own.
+						st.name += fmt.Sprintf(" #%d", n)
+					}
 					s.streams[rx] = st
 					s.order = append(s.order, st)
 				}
@@ -55,6 +60,18 @@ func (s *sampler) sample(now time.Time) {
 		}
 	}
 	s.r.media.sample(now, s.r, s.order)
+}
+
+// incarnations counts st and the streams of the same publisher, receiver
+// and kind sampled before it.
+func (s *sampler) incarnations(st *streamTrack) int {
+	n := 1
+	for _, o := range s.order {
+		if o.rx.From == st.rx.From && o.owner == st.owner && o.rx.Kind == st.rx.Kind {
+			n++
+		}
+	}
+	return n
 }
 
 func (s *sampler) sampleStream(now time.Time, st *streamTrack) {

@@ -7,7 +7,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/rtclab/rtclab/analysis"
@@ -284,7 +283,7 @@ func bitrateSeriesRow(name string, s reports.Stream, sc *StreamCount, rep *repor
 	}
 	var pts []analysis.Point
 	for _, se := range rep.Series {
-		if se.Name == "bitrate "+strings.TrimSuffix(name, " "+s.Kind)+" "+s.Kind {
+		if se.Name == "bitrate "+name { // the runner's series name: "from->to kind", " #N" for a later connection
 			pts = se.Points
 		}
 	}
