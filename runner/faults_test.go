@@ -129,6 +129,40 @@ func TestFaultServerRestarts(t *testing.T) {
 					t.Errorf("no %s event", k)
 				}
 			}
+			if tt.name == "sfu" {
+				// The streams on the new connections are numbered, with
+				// series of their own: one point per sample in each.
+				for _, want := range []string{"bitrate alice->bob audio", "bitrate alice->bob audio #2"} {
+					n, last := 0, -1.0
+					for _, se := range rep.Series {
+						if se.Name != want {
+							continue
+						}
+						n++
+						for _, p := range se.Points {
+							if p.T <= last {
+								t.Errorf("%s: a point at %.3f s after one at %.3f s", want, p.T, last)
+							}
+							last = p.T
+						}
+					}
+					if n != 1 {
+						t.Errorf("%d series %q, want 1", n, want)
+					}
+				}
+				if st := stream(t, rep, "alice", "bob", "video"); st.Connection != 0 {
+					t.Errorf("first connection numbered %d", st.Connection)
+				}
+				second := 0
+				for _, st := range rep.Streams {
+					if st.Connection == 2 {
+						second++
+					}
+				}
+				if second != 4 {
+					t.Errorf("%d streams on a second connection, want 4", second)
+				}
+			}
 			if len(events(rep, "runner", "recovered")) < 4 {
 				t.Errorf("recovered events %v, want one per stream", events(rep, "runner", "recovered"))
 			}
