@@ -25,6 +25,8 @@ type hostNet struct {
 	ip, public net.IP
 	capture    *Capture
 	tcp        *tcpFabric
+	// canRebind puts a rebinding layer under each UDP socket (rebind.go).
+	canRebind bool
 
 	portMu   sync.Mutex
 	nextPort int // the next ephemeral UDP port to try, from 0
@@ -129,7 +131,7 @@ func (h *hostNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPCo
 	if err != nil {
 		return nil, err
 	}
-	return h.wrap(rebindable(c, func() (transport.UDPConn, error) { return h.listenEphemeral(network, ipOnly(laddr), listen) })), nil
+	return h.wrap(h.rebindable(c, func() (transport.UDPConn, error) { return h.listenEphemeral(network, ipOnly(laddr), listen) })), nil
 }
 
 func (h *hostNet) DialUDP(network string, laddr, raddr *net.UDPAddr) (transport.UDPConn, error) {
@@ -144,7 +146,7 @@ func (h *hostNet) DialUDP(network string, laddr, raddr *net.UDPAddr) (transport.
 	if err != nil {
 		return nil, err
 	}
-	return h.wrap(rebindable(c, func() (transport.UDPConn, error) { return h.listenEphemeral(network, ipOnly(laddr), dial) })), nil
+	return h.wrap(h.rebindable(c, func() (transport.UDPConn, error) { return h.listenEphemeral(network, ipOnly(laddr), dial) })), nil
 }
 
 func (h *hostNet) Dial(network, address string) (net.Conn, error) {

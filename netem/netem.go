@@ -39,6 +39,9 @@ type HostConfig struct {
 	Uplink Impairment
 	// Downlink impairs packets the host receives.
 	Downlink Impairment
+	// Rebindable lets Host.Rebind change the NAT mappings of the host's
+	// UDP sockets (rebind.go); off, its sockets carry no rebinding layer.
+	Rebindable bool
 }
 
 // Config declares a network.
@@ -274,7 +277,7 @@ func (n *Network) addClient(wan *vnet.Router, lf logging.LoggerFactory, cfg Conf
 	}
 	h.up = newLink(cfg.Seed, hc.Name, Uplink, hc.Uplink)
 	h.down = newLink(cfg.Seed, hc.Name, Downlink, hc.Downlink)
-	h.Net = &hostNet{Net: vn, up: h.up, down: h.down, blockUDP: fw.BlockUDP, allowed: allowed, ip: h.IP, public: public, capture: capture(cfg, hc.Name), tcp: n.tcp}
+	h.Net = &hostNet{Net: vn, up: h.up, down: h.down, blockUDP: fw.BlockUDP, allowed: allowed, ip: h.IP, public: public, capture: capture(cfg, hc.Name), tcp: n.tcp, canRebind: hc.Rebindable}
 	return h, nil
 }
 

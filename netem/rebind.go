@@ -24,8 +24,8 @@ import (
 // rebinding resets them).
 func (h *Host) Rebind() (int, error) {
 	hn, ok := h.Net.(*hostNet)
-	if !ok {
-		return 0, fmt.Errorf("%w: host %s has no rebindable sockets", ErrUnsupported, h.Name)
+	if !ok || !hn.canRebind {
+		return 0, fmt.Errorf("%w: host %s was not declared rebindable (HostConfig.Rebindable)", ErrUnsupported, h.Name)
 	}
 	hn.openMu.Lock()
 	conns := make([]*udpConn, 0, len(hn.open))
@@ -57,8 +57,12 @@ type rebindConn struct {
 	closed atomic.Bool
 }
 
-// rebindable wraps inner; reopen opens its replacement on a new port.
-func rebindable(inner transport.UDPConn, reopen func() (transport.UDPConn, error)) *rebindConn {
+// rebindable wraps inner when the host is rebindable (HostConfig.
+// Rebindable); reopen opens its replacement on a new port.
+func (h *hostNet) rebindable(inner transport.UDPConn, reopen func() (transport.UDPConn, error)) transport.UDPConn {
+	if !h.canRebind {
+		return inner
+	}
 	rc := &rebindConn{local: inner.LocalAddr(), reopen: reopen}
 	rc.cur.Store(&inner)
 	return rc

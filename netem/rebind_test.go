@@ -1,6 +1,7 @@
 package netem
 
 import (
+	"errors"
 	"net"
 	"testing"
 	"testing/synctest"
@@ -15,7 +16,7 @@ func TestRebind(t *testing.T) {
 	for _, nat := range []NAT{FullCone, PortRestrictedCone, Symmetric, Open} {
 		t.Run(string(nat), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				n, err := New(Config{Servers: []string{"s"}, Hosts: []HostConfig{{Name: "c", NAT: nat}}})
+				n, err := New(Config{Servers: []string{"s"}, Hosts: []HostConfig{{Name: "c", NAT: nat, Rebindable: true}, {Name: "d", NAT: nat}}})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -57,6 +58,11 @@ func TestRebind(t *testing.T) {
 				if nat != Symmetric {
 					if _, _, err := conn.ReadFrom(buf); err != nil {
 						t.Fatalf("before the rebinding: %v", err)
+					}
+				}
+				if d, _ := n.Host("d"); d != nil {
+					if _, err := d.Rebind(); !errors.Is(err, ErrUnsupported) {
+						t.Errorf("rebinding a host not declared rebindable: %v", err)
 					}
 				}
 				moved, err := c.Rebind()

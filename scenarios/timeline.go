@@ -149,6 +149,9 @@ func (s *Scenario) validateTimeline(bad func(msg string, path ...any), names map
 			}
 			if !names[f.Target()] {
 				bad(fmt.Sprintf("no participant named %q", f.Target()), at(key)...)
+			} else if f.Rebind != "" {
+				i := slices.IndexFunc(s.Participants, func(p Participant) bool { return p.Name == f.Rebind })
+				s.Participants[i].Resolved.Rebindable = true
 			}
 			if f.For.line != 0 {
 				bad("for applies to restart and flap only", at("for")...)

@@ -73,6 +73,9 @@ timeline:
 			t.Errorf("step %d: %+v, want %+v", i, got[i], exp[i])
 		}
 	}
+	if !s.Participants[0].Resolved.Rebindable || s.Participants[1].Resolved.Rebindable {
+		t.Error("only alice, who is rebound, needs rebindable sockets")
+	}
 	if len(s.Participants[0].Schedule) != 0 {
 		t.Errorf("alice's link changed: %+v", s.Participants[0].Schedule)
 	}
