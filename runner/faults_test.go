@@ -174,27 +174,45 @@ func TestFaultServerRestarts(t *testing.T) {
 // port-restricted cone: RFC 4787 leaves only the relay): a TURN restart
 // and a rebinding of bob's NAT both leave alice hearing nothing; alice,
 // whose name sorts first, restarts ICE after 3 s of silence (bob would
-// wait 6 s), and the call runs on a new relay allocation or mapping.
+// wait 6 s), and the call runs on a new relay allocation or mapping. A
+// signaling restart costs no media, and the room works again after it.
 func TestFaultP2PRelay(t *testing.T) {
-	for _, tl := range []string{"  - {at: 6s, restart: turn}", "  - {at: 6s, rebind: bob}"} {
-		t.Run(strings.TrimSpace(tl), func(t *testing.T) {
-			rep, err := runVirtual(t, faultCall(t, "p2p", "symmetric", "14s", tl, "  - {metric: recovery_ms, max: 5000}\n"), Options{})
+	tests := []struct {
+		timeline            string
+		lo, hi              float64
+		restarter, quiet    string // who restarts ICE, who must not
+		signalingRejoinedBy []string
+	}{
+		{"  - {at: 6s, restart: turn}", 3000, 5000, "alice", "bob", nil},
+		{"  - {at: 6s, rebind: bob}", 3000, 5000, "alice", "bob", nil},
+		// The ICE restart bob asks for after a signaling restart crosses
+		// the new server: both ends rejoined it.
+		{"  - {at: 4s, restart: signaling}\n  - {at: 8s, ice_restart: bob}", 0, 500, "bob", "alice", []string{"alice", "bob"}},
+	}
+	for _, tt := range tests {
+		t.Run(strings.TrimSpace(tt.timeline), func(t *testing.T) {
+			rep, err := runVirtual(t, faultCall(t, "p2p", "symmetric", "14s", tt.timeline, fmt.Sprintf("  - {metric: recovery_ms, max: %g}\n", tt.hi)), Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			logFaults(t, rep)
-			if ev := events(rep, "alice", "ice-restart"); len(ev) != 1 {
-				t.Errorf("alice's ICE restarts %v, want 1", ev)
+			if ev := events(rep, tt.restarter, "ice-restart"); len(ev) != 1 {
+				t.Errorf("%s's ICE restarts %v, want 1", tt.restarter, ev)
 			}
-			if ev := events(rep, "bob", "ice-restart"); len(ev) != 0 {
-				t.Errorf("bob restarted ICE too (glare): %v", ev)
+			if ev := events(rep, tt.quiet, "ice-restart"); len(ev) != 0 {
+				t.Errorf("%s restarted ICE too (glare): %v", tt.quiet, ev)
+			}
+			for _, who := range tt.signalingRejoinedBy {
+				if len(events(rep, who, "signaling-rejoined")) != 1 {
+					t.Errorf("%s did not rejoin signaling once", who)
+				}
 			}
 			for _, p := range rep.Participants {
 				if sp := p.SelectedPair; sp == nil || (sp.Local != "relay" && sp.Remote != "relay") {
 					t.Errorf("%s: pair %+v, want a relay", p.Name, sp)
 				}
 			}
-			checkRecovered(t, rep, 3000, 5000)
+			checkRecovered(t, rep, tt.lo, tt.hi)
 		})
 	}
 }
