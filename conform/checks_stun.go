@@ -271,4 +271,3 @@ func checkLargeRequest(ctx context.Context, e *env) Outcome {
 	}
 	return fail("answered %s", describe(res))
 }
-

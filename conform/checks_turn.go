@@ -289,7 +289,9 @@ func checkAllocate(ctx context.Context, e *env) Outcome {
 	return pass("relayed %s, lifetime %d s", s.relay, be32(v))
 }
 
-func be32(b []byte) uint32 { return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]) }
+func be32(b []byte) uint32 {
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}
 
 // mismatch makes an allocation and sends a second Allocate on its 5-tuple.
 func (e *env) mismatch(ctx context.Context) (*stun.Message, error) {
