@@ -10,10 +10,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/onsi/ginkgo/v2/types"
 	"github.com/pion/stun/v3"
+
+	"github.com/rtclab/rtclab/stack/turn"
 )
 
 // Labels is the declared vocabulary of check labels; every check carries
@@ -96,6 +99,10 @@ type Target struct {
 	TURN bool
 	// Username and Password are long-term credentials (RFC 8489 §9.2).
 	Username, Password string
+	// Secret, when set instead, is a TURN REST shared secret: each check
+	// then mints its own user name, so that allocations a server keeps
+	// after a check do not count against the next check's quota.
+	Secret string
 	// PeerIPs are addresses of this machine the server is allowed to relay
 	// to: the relaying checks run UDP listeners there. Without them those
 	// checks are skipped.
@@ -141,6 +148,27 @@ func ParseURL(raw string) (Target, error) {
 type env struct {
 	t       Target
 	closers []func()
+	// wrongPassword makes every session of the check authenticate with a
+	// password that is not the user's.
+	wrongPassword bool
+}
+
+// checkSeq numbers the user names minted from a REST secret.
+var checkSeq atomic.Int64
+
+// credentials are the check's user name and password, minted once per
+// check from Target.Secret when there is one.
+func (e *env) credentials() (string, string) {
+	if e.t.Secret != "" && e.t.Username == "" {
+		u, p, err := turn.Credentials(e.t.Secret, fmt.Sprintf("rtclab-conform-%d", checkSeq.Add(1)), time.Hour)
+		if err == nil {
+			e.t.Username, e.t.Password = u, p
+		}
+	}
+	if e.wrongPassword {
+		return e.t.Username, e.t.Password + "-wrong"
+	}
+	return e.t.Username, e.t.Password
 }
 
 func (e *env) close() {

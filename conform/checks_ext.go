@@ -86,13 +86,14 @@ func checkIntegritySHA256(ctx context.Context, e *env) Outcome {
 	if realm.GetFrom(res) != nil || nonce.GetFrom(res) != nil {
 		return fail("401 without REALM or NONCE")
 	}
-	sum := sha256.Sum256([]byte(e.t.Username + ":" + realm.String() + ":" + e.t.Password))
+	user, password := e.credentials()
+	sum := sha256.Sum256([]byte(user + ":" + realm.String() + ":" + password))
 	s, err := e.newSession(ctx)
 	if err != nil {
 		return broken(err)
 	}
 	req, err := stun.Build(stun.TransactionID, stun.NewType(stun.MethodAllocate, stun.ClassRequest),
-		requestedTransport(protoUDP), stun.NewUsername(e.t.Username), realm, nonce,
+		requestedTransport(protoUDP), stun.NewUsername(user), realm, nonce,
 		attr{stun.AttrPasswordAlgorithms, algs}, attr{stun.AttrPasswordAlgorithm, []byte{0, 2, 0, 0}},
 		integritySHA256(sum[:]), stun.Fingerprint)
 	if err != nil {

@@ -185,7 +185,7 @@ func checkForbiddenPeer(ctx context.Context, e *env, fp forbiddenPeer) Outcome {
 		bad = append(bad, "ChannelBind "+bindSaid)
 	}
 	if lis != nil {
-		out := token(fp.name)
+		out := payload(fp.name)
 		_ = s.send(target, out, v6)
 		_ = s.channelData(0x4000, out)
 		e.flush(ctx, s)
@@ -209,7 +209,7 @@ func checkForbiddenPeer(ctx context.Context, e *env, fp forbiddenPeer) Outcome {
 func (e *env) flush(ctx context.Context, s *session) {
 	p, err := e.peerOn(0)
 	if err == nil && s.mustPermit(ctx, p.addr()) == nil {
-		marker := token("flush")
+		marker := payload("flush")
 		if s.send(p.addr(), marker, p.addr().IP.To4() == nil) == nil {
 			if _, ok := p.wait(marker, e.relayWait()); ok {
 				return
@@ -295,7 +295,7 @@ func checkAmplification(ctx context.Context, e *env) Outcome {
 
 func checkAuthRateLimit(ctx context.Context, e *env) Outcome {
 	const n = 50
-	e.t.Password += "-wrong"
+	e.wrongPassword = true
 	s, err := e.newSession(ctx)
 	if err != nil {
 		return broken(err)

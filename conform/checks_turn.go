@@ -206,7 +206,7 @@ func checkUnauthenticated(ctx context.Context, e *env) Outcome {
 }
 
 func checkWrongCredentials(ctx context.Context, e *env) Outcome {
-	e.t.Password += "-wrong"
+	e.wrongPassword = true
 	s, err := e.newSession(ctx)
 	if err != nil {
 		return broken(err)
@@ -243,7 +243,8 @@ func checkStaleNonce(ctx context.Context, e *env) Outcome {
 		return broken(fmt.Errorf("no REALM in %s", describe(res)))
 	}
 	s.realm, s.nonce = realm.String(), "obMatJos2AAAAeW91IGRpZCBub3QgaXNzdWUgdGhpcw"
-	s.key = stun.NewLongTermIntegrity(e.t.Username, s.realm, e.t.Password)
+	user, password := e.credentials()
+	s.key = stun.NewLongTermIntegrity(user, s.realm, password)
 	req, err = s.build(stun.MethodAllocate, stun.ClassRequest, requestedTransport(protoUDP))
 	if err != nil {
 		return broken(err)
@@ -368,17 +369,21 @@ func checkRefreshZero(ctx context.Context, e *env) Outcome {
 	if res.Type.Class != stun.ClassSuccessResponse {
 		return fail("Refresh 0 answered %s", describe(res))
 	}
+	granted := "no LIFETIME"
+	if v, err := res.Get(stun.AttrLifetime); err == nil && len(v) == 4 {
+		granted = fmt.Sprintf("LIFETIME %d", be32(v))
+	}
 	s.relay = nil
 	res, err = s.request(ctx, stun.MethodRefresh, lifetime(300))
 	if err != nil {
-		return fail("Refresh after deletion: %v", err)
+		return fail("Refresh 0 answered success with %s; a Refresh after it: %v", granted, err)
 	}
 	if code, _ := errorCode(res); code != 437 {
 		lt := ""
 		if v, err := res.Get(stun.AttrLifetime); err == nil && len(v) == 4 {
 			lt = fmt.Sprintf(" with LIFETIME %d", be32(v))
 		}
-		return fail("Refresh after deletion answered %s%s", describe(res), lt)
+		return fail("Refresh 0 answered success with %s; a Refresh after it answered %s%s", granted, describe(res), lt)
 	}
 	return pass("deleted; next Refresh 437")
 }
@@ -414,7 +419,7 @@ func checkSendData(ctx context.Context, e *env) Outcome {
 	if err := s.mustPermit(ctx, p.addr()); err != nil {
 		return broken(err)
 	}
-	out := token("send")
+	out := payload("send")
 	if err := s.send(p.addr(), out, false); err != nil {
 		return broken(err)
 	}
@@ -422,7 +427,7 @@ func checkSendData(ctx context.Context, e *env) Outcome {
 	if !ok {
 		return fail("Send indication not relayed to %s", p.addr())
 	}
-	back := token("data")
+	back := payload("data")
 	if err := p.sendTo(back, from); err != nil {
 		return broken(err)
 	}
@@ -454,7 +459,7 @@ func checkPermissionIPOnly(ctx context.Context, e *env) Outcome {
 	}
 	// Learn the relayed address as the peers see it (it may differ from
 	// XOR-RELAYED-ADDRESS behind a NAT).
-	out := token("to-a")
+	out := payload("to-a")
 	if err := s.send(a.addr(), out, false); err != nil {
 		return broken(err)
 	}
@@ -462,7 +467,7 @@ func checkPermissionIPOnly(ctx context.Context, e *env) Outcome {
 	if !ok {
 		return broken(errors.New("Send indication to the permitted peer not relayed"))
 	}
-	fromB := token("from-b")
+	fromB := payload("from-b")
 	if err := b.sendTo(fromB, relay); err != nil {
 		return broken(err)
 	}
@@ -488,7 +493,7 @@ func checkNoPermission(ctx context.Context, e *env) Outcome {
 	if err := s.mustPermit(ctx, a.addr()); err != nil {
 		return broken(err)
 	}
-	out := token("to-a")
+	out := payload("to-a")
 	if err := s.send(a.addr(), out, false); err != nil {
 		return broken(err)
 	}
@@ -496,13 +501,13 @@ func checkNoPermission(ctx context.Context, e *env) Outcome {
 	if !ok {
 		return broken(errors.New("Send indication to the permitted peer not relayed"))
 	}
-	intruder := token("stranger")
+	intruder := payload("stranger")
 	if err := stranger.sendTo(intruder, relay); err != nil {
 		return broken(err)
 	}
 	// A marker from the permitted peer, sent after: once it is relayed,
 	// the stranger's datagram would have been too.
-	marker := token("marker")
+	marker := payload("marker")
 	if err := a.sendTo(marker, relay); err != nil {
 		return broken(err)
 	}
@@ -537,7 +542,7 @@ func checkChannelBind(ctx context.Context, e *env) Outcome {
 	if res.Type.Class != stun.ClassSuccessResponse {
 		return fail("ChannelBind 0x4000 answered %s", describe(res))
 	}
-	out := token("channel-out")
+	out := payload("channel-out")
 	if err := s.channelData(ch, out); err != nil {
 		return broken(err)
 	}
@@ -545,7 +550,7 @@ func checkChannelBind(ctx context.Context, e *env) Outcome {
 	if !ok {
 		return fail("ChannelData not relayed to the peer")
 	}
-	back := token("channel-back")
+	back := payload("channel-back")
 	if err := p.sendTo(back, relay); err != nil {
 		return broken(err)
 	}

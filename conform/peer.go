@@ -63,9 +63,9 @@ func (p *peer) sendTo(b []byte, addr *net.UDPAddr) error {
 	return err
 }
 
-// token is a unique payload, so that a datagram is recognised wherever it
+// payload is a unique payload, so that a datagram is recognised wherever it
 // lands.
-func token(what string) []byte {
+func payload(what string) []byte {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	return []byte("rtclab-conform " + what + " " + hex.EncodeToString(b))

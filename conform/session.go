@@ -110,7 +110,8 @@ func (s *session) build(method stun.Method, class stun.MessageClass, attrs ...st
 	setters := []stun.Setter{stun.TransactionID, stun.NewType(method, class)}
 	setters = append(setters, attrs...)
 	if s.key != nil && class == stun.ClassRequest {
-		setters = append(setters, stun.NewUsername(s.e.t.Username), stun.NewRealm(s.realm), stun.NewNonce(s.nonce), s.key)
+		user, _ := s.e.credentials()
+		setters = append(setters, stun.NewUsername(user), stun.NewRealm(s.realm), stun.NewNonce(s.nonce), s.key)
 	}
 	setters = append(setters, stun.Fingerprint)
 	return stun.Build(setters...)
@@ -141,7 +142,8 @@ func (s *session) request(ctx context.Context, method stun.Method, attrs ...stun
 			return res, nil // the credentials themselves were refused
 		}
 		s.realm, s.nonce = realm.String(), nonce.String()
-		s.key = stun.NewLongTermIntegrity(s.e.t.Username, s.realm, s.e.t.Password)
+		user, password := s.e.credentials()
+		s.key = stun.NewLongTermIntegrity(user, s.realm, password)
 	}
 	return nil, fmt.Errorf("%s: the server kept asking for credentials", method)
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rtclab/rtclab/conform"
-	"github.com/rtclab/rtclab/stack/turn"
 )
 
 func newConformCmd(env *Env) *cobra.Command {
@@ -91,11 +90,7 @@ taken), 2 unusable input. A failed SHOULD is reported, not failing.`,
 				if t.TURN {
 					switch {
 					case secret != "":
-						u, p, err := turn.Credentials(secret, "rtclab-conform", time.Hour)
-						if err != nil {
-							return err
-						}
-						t.Username, t.Password = u, p
+						t.Secret = secret
 					case user != "":
 						t.Username, t.Password = user, password
 					default:
