@@ -1,8 +1,10 @@
 package turn
 
 import (
+	"encoding/binary"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/pion/stun/v3"
 	pionturn "github.com/pion/turn/v4"
@@ -18,31 +20,53 @@ import (
 //     NONCE, so clients retry their credentials (RFC 8656 §12.2: 403/443);
 //   - every error response pion builds has an empty reason phrase
 //     (RFC 8489 §14.8 recommends one per code, e.g. 437 "Allocation
-//     Mismatch").
+//     Mismatch");
+//   - requests pion should refuse it answers, or never answers: a bad
+//     FINGERPRINT or an unknown comprehension-required attribute is
+//     ignored (RFC 8489 §7, §6.3.1: discard, 420), a ChannelBind for
+//     0x3FFF succeeds (RFC 8656 §12.2: 400), REQUESTED-ADDRESS-FAMILY IPv6
+//     gets an IPv4 relay (§7.2: 440), a TCP allocation is granted though
+//     Connect is not implemented (RFC 6062 §5.1: 442 without it), wrong
+//     credentials get 400 (RFC 8489 §9.2.4: 401), and a Refresh,
+//     CreatePermission or ChannelBind without an allocation gets no
+//     answer (RFC 8656 §8.2, §10.2, §12.2: 437).
 //
 // Upstream: no pion/turn issue covers these yet (searched 2026-11-30; to be
 // filed against internal/server/turn.go handleCreatePermissionRequest and
 // handleChannelBindRequest). Remove this file when a release answers 403.
 //
-// The fix rewrites those responses on their way out, on the listener
-// sockets pion writes to, and signs them again with the long-term key of
-// the client they go to (the key pion's AuthHandler returned for it).
+// The fix screens requests on their way in (answering those pion gets
+// wrong itself) and rewrites pion's responses on their way out, on the
+// listener sockets pion reads and writes, signing them again with the
+// long-term key of the client they go to.
 
 // fixer holds what a rewrite needs: the key of each client's last
 // authenticated request and the last peer refused to it.
 type fixer struct {
 	relayIP net.IP
+	// keyFor is the credential check without logging (pion's own call
+	// logs refusals).
+	keyFor  pionturn.AuthHandler
 	mu      sync.Mutex
 	keys    map[string][]byte // by client transport address
 	refused map[string]net.IP // by client transport address
+	// authFailed are requests whose credentials failed, by transaction ID:
+	// pion answers them 400, which becomes 401 with their REALM and NONCE.
+	authFailed map[[stun.TransactionIDSize]byte]*stun.Message
+	// allocations are the live allocations by client transport address,
+	// with their expiry, learned from pion's Allocate and Refresh answers.
+	allocations map[string]time.Time
 }
 
 // maxTracked bounds the maps: past it they are cleared (a client then gets
 // an unsigned 403, which it may ignore, never a wrong answer).
 const maxTracked = 1 << 14
 
-func newFixer(relayIP net.IP) *fixer {
-	return &fixer{relayIP: relayIP, keys: map[string][]byte{}, refused: map[string]net.IP{}}
+func newFixer(relayIP net.IP, keyFor pionturn.AuthHandler) *fixer {
+	return &fixer{
+		relayIP: relayIP, keyFor: keyFor, keys: map[string][]byte{}, refused: map[string]net.IP{},
+		authFailed: map[[stun.TransactionIDSize]byte]*stun.Message{}, allocations: map[string]time.Time{},
+	}
 }
 
 // auth wraps pion's AuthHandler to remember each client's key.
@@ -85,13 +109,26 @@ func (f *fixer) rewrite(b []byte, dst net.Addr) []byte {
 		return b
 	}
 	m := &stun.Message{Raw: append([]byte(nil), b...)}
-	if m.Decode() != nil || m.Type.Class != stun.ClassErrorResponse {
+	if m.Decode() != nil {
 		return b
 	}
+	if m.Type.Class == stun.ClassSuccessResponse {
+		f.track(m, dst)
+		return b
+	}
+	if m.Type.Class != stun.ClassErrorResponse {
+		return b
+	}
+	f.mu.Lock()
+	failedReq := f.authFailed[m.TransactionID]
+	delete(f.authFailed, m.TransactionID)
+	f.mu.Unlock()
 	var ec stun.ErrorCodeAttribute
 	hasCode := ec.GetFrom(m) == nil
 	code := ec.Code
 	switch {
+	case failedReq != nil && hasCode && code == stun.CodeBadRequest:
+		return f.unauthorized(m, failedReq)
 	case !hasCode && m.Type.Method == stun.MethodCreatePermission,
 		hasCode && code == stun.CodeUnauthorized && m.Type.Method == stun.MethodChannelBind && !m.Contains(stun.AttrNonce):
 		code = f.refusalCode(dst)
@@ -104,6 +141,44 @@ func (f *fixer) rewrite(b []byte, dst net.Addr) []byte {
 		return b
 	}
 	return out
+}
+
+// unauthorized is 401 to req, with the REALM and NONCE it came with (the
+// nonce was valid: pion checks it before the credentials).
+func (f *fixer) unauthorized(res, req *stun.Message) []byte {
+	setters := []stun.Setter{stun.NewTransactionIDSetter(res.TransactionID), res.Type, stun.CodeUnauthorized}
+	for _, t := range []stun.AttrType{stun.AttrRealm, stun.AttrNonce} {
+		if v, err := req.Get(t); err == nil {
+			setters = append(setters, stun.RawAttribute{Type: t, Value: v})
+		}
+	}
+	out, err := stun.Build(append(setters, stun.Fingerprint)...)
+	if err != nil {
+		return res.Raw
+	}
+	return out.Raw
+}
+
+// track follows the allocations pion grants, refreshes and deletes.
+func (f *fixer) track(m *stun.Message, dst net.Addr) {
+	if m.Type.Method != stun.MethodAllocate && m.Type.Method != stun.MethodRefresh {
+		return
+	}
+	v, err := m.Get(stun.AttrLifetime)
+	if err != nil || len(v) != 4 {
+		return
+	}
+	life := time.Duration(binary.BigEndian.Uint32(v)) * time.Second
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if life == 0 {
+		delete(f.allocations, dst.String())
+		return
+	}
+	if len(f.allocations) >= maxTracked {
+		clear(f.allocations)
+	}
+	f.allocations[dst.String()] = time.Now().Add(life)
 }
 
 func (f *fixer) refusalCode(dst net.Addr) stun.ErrorCode {
@@ -157,6 +232,24 @@ type fixedPacketConn struct {
 	f *fixer
 }
 
+// ReadFrom hands pion the messages the screen lets through, answering
+// the others itself.
+func (c *fixedPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
+	for {
+		n, addr, err := c.PacketConn.ReadFrom(p)
+		if err != nil || n == 0 {
+			return n, addr, err
+		}
+		reply, handled := c.f.screen(p[:n], addr)
+		if !handled {
+			return n, addr, nil
+		}
+		if reply != nil {
+			_, _ = c.PacketConn.WriteTo(reply, addr)
+		}
+	}
+}
+
 func (c *fixedPacketConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 	out := c.f.rewrite(b, addr)
 	if _, err := c.PacketConn.WriteTo(out, addr); err != nil {
@@ -183,6 +276,65 @@ func (l *fixedListener) Accept() (net.Conn, error) {
 type fixedConn struct {
 	net.Conn
 	f *fixer
+	// in holds bytes read but not yet framed; out a frame (or
+	// unframeable bytes) being handed to pion.
+	in, out []byte
+}
+
+// Read frames the stream (RFC 8489 §6.2.2: STUN messages back to back;
+// RFC 8656 §12.5: ChannelData padded to 4 bytes), screens each STUN
+// message, and hands pion the rest unchanged.
+func (c *fixedConn) Read(p []byte) (int, error) {
+	for {
+		if len(c.out) > 0 {
+			n := copy(p, c.out)
+			c.out = c.out[n:]
+			return n, nil
+		}
+		if n := streamFrameLen(c.in); n > 0 && len(c.in) >= n {
+			frame := c.in[:n:n]
+			c.in = c.in[n:]
+			if reply, handled := c.f.screen(frame, c.RemoteAddr()); handled {
+				if reply != nil {
+					if _, err := c.Conn.Write(reply); err != nil {
+						return 0, err
+					}
+				}
+				continue
+			}
+			c.out = frame
+			continue
+		} else if n < 0 {
+			c.out, c.in = c.in, nil // not STUN framing: pion decides
+			continue
+		}
+		buf := make([]byte, 4096)
+		n, err := c.Conn.Read(buf)
+		c.in = append(c.in, buf[:n]...)
+		if err != nil && n == 0 {
+			if len(c.in) > 0 { // a partial frame at the end
+				c.out, c.in = c.in, nil
+				continue
+			}
+			return 0, err
+		}
+	}
+}
+
+// streamFrameLen is the length of the frame at the start of b, 0 when the
+// header is incomplete, -1 when b starts with neither STUN nor ChannelData.
+func streamFrameLen(b []byte) int {
+	if len(b) < 4 {
+		return 0
+	}
+	l := int(binary.BigEndian.Uint16(b[2:4]))
+	switch b[0] >> 6 {
+	case 0:
+		return 20 + l
+	case 1:
+		return 4 + (l+3)&^3
+	}
+	return -1
 }
 
 func (c *fixedConn) Write(b []byte) (int, error) {

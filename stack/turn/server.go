@@ -72,7 +72,7 @@ func New(cfg Config) (*Server, error) {
 	if allow == nil {
 		allow = PeerAllowed
 	}
-	fix := newFixer(cfg.RelayIP)
+	fix := newFixer(cfg.RelayIP, pionturn.LongTermTURNRESTAuthHandler(cfg.Secret, quietLoggerFactory().NewLogger("turn")))
 	perm := fix.permission(func(client net.Addr, peer net.IP) bool {
 		if allow(peer) {
 			return true

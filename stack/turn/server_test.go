@@ -2,6 +2,7 @@ package turn
 
 import (
 	"net"
+	"net/netip"
 	"testing"
 )
 
@@ -29,6 +30,18 @@ func TestPeerAllowed(t *testing.T) {
 		{net.ParseIP("fd00::1"), false},
 		{mapped, false},
 		{nil, false},
+		// Special-purpose ranges the first policy let through.
+		{net.ParseIP("255.255.255.255").To4(), false},
+		{net.ParseIP("240.0.0.1").To4(), false},
+		{net.ParseIP("198.18.0.1").To4(), false},
+		{net.ParseIP("192.0.0.1").To4(), false},
+		{net.ParseIP("64:ff9b::7f00:1"), false},
+		{net.ParseIP("::127.0.0.1"), false},
+		{net.ParseIP("2002:7f00:1::1"), false},
+		{net.ParseIP("ff0e::1"), false},
+		// Documentation ranges stay allowed: emulated hosts use them.
+		{net.ParseIP("192.0.2.1").To4(), true},
+		{net.ParseIP("2001:4860::1"), true},
 	}
 	for _, tt := range tests {
 		if got := PeerAllowed(tt.ip); got != tt.want {
@@ -40,5 +53,40 @@ func TestPeerAllowed(t *testing.T) {
 func TestNewRejectsIncompleteConfig(t *testing.T) {
 	if _, err := New(Config{}); err == nil {
 		t.Fatal("New(Config{}) succeeded")
+	}
+}
+
+func TestAllowingPeers(t *testing.T) {
+	p := AllowingPeers(PeerAllowed, []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")})
+	for _, tt := range []struct {
+		ip   net.IP
+		want bool
+	}{
+		{net.ParseIP("127.0.0.2").To4(), true},
+		{net.ParseIP("127.0.0.1").To4(), false},
+		{net.ParseIP("::ffff:127.0.0.2"), false}, // the mapped form is not the allowed address
+		{net.ParseIP("198.51.100.7").To4(), true},
+	} {
+		if got := p(tt.ip); got != tt.want {
+			t.Errorf("%v (len %d): %v, want %v", tt.ip, len(tt.ip), got, tt.want)
+		}
+	}
+}
+
+func TestPeerFamilyMatches(t *testing.T) {
+	v4, v6 := net.ParseIP("203.0.113.1").To4(), net.ParseIP("2001:db8::1")
+	for _, tt := range []struct {
+		relay, peer net.IP
+		want        bool
+	}{
+		{v4, net.ParseIP("198.51.100.7").To4(), true},
+		{v4, net.ParseIP("2001:db8::2"), false},
+		{v4, net.ParseIP("::ffff:198.51.100.7"), false}, // IPv6 family on the wire
+		{v6, net.ParseIP("2001:db8::2"), true},
+		{v6, net.ParseIP("198.51.100.7").To4(), false},
+	} {
+		if got := peerFamilyMatches(tt.relay, tt.peer); got != tt.want {
+			t.Errorf("relay %v peer %v (len %d): %v, want %v", tt.relay, tt.peer, len(tt.peer), got, tt.want)
+		}
 	}
 }

@@ -1,0 +1,115 @@
+package turn_test
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/transport/v3/stdnet"
+
+	"github.com/rtclab/rtclab/conform"
+	"github.com/rtclab/rtclab/internal/leakcheck"
+	"github.com/rtclab/rtclab/stack/turn"
+)
+
+var (
+	peers   = []net.IP{net.ParseIP("127.0.0.2"), net.ParseIP("127.0.0.3")}
+	allowed = []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32"), netip.MustParsePrefix("127.0.0.3/32")}
+)
+
+// startTURN runs the server on loopback UDP and TCP with policy.
+func startTURN(t *testing.T, policy func(net.IP) bool) []conform.Target {
+	t.Helper()
+	n, err := stdnet.NewNet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := turn.New(turn.Config{
+		Net: n, RelayIP: net.ParseIP("127.0.0.1").To4(), UDPAddr: "127.0.0.1:0", Secret: "s", AllowPeer: policy,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	var out []conform.Target
+	for _, u := range []string{"turn:" + srv.Addr("udp").String()} {
+		tg, err := conform.ParseURL(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tg.Secret, tg.PeerIPs, tg.Allowed, tg.Timeout = "s", peers, allowed, 300*time.Millisecond
+		out = append(out, tg)
+	}
+	return out
+}
+
+// TestConform runs every MUST of `rtclab conform` against the server with
+// its default policy (and the suite's two loopback peers allowed). It
+// fails on the build before pionfix.go/screen.go/policy.go: refused
+// CreatePermission without ERROR-CODE, refused ChannelBind 401, 437 with
+// no reason and no 437 at all after a deletion, permissions granted to
+// 255.255.255.255, 240.0.0.1, 198.18.0.1, 192.0.0.1, 64:ff9b::7f00:1 and
+// to 2001:db8::1 on an IPv4 relay, channel 0x3FFF bound, wrong passwords
+// answered 400, bad FINGERPRINTs and unknown comprehension-required
+// attributes answered with success.
+func TestConform(t *testing.T) {
+	leakcheck.Check(t)
+	targets := startTURN(t, turn.AllowingPeers(turn.PeerAllowed, allowed))
+	sel, err := conform.Filter("must && !rfc5780")
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := conform.Run(context.Background(), targets, sel, nil)
+	if len(results) < 40 {
+		t.Fatalf("only %d checks ran", len(results))
+	}
+	for _, r := range results {
+		if r.Failed() || r.Status == conform.Skipped && r.Check != "turn-quota" && r.Check != "rfc6062-tcp-allocation" {
+			t.Errorf("%s", conform.Line(r))
+		}
+	}
+}
+
+// TestConformCatchesOpenPolicy runs the security checks against a
+// deliberately broken server that relays anywhere: exactly the checks of
+// IPv4 forbidden peers must fail (IPv6 peers are still refused, 443, on
+// this IPv4 relay), and the loopback ones must prove the bypass on the
+// suite's own listener.
+func TestConformCatchesOpenPolicy(t *testing.T) {
+	leakcheck.Check(t)
+	targets := startTURN(t, func(net.IP) bool { return true })
+	sel, err := conform.Filter("security || turn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantFail := []string{
+		"security-peer-loopback", "security-peer-loopback-other", "security-peer-unspecified",
+		"security-peer-rfc1918-10", "security-peer-rfc1918-172", "security-peer-rfc1918-192",
+		"security-peer-link-local", "security-peer-cloud-metadata", "security-peer-this-network",
+		"security-peer-cgnat", "security-peer-ietf-protocol", "security-peer-benchmarking",
+		"security-peer-reserved", "security-peer-broadcast", "security-peer-multicast",
+		"security-auth-rate-limit", // a SHOULD no server here meets
+	}
+	var failed []string
+	for _, r := range conform.Run(context.Background(), targets, sel, nil) {
+		if r.Status == conform.Error {
+			t.Errorf("%s", conform.Line(r))
+		}
+		if r.Status != conform.Fail {
+			continue
+		}
+		failed = append(failed, r.Check)
+		if (r.Check == "security-peer-loopback" || r.Check == "security-peer-unspecified") && !strings.Contains(r.Detail, "BYPASS") {
+			t.Errorf("%s: the datagram to the suite's loopback listener was not seen: %s", r.Check, r.Detail)
+		}
+	}
+	slices.Sort(failed)
+	slices.Sort(wantFail)
+	if !slices.Equal(failed, wantFail) {
+		t.Errorf("failed checks:\n  %v\nwant exactly:\n  %v", failed, wantFail)
+	}
+}
