@@ -53,7 +53,12 @@ taken), 2 unusable input. A failed SHOULD is reported, not failing.`,
 		Example: `  rtclab conform turn:turn.example.com:3478 turn:turn.example.com:3478?transport=tcp --secret S
   rtclab conform turn:127.0.0.1:3478 stun:127.0.0.1:3479 --secret S --peer-ip 127.0.0.2 --peer-ip 127.0.0.3 \
       --label-filter 'security || turn' --junit conform.xml`,
-		Args: cobra.MinimumNArgs(1),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("conform: give at least one server URL (stun:, turn:, turns:; see 'rtclab conform --help')")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if secret != "" && (user != "" || password != "") {
 				return usagef("conform: --secret and --user/--password exclude each other")
