@@ -69,6 +69,10 @@ func newFixer(relayIP net.IP, keyFor pionturn.AuthHandler) *fixer {
 	}
 }
 
+// addrKey names a client's transport address with its protocol: a UDP
+// and a TCP client may share an address and port.
+func addrKey(a net.Addr) string { return a.Network() + "/" + a.String() }
+
 // auth wraps pion's AuthHandler to remember each client's key.
 func (f *fixer) auth(inner pionturn.AuthHandler) pionturn.AuthHandler {
 	return func(username, realm string, src net.Addr) ([]byte, bool) {
@@ -78,7 +82,7 @@ func (f *fixer) auth(inner pionturn.AuthHandler) pionturn.AuthHandler {
 			if len(f.keys) >= maxTracked {
 				clear(f.keys)
 			}
-			f.keys[src.String()] = key
+			f.keys[addrKey(src)] = key
 			f.mu.Unlock()
 		}
 		return key, ok
@@ -96,7 +100,7 @@ func (f *fixer) permission(allowed func(client net.Addr, peer net.IP) bool) pion
 		if len(f.refused) >= maxTracked {
 			clear(f.refused)
 		}
-		f.refused[client.String()] = peer
+		f.refused[addrKey(client)] = peer
 		f.mu.Unlock()
 		return false
 	}
@@ -172,18 +176,18 @@ func (f *fixer) track(m *stun.Message, dst net.Addr) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if life == 0 {
-		delete(f.allocations, dst.String())
+		delete(f.allocations, addrKey(dst))
 		return
 	}
 	if len(f.allocations) >= maxTracked {
 		clear(f.allocations)
 	}
-	f.allocations[dst.String()] = time.Now().Add(life)
+	f.allocations[addrKey(dst)] = time.Now().Add(life)
 }
 
 func (f *fixer) refusalCode(dst net.Addr) stun.ErrorCode {
 	f.mu.Lock()
-	peer := f.refused[dst.String()]
+	peer := f.refused[addrKey(dst)]
 	f.mu.Unlock()
 	if peer != nil && !peerFamilyMatches(f.relayIP, peer) {
 		return stun.CodePeerAddrFamilyMismatch
@@ -210,7 +214,7 @@ func (f *fixer) rebuild(m *stun.Message, code stun.ErrorCode, dst net.Addr) ([]b
 	}
 	if signed {
 		f.mu.Lock()
-		key := f.keys[dst.String()]
+		key := f.keys[addrKey(dst)]
 		f.mu.Unlock()
 		if key != nil {
 			setters = append(setters, stun.MessageIntegrity(key))

@@ -112,7 +112,7 @@ func (f *fixer) credentialsValid(m *stun.Message, src net.Addr) bool {
 func (f *fixer) allocated(src net.Addr) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	exp, ok := f.allocations[src.String()]
+	exp, ok := f.allocations[addrKey(src)]
 	return ok && time.Now().Before(exp)
 }
 
