@@ -109,7 +109,9 @@ func (f *fixer) permission(allowed func(client net.Addr, peer net.IP) bool) pion
 // rewrite returns b, or the corrected response when b is one of pion's
 // faulty error responses to dst.
 func (f *fixer) rewrite(b []byte, dst net.Addr) []byte {
-	if len(b) < 20 || !stun.IsMessage(b) {
+	// Only responses are rewritten (class bit C1, RFC 8489 §5): requests
+	// and indications, the relayed data among them, pass untouched.
+	if len(b) < 20 || !stun.IsMessage(b) || b[0]&0x01 == 0 {
 		return b
 	}
 	m := &stun.Message{Raw: append([]byte(nil), b...)}

@@ -39,7 +39,8 @@ func (f *fixer) screen(b []byte, src net.Addr) (reply []byte, handled bool) {
 	if !stun.IsMessage(b) {
 		return nil, false // ChannelData, or garbage pion ignores
 	}
-	m := &stun.Message{Raw: append([]byte(nil), b...)}
+	// Decoded in place (Decode only reads Raw); copied only when kept.
+	m := &stun.Message{Raw: b}
 	if m.Decode() != nil {
 		return nil, false
 	}
@@ -67,7 +68,10 @@ func (f *fixer) screen(b []byte, src net.Addr) (reply []byte, handled bool) {
 		if len(f.authFailed) >= maxTracked {
 			clear(f.authFailed)
 		}
-		f.authFailed[m.TransactionID] = m
+		kept := &stun.Message{Raw: append([]byte(nil), b...)}
+		if kept.Decode() == nil {
+			f.authFailed[m.TransactionID] = kept
+		}
 		f.mu.Unlock()
 		return nil, false // pion answers 400 (stale nonce: 438), rewritten to 401
 	}
