@@ -29,14 +29,14 @@ func startTURN(t *testing.T, policy func(net.IP) bool) []conform.Target {
 		t.Fatal(err)
 	}
 	srv, err := turn.New(turn.Config{
-		Net: n, RelayIP: net.ParseIP("127.0.0.1").To4(), UDPAddr: "127.0.0.1:0", Secret: "s", AllowPeer: policy,
+		Net: n, RelayIP: net.ParseIP("127.0.0.1").To4(), UDPAddr: "127.0.0.1:0", TCPAddr: "127.0.0.1:0", Secret: "s", AllowPeer: policy,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
 	var out []conform.Target
-	for _, u := range []string{"turn:" + srv.Addr("udp").String()} {
+	for _, u := range []string{"turn:" + srv.Addr("udp").String(), "turn:" + srv.Addr("tcp").String() + "?transport=tcp"} {
 		tg, err := conform.ParseURL(u)
 		if err != nil {
 			t.Fatal(err)
@@ -64,11 +64,11 @@ func TestConform(t *testing.T) {
 		t.Fatal(err)
 	}
 	results := conform.Run(context.Background(), targets, sel, nil)
-	if len(results) < 40 {
+	if len(results) < 80 {
 		t.Fatalf("only %d checks ran", len(results))
 	}
 	for _, r := range results {
-		if r.Failed() || r.Status == conform.Skipped && r.Check != "turn-quota" && r.Check != "rfc6062-tcp-allocation" {
+		if r.Failed() || r.Status == conform.Skipped && r.Check != "turn-quota" && !(r.Check == "rfc6062-tcp-allocation" && strings.HasPrefix(r.URL, "turn:") && !strings.Contains(r.URL, "tcp")) {
 			t.Errorf("%s", conform.Line(r))
 		}
 	}
@@ -108,6 +108,7 @@ func TestConformCatchesOpenPolicy(t *testing.T) {
 		}
 	}
 	slices.Sort(failed)
+	failed = slices.Compact(failed) // the same on UDP and TCP
 	slices.Sort(wantFail)
 	if !slices.Equal(failed, wantFail) {
 		t.Errorf("failed checks:\n  %v\nwant exactly:\n  %v", failed, wantFail)
