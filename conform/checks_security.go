@@ -84,7 +84,8 @@ func securityChecks() []Check {
 		// Testname: security-auth-rate-limit
 		// Description: The server SHOULD limit the rate of failed
 		// authentications from one source: of 50 Allocate requests with a
-		// wrong password sent at once, not all are answered with 401.
+		// wrong password sent at once, at most half are answered (a loss
+		// or two on a busy loopback is not rate limiting).
 		{
 			ID: "security-auth-rate-limit", Section: "RFC 8489 §16.1, RFC 8656 §21.1", Level: Should, Labels: sec, TURN: true,
 			Summary: "failed authentications are rate limited",
@@ -331,8 +332,8 @@ func checkAuthRateLimit(ctx context.Context, e *env) Outcome {
 		}
 		answered++
 	}
-	if answered == n {
-		return fail("all %d failed authentications from one source answered at once", n)
+	if answered > n/2 {
+		return fail("%d of %d failed authentications from one source answered at once", answered, n)
 	}
 	return pass("%d of %d failed authentications answered", answered, n)
 }
