@@ -56,6 +56,8 @@ type fixer struct {
 	// allocations are the live allocations by client transport address,
 	// with their expiry, learned from pion's Allocate and Refresh answers.
 	allocations map[string]time.Time
+	// untracked is set once allocations overflowed: absences are unknown.
+	untracked bool
 }
 
 // maxTracked bounds the maps: past it they are cleared (a client then gets
@@ -181,10 +183,22 @@ func (f *fixer) track(m *stun.Message, dst net.Addr) {
 		delete(f.allocations, addrKey(dst))
 		return
 	}
+	now := time.Now()
 	if len(f.allocations) >= maxTracked {
-		clear(f.allocations)
+		for k, exp := range f.allocations {
+			if !now.Before(exp) {
+				delete(f.allocations, k)
+			}
+		}
+		// Full of live allocations: stop vouching for absences for good
+		// (an allocation missed now may live on; unknown clients are
+		// then left to pion) rather than answer 437 to one that exists.
+		if len(f.allocations) >= maxTracked {
+			f.untracked = true
+			return
+		}
 	}
-	f.allocations[addrKey(dst)] = time.Now().Add(life)
+	f.allocations[addrKey(dst)] = now.Add(life)
 }
 
 func (f *fixer) refusalCode(dst net.Addr) stun.ErrorCode {

@@ -117,7 +117,7 @@ func (f *fixer) allocated(src net.Addr) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	exp, ok := f.allocations[addrKey(src)]
-	return ok && time.Now().Before(exp)
+	return (ok && time.Now().Before(exp)) || (!ok && f.untracked)
 }
 
 // errorAnswer is an error response to m with code (and its standard

@@ -1,9 +1,13 @@
 package turn
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"testing"
+	"time"
+
+	"github.com/pion/stun/v3"
 )
 
 func TestPeerAllowed(t *testing.T) {
@@ -88,5 +92,38 @@ func TestPeerFamilyMatches(t *testing.T) {
 		if got := peerFamilyMatches(tt.relay, tt.peer); got != tt.want {
 			t.Errorf("relay %v peer %v (len %d): %v, want %v", tt.relay, tt.peer, len(tt.peer), got, tt.want)
 		}
+	}
+}
+
+// TestFixerAllocationsFull: once the table overflowed with live
+// allocations the fixer stops answering 437 for clients it does not know
+// (pion decides; a load test's allocations must never get a false 437),
+// and expired entries make room again.
+func TestFixerAllocationsFull(t *testing.T) {
+	f := newFixer(net.ParseIP("203.0.113.1").To4(), nil)
+	f.allocations = map[string]time.Time{}
+	for i := range maxTracked {
+		f.allocations[fmt.Sprint("udp/198.51.100.1:", i)] = time.Now().Add(time.Hour)
+	}
+	stranger := &net.UDPAddr{IP: net.ParseIP("198.51.100.2"), Port: 9}
+	if f.allocated(stranger) {
+		t.Fatal("an unknown client counted as allocated before the table overflowed")
+	}
+	ok, _ := stun.Build(stun.TransactionID, stun.NewType(stun.MethodAllocate, stun.ClassSuccessResponse),
+		stun.RawAttribute{Type: stun.AttrLifetime, Value: []byte{0, 0, 2, 88}})
+	f.track(ok, &net.UDPAddr{IP: net.ParseIP("198.51.100.3"), Port: 9})
+	if !f.allocated(stranger) {
+		t.Error("with a full table an unknown client must be left to pion")
+	}
+	for k := range f.allocations {
+		f.allocations[k] = time.Now().Add(-time.Second) // all expired
+	}
+	third := &net.UDPAddr{IP: net.ParseIP("198.51.100.4"), Port: 9}
+	f.track(ok, third)
+	if _, tracked := f.allocations[addrKey(third)]; !tracked || len(f.allocations) != 1 {
+		t.Errorf("expired entries did not make room: %d entries", len(f.allocations))
+	}
+	if !f.allocated(stranger) {
+		t.Error("after an overflow, absences must stay unknown")
 	}
 }
