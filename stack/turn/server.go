@@ -83,7 +83,7 @@ func New(cfg Config) (*Server, error) {
 		log.Info("turn: refused relay peer", "client", client.String(), "peer", peer.String())
 		return false
 	})
-	var addrs = map[string]net.Addr{}
+	addrs := map[string]net.Addr{}
 	own := func() []net.Addr {
 		out := make([]net.Addr, 0, len(addrs))
 		for _, a := range addrs {
