@@ -6,10 +6,13 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/pion/logging"
 	"github.com/pion/transport/v3/stdnet"
+	pionturn "github.com/pion/turn/v4"
 
 	"github.com/rtclab/rtclab/conform"
 	"github.com/rtclab/rtclab/internal/leakcheck"
@@ -112,5 +115,124 @@ func TestConformCatchesOpenPolicy(t *testing.T) {
 	slices.Sort(wantFail)
 	if !slices.Equal(failed, wantFail) {
 		t.Errorf("failed checks:\n  %v\nwant exactly:\n  %v", failed, wantFail)
+	}
+}
+
+// portKeyedRelay makes a test-only pion/turn server key permissions by
+// peer port as well as IP (the fault of pion/turn#65): its relay sockets
+// drop datagrams from any peer transport address the client has not sent
+// to.
+type portKeyedRelay struct{ pionturn.RelayAddressGenerator }
+
+func (g portKeyedRelay) AllocatePacketConn(network string, port int) (net.PacketConn, net.Addr, error) {
+	pc, addr, err := g.RelayAddressGenerator.AllocatePacketConn(network, port)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &portKeyedConn{PacketConn: pc, sent: map[string]bool{}}, addr, nil
+}
+
+type portKeyedConn struct {
+	net.PacketConn
+	mu   sync.Mutex
+	sent map[string]bool
+}
+
+func (c *portKeyedConn) WriteTo(b []byte, addr net.Addr) (int, error) {
+	c.mu.Lock()
+	c.sent[addr.String()] = true
+	c.mu.Unlock()
+	return c.PacketConn.WriteTo(b, addr)
+}
+
+func (c *portKeyedConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	for {
+		n, addr, err := c.PacketConn.ReadFrom(b)
+		if err != nil {
+			return n, addr, err
+		}
+		c.mu.Lock()
+		ok := c.sent[addr.String()]
+		c.mu.Unlock()
+		if ok {
+			return n, addr, nil
+		}
+	}
+}
+
+// rawPion starts pion/turn as configured by hand, without rtclab's
+// policy and fixes, optionally with port-keyed permissions.
+func rawPion(t *testing.T, portKeyed bool) conform.Target {
+	t.Helper()
+	n, err := stdnet.NewNet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gen pionturn.RelayAddressGenerator = &pionturn.RelayAddressGeneratorStatic{
+		RelayAddress: net.ParseIP("127.0.0.1"), Address: "127.0.0.1", Net: n,
+	}
+	if portKeyed {
+		gen = portKeyedRelay{gen}
+	}
+	quiet := logging.NewDefaultLoggerFactory()
+	quiet.DefaultLogLevel = logging.LogLevelDisabled
+	allow := turn.AllowingPeers(turn.PeerAllowed, allowed)
+	srv, err := pionturn.NewServer(pionturn.ServerConfig{
+		Realm:       "rtclab",
+		AuthHandler: pionturn.LongTermTURNRESTAuthHandler("s", quiet.NewLogger("turn")),
+		PacketConnConfigs: []pionturn.PacketConnConfig{{
+			PacketConn: pc, RelayAddressGenerator: gen,
+			PermissionHandler: func(_ net.Addr, ip net.IP) bool { return allow(ip) },
+		}},
+		LoggerFactory: quiet,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	tg, err := conform.ParseURL("turn:" + pc.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg.Secret, tg.PeerIPs, tg.Allowed, tg.Timeout = "s", peers, allowed, 300*time.Millisecond
+	return tg
+}
+
+// TestConformCatchesPortKeyedPermissions: a server keying permissions by
+// port fails exactly turn-permission-ip-only more than the same server
+// keying them by IP.
+func TestConformCatchesPortKeyedPermissions(t *testing.T) {
+	leakcheck.Check(t)
+	sel, err := conform.Filter("turn && !security")
+	if err != nil {
+		t.Fatal(err)
+	}
+	failing := func(tg conform.Target) map[string]bool {
+		out := map[string]bool{}
+		for _, r := range conform.Run(context.Background(), []conform.Target{tg}, sel, nil) {
+			if r.Status == conform.Fail || r.Status == conform.Error {
+				out[r.Check] = true
+			}
+		}
+		return out
+	}
+	base, broken := failing(rawPion(t, false)), failing(rawPion(t, true))
+	var extra []string
+	for c := range broken {
+		if !base[c] {
+			extra = append(extra, c)
+		}
+	}
+	for c := range base {
+		if !broken[c] {
+			t.Errorf("%s failed only on the IP-keyed server", c)
+		}
+	}
+	if !slices.Equal(extra, []string{"turn-permission-ip-only"}) {
+		t.Errorf("port-keyed permissions failed %v more, want exactly [turn-permission-ip-only]", extra)
 	}
 }
