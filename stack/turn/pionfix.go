@@ -297,8 +297,9 @@ type fixedConn struct {
 	net.Conn
 	f *fixer
 	// in holds bytes read but not yet framed; out a frame (or
-	// unframeable bytes) being handed to pion.
-	in, out []byte
+	// unframeable bytes) being handed to pion; rbuf is the read buffer
+	// and inBuf the array in starts in when it was empty.
+	in, out, rbuf, inBuf []byte
 }
 
 // Read frames the stream (RFC 8489 §6.2.2: STUN messages back to back;
@@ -328,9 +329,19 @@ func (c *fixedConn) Read(p []byte) (int, error) {
 			c.out, c.in = c.in, nil // not STUN framing: pion decides
 			continue
 		}
-		buf := make([]byte, 4096)
-		n, err := c.Conn.Read(buf)
-		c.in = append(c.in, buf[:n]...)
+		if c.rbuf == nil {
+			c.rbuf = make([]byte, 4096)
+		}
+		wasEmpty := len(c.in) == 0
+		if wasEmpty {
+			// Everything framed so far was copied out: reuse the array.
+			c.in = c.inBuf[:0]
+		}
+		n, err := c.Conn.Read(c.rbuf)
+		c.in = append(c.in, c.rbuf[:n]...)
+		if wasEmpty {
+			c.inBuf = c.in[:0]
+		}
 		if err != nil && n == 0 {
 			if len(c.in) > 0 { // a partial frame at the end
 				c.out, c.in = c.in, nil
