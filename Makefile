@@ -29,6 +29,8 @@ FUZZ_TARGETS := \
 	./netem:FuzzParseTrace \
 	./stack/signaling:FuzzServer \
 	./stack/stunserver:FuzzServer \
+	./stack/turn:FuzzServer \
+	./stack/turn:FuzzFix \
 	./diagnose:FuzzServerConfig \
 	./stack/testpeer:FuzzOffer \
 	./seqnum:FuzzExtend \

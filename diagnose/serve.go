@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -55,6 +56,9 @@ type ServerConfig struct {
 	// AllowPrivatePeers lets TURN relay to loopback and private addresses
 	// (tests and labs only: never on the internet).
 	AllowPrivatePeers bool
+	// AllowedPeers are ranges TURN may relay to although the default
+	// policy refuses them (coturn's allowed-peer-ip): a lab's own hosts.
+	AllowedPeers []netip.Prefix
 	// Logger receives refused peers and auth failures; nil discards.
 	Logger *slog.Logger
 }
@@ -149,6 +153,8 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	turnCfg := turn.Config{Net: cfg.Net, RelayIP: ip, Secret: cfg.Secret, Logger: cfg.Logger}
 	if cfg.AllowPrivatePeers {
 		turnCfg.AllowPeer = func(net.IP) bool { return true }
+	} else if len(cfg.AllowedPeers) > 0 {
+		turnCfg.AllowPeer = turn.AllowingPeers(turn.PeerAllowed, cfg.AllowedPeers)
 	}
 	if cfg.TURNPort >= 0 {
 		turnCfg.UDPAddr, turnCfg.TCPAddr = hp(cfg.TURNPort), hp(cfg.TURNPort)
@@ -260,7 +266,11 @@ func (s *Server) Describe() string {
 	if s.cfg.AllowPrivatePeers {
 		fmt.Fprintf(&b, "  relay policy: ANY peer, including loopback and private addresses (--allow-private-peers: labs only)\n")
 	} else {
-		fmt.Fprintf(&b, "  relay policy: refuses loopback, private, link-local, unspecified, multicast and IPv4-mapped peers\n")
+		fmt.Fprintf(&b, "  relay policy: refuses loopback, private, link-local, unspecified, multicast, IPv4-mapped and other special-purpose peers")
+		if len(s.cfg.AllowedPeers) > 0 {
+			fmt.Fprintf(&b, " except %v", s.cfg.AllowedPeers)
+		}
+		fmt.Fprintf(&b, "\n")
 	}
 	if s.info.TLSCertPEM != "" {
 		fmt.Fprintf(&b, "  TLS: self-signed certificate for %s (published at %s)\n", s.cfg.PublicHost, ConfigPath)

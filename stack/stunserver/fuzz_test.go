@@ -27,6 +27,8 @@ func FuzzServer(f *testing.F) {
 		mustBuild(f, stun.BindingRequest, stun.NewUsername("u"), stun.Fingerprint),
 		mustBuild(f, stun.BindingSuccess),
 		mustBuild(f, stun.NewType(stun.MethodAllocate, stun.ClassRequest)),
+		mustBuild(f, stun.BindingRequest, stun.RawAttribute{Type: stun.AttrPadding, Value: make([]byte, 1600)}),
+		mustBuild(f, stun.BindingRequest, stun.RawAttribute{Type: 0x0030, Value: []byte{1}}, stun.Fingerprint),
 	} {
 		f.Add(seed)
 	}
@@ -47,14 +49,17 @@ func FuzzServer(f *testing.F) {
 	me := c.LocalAddr().(*net.UDPAddr)
 
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if len(data) > 1400 {
-			return // one datagram the responder reads whole (1500-byte buffer)
+		if len(data) > 60000 {
+			return // more than one UDP datagram holds
 		}
 		var fuzzID [stun.TransactionIDSize]byte
 		expectFuzz := false
 		if stun.IsMessage(data) {
 			m := &stun.Message{Raw: append([]byte(nil), data...)}
-			if m.Decode() == nil && m.Type == stun.BindingRequest {
+			// A Binding request is answered unless its FINGERPRINT is
+			// wrong (RFC 8489 §7: discarded).
+			if m.Decode() == nil && m.Type == stun.BindingRequest &&
+				(!m.Contains(stun.AttrFingerprint) || stun.Fingerprint.Check(m) == nil) {
 				expectFuzz, fuzzID = true, m.TransactionID
 			}
 		}
@@ -69,7 +74,7 @@ func FuzzServer(f *testing.F) {
 		if _, err := c.WriteTo(probe, srv.Primary()); err != nil {
 			t.Fatal(err)
 		}
-		buf := make([]byte, 1500)
+		buf := make([]byte, 64*1024)
 		gotProbe, gotFuzz := false, false
 		for !gotProbe || (expectFuzz && !gotFuzz) {
 			_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))

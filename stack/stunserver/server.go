@@ -170,7 +170,9 @@ func (s *Server) closeAll() error {
 func (s *Server) serve(i, p int) {
 	defer s.wg.Done()
 	c := s.conns[i][p]
-	buf := make([]byte, 1500)
+	// A whole datagram: requests larger than an Ethernet MTU (PADDING,
+	// RFC 5780 §7.6) were cut at 1,500 bytes and never answered.
+	buf := make([]byte, maxDatagram)
 	for {
 		n, from, err := c.ReadFrom(buf)
 		if err != nil {
@@ -181,6 +183,10 @@ func (s *Server) serve(i, p int) {
 		}
 		req := &stun.Message{Raw: append([]byte(nil), buf[:n]...)}
 		if err := req.Decode(); err != nil || req.Type != stun.BindingRequest {
+			continue
+		}
+		// RFC 8489 §7: a FINGERPRINT that does not match is discarded.
+		if req.Contains(stun.AttrFingerprint) && stun.Fingerprint.Check(req) != nil {
 			continue
 		}
 		out, oi, op := s.answer(req, from.(*net.UDPAddr), i, p)
@@ -203,12 +209,13 @@ const (
 // and says which socket must send it.
 func (s *Server) answer(req *stun.Message, from *net.UDPAddr, i, p int) (*stun.Message, int, int) {
 	oi, op := i, p
+	// RFC 8489 §6.3.1: unknown comprehension-required attributes get 420.
+	if unknown := s.unknownRequired(req); len(unknown) > 0 {
+		return errorResponse(req, stun.CodeUnknownAttribute, unknown), i, p
+	}
 	if v, err := req.Get(stun.AttrChangeRequest); err == nil {
 		if len(v) != 4 {
 			return errorResponse(req, stun.CodeBadRequest, nil), i, p
-		}
-		if s.other == nil {
-			return errorResponse(req, stun.CodeUnknownAttribute, []stun.AttrType{stun.AttrChangeRequest}), i, p
 		}
 		if v[3]&changeIP != 0 {
 			oi = 1 - i
@@ -226,7 +233,12 @@ func (s *Server) answer(req *stun.Message, from *net.UDPAddr, i, p int) (*stun.M
 		&stun.ResponseOrigin{IP: origin.IP, Port: origin.Port},
 	}
 	if s.other != nil {
-		setters = append(setters, &stun.OtherAddress{IP: s.other.IP, Port: s.other.Port})
+		// RFC 5780 §7.4: the address a "change IP and port" answer to a
+		// request sent where this one was would come from: relative to
+		// the receiving socket, so a request to the alternate address
+		// learns the primary one (it always named the alternate).
+		other := s.conns[1-i][1-p].LocalAddr().(*net.UDPAddr)
+		setters = append(setters, &stun.OtherAddress{IP: other.IP, Port: other.Port})
 	}
 	setters = append(setters, stun.NewSoftware(Software), stun.Fingerprint)
 	m, err := stun.Build(setters...)
@@ -235,6 +247,36 @@ func (s *Server) answer(req *stun.Message, from *net.UDPAddr, i, p int) (*stun.M
 		return nil, 0, 0
 	}
 	return m, oi, op
+}
+
+// maxDatagram is the largest UDP payload.
+const maxDatagram = 64 * 1024
+
+// understood are the comprehension-required attributes (0x0000-0x7FFF) a
+// Binding request may carry that this responder accepts: the RFC 8489
+// ones it can ignore without authenticating (it does not use
+// credentials), and ICE's (RFC 8445 §16.1). CHANGE-REQUEST is added when
+// the responder has an alternate address.
+var understood = map[stun.AttrType]bool{
+	stun.AttrMappedAddress: true, stun.AttrUsername: true, stun.AttrMessageIntegrity: true,
+	stun.AttrErrorCode: true, stun.AttrUnknownAttributes: true, stun.AttrRealm: true,
+	stun.AttrNonce: true, stun.AttrXORMappedAddress: true, stun.AttrMessageIntegritySHA256: true,
+	stun.AttrPasswordAlgorithm: true, stun.AttrUserhash: true,
+	stun.AttrPriority: true, stun.AttrUseCandidate: true,
+}
+
+// unknownRequired lists req's comprehension-required attributes this
+// responder does not implement (PADDING and RESPONSE-PORT of RFC 5780
+// among them).
+func (s *Server) unknownRequired(req *stun.Message) []stun.AttrType {
+	var out []stun.AttrType
+	for _, a := range req.Attributes {
+		if a.Type >= 0x8000 || understood[a.Type] || (a.Type == stun.AttrChangeRequest && s.other != nil) {
+			continue
+		}
+		out = append(out, a.Type)
+	}
+	return out
 }
 
 func errorResponse(req *stun.Message, code stun.ErrorCode, unknown []stun.AttrType) *stun.Message {

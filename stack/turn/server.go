@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/netip"
 	"time"
 
 	"github.com/pion/logging"
@@ -73,7 +72,8 @@ func New(cfg Config) (*Server, error) {
 	if allow == nil {
 		allow = PeerAllowed
 	}
-	perm := func(client net.Addr, peer net.IP) bool {
+	fix := newFixer(cfg.RelayIP, pionturn.LongTermTURNRESTAuthHandler(cfg.Secret, quietLoggerFactory().NewLogger("turn")))
+	perm := fix.permission(func(client net.Addr, peer net.IP) bool {
 		if allow(peer) {
 			return true
 		}
@@ -82,19 +82,26 @@ func New(cfg Config) (*Server, error) {
 		// (a p2p call logged a dozen warnings per run); -v shows them.
 		log.Info("turn: refused relay peer", "client", client.String(), "peer", peer.String())
 		return false
+	})
+	addrs := map[string]net.Addr{}
+	own := func() []net.Addr {
+		out := make([]net.Addr, 0, len(addrs))
+		for _, a := range addrs {
+			out = append(out, a)
+		}
+		return out
 	}
 	relayGen := func() pionturn.RelayAddressGenerator {
-		return &pionturn.RelayAddressGeneratorStatic{
+		return ownPortsGuard{RelayAddressGenerator: &pionturn.RelayAddressGeneratorStatic{
 			RelayAddress: cfg.RelayIP,
 			Address:      cfg.RelayIP.String(),
 			Net:          cfg.Net,
-		}
+		}, own: own}
 	}
 	var (
 		pcs     []pionturn.PacketConnConfig
 		lns     []pionturn.ListenerConfig
 		closers []func() error
-		addrs   = map[string]net.Addr{}
 	)
 	closeAll := func() {
 		for _, c := range closers {
@@ -109,7 +116,7 @@ func New(cfg Config) (*Server, error) {
 		closers = append(closers, pc.Close)
 		addrs["udp"] = pc.LocalAddr()
 		pcs = append(pcs, pionturn.PacketConnConfig{
-			PacketConn: pc, RelayAddressGenerator: relayGen(), PermissionHandler: perm,
+			PacketConn: &fixedPacketConn{PacketConn: pc, f: fix}, RelayAddressGenerator: relayGen(), PermissionHandler: perm,
 		})
 	}
 	if cfg.TCPAddr != "" {
@@ -121,7 +128,7 @@ func New(cfg Config) (*Server, error) {
 		closers = append(closers, ln.Close)
 		addrs["tcp"] = ln.Addr()
 		lns = append(lns, pionturn.ListenerConfig{
-			Listener: ln, RelayAddressGenerator: relayGen(), PermissionHandler: perm,
+			Listener: &fixedListener{Listener: ln, f: fix}, RelayAddressGenerator: relayGen(), PermissionHandler: perm,
 		})
 	}
 	if cfg.TLSAddr != "" {
@@ -133,7 +140,7 @@ func New(cfg Config) (*Server, error) {
 		closers = append(closers, ln.Close)
 		addrs["tls"] = ln.Addr()
 		lns = append(lns, pionturn.ListenerConfig{
-			Listener: tls.NewListener(ln, cfg.TLSConfig), RelayAddressGenerator: relayGen(), PermissionHandler: perm,
+			Listener: &fixedListener{Listener: tls.NewListener(ln, cfg.TLSConfig), f: fix}, RelayAddressGenerator: relayGen(), PermissionHandler: perm,
 		})
 	}
 	realm := cfg.Realm
@@ -142,7 +149,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	srv, err := pionturn.NewServer(pionturn.ServerConfig{
 		Realm:             realm,
-		AuthHandler:       authHandler(cfg.Secret, log),
+		AuthHandler:       fix.auth(authHandler(cfg.Secret, log)),
 		PacketConnConfigs: pcs,
 		ListenerConfigs:   lns,
 		LoggerFactory:     quietLoggerFactory(),
@@ -190,34 +197,6 @@ func authHandler(secret string, log *slog.Logger) pionturn.AuthHandler {
 func Credentials(secret, user string, ttl time.Duration) (username, password string, err error) {
 	return pionturn.GenerateLongTermTURNRESTCredentials(secret, user, ttl)
 }
-
-// PeerAllowed is the default relay policy: it refuses loopback, private
-// (RFC 1918, RFC 4193), link-local, unspecified, multicast, IPv4-mapped IPv6
-// and the RFC 6598 shared (carrier-grade NAT) range.
-func PeerAllowed(ip net.IP) bool {
-	addr, ok := netip.AddrFromSlice(ip)
-	if !ok {
-		return false
-	}
-	// A 16-byte slice holding ::ffff:a.b.c.d came as an IPv6 XOR-PEER-ADDRESS.
-	if len(ip) == net.IPv6len && addr.Is4In6() {
-		return false
-	}
-	if addr.IsLoopback() || addr.IsPrivate() || addr.IsLinkLocalUnicast() ||
-		addr.IsLinkLocalMulticast() || addr.IsUnspecified() || addr.IsMulticast() ||
-		addr.IsInterfaceLocalMulticast() {
-		return false
-	}
-	if cgnat.Contains(addr) || thisNet.Contains(addr) {
-		return false
-	}
-	return true
-}
-
-var (
-	cgnat   = netip.MustParsePrefix("100.64.0.0/10")
-	thisNet = netip.MustParsePrefix("0.0.0.0/8")
-)
 
 // quietLoggerFactory silences pion's own logging; rtclab logs what matters
 // through slog.

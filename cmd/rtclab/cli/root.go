@@ -118,6 +118,7 @@ Exit codes: 0 every check passed, 1 a check failed, 2 unusable input.`,
 		newDiagnoseCmd(env),
 		newMatrixCmd(env),
 		newVerifyCmd(env),
+		newConformCmd(env),
 	)
 	return root
 }

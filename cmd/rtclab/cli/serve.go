@@ -20,6 +20,7 @@ func newServeCmd(env *Env) *cobra.Command {
 		cert, key     string
 		duration      time.Duration
 		verbose       bool
+		allowedPeers  []string
 		httpPort, ttl = 8080, 10 * time.Minute
 	)
 	cmd := &cobra.Command{
@@ -38,8 +39,10 @@ func newServeCmd(env *Env) *cobra.Command {
     that hands clients the URLs and short-lived credentials.
 
 It is safe on the internet: TURN refuses to relay to loopback, private,
-link-local, unspecified, multicast and IPv4-mapped addresses unless
---allow-private-peers is given (labs and tests only).
+link-local, unspecified, multicast, IPv4-mapped and the other special-
+purpose addresses (answering 403), and to its own ports, unless
+--allow-private-peers is given (labs and tests only); --allowed-peer-ip
+lets chosen ranges through. 'rtclab conform' checks all of it.
 
 Without --cert/--key, TURN over TLS uses a self-signed certificate that the
 config endpoint publishes. It runs until Ctrl-C (or for --for).
@@ -62,6 +65,13 @@ Exit code: 0 stopped cleanly, 1 failed while running, 2 unusable input.`,
 					return usagef("serve: --cert/--key: %v", err)
 				}
 				cfg.TLSConfig = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+			}
+			for _, a := range allowedPeers {
+				p, err := parsePrefix(a)
+				if err != nil {
+					return usagef("serve: --allowed-peer-ip %q: want an address or CIDR prefix", a)
+				}
+				cfg.AllowedPeers = append(cfg.AllowedPeers, p)
 			}
 			generated := false
 			if cfg.Secret == "" {
@@ -126,6 +136,7 @@ Exit code: 0 stopped cleanly, 1 failed while running, 2 unusable input.`,
 	f.StringVar(&cert, "cert", "", "PEM certificate for TURN over TLS (default: self-signed)")
 	f.StringVar(&key, "key", "", "PEM private key for --cert")
 	f.BoolVar(&cfg.AllowPrivatePeers, "allow-private-peers", false, "let TURN relay to loopback and private addresses (labs and tests only)")
+	f.StringSliceVar(&allowedPeers, "allowed-peer-ip", nil, "address or CIDR TURN may relay to although the policy refuses it (repeatable; like coturn's allowed-peer-ip)")
 	f.DurationVar(&duration, "for", 0, "stop after this long (0: until Ctrl-C)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log refused peers and auth failures to stderr")
 	return cmd
