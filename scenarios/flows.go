@@ -11,6 +11,7 @@ import (
 	"github.com/rtclab/rtclab/analysis"
 	"github.com/rtclab/rtclab/netem"
 	"github.com/rtclab/rtclab/stack/flow"
+	"github.com/rtclab/rtclab/yamldecode"
 )
 
 // TopologyFlows is the topology of bandwidth test cases (RFC 8867):
@@ -113,7 +114,7 @@ type FlowInstance struct {
 func (s *Scenario) validateFlows(root *yaml.Node, names map[string]bool) []error {
 	var errs []error
 	bad := func(msg string, path ...any) {
-		errs = append(errs, &Error{File: s.File, Line: lineOf(root, path...), Field: fieldPath(path), Msg: msg})
+		errs = append(errs, &Error{File: s.File, Line: yamldecode.LineOf(root, path...), Field: fieldPath(path), Msg: msg})
 	}
 	for i, p := range s.Participants {
 		if len(p.Publish) > 0 {

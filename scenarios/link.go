@@ -6,7 +6,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/rtclab/rtclab"
 	"github.com/rtclab/rtclab/netem"
+	"github.com/rtclab/rtclab/yamldecode"
 )
 
 // NATSpec is a participant's `nat:` value: a preset name, or a mapping
@@ -190,43 +190,10 @@ func (q *Queue) UnmarshalYAML(v *yaml.Node) error {
 	return q.Time.UnmarshalYAML(v)
 }
 
-// decodeStrict decodes a node into v after checking that every key of
-// every mapping names a field, the way the top-level decoder does
-// (yaml.v3's Node.Decode does not check). Unknown keys are reported in the
-// decoder's own words, so Parse names them with their line.
-func decodeStrict(n *yaml.Node, v any) error {
-	var unknown []string
-	checkKeys(n, reflect.TypeOf(v), &unknown)
-	if err := n.Decode(v); err != nil {
-		return err
-	}
-	if len(unknown) > 0 {
-		return &yaml.TypeError{Errors: unknown}
-	}
-	return nil
-}
-
-func checkKeys(n *yaml.Node, t reflect.Type, unknown *[]string) {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if n.Kind != yaml.MappingNode || t.Kind() != reflect.Struct {
-		return
-	}
-	fields := map[string]reflect.Type{}
-	for _, f := range yamlFields(t) {
-		fields[f.name] = f.typ
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k := n.Content[i]
-		ft, ok := fields[k.Value]
-		if !ok {
-			*unknown = append(*unknown, fmt.Sprintf("line %d: field %s not found in type scenarios.%s", k.Line, k.Value, t.Name()))
-			continue
-		}
-		checkKeys(n.Content[i+1], ft, unknown)
-	}
-}
+// decodeStrict decodes a node into v, reporting unknown keys at every
+// depth (yaml.v3's Node.Decode does not check them); its errors are placed
+// under the field being decoded.
+func decodeStrict(n *yaml.Node, v any) error { return yamldecode.Decode(n, v) }
 
 // Limits of link settings.
 const (

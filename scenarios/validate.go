@@ -10,6 +10,7 @@ import (
 
 	"github.com/rtclab/rtclab/analysis"
 	"github.com/rtclab/rtclab/netem"
+	"github.com/rtclab/rtclab/yamldecode"
 )
 
 // participantMetric reports whether m is measured per participant.
@@ -32,7 +33,7 @@ const (
 func (s *Scenario) validate(root *yaml.Node) []error {
 	var errs []error
 	bad := func(msg string, path ...any) {
-		errs = append(errs, &Error{File: s.File, Line: lineOf(root, path...), Field: fieldPath(path), Msg: msg})
+		errs = append(errs, &Error{File: s.File, Line: yamldecode.LineOf(root, path...), Field: fieldPath(path), Msg: msg})
 	}
 	if s.Name == "" {
 		bad("is required: a short name for reports", "name")
