@@ -62,6 +62,10 @@ func TestParseErrors(t *testing.T) {
 			[]string{"t.yaml:6: participants[0].publish: \"audio\" is not valid here: want a list"}},
 		{"yaml syntax", "name: [unclosed\n", []string{"t.yaml:"}},
 		{"empty", "", []string{"t.yaml: the file is empty"}},
+		{"unknown field under its own path", strings.Replace(valid, "downlink:", "downlnk:", 1),
+			[]string{`t.yaml:7: participants[0].downlnk: unknown field "downlnk"; did you mean "downlink"?`}},
+		{"syntax error on its line", strings.Replace(valid, "    nat:", "   nat:", 1),
+			[]string{"t.yaml:5: did not find expected '-' indicator"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
