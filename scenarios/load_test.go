@@ -63,7 +63,7 @@ func TestParseErrors(t *testing.T) {
 		{"yaml syntax", "name: [unclosed\n", []string{"t.yaml:"}},
 		{"empty", "", []string{"t.yaml: the file is empty"}},
 		{"unknown field under its own path", strings.Replace(valid, "downlink:", "downlnk:", 1),
-			[]string{`t.yaml:7: participants[0].downlnk: unknown field "downlnk"; did you mean "downlink"?`}},
+			[]string{`t.yaml:7: participants[0].downlnk: unknown field "downlnk" (allowed: name, nat, firewall, publish, video, simulcast, codecs, uplink, downlink); did you mean "downlink"?`}},
 		{"syntax error on its line", strings.Replace(valid, "    nat:", "   nat:", 1),
 			[]string{"t.yaml:5: did not find expected '-' indicator"}},
 	}

@@ -166,11 +166,11 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string) {
 		}
 		f, ok := byName[k.Value]
 		if !ok {
+			msg := fmt.Sprintf("unknown field %q (allowed: %s)", k.Value, strings.Join(names, ", "))
 			if s := Closest(k.Value, names); s != "" {
-				d.bad(k, p, fmt.Sprintf("unknown field %q; did you mean %q?", k.Value, s))
-			} else {
-				d.bad(k, p, fmt.Sprintf("unknown field %q (allowed: %s)", k.Value, strings.Join(names, ", ")))
+				msg += fmt.Sprintf("; did you mean %q?", s)
 			}
+			d.bad(k, p, msg)
 			continue
 		}
 		if first, dup := seen[k.Value]; dup {
