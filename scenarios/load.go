@@ -103,6 +103,16 @@ func Load(ref string) (*Scenario, error) {
 	return Parse(ref, data)
 }
 
+// BuiltinYAML returns the YAML of the built-in scenario name
+// ("quickstart", "rfc8867/5.1"), as shipped.
+func BuiltinYAML(name string) ([]byte, bool) {
+	if strings.Contains(name, `\`) || strings.HasPrefix(name, "/") {
+		return nil, false
+	}
+	data, err := builtin.ReadFile(strings.TrimSuffix(name, ".yaml") + ".yaml")
+	return data, err == nil
+}
+
 func readBuiltin(ref string) ([]byte, string, bool) {
 	if strings.Contains(ref, `\`) {
 		return nil, "", false

@@ -84,15 +84,17 @@ func mkdirUnique(base string) (string, error) {
 // an earlier rtclab run that has finished (or died) left its manifest
 // there: then exactly what that run wrote is removed first.
 func claimOut(out string, overwrite bool, tool string) (*outDir, error) {
+	// A folder that cannot be made is unusable input, found before
+	// anything runs (exit 2), not a failed run.
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		return nil, fmt.Errorf("output directory: %w", err)
+		return nil, &UsageError{Err: fmt.Errorf("--out %s: cannot create the folder: %w", out, err)}
 	}
 	err := os.Mkdir(out, 0o755)
 	if err == nil {
 		return newOutDir(out, tool)
 	}
 	if !errors.Is(err, fs.ErrExist) {
-		return nil, fmt.Errorf("output directory: %w", err)
+		return nil, &UsageError{Err: fmt.Errorf("--out %s: cannot create the folder: %w", out, err)}
 	}
 	entries, err := os.ReadDir(out)
 	if err != nil {
@@ -172,7 +174,7 @@ func newOutDir(dir, tool string) (*outDir, error) {
 		if errors.Is(err, fs.ErrExist) {
 			return nil, usagef("--out %s: another rtclab run has claimed this folder", dir)
 		}
-		return nil, fmt.Errorf("output directory: %w", err)
+		return nil, &UsageError{Err: fmt.Errorf("--out %s: cannot write into the folder: %w", dir, err)}
 	}
 	_, werr := f.Write(append(data, '\n'))
 	if cerr := f.Close(); werr == nil {

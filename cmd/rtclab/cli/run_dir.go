@@ -60,7 +60,7 @@ func (s *setSummary) add(rep *reports.Report, dir string) error {
 // summary lists every scenario of the set: those that ran with their
 // reports, the rest as not run.
 func (s *setSummary) summary() *reports.Summary {
-	sum := reports.NewSummary("rtclab "+s.env.Version, s.reps, s.dirs, float64(time.Since(s.start).Milliseconds())/1000)
+	sum := reports.NewSummary(s.env.tool(), s.reps, s.dirs, float64(time.Since(s.start).Milliseconds())/1000)
 	for _, sc := range s.list[len(s.reps):] {
 		sum.AddNotRun(sc.Name, sc.Description)
 	}

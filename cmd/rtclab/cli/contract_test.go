@@ -1,0 +1,173 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/rtclab/rtclab/reports"
+	"github.com/rtclab/rtclab/scenarios"
+)
+
+// The CLI contract: usage errors exit 2 with one "rtclab: " prefix and a
+// hint, before anything runs.
+func TestUsageErrors(t *testing.T) {
+	noFFmpeg := func(string) (string, error) { return "", errors.New("not found") }
+	tests := []struct {
+		name string
+		args []string
+		want []string // substrings of stderr
+	}{
+		{"unknown command", []string{"versio"}, []string{`rtclab: unknown command "versio"; did you mean version?`}},
+		{"unknown command far from any", []string{"frobnicate"}, []string{`unknown command "frobnicate" (commands: `}},
+		{"unknown flag, one prefix", []string{"run", "--bogus"}, []string{"rtclab: unknown flag: --bogus (see 'rtclab run --help')"}},
+		{"out cannot be created", []string{"run", "--out", "/proc/rtclab-test/x"}, []string{"--out /proc/rtclab-test/x: cannot create the folder"}},
+		{"quality without ffmpeg", []string{"run", "--quality", "--out", "OUT"}, []string{"--quality decodes the received video with ffmpeg", "install ffmpeg"}},
+		{"show unknown", []string{"show", "quickstrat"}, []string{"no built-in scenario quickstrat; did you mean quickstart?"}},
+		{"show needs a name", []string{"show"}, []string{"accepts 1 arg(s), received 0 (see 'rtclab show --help')"}},
+		{"verify needs a dir", []string{"verify"}, []string{"(see 'rtclab verify --help')"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env, out, errb := testEnv(t)
+			env.LookPath = noFFmpeg
+			dir := filepath.Join(t.TempDir(), "out")
+			for i, a := range tt.args {
+				if a == "OUT" {
+					tt.args[i] = dir
+				}
+			}
+			if code := Main(tt.args, env); code != ExitUsage {
+				t.Errorf("exit %d, want %d\nstderr: %s", code, ExitUsage, errb)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(errb.String(), w) {
+					t.Errorf("stderr\n  %s\nlacks\n  %s", errb, w)
+				}
+			}
+			if strings.Contains(errb.String(), "rtclab: rtclab") {
+				t.Errorf("doubled prefix: %s", errb)
+			}
+			if strings.Contains(errb.String(), "running ") || out.Len() > 0 {
+				t.Errorf("something ran: stdout %q stderr %q", out, errb)
+			}
+			if _, err := os.Stat(dir); err == nil {
+				t.Errorf("%s was created", dir)
+			}
+		})
+	}
+}
+
+func TestVersion(t *testing.T) {
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		env, out, _ := testEnv(t)
+		if code := Main(args, env); code != ExitPass || !strings.HasPrefix(out.String(), "rtclab ") {
+			t.Errorf("%v: exit %d, stdout %q", args, code, out)
+		}
+	}
+	env, out, _ := testEnv(t)
+	env.Version = "v9.9.9"
+	if code := Main([]string{"version", "--json"}, env); code != ExitPass {
+		t.Fatalf("exit %d", code)
+	}
+	var b reports.ToolBuild
+	if err := json.Unmarshal(out.Bytes(), &b); err != nil || b.Version != "v9.9.9" || b.Go == "" {
+		t.Errorf("version --json: %+v, %v (%s)", b, err, out)
+	}
+}
+
+func TestShowPrintsBuiltin(t *testing.T) {
+	env, out, _ := testEnv(t)
+	if code := Main([]string{"show", "rfc8867/5.1"}, env); code != ExitPass {
+		t.Fatalf("exit %d", code)
+	}
+	want, _ := scenarios.BuiltinYAML("rfc8867/5.1")
+	if out.String() != string(want) || len(want) == 0 {
+		t.Errorf("show printed %d bytes, want the %d of the built-in", out.Len(), len(want))
+	}
+	if _, err := scenarios.Parse("shown.yaml", out.Bytes()); err != nil {
+		t.Errorf("what show prints does not load: %v", err)
+	}
+}
+
+func TestCompletion(t *testing.T) {
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"__complete", "run", "quick"}, []string{"quickstart\n", "quickstart-p2p\n"}},
+		{[]string{"__complete", "show", "rfc8867/5."}, []string{"rfc8867/5.1\n"}},
+		{[]string{"__complete", "run", "--clock", ""}, []string{"virtual\n", "real\n"}},
+		{[]string{"__complete", "matrix", "--ice", "stun,re"}, []string{"stun,relay-only\n"}},
+	}
+	for _, tt := range tests {
+		env, out, _ := testEnv(t)
+		Main(tt.args, env)
+		for _, w := range tt.want {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("%v completes\n%s\nwithout %q", tt.args, out, w)
+			}
+		}
+	}
+}
+
+// noChecks is a short call that checks nothing.
+const noChecks = `name: unchecked
+duration: 3s
+topology: p2p
+participants:
+  - name: alice
+    publish: [audio]
+  - name: bob
+    publish: [audio]
+`
+
+// A run into a file or pipe: no carriage returns, no colour; --json puts
+// one JSON document on stdout; a scenario without checks says so, and
+// --require-checks fails it; --seed is what ran and what the report says.
+func TestRunForPipesAndCI(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "unchecked.yaml")
+	if err := os.WriteFile(file, []byte(noChecks), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	env, out, errb := testEnv(t)
+	dir := filepath.Join(t.TempDir(), "text")
+	if code := Main([]string{"run", file, "--out", dir}, env); code != ExitPass {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errb)
+	}
+	all := out.String() + errb.String()
+	if strings.ContainsAny(all, "\r\x1b") {
+		t.Errorf("carriage return or escape in piped output:\n%q", all)
+	}
+	if first, _, _ := strings.Cut(out.String(), "\n"); !strings.HasPrefix(first, "PASS unchecked") || !strings.Contains(first, "no checks") {
+		t.Errorf("verdict line %q does not say the run checked nothing", first)
+	}
+
+	env, out, errb = testEnv(t)
+	dir = filepath.Join(t.TempDir(), "json")
+	code := Main([]string{"run", file, "--out", dir, "--json", "--require-checks", "--seed", "7", "-q"}, env)
+	if code != ExitFail {
+		t.Errorf("--require-checks on a scenario without checks: exit %d, want %d", code, ExitFail)
+	}
+	var sum runJSON
+	if err := json.Unmarshal(out.Bytes(), &sum); err != nil {
+		t.Fatalf("stdout is not one JSON document: %v\n%s", err, out)
+	}
+	if sum.Verdict != "fail" || len(sum.Scenarios) != 1 || sum.Scenarios[0].Expectations != 0 || sum.Scenarios[0].Seed != 7 {
+		t.Errorf("summary %+v", sum)
+	}
+	if !strings.Contains(errb.String(), "unchecked declares no checks (no expect entries), and --require-checks is set") || strings.Contains(errb.String(), "running ") {
+		t.Errorf("stderr with -q: %s", errb)
+	}
+	rep, err := reports.ReadJSON(sum.Scenarios[0].Report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Scenario.Seed != 7 || rep.ToolBuild == nil || rep.ToolBuild.Version == "" || !strings.HasPrefix(rep.Tool, "rtclab ") {
+		t.Errorf("report: seed %d, tool %q, build %+v", rep.Scenario.Seed, rep.Tool, rep.ToolBuild)
+	}
+}
