@@ -134,22 +134,37 @@ func TestRunForPipesAndCI(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	env, out, errb := testEnv(t)
+	// rtclab run FILE > log.txt 2>&1: both streams into one real file.
+	env, _, _ := testEnv(t)
+	logFile, err := os.Create(filepath.Join(t.TempDir(), "log.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logFile.Close()
+	env.Stdout, env.Stderr = logFile, logFile
 	dir := filepath.Join(t.TempDir(), "text")
-	if code := Main([]string{"run", file, "--out", dir}, env); code != ExitPass {
-		t.Fatalf("exit %d\n%s\n%s", code, out, errb)
+	code := Main([]string{"run", file, "--out", dir}, env)
+	logged, _ := os.ReadFile(logFile.Name())
+	if code != ExitPass {
+		t.Fatalf("exit %d\n%s", code, logged)
 	}
-	all := out.String() + errb.String()
-	if strings.ContainsAny(all, "\r\x1b") {
-		t.Errorf("carriage return or escape in piped output:\n%q", all)
+	if strings.ContainsAny(string(logged), "\r\x1b") {
+		t.Errorf("carriage return or escape in a log file:\n%q", logged)
 	}
-	if first, _, _ := strings.Cut(out.String(), "\n"); !strings.HasPrefix(first, "PASS unchecked") || !strings.Contains(first, "no checks") {
-		t.Errorf("verdict line %q does not say the run checked nothing", first)
+	verdict := ""
+	for _, l := range strings.Split(string(logged), "\n") {
+		if strings.HasPrefix(l, "PASS ") || strings.HasPrefix(l, "FAIL ") {
+			verdict = l
+			break
+		}
+	}
+	if !strings.HasPrefix(verdict, "PASS unchecked") || !strings.Contains(verdict, "no checks") {
+		t.Errorf("verdict line %q does not say the run checked nothing", verdict)
 	}
 
-	env, out, errb = testEnv(t)
+	env, out, errb := testEnv(t)
 	dir = filepath.Join(t.TempDir(), "json")
-	code := Main([]string{"run", file, "--out", dir, "--json", "--require-checks", "--seed", "7", "-q"}, env)
+	code = Main([]string{"run", file, "--out", dir, "--json", "--require-checks", "--seed", "7", "-q"}, env)
 	if code != ExitFail {
 		t.Errorf("--require-checks on a scenario without checks: exit %d, want %d", code, ExitFail)
 	}
