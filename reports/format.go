@@ -48,7 +48,7 @@ func headline(r *Report) string {
 	note := ""
 	if e := r.Scenario.Expectations; e != nil && *e == 0 {
 		// A pass that checked nothing the scenario asked for says so.
-		note = ", no checks (only the implicit media checks)"
+		note = "; no checks, only the implicit media ones"
 	}
 	return fmt.Sprintf("%s %s (%s clock, %s scenario %s %s wall%s)",
 		verdictWord(r), name, clock, seconds(r.Scenario.DurationS), run, seconds(r.WallSeconds), note)
