@@ -186,3 +186,29 @@ func TestRunForPipesAndCI(t *testing.T) {
 		t.Errorf("report: seed %d, tool %q, build %+v", rep.Scenario.Seed, rep.Tool, rep.ToolBuild)
 	}
 }
+
+// --json over several scenarios is still one JSON document on stdout: the
+// summary table is not printed.
+func TestRunJSONSeveral(t *testing.T) {
+	in := t.TempDir()
+	for _, name := range []string{"one", "two"} {
+		data := strings.Replace(noChecks, "name: unchecked", "name: "+name, 1)
+		if err := os.WriteFile(filepath.Join(in, name+".yaml"), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env, out, errb := testEnv(t)
+	if code := Main([]string{"run", in, "--out", filepath.Join(t.TempDir(), "o"), "--json"}, env); code != ExitPass {
+		t.Fatalf("exit %d\n%s", code, errb)
+	}
+	var sum runJSON
+	if err := json.Unmarshal(out.Bytes(), &sum); err != nil {
+		t.Fatalf("stdout is not one JSON document: %v\n%s", err, out)
+	}
+	if len(sum.Scenarios) != 2 || sum.Summary == "" || sum.Verdict != "pass" {
+		t.Errorf("summary %+v", sum)
+	}
+	if _, err := os.Stat(sum.Summary); err != nil {
+		t.Error(err)
+	}
+}

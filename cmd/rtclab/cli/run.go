@@ -180,7 +180,7 @@ Exit code: 0 every check passed, 1 a check failed or the run broke,
 				}
 			}
 			if len(list) > 1 {
-				if err := set.finish(); err != nil {
+				if err := set.finish(!asJSON); err != nil {
 					return err
 				}
 			}

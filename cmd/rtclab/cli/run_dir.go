@@ -74,9 +74,10 @@ func (s *setSummary) write() error {
 	return s.out.record(reports.SummaryJSONFile, reports.SummaryHTMLFile)
 }
 
-// finish writes the summary a last time and prints its table.
-func (s *setSummary) finish() error {
-	if err := s.write(); err != nil {
+// finish writes the summary a last time and, when text is set, prints
+// its table (not under --json, whose stdout is one JSON document).
+func (s *setSummary) finish(text bool) error {
+	if err := s.write(); err != nil || !text {
 		return err
 	}
 	if err := reports.WriteSummaryText(s.env.Stdout, s.summary()); err != nil {
