@@ -29,7 +29,9 @@ func Parse(data []byte) (*yaml.Node, error) {
 	line, msg := splitYAMLError(err)
 	lines := bytes.SplitAfter(data, []byte("\n"))
 	if len(lines) <= maxSearchLines {
-		for n := 1; n <= len(lines); n++ {
+		// The problem is on or after the line yaml.v3 names (where the
+		// enclosing block starts), so the search starts there.
+		for n := max(line, 1); n <= len(lines); n++ {
 			var prefix yaml.Node
 			perr := yaml.Unmarshal(bytes.Join(lines[:n], nil), &prefix)
 			if perr == nil {
