@@ -188,7 +188,7 @@ func (d *decoder) ice(list []string) []ICEConfig {
 		ic := ICEConfig(name)
 		switch {
 		case !ic.Valid():
-			d.bad(fmt.Sprintf("ice[%d]", i), fmt.Sprintf("unknown ICE configuration %q (allowed: %s)", name, iceNames()), "ice", i)
+			d.bad(fmt.Sprintf("ice[%d]", i), fmt.Sprintf("unknown ICE configuration %q (allowed: %s)%s", name, iceNames(), yamldecode.DidYouMean(name, strings.Split(iceNames(), ", "))), "ice", i)
 		case slices.Contains(out, ic):
 			d.bad(fmt.Sprintf("ice[%d]", i), fmt.Sprintf("%q is listed twice", name), "ice", i)
 		default:
@@ -276,7 +276,8 @@ func (d *decoder) nats(list []string, custom []NAT) []NAT {
 		} else if netem.NAT(name).Valid() {
 			nat = PresetNAT(netem.NAT(name))
 		} else {
-			d.bad(field, fmt.Sprintf("unknown NAT %q (allowed: %s%s)", name, netem.NATNames(), customNames(custom)), "nats", i)
+			known := strings.Split(netem.NATNames()+customNames(custom), ", ")
+			d.bad(field, fmt.Sprintf("unknown NAT %q (allowed: %s%s)%s", name, netem.NATNames(), customNames(custom), yamldecode.DidYouMean(name, known)), "nats", i)
 			continue
 		}
 		if slices.ContainsFunc(out, func(x NAT) bool { return x.Name == nat.Name }) {

@@ -78,6 +78,7 @@ func TestParseFileErrors(t *testing.T) {
 			[]string{`g.yaml:5: did not find expected '-' indicator`}},
 		{"typo in a nested key", "custom:\n  - {name: x, mapping: endpoint-independent, filtering: endpoint-independent, cgn: {maping: endpoint-independent}}\n",
 			[]string{`g.yaml:2: custom[0].cgn.maping: unknown field "maping" (allowed: mapping, filtering); did you mean "mapping"?`}},
+		{"NAT typo", "nats: [open, symetric]\n", []string{`nats[1]: unknown NAT "symetric" (allowed: open, full-cone, restricted-cone, port-restricted-cone, symmetric, double-nat, udp-blocked); did you mean "symmetric"?`}},
 		{"seed not a number", "seed: many\n", []string{`g.yaml:1: seed: "many" is not valid here: want a whole number`}},
 		{"hairpinning refused", "custom:\n  - {name: x, mapping: endpoint-independent, filtering: endpoint-independent, hairpinning: true}\n", []string{`custom[0].hairpinning: unknown field "hairpinning" (allowed: name, mapping, filtering, cgn)`}},
 	}

@@ -245,7 +245,7 @@ func (s *Scenario) validateFlows(root *yaml.Node, names map[string]bool) []error
 		at := func(rest ...any) []any { return append([]any{"expect", i}, rest...) }
 		e.validateCriterion(bad, at)
 		if _, ok := analysis.LookupMetric(e.Metric, true); !ok {
-			bad(fmt.Sprintf("unknown metric %q for the flows topology (allowed: %s)", e.Metric, strings.Join(analysis.MetricNames(true), ", ")), at("metric")...)
+			bad(fmt.Sprintf("unknown metric %q for the flows topology (allowed: %s)%s", e.Metric, strings.Join(analysis.MetricNames(true), ", "), yamldecode.DidYouMean(e.Metric, analysis.MetricNames(true))), at("metric")...)
 			continue
 		}
 		if e.Min == nil && e.Max == nil {

@@ -403,7 +403,7 @@ func (p Participant) resolveNAT(c linkCtx, h *netem.HostConfig) {
 	default:
 		h.NAT = netem.NAT(p.NAT.String())
 		if !h.NAT.Valid() {
-			c.bad(fmt.Sprintf("unknown NAT %q (allowed: %s, or a mapping with mapping/filtering)", p.NAT.Preset, netem.NATNames()), c.At("nat")...)
+			c.bad(fmt.Sprintf("unknown NAT %q (allowed: %s, or a mapping with mapping/filtering)%s", p.NAT.Preset, netem.NATNames(), yamldecode.DidYouMean(p.NAT.Preset, strings.Split(netem.NATNames(), ", "))), c.At("nat")...)
 		}
 	}
 	if fw := p.Firewall; fw != nil {

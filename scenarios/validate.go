@@ -43,7 +43,7 @@ func (s *Scenario) validate(root *yaml.Node) []error {
 		s.Topology = "sfu"
 	case "sfu", "p2p", TopologyFlows:
 	default:
-		bad(fmt.Sprintf("unknown topology %q (allowed: sfu, p2p, flows)", s.Topology), "topology")
+		bad(fmt.Sprintf("unknown topology %q (allowed: sfu, p2p, flows)%s", s.Topology, yamldecode.DidYouMean(s.Topology, []string{"sfu", "p2p", TopologyFlows})), "topology")
 	}
 	switch {
 	case s.Duration.Duration == 0:
@@ -109,7 +109,7 @@ func (s *Scenario) validate(root *yaml.Node) []error {
 		e.validateCriterion(bad, at)
 		def, ok := analysis.LookupMetric(e.Metric, false)
 		if !ok {
-			bad(fmt.Sprintf("unknown metric %q (allowed: %s)", e.Metric, strings.Join(analysis.MetricNames(false), ", ")), at("metric")...)
+			bad(fmt.Sprintf("unknown metric %q (allowed: %s)%s", e.Metric, strings.Join(analysis.MetricNames(false), ", "), yamldecode.DidYouMean(e.Metric, analysis.MetricNames(false))), at("metric")...)
 			continue
 		}
 		errs = append(errs, s.validateMetricKind(root, i, def)...)

@@ -1,5 +1,7 @@
 package yamldecode
 
+import "fmt"
+
 // Closest returns the option nearest to word by edit distance, or "" when
 // none is close enough to be a likely typo (at most a third of the word's
 // letters changed, and at least one).
@@ -41,4 +43,13 @@ func distance(a, b string) int {
 		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(rb)]
+}
+
+// DidYouMean returns `; did you mean "x"?` naming the option closest to
+// word, or "" when none is close: the tail of an "unknown NAME" message.
+func DidYouMean(word string, options []string) string {
+	if s := Closest(word, options); s != "" {
+		return fmt.Sprintf("; did you mean %q?", s)
+	}
+	return ""
 }
