@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rtclab/rtclab/matrix"
 	"github.com/rtclab/rtclab/reports"
 	"github.com/rtclab/rtclab/scenarios"
 )
@@ -210,5 +211,38 @@ func TestRunJSONSeveral(t *testing.T) {
 	}
 	if _, err := os.Stat(sum.Summary); err != nil {
 		t.Error(err)
+	}
+}
+
+// matrix --json: one JSON document whose counts are those of the cells
+// in matrix.json, counted again here.
+func TestMatrixJSON(t *testing.T) {
+	grid := filepath.Join(t.TempDir(), "grid.yaml")
+	if err := os.WriteFile(grid, []byte("nats: [open, symmetric]\nice: [stun]\nduration: 2s\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env, out, errb := testEnv(t)
+	if code := Main([]string{"matrix", grid, "--out", filepath.Join(t.TempDir(), "m"), "--json", "-q"}, env); code != ExitPass {
+		t.Fatalf("exit %d\n%s", code, errb)
+	}
+	if errb.Len() > 0 {
+		t.Errorf("stderr with -q: %s", errb)
+	}
+	var sum matrixJSON
+	if err := json.Unmarshal(out.Bytes(), &sum); err != nil {
+		t.Fatalf("stdout is not one JSON document: %v\n%s", err, out)
+	}
+	r, err := matrix.ReadJSON(sum.Result)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, c := range r.Cells {
+		count[c.Status]++
+	}
+	if sum.Cells != 4 || len(r.Cells) != 4 || sum.Verdict != r.Verdict ||
+		sum.Matched != count[matrix.StatusExpected] || sum.Deviations != count[matrix.StatusDeviation] ||
+		sum.Unexpected != count[matrix.StatusUnexpected] || sum.Errors != count[matrix.StatusError] {
+		t.Errorf("summary %+v, cells by status %v", sum, count)
 	}
 }
