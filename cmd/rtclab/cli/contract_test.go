@@ -246,3 +246,22 @@ func TestMatrixJSON(t *testing.T) {
 		t.Errorf("summary %+v, cells by status %v", sum, count)
 	}
 }
+
+func TestBenchJSON(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "unchecked.yaml")
+	if err := os.WriteFile(file, []byte(noChecks), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env, out, errb := testEnv(t)
+	if code := Main([]string{"bench", file, "--runs", "2", "--json"}, env); code != ExitPass {
+		t.Fatalf("exit %d\n%s", code, errb)
+	}
+	var b benchJSON
+	if err := json.Unmarshal(out.Bytes(), &b); err != nil {
+		t.Fatalf("stdout is not one JSON document: %v\n%s", err, out)
+	}
+	if len(b.Rows) != 1 || b.Rows[0].Scenario != "unchecked" || b.Rows[0].Runs != 2 || b.Rows[0].ScenarioSeconds != 3 ||
+		b.Rows[0].WallMin <= 0 || b.Rows[0].WallMin > b.Rows[0].WallMean {
+		t.Errorf("bench --json: %+v", b)
+	}
+}
