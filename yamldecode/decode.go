@@ -31,7 +31,13 @@ func Decode(n *yaml.Node, v any) error {
 
 type decoder struct {
 	errs []*Error
+	// aliases counts alias expansions, bounded so that a small document
+	// of aliases to aliases cannot expand into an enormous one.
+	aliases int
 }
+
+// maxAliases bounds the alias expansions of one document.
+const maxAliases = 10_000
 
 func (d *decoder) bad(n *yaml.Node, path, msg string) {
 	d.errs = append(d.errs, &Error{Line: n.Line, Path: path, Msg: msg})
@@ -53,6 +59,12 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 	case yaml.AliasNode:
 		if n.Alias == nil {
 			d.bad(n, path, "alias to nothing")
+			return
+		}
+		if d.aliases++; d.aliases > maxAliases {
+			if d.aliases == maxAliases+1 {
+				d.bad(n, path, fmt.Sprintf("more than %d alias expansions", maxAliases))
+			}
 			return
 		}
 		n = n.Alias
@@ -156,10 +168,20 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string) {
 		byName[f.Name] = f
 		names[i] = f.Name
 	}
+	// Merge keys ("<<: *defaults", YAML 1.1) first, so that the
+	// mapping's own keys override what they bring.
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; isMerge(k) {
+			d.merge(n.Content[i+1], v, path)
+		}
+	}
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		p := Join(path, k.Value)
+		if isMerge(k) {
+			continue
+		}
 		if k.Kind != yaml.ScalarNode {
 			d.bad(k, path, "a key must be a plain name")
 			continue
@@ -179,6 +201,32 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string) {
 		}
 		seen[k.Value] = k.Line
 		d.value(val, fieldByIndex(v, f.Index), p)
+	}
+}
+
+func isMerge(k *yaml.Node) bool {
+	return k.Kind == yaml.ScalarNode && k.Value == "<<" && k.ShortTag() == "!!merge"
+}
+
+// merge decodes the mapping (or list of mappings) of a merge key into the
+// struct v.
+func (d *decoder) merge(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		if d.aliases++; d.aliases > maxAliases {
+			return
+		}
+		n = n.Alias
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		d.structure(n, v, path)
+	case yaml.SequenceNode:
+		// Earlier mappings in the list override later ones.
+		for i := len(n.Content) - 1; i >= 0; i-- {
+			d.merge(n.Content[i], v, path)
+		}
+	default:
+		d.bad(n, path, "<< must merge a mapping or a list of mappings")
 	}
 }
 

@@ -150,3 +150,70 @@ func TestClosest(t *testing.T) {
 		}
 	}
 }
+
+// Anchors, aliases and merge keys work as in yaml.v3: the mapping's own
+// keys override merged ones, and expansions are bounded.
+func TestDecodeAliases(t *testing.T) {
+	d, err := decode(t, `
+participants:
+  - &base
+    name: a
+    downlink: {loss: 0.5, delay: 40ms}
+  - <<: *base
+    name: b
+  - name: c
+    downlink: *dl
+x: &dl {loss: 0.1}
+`)
+	if err == nil {
+		t.Fatal("alias before its anchor and an unknown key x: no error")
+	}
+	d, err = decode(t, `
+participants:
+  - &base
+    name: a
+    downlink: &dl {loss: 0.5, delay: 40ms}
+  - <<: *base
+    name: b
+  - name: c
+    downlink: *dl
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := d.Participants
+	if len(p) != 3 || p[1].Name != "b" || *p[1].Downlink.Loss != 0.5 || p[2].Downlink.Delay != "40ms" {
+		t.Errorf("decoded %+v", p)
+	}
+
+	// Six levels of ten aliases each would be a million names.
+	var b strings.Builder
+	b.WriteString("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n")
+	for i := 1; i <= 6; i++ {
+		fmt.Fprintf(&b, "a%d: &a%d [", i, i)
+		for j := range 10 {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "*a%d", i-1)
+		}
+		b.WriteString("]\n")
+	}
+	var bomb struct {
+		A0 []string             `yaml:"a0"`
+		A1 [][]string           `yaml:"a1"`
+		A2 [][][]string         `yaml:"a2"`
+		A3 [][][][]string       `yaml:"a3"`
+		A4 [][][][][]string     `yaml:"a4"`
+		A5 [][][][][][]string   `yaml:"a5"`
+		A6 [][][][][][][]string `yaml:"a6"`
+	}
+	root, err := Parse([]byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = Decode(root, &bomb)
+	if got := Errors(err); len(got) != 1 || !strings.Contains(got[0].Msg, "alias expansions") {
+		t.Errorf("alias bomb: %v", err)
+	}
+}
