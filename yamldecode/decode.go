@@ -73,11 +73,13 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 		v.Set(reflect.ValueOf(*n))
 		return
 	}
+	if isNull(n) {
+		// null (~, or nothing after the colon) leaves the zero value, as
+		// in yaml.v3, without calling UnmarshalYAML.
+		v.SetZero()
+		return
+	}
 	if v.Kind() == reflect.Pointer {
-		if isNull(n) {
-			v.SetZero()
-			return
-		}
 		if v.IsNil() {
 			v.Set(reflect.New(v.Type().Elem()))
 		}
@@ -293,10 +295,6 @@ func (d *decoder) scalar(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	if v.Kind() == reflect.String && !v.Addr().Type().Implements(textUnmarshalerType) {
-		if isNull(n) {
-			v.SetString("")
-			return
-		}
 		v.SetString(n.Value) // any scalar's text is a string
 		return
 	}

@@ -122,13 +122,16 @@ participants:
     tags: {x: "1"}
   - name: b
     uplink: ~
+    downlink:
+    kind: ~
 `)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := d.Participants
 	if d.Seed != 16 || d.Name != "lab" || !d.On || len(p) != 2 || *p[0].Downlink.Loss != 0.25 ||
-		p[0].Downlink.Delay != "40ms" || p[0].Kind.Value != "B" || p[0].Tags["x"] != "1" || p[1].Uplink != nil {
+		p[0].Downlink.Delay != "40ms" || p[0].Kind.Value != "B" || p[0].Tags["x"] != "1" || p[1].Uplink != nil ||
+		p[1].Downlink.Loss != nil || p[1].Kind.Value != "" {
 		t.Errorf("decoded %+v", d)
 	}
 	if root, err := Parse([]byte("# only a comment\n")); root != nil || err != nil {
