@@ -96,7 +96,8 @@ func Load(ref string) (*Scenario, error) {
 	data, err := os.ReadFile(ref)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, &Error{File: ref, Msg: "no such file (built-in scenarios: " + strings.Join(BuiltinNames(), ", ") + ")"}
+			return nil, &Error{File: ref, Msg: "no such file (built-in scenarios: " + strings.Join(BuiltinNames(), ", ") + ")" +
+				yamldecode.DidYouMean(strings.TrimSuffix(ref, ".yaml"), BuiltinNames())}
 		}
 		return nil, &Error{File: ref, Msg: err.Error()}
 	}

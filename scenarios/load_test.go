@@ -89,6 +89,13 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+func TestLoadMistypedBuiltin(t *testing.T) {
+	_, err := Load("quickstrat")
+	if err == nil || !strings.HasSuffix(err.Error(), `; did you mean "quickstart"?`) {
+		t.Errorf("err = %v", err)
+	}
+}
+
 func TestLoadMissingFile(t *testing.T) {
 	_, err := Load("no/such.yaml")
 	if err == nil || !strings.Contains(err.Error(), "no/such.yaml: no such file (built-in scenarios: quickstart") {
