@@ -365,7 +365,7 @@ func loadTrace(scenarioFile, ref string) (*netem.Trace, error) {
 	if name, ok := strings.CutPrefix(ref, "builtin:"); ok {
 		f, err := rtclab.Traces.Open(path.Join("testdata/traces", name))
 		if err != nil {
-			return nil, fmt.Errorf("no built-in trace %q (built-in: %s)", name, strings.Join(builtinTraces(), ", "))
+			return nil, fmt.Errorf("no built-in trace %q (built-in: %s)", name, strings.Join(BuiltinTraces(), ", "))
 		}
 		defer f.Close()
 		return netem.ParseTrace(ref, f)
@@ -382,7 +382,9 @@ func loadTrace(scenarioFile, ref string) (*netem.Trace, error) {
 	return netem.ParseTrace(p, f)
 }
 
-func builtinTraces() []string {
+// BuiltinTraces names the capacity traces shipped in the binary, written
+// "builtin:NAME" in a trace field.
+func BuiltinTraces() []string {
 	entries, _ := fs.ReadDir(rtclab.Traces, "testdata/traces")
 	var out []string
 	for _, e := range entries {

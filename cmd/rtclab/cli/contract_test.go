@@ -103,6 +103,7 @@ func TestCompletion(t *testing.T) {
 		{[]string{"__complete", "show", "rfc8867/5."}, []string{"rfc8867/5.1\n"}},
 		{[]string{"__complete", "run", "--clock", ""}, []string{"virtual\n", "real\n"}},
 		{[]string{"__complete", "matrix", "--ice", "stun,re"}, []string{"stun,relay-only\n"}},
+		{[]string{"__complete", "netem", "check", "--trace", "builtin:"}, []string{"builtin:" + scenarios.BuiltinTraces()[0] + "\n"}},
 	}
 	for _, tt := range tests {
 		env, out, _ := testEnv(t)
