@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rtclab/rtclab/matrix"
 	"github.com/rtclab/rtclab/reports"
@@ -264,5 +265,18 @@ func TestBenchJSON(t *testing.T) {
 	if len(b.Rows) != 1 || b.Rows[0].Scenario != "unchecked" || b.Rows[0].Runs != 2 || b.Rows[0].ScenarioSeconds != 3 ||
 		b.Rows[0].WallMin <= 0 || b.Rows[0].WallMin > b.Rows[0].WallMean {
 		t.Errorf("bench --json: %+v", b)
+	}
+}
+
+// The default output folder that cannot be made is a usage error too.
+func TestDefaultOutUnusable(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "plain-file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := claimDefaultOut(filepath.Join(file, "rtclab-out"), "", time.Now(), "test")
+	var ue *UsageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "--out") {
+		t.Errorf("err = %v, want a usage error naming --out", err)
 	}
 }

@@ -48,13 +48,14 @@ type outDir struct {
 // name first: os.Mkdir fails for all but one creator of a name, so two runs
 // started in the same second never share a folder.
 func claimDefaultOut(root, prefix string, now time.Time, tool string) (*outDir, error) {
+	// As for --out: a folder that cannot be made stops it before it runs.
 	if err := os.MkdirAll(root, 0o755); err != nil {
-		return nil, fmt.Errorf("output directory: %w", err)
+		return nil, &UsageError{Err: fmt.Errorf("cannot create the output folder (name one with --out): %w", err)}
 	}
 	base := filepath.Join(root, prefix+now.Format("20060102-150405"))
 	dir, err := mkdirUnique(base)
 	if err != nil {
-		return nil, err
+		return nil, &UsageError{Err: fmt.Errorf("%w (name a folder with --out)", err)}
 	}
 	return newOutDir(dir, tool)
 }
