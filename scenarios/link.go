@@ -52,7 +52,7 @@ func (n *NATSpec) UnmarshalYAML(v *yaml.Node) error {
 		return nil
 	case yaml.MappingNode:
 		n.Custom = &NATDetail{}
-		return decodeStrict(v, n.Custom)
+		return yamldecode.Decode(v, n.Custom)
 	}
 	return posError(v, "want a NAT preset name or a mapping with mapping/filtering")
 }
@@ -189,11 +189,6 @@ func (q *Queue) UnmarshalYAML(v *yaml.Node) error {
 	}
 	return q.Time.UnmarshalYAML(v)
 }
-
-// decodeStrict decodes a node into v, reporting unknown keys at every
-// depth (yaml.v3's Node.Decode does not check them); its errors are placed
-// under the field being decoded.
-func decodeStrict(n *yaml.Node, v any) error { return yamldecode.Decode(n, v) }
 
 // Limits of link settings.
 const (
