@@ -23,8 +23,9 @@ func TestUsageErrors(t *testing.T) {
 		args []string
 		want []string // substrings of stderr
 	}{
-		{"unknown command", []string{"versio"}, []string{`rtclab: unknown command "versio"; did you mean version?`}},
+		{"unknown command", []string{"versio"}, []string{`rtclab: unknown command "versio"; did you mean "version"?`}},
 		{"unknown command far from any", []string{"frobnicate"}, []string{`unknown command "frobnicate" (commands: `}},
+		{"unknown subcommand", []string{"netem", "chek"}, []string{`rtclab: unknown command "chek" for "rtclab netem"; did you mean "check"? (commands: check; see 'rtclab netem --help')`}},
 		{"unknown flag, one prefix", []string{"run", "--bogus"}, []string{"rtclab: unknown flag: --bogus (see 'rtclab run --help')"}},
 		{"out cannot be created", []string{"run", "--out", "/proc/rtclab-test/x"}, []string{"--out /proc/rtclab-test/x: cannot create the folder"}},
 		{"quality without ffmpeg", []string{"run", "--quality", "--out", "OUT"}, []string{"--quality decodes the received video with ffmpeg", "install ffmpeg"}},

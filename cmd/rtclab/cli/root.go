@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rtclab/rtclab/reports"
+	"github.com/rtclab/rtclab/yamldecode"
 )
 
 // Exit codes of every rtclab command.
@@ -148,19 +149,34 @@ func usageArgs(cmd *cobra.Command) {
 	}
 }
 
-// unknownCommand refuses a command name rtclab does not have, suggesting
-// the nearest ones (cobra's edit-distance suggestions).
-func unknownCommand(root *cobra.Command, name string) error {
-	msg := fmt.Sprintf("unknown command %q", name)
-	if s := root.SuggestionsFor(name); len(s) > 0 {
-		msg += fmt.Sprintf("; did you mean %s?", strings.Join(s, " or "))
+// refuseUnknown makes every command that only groups others (rtclab,
+// rtclab netem) refuse a name it does not have as a usage error, with the
+// nearest name by edit distance. Without this cobra
+// exits 1 for an unknown command, and 0 with the help for an unknown
+// subcommand.
+func refuseUnknown(cmd *cobra.Command) {
+	if cmd.HasSubCommands() && !cmd.Runnable() {
+		cmd.Args = cobra.ArbitraryArgs
+		cmd.RunE = func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return c.Help()
+			}
+			msg := fmt.Sprintf("unknown command %q", args[0])
+			if c.HasParent() {
+				msg += fmt.Sprintf(" for %q", c.CommandPath())
+			}
+			msg += yamldecode.DidYouMean(args[0], commandNames(c))
+			return usagef("%s (commands: %s; see '%s --help')", msg, strings.Join(commandNames(c), ", "), c.CommandPath())
+		}
 	}
-	return usagef("%s (commands: %s; see 'rtclab --help')", msg, strings.Join(commandNames(root), ", "))
+	for _, c := range cmd.Commands() {
+		refuseUnknown(c)
+	}
 }
 
-func commandNames(root *cobra.Command) []string {
+func commandNames(parent *cobra.Command) []string {
 	var names []string
-	for _, c := range root.Commands() {
+	for _, c := range parent.Commands() {
 		if c.IsAvailableCommand() {
 			names = append(names, c.Name())
 		}
@@ -181,15 +197,6 @@ Exit codes: 0 every check passed, 1 a check failed, 2 unusable input.`,
 		Version:       describeBuild(env.build),
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		// Without Args cobra refuses an unknown command with a plain
-		// error (exit 1); here it is a usage error (exit 2).
-		Args: cobra.ArbitraryArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return unknownCommand(cmd, args[0])
-			}
-			return cmd.Help()
-		},
 	}
 	root.SetVersionTemplate("rtclab {{.Version}}\n")
 	root.PersistentFlags().BoolVarP(&env.quiet, "quiet", "q", false, "print only the result and errors: no progress or status lines on stderr")
@@ -208,6 +215,8 @@ Exit codes: 0 every check passed, 1 a check failed, 2 unusable input.`,
 		newVersionCmd(env),
 		newShowCmd(env),
 	)
+	root.InitDefaultCompletionCmd()
+	refuseUnknown(root)
 	usageArgs(root)
 	return root
 }
