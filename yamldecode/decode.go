@@ -24,6 +24,12 @@ func Decode(n *yaml.Node, v any) error {
 	if n == nil {
 		return nil
 	}
+	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		n = n.Content[0]
+	}
+	if isNull(n) {
+		return nil // a document of null ("~") leaves v as it is
+	}
 	d := &decoder{}
 	d.value(n, rv.Elem(), "")
 	return join(d.errs)

@@ -8,9 +8,9 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// maxSearchLines bounds the search for a syntax error's line: above it the
-// parser's own line is used.
-const maxSearchLines = 5000
+// maxSearchBytes bounds the bytes parsed again while looking for a syntax
+// error's line; past it the parser's own line is used.
+const maxSearchBytes = 4 << 20
 
 // Parse parses data into a document node. The root is nil for an empty
 // document. A syntax error is an *Error on the line where the problem is:
@@ -28,19 +28,23 @@ func Parse(data []byte) (*yaml.Node, error) {
 	}
 	line, msg := splitYAMLError(err)
 	lines := bytes.SplitAfter(data, []byte("\n"))
-	if len(lines) <= maxSearchLines {
-		// The problem is on or after the line yaml.v3 names (where the
-		// enclosing block starts), so the search starts there.
-		for n := max(line, 1); n <= len(lines); n++ {
-			var prefix yaml.Node
-			perr := yaml.Unmarshal(bytes.Join(lines[:n], nil), &prefix)
-			if perr == nil {
-				continue
-			}
-			if _, m := splitYAMLError(perr); m == msg {
-				line = n
-				break
-			}
+	// The problem is on or after the line yaml.v3 names (where the
+	// enclosing block starts), so the search starts there.
+	size, budget := 0, maxSearchBytes
+	for n := 1; n <= len(lines) && budget > 0; n++ {
+		size += len(lines[n-1])
+		if n < line {
+			continue
+		}
+		budget -= size
+		var prefix yaml.Node
+		perr := yaml.Unmarshal(data[:size], &prefix)
+		if perr == nil {
+			continue
+		}
+		if _, m := splitYAMLError(perr); m == msg {
+			line = n
+			break
 		}
 	}
 	return nil, &Error{Line: line, Msg: msg}
