@@ -152,7 +152,7 @@ could not run), 2 unusable input.`,
 			}
 			opts := diagnose.Options{
 				HTTPClient: httpClient, TLSConfig: tlsCfg, LocalIPs: ips,
-				IncludeLoopback: loopbackTarget(plan), Version: env.Version,
+				IncludeLoopback: loopbackTarget(plan), Version: describeBuild(env.build),
 			}
 			env.onStop("cancelling the probes; what they measured so far is reported")
 			if (!asJSON || verbose) && !env.quiet {
