@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -167,6 +168,7 @@ func TestRunForPipesAndCI(t *testing.T) {
 	}
 
 	env, out, errb := testEnv(t)
+	env.StopNote = new(atomic.Pointer[string])
 	dir = filepath.Join(t.TempDir(), "json")
 	code = Main([]string{"run", file, "--out", dir, "--json", "--require-checks", "--seed", "7", "-q"}, env)
 	if code != ExitFail {
@@ -181,6 +183,9 @@ func TestRunForPipesAndCI(t *testing.T) {
 	}
 	if !strings.Contains(errb.String(), "unchecked declares no checks (no expect entries), and --require-checks is set") || strings.Contains(errb.String(), "running ") {
 		t.Errorf("stderr with -q: %s", errb)
+	}
+	if n := env.StopNote.Load(); n == nil || *n != "writing the partial report" {
+		t.Errorf("what Ctrl-C would do during a run: %v", n)
 	}
 	rep, err := reports.ReadJSON(sum.Scenarios[0].Report)
 	if err != nil {
