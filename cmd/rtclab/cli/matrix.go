@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rtclab/rtclab/matrix"
+	"github.com/rtclab/rtclab/yamldecode"
 )
 
 func newMatrixCmd(env *Env) *cobra.Command {
@@ -92,7 +93,7 @@ unexpected cell, 2 unusable input (nothing is run).`,
 				for _, name := range ice {
 					c := matrix.ICEConfig(name)
 					if !c.Valid() {
-						errs = append(errs, fmt.Errorf("--ice %q: allowed %s", name, iceNames()))
+						errs = append(errs, fmt.Errorf("--ice %q: allowed %s%s", name, iceNames(), yamldecode.DidYouMean(name, strings.Split(iceNames(), ", "))))
 						continue
 					}
 					if !slices.Contains(list, c) {

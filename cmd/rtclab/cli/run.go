@@ -15,6 +15,7 @@ import (
 	"github.com/rtclab/rtclab/reports"
 	"github.com/rtclab/rtclab/runner"
 	"github.com/rtclab/rtclab/scenarios"
+	"github.com/rtclab/rtclab/yamldecode"
 )
 
 // metricHelp lists one family of analysis.Metrics, one per line.
@@ -83,7 +84,7 @@ Exit code: 0 every check passed, 1 a check failed or the run broke,
   rtclab run my-network.yaml --clock real`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if clock != runner.ClockVirtual && clock != runner.ClockReal {
-				return usagef("--clock %q: allowed values are virtual, real", clock)
+				return usagef("--clock %q: allowed values are virtual, real%s", clock, yamldecode.DidYouMean(clock, []string{runner.ClockVirtual, runner.ClockReal}))
 			}
 			if clock == runner.ClockVirtual && env.Bubble == nil {
 				return usagef("--clock virtual is not available in this build; use --clock real")
