@@ -151,7 +151,14 @@ func Fields(t reflect.Type) []Field {
 		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
 		switch {
 		case opts == "inline" || strings.HasPrefix(opts, "inline,"):
-			for _, in := range Fields(f.Type) {
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() != reflect.Struct {
+				continue // only structs are inlined
+			}
+			for _, in := range Fields(ft) {
 				out = append(out, Field{Name: in.Name, Index: append([]int{f.Index[0]}, in.Index...)})
 			}
 		case name == "-" || !f.IsExported():
@@ -208,7 +215,12 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string) {
 			continue
 		}
 		seen[k.Value] = k.Line
-		d.value(val, fieldByIndex(v, f.Index), p)
+		fv, ok := fieldByIndex(v, f.Index)
+		if !ok {
+			d.bad(k, p, fmt.Sprintf("yamldecode: field of %s cannot be set", v.Type()))
+			continue
+		}
+		d.value(val, fv, p)
 	}
 }
 
@@ -238,18 +250,23 @@ func (d *decoder) merge(n *yaml.Node, v reflect.Value, path string) {
 	}
 }
 
-// fieldByIndex is v.FieldByIndex, allocating nil embedded pointers.
-func fieldByIndex(v reflect.Value, index []int) reflect.Value {
+// fieldByIndex is v.FieldByIndex, allocating nil embedded pointers; ok is
+// false for a field that cannot be set (behind an unexported embedded
+// pointer).
+func fieldByIndex(v reflect.Value, index []int) (_ reflect.Value, ok bool) {
 	for i, x := range index {
 		if i > 0 && v.Kind() == reflect.Pointer {
 			if v.IsNil() {
+				if !v.CanSet() {
+					return v, false
+				}
 				v.Set(reflect.New(v.Type().Elem()))
 			}
 			v = v.Elem()
 		}
 		v = v.Field(x)
 	}
-	return v
+	return v, v.CanSet()
 }
 
 func (d *decoder) list(n *yaml.Node, v reflect.Value, path string) {

@@ -220,3 +220,37 @@ participants:
 		t.Errorf("alias bomb: %v", err)
 	}
 }
+
+type Inner struct {
+	Rate string `yaml:"rate"`
+}
+
+// An inlined pointer is allocated when one of its keys is given; one that
+// cannot be set (unexported) is an error, not a panic.
+func TestDecodeInlinePointer(t *testing.T) {
+	var v struct {
+		*Inner `yaml:",inline"`
+		Name   string `yaml:"name"`
+	}
+	root, err := Parse([]byte("name: x\nrate: 1Mbps\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Decode(root, &v); err != nil || v.Inner == nil || v.Rate != "1Mbps" || v.Name != "x" {
+		t.Errorf("decoded %+v, %v", v, err)
+	}
+	var hidden struct {
+		*inner `yaml:",inline"`
+	}
+	root, err = Parse([]byte("rate: 1Mbps\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Decode(root, &hidden); err == nil || !strings.Contains(err.Error(), "cannot be set") {
+		t.Errorf("a field behind an unexported pointer: %v", err)
+	}
+}
+
+type inner struct {
+	Rate string `yaml:"rate"`
+}
