@@ -89,6 +89,9 @@ Exit code: 0 every check passed, 1 a check failed or the run broke,
 			if clock == runner.ClockVirtual && env.Bubble == nil {
 				return usagef("--clock virtual is not available in this build; use --clock real")
 			}
+			if cmd.Flags().Changed("seed") && seed < 1 {
+				return usagef("--seed %d: must be >= 1 (as for rtclab matrix)", seed)
+			}
 			if quality {
 				if err := needFFmpeg(env); err != nil {
 					return err
