@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/rtclab/rtclab/netem"
+	"github.com/rtclab/rtclab/yamldecode"
 )
 
 // A matrix file narrows or widens the default grid. Every key is optional:
@@ -78,54 +79,68 @@ func LoadFile(path string) (Plan, error) {
 	return ParseFile(path, data)
 }
 
+// fileSpec is a matrix file as written; ParseFile decodes into it and
+// then checks the values.
+type fileSpec struct {
+	NATs     []string  `yaml:"nats"`
+	Custom   []natSpec `yaml:"custom"`
+	ICE      []string  `yaml:"ice"`
+	Seed     *int64    `yaml:"seed"`
+	Duration *string   `yaml:"duration"`
+}
+
+// natSpec is one custom NAT; CGN has no name and no cgn of its own.
+type natSpec struct {
+	Name      *string  `yaml:"name"`
+	Mapping   *string  `yaml:"mapping"`
+	Filtering *string  `yaml:"filtering"`
+	CGN       *cgnSpec `yaml:"cgn"`
+}
+
+type cgnSpec struct {
+	Mapping   *string `yaml:"mapping"`
+	Filtering *string `yaml:"filtering"`
+}
+
 // ParseFile decodes a matrix file; file names it in errors. Every problem
 // is reported, joined, each with its file, line and field.
 func ParseFile(file string, data []byte) (Plan, error) {
 	p := DefaultPlan()
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return p, &FileError{File: file, Line: yamlLine(err), Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
-	}
-	if len(doc.Content) == 0 {
-		return p, &FileError{File: file, Msg: "the file is empty (write at least one of: nats, custom, ice, seed, duration)"}
-	}
-	d := &decoder{file: file}
-	root := doc.Content[0]
-	if root.Kind != yaml.MappingNode {
-		d.bad(root, "", "want a mapping with nats, custom, ice, seed, duration")
+	root, err := yamldecode.Parse(data)
+	d := &decoder{file: file, root: root}
+	if err != nil {
+		d.decodeErrors(err)
 		return p, errors.Join(d.errs...)
 	}
-	var natsNode *yaml.Node
-	var custom []NAT
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		k, v := root.Content[i], root.Content[i+1]
-		switch k.Value {
-		case "nats":
-			natsNode = v
-		case "custom":
-			custom = d.customs(v)
-		case "ice":
-			p.ICE = d.ice(v)
-		case "seed":
-			n, err := strconv.ParseInt(v.Value, 10, 64)
-			if v.Kind != yaml.ScalarNode || err != nil || n < 1 {
-				d.bad(v, "seed", fmt.Sprintf("%q: want a whole number >= 1", v.Value))
-			}
-			p.Seed = n
-		case "duration":
-			dur, err := time.ParseDuration(v.Value)
-			switch {
-			case v.Kind != yaml.ScalarNode || err != nil:
-				d.bad(v, "duration", fmt.Sprintf("%q is not a duration (e.g. 5s)", v.Value))
-			case dur < minDuration || dur > maxDuration:
-				d.bad(v, "duration", fmt.Sprintf("%v is outside %v..%v", dur, minDuration, maxDuration))
-			}
-			p.Duration = dur
-		default:
-			d.bad(k, k.Value, fmt.Sprintf("unknown field %q (allowed: nats, custom, ice, seed, duration)", k.Value))
+	if root == nil {
+		return p, &FileError{File: file, Msg: "the file is empty (write at least one of: nats, custom, ice, seed, duration)"}
+	}
+	var spec fileSpec
+	if err := yamldecode.Decode(root, &spec); err != nil {
+		d.decodeErrors(err)
+		return p, errors.Join(d.errs...)
+	}
+	custom := d.customs(spec.Custom)
+	if spec.ICE != nil {
+		p.ICE = d.ice(spec.ICE)
+	}
+	if spec.Seed != nil {
+		p.Seed = *spec.Seed
+		if p.Seed < 1 {
+			d.bad("seed", fmt.Sprintf("%q: want a whole number >= 1", strconv.FormatInt(p.Seed, 10)), "seed")
 		}
 	}
-	p.NATs = d.nats(natsNode, custom)
+	if spec.Duration != nil {
+		dur, err := time.ParseDuration(*spec.Duration)
+		switch {
+		case err != nil:
+			d.bad("duration", fmt.Sprintf("%q is not a duration (e.g. 5s)", *spec.Duration), "duration")
+		case dur < minDuration || dur > maxDuration:
+			d.bad("duration", fmt.Sprintf("%v is outside %v..%v", dur, minDuration, maxDuration), "duration")
+		}
+		p.Duration = dur
+	}
+	p.NATs = d.nats(spec.NATs, custom)
 	if len(d.errs) > 0 {
 		slices.SortStableFunc(d.errs, func(a, b error) int {
 			var x, y *FileError
@@ -140,42 +155,42 @@ func ParseFile(file string, data []byte) (Plan, error) {
 
 type decoder struct {
 	file string
+	root *yaml.Node
 	errs []error
 }
 
-func (d *decoder) bad(n *yaml.Node, field, msg string) {
-	d.errs = append(d.errs, &FileError{File: d.file, Line: n.Line, Field: field, Msg: msg})
+// bad records a problem with field, found at path under the root.
+func (d *decoder) bad(field, msg string, path ...any) {
+	d.errs = append(d.errs, &FileError{File: d.file, Line: yamldecode.LineOf(d.root, path...), Field: field, Msg: msg})
 }
 
-// list returns the scalars of a sequence node.
-func (d *decoder) list(n *yaml.Node, field string) []*yaml.Node {
-	if n.Kind != yaml.SequenceNode {
-		d.bad(n, field, "want a list, e.g. [a, b]")
+func (d *decoder) decodeErrors(err error) {
+	for _, e := range yamldecode.Errors(err) {
+		d.errs = append(d.errs, &FileError{File: d.file, Line: e.Line, Field: e.Path, Msg: e.Msg})
+	}
+}
+
+// nonEmpty checks that a list given is not empty.
+func (d *decoder) nonEmpty(list []string, field string) bool {
+	if len(list) == 0 {
+		d.bad(field, "is empty: list at least one, or leave the key out for the default", field)
+		return false
+	}
+	return true
+}
+
+func (d *decoder) ice(list []string) []ICEConfig {
+	if !d.nonEmpty(list, "ice") {
 		return nil
 	}
-	if len(n.Content) == 0 {
-		d.bad(n, field, "is empty: list at least one, or leave the key out for the default")
-	}
-	var out []*yaml.Node
-	for i, c := range n.Content {
-		if c.Kind != yaml.ScalarNode {
-			d.bad(c, fmt.Sprintf("%s[%d]", field, i), "want a name")
-			continue
-		}
-		out = append(out, c)
-	}
-	return out
-}
-
-func (d *decoder) ice(n *yaml.Node) []ICEConfig {
 	var out []ICEConfig
-	for i, c := range d.list(n, "ice") {
-		ic := ICEConfig(c.Value)
+	for i, name := range list {
+		ic := ICEConfig(name)
 		switch {
 		case !ic.Valid():
-			d.bad(c, fmt.Sprintf("ice[%d]", i), fmt.Sprintf("unknown ICE configuration %q (allowed: %s)", c.Value, iceNames()))
+			d.bad(fmt.Sprintf("ice[%d]", i), fmt.Sprintf("unknown ICE configuration %q (allowed: %s)%s", name, iceNames(), yamldecode.DidYouMean(name, strings.Split(iceNames(), ", "))), "ice", i)
 		case slices.Contains(out, ic):
-			d.bad(c, fmt.Sprintf("ice[%d]", i), fmt.Sprintf("%q is listed twice", c.Value))
+			d.bad(fmt.Sprintf("ice[%d]", i), fmt.Sprintf("%q is listed twice", name), "ice", i)
 		default:
 			out = append(out, ic)
 		}
@@ -183,115 +198,101 @@ func (d *decoder) ice(n *yaml.Node) []ICEConfig {
 	return out
 }
 
-func (d *decoder) customs(n *yaml.Node) []NAT {
-	if n.Kind != yaml.SequenceNode {
-		d.bad(n, "custom", "want a list of NATs, each with name, mapping, filtering and optionally cgn")
-		return nil
-	}
+func (d *decoder) customs(specs []natSpec) []NAT {
 	var out []NAT
-	for i, c := range n.Content {
+	for i, c := range specs {
 		field := fmt.Sprintf("custom[%d]", i)
+		at := []any{"custom", i}
 		nat := NAT{}
-		home := d.natConfig(c, field, true, &nat.Name, &nat.CGN)
-		if home == nil {
-			continue
+		if c.Name == nil {
+			d.bad(field+".name", "is required", at...)
+		} else {
+			nat.Name = *c.Name
+			if !customName.MatchString(nat.Name) {
+				d.bad(field+".name", fmt.Sprintf("%q: use 1-32 lower-case letters, digits and '-', starting with a letter", nat.Name), "custom", i, "name")
+			}
 		}
-		nat.Home = home
+		nat.Home = d.natConfig(c.Mapping, c.Filtering, field, at)
+		if c.CGN != nil {
+			nat.CGN = d.natConfig(c.CGN.Mapping, c.CGN.Filtering, field+".cgn", append(at, "cgn"))
+		}
 		switch {
+		case c.Name == nil:
 		case netem.NAT(nat.Name).Valid():
-			d.bad(c, field+".name", fmt.Sprintf("%q is a preset's name; pick another", nat.Name))
+			d.bad(field+".name", fmt.Sprintf("%q is a preset's name; pick another", nat.Name), "custom", i, "name")
 		case slices.ContainsFunc(out, func(o NAT) bool { return o.Name == nat.Name }):
-			d.bad(c, field+".name", fmt.Sprintf("%q is used twice", nat.Name))
+			d.bad(field+".name", fmt.Sprintf("%q is used twice", nat.Name), "custom", i, "name")
 		}
 		out = append(out, nat)
 	}
 	return out
 }
 
-// natConfig decodes {name, mapping, filtering, cgn}; name and cgn only
-// where top is true.
-func (d *decoder) natConfig(n *yaml.Node, field string, top bool, name *string, cgn **netem.NATConfig) *netem.NATConfig {
-	if n.Kind != yaml.MappingNode {
-		d.bad(n, field, "want a mapping with mapping and filtering")
-		return nil
-	}
-	allowed := "mapping, filtering"
-	if top {
-		allowed = "name, mapping, filtering, cgn"
-	}
+// natConfig checks a mapping/filtering pair, both required.
+func (d *decoder) natConfig(mapping, filtering *string, field string, at []any) *netem.NATConfig {
 	cfg := &netem.NATConfig{}
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		seen[k.Value] = true
-		switch {
-		case k.Value == "mapping":
-			cfg.Mapping = d.dependency(v, field+".mapping")
-		case k.Value == "filtering":
-			cfg.Filtering = d.dependency(v, field+".filtering")
-		case top && k.Value == "name":
-			*name = v.Value
-			if v.Kind != yaml.ScalarNode || !customName.MatchString(v.Value) {
-				d.bad(v, field+".name", fmt.Sprintf("%q: use 1-32 lower-case letters, digits and '-', starting with a letter", v.Value))
-			}
-		case top && k.Value == "cgn":
-			*cgn = d.natConfig(v, field+".cgn", false, nil, nil)
-		default:
-			d.bad(k, field+"."+k.Value, fmt.Sprintf("unknown field %q (allowed: %s)", k.Value, allowed))
+	for _, x := range []struct {
+		name string
+		v    *string
+		dep  *netem.Dependency
+	}{{"mapping", mapping, &cfg.Mapping}, {"filtering", filtering, &cfg.Filtering}} {
+		if x.v == nil {
+			d.bad(field+"."+x.name, "is required", at...)
+			continue
 		}
-	}
-	for _, req := range strings.Split(allowed, ", ") {
-		if req != "cgn" && !seen[req] {
-			d.bad(n, field+"."+req, "is required")
-		}
+		*x.dep = d.dependency(*x.v, field+"."+x.name, append(slices.Clone(at), x.name))
 	}
 	return cfg
 }
 
-func (d *decoder) dependency(n *yaml.Node, field string) netem.Dependency {
-	dep := netem.Dependency(n.Value)
-	if n.Kind != yaml.ScalarNode || !slices.Contains(netem.Dependencies, dep) {
+func (d *decoder) dependency(v, field string, at []any) netem.Dependency {
+	dep := netem.Dependency(v)
+	if !slices.Contains(netem.Dependencies, dep) {
 		names := make([]string, len(netem.Dependencies))
 		for i, x := range netem.Dependencies {
 			names[i] = string(x)
 		}
-		d.bad(n, field, fmt.Sprintf("%q (allowed: %s)", n.Value, strings.Join(names, ", ")))
+		d.bad(field, fmt.Sprintf("%q (allowed: %s)", v, strings.Join(names, ", ")), at...)
 	}
 	return dep
 }
 
 // nats resolves the rows: the listed names, or every preset then every
 // custom NAT.
-func (d *decoder) nats(n *yaml.Node, custom []NAT) []NAT {
-	if n == nil {
+func (d *decoder) nats(list []string, custom []NAT) []NAT {
+	if list == nil {
 		out := DefaultPlan().NATs
 		return append(out, custom...)
 	}
+	if !d.nonEmpty(list, "nats") {
+		return nil
+	}
 	var out []NAT
-	for i, c := range d.list(n, "nats") {
+	for i, name := range list {
 		field := fmt.Sprintf("nats[%d]", i)
 		var nat NAT
-		if j := slices.IndexFunc(custom, func(x NAT) bool { return x.Name == c.Value }); j >= 0 {
+		if j := slices.IndexFunc(custom, func(x NAT) bool { return x.Name == name }); j >= 0 {
 			nat = custom[j]
-		} else if netem.NAT(c.Value).Valid() {
-			nat = PresetNAT(netem.NAT(c.Value))
+		} else if netem.NAT(name).Valid() {
+			nat = PresetNAT(netem.NAT(name))
 		} else {
-			d.bad(c, field, fmt.Sprintf("unknown NAT %q (allowed: %s%s)", c.Value, netem.NATNames(), customNames(custom)))
+			known := strings.Split(netem.NATNames()+customNames(custom), ", ")
+			d.bad(field, fmt.Sprintf("unknown NAT %q (allowed: %s%s)%s", name, netem.NATNames(), customNames(custom), yamldecode.DidYouMean(name, known)), "nats", i)
 			continue
 		}
 		if slices.ContainsFunc(out, func(x NAT) bool { return x.Name == nat.Name }) {
-			d.bad(c, field, fmt.Sprintf("%q is listed twice", c.Value))
+			d.bad(field, fmt.Sprintf("%q is listed twice", name), "nats", i)
 			continue
 		}
 		out = append(out, nat)
 	}
 	for _, c := range custom {
 		if !slices.ContainsFunc(out, func(x NAT) bool { return x.Name == c.Name }) {
-			d.bad(n, "nats", fmt.Sprintf("custom NAT %q is not listed: add it, or leave nats out to run every NAT", c.Name))
+			d.bad("nats", fmt.Sprintf("custom NAT %q is not listed: add it, or leave nats out to run every NAT", c.Name), "nats")
 		}
 	}
 	if len(out) > maxNATs {
-		d.bad(n, "nats", fmt.Sprintf("%d NATs; at most %d (the grid grows with the square)", len(out), maxNATs))
+		d.bad("nats", fmt.Sprintf("%d NATs; at most %d (the grid grows with the square)", len(out), maxNATs), "nats")
 	}
 	return out
 }
@@ -302,14 +303,4 @@ func customNames(custom []NAT) string {
 		s += ", " + c.Name
 	}
 	return s
-}
-
-var yamlLineRE = regexp.MustCompile(`line (\d+)`)
-
-func yamlLine(err error) int {
-	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
-		n, _ := strconv.Atoi(m[1])
-		return n
-	}
-	return 0
 }

@@ -74,6 +74,12 @@ func TestParseFileErrors(t *testing.T) {
 		{"custom preset name", "custom:\n  - {name: symmetric, mapping: endpoint-independent, filtering: endpoint-independent}\n", []string{`custom[0].name: "symmetric" is a preset's name`}},
 		{"custom not listed", "nats: [open]\ncustom:\n  - {name: x, mapping: endpoint-independent, filtering: endpoint-independent}\n", []string{`g.yaml:1: nats: custom NAT "x" is not listed`}},
 		{"duplicate", "nats: [open, open]\n", []string{`g.yaml:1: nats[1]: "open" is listed twice`}},
+		{"syntax error on its own line", "nats: [open]\ncustom:\n  - name: x\n    mapping: endpoint-independent\n   filtering: endpoint-independent\n",
+			[]string{`g.yaml:5: did not find expected '-' indicator`}},
+		{"typo in a nested key", "custom:\n  - {name: x, mapping: endpoint-independent, filtering: endpoint-independent, cgn: {maping: endpoint-independent}}\n",
+			[]string{`g.yaml:2: custom[0].cgn.maping: unknown field "maping" (allowed: mapping, filtering); did you mean "mapping"?`}},
+		{"NAT typo", "nats: [open, symetric]\n", []string{`nats[1]: unknown NAT "symetric" (allowed: open, full-cone, restricted-cone, port-restricted-cone, symmetric, double-nat, udp-blocked); did you mean "symmetric"?`}},
+		{"seed not a number", "seed: many\n", []string{`g.yaml:1: seed: "many" is not valid here: want a whole number`}},
 		{"hairpinning refused", "custom:\n  - {name: x, mapping: endpoint-independent, filtering: endpoint-independent, hairpinning: true}\n", []string{`custom[0].hairpinning: unknown field "hairpinning" (allowed: name, mapping, filtering, cgn)`}},
 	}
 	for _, tt := range tests {

@@ -45,8 +45,13 @@ func headline(r *Report) string {
 	if r.Partial {
 		run = "interrupted after"
 	}
-	return fmt.Sprintf("%s %s (%s clock, %s scenario %s %s wall)",
-		verdictWord(r), name, clock, seconds(r.Scenario.DurationS), run, seconds(r.WallSeconds))
+	note := ""
+	if e := r.Scenario.Expectations; e != nil && *e == 0 {
+		// A pass that checked nothing the scenario asked for says so.
+		note = "; no checks, only the implicit media ones"
+	}
+	return fmt.Sprintf("%s %s (%s clock, %s scenario %s %s wall%s)",
+		verdictWord(r), name, clock, seconds(r.Scenario.DurationS), run, seconds(r.WallSeconds), note)
 }
 
 // partialNote explains a partial run in one sentence.

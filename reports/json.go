@@ -154,3 +154,20 @@ func WriteFileAtomic(path string, data []byte) (err error) {
 	}
 	return os.Rename(tmp, path)
 }
+
+// ToolBuild is the build of the program that wrote a report, from its Go
+// build information: which code produced these numbers.
+type ToolBuild struct {
+	// Version is the module version ("v1.2.0", or a pseudo-version, or
+	// "(devel)" for a build without module information).
+	Version string `json:"version"`
+	// Revision is the VCS commit the binary was built from; empty when
+	// not built from a checkout.
+	Revision string `json:"revision,omitempty"`
+	// Time is the commit's time (RFC 3339); empty when unknown.
+	Time string `json:"time,omitempty"`
+	// Modified is true when the checkout had uncommitted changes.
+	Modified bool `json:"modified,omitempty"`
+	// Go is the Go release that compiled it.
+	Go string `json:"go,omitempty"`
+}

@@ -15,6 +15,9 @@ type Report struct {
 	Schema string `json:"schema"`
 	// Tool names the program and its version, e.g. "rtclab dev".
 	Tool string `json:"tool"`
+	// ToolBuild is the tool's build: version and VCS revision (absent in
+	// reports written before it was recorded).
+	ToolBuild *ToolBuild `json:"tool_build,omitempty"`
 	// Scenario describes what was run.
 	Scenario ScenarioInfo `json:"scenario"`
 	// StartedAt is the wall-clock start of the run (RFC 3339).
@@ -65,6 +68,10 @@ type ScenarioInfo struct {
 	Seed int64 `json:"seed"`
 	// DurationS is the scenario's media duration in seconds.
 	DurationS float64 `json:"duration_s"`
+	// Expectations is the number of expect entries the scenario declares
+	// (the implicit media checks not counted); absent when not recorded.
+	// A run with none says "no checks" in its verdict line.
+	Expectations *int `json:"expectations,omitempty"`
 }
 
 // Participant is one simulated client and how it connected.

@@ -11,6 +11,7 @@ import (
 	"github.com/rtclab/rtclab/analysis"
 	"github.com/rtclab/rtclab/netem"
 	"github.com/rtclab/rtclab/stack/flow"
+	"github.com/rtclab/rtclab/yamldecode"
 )
 
 // TopologyFlows is the topology of bandwidth test cases (RFC 8867):
@@ -113,7 +114,7 @@ type FlowInstance struct {
 func (s *Scenario) validateFlows(root *yaml.Node, names map[string]bool) []error {
 	var errs []error
 	bad := func(msg string, path ...any) {
-		errs = append(errs, &Error{File: s.File, Line: lineOf(root, path...), Field: fieldPath(path), Msg: msg})
+		errs = append(errs, &Error{File: s.File, Line: yamldecode.LineOf(root, path...), Field: fieldPath(path), Msg: msg})
 	}
 	for i, p := range s.Participants {
 		if len(p.Publish) > 0 {
@@ -244,7 +245,7 @@ func (s *Scenario) validateFlows(root *yaml.Node, names map[string]bool) []error
 		at := func(rest ...any) []any { return append([]any{"expect", i}, rest...) }
 		e.validateCriterion(bad, at)
 		if _, ok := analysis.LookupMetric(e.Metric, true); !ok {
-			bad(fmt.Sprintf("unknown metric %q for the flows topology (allowed: %s)", e.Metric, strings.Join(analysis.MetricNames(true), ", ")), at("metric")...)
+			bad(fmt.Sprintf("unknown metric %q for the flows topology (allowed: %s)%s", e.Metric, strings.Join(analysis.MetricNames(true), ", "), yamldecode.DidYouMean(e.Metric, analysis.MetricNames(true))), at("metric")...)
 			continue
 		}
 		if e.Min == nil && e.Max == nil {

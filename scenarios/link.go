@@ -6,7 +6,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/rtclab/rtclab"
 	"github.com/rtclab/rtclab/netem"
+	"github.com/rtclab/rtclab/yamldecode"
 )
 
 // NATSpec is a participant's `nat:` value: a preset name, or a mapping
@@ -52,7 +52,7 @@ func (n *NATSpec) UnmarshalYAML(v *yaml.Node) error {
 		return nil
 	case yaml.MappingNode:
 		n.Custom = &NATDetail{}
-		return decodeStrict(v, n.Custom)
+		return yamldecode.Decode(v, n.Custom)
 	}
 	return posError(v, "want a NAT preset name or a mapping with mapping/filtering")
 }
@@ -188,44 +188,6 @@ func (q *Queue) UnmarshalYAML(v *yaml.Node) error {
 		return nil
 	}
 	return q.Time.UnmarshalYAML(v)
-}
-
-// decodeStrict decodes a node into v after checking that every key of
-// every mapping names a field, the way the top-level decoder does
-// (yaml.v3's Node.Decode does not check). Unknown keys are reported in the
-// decoder's own words, so Parse names them with their line.
-func decodeStrict(n *yaml.Node, v any) error {
-	var unknown []string
-	checkKeys(n, reflect.TypeOf(v), &unknown)
-	if err := n.Decode(v); err != nil {
-		return err
-	}
-	if len(unknown) > 0 {
-		return &yaml.TypeError{Errors: unknown}
-	}
-	return nil
-}
-
-func checkKeys(n *yaml.Node, t reflect.Type, unknown *[]string) {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if n.Kind != yaml.MappingNode || t.Kind() != reflect.Struct {
-		return
-	}
-	fields := map[string]reflect.Type{}
-	for _, f := range yamlFields(t) {
-		fields[f.name] = f.typ
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k := n.Content[i]
-		ft, ok := fields[k.Value]
-		if !ok {
-			*unknown = append(*unknown, fmt.Sprintf("line %d: field %s not found in type scenarios.%s", k.Line, k.Value, t.Name()))
-			continue
-		}
-		checkKeys(n.Content[i+1], ft, unknown)
-	}
 }
 
 // Limits of link settings.
@@ -398,7 +360,7 @@ func loadTrace(scenarioFile, ref string) (*netem.Trace, error) {
 	if name, ok := strings.CutPrefix(ref, "builtin:"); ok {
 		f, err := rtclab.Traces.Open(path.Join("testdata/traces", name))
 		if err != nil {
-			return nil, fmt.Errorf("no built-in trace %q (built-in: %s)", name, strings.Join(builtinTraces(), ", "))
+			return nil, fmt.Errorf("no built-in trace %q (built-in: %s)", name, strings.Join(BuiltinTraces(), ", "))
 		}
 		defer f.Close()
 		return netem.ParseTrace(ref, f)
@@ -415,7 +377,9 @@ func loadTrace(scenarioFile, ref string) (*netem.Trace, error) {
 	return netem.ParseTrace(p, f)
 }
 
-func builtinTraces() []string {
+// BuiltinTraces names the capacity traces shipped in the binary, written
+// "builtin:NAME" in a trace field.
+func BuiltinTraces() []string {
 	entries, _ := fs.ReadDir(rtclab.Traces, "testdata/traces")
 	var out []string
 	for _, e := range entries {
@@ -436,7 +400,7 @@ func (p Participant) resolveNAT(c linkCtx, h *netem.HostConfig) {
 	default:
 		h.NAT = netem.NAT(p.NAT.String())
 		if !h.NAT.Valid() {
-			c.bad(fmt.Sprintf("unknown NAT %q (allowed: %s, or a mapping with mapping/filtering)", p.NAT.Preset, netem.NATNames()), c.At("nat")...)
+			c.bad(fmt.Sprintf("unknown NAT %q (allowed: %s, or a mapping with mapping/filtering)%s", p.NAT.Preset, netem.NATNames(), yamldecode.DidYouMean(p.NAT.Preset, strings.Split(netem.NATNames(), ", "))), c.At("nat")...)
 		}
 	}
 	if fw := p.Firewall; fw != nil {

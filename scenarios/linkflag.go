@@ -4,9 +4,8 @@ import (
 	"errors"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/rtclab/rtclab/netem"
+	"github.com/rtclab/rtclab/yamldecode"
 )
 
 // ParseLink reads one direction of a link written on a command line: the
@@ -21,23 +20,20 @@ func ParseLink(source, spec, trace string) (netem.Impairment, error) {
 	if !strings.HasPrefix(spec, "{") {
 		spec = "{" + spec + "}"
 	}
-	var root yaml.Node
-	if err := yaml.Unmarshal([]byte(spec), &root); err != nil {
-		return netem.Impairment{}, &Error{File: source, Line: yamlErrLine(err), Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
+	root, err := yamldecode.Parse([]byte(spec))
+	if err != nil {
+		return netem.Impairment{}, fileErrors(source, err)
 	}
 	var ch LinkChange
-	if len(root.Content) > 0 {
-		if err := decodeStrict(root.Content[0], &ch); err != nil {
-			return netem.Impairment{}, &Error{File: source, Line: yamlErrLine(err), Msg: strings.TrimPrefix(err.Error(), "yaml: ") +
-				" (allowed: down, loss, burst, delay, jitter, jitter_distribution, reorder, rate, queue, duplicate, trace)"}
-		}
+	if err := yamldecode.Decode(root, &ch); err != nil {
+		return netem.Impairment{}, fileErrors(source, err)
 	}
 	if trace != "" {
 		ch.Trace = &trace
 	}
 	var errs []error
 	c := linkCtx{s: &Scenario{File: source}, bad: func(msg string, path ...any) {
-		errs = append(errs, &Error{File: source, Line: lineOf(&root, path...), Field: fieldPath(path), Msg: msg})
+		errs = append(errs, &Error{File: source, Line: yamldecode.LineOf(root, path...), Field: fieldPath(path), Msg: msg})
 	}}
 	imp := ch.resolve(c, netem.Impairment{})
 	return imp, errors.Join(errs...)

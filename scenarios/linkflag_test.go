@@ -17,7 +17,7 @@ func TestParseLink(t *testing.T) {
 		{trace: "builtin:dip-2m-300k.mahi"},
 		{spec: "rate: 3kbps", want: "rate: 3000 bit/s is outside 8kbps..100Gbps"},
 		{spec: "loss: 200%", want: "loss: 200% is outside"},
-		{spec: "speed: 1Mbps", want: "field speed not found"},
+		{spec: "speed: 1Mbps", want: `speed: unknown field "speed" (allowed: down, loss`},
 		{spec: "rate: 1Mbps", trace: "builtin:none", want: "set rate or trace, not both"},
 	} {
 		imp, err := ParseLink("--link", tc.spec, tc.trace)

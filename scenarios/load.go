@@ -1,19 +1,14 @@
 package scenarios
 
 import (
-	"bytes"
 	"embed"
 	"errors"
-	"fmt"
-	"io"
 	"io/fs"
 	"os"
-	"reflect"
-	"regexp"
 	"strconv"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/rtclab/rtclab/yamldecode"
 )
 
 // Builtin holds the scenarios shipped in the binary (scenarios/*.yaml,
@@ -101,11 +96,22 @@ func Load(ref string) (*Scenario, error) {
 	data, err := os.ReadFile(ref)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, &Error{File: ref, Msg: "no such file (built-in scenarios: " + strings.Join(BuiltinNames(), ", ") + ")"}
+			return nil, &Error{File: ref, Msg: "no such file (built-in scenarios: " + strings.Join(BuiltinNames(), ", ") + ")" +
+				yamldecode.DidYouMean(strings.TrimSuffix(ref, ".yaml"), BuiltinNames())}
 		}
 		return nil, &Error{File: ref, Msg: err.Error()}
 	}
 	return Parse(ref, data)
+}
+
+// BuiltinYAML returns the YAML of the built-in scenario name
+// ("quickstart", "rfc8867/5.1"), as shipped.
+func BuiltinYAML(name string) ([]byte, bool) {
+	if strings.Contains(name, `\`) || strings.HasPrefix(name, "/") {
+		return nil, false
+	}
+	data, err := builtin.ReadFile(strings.TrimSuffix(name, ".yaml") + ".yaml")
+	return data, err == nil
 }
 
 func readBuiltin(ref string) ([]byte, string, bool) {
@@ -125,214 +131,28 @@ func readBuiltin(ref string) ([]byte, string, bool) {
 
 // Parse decodes and validates scenario YAML; file names it in errors.
 func Parse(file string, data []byte) (*Scenario, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, &Error{File: file, Line: yamlErrLine(err), Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
+	root, err := yamldecode.Parse(data)
+	if err != nil {
+		return nil, fileErrors(file, err)
 	}
-	if len(root.Content) == 0 {
+	if root == nil {
 		return nil, &Error{File: file, Msg: "the file is empty"}
 	}
 	s := &Scenario{File: file}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	var errs []error
-	if err := dec.Decode(s); err != nil && !errors.Is(err, io.EOF) {
-		errs = append(errs, decodeErrors(file, &root, err)...)
+	if err := yamldecode.Decode(root, s); err != nil {
+		return nil, fileErrors(file, err)
 	}
-	if len(errs) == 0 {
-		errs = s.validate(&root)
-	}
-	if len(errs) > 0 {
+	if errs := s.validate(root); len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	return s, nil
 }
 
-var lineMsg = regexp.MustCompile(`^line (\d+): (.*)$`)
-var colMsg = regexp.MustCompile(`^\[col (\d+)\] (.*)$`)
-var unknownField = regexp.MustCompile(`^field (\S+) not found in type scenarios\.(\w+)$`)
-
-func decodeErrors(file string, root *yaml.Node, err error) []error {
-	var te *yaml.TypeError
-	if !errors.As(err, &te) {
-		return []error{&Error{File: file, Line: yamlErrLine(err), Msg: strings.TrimPrefix(err.Error(), "yaml: ")}}
-	}
+// fileErrors turns the decoder's errors into this package's, naming file.
+func fileErrors(file string, err error) error {
 	var out []error
-	for _, e := range te.Errors {
-		m := lineMsg.FindStringSubmatch(e)
-		if m == nil {
-			out = append(out, &Error{File: file, Msg: e})
-			continue
-		}
-		line, _ := strconv.Atoi(m[1])
-		msg, col := m[2], 0
-		if c := colMsg.FindStringSubmatch(msg); c != nil {
-			col, _ = strconv.Atoi(c[1])
-			msg = c[2]
-		}
-		if u := unknownField.FindStringSubmatch(msg); u != nil {
-			msg = fmt.Sprintf("unknown field %q (allowed: %s)", u[1], strings.Join(allowedFields(u[2]), ", "))
-		} else if strings.HasPrefix(msg, "cannot unmarshal") {
-			msg = humanTypeError(msg)
-		}
-		out = append(out, &Error{File: file, Line: line, Field: fieldAt(root, line, col), Msg: msg})
+	for _, e := range yamldecode.Errors(err) {
+		out = append(out, &Error{File: file, Line: e.Line, Field: e.Path, Msg: e.Msg})
 	}
-	return out
-}
-
-var typeErr = regexp.MustCompile(`cannot unmarshal !!(\w+) ` + "`" + `?([^` + "`" + `]*)` + "`" + `? into (\S+)`)
-
-func humanTypeError(msg string) string {
-	m := typeErr.FindStringSubmatch(msg)
-	if m == nil {
-		return msg
-	}
-	want := m[3]
-	switch {
-	case strings.HasPrefix(want, "[]"):
-		want = "a list"
-	case strings.HasPrefix(want, "scenarios."), strings.HasPrefix(want, "*scenarios."):
-		want = "a mapping (key: value)"
-	case strings.HasPrefix(want, "int"):
-		want = "a whole number"
-	case want == "bool", want == "*bool":
-		want = "true or false"
-	}
-	return fmt.Sprintf("%s is not valid here: want %s", strconv.Quote(m[2]), want)
-}
-
-var typesByName = map[string]reflect.Type{
-	"Scenario":     reflect.TypeFor[Scenario](),
-	"ICE":          reflect.TypeFor[ICE](),
-	"Participant":  reflect.TypeFor[Participant](),
-	"Link":         reflect.TypeFor[Link](),
-	"LinkChange":   reflect.TypeFor[LinkChange](),
-	"Step":         reflect.TypeFor[Step](),
-	"NATDetail":    reflect.TypeFor[NATDetail](),
-	"FirewallSpec": reflect.TypeFor[FirewallSpec](),
-	"Expectation":  reflect.TypeFor[Expectation](),
-	"Flow":         reflect.TypeFor[Flow](),
-	"PauseSpec":    reflect.TypeFor[PauseSpec](),
-	"FilesSpec":    reflect.TypeFor[FilesSpec](),
-	"KnownFailure": reflect.TypeFor[KnownFailure](),
-	"Fault":        reflect.TypeFor[Fault](),
-}
-
-func allowedFields(typeName string) []string {
-	t, ok := typesByName[typeName]
-	if !ok {
-		return nil
-	}
-	var out []string
-	for _, f := range yamlFields(t) {
-		out = append(out, f.name)
-	}
-	return out
-}
-
-type yamlField struct {
-	name string
-	typ  reflect.Type
-}
-
-// yamlFields lists the YAML keys of struct type t in declaration order,
-// with the fields of ",inline" structs in place.
-func yamlFields(t reflect.Type) []yamlField {
-	var out []yamlField
-	for f := range t.Fields() {
-		parts := strings.Split(f.Tag.Get("yaml"), ",")
-		switch {
-		case len(parts) > 1 && parts[1] == "inline":
-			out = append(out, yamlFields(f.Type)...)
-		case parts[0] != "" && parts[0] != "-":
-			out = append(out, yamlField{parts[0], f.Type})
-		}
-	}
-	return out
-}
-
-var yamlLine = regexp.MustCompile(`line (\d+)`)
-
-func yamlErrLine(err error) int {
-	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-		n, _ := strconv.Atoi(m[1])
-		return n
-	}
-	return 0
-}
-
-// fieldAt returns the path of the deepest key or value on line, preferring
-// the value that starts at col when col > 0 (flow mappings hold several
-// fields on one line).
-func fieldAt(root *yaml.Node, line, col int) string {
-	best := ""
-	var walk func(n *yaml.Node, path string)
-	walk = func(n *yaml.Node, path string) {
-		switch n.Kind {
-		case yaml.DocumentNode:
-			for _, c := range n.Content {
-				walk(c, path)
-			}
-		case yaml.MappingNode:
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				k, v := n.Content[i], n.Content[i+1]
-				p := join(path, k.Value)
-				if (k.Line == line || v.Line == line) && (col == 0 || v.Column == col || k.Column == col) {
-					best = p
-				}
-				walk(v, p)
-			}
-		case yaml.SequenceNode:
-			for i, c := range n.Content {
-				p := fmt.Sprintf("%s[%d]", path, i)
-				if c.Line == line && c.Kind == yaml.ScalarNode {
-					best = p
-				}
-				walk(c, p)
-			}
-		}
-	}
-	walk(root, "")
-	return best
-}
-
-// lineOf returns the line of the node at path ("participants", 1, "nat"),
-// or of its deepest existing ancestor.
-func lineOf(root *yaml.Node, path ...any) int {
-	n := root
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	line := n.Line
-	for _, step := range path {
-		var next *yaml.Node
-		switch s := step.(type) {
-		case string:
-			if n.Kind == yaml.MappingNode {
-				for i := 0; i+1 < len(n.Content); i += 2 {
-					if n.Content[i].Value == s {
-						next = n.Content[i+1]
-						line = n.Content[i].Line
-					}
-				}
-			}
-		case int:
-			if n.Kind == yaml.SequenceNode && s < len(n.Content) {
-				next = n.Content[s]
-				line = next.Line
-			}
-		}
-		if next == nil {
-			return line
-		}
-		n = next
-	}
-	return line
-}
-
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
+	return errors.Join(out...)
 }

@@ -62,6 +62,14 @@ func TestParseErrors(t *testing.T) {
 			[]string{"t.yaml:6: participants[0].publish: \"audio\" is not valid here: want a list"}},
 		{"yaml syntax", "name: [unclosed\n", []string{"t.yaml:"}},
 		{"empty", "", []string{"t.yaml: the file is empty"}},
+		{"unknown field under its own path", strings.Replace(valid, "downlink:", "downlnk:", 1),
+			[]string{`t.yaml:7: participants[0].downlnk: unknown field "downlnk" (allowed: name, nat, firewall, publish, video, simulcast, codecs, uplink, downlink); did you mean "downlink"?`}},
+		{"NAT typo", strings.Replace(valid, "symmetric", "symetric", 1),
+			[]string{`t.yaml:5: participants[0].nat: unknown NAT "symetric" (allowed: open, full-cone, restricted-cone, port-restricted-cone, symmetric, double-nat, udp-blocked, or a mapping with mapping/filtering); did you mean "symmetric"?`}},
+		{"metric typo", valid + "expect:\n  - metric: loss_fractoin\n    max: 1%\n",
+			[]string{`did you mean "loss_fraction"?`}},
+		{"syntax error on its line", strings.Replace(valid, "    nat:", "   nat:", 1),
+			[]string{"t.yaml:5: did not find expected '-' indicator"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,6 +86,13 @@ func TestParseErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestLoadMistypedBuiltin(t *testing.T) {
+	_, err := Load("quickstrat")
+	if err == nil || !strings.HasSuffix(err.Error(), `; did you mean "quickstart"?`) {
+		t.Errorf("err = %v", err)
 	}
 }
 

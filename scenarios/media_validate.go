@@ -8,6 +8,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/rtclab/rtclab/stack/peer"
+	"github.com/rtclab/rtclab/yamldecode"
 )
 
 // videoCodecs are the codecs a participant may publish video in.
@@ -20,7 +21,7 @@ func (s *Scenario) validateMedia(root *yaml.Node, i int) []error {
 	p := &s.Participants[i]
 	bad := func(msg string, path ...any) {
 		path = append([]any{"participants", i}, path...)
-		errs = append(errs, &Error{File: s.File, Line: lineOf(root, path...), Field: fieldPath(path), Msg: msg})
+		errs = append(errs, &Error{File: s.File, Line: yamldecode.LineOf(root, path...), Field: fieldPath(path), Msg: msg})
 	}
 	p.Video = strings.ToLower(p.Video)
 	if p.Video == "" {

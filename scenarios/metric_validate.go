@@ -7,6 +7,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/rtclab/rtclab/analysis"
+	"github.com/rtclab/rtclab/yamldecode"
 )
 
 // validateMetricKind checks that expect entry i's stream metric can exist
@@ -21,7 +22,7 @@ func (s *Scenario) validateMetricKind(root *yaml.Node, i int, def analysis.Metri
 	}
 	bad := func(msg string, field string) []error {
 		path := []any{"expect", i, field}
-		return []error{&Error{File: s.File, Line: lineOf(root, path...), Field: fieldPath(path), Msg: msg}}
+		return []error{&Error{File: s.File, Line: yamldecode.LineOf(root, path...), Field: fieldPath(path), Msg: msg}}
 	}
 	if def.Kind != analysis.KindAny && e.Kind != "" && e.Kind != string(def.Kind) {
 		return bad(fmt.Sprintf("%s exists for %s streams only, not %s (allowed kind: %s)", def.Name, def.Kind, e.Kind, def.Kind), "kind")

@@ -9,6 +9,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/rtclab/rtclab/netem"
+	"github.com/rtclab/rtclab/yamldecode"
 )
 
 // Scenario is one scenario file.
@@ -195,7 +196,7 @@ func parsePercent(n *yaml.Node) (float64, error) {
 // posError is a parse error at a line, in the form yaml.v3 collects (so
 // decoding goes on and every problem is reported); Parse adds file and field.
 func posError(n *yaml.Node, msg string) error {
-	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: [col %d] %s", n.Line, n.Column, msg)}}
+	return &yamldecode.Error{Line: n.Line, Msg: msg}
 }
 
 // UseSTUN reports whether participants get the STUN server.

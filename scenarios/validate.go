@@ -10,6 +10,7 @@ import (
 
 	"github.com/rtclab/rtclab/analysis"
 	"github.com/rtclab/rtclab/netem"
+	"github.com/rtclab/rtclab/yamldecode"
 )
 
 // participantMetric reports whether m is measured per participant.
@@ -32,7 +33,7 @@ const (
 func (s *Scenario) validate(root *yaml.Node) []error {
 	var errs []error
 	bad := func(msg string, path ...any) {
-		errs = append(errs, &Error{File: s.File, Line: lineOf(root, path...), Field: fieldPath(path), Msg: msg})
+		errs = append(errs, &Error{File: s.File, Line: yamldecode.LineOf(root, path...), Field: fieldPath(path), Msg: msg})
 	}
 	if s.Name == "" {
 		bad("is required: a short name for reports", "name")
@@ -42,7 +43,7 @@ func (s *Scenario) validate(root *yaml.Node) []error {
 		s.Topology = "sfu"
 	case "sfu", "p2p", TopologyFlows:
 	default:
-		bad(fmt.Sprintf("unknown topology %q (allowed: sfu, p2p, flows)", s.Topology), "topology")
+		bad(fmt.Sprintf("unknown topology %q (allowed: sfu, p2p, flows)%s", s.Topology, yamldecode.DidYouMean(s.Topology, []string{"sfu", "p2p", TopologyFlows})), "topology")
 	}
 	switch {
 	case s.Duration.Duration == 0:
@@ -109,7 +110,7 @@ func (s *Scenario) validate(root *yaml.Node) []error {
 		e.validateCriterion(bad, at)
 		def, ok := analysis.LookupMetric(e.Metric, false)
 		if !ok {
-			bad(fmt.Sprintf("unknown metric %q (allowed: %s)", e.Metric, strings.Join(analysis.MetricNames(false), ", ")), at("metric")...)
+			bad(fmt.Sprintf("unknown metric %q (allowed: %s)%s", e.Metric, strings.Join(analysis.MetricNames(false), ", "), yamldecode.DidYouMean(e.Metric, analysis.MetricNames(false))), at("metric")...)
 			continue
 		}
 		errs = append(errs, s.validateMetricKind(root, i, def)...)

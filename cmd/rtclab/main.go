@@ -14,20 +14,26 @@ import (
 	"github.com/rtclab/rtclab/cmd/rtclab/cli"
 )
 
-var version = "dev"
+// version may be set with -ldflags "-X main.version=v1.2.3"; empty means
+// the module version from the build information.
+var version string
 
 // main hosts the CLI inside testing.Main so that `--clock virtual` can run
 // the stack in a testing/synctest bubble, which needs a *testing.T (checked
 // to work in a normal binary with Go 1.26). The single test runs the whole
 // CLI and exits with its code, so testing's own summary never prints.
 func main() {
-	env := cli.Env{Stdout: os.Stdout, Stderr: os.Stderr, Interrupt: new(atomic.Bool), Version: version}
+	env := cli.Env{Stdout: os.Stdout, Stderr: os.Stderr, Interrupt: new(atomic.Bool), Version: version, StopNote: new(atomic.Pointer[string])}
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		<-signals
 		env.Interrupt.Store(true)
-		fmt.Fprintln(os.Stderr, "\nrtclab: stopping; writing the partial report (Ctrl-C again to quit at once)")
+		note := "stopping"
+		if n := env.StopNote.Load(); n != nil {
+			note = *n
+		}
+		fmt.Fprintf(os.Stderr, "\nrtclab: %s (Ctrl-C again to quit at once)\n", note)
 		<-signals
 		os.Exit(130)
 	}()

@@ -11,12 +11,16 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rtclab/rtclab/reports"
 	"github.com/rtclab/rtclab/runner"
 	"github.com/rtclab/rtclab/scenarios"
 )
 
 func newBenchCmd(env *Env) *cobra.Command {
-	var runs int
+	var (
+		runs   int
+		asJSON bool
+	)
 	cmd := &cobra.Command{
 		Use:   "bench [SCENARIO ...]",
 		Short: "Measure how fast scenarios run in virtual time, and how much memory they take",
@@ -51,8 +55,7 @@ quote speed and memory; the tests never assert on time.`,
 					list = append(list, s)
 				}
 			}
-			tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintln(tw, "scenario\truns\tscenario s\twall s/run (min)\twall s/run (mean)\tspeed-up\tCPU s/run\tMB alloc/run\tpeak heap MB\t")
+			var rows []benchRow
 			for _, s := range list {
 				var minWall, sumWall float64
 				var before, after runtime.MemStats
@@ -60,6 +63,7 @@ quote speed and memory; the tests never assert on time.`,
 				runtime.GC()
 				runtime.ReadMemStats(&before)
 				cpu0 := cpuSeconds()
+				done := 0
 				for i := range runs {
 					if env.Interrupt.Load() {
 						break
@@ -77,22 +81,63 @@ quote speed and memory; the tests never assert on time.`,
 					runtime.ReadMemStats(&m)
 					peak = max(peak, m.HeapAlloc)
 					sumWall += w
+					done++
 					if i == 0 || w < minWall {
 						minWall = w
 					}
 				}
 				runtime.ReadMemStats(&after)
-				mean := sumWall / float64(runs)
-				fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.3f\t%.3f\t%s\t%.2f\t%.1f\t%.1f\t\n", s.Name, runs, s.Duration.Seconds(),
-					minWall, mean, speedUp(s.Duration.Seconds()/mean), (cpuSeconds()-cpu0)/float64(runs),
-					float64(after.TotalAlloc-before.TotalAlloc)/float64(runs)/1e6, float64(peak)/1e6)
+				if done == 0 {
+					break // interrupted before a run finished
+				}
+				n := float64(done) // an interrupted scenario's means are over the runs done
+				rows = append(rows, benchRow{
+					Scenario: s.Name, Runs: done, ScenarioSeconds: s.Duration.Seconds(),
+					WallMin: minWall, WallMean: sumWall / n, SpeedUp: s.Duration.Seconds() / (sumWall / n),
+					CPUPerRun: (cpuSeconds() - cpu0) / n, AllocMBPerRun: float64(after.TotalAlloc-before.TotalAlloc) / n / 1e6,
+					PeakHeapMB: float64(peak) / 1e6,
+				})
+			}
+			if asJSON {
+				return writeJSON(env, benchJSON{Tool: env.build, GOMAXPROCS: runtime.GOMAXPROCS(0), Rows: rows})
+			}
+			tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+			fmt.Fprintln(tw, "scenario\truns\tscenario s\twall s/run (min)\twall s/run (mean)\tspeed-up\tCPU s/run\tMB alloc/run\tpeak heap MB\t")
+			for _, r := range rows {
+				fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.3f\t%.3f\t%s\t%.2f\t%.1f\t%.1f\t\n", r.Scenario, r.Runs, r.ScenarioSeconds,
+					r.WallMin, r.WallMean, speedUp(r.SpeedUp), r.CPUPerRun, r.AllocMBPerRun, r.PeakHeapMB)
 			}
 			fmt.Fprintf(tw, "\n(GOMAXPROCS=%d, %s)\t\t\t\t\t\t\t\t\t\n", runtime.GOMAXPROCS(0), runtime.Version())
 			return tw.Flush()
 		},
 	}
 	cmd.Flags().IntVar(&runs, "runs", 5, "runs per scenario")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the measurements as JSON")
+	cmd.ValidArgsFunction = completeScenarios
 	return cmd
+}
+
+// benchJSON is `rtclab bench --json`.
+type benchJSON struct {
+	// Tool is the build measured.
+	Tool reports.ToolBuild `json:"tool"`
+	// GOMAXPROCS is the number of CPUs Go used.
+	GOMAXPROCS int `json:"gomaxprocs"`
+	// Rows are the scenarios measured, in order.
+	Rows []benchRow `json:"scenarios"`
+}
+
+// benchRow is one scenario's measurements, per run.
+type benchRow struct {
+	Scenario        string  `json:"scenario"`
+	Runs            int     `json:"runs"`
+	ScenarioSeconds float64 `json:"scenario_s"`
+	WallMin         float64 `json:"wall_s_min"`
+	WallMean        float64 `json:"wall_s_mean"`
+	SpeedUp         float64 `json:"speed_up"`
+	CPUPerRun       float64 `json:"cpu_s"`
+	AllocMBPerRun   float64 `json:"alloc_mb"`
+	PeakHeapMB      float64 `json:"peak_heap_mb"`
 }
 
 // speedUp formats scenario time over wall time: "75x", "0.36x".

@@ -152,9 +152,10 @@ could not run), 2 unusable input.`,
 			}
 			opts := diagnose.Options{
 				HTTPClient: httpClient, TLSConfig: tlsCfg, LocalIPs: ips,
-				IncludeLoopback: loopbackTarget(plan), Version: env.Version,
+				IncludeLoopback: loopbackTarget(plan), Version: describeBuild(env.build),
 			}
-			if !asJSON || verbose {
+			env.onStop("cancelling the probes; what they measured so far is reported")
+			if (!asJSON || verbose) && !env.quiet {
 				opts.Progress = func(step string) { fmt.Fprintf(env.Stderr, "rtclab diagnose: %s ...\n", step) }
 			}
 			res, err := diagnose.Run(ctx, plan, opts)

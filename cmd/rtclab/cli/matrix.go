@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rtclab/rtclab/matrix"
+	"github.com/rtclab/rtclab/yamldecode"
 )
 
 func newMatrixCmd(env *Env) *cobra.Command {
@@ -20,6 +21,7 @@ func newMatrixCmd(env *Env) *cobra.Command {
 		seed      int64
 		ice       []string
 		verbose   bool
+		asJSON    bool
 		overwrite bool
 	)
 	cmd := &cobra.Command{
@@ -91,7 +93,7 @@ unexpected cell, 2 unusable input (nothing is run).`,
 				for _, name := range ice {
 					c := matrix.ICEConfig(name)
 					if !c.Valid() {
-						errs = append(errs, fmt.Errorf("--ice %q: allowed %s", name, iceNames()))
+						errs = append(errs, fmt.Errorf("--ice %q: allowed %s%s", name, iceNames(), yamldecode.DidYouMean(name, strings.Split(iceNames(), ", "))))
 						continue
 					}
 					if !slices.Contains(list, c) {
@@ -104,7 +106,7 @@ unexpected cell, 2 unusable input (nothing is run).`,
 				plan.ICE = list
 			}
 			// Claim a folder no other run can share (see rtclab run).
-			tool := "rtclab " + env.Version
+			tool := env.tool()
 			var od *outDir
 			var err error
 			if out == "" {
@@ -117,13 +119,14 @@ unexpected cell, 2 unusable input (nothing is run).`,
 			}
 			out = od.path
 			total := len(plan.Cells())
-			fmt.Fprintf(env.Stderr, "running the connectivity matrix: %d NATs x %d NATs x %d ICE configurations = %d cells, %v each (virtual clock, %d worker(s)) -> %s\n",
+			env.onStop("finishing the cells under way, then writing the partial result")
+			env.info("running the connectivity matrix: %d NATs x %d NATs x %d ICE configurations = %d cells, %v each (virtual clock, %d worker(s)) -> %s\n",
 				len(plan.NATs), len(plan.NATs), len(plan.ICE), total, plan.Duration, workers, out)
 			res, runErr := matrix.Run(context.Background(), plan, matrix.Options{
 				Bubble: env.Bubble, Workers: workers, Interrupt: env.Interrupt,
-				Tool: "rtclab " + env.Version, File: file,
+				Tool: env.tool(), File: file,
 				Progress: func(done, total int, c matrix.CellResult) {
-					if isTerminal(env.Stderr) {
+					if env.progress() {
 						fmt.Fprintf(env.Stderr, "\r  %d/%d cells", done, total)
 					}
 					if verbose {
@@ -131,7 +134,7 @@ unexpected cell, 2 unusable input (nothing is run).`,
 					}
 				},
 			})
-			if isTerminal(env.Stderr) {
+			if env.progress() {
 				fmt.Fprintln(env.Stderr) // end the progress line
 			}
 			if runErr != nil && !errors.Is(runErr, matrix.ErrInterrupted) {
@@ -152,10 +155,20 @@ unexpected cell, 2 unusable input (nothing is run).`,
 			if err := od.done(); err != nil {
 				return err
 			}
-			if err := matrix.WriteText(env.Stdout, res); err != nil {
-				return err
+			if asJSON {
+				if err := writeJSON(env, matrixJSON{
+					Verdict: res.Verdict, Tool: env.build, Partial: res.Partial, Cells: len(res.Cells),
+					Matched: res.Matched, Deviations: res.Deviations, Unexpected: res.Unexpected, Errors: res.Errors,
+					Result: filepath.Join(out, matrix.JSONFile), Report: filepath.Join(out, matrix.HTMLFile),
+				}); err != nil {
+					return err
+				}
+			} else {
+				if err := matrix.WriteText(env.Stdout, res); err != nil {
+					return err
+				}
+				fmt.Fprintf(env.Stdout, "\nreport: %s\n", filepath.Join(out, matrix.HTMLFile))
 			}
-			fmt.Fprintf(env.Stdout, "\nreport: %s\n", filepath.Join(out, matrix.HTMLFile))
 			if verbose {
 				for _, f := range files {
 					fmt.Fprintf(env.Stderr, "wrote %s\n", f)
@@ -173,6 +186,10 @@ unexpected cell, 2 unusable input (nothing is run).`,
 	cmd.Flags().Int64Var(&seed, "seed", 1, "seed of every cell's emulated network (overrides the file's)")
 	cmd.Flags().StringSliceVar(&ice, "ice", nil, "ICE configurations to run (overrides the file's): "+iceNames())
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "print every cell as it finishes")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON summary on stdout (verdict, cell counts, file paths) instead of the text table")
+	_ = cmd.RegisterFlagCompletionFunc("ice", func(_ *cobra.Command, _ []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		return completeList(prefix, strings.Split(iceNames(), ", ")), cobra.ShellCompDirectiveNoFileComp
+	})
 	return cmd
 }
 

@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -94,6 +95,15 @@ allowed, exit code 2.`,
 	check.Flags().BoolVar(&asJSON, "json", false, "print the results as JSON")
 	check.Flags().StringVar(&link, "link", "", "measure this link instead of the built-in cases, e.g. 'rate: 300kbps, queue: 100ms, jitter: 20ms'")
 	check.Flags().StringVar(&trace, "trace", "", "measure this mahimahi capacity trace (a file, or builtin:NAME)")
+	_ = check.RegisterFlagCompletionFunc("trace", func(_ *cobra.Command, _ []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		var out []string
+		for _, n := range scenarios.BuiltinTraces() {
+			if v := "builtin:" + n; strings.HasPrefix(v, prefix) {
+				out = append(out, v)
+			}
+		}
+		return out, cobra.ShellCompDirectiveDefault // or a trace file
+	})
 	cmd.AddCommand(check)
 	return cmd
 }

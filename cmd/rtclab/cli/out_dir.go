@@ -48,13 +48,14 @@ type outDir struct {
 // name first: os.Mkdir fails for all but one creator of a name, so two runs
 // started in the same second never share a folder.
 func claimDefaultOut(root, prefix string, now time.Time, tool string) (*outDir, error) {
+	// As for --out: a folder that cannot be made stops it before it runs.
 	if err := os.MkdirAll(root, 0o755); err != nil {
-		return nil, fmt.Errorf("output directory: %w", err)
+		return nil, &UsageError{Err: fmt.Errorf("cannot create the output folder (name one with --out): %w", err)}
 	}
 	base := filepath.Join(root, prefix+now.Format("20060102-150405"))
 	dir, err := mkdirUnique(base)
 	if err != nil {
-		return nil, err
+		return nil, &UsageError{Err: fmt.Errorf("%w (name a folder with --out)", err)}
 	}
 	return newOutDir(dir, tool)
 }
@@ -84,15 +85,17 @@ func mkdirUnique(base string) (string, error) {
 // an earlier rtclab run that has finished (or died) left its manifest
 // there: then exactly what that run wrote is removed first.
 func claimOut(out string, overwrite bool, tool string) (*outDir, error) {
+	// A folder that cannot be made is unusable input, found before
+	// anything runs (exit 2), not a failed run.
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		return nil, fmt.Errorf("output directory: %w", err)
+		return nil, &UsageError{Err: fmt.Errorf("--out %s: cannot create the folder: %w", out, err)}
 	}
 	err := os.Mkdir(out, 0o755)
 	if err == nil {
 		return newOutDir(out, tool)
 	}
 	if !errors.Is(err, fs.ErrExist) {
-		return nil, fmt.Errorf("output directory: %w", err)
+		return nil, &UsageError{Err: fmt.Errorf("--out %s: cannot create the folder: %w", out, err)}
 	}
 	entries, err := os.ReadDir(out)
 	if err != nil {
@@ -172,7 +175,7 @@ func newOutDir(dir, tool string) (*outDir, error) {
 		if errors.Is(err, fs.ErrExist) {
 			return nil, usagef("--out %s: another rtclab run has claimed this folder", dir)
 		}
-		return nil, fmt.Errorf("output directory: %w", err)
+		return nil, &UsageError{Err: fmt.Errorf("--out %s: cannot write into the folder: %w", dir, err)}
 	}
 	_, werr := f.Write(append(data, '\n'))
 	if cerr := f.Close(); werr == nil {

@@ -6,10 +6,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/rtclab/rtclab/reports"
+	"github.com/rtclab/rtclab/yamldecode"
 )
 
 // Exit codes of every rtclab command.
@@ -34,11 +38,44 @@ type Env struct {
 	// the run to stop; long work polls it and stops cleanly, keeping what it
 	// measured so far. May be nil.
 	Interrupt *atomic.Bool
-	// Version is printed by --version and written into reports.
+	// Version is the version printed by `rtclab version` and written into
+	// reports; empty means the module version from the build information.
 	Version string
+	// StopNote, when not nil, is set by the running command to what it
+	// does on Ctrl-C ("writing the partial report"); the signal handler
+	// prints it. May be nil.
+	StopNote *atomic.Pointer[string]
+
+	// LookPath finds an external program (ffmpeg); nil means
+	// exec.LookPath.
+	LookPath func(string) (string, error)
+
+	build reports.ToolBuild
+	quiet bool
 	// Now is the wall clock naming default output folders; nil means
 	// time.Now.
 	Now func() time.Time
+}
+
+// tool names the program in reports: "rtclab VERSION (rev ...)".
+func (e *Env) tool() string { return "rtclab " + describeBuild(e.build) }
+
+// onStop records what the command does when the user presses Ctrl-C.
+func (e *Env) onStop(note string) {
+	if e.StopNote != nil {
+		e.StopNote.Store(&note)
+	}
+}
+
+// progress reports whether carriage-return progress lines go to stderr:
+// only on a terminal, and not with --quiet.
+func (e *Env) progress() bool { return !e.quiet && isTerminal(e.Stderr) }
+
+// info prints a line of what is going on to stderr, unless --quiet.
+func (e *Env) info(format string, args ...any) {
+	if !e.quiet {
+		fmt.Fprintf(e.Stderr, format, args...)
+	}
 }
 
 func (e *Env) now() time.Time {
@@ -67,9 +104,8 @@ func (e *exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 // Main runs the rtclab command line with args (without the program name)
 // and returns the process exit code.
 func Main(args []string, env Env) int {
-	if env.Version == "" {
-		env.Version = "dev"
-	}
+	env.build = build(env.Version)
+	env.Version = env.build.Version
 	if env.Interrupt == nil {
 		env.Interrupt = new(atomic.Bool)
 	}
@@ -93,6 +129,61 @@ func Main(args []string, env Env) int {
 	return ExitFail
 }
 
+// usageArgs makes every argument check of cmd and its subcommands a usage
+// error (exit 2), as cobra's own are plain errors.
+func usageArgs(cmd *cobra.Command) {
+	if check := cmd.Args; check != nil {
+		cmd.Args = func(c *cobra.Command, args []string) error {
+			if err := check(c, args); err != nil {
+				var ue *UsageError
+				if errors.As(err, &ue) {
+					return err
+				}
+				return usagef("%w (see '%s --help')", err, c.CommandPath())
+			}
+			return nil
+		}
+	}
+	for _, c := range cmd.Commands() {
+		usageArgs(c)
+	}
+}
+
+// refuseUnknown makes every command that only groups others (rtclab,
+// rtclab netem) refuse a name it does not have as a usage error, with the
+// nearest name by edit distance. Without this cobra
+// exits 1 for an unknown command, and 0 with the help for an unknown
+// subcommand.
+func refuseUnknown(cmd *cobra.Command) {
+	if cmd.HasSubCommands() && !cmd.Runnable() {
+		cmd.Args = cobra.ArbitraryArgs
+		cmd.RunE = func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return c.Help()
+			}
+			msg := fmt.Sprintf("unknown command %q", args[0])
+			if c.HasParent() {
+				msg += fmt.Sprintf(" for %q", c.CommandPath())
+			}
+			msg += yamldecode.DidYouMean(args[0], commandNames(c))
+			return usagef("%s (commands: %s; see '%s --help')", msg, strings.Join(commandNames(c), ", "), c.CommandPath())
+		}
+	}
+	for _, c := range cmd.Commands() {
+		refuseUnknown(c)
+	}
+}
+
+func commandNames(parent *cobra.Command) []string {
+	var names []string
+	for _, c := range parent.Commands() {
+		if c.IsAvailableCommand() {
+			names = append(names, c.Name())
+		}
+	}
+	return names
+}
+
 func newRoot(env *Env) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "rtclab",
@@ -103,12 +194,15 @@ delay and bandwidth a scenario asks for, measures what happens, and writes a
 report with plots.
 
 Exit codes: 0 every check passed, 1 a check failed, 2 unusable input.`,
-		Version:       env.Version,
+		Version:       describeBuild(env.build),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetVersionTemplate("rtclab {{.Version}}\n")
+	root.PersistentFlags().BoolVarP(&env.quiet, "quiet", "q", false, "print only the result and errors: no progress or status lines on stderr")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &UsageError{Err: fmt.Errorf("%s: %w (see '%s --help')", c.CommandPath(), err, c.CommandPath())}
+		// Main prefixes "rtclab: "; the hint names the command.
+		return &UsageError{Err: fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
 	root.AddCommand(
 		newRunCmd(env),
@@ -119,7 +213,12 @@ Exit codes: 0 every check passed, 1 a check failed, 2 unusable input.`,
 		newMatrixCmd(env),
 		newVerifyCmd(env),
 		newConformCmd(env),
+		newVersionCmd(env),
+		newShowCmd(env),
 	)
+	root.InitDefaultCompletionCmd()
+	refuseUnknown(root)
+	usageArgs(root)
 	return root
 }
 

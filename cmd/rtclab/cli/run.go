@@ -15,6 +15,7 @@ import (
 	"github.com/rtclab/rtclab/reports"
 	"github.com/rtclab/rtclab/runner"
 	"github.com/rtclab/rtclab/scenarios"
+	"github.com/rtclab/rtclab/yamldecode"
 )
 
 // metricHelp lists one family of analysis.Metrics, one per line.
@@ -43,6 +44,9 @@ func newRunCmd(env *Env) *cobra.Command {
 		quality   bool
 		verbose   bool
 		overwrite bool
+		seed      int64
+		requireCk bool
+		asJSON    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "run [SCENARIO ...]",
@@ -80,10 +84,18 @@ Exit code: 0 every check passed, 1 a check failed or the run broke,
   rtclab run my-network.yaml --clock real`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if clock != runner.ClockVirtual && clock != runner.ClockReal {
-				return usagef("--clock %q: allowed values are virtual, real", clock)
+				return usagef("--clock %q: allowed values are virtual, real%s", clock, yamldecode.DidYouMean(clock, []string{runner.ClockVirtual, runner.ClockReal}))
 			}
 			if clock == runner.ClockVirtual && env.Bubble == nil {
 				return usagef("--clock virtual is not available in this build; use --clock real")
+			}
+			if cmd.Flags().Changed("seed") && seed < 1 {
+				return usagef("--seed %d: must be >= 1 (as for rtclab matrix)", seed)
+			}
+			if quality {
+				if err := needFFmpeg(env); err != nil {
+					return err
+				}
 			}
 			if len(args) == 0 {
 				args = []string{scenarios.DefaultScenario}
@@ -103,6 +115,9 @@ Exit code: 0 every check passed, 1 a check failed or the run broke,
 						errs = append(errs, err)
 						continue
 					}
+					if cmd.Flags().Changed("seed") {
+						s.Seed = seed
+					}
 					list = append(list, s)
 				}
 			}
@@ -110,7 +125,7 @@ Exit code: 0 every check passed, 1 a check failed or the run broke,
 				return &UsageError{Err: errors.Join(errs...)}
 			}
 			// Claim a folder no other run can share before running anything.
-			tool := "rtclab " + env.Version
+			tool := env.tool()
 			var od *outDir
 			var err error
 			if out == "" {
@@ -129,10 +144,12 @@ Exit code: 0 every check passed, 1 a check failed or the run broke,
 					}
 				}
 			}
+			env.onStop("writing the partial report")
 			set := &setSummary{env: env, out: od, list: list, start: time.Now()}
+			sum := runJSON{Verdict: "pass", Tool: env.build}
 			failed := false
 			for _, s := range list {
-				rc := runConfig{dir: od.path, clock: clock, pcapDir: pcap, logDir: rtpLog, quality: quality, verbose: verbose, record: od.record}
+				rc := runConfig{dir: od.path, clock: clock, pcapDir: pcap, logDir: rtpLog, quality: quality, verbose: verbose, record: od.record, text: !asJSON}
 				if len(list) > 1 {
 					if rc.dir, err = od.sub(s.Name); err != nil {
 						return err
@@ -150,6 +167,11 @@ Exit code: 0 every check passed, 1 a check failed or the run broke,
 				if err != nil {
 					return err
 				}
+				if ok && requireCk && len(s.Expect) == 0 {
+					fmt.Fprintf(env.Stderr, "rtclab: %s declares no checks (no expect entries), and --require-checks is set\n", s.Name)
+					ok = false
+				}
+				sum.add(rep, rc.dir, ok)
 				failed = failed || !ok
 				if len(list) > 1 {
 					if err := set.add(rep, rc.dir); err != nil {
@@ -162,12 +184,23 @@ Exit code: 0 every check passed, 1 a check failed or the run broke,
 				}
 			}
 			if len(list) > 1 {
-				if err := set.finish(); err != nil {
+				if err := set.finish(!asJSON); err != nil {
 					return err
 				}
 			}
 			if err := od.done(); err != nil {
 				return err
+			}
+			if len(list) > 1 {
+				sum.Summary = filepath.Join(od.path, "summary.json")
+			}
+			if failed {
+				sum.Verdict = "fail"
+			}
+			if asJSON {
+				if err := writeJSON(env, sum); err != nil {
+					return err
+				}
 			}
 			if failed {
 				return &exitError{code: ExitFail}
@@ -182,6 +215,11 @@ Exit code: 0 every check passed, 1 a check failed or the run broke,
 	cmd.Flags().StringVar(&rtpLog, "log", "", "write the per-packet log of RFC 8868 section 3.1 (FLOW.send.tsv, FLOW.recv.tsv)\nof every media and audio flow into this directory (flows topology)")
 	cmd.Flags().BoolVar(&quality, "quality", false, "decode the received video with ffmpeg and compare it frame by frame\nwith the source clip (PSNR, SSIM); written into the report")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "log what the stack does to stderr")
+	cmd.Flags().Int64Var(&seed, "seed", 0, "seed of the emulated network's random choices (overrides each scenario's seed;\nrecorded in the report)")
+	cmd.Flags().BoolVar(&requireCk, "require-checks", false, "fail a scenario that has no checks (for CI: a run that checks nothing proves nothing)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON summary on stdout (verdict, checks, report paths) instead of the text report")
+	_ = cmd.RegisterFlagCompletionFunc("clock", fixedValues(runner.ClockVirtual, runner.ClockReal))
+	cmd.ValidArgsFunction = completeScenarios
 	return cmd
 }
 
@@ -190,6 +228,8 @@ type runConfig struct {
 	dir, clock, pcapDir string
 	logDir              string
 	quality, verbose    bool
+	// text prints the text report on stdout (not with --json).
+	text bool
 	// record lists names created in dir, for --overwrite to clear later.
 	record func(names ...string) error
 }
@@ -214,18 +254,18 @@ func runOne(ctx context.Context, env *Env, s *scenarios.Scenario, rc runConfig) 
 		return nil, false, fmt.Errorf("events file: %w", err)
 	}
 	defer events.Close()
-	fmt.Fprintf(env.Stderr, "running %s (%s, %v of scenario time, %s clock) -> %s\n",
-		s.Name, s.Topology, s.Duration.Duration, clock, dir)
+	env.info("running %s (%s, %v of scenario time, %s clock, seed %d) -> %s\n",
+		s.Name, s.Topology, s.Duration.Duration, clock, s.Seed, dir)
 	opt := runner.Options{
 		Clock:      clock,
 		Events:     events,
 		Interrupt:  env.Interrupt,
 		Log:        logger(env.Stderr, verbose),
-		Tool:       "rtclab " + env.Version,
+		Tool:       env.tool(),
 		CaptureDir: rc.pcapDir,
 		RTPLogDir:  rc.logDir,
 	}
-	if isTerminal(env.Stderr) {
+	if env.progress() {
 		opt.Progress = func(elapsed, total time.Duration) {
 			fmt.Fprintf(env.Stderr, "\r  %s: %4.0fs / %.0fs", s.Name, elapsed.Seconds(), total.Seconds())
 		}
@@ -254,7 +294,7 @@ func runOne(ctx context.Context, env *Env, s *scenarios.Scenario, rc runConfig) 
 	}
 	if opt.Media != nil {
 		// ffmpeg is a real process: it runs here, outside the bubble.
-		fmt.Fprintf(env.Stderr, "measuring PSNR/SSIM of %d received video stream(s) with ffmpeg\n", len(opt.Media.Streams))
+		env.info("measuring PSNR/SSIM of %d received video stream(s) with ffmpeg\n", len(opt.Media.Streams))
 		if _, err := runner.MeasureQuality(ctx, opt.Media, rep, filepath.Join(dir, "quality")); err != nil {
 			// The run's measurements stand without it: warn, keep the report.
 			fmt.Fprintf(env.Stderr, "rtclab: PSNR/SSIM not measured: %v\n", err)
@@ -266,6 +306,8 @@ func runOne(ctx context.Context, env *Env, s *scenarios.Scenario, rc runConfig) 
 	if err := os.Rename(partial, filepath.Join(dir, eventsFile)); err != nil {
 		return nil, false, fmt.Errorf("events file: %w", err)
 	}
+	b, expect := env.build, len(s.Expect)
+	rep.ToolBuild, rep.Scenario.Expectations = &b, &expect
 	if err := rc.record(reports.JSONFile, reports.HTMLFile, reports.JUnitFile, "quality"); err != nil {
 		return nil, false, err
 	}
@@ -278,10 +320,15 @@ func runOne(ctx context.Context, env *Env, s *scenarios.Scenario, rc runConfig) 
 	if err != nil {
 		return nil, false, err
 	}
-	if err := reports.WriteText(env.Stdout, rep); err != nil {
-		return nil, false, err
+	if rc.text {
+		if err := reports.WriteText(env.Stdout, rep); err != nil {
+			return nil, false, err
+		}
+		fmt.Fprintf(env.Stdout, "\nreport: %s\n", filepath.Join(dir, "report.html"))
+	} else {
+		// The one line a log keeps of a run whose result went to stdout.
+		env.info("%s %s: %d of %d checks passed -> %s\n", strings.ToUpper(rep.Verdict), s.Name, passed(rep), len(rep.Checks), dir)
 	}
-	fmt.Fprintf(env.Stdout, "\nreport: %s\n", filepath.Join(dir, "report.html"))
 	if verbose {
 		for _, f := range files {
 			fmt.Fprintf(env.Stderr, "wrote %s\n", f)

@@ -60,7 +60,7 @@ func (s *setSummary) add(rep *reports.Report, dir string) error {
 // summary lists every scenario of the set: those that ran with their
 // reports, the rest as not run.
 func (s *setSummary) summary() *reports.Summary {
-	sum := reports.NewSummary("rtclab "+s.env.Version, s.reps, s.dirs, float64(time.Since(s.start).Milliseconds())/1000)
+	sum := reports.NewSummary(s.env.tool(), s.reps, s.dirs, float64(time.Since(s.start).Milliseconds())/1000)
 	for _, sc := range s.list[len(s.reps):] {
 		sum.AddNotRun(sc.Name, sc.Description)
 	}
@@ -74,9 +74,10 @@ func (s *setSummary) write() error {
 	return s.out.record(reports.SummaryJSONFile, reports.SummaryHTMLFile)
 }
 
-// finish writes the summary a last time and prints its table.
-func (s *setSummary) finish() error {
-	if err := s.write(); err != nil {
+// finish writes the summary a last time and, when text is set, prints
+// its table (not under --json, whose stdout is one JSON document).
+func (s *setSummary) finish(text bool) error {
+	if err := s.write(); err != nil || !text {
 		return err
 	}
 	if err := reports.WriteSummaryText(s.env.Stdout, s.summary()); err != nil {

@@ -95,6 +95,7 @@ Exit code: 0 stopped cleanly, 1 failed while running, 2 unusable input.`,
 			if err != nil {
 				return fmt.Errorf("serve: %w", err)
 			}
+			env.onStop("closing the servers: open TURN allocations and test-peer calls end, nothing is written")
 			fmt.Fprint(env.Stdout, srv.Describe())
 			if generated {
 				fmt.Fprintf(env.Stdout, "  REST secret (generated): %s\n", cfg.Secret)
@@ -118,7 +119,7 @@ Exit code: 0 stopped cleanly, 1 failed while running, 2 unusable input.`,
 					break wait
 				}
 			}
-			fmt.Fprintln(env.Stderr, "rtclab serve: stopping")
+			env.info("rtclab serve: closing the servers\n")
 			return srv.Close()
 		},
 	}
