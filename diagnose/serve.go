@@ -55,6 +55,12 @@ type ServerConfig struct {
 	// AllowPrivatePeers lets TURN relay to loopback and private addresses
 	// (tests and labs only: never on the internet).
 	AllowPrivatePeers bool
+	// TURNSockets and TURNBuffer set up TURN's UDP listener on the real
+	// network (turn.Config.UDPSockets and SocketBuffer; 0 means the
+	// defaults: one socket per CPU, 4 MiB).
+	TURNSockets, TURNBuffer int
+	// TURNQuota bounds what one client IP address may allocate.
+	TURNQuota turn.Quota
 	// Logger receives refused peers and auth failures; nil discards.
 	Logger *slog.Logger
 }
@@ -146,7 +152,10 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	}
 
 	// TURN.
-	turnCfg := turn.Config{Net: cfg.Net, RelayIP: ip, Secret: cfg.Secret, Logger: cfg.Logger}
+	turnCfg := turn.Config{
+		Net: cfg.Net, RelayIP: ip, Secret: cfg.Secret, Logger: cfg.Logger,
+		UDPSockets: cfg.TURNSockets, SocketBuffer: cfg.TURNBuffer, Quota: cfg.TURNQuota,
+	}
 	if cfg.AllowPrivatePeers {
 		turnCfg.AllowPeer = func(net.IP) bool { return true }
 	}
@@ -254,6 +263,9 @@ func (s *Server) Describe() string {
 	fmt.Fprintf(&b, "\n")
 	for _, u := range s.info.TURN {
 		fmt.Fprintf(&b, "  TURN: %s\n", u)
+	}
+	if s.turn != nil && s.turn.Addr("udp") != nil {
+		fmt.Fprintf(&b, "  TURN UDP listener: %s\n", s.turn.Sockets())
 	}
 	fmt.Fprintf(&b, "  test peer and config: %s%s\n", s.info.HTTP, ConfigPath)
 	fmt.Fprintf(&b, "  credentials: TURN REST (coturn use-auth-secret): username \"EXPIRY:USER\", password base64(HMAC-SHA1(secret, username)); %s hands out ones valid for %s\n", ConfigPath, s.cfg.CredentialTTL)

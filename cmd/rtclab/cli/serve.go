@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rtclab/rtclab/diagnose"
+	"github.com/rtclab/rtclab/stack/turn"
 )
 
 func newServeCmd(env *Env) *cobra.Command {
@@ -53,6 +54,9 @@ Exit code: 0 stopped cleanly, 1 failed while running, 2 unusable input.`,
 			if cfg.IP == "" {
 				return usagef("serve: --ip is required (the address to listen on)")
 			}
+			if cfg.TURNSockets < 0 || cfg.TURNBuffer < 0 || cfg.TURNQuota.PerIP < 0 || cfg.TURNQuota.RatePerIP < 0 {
+				return usagef("serve: --turn-sockets, --turn-buffer, --turn-quota and --turn-rate: want 0 or more")
+			}
 			if (cert == "") != (key == "") {
 				return usagef("serve: --cert and --key go together")
 			}
@@ -72,6 +76,7 @@ Exit code: 0 stopped cleanly, 1 failed while running, 2 unusable input.`,
 				cfg.Secret, generated = hex.EncodeToString(b), true
 			}
 			cfg.HTTPPort, cfg.CredentialTTL = httpPort, ttl
+			cfg.TURNQuota.Burst = int(2 * cfg.TURNQuota.RatePerIP)
 			n, err := stdnet.NewNet()
 			if err != nil {
 				return err
@@ -126,6 +131,10 @@ Exit code: 0 stopped cleanly, 1 failed while running, 2 unusable input.`,
 	f.StringVar(&cert, "cert", "", "PEM certificate for TURN over TLS (default: self-signed)")
 	f.StringVar(&key, "key", "", "PEM private key for --cert")
 	f.BoolVar(&cfg.AllowPrivatePeers, "allow-private-peers", false, "let TURN relay to loopback and private addresses (labs and tests only)")
+	f.IntVar(&cfg.TURNSockets, "turn-sockets", 0, "UDP sockets on the TURN port, SO_REUSEPORT (0: one per CPU)")
+	f.IntVar(&cfg.TURNBuffer, "turn-buffer", turn.DefaultSocketBuffer, "receive and send buffer asked for each TURN UDP socket, bytes")
+	f.IntVar(&cfg.TURNQuota.PerIP, "turn-quota", 128, "allocations one client IP address may hold at once (0: no limit)")
+	f.Float64Var(&cfg.TURNQuota.RatePerIP, "turn-rate", 20, "new allocations per second one client IP address may make, bursts of twice that (0: no limit)")
 	f.DurationVar(&duration, "for", 0, "stop after this long (0: until Ctrl-C)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log refused peers and auth failures to stderr")
 	return cmd

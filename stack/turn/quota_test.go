@@ -1,0 +1,96 @@
+package turn
+
+import (
+	"log/slog"
+	"net"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+func TestQuotaPerIP(t *testing.T) {
+	q := newQuotas(Quota{PerIP: 2}, slog.New(slog.DiscardHandler))
+	ev := q.events()
+	a1 := &net.UDPAddr{IP: net.IPv4(203, 0, 113, 1), Port: 1000}
+	a2 := &net.UDPAddr{IP: net.IPv4(203, 0, 113, 1), Port: 1001}
+	b := &net.UDPAddr{IP: net.IPv4(203, 0, 113, 2), Port: 1000}
+	create := func(a net.Addr) bool {
+		if !q.allow("u", "r", a) {
+			return false
+		}
+		ev.OnAllocationCreated(a, nil, "UDP", "u", "r", nil, 0)
+		return true
+	}
+	steps := []struct {
+		name string
+		do   func() bool
+		want bool
+	}{
+		{"first of 203.0.113.1", func() bool { return create(a1) }, true},
+		{"second, other port", func() bool { return create(a2) }, true},
+		{"third: quota", func() bool { return create(a1) }, false},
+		{"another address", func() bool { return create(b) }, true},
+		{"after one is deleted", func() bool {
+			ev.OnAllocationDeleted(a1, nil, "UDP", "u", "r")
+			return create(a1)
+		}, true},
+	}
+	for _, s := range steps {
+		if got := s.do(); got != s.want {
+			t.Errorf("%s: allowed %v, want %v", s.name, got, s.want)
+		}
+	}
+	for _, a := range []net.Addr{a1, a2, b} {
+		ev.OnAllocationDeleted(a, nil, "UDP", "u", "r")
+	}
+	if len(q.held) != 0 {
+		t.Errorf("held %v after every allocation was deleted", q.held)
+	}
+}
+
+func TestQuotaRate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := newQuotas(Quota{RatePerIP: 2, Burst: 4}, slog.New(slog.DiscardHandler))
+		a := &net.UDPAddr{IP: net.IPv4(203, 0, 113, 1), Port: 1000}
+		count := func() int {
+			n := 0
+			for range 10 {
+				if q.allow("u", "r", a) {
+					n++
+				}
+			}
+			return n
+		}
+		if n := count(); n != 4 {
+			t.Errorf("burst: %d of 10 allowed, want 4", n)
+		}
+		time.Sleep(time.Second)
+		if n := count(); n != 2 {
+			t.Errorf("1 s later: %d allowed, want 2 (2 per second)", n)
+		}
+		time.Sleep(time.Hour)
+		if n := count(); n != 4 {
+			t.Errorf("an hour later: %d allowed, want the burst of 4", n)
+		}
+		other := &net.UDPAddr{IP: net.IPv4(203, 0, 113, 9), Port: 1000}
+		if !q.allow("u", "r", other) {
+			t.Error("another address shares the first one's bucket")
+		}
+	})
+}
+
+func TestQuotaPrunesIdleBuckets(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := newQuotas(Quota{RatePerIP: 10}, slog.New(slog.DiscardHandler))
+		for i := range 3 * maxIdleBuckets {
+			a := &net.UDPAddr{IP: net.IPv4(10, byte(i>>16), byte(i>>8), byte(i)), Port: 1}
+			q.allow("u", "r", a)
+			if i%maxIdleBuckets == 0 {
+				time.Sleep(time.Second) // the earlier buckets refill
+			}
+		}
+		if len(q.rate) > maxIdleBuckets+1 {
+			t.Errorf("%d buckets kept for %d addresses", len(q.rate), 3*maxIdleBuckets)
+		}
+	})
+}
