@@ -5,9 +5,10 @@ import (
 	"net"
 	"net/netip"
 	"sync"
-	"time"
 
 	pionturn "github.com/pion/turn/v4"
+
+	"github.com/rtclab/rtclab/internal/ratelimit"
 )
 
 // Quota bounds what one client IP address may take from the server, as
@@ -26,30 +27,21 @@ type Quota struct {
 }
 
 // quotas counts allocations per client IP address (from pion's allocation
-// events) and runs one token bucket per address.
+// events) and limits their rate per address.
 type quotas struct {
-	q   Quota
-	log *slog.Logger
+	q    Quota
+	log  *slog.Logger
+	rate *ratelimit.PerAddr
 
 	mu   sync.Mutex
 	held map[netip.Addr]int
-	rate map[netip.Addr]*bucket
 }
-
-type bucket struct {
-	tokens float64
-	at     time.Time
-}
-
-// maxIdleBuckets bounds the rate map: past it, full buckets of addresses
-// that hold nothing are dropped (they are the same as a new one).
-const maxIdleBuckets = 4096
 
 func newQuotas(q Quota, log *slog.Logger) *quotas {
 	if q.Burst <= 0 {
 		q.Burst = max(1, int(q.RatePerIP))
 	}
-	return &quotas{q: q, log: log, held: map[netip.Addr]int{}, rate: map[netip.Addr]*bucket{}}
+	return &quotas{q: q, log: log, held: map[netip.Addr]int{}, rate: ratelimit.New(q.RatePerIP, q.Burst)}
 }
 
 func clientIP(a net.Addr) netip.Addr {
@@ -66,40 +58,17 @@ func clientIP(a net.Addr) netip.Addr {
 func (q *quotas) allow(user, _ string, src net.Addr) bool {
 	ip := clientIP(src)
 	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.q.PerIP > 0 && q.held[ip] >= q.q.PerIP {
-		q.log.Info("turn: allocation quota reached", "client", src.String(), "user", user, "held", q.held[ip])
+	held := q.held[ip]
+	q.mu.Unlock()
+	if q.q.PerIP > 0 && held >= q.q.PerIP {
+		q.log.Info("turn: allocation quota reached", "client", src.String(), "user", user, "held", held)
 		return false
 	}
-	if q.q.RatePerIP <= 0 {
-		return true
-	}
-	now := time.Now()
-	b := q.rate[ip]
-	if b == nil {
-		if len(q.rate) >= maxIdleBuckets {
-			q.prune(now)
-		}
-		b = &bucket{tokens: float64(q.q.Burst), at: now}
-		q.rate[ip] = b
-	}
-	b.tokens = min(float64(q.q.Burst), b.tokens+now.Sub(b.at).Seconds()*q.q.RatePerIP)
-	b.at = now
-	if b.tokens < 1 {
+	if !q.rate.Allow(ip) {
 		q.log.Info("turn: allocation rate limit", "client", src.String(), "user", user)
 		return false
 	}
-	b.tokens--
 	return true
-}
-
-// prune drops the buckets that have refilled; q.mu is held.
-func (q *quotas) prune(now time.Time) {
-	for ip, b := range q.rate {
-		if b.tokens+now.Sub(b.at).Seconds()*q.q.RatePerIP >= float64(q.q.Burst) {
-			delete(q.rate, ip)
-		}
-	}
 }
 
 func (q *quotas) events() pionturn.EventHandler {
