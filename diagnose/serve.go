@@ -61,9 +61,25 @@ type ServerConfig struct {
 	TURNSockets, TURNBuffer int
 	// TURNQuota bounds what one client IP address may allocate.
 	TURNQuota turn.Quota
+	// RequestsPerIP is how many HTTP requests per second one client IP
+	// address may make on average, in bursts of RequestBurst; past it the
+	// server answers 429 with Retry-After. 0 means no limit.
+	RequestsPerIP float64
+	RequestBurst  int
+	// ReadTimeout bounds reading one HTTP request, headers and body, so
+	// that slow clients (slowloris) cannot hold connections; 0 means
+	// DefaultReadTimeout. Headers get at most 5 s of it.
+	ReadTimeout time.Duration
+	// MaxPeers bounds the test peer's concurrent calls; 0 means its
+	// default (32).
+	MaxPeers int
 	// Logger receives refused peers and auth failures; nil discards.
 	Logger *slog.Logger
 }
+
+// DefaultReadTimeout bounds reading one HTTP request: an offer of 64 KiB
+// takes well under a second on any link a call could use.
+const DefaultReadTimeout = 10 * time.Second
 
 // ServerInfo is what a client needs; the server serves it at ConfigPath
 // with fresh REST credentials.
@@ -201,7 +217,7 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 
 	// The test peer and the HTTP endpoint.
 	peer, err := testpeer.New(testpeer.Config{
-		Net: cfg.Net, IPs: []net.IP{ip}, IncludeLoopback: ip.IsLoopback(), Logger: cfg.Logger,
+		Net: cfg.Net, IPs: []net.IP{ip}, IncludeLoopback: ip.IsLoopback(), Logger: cfg.Logger, MaxPeers: cfg.MaxPeers,
 	})
 	if err != nil {
 		return nil, err
@@ -220,7 +236,7 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.Handle(testpeer.OfferPath, peer.Handler())
 	mux.HandleFunc("GET "+ConfigPath, s.serveConfig)
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	s.http = newHTTPServer(limitPerIP(mux, cfg.RequestsPerIP, cfg.RequestBurst), cfg.ReadTimeout)
 	go func() {
 		defer close(s.done)
 		_ = s.http.Serve(ln)

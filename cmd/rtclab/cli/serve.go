@@ -38,6 +38,13 @@ func newServeCmd(env *Env) *cobra.Command {
     and an HTTP endpoint (--http-port) with its signaling and a config
     that hands clients the URLs and short-lived credentials.
 
+Abuse limits (per client IP address): --turn-quota allocations held at
+once and --turn-rate new ones per second (486 past them, RFC 8656), and
+--http-rate requests per second (429 past it). Offers over 64 KiB (413) or
+with more than 16 m-lines (400) are refused before parsing; a full test
+peer or one that timed out answers 503 with Retry-After; test calls end
+after 60 s; a request must arrive within --read-timeout.
+
 It is safe on the internet: TURN refuses to relay to loopback, private,
 link-local, unspecified, multicast and IPv4-mapped addresses unless
 --allow-private-peers is given (labs and tests only).
@@ -54,8 +61,9 @@ Exit code: 0 stopped cleanly, 1 failed while running, 2 unusable input.`,
 			if cfg.IP == "" {
 				return usagef("serve: --ip is required (the address to listen on)")
 			}
-			if cfg.TURNSockets < 0 || cfg.TURNBuffer < 0 || cfg.TURNQuota.PerIP < 0 || cfg.TURNQuota.RatePerIP < 0 {
-				return usagef("serve: --turn-sockets, --turn-buffer, --turn-quota and --turn-rate: want 0 or more")
+			if cfg.TURNSockets < 0 || cfg.TURNBuffer < 0 || cfg.TURNQuota.PerIP < 0 || cfg.TURNQuota.RatePerIP < 0 ||
+				cfg.RequestsPerIP < 0 || cfg.RequestBurst < 0 || cfg.MaxPeers < 0 || cfg.ReadTimeout < 0 {
+				return usagef("serve: --turn-sockets, --turn-buffer, --turn-quota, --turn-rate, --http-rate, --http-burst, --max-peers and --read-timeout: want 0 or more")
 			}
 			if (cert == "") != (key == "") {
 				return usagef("serve: --cert and --key go together")
@@ -135,6 +143,10 @@ Exit code: 0 stopped cleanly, 1 failed while running, 2 unusable input.`,
 	f.IntVar(&cfg.TURNBuffer, "turn-buffer", turn.DefaultSocketBuffer, "receive and send buffer asked for each TURN UDP socket, bytes")
 	f.IntVar(&cfg.TURNQuota.PerIP, "turn-quota", 128, "allocations one client IP address may hold at once (0: no limit)")
 	f.Float64Var(&cfg.TURNQuota.RatePerIP, "turn-rate", 20, "new allocations per second one client IP address may make, bursts of twice that (0: no limit)")
+	f.Float64Var(&cfg.RequestsPerIP, "http-rate", 5, "HTTP requests per second one client IP address may make, bursts of --http-burst; past it 429 (0: no limit)")
+	f.IntVar(&cfg.RequestBurst, "http-burst", 20, "burst of HTTP requests one client IP address may make at once")
+	f.DurationVar(&cfg.ReadTimeout, "read-timeout", diagnose.DefaultReadTimeout, "time to read one HTTP request, headers and body (slow clients are cut off)")
+	f.IntVar(&cfg.MaxPeers, "max-peers", 32, "test calls at once (each ends after 60 s); past it offers get 503")
 	f.DurationVar(&duration, "for", 0, "stop after this long (0: until Ctrl-C)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log refused peers and auth failures to stderr")
 	return cmd
