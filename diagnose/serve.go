@@ -71,8 +71,10 @@ type ServerConfig struct {
 	// DefaultReadTimeout. Headers get at most 5 s of it.
 	ReadTimeout time.Duration
 	// MaxPeers bounds the test peer's concurrent calls; 0 means its
-	// default (32).
-	MaxPeers int
+	// default (32). PeerMaxDuration ends each call; 0 means its default
+	// (60 s).
+	MaxPeers        int
+	PeerMaxDuration time.Duration
 	// Logger receives refused peers and auth failures; nil discards.
 	Logger *slog.Logger
 }
@@ -218,6 +220,7 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	// The test peer and the HTTP endpoint.
 	peer, err := testpeer.New(testpeer.Config{
 		Net: cfg.Net, IPs: []net.IP{ip}, IncludeLoopback: ip.IsLoopback(), Logger: cfg.Logger, MaxPeers: cfg.MaxPeers,
+		MaxDuration: cfg.PeerMaxDuration,
 	})
 	if err != nil {
 		return nil, err
@@ -263,6 +266,17 @@ func startTURNSharedPort(n transport.Net, cfg turn.Config, ip string) (*turn.Ser
 		lastErr = err
 	}
 	return nil, lastErr
+}
+
+// Peers is the number of test calls open.
+func (s *Server) Peers() int { return s.peer.Count() }
+
+// TURNAllocations is the number of live TURN allocations.
+func (s *Server) TURNAllocations() int {
+	if s.turn == nil {
+		return 0
+	}
+	return s.turn.AllocationCount()
 }
 
 // Info is what the server publishes (without credentials).

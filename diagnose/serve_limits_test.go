@@ -23,10 +23,7 @@ func startLoopbackServe(t *testing.T, cfg diagnose.ServerConfig) *diagnose.Serve
 		t.Fatal(err)
 	}
 	cfg.Net, cfg.IP, cfg.Secret = n, "127.0.0.1", "s"
-	if cfg.TURNPort == 0 {
-		cfg.TURNPort = -1
-	}
-	cfg.TLSPort = -1
+	cfg.TLSPort = -1 // TURN on a free port over UDP and TCP
 	srv, err := diagnose.StartServer(cfg)
 	if err != nil {
 		t.Fatal(err)
