@@ -120,4 +120,3 @@ func isFinite(v float64) bool {
 func cloned[T any](s []T) []T {
 	return append(make([]T, 0, len(s)), s...)
 }
-
