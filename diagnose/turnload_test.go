@@ -16,11 +16,16 @@ import (
 	"github.com/rtclab/rtclab/internal/realpeer"
 )
 
-// lossMargin is how many percentage points more than coturn serve's TURN
-// may lose under the same uclient load, run right after coturn on the same
-// machine: the loss of one run moves by about a point between runs on a
-// shared 2-core machine.
-const lossMargin = 3.0
+// allowedLoss is the most serve's TURN may lose under the uclient load
+// that made coturn, run just before it on the same machine, lose coturn
+// percent: 3 points more, plus half of coturn's own loss. What coturn
+// loses says how short of CPU the machine was (a loopback run loses only
+// when the servers and uclient are not scheduled in time): idle, coturn
+// lost 0 % and serve had to stay under 3 % (it lost 19 % with one socket
+// at the kernel's default buffer, issue #17); at a load average of 14 on
+// the shared 2-core machine both lost 16-43 %, by up to 12 points either
+// way from one run to the next.
+func allowedLoss(coturn float64) float64 { return coturn + 3 + coturn/2 }
 
 var (
 	uclientLostRe = regexp.MustCompile(`Total lost packets (\d+) \(([\d.]+)%\)`)
@@ -84,7 +89,7 @@ func abs(x float64) float64 {
 // load (-y: every client pair talks through two allocations) through
 // coturn and through serve's TURN, one after the other in one run, at 100
 // and 200 client pairs (200,000 and 400,000 messages of 1000 bytes), and
-// requires serve to lose at most lossMargin points more than coturn.
+// requires serve to lose at most allowedLoss(coturn's loss).
 // With one UDP socket at the kernel's default 208 KiB receive buffer,
 // serve lost 19-29 % at m=100 where coturn lost 0 % (issue #17).
 //
@@ -121,8 +126,8 @@ func TestTURNLoadAgainstCoturn(t *testing.T) {
 		c := uclientLoss(t, uclient, secret, coturn, m)
 		s := uclientLoss(t, uclient, secret, ours, m)
 		t.Logf("m=%d: coturn lost %.2f %%, serve lost %.2f %%", m, c, s)
-		if s > c+lossMargin {
-			t.Errorf("m=%d: serve lost %.2f %% of uclient's messages, coturn %.2f %% (margin %.0f points)", m, s, c, lossMargin)
+		if s > allowedLoss(c) {
+			t.Errorf("m=%d: serve lost %.2f %% of uclient's messages, coturn %.2f %%: more than the %.1f %% allowed", m, s, c, allowedLoss(c))
 		}
 	}
 }
