@@ -145,3 +145,64 @@ func loopbackOffer(t *testing.T) webrtc.SessionDescription {
 	}
 	return *pc.LocalDescription()
 }
+
+// TestMaxDurationEndsCalls: a call that stays connected is closed by the
+// peer at MaxDuration (60 s by default), freeing its slot.
+func TestMaxDurationEndsCalls(t *testing.T) {
+	leakcheck.Check(t)
+	peer, err := testpeer.New(testpeer.Config{IPs: []net.IP{net.IPv4(127, 0, 0, 1)}, IncludeLoopback: true, MaxPeers: 1, MaxDuration: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	se := webrtc.SettingEngine{}
+	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	pc, err := webrtc.NewAPI(webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	dc, err := pc.CreateDataChannel(testpeer.LabelEcho, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opened, closed := make(chan struct{}), make(chan struct{})
+	dc.OnOpen(func() { close(opened) })
+	dc.OnClose(func() { close(closed) })
+	gathered := webrtc.GatheringCompletePromise(pc)
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	<-gathered
+	answer, err := peer.Answer(context.Background(), *pc.LocalDescription())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pc.SetRemoteDescription(answer); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-opened:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the call did not connect")
+	}
+	// The client holds on; the peer ends the call.
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the call is still open long after MaxDuration (%d calls held)", peer.Count())
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for peer.Count() != 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := peer.Count(); n != 0 {
+		t.Errorf("%d calls held after MaxDuration", n)
+	}
+}
