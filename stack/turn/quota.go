@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"time"
 
 	pionturn "github.com/pion/turn/v4"
 
@@ -24,6 +25,12 @@ type Quota struct {
 	RatePerIP float64
 	// Burst is the token bucket's size; 0 means max(1, RatePerIP).
 	Burst int
+	// TCPPerIP is the number of TCP and TLS connections one IP address may
+	// hold at once; past it a new one is closed. 0 means no limit.
+	TCPPerIP int
+	// TCPIdle closes a TCP or TLS connection that sends nothing for this
+	// long; 0 means never.
+	TCPIdle time.Duration
 }
 
 // quotas counts allocations per client IP address (from pion's allocation

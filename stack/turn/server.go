@@ -134,6 +134,7 @@ func New(cfg Config) (*Server, error) {
 			closeAll()
 			return nil, fmt.Errorf("turn listen tcp %s: %w", cfg.TCPAddr, err)
 		}
+		ln = limitConns(ln, cfg.Quota, log)
 		closers = append(closers, ln.Close)
 		addrs["tcp"] = ln.Addr()
 		lns = append(lns, pionturn.ListenerConfig{
@@ -146,6 +147,7 @@ func New(cfg Config) (*Server, error) {
 			closeAll()
 			return nil, fmt.Errorf("turn listen tls %s: %w", cfg.TLSAddr, err)
 		}
+		ln = limitConns(ln, cfg.Quota, log) // the TLS handshake counts as silence
 		closers = append(closers, ln.Close)
 		addrs["tls"] = ln.Addr()
 		lns = append(lns, pionturn.ListenerConfig{
