@@ -298,6 +298,7 @@ func (s *Server) Describe() string {
 		fmt.Fprintf(&b, "  TURN UDP listener: %s\n", s.turn.Sockets())
 	}
 	fmt.Fprintf(&b, "  test peer and config: %s%s\n", s.info.HTTP, ConfigPath)
+	fmt.Fprintf(&b, "  limits per client IP: %s\n", s.limits())
 	fmt.Fprintf(&b, "  credentials: TURN REST (coturn use-auth-secret): username \"EXPIRY:USER\", password base64(HMAC-SHA1(secret, username)); %s hands out ones valid for %s\n", ConfigPath, s.cfg.CredentialTTL)
 	if s.cfg.AllowPrivatePeers {
 		fmt.Fprintf(&b, "  relay policy: ANY peer, including loopback and private addresses (--allow-private-peers: labs only)\n")
@@ -309,6 +310,30 @@ func (s *Server) Describe() string {
 	}
 	fmt.Fprintf(&b, "diagnose with: rtclab diagnose --server %s\n", s.info.HTTP)
 	return b.String()
+}
+
+// limits says in words what one client address may take.
+func (s *Server) limits() string {
+	n := func(v int, what string) string {
+		if v <= 0 {
+			return "any number of " + what
+		}
+		return fmt.Sprintf("%d %s", v, what)
+	}
+	rate := func(v float64, burst int, what string) string {
+		if v <= 0 {
+			return "no " + what + " limit"
+		}
+		return fmt.Sprintf("%g %s/s (bursts of %d)", v, what, max(burst, 1))
+	}
+	q := s.cfg.TURNQuota
+	maxPeers := s.cfg.MaxPeers
+	if maxPeers <= 0 {
+		maxPeers = testpeer.DefaultMaxPeers
+	}
+	return fmt.Sprintf("%s held, %s; %s; %s (test peer: %d calls at once in all)",
+		n(q.PerIP, "TURN allocations"), rate(q.RatePerIP, q.Burst, "allocations"),
+		n(q.TCPPerIP, "TURN TCP/TLS connections"), rate(s.cfg.RequestsPerIP, s.cfg.RequestBurst, "HTTP requests"), maxPeers)
 }
 
 func onOff(b bool) string {

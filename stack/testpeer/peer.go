@@ -47,7 +47,7 @@ type Config struct {
 	IPs []net.IP
 	// IncludeLoopback gathers loopback candidates too (loopback tests).
 	IncludeLoopback bool
-	// MaxPeers bounds concurrent peer connections; 0 means 32.
+	// MaxPeers bounds concurrent peer connections; 0 means DefaultMaxPeers.
 	MaxPeers int
 	// MaxDuration closes a peer connection after this long; 0 means 60 s.
 	MaxDuration time.Duration
@@ -81,11 +81,12 @@ type Peer struct {
 	closed bool
 }
 
-// Limits of an offer. A browser's offer for audio, video and a data
+// Limits of the test peer (calls at once) and of one offer. A browser's offer for audio, video and a data
 // channel has three m-lines and is a few KiB with its candidates; 32
 // offers of 2,650 m-lines (987 KB each, under the 1 MiB limit there was)
 // took a server from 36 MB to 1.77 GB.
 const (
+	DefaultMaxPeers         = 32
 	DefaultMaxOfferBytes    = 64 << 10
 	DefaultMaxMediaSections = 16
 )
@@ -101,7 +102,7 @@ var (
 // New makes a test peer.
 func New(cfg Config) (*Peer, error) {
 	if cfg.MaxPeers <= 0 {
-		cfg.MaxPeers = 32
+		cfg.MaxPeers = DefaultMaxPeers
 	}
 	if cfg.MaxDuration <= 0 {
 		cfg.MaxDuration = 60 * time.Second
