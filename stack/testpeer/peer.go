@@ -81,10 +81,10 @@ type Peer struct {
 	closed bool
 }
 
-// Limits of the test peer (calls at once) and of one offer. A browser's offer for audio, video and a data
-// channel has three m-lines and is a few KiB with its candidates; 32
-// offers of 2,650 m-lines (987 KB each, under the 1 MiB limit there was)
-// took a server from 36 MB to 1.77 GB.
+// Limits of the test peer (calls at once) and of one offer. A browser's
+// offer for audio, video and a data channel has three m-lines and is a
+// few KiB with its candidates; 32 offers of 2,650 m-lines (987 KB each,
+// under the 1 MiB limit there was) took a server from 36 MB to 1.77 GB.
 const (
 	DefaultMaxPeers         = 32
 	DefaultMaxOfferBytes    = 64 << 10
