@@ -255,7 +255,7 @@ func (p *Peer) Answer(ctx context.Context, offer webrtc.SessionDescription) (web
 		}
 		sender, err := pc.AddTrack(track)
 		if err != nil {
-			return fail(fmt.Errorf("testpeer: echo track: %w", err))
+			return fail(fmt.Errorf("%w: echo track: %w", ErrOffer, err))
 		}
 		p.wg.Add(1) // the reaper's count is held: Close cannot be waiting at zero
 		go func() {
@@ -273,7 +273,9 @@ func (p *Peer) Answer(ctx context.Context, offer webrtc.SessionDescription) (web
 	}
 	gathered := webrtc.GatheringCompletePromise(pc)
 	if err := pc.SetLocalDescription(answer); err != nil {
-		return fail(fmt.Errorf("testpeer: answer: %w", err))
+		// E.g. "codec is not supported by remote": the offer has no Opus
+		// or VP8 for the echo track.
+		return fail(fmt.Errorf("%w: answer: %w", ErrOffer, err))
 	}
 	select {
 	case <-gathered:
