@@ -142,6 +142,7 @@ func TestFindings(t *testing.T) {
 		res     Result
 		verdict Level
 		want    []string
+		notWant []string
 	}{
 		{
 			name: "UDP blocked, TLS relay works",
@@ -217,6 +218,33 @@ func TestFindings(t *testing.T) {
 			verdict: Bad,
 			want:    []string{"Packet loss over the host path is bad: 6.0 % (good < 1 %, bad > 4 %)."},
 		},
+		{
+			// Every slot of the test peer in use is the server's state: it
+			// said "No path ... calls will fail on this network" (issue #17).
+			name: "test peer busy",
+			res: Result{
+				TURN: []turnprobe.Result{{URL: "turn:t:3478", Transport: turnprobe.UDP, OK: true}},
+				Paths: []pathprobe.Result{
+					{Kind: pathprobe.Host, ServerBusy: true, Reason: "signaling: test peer busy: 503"},
+					{Kind: pathprobe.RelayUDP, ServerBusy: true, Reason: "signaling: test peer busy: 503"},
+				},
+			},
+			verdict: Info,
+			want:    []string{"The rtclab server was busy and refused the test call for host, relay-udp", "Run the diagnosis again"},
+			notWant: []string{"calls will fail", "did not connect"},
+		},
+		{
+			name: "test peer busy for some paths, one tried failed",
+			res: Result{
+				Paths: []pathprobe.Result{
+					{Kind: pathprobe.Host, Reason: "ICE connectivity checks failed"},
+					{Kind: pathprobe.RelayUDP, ServerBusy: true, Reason: "signaling: test peer busy: 503"},
+				},
+			},
+			verdict: Info,
+			want:    []string{"was busy and refused the test call for relay-udp", "not conclusive"},
+			notWant: []string{"calls will fail"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -229,6 +257,11 @@ func TestFindings(t *testing.T) {
 			for _, w := range tt.want {
 				if !strings.Contains(all.String(), w) {
 					t.Errorf("no finding says %q; findings:\n%s", w, all.String())
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(all.String()+res.Verdict.Summary, w) {
+					t.Errorf("a finding or the verdict says %q:\n%s%s", w, all.String(), res.Verdict.Summary)
 				}
 			}
 			if res.Verdict.Level != tt.verdict {

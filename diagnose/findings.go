@@ -89,10 +89,14 @@ func analyze(res *Result) {
 	}
 
 	// Paths.
-	var direct, relayed, tried []string
+	var direct, relayed, tried, busy []string
 	for _, p := range res.Paths {
 		if p.Reason != "" && !p.OK && strings.HasPrefix(p.Reason, "the ") {
 			continue // skipped because of phase 1; already said
+		}
+		if p.ServerBusy {
+			busy = append(busy, string(p.Kind))
+			continue // not tried: the server's state, not this network's
 		}
 		tried = append(tried, string(p.Kind))
 		if p.OK {
@@ -105,8 +109,14 @@ func analyze(res *Result) {
 			add(Info, "paths", fmt.Sprintf("The %s path to the test peer did not connect: %s.", p.Kind, p.Reason), "")
 		}
 	}
+	if len(busy) > 0 {
+		add(Warn, AreaServer, fmt.Sprintf("The rtclab server was busy and refused the test call for %s: those paths were not tried, which says nothing about this network.",
+			strings.Join(busy, ", ")), "Run the diagnosis again in a minute; if it stays busy, the server's operator can raise --max-peers or --http-rate.")
+	}
 	switch {
 	case len(tried) == 0:
+	case len(direct) == 0 && len(relayed) == 0 && len(busy) > 0:
+		add(Warn, "paths", "No path tried to the test peer connected ("+strings.Join(tried, ", ")+"); the others could not be tried, so this is not conclusive.", "")
 	case len(direct) == 0 && len(relayed) == 0:
 		add(Bad, "paths", "No path to the test peer connected: calls will fail on this network.", "")
 	case len(direct) == 0:
@@ -328,6 +338,11 @@ func verdict(f []Finding) Verdict {
 	for _, x := range f {
 		graded = graded || x.Level != Info
 	}
+	if busy := firstIn(f, AreaServer); busy != "" {
+		// The verdict is about the network; a busy server measured only
+		// part of it.
+		return Verdict{Level: Info, Summary: "Incomplete: " + busy}
+	}
 	switch {
 	case !graded:
 		return Verdict{Level: Info, Summary: "Nothing could be graded: no measurement succeeded or none was asked for."}
@@ -337,4 +352,17 @@ func verdict(f []Finding) Verdict {
 		return Verdict{Level: Warn, Summary: "Calls should work, with caveats. " + first(Warn)}
 	}
 	return Verdict{Level: Good, Summary: "Calls should work well on this network."}
+}
+
+// AreaServer is the area of findings about the rtclab server's own state
+// (busy), which are not about the network diagnosed.
+const AreaServer = "server"
+
+func firstIn(f []Finding, area string) string {
+	for _, x := range f {
+		if x.Area == area {
+			return x.Text
+		}
+	}
+	return ""
 }

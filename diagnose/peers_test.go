@@ -67,14 +67,20 @@ func freePortPair(t *testing.T, ips ...string) int {
 // addresses) from a temp dir, stopped by PID at cleanup.
 func startCoturn(t *testing.T, secret string) int {
 	t.Helper()
+	return startCoturnRelays(t, secret, 200)
+}
+
+// startCoturnRelays is startCoturn with relays relay ports.
+func startCoturnRelays(t *testing.T, secret string, relays int) int {
+	t.Helper()
 	realpeer.Binary(t, "turnserver")
 	dir := t.TempDir()
 	port := freePortPair(t, "127.0.0.1", "127.0.0.2")
-	minPort := 40000 + rand.IntN(20000)
+	minPort := 40000 + rand.IntN(25000-relays)
 	cmd := exec.Command("turnserver", "-n",
 		"--listening-ip", "127.0.0.1", "--listening-ip", "127.0.0.2",
 		"--listening-port", strconv.Itoa(port), "--alt-listening-port", strconv.Itoa(port+1),
-		"--relay-ip", "127.0.0.1", "--min-port", strconv.Itoa(minPort), "--max-port", strconv.Itoa(minPort+200),
+		"--relay-ip", "127.0.0.1", "--min-port", strconv.Itoa(minPort), "--max-port", strconv.Itoa(minPort+relays),
 		"--use-auth-secret", "--static-auth-secret", secret, "--realm", "rtclab",
 		"--allow-loopback-peers", "--no-tls", "--no-dtls", "--no-cli",
 		"--pidfile", filepath.Join(dir, "turnserver.pid"), "--log-file", filepath.Join(dir, "turnserver.log"), "--simple-log")

@@ -59,9 +59,33 @@ type ServerConfig struct {
 	// AllowedPeers are ranges TURN may relay to although the default
 	// policy refuses them (coturn's allowed-peer-ip): a lab's own hosts.
 	AllowedPeers []netip.Prefix
+	// TURNSockets and TURNBuffer set up TURN's UDP listener on the real
+	// network (turn.Config.UDPSockets and SocketBuffer; 0 means the
+	// defaults: one socket per CPU, 4 MiB).
+	TURNSockets, TURNBuffer int
+	// TURNQuota bounds what one client IP address may allocate.
+	TURNQuota turn.Quota
+	// RequestsPerIP is how many HTTP requests per second one client IP
+	// address may make on average, in bursts of RequestBurst; past it the
+	// server answers 429 with Retry-After. 0 means no limit.
+	RequestsPerIP float64
+	RequestBurst  int
+	// ReadTimeout bounds reading one HTTP request, headers and body, so
+	// that slow clients (slowloris) cannot hold connections; 0 means
+	// DefaultReadTimeout. Headers get at most 5 s of it.
+	ReadTimeout time.Duration
+	// MaxPeers bounds the test peer's concurrent calls; 0 means its
+	// default (32). PeerMaxDuration ends each call; 0 means its default
+	// (60 s).
+	MaxPeers        int
+	PeerMaxDuration time.Duration
 	// Logger receives refused peers and auth failures; nil discards.
 	Logger *slog.Logger
 }
+
+// DefaultReadTimeout bounds reading one HTTP request: an offer of 64 KiB
+// takes well under a second on any link a call could use.
+const DefaultReadTimeout = 10 * time.Second
 
 // ServerInfo is what a client needs; the server serves it at ConfigPath
 // with fresh REST credentials.
@@ -150,7 +174,10 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	}
 
 	// TURN.
-	turnCfg := turn.Config{Net: cfg.Net, RelayIP: ip, Secret: cfg.Secret, Logger: cfg.Logger}
+	turnCfg := turn.Config{
+		Net: cfg.Net, RelayIP: ip, Secret: cfg.Secret, Logger: cfg.Logger,
+		UDPSockets: cfg.TURNSockets, SocketBuffer: cfg.TURNBuffer, Quota: cfg.TURNQuota,
+	}
 	if cfg.AllowPrivatePeers {
 		turnCfg.AllowPeer = func(net.IP) bool { return true }
 	} else if len(cfg.AllowedPeers) > 0 {
@@ -198,7 +225,8 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 
 	// The test peer and the HTTP endpoint.
 	peer, err := testpeer.New(testpeer.Config{
-		Net: cfg.Net, IPs: []net.IP{ip}, IncludeLoopback: ip.IsLoopback(), Logger: cfg.Logger,
+		Net: cfg.Net, IPs: []net.IP{ip}, IncludeLoopback: ip.IsLoopback(), Logger: cfg.Logger, MaxPeers: cfg.MaxPeers,
+		MaxDuration: cfg.PeerMaxDuration,
 	})
 	if err != nil {
 		return nil, err
@@ -217,7 +245,7 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.Handle(testpeer.OfferPath, peer.Handler())
 	mux.HandleFunc("GET "+ConfigPath, s.serveConfig)
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	s.http = newHTTPServer(limitPerIP(mux, cfg.RequestsPerIP, cfg.RequestBurst), cfg.ReadTimeout)
 	go func() {
 		defer close(s.done)
 		_ = s.http.Serve(ln)
@@ -246,6 +274,17 @@ func startTURNSharedPort(n transport.Net, cfg turn.Config, ip string) (*turn.Ser
 	return nil, lastErr
 }
 
+// Peers is the number of test calls open.
+func (s *Server) Peers() int { return s.peer.Count() }
+
+// TURNAllocations is the number of live TURN allocations.
+func (s *Server) TURNAllocations() int {
+	if s.turn == nil {
+		return 0
+	}
+	return s.turn.AllocationCount()
+}
+
 // Info is what the server publishes (without credentials).
 func (s *Server) Info() ServerInfo { return s.info }
 
@@ -261,7 +300,11 @@ func (s *Server) Describe() string {
 	for _, u := range s.info.TURN {
 		fmt.Fprintf(&b, "  TURN: %s\n", u)
 	}
+	if s.turn != nil && s.turn.Addr("udp") != nil {
+		fmt.Fprintf(&b, "  TURN UDP listener: %s\n", s.turn.Sockets())
+	}
 	fmt.Fprintf(&b, "  test peer and config: %s%s\n", s.info.HTTP, ConfigPath)
+	fmt.Fprintf(&b, "  limits per client IP: %s\n", s.limits())
 	fmt.Fprintf(&b, "  credentials: TURN REST (coturn use-auth-secret): username \"EXPIRY:USER\", password base64(HMAC-SHA1(secret, username)); %s hands out ones valid for %s\n", ConfigPath, s.cfg.CredentialTTL)
 	if s.cfg.AllowPrivatePeers {
 		fmt.Fprintf(&b, "  relay policy: ANY peer, including loopback and private addresses (--allow-private-peers: labs only)\n")
@@ -277,6 +320,30 @@ func (s *Server) Describe() string {
 	}
 	fmt.Fprintf(&b, "diagnose with: rtclab diagnose --server %s\n", s.info.HTTP)
 	return b.String()
+}
+
+// limits says in words what one client address may take.
+func (s *Server) limits() string {
+	n := func(v int, what string) string {
+		if v <= 0 {
+			return "any number of " + what
+		}
+		return fmt.Sprintf("%d %s", v, what)
+	}
+	rate := func(v float64, burst int, what string) string {
+		if v <= 0 {
+			return "no " + what + " limit"
+		}
+		return fmt.Sprintf("%g %s/s (bursts of %d)", v, what, max(burst, 1))
+	}
+	q := s.cfg.TURNQuota
+	maxPeers := s.cfg.MaxPeers
+	if maxPeers <= 0 {
+		maxPeers = testpeer.DefaultMaxPeers
+	}
+	return fmt.Sprintf("%s held, %s; %s; %s (test peer: %d calls at once in all)",
+		n(q.PerIP, "TURN allocations"), rate(q.RatePerIP, q.Burst, "allocations"),
+		n(q.TCPPerIP, "TURN TCP/TLS connections"), rate(s.cfg.RequestsPerIP, s.cfg.RequestBurst, "HTTP requests"), maxPeers)
 }
 
 func onOff(b bool) string {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/rtclab/rtclab/reports"
 )
 
 // Output file names in a matrix run's directory.
@@ -39,7 +41,7 @@ func Write(dir string, r *Result) ([]string, error) {
 		data []byte
 	}{{JSONFile, append(js, '\n')}, {HeatmapFile, png}, {HTMLFile, page.Bytes()}} {
 		path := filepath.Join(dir, f.name)
-		if err := os.WriteFile(path, f.data, 0o644); err != nil {
+		if err := reports.WriteFileAtomic(path, f.data); err != nil {
 			return files, fmt.Errorf("write %s: %w", f.name, err)
 		}
 		files = append(files, path)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 
 	"github.com/rtclab/rtclab/analysis"
 )
@@ -120,39 +119,6 @@ func isFinite(v float64) bool {
 // cloned returns a copy of s that is never nil, so it encodes as [].
 func cloned[T any](s []T) []T {
 	return append(make([]T, 0, len(s)), s...)
-}
-
-// WriteFileAtomic writes data to a temporary file in path's directory and
-// renames it over path, so path never holds a partial file.
-func WriteFileAtomic(path string, data []byte) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // ToolBuild is the build of the program that wrote a report, from its Go

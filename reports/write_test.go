@@ -82,3 +82,50 @@ func TestWriteErrorNamesPath(t *testing.T) {
 		t.Errorf("files = %q after failing to create the dir", files)
 	}
 }
+
+// TestCreateFile: a streamed file is not under its final name until
+// Close; Abort (or a crash) publishes nothing.
+func TestCreateFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "alice.pcap")
+	f, err := reports.CreateFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write([]byte("half")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("%s exists before Close (%v): a crash now would leave a half file under its final name", path, err)
+	}
+	if _, err := f.Write([]byte(" and the rest")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil || string(data) != "half and the rest" {
+		t.Errorf("%s = %q, %v", path, data, err)
+	}
+
+	g, err := reports.CreateFile(filepath.Join(dir, "bob.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = g.Write([]byte("x"))
+	if err := g.Abort(); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 || entries[0].Name() != "alice.pcap" {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("folder holds %q, want only alice.pcap", names)
+	}
+}

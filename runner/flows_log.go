@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/rtclab/rtclab/reports"
 	"github.com/rtclab/rtclab/stack/flow"
 )
 
@@ -40,7 +41,7 @@ func (r *flowRun) writeRTPLogs(dir string) error {
 }
 
 func writeRTPLog(path string, recs []flow.PacketRecord) error {
-	f, err := os.Create(path)
+	f, err := reports.CreateFile(path) // renamed when whole
 	if err != nil {
 		return fmt.Errorf("rtp log: %w", err)
 	}
@@ -53,8 +54,12 @@ func writeRTPLog(path string, recs []flow.PacketRecord) error {
 		}
 		fmt.Fprintf(w, "%d.%06d\t%d\t%d\t%d\t%d\t%d\t%d\n", p.At.Unix(), p.At.Nanosecond()/1000, p.PayloadType, p.SSRC, p.Seq, p.Timestamp, marker, p.PayloadSize)
 	}
-	if err := errors.Join(w.Flush(), f.Close()); err != nil {
+	if err := w.Flush(); err != nil {
+		_ = f.Abort()
 		return fmt.Errorf("rtp log %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("rtp log: %w", err)
 	}
 	return nil
 }

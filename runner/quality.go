@@ -135,7 +135,7 @@ func MeasureQuality(ctx context.Context, c *MediaCapture, rep *reports.Report, d
 			if err != nil {
 				return out, fmt.Errorf("quality: %w", err)
 			}
-			if err := os.WriteFile(src, data, 0o644); err != nil {
+			if err := reports.WriteFileAtomic(src, data); err != nil {
 				return out, fmt.Errorf("quality: %w", err)
 			}
 			if ref, err = decode(ctx, ffmpeg, src, 0, 0); err != nil {
@@ -161,7 +161,7 @@ func MeasureQuality(ctx context.Context, c *MediaCapture, rep *reports.Report, d
 		if err := agent.WriteFrames(&buf, s.Codec, shown, ref.width, ref.height); err != nil {
 			return out, fmt.Errorf("quality %s->%s: %w", s.From, s.To, err)
 		}
-		if err := os.WriteFile(rx, buf.Bytes(), 0o644); err != nil {
+		if err := reports.WriteFileAtomic(rx, buf.Bytes()); err != nil {
 			return out, fmt.Errorf("quality: %w", err)
 		}
 		got, err := decode(ctx, ffmpeg, rx, ref.width, ref.height)

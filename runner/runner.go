@@ -162,11 +162,11 @@ func (r *run) exec(parent context.Context) (err error) {
 		}
 		defer closeCaps()
 		cfg.Capture = func(host string) *netem.Capture { return caps[host] }
-		kl, err := os.Create(filepath.Join(dir, KeyLogFile))
+		kl, err := reports.CreateFile(filepath.Join(dir, KeyLogFile))
 		if err != nil {
 			return fmt.Errorf("key log: %w", err)
 		}
-		defer kl.Close()
+		defer kl.Close() // renamed to its final name: a crash leaves none
 		r.keyLog = &lockedWriter{w: kl}
 	}
 	nw, err := netem.New(cfg)
@@ -406,28 +406,35 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// openCaptures creates DIR/HOST.pcap for every host.
+// openCaptures starts DIR/HOST.pcap for every host. Each is written under
+// a temporary name while the run goes and renamed when closeAll closes
+// it, so a run that crashes leaves no half capture under a final name.
 func openCaptures(dir string, hosts []string) (map[string]*netem.Capture, func(), error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, fmt.Errorf("capture directory: %w", err)
 	}
 	caps := map[string]*netem.Capture{}
-	var files []*os.File
+	var files []*reports.File
 	closeAll := func() {
 		for _, f := range files {
 			_ = f.Close()
 		}
 	}
+	abort := func() {
+		for _, f := range files {
+			_ = f.Abort()
+		}
+	}
 	for _, h := range hosts {
-		f, err := os.Create(filepath.Join(dir, h+".pcap"))
+		f, err := reports.CreateFile(filepath.Join(dir, h+".pcap"))
 		if err != nil {
-			closeAll()
+			abort()
 			return nil, nil, fmt.Errorf("capture: %w", err)
 		}
 		files = append(files, f)
 		c, err := netem.NewCapture(f)
 		if err != nil {
-			closeAll()
+			abort()
 			return nil, nil, fmt.Errorf("capture %s: %w", f.Name(), err)
 		}
 		caps[h] = c

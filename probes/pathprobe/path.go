@@ -69,6 +69,10 @@ func HTTPSignal(client *http.Client, base string) Signal {
 		if err != nil {
 			return webrtc.SessionDescription{}, fmt.Errorf("signal %s: %w", url, err)
 		}
+		if resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusTooManyRequests {
+			return webrtc.SessionDescription{}, fmt.Errorf("%w: signal %s: %s: %s (retry after %s s)",
+				ErrServerBusy, url, resp.Status, strings.TrimSpace(string(data)), resp.Header.Get("Retry-After"))
+		}
 		if resp.StatusCode != http.StatusOK {
 			return webrtc.SessionDescription{}, fmt.Errorf("signal %s: %s: %s", url, resp.Status, strings.TrimSpace(string(data)))
 		}
@@ -116,6 +120,11 @@ type Result struct {
 	Remote string `json:"remote,omitempty"`
 	// Reason says why it did not connect; empty on success.
 	Reason string `json:"reason,omitempty"`
+	// ServerBusy says the path was not tried: the test peer's server
+	// refused the offer for its own state (503: every slot in use, or it
+	// timed out; 429: this address asked too often). It says nothing
+	// about the network.
+	ServerBusy bool `json:"server_busy,omitempty"`
 }
 
 // Conn is a connected path to the test peer. Close it.
@@ -129,6 +138,10 @@ type Conn struct {
 
 // ErrParams is returned for unusable Params.
 var ErrParams = errors.New("pathprobe: bad params")
+
+// ErrServerBusy is wrapped by a Signal's error when the test peer's server
+// refused the offer for its own state, not the client's offer or network.
+var ErrServerBusy = errors.New("test peer busy")
 
 // Connect tries one kind of path. A path that does not connect is a Result
 // with OK false and a nil Conn; the error is for unusable Params only.
@@ -243,6 +256,7 @@ func Connect(ctx context.Context, p Params) (*Conn, Result, error) {
 	}
 	answer, err := p.Signal(ctx, *local)
 	if err != nil {
+		res.ServerBusy = errors.Is(err, ErrServerBusy)
 		return fail("signaling: " + err.Error())
 	}
 	if err := pc.SetRemoteDescription(answer); err != nil {

@@ -60,7 +60,7 @@ func offerSeed(f *testing.F) string {
 
 // FuzzOffer posts arbitrary bodies to the test peer's offer endpoint (what
 // `rtclab serve` exposes to anyone). It must answer 400 to what it cannot
-// use and 200 with a parseable SDP answer otherwise, never panic, and hold
+// use (413 when too large) and 200 with a parseable SDP answer otherwise, never panic, and hold
 // no peer connection once closed.
 func FuzzOffer(f *testing.F) {
 	real := offerSeed(f)
@@ -92,7 +92,7 @@ func FuzzOffer(f *testing.F) {
 			if err := s.UnmarshalString(answer.SDP); err != nil {
 				t.Fatalf("answer SDP does not parse: %v", err)
 			}
-		case http.StatusBadRequest:
+		case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
 		default:
 			t.Fatalf("status %d: %s", rec.Code, rec.Body)
 		}

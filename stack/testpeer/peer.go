@@ -47,12 +47,22 @@ type Config struct {
 	IPs []net.IP
 	// IncludeLoopback gathers loopback candidates too (loopback tests).
 	IncludeLoopback bool
-	// MaxPeers bounds concurrent peer connections; 0 means 32.
+	// MaxPeers bounds concurrent peer connections; 0 means DefaultMaxPeers.
 	MaxPeers int
 	// MaxDuration closes a peer connection after this long; 0 means 60 s.
 	MaxDuration time.Duration
 	// MaxSend bounds one "send" request of the source channel; 0 means 10 s.
 	MaxSend time.Duration
+	// MaxOfferBytes bounds the body of one offer; 0 means
+	// DefaultMaxOfferBytes. A longer one is refused 413 before parsing.
+	MaxOfferBytes int
+	// MaxMediaSections bounds the m-lines of one offer; 0 means
+	// DefaultMaxMediaSections. More are refused 400 before pion parses
+	// them: each costs the answerer a transceiver.
+	MaxMediaSections int
+	// AnswerTimeout bounds one answer (parsing, gathering); 0 means 10 s.
+	// Past it the offer is refused 503: the server's fault.
+	AnswerTimeout time.Duration
 	// Logger receives connection events; nil discards.
 	Logger *slog.Logger
 }
@@ -71,22 +81,43 @@ type Peer struct {
 	closed bool
 }
 
-// Errors of Answer.
+// Limits of the test peer (calls at once) and of one offer. A browser's
+// offer for audio, video and a data channel has three m-lines and is a
+// few KiB with its candidates; 32 offers of 2,650 m-lines (987 KB each,
+// under the 1 MiB limit there was) took a server from 36 MB to 1.77 GB.
+const (
+	DefaultMaxPeers         = 32
+	DefaultMaxOfferBytes    = 64 << 10
+	DefaultMaxMediaSections = 16
+)
+
+// Errors of Answer. ErrOffer is the client's fault (HTTP 400); ErrBusy,
+// ErrClosed and a timeout are the server's (HTTP 503).
 var (
 	ErrBusy   = errors.New("testpeer: too many peer connections")
 	ErrClosed = errors.New("testpeer: closed")
+	ErrOffer  = errors.New("testpeer: unusable offer")
 )
 
 // New makes a test peer.
 func New(cfg Config) (*Peer, error) {
 	if cfg.MaxPeers <= 0 {
-		cfg.MaxPeers = 32
+		cfg.MaxPeers = DefaultMaxPeers
 	}
 	if cfg.MaxDuration <= 0 {
 		cfg.MaxDuration = 60 * time.Second
 	}
 	if cfg.MaxSend <= 0 {
 		cfg.MaxSend = 10 * time.Second
+	}
+	if cfg.MaxOfferBytes <= 0 {
+		cfg.MaxOfferBytes = DefaultMaxOfferBytes
+	}
+	if cfg.MaxMediaSections <= 0 {
+		cfg.MaxMediaSections = DefaultMaxMediaSections
+	}
+	if cfg.AnswerTimeout <= 0 {
+		cfg.AnswerTimeout = 10 * time.Second
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -129,6 +160,12 @@ func New(cfg Config) (*Peer, error) {
 // Answer accepts an offer (with its candidates; no trickle) and returns the
 // answer with the peer's candidates.
 func (p *Peer) Answer(ctx context.Context, offer webrtc.SessionDescription) (webrtc.SessionDescription, error) {
+	if offer.Type != webrtc.SDPTypeOffer {
+		return webrtc.SessionDescription{}, fmt.Errorf("%w: type %q, want offer", ErrOffer, offer.Type)
+	}
+	if n := mediaSections(offer.SDP); n > p.cfg.MaxMediaSections {
+		return webrtc.SessionDescription{}, fmt.Errorf("%w: %d m-lines, at most %d", ErrOffer, n, p.cfg.MaxMediaSections)
+	}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -199,7 +236,7 @@ func (p *Peer) Answer(ctx context.Context, offer webrtc.SessionDescription) (web
 		return webrtc.SessionDescription{}, err
 	}
 	if err := pc.SetRemoteDescription(offer); err != nil {
-		return fail(fmt.Errorf("testpeer: offer: %w", err))
+		return fail(fmt.Errorf("%w: %w", ErrOffer, err))
 	}
 	// Media: every audio or video m-line the offer sends gets a track back
 	// that echoes what arrives (unless the remote track is a sink).
@@ -218,7 +255,7 @@ func (p *Peer) Answer(ctx context.Context, offer webrtc.SessionDescription) (web
 		}
 		sender, err := pc.AddTrack(track)
 		if err != nil {
-			return fail(fmt.Errorf("testpeer: echo track: %w", err))
+			return fail(fmt.Errorf("%w: echo track: %w", ErrOffer, err))
 		}
 		p.wg.Add(1) // the reaper's count is held: Close cannot be waiting at zero
 		go func() {
@@ -231,11 +268,14 @@ func (p *Peer) Answer(ctx context.Context, offer webrtc.SessionDescription) (web
 	}
 	answer, err := pc.CreateAnswer(nil)
 	if err != nil {
-		return fail(fmt.Errorf("testpeer: answer: %w", err))
+		// The answer follows from the offer alone.
+		return fail(fmt.Errorf("%w: answer: %w", ErrOffer, err))
 	}
 	gathered := webrtc.GatheringCompletePromise(pc)
 	if err := pc.SetLocalDescription(answer); err != nil {
-		return fail(fmt.Errorf("testpeer: answer: %w", err))
+		// E.g. "codec is not supported by remote": the offer has no Opus
+		// or VP8 for the echo track.
+		return fail(fmt.Errorf("%w: answer: %w", ErrOffer, err))
 	}
 	select {
 	case <-gathered:
@@ -243,6 +283,16 @@ func (p *Peer) Answer(ctx context.Context, offer webrtc.SessionDescription) (web
 		return fail(fmt.Errorf("testpeer: gathering: %w", ctx.Err()))
 	}
 	return *pc.LocalDescription(), nil
+}
+
+// mediaSections counts an SDP's m-lines (RFC 8866 section 5.14) without
+// parsing it.
+func mediaSections(sdp string) int {
+	n := strings.Count(sdp, "\nm=")
+	if strings.HasPrefix(sdp, "m=") {
+		n++
+	}
+	return n
 }
 
 // Count is the number of open peer connections.
@@ -414,26 +464,54 @@ func drainRTCP(s *webrtc.RTPSender) {
 func (p *Peer) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+OfferPath, func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(io.LimitReader(r.Body, int64(p.cfg.MaxOfferBytes)+1))
+		if err != nil {
+			// The body did not arrive (the client went away or was too
+			// slow for the server's read timeout): nobody reads a reply.
+			http.Error(w, "reading the offer: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		if len(body) > p.cfg.MaxOfferBytes {
+			http.Error(w, fmt.Sprintf("offer larger than %d bytes", p.cfg.MaxOfferBytes), http.StatusRequestEntityTooLarge)
+			return
+		}
 		var offer webrtc.SessionDescription
-		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&offer); err != nil {
+		if err := json.Unmarshal(body, &offer); err != nil {
 			http.Error(w, "bad offer: "+err.Error(), http.StatusBadRequest)
 			return
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(r.Context(), p.cfg.AnswerTimeout)
 		defer cancel()
 		answer, err := p.Answer(ctx, offer)
-		switch {
-		case errors.Is(err, ErrBusy):
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-			return
-		case err != nil:
-			http.Error(w, err.Error(), http.StatusBadRequest)
+		if err != nil {
+			code, retry := Status(err)
+			if retry > 0 {
+				w.Header().Set("Retry-After", strconv.Itoa(int(retry/time.Second)))
+			}
+			http.Error(w, err.Error(), code)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(answer)
 	})
 	return mux
+}
+
+// Status is the HTTP status for an error of Answer and, for the server's
+// own states, how long the client should wait before trying again
+// (Retry-After, RFC 9110 section 10.2.3). A client is blamed (4xx) only
+// for its offer; a full or closing peer or a timeout is 503.
+func Status(err error) (code int, retryAfter time.Duration) {
+	switch {
+	case errors.Is(err, ErrOffer):
+		return http.StatusBadRequest, 0
+	case errors.Is(err, ErrBusy):
+		return http.StatusServiceUnavailable, 10 * time.Second
+	case errors.Is(err, ErrClosed), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return http.StatusServiceUnavailable, 5 * time.Second
+	default:
+		return http.StatusInternalServerError, 0
+	}
 }
 
 func quiet() logging.LoggerFactory {

@@ -38,6 +38,15 @@ type Config struct {
 	Secret string
 	// AllowPeer overrides the relay policy; nil means PeerAllowed.
 	AllowPeer func(ip net.IP) bool
+	// UDPSockets is the number of UDP sockets bound to UDPAddr on the real
+	// network (SO_REUSEPORT); 0 means one per CPU. Ignored on vnet.
+	UDPSockets int
+	// SocketBuffer is the receive and send buffer asked for each UDP
+	// listening socket on the real network; 0 means DefaultSocketBuffer.
+	SocketBuffer int
+	// Quota limits what one client IP address may hold; the zero value
+	// limits nothing.
+	Quota Quota
 	// Logger receives auth failures and refused peers; nil discards.
 	Logger *slog.Logger
 }
@@ -48,6 +57,9 @@ type Server struct {
 	// addrs are the bound listen addresses, by transport ("udp", "tcp",
 	// "tls"), so that port 0 in Config can be read back.
 	addrs map[string]net.Addr
+	// sockets is how the UDP listener was set up.
+	sockets Sockets
+	quota   *quotas
 }
 
 // ErrConfig is wrapped by every configuration error of New.
@@ -92,16 +104,17 @@ func New(cfg Config) (*Server, error) {
 		return out
 	}
 	relayGen := func() pionturn.RelayAddressGenerator {
-		return ownPortsGuard{RelayAddressGenerator: &pionturn.RelayAddressGeneratorStatic{
+		return ownPortsGuard{RelayAddressGenerator: bufferedRelays{&pionturn.RelayAddressGeneratorStatic{
 			RelayAddress: cfg.RelayIP,
 			Address:      cfg.RelayIP.String(),
 			Net:          cfg.Net,
-		}, own: own}
+		}}, own: own}
 	}
 	var (
 		pcs     []pionturn.PacketConnConfig
 		lns     []pionturn.ListenerConfig
 		closers []func() error
+		sockets Sockets
 	)
 	closeAll := func() {
 		for _, c := range closers {
@@ -109,15 +122,18 @@ func New(cfg Config) (*Server, error) {
 		}
 	}
 	if cfg.UDPAddr != "" {
-		pc, err := cfg.Net.ListenPacket("udp4", cfg.UDPAddr)
+		udp, info, err := listenUDP(cfg.Net, cfg.UDPAddr, cfg.UDPSockets, cfg.SocketBuffer)
 		if err != nil {
 			return nil, fmt.Errorf("turn listen udp %s: %w", cfg.UDPAddr, err)
 		}
-		closers = append(closers, pc.Close)
-		addrs["udp"] = pc.LocalAddr()
-		pcs = append(pcs, pionturn.PacketConnConfig{
-			PacketConn: &fixedPacketConn{PacketConn: pc, f: fix}, RelayAddressGenerator: relayGen(), PermissionHandler: perm,
-		})
+		sockets = info
+		addrs["udp"] = udp[0].LocalAddr()
+		for _, pc := range udp {
+			closers = append(closers, pc.Close)
+			pcs = append(pcs, pionturn.PacketConnConfig{
+				PacketConn: &fixedPacketConn{PacketConn: pc, f: fix}, RelayAddressGenerator: relayGen(), PermissionHandler: perm,
+			})
+		}
 	}
 	if cfg.TCPAddr != "" {
 		ln, err := listenTCP(cfg.Net, cfg.TCPAddr)
@@ -125,6 +141,7 @@ func New(cfg Config) (*Server, error) {
 			closeAll()
 			return nil, fmt.Errorf("turn listen tcp %s: %w", cfg.TCPAddr, err)
 		}
+		ln = limitConns(ln, cfg.Quota, log)
 		closers = append(closers, ln.Close)
 		addrs["tcp"] = ln.Addr()
 		lns = append(lns, pionturn.ListenerConfig{
@@ -137,6 +154,7 @@ func New(cfg Config) (*Server, error) {
 			closeAll()
 			return nil, fmt.Errorf("turn listen tls %s: %w", cfg.TLSAddr, err)
 		}
+		ln = limitConns(ln, cfg.Quota, log) // the TLS handshake counts as silence
 		closers = append(closers, ln.Close)
 		addrs["tls"] = ln.Addr()
 		lns = append(lns, pionturn.ListenerConfig{
@@ -147,9 +165,12 @@ func New(cfg Config) (*Server, error) {
 	if realm == "" {
 		realm = DefaultRealm
 	}
+	q := newQuotas(cfg.Quota, log)
 	srv, err := pionturn.NewServer(pionturn.ServerConfig{
 		Realm:             realm,
 		AuthHandler:       fix.auth(authHandler(cfg.Secret, log)),
+		QuotaHandler:      q.allow,
+		EventHandler:      q.events(),
 		PacketConnConfigs: pcs,
 		ListenerConfigs:   lns,
 		LoggerFactory:     quietLoggerFactory(),
@@ -158,12 +179,15 @@ func New(cfg Config) (*Server, error) {
 		closeAll()
 		return nil, fmt.Errorf("turn start: %w", err)
 	}
-	return &Server{srv: srv, addrs: addrs}, nil
+	return &Server{srv: srv, addrs: addrs, sockets: sockets, quota: q}, nil
 }
 
 // Addr is the bound address of the listener for transport "udp", "tcp" or
 // "tls"; nil when there is none.
 func (s *Server) Addr(transport string) net.Addr { return s.addrs[transport] }
+
+// Sockets says how the UDP listener was set up.
+func (s *Server) Sockets() Sockets { return s.sockets }
 
 // Close stops the server and its listeners.
 func (s *Server) Close() error { return s.srv.Close() }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -17,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rtclab/rtclab/diagnose"
+	"github.com/rtclab/rtclab/reports"
 	"github.com/rtclab/rtclab/stack/turn"
 )
 
@@ -171,16 +173,12 @@ could not run), 2 unusable input.`,
 				return err
 			}
 			if htmlFile != "" {
-				f, err := os.Create(htmlFile)
-				if err != nil {
+				var page bytes.Buffer
+				if err := diagnose.WriteHTML(&page, res); err != nil {
 					return fmt.Errorf("diagnose: --html: %w", err)
 				}
-				werr := diagnose.WriteHTML(f, res)
-				if cerr := f.Close(); werr == nil {
-					werr = cerr
-				}
-				if werr != nil {
-					return fmt.Errorf("diagnose: --html: %w", werr)
+				if err := reports.WriteFileAtomic(htmlFile, page.Bytes()); err != nil {
+					return fmt.Errorf("diagnose: --html: %w", err)
 				}
 			}
 			if res.Verdict.Level == diagnose.Bad {

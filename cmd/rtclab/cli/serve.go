@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rtclab/rtclab/diagnose"
+	"github.com/rtclab/rtclab/stack/turn"
 )
 
 func newServeCmd(env *Env) *cobra.Command {
@@ -38,6 +39,14 @@ func newServeCmd(env *Env) *cobra.Command {
     and an HTTP endpoint (--http-port) with its signaling and a config
     that hands clients the URLs and short-lived credentials.
 
+Abuse limits (per client IP address): --turn-quota allocations held at
+once and --turn-rate new ones per second (486 past them, RFC 8656),
+--turn-tcp-quota TURN TCP/TLS connections (silent ones close after 11 min),
+--http-rate requests per second (429 past it). Offers over 64 KiB (413) or
+with more than 16 m-lines (400) are refused before parsing; a full test
+peer or one that timed out answers 503 with Retry-After; test calls end
+after 60 s; a request must arrive within --read-timeout.
+
 It is safe on the internet: TURN refuses to relay to loopback, private,
 link-local, unspecified, multicast, IPv4-mapped and the other special-
 purpose addresses (answering 403), and to its own ports, unless
@@ -55,6 +64,10 @@ Exit code: 0 stopped cleanly, 1 failed while running, 2 unusable input.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfg.IP == "" {
 				return usagef("serve: --ip is required (the address to listen on)")
+			}
+			if cfg.TURNSockets < 0 || cfg.TURNBuffer < 0 || cfg.TURNQuota.PerIP < 0 || cfg.TURNQuota.RatePerIP < 0 || cfg.TURNQuota.TCPPerIP < 0 ||
+				cfg.RequestsPerIP < 0 || cfg.RequestBurst < 0 || cfg.MaxPeers < 0 || cfg.ReadTimeout < 0 {
+				return usagef("serve: --turn-sockets, --turn-buffer, --turn-quota, --turn-tcp-quota, --turn-rate, --http-rate, --http-burst, --max-peers and --read-timeout: want 0 or more")
 			}
 			if (cert == "") != (key == "") {
 				return usagef("serve: --cert and --key go together")
@@ -82,6 +95,10 @@ Exit code: 0 stopped cleanly, 1 failed while running, 2 unusable input.`,
 				cfg.Secret, generated = hex.EncodeToString(b), true
 			}
 			cfg.HTTPPort, cfg.CredentialTTL = httpPort, ttl
+			cfg.TURNQuota.Burst = int(2 * cfg.TURNQuota.RatePerIP)
+			// A TURN client refreshes at least every 10 minutes (RFC 8656
+			// section 7.2): a TCP connection silent for longer holds nothing.
+			cfg.TURNQuota.TCPIdle = 11 * time.Minute
 			n, err := stdnet.NewNet()
 			if err != nil {
 				return err
@@ -138,6 +155,15 @@ Exit code: 0 stopped cleanly, 1 failed while running, 2 unusable input.`,
 	f.StringVar(&key, "key", "", "PEM private key for --cert")
 	f.BoolVar(&cfg.AllowPrivatePeers, "allow-private-peers", false, "let TURN relay to loopback and private addresses (labs and tests only)")
 	f.StringSliceVar(&allowedPeers, "allowed-peer-ip", nil, "address or CIDR TURN may relay to although the policy refuses it (repeatable; like coturn's allowed-peer-ip)")
+	f.IntVar(&cfg.TURNSockets, "turn-sockets", 0, "UDP sockets on the TURN port, SO_REUSEPORT (0: one per CPU)")
+	f.IntVar(&cfg.TURNBuffer, "turn-buffer", turn.DefaultSocketBuffer, "receive and send buffer asked for each TURN UDP socket, bytes")
+	f.IntVar(&cfg.TURNQuota.PerIP, "turn-quota", 128, "allocations one client IP address may hold at once (0: no limit)")
+	f.IntVar(&cfg.TURNQuota.TCPPerIP, "turn-tcp-quota", 32, "TURN TCP and TLS connections one client IP address may hold at once (0: no limit)")
+	f.Float64Var(&cfg.TURNQuota.RatePerIP, "turn-rate", 20, "new allocations per second one client IP address may make, bursts of twice that (0: no limit)")
+	f.Float64Var(&cfg.RequestsPerIP, "http-rate", 5, "HTTP requests per second one client IP address may make, bursts of --http-burst; past it 429 (0: no limit)")
+	f.IntVar(&cfg.RequestBurst, "http-burst", 20, "burst of HTTP requests one client IP address may make at once")
+	f.DurationVar(&cfg.ReadTimeout, "read-timeout", diagnose.DefaultReadTimeout, "time to read one HTTP request, headers and body (slow clients are cut off)")
+	f.IntVar(&cfg.MaxPeers, "max-peers", 32, "test calls at once (each ends after 60 s); past it offers get 503")
 	f.DurationVar(&duration, "for", 0, "stop after this long (0: until Ctrl-C)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log refused peers and auth failures to stderr")
 	return cmd

@@ -19,6 +19,9 @@ func TestServeBadInput(t *testing.T) {
 		{[]string{"serve", "--ip", "127.0.0.1", "--cert", "/nonexistent", "--key", "/nonexistent"}, "--cert/--key"},
 		{[]string{"serve", "--ip", "127.0.0.1", "extra"}, "takes no arguments"},
 		{[]string{"serve", "--turn-port", "x"}, "invalid argument"},
+		{[]string{"serve", "--ip", "127.0.0.1", "--turn-quota", "-1"}, "want 0 or more"},
+		{[]string{"serve", "--ip", "127.0.0.1", "--http-rate", "-2"}, "want 0 or more"},
+		{[]string{"serve", "--ip", "127.0.0.1", "--read-timeout", "-1s"}, "want 0 or more"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -1,0 +1,58 @@
+package diagnose
+
+import (
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/rtclab/rtclab/internal/ratelimit"
+)
+
+// newHTTPServer is serve's HTTP server with every read and write bounded:
+// 500 connections sending one byte every 5 s were each held 40 s by a
+// server with only a header timeout (issue #17). An answer takes up to
+// the test peer's 10 s gathering, so writes get that and more.
+func newHTTPServer(h http.Handler, read time.Duration) *http.Server {
+	if read <= 0 {
+		read = DefaultReadTimeout
+	}
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: min(read, 5*time.Second),
+		ReadTimeout:       read,
+		WriteTimeout:      read + 15*time.Second,
+		IdleTimeout:       30 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+	}
+}
+
+// limitPerIP answers 429 Too Many Requests (RFC 6585 section 4) with
+// Retry-After to a client IP address past its rate; rate 0 passes all.
+func limitPerIP(h http.Handler, rate float64, burst int) http.Handler {
+	if rate <= 0 {
+		return h
+	}
+	if burst <= 0 {
+		burst = max(1, int(2*rate))
+	}
+	l := ratelimit.New(rate, burst)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if wait, ok := l.Take(remoteIP(r)); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, int((wait+time.Second-1)/time.Second))))
+			http.Error(w, "too many requests from this address", http.StatusTooManyRequests)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+func remoteIP(r *http.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip, _ := netip.ParseAddr(host)
+	return ip.Unmap()
+}
