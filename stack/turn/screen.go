@@ -26,10 +26,15 @@ var understoodAttrs = map[stun.AttrType]bool{
 	stun.AttrPasswordAlgorithm: true, stun.AttrUserhash: true,
 }
 
-// Channel numbers of RFC 8656 §12.
+// Channel numbers a ChannelBind may use: RFC 5766 §11's 0x4000-0x7FFF.
+// RFC 8656 §12 narrowed the range to 0x4000-0x4FFF, but RFC 5766 clients
+// still pick numbers up to 0x7FFF (coturn's turnutils_uclient, libre,
+// older libwebrtc): refusing them broke every uclient run of the TURN
+// load test (400 on ChannelBind, exit 255). coturn keeps the old range
+// too; the conform check turn-channel-range-rfc8656 reports it (SHOULD).
 const (
 	minChannel = 0x4000
-	maxChannel = 0x4FFF
+	maxChannel = 0x7FFF
 )
 
 // screen looks at one message from src before pion does. It returns
@@ -94,7 +99,7 @@ func (f *fixer) screen(b []byte, src net.Addr) (reply []byte, handled bool) {
 		}
 		if v, err := m.Get(stun.AttrChannelNumber); err == nil && len(v) == 4 && m.Type.Method == stun.MethodChannelBind {
 			if ch := int(v[0])<<8 | int(v[1]); ch < minChannel || ch > maxChannel {
-				return errorAnswer(m, stun.CodeBadRequest, nil), true // RFC 8656 §12.2
+				return errorAnswer(m, stun.CodeBadRequest, nil), true // RFC 8656 §12.2, RFC 5766 §11.2
 			}
 		}
 	}
