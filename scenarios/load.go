@@ -90,18 +90,30 @@ func (e *Error) Unwrap() error { return ErrInvalid }
 // built-in scenario ("quickstart"). Every problem found is returned, joined,
 // each naming the file, line and field.
 func Load(ref string) (*Scenario, error) {
+	data, name, err := Read(ref)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(name, data)
+}
+
+// Read returns the YAML of ref (a file path or the name of a built-in
+// scenario) and the name Load gives it in errors and reports
+// ("embedded:quickstart.yaml" for a built-in), for callers that edit the
+// YAML before Parse (rtclab sweep).
+func Read(ref string) ([]byte, string, error) {
 	if data, name, ok := readBuiltin(ref); ok {
-		return Parse(name, data)
+		return data, name, nil
 	}
 	data, err := os.ReadFile(ref)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, &Error{File: ref, Msg: "no such file (built-in scenarios: " + strings.Join(BuiltinNames(), ", ") + ")" +
+			return nil, "", &Error{File: ref, Msg: "no such file (built-in scenarios: " + strings.Join(BuiltinNames(), ", ") + ")" +
 				yamldecode.DidYouMean(strings.TrimSuffix(ref, ".yaml"), BuiltinNames())}
 		}
-		return nil, &Error{File: ref, Msg: err.Error()}
+		return nil, "", &Error{File: ref, Msg: err.Error()}
 	}
-	return Parse(ref, data)
+	return data, ref, nil
 }
 
 // BuiltinYAML returns the YAML of the built-in scenario name
