@@ -133,14 +133,23 @@ func parseWith(root *yaml.Node, file string, axes []Axis, values []string) (*sce
 // MaxCells is the most cells one sweep may have.
 const MaxCells = 100000
 
+// position is the index into each axis' values of cell i.
+func position(axes []Axis, i int) []int {
+	out := make([]int, len(axes))
+	for k := len(axes) - 1; k >= 0; k-- {
+		n := len(axes[k].Values)
+		out[k] = i % n
+		i /= n
+	}
+	return out
+}
+
 // cellValues is the value of each axis in cell i (the first axis varies
 // slowest).
 func cellValues(axes []Axis, i int) []string {
 	out := make([]string, len(axes))
-	for k := len(axes) - 1; k >= 0; k-- {
-		n := len(axes[k].Values)
-		out[k] = axes[k].Values[i%n]
-		i /= n
+	for k, p := range position(axes, i) {
+		out[k] = axes[k].Values[p]
 	}
 	return out
 }

@@ -177,7 +177,14 @@ var highIsGood = map[string]bool{
 // series for one field, a grid per series for two. A sweep of more fields
 // has no chart (the table has every value).
 func Charts(r *Result) ([]Chart, error) {
-	if len(r.Axes) == 0 || len(r.Axes) > 2 {
+	// Fields set to one value are constants, not dimensions.
+	var dims []int
+	for k, a := range r.Axes {
+		if len(a.Values) > 1 {
+			dims = append(dims, k)
+		}
+	}
+	if len(dims) == 0 || len(dims) > 2 {
 		return nil, nil
 	}
 	var out []Chart
@@ -200,10 +207,11 @@ func Charts(r *Result) ([]Chart, error) {
 		}
 		var png []byte
 		var err error
-		title := fmt.Sprintf("%s: %s against %s", r.Scenario, m, r.Axes[0].Path)
-		if len(r.Axes) == 1 {
-			xs, ticks, unit := axisX(r.Axes[0])
-			xLabel := r.Axes[0].Path
+		x := r.Axes[dims[0]]
+		title := fmt.Sprintf("%s: %s against %s", r.Scenario, m, x.Path)
+		if len(dims) == 1 {
+			xs, ticks, unit := axisX(x)
+			xLabel := x.Path
 			if unit != "" {
 				xLabel += " (" + unit + ")"
 			}
@@ -215,15 +223,16 @@ func Charts(r *Result) ([]Chart, error) {
 				}
 				for _, c := range r.Cells {
 					if v := c.Value(k); v != nil {
-						l.Y[c.Index] = *v
+						l.Y[position(r.Axes, c.Index)[dims[0]]] = *v
 					}
 				}
 				lines = append(lines, l)
 			}
 			png, err = reports.LineChart(title, xLabel, yLabel, ticks, lines)
 		} else {
-			title = fmt.Sprintf("%s: %s by %s and %s", r.Scenario, m, r.Axes[0].Path, r.Axes[1].Path)
-			rows, cols := r.Axes[0].Values, r.Axes[1].Values
+			y := r.Axes[dims[1]]
+			title = fmt.Sprintf("%s: %s by %s and %s", r.Scenario, m, x.Path, y.Path)
+			rows, cols := x.Values, y.Values
 			var panels []reports.GridPanel
 			for _, k := range keys {
 				p := reports.GridPanel{Title: k.Subject, HighIsBad: !highIsGood[m], Values: make([][]float64, len(rows))}
@@ -235,7 +244,8 @@ func Charts(r *Result) ([]Chart, error) {
 				}
 				for _, c := range r.Cells {
 					if v := c.Value(k); v != nil {
-						p.Values[c.Index/len(cols)][c.Index%len(cols)] = *v
+						pos := position(r.Axes, c.Index)
+						p.Values[pos[dims[0]]][pos[dims[1]]] = *v
 					}
 				}
 				panels = append(panels, p)
@@ -243,7 +253,7 @@ func Charts(r *Result) ([]Chart, error) {
 			if len(panels) == 0 {
 				continue
 			}
-			png, err = reports.GridChart(title, r.Axes[0].Path, r.Axes[1].Path, rows, cols, panels)
+			png, err = reports.GridChart(title, x.Path, y.Path, rows, cols, panels)
 		}
 		if err != nil {
 			return out, fmt.Errorf("chart of %s: %w", m, err)
