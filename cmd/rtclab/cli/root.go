@@ -215,6 +215,7 @@ Exit codes: 0 every check passed, 1 a check failed, 2 unusable input.`,
 		newConformCmd(env),
 		newVersionCmd(env),
 		newShowCmd(env),
+		newSweepCmd(env),
 	)
 	root.InitDefaultCompletionCmd()
 	refuseUnknown(root)
