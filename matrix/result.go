@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/rtclab/rtclab/reports"
+	"github.com/rtclab/rtclab/shard"
 )
 
 // Schema is the value of Result.Schema; fields are only ever added
@@ -51,6 +52,9 @@ type Result struct {
 	Errors     int `json:"errors"`
 	// Cells lists every cell that ran, by ICE configuration, row, column.
 	Cells []CellResult `json:"cells"`
+	// Shard is set in one shard's output (--shard I/N): Cells then hold
+	// that shard's cells only. Absent in a whole or merged grid.
+	Shard *shard.Shard `json:"shard,omitempty"`
 }
 
 // CellResult is one cell: the offerer (row) calling the answerer

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rtclab/rtclab/reports"
 	"github.com/rtclab/rtclab/runner"
+	"github.com/rtclab/rtclab/shard"
 )
 
 // ErrNoBubble is returned by Run without Options.Bubble: cells run only in
@@ -39,6 +40,9 @@ type Options struct {
 	Tool string
 	// File names the matrix file the plan came from.
 	File string
+	// Shard, when set, runs only the cells whose index in Plan.Cells
+	// mod Count is Index (rtclab merge puts the shards together).
+	Shard shard.Shard
 }
 
 // Run runs every cell of p and compares it with its expectation. The
@@ -65,6 +69,11 @@ func Run(ctx context.Context, p Plan, opt Options) (*Result, error) {
 	res.Workers = workers
 	start := time.Now()
 	res.StartedAt = start.UTC().Format(time.RFC3339)
+	if opt.Shard.Active() {
+		sh := opt.Shard
+		res.Shard = &sh
+	}
+	todo := opt.Shard.Indices(len(cells))
 
 	results := make([]*CellResult, len(cells))
 	jobs := make(chan int)
@@ -83,7 +92,7 @@ func Run(ctx context.Context, p Plan, opt Options) (*Result, error) {
 				results[i] = &cr
 				done++
 				if opt.Progress != nil {
-					opt.Progress(done, len(cells), cr)
+					opt.Progress(done, len(todo), cr)
 				}
 				mu.Unlock()
 			}
@@ -91,15 +100,15 @@ func Run(ctx context.Context, p Plan, opt Options) (*Result, error) {
 	}
 	var stopErr error
 feed:
-	for i := range cells {
+	for n, i := range todo {
 		if opt.Interrupt != nil && opt.Interrupt.Load() {
-			stopErr = fmt.Errorf("stopped after %d of %d cells: %w", i, len(cells), ErrInterrupted)
+			stopErr = fmt.Errorf("stopped after %d of %d cells: %w", n, len(todo), ErrInterrupted)
 			break
 		}
 		select {
 		case jobs <- i:
 		case <-ctx.Done():
-			stopErr = fmt.Errorf("stopped after %d of %d cells: %w", i, len(cells), ctx.Err())
+			stopErr = fmt.Errorf("stopped after %d of %d cells: %w", n, len(todo), ctx.Err())
 			break feed
 		}
 	}
@@ -107,28 +116,35 @@ feed:
 	wg.Wait()
 
 	for _, cr := range results {
-		if cr == nil {
-			continue
-		}
-		res.Cells = append(res.Cells, *cr)
-		switch cr.Status {
-		case StatusError:
-			res.Errors++
-		case StatusExpected:
-			res.Matched++
-		case StatusDeviation:
-			res.Deviations++
-		default:
-			res.Unexpected++
+		if cr != nil {
+			res.Cells = append(res.Cells, *cr)
 		}
 	}
 	res.WallSeconds = time.Since(start).Seconds()
 	res.Partial = stopErr != nil
-	res.Verdict = "pass"
-	if res.Partial || res.Errors > 0 || res.Unexpected > 0 {
-		res.Verdict = "fail"
-	}
+	res.tally()
 	return res, stopErr
+}
+
+// tally counts the cells by status and sets the verdict.
+func (r *Result) tally() {
+	r.Matched, r.Deviations, r.Unexpected, r.Errors = 0, 0, 0, 0
+	for _, cr := range r.Cells {
+		switch cr.Status {
+		case StatusError:
+			r.Errors++
+		case StatusExpected:
+			r.Matched++
+		case StatusDeviation:
+			r.Deviations++
+		default:
+			r.Unexpected++
+		}
+	}
+	r.Verdict = "pass"
+	if r.Partial || r.Errors > 0 || r.Unexpected > 0 {
+		r.Verdict = "fail"
+	}
 }
 
 // runCell runs one cell in its own bubble.

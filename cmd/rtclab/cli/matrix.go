@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -12,6 +11,7 @@ import (
 
 	"github.com/rtclab/rtclab/matrix"
 	"github.com/rtclab/rtclab/yamldecode"
+	"github.com/rtclab/rtclab/shard"
 )
 
 func newMatrixCmd(env *Env) *cobra.Command {
@@ -23,6 +23,7 @@ func newMatrixCmd(env *Env) *cobra.Command {
 		verbose   bool
 		asJSON    bool
 		overwrite bool
+		shardFlag string
 	)
 	cmd := &cobra.Command{
 		Use:   "matrix [FILE]",
@@ -71,6 +72,10 @@ unexpected cell, 2 unusable input (nothing is run).`,
 			if workers < 1 || workers > 16 {
 				return usagef("--workers %d: allowed 1..16", workers)
 			}
+			sh, err := shard.Parse(shardFlag)
+			if err != nil {
+				return usagef("--shard: %w", err)
+			}
 			plan := matrix.DefaultPlan()
 			file := ""
 			if len(args) == 1 {
@@ -108,7 +113,6 @@ unexpected cell, 2 unusable input (nothing is run).`,
 			// Claim a folder no other run can share (see rtclab run).
 			tool := env.tool()
 			var od *outDir
-			var err error
 			if out == "" {
 				od, err = claimDefaultOut(defaultOutRoot, "matrix-", env.now(), tool)
 			} else {
@@ -124,7 +128,7 @@ unexpected cell, 2 unusable input (nothing is run).`,
 				len(plan.NATs), len(plan.NATs), len(plan.ICE), total, plan.Duration, workers, out)
 			res, runErr := matrix.Run(context.Background(), plan, matrix.Options{
 				Bubble: env.Bubble, Workers: workers, Interrupt: env.Interrupt,
-				Tool: env.tool(), File: file,
+				Tool: env.tool(), File: file, Shard: sh,
 				Progress: func(done, total int, c matrix.CellResult) {
 					if env.progress() {
 						fmt.Fprintf(env.Stderr, "\r  %d/%d cells", done, total)
@@ -143,41 +147,7 @@ unexpected cell, 2 unusable input (nothing is run).`,
 			if runErr != nil {
 				fmt.Fprintf(env.Stderr, "matrix stopped early: %v (the result is partial)\n", runErr)
 			}
-			files, err := matrix.Write(out, res)
-			for _, f := range files {
-				if rerr := od.record(filepath.Base(f)); rerr != nil {
-					return rerr
-				}
-			}
-			if err != nil {
-				return err
-			}
-			if err := od.done(); err != nil {
-				return err
-			}
-			if asJSON {
-				if err := writeJSON(env, matrixJSON{
-					Verdict: res.Verdict, Tool: env.build, Partial: res.Partial, Cells: len(res.Cells),
-					Matched: res.Matched, Deviations: res.Deviations, Unexpected: res.Unexpected, Errors: res.Errors,
-					Result: filepath.Join(out, matrix.JSONFile), Report: filepath.Join(out, matrix.HTMLFile),
-				}); err != nil {
-					return err
-				}
-			} else {
-				if err := matrix.WriteText(env.Stdout, res); err != nil {
-					return err
-				}
-				fmt.Fprintf(env.Stdout, "\nreport: %s\n", filepath.Join(out, matrix.HTMLFile))
-			}
-			if verbose {
-				for _, f := range files {
-					fmt.Fprintf(env.Stderr, "wrote %s\n", f)
-				}
-			}
-			if res.Verdict != "pass" {
-				return &exitError{code: ExitFail}
-			}
-			return nil
+			return writeMatrix(env, od, res, verbose, asJSON)
 		},
 	}
 	cmd.Flags().StringVarP(&out, "out", "o", "", "output directory, new or empty (default a new rtclab-out/matrix-<timestamp>[-N])")
@@ -190,6 +160,7 @@ unexpected cell, 2 unusable input (nothing is run).`,
 	_ = cmd.RegisterFlagCompletionFunc("ice", func(_ *cobra.Command, _ []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		return completeList(prefix, strings.Split(iceNames(), ", ")), cobra.ShellCompDirectiveNoFileComp
 	})
+	cmd.Flags().StringVar(&shardFlag, "shard", "", "I/N: run only the cells whose index mod N is I (merge the shards with 'rtclab merge')")
 	return cmd
 }
 

@@ -216,6 +216,7 @@ Exit codes: 0 every check passed, 1 a check failed, 2 unusable input.`,
 		newVersionCmd(env),
 		newShowCmd(env),
 		newSweepCmd(env),
+		newMergeCmd(env),
 	)
 	root.InitDefaultCompletionCmd()
 	refuseUnknown(root)

@@ -16,6 +16,7 @@ import (
 	"github.com/rtclab/rtclab/runner"
 	"github.com/rtclab/rtclab/scenarios"
 	"github.com/rtclab/rtclab/yamldecode"
+	"github.com/rtclab/rtclab/shard"
 )
 
 // metricHelp lists one family of analysis.Metrics, one per line.
@@ -47,6 +48,7 @@ func newRunCmd(env *Env) *cobra.Command {
 		seed      int64
 		requireCk bool
 		asJSON    bool
+		shardFlag string
 	)
 	cmd := &cobra.Command{
 		Use:   "run [SCENARIO ...]",
@@ -124,10 +126,16 @@ Exit code: 0 every check passed, 1 a check failed or the run broke,
 			if len(errs) > 0 {
 				return &UsageError{Err: errors.Join(errs...)}
 			}
+			sh, err := shard.Parse(shardFlag)
+			if err != nil {
+				return usagef("--shard: %w", err)
+			}
+			all := list
+			list = shardOf(list, sh)
+			multi := len(list) > 1 || sh.Active() // a shard's layout is always a set's
 			// Claim a folder no other run can share before running anything.
 			tool := env.tool()
 			var od *outDir
-			var err error
 			if out == "" {
 				od, err = claimDefaultOut(defaultOutRoot, "", env.now(), tool)
 			} else {
@@ -150,7 +158,7 @@ Exit code: 0 every check passed, 1 a check failed or the run broke,
 			failed := false
 			for _, s := range list {
 				rc := runConfig{dir: od.path, clock: clock, pcapDir: pcap, logDir: rtpLog, quality: quality, verbose: verbose, record: od.record, text: !asJSON}
-				if len(list) > 1 {
+				if multi {
 					if rc.dir, err = od.sub(s.Name); err != nil {
 						return err
 					}
@@ -173,7 +181,7 @@ Exit code: 0 every check passed, 1 a check failed or the run broke,
 				}
 				sum.add(rep, rc.dir, ok)
 				failed = failed || !ok
-				if len(list) > 1 {
+				if multi {
 					if err := set.add(rep, rc.dir); err != nil {
 						return err
 					}
@@ -183,15 +191,20 @@ Exit code: 0 every check passed, 1 a check failed or the run broke,
 					break
 				}
 			}
-			if len(list) > 1 {
+			if multi {
 				if err := set.finish(!asJSON); err != nil {
+					return err
+				}
+			}
+			if sh.Active() {
+				if err := writeRunShard(od, sh, all, set.dirs); err != nil {
 					return err
 				}
 			}
 			if err := od.done(); err != nil {
 				return err
 			}
-			if len(list) > 1 {
+			if multi {
 				sum.Summary = filepath.Join(od.path, "summary.json")
 			}
 			if failed {
@@ -220,6 +233,7 @@ Exit code: 0 every check passed, 1 a check failed or the run broke,
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON summary on stdout (verdict, checks, report paths) instead of the text report")
 	_ = cmd.RegisterFlagCompletionFunc("clock", fixedValues(runner.ClockVirtual, runner.ClockReal))
 	cmd.ValidArgsFunction = completeScenarios
+	cmd.Flags().StringVar(&shardFlag, "shard", "", "I/N: run only the scenarios whose place in the list mod N is I\n(merge the shards with 'rtclab merge')")
 	return cmd
 }
 
