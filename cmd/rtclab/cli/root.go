@@ -217,6 +217,7 @@ Exit codes: 0 every check passed, 1 a check failed, 2 unusable input.`,
 		newShowCmd(env),
 		newSweepCmd(env),
 		newMergeCmd(env),
+		newK8sCmd(env),
 	)
 	root.InitDefaultCompletionCmd()
 	refuseUnknown(root)
