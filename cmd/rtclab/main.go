@@ -24,6 +24,9 @@ var version string
 // CLI and exits with its code, so testing's own summary never prints.
 func main() {
 	env := cli.Env{Stdout: os.Stdout, Stderr: os.Stderr, Interrupt: new(atomic.Bool), Version: version, StopNote: new(atomic.Pointer[string])}
+	if exe, err := os.Executable(); err == nil {
+		env.Executable = exe
+	}
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
 	go func() {

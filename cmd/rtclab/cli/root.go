@@ -55,6 +55,10 @@ type Env struct {
 	// Now is the wall clock naming default output folders; nil means
 	// time.Now.
 	Now func() time.Time
+	// Executable is the path of the rtclab binary, for commands that run
+	// their shards in processes of their own (sweep --procs); empty means
+	// they run in this process.
+	Executable string
 }
 
 // tool names the program in reports: "rtclab VERSION (rev ...)".

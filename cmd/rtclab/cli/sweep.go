@@ -20,6 +20,7 @@ func newSweepCmd(env *Env) *cobra.Command {
 		varies    []string
 		metrics   []string
 		workers   int
+		procs     int
 		shardFlag string
 		verbose   bool
 		overwrite bool
@@ -46,6 +47,10 @@ checks are evaluated in every cell.
 --shard I/N runs only cells whose index mod N is I (for N machines or an
 Indexed Kubernetes Job, see 'rtclab k8s job'); 'rtclab merge' combines the
 shards' folders into the report of the whole sweep.
+
+Cells run in --procs processes at once (default one per core), each
+taking a shard of the cells; in one process they would share one core,
+because a virtual-time run pins its process to one for repeatable runs.
 
 Ctrl-C stops starting cells; the report then holds the cells done, the
 rest marked not run.
@@ -100,6 +105,20 @@ not run, 2 unusable input (nothing is run).`,
 			if err != nil {
 				return &UsageError{Err: err}
 			}
+			if !cmd.Flags().Changed("procs") {
+				procs = 1
+				if env.Executable != "" && !sh.Active() {
+					procs = max(1, min(runtime.NumCPU(), len(plan.Cells)))
+				}
+			}
+			switch {
+			case procs < 1 || procs > 256:
+				return usagef("--procs %d: allowed 1..256", procs)
+			case procs > 1 && sh.Active():
+				return usagef("--procs %d with --shard: a shard runs in one process", procs)
+			case procs > 1 && env.Executable == "":
+				return usagef("--procs %d: this build cannot start copies of itself; use --procs 1", procs)
+			}
 			tool := "rtclab " + env.Version
 			var od *outDir
 			if out == "" {
@@ -114,6 +133,14 @@ not run, 2 unusable input (nothing is run).`,
 			fmt.Fprintf(env.Stderr, "sweeping %s: %d cells", plan.Scenario, len(plan.Cells))
 			if sh.Active() {
 				fmt.Fprintf(env.Stderr, ", %d in shard %s", n, sh)
+			}
+			if procs > 1 {
+				fmt.Fprintf(env.Stderr, " (virtual clock, %d processes) -> %s\n", procs, od.path)
+				res, err := procSweep(env, od, sweepChildArgs(ref, varies, metrics), procs)
+				if err != nil {
+					return err
+				}
+				return writeSweep(env, od, res, verbose)
 			}
 			fmt.Fprintf(env.Stderr, " (virtual clock, %d worker(s)) -> %s\n", workers, od.path)
 			term := isTerminal(env.Stderr)
@@ -144,7 +171,8 @@ not run, 2 unusable input (nothing is run).`,
 	cmd.Flags().StringArrayVar(&metrics, "metric", nil, "a metric to tabulate and plot; repeatable (default: those the scenario checks)")
 	cmd.Flags().StringVarP(&out, "out", "o", "", "output directory, new or empty (default a new rtclab-out/sweep-<timestamp>[-N])")
 	cmd.Flags().BoolVar(&overwrite, "overwrite", false, "let --out name a folder an earlier rtclab run wrote into: what that run\nwrote is removed first (anything else there stays)")
-	cmd.Flags().IntVar(&workers, "workers", runtime.NumCPU(), "cells run at once, each in its own virtual-time bubble")
+	cmd.Flags().IntVar(&procs, "procs", 0, "processes the cells are shared out to, one shard each, merged at the end\n(default: one per core, at most one per cell; 1 with --shard)")
+	cmd.Flags().IntVar(&workers, "workers", 1, "cells run at once in one process, each in its own bubble (they share\none core: a bubble pins the process to one; --procs uses more)")
 	cmd.Flags().StringVar(&shardFlag, "shard", "", "I/N: run only the cells whose index mod N is I (merge the shards with 'rtclab merge')")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "print every cell as it finishes")
 	return cmd

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -219,4 +220,41 @@ func reportContent(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// --procs shares the cells out to copies of the rtclab binary (one shard
+// each) and merges them: the same sweep.json as one process.
+func TestSweepProcs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the rtclab binary")
+	}
+	exe := filepath.Join(t.TempDir(), "rtclab")
+	build := exec.Command("go", "build", "-o", exe, "github.com/rtclab/rtclab/cmd/rtclab")
+	if msg, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, msg)
+	}
+	args := []string{"sweep", "quickstart", "--vary", "participants.bob.downlink.loss=0%,6%", "--vary", "duration=4s,5s",
+		"--metric", "freeze_count"}
+	root := t.TempDir()
+	one, procs := filepath.Join(root, "one"), filepath.Join(root, "procs")
+	env, _, errb := testEnv(t)
+	if code := Main(append(args, "--out", one, "--procs", "1"), env); code != ExitPass && code != ExitFail {
+		t.Fatalf("one process: exit %d\n%s", code, errb)
+	}
+	env, _, errb = testEnv(t)
+	env.Executable = exe
+	if code := Main(append(args, "--out", procs), env); code != ExitPass && code != ExitFail {
+		t.Fatalf("--procs: exit %d\n%s", code, errb)
+	}
+	if !strings.Contains(errb.String(), "processes)") {
+		t.Errorf("the sweep did not start processes:\n%s", errb)
+	}
+	if a, b := wallFreeJSON(t, filepath.Join(one, sweep.JSONFile)), wallFreeJSON(t, filepath.Join(procs, sweep.JSONFile)); !bytes.Equal(a, b) {
+		t.Errorf("--procs sweep.json differs from one process's:\n%s\n---\n%s", a, b)
+	}
+	// Without a binary to start, --procs above 1 is refused.
+	env, _, errb = testEnv(t)
+	if code := Main(append(args, "--out", filepath.Join(root, "x"), "--procs", "2"), env); code != ExitUsage {
+		t.Errorf("--procs 2 without a binary: exit %d, %s", code, errb)
+	}
 }
