@@ -15,7 +15,7 @@ const (
 	StatusPass   = "pass"    // ran to the end, every check passed
 	StatusFail   = "fail"    // ran, and a check failed (or the run stopped early)
 	StatusError  = "error"   // could not run
-	StatusNotRun = "not-run" // not reached: interrupted before it started
+	StatusNotRun = "not-run" // interrupted (Ctrl-C) before or while it ran: no values
 )
 
 // Result is a sweep's outcome, sweep.json. It is plain data, built from

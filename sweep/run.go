@@ -86,6 +86,9 @@ func Run(ctx context.Context, p *Plan, opt Options) (*Result, error) {
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
+				if opt.Interrupt != nil && opt.Interrupt.Load() {
+					continue // taken just before Ctrl-C: not run
+				}
 				c, rep := runCell(p, todo[i], opt)
 				mu.Lock()
 				results[i] = &c
@@ -127,6 +130,17 @@ feed:
 	return res, stopErr
 }
 
+// reached is the scenario time a run got to: its last sample.
+func reached(rep *reports.Report) float64 {
+	t := 0.0
+	for _, s := range rep.Series {
+		if n := len(s.Points); n > 0 {
+			t = max(t, s.Points[n-1].T)
+		}
+	}
+	return t
+}
+
 // runCell runs one cell in its own bubble and reduces its report.
 func runCell(p *Plan, cp CellPlan, opt Options) (Cell, *reports.Report) {
 	c := Cell{Index: cp.Index, Values: cp.Values}
@@ -140,6 +154,13 @@ func runCell(p *Plan, cp CellPlan, opt Options) (Cell, *reports.Report) {
 	if rep == nil {
 		c.Status = StatusError
 		c.Error = fmt.Sprint(err)
+		return c, nil
+	}
+	if errors.Is(err, runner.ErrInterrupted) {
+		// Cut short by Ctrl-C: its numbers cover part of the scenario
+		// and would read as a measurement of the whole; not counted.
+		c.Status = StatusNotRun
+		c.Error = fmt.Sprintf("interrupted after %.0f s of %.0f s of scenario time", reached(rep), rep.Scenario.DurationS)
 		return c, nil
 	}
 	c.Partial = rep.Partial

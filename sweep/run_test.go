@@ -3,11 +3,13 @@ package sweep
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/rtclab/rtclab/bubble"
 	"github.com/rtclab/rtclab/reports"
@@ -203,4 +205,38 @@ func wallFree(t *testing.T, r *Result) []byte {
 		t.Fatal("NaN wall")
 	}
 	return js
+}
+
+// Ctrl-C while a cell runs (at 2 s of its 6 s, in virtual time): that
+// cell is not counted (its numbers would cover a third of the scenario),
+// and no further cell starts.
+func TestSweepInterruptedMidCell(t *testing.T) {
+	stop := new(atomic.Bool)
+	first := true
+	opt := Options{Interrupt: stop, Bubble: func(f func()) {
+		bubble.Run(t, func() {
+			if !first {
+				f()
+				return
+			}
+			first = false
+			go func() {
+				time.Sleep(2 * time.Second)
+				stop.Store(true)
+			}()
+			f()
+		})
+	}}
+	r, err := Run(context.Background(), smallSweep(t), opt)
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("err %v, want ErrInterrupted", err)
+	}
+	for _, c := range r.Cells {
+		if c.Status != StatusNotRun || len(c.Metrics) > 0 || len(c.Checks) > 0 {
+			t.Errorf("cell %d: %s with %d values", c.Index, c.Status, len(c.Metrics))
+		}
+	}
+	if r.NotRun != 4 || !r.Partial || !strings.Contains(r.Cells[0].Error, "interrupted after 2 s of 6 s") {
+		t.Errorf("%d not run (partial %v); cell 0: %q", r.NotRun, r.Partial, r.Cells[0].Error)
+	}
 }
