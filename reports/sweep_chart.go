@@ -153,7 +153,7 @@ func GridChart(title, rowName, colName string, rows, cols []string, panels []Gri
 		return nil, fmt.Errorf("grid chart: nothing to draw")
 	}
 	cell := math.Max(0.3, math.Min(0.7, 7.0/float64(max(len(cols), 1))))
-	labelW, labelH, titleH, pad, barH := 1.0, 0.55, 0.45, 0.3, 0.55
+	labelW, labelH, titleH, pad, barH := 1.0, 0.6, 0.4, 0.3, 0.55
 	perRow := min(len(panels), 2)
 	panelW := labelW + float64(len(cols))*cell + pad
 	panelH := titleH + labelH + float64(len(rows))*cell + barH + pad
@@ -180,16 +180,20 @@ func GridChart(title, rowName, colName string, rows, cols []string, panels []Gri
 				}
 			}
 		}
-		if math.IsInf(lo, 1) {
+		switch {
+		case math.IsInf(lo, 1):
 			lo, hi = 0, 1
+		case hi == lo && panel.HighIsBad:
+			hi = lo + 1 // a flat panel is all good, not all bad
+		case hi == lo:
+			lo = hi - 1
 		}
 		gridTop := top - in(titleH+labelH)
 		gridLeft := x0 + in(labelW)
-		text(colName, gridLeft, gridTop+in(labelH-0.12), 8.5, stdfont.WeightNormal, draw.XLeft, 0)
+		text("rows: "+rowName+", columns: "+colName, x0, gridTop+in(labelH-0.1), 8.5, stdfont.WeightNormal, draw.XLeft, 0)
 		for j, c := range cols {
 			text(c, gridLeft+in((float64(j)+0.5)*cell), gridTop+in(0.12), labelSize, stdfont.WeightNormal, draw.XCenter, 0)
 		}
-		text(rowName, x0, gridTop+in(0.12), 8.5, stdfont.WeightNormal, draw.XLeft, 0)
 		for i, r := range rows {
 			y1 := gridTop - in(float64(i)*cell)
 			text(r, gridLeft-in(0.05), y1-in(cell/2), labelSize, stdfont.WeightNormal, draw.XRight, 0)
