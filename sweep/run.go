@@ -43,6 +43,10 @@ type Options struct {
 	// OnReport, when set, receives each cell's full report (from one
 	// goroutine at a time), e.g. to write it to disk.
 	OnReport func(c Cell, rep *reports.Report)
+	// Checkpoint, when set, receives after each cell the result so far
+	// (the cells to come marked not run), from one goroutine at a time:
+	// written to disk, a killed sweep still leaves a readable result.
+	Checkpoint func(r *Result)
 }
 
 // Run runs the plan's cells (of Options.Shard) and returns the result,
@@ -99,6 +103,9 @@ func Run(ctx context.Context, p *Plan, opt Options) (*Result, error) {
 				if opt.Progress != nil {
 					opt.Progress(done, len(todo), c)
 				}
+				if opt.Checkpoint != nil {
+					opt.Checkpoint(collect(res, todo, results))
+				}
 				mu.Unlock()
 			}
 		}()
@@ -119,15 +126,24 @@ feed:
 	}
 	close(jobs)
 	wg.Wait()
+	res = collect(res, todo, results)
+	res.WallSeconds = math.Round(time.Since(start).Seconds()*1000) / 1000
+	return res, stopErr
+}
+
+// collect is base with the cells of todo: those with a result, the rest
+// not run.
+func collect(base *Result, todo []CellPlan, results []*Cell) *Result {
+	r := *base
+	r.Cells = make([]Cell, 0, len(todo))
 	for i, c := range results {
 		if c == nil {
 			c = &Cell{Index: todo[i].Index, Values: todo[i].Values, Status: StatusNotRun}
 		}
-		res.Cells = append(res.Cells, *c)
+		r.Cells = append(r.Cells, *c)
 	}
-	res.finish()
-	res.WallSeconds = math.Round(time.Since(start).Seconds()*1000) / 1000
-	return res, stopErr
+	r.finish()
+	return &r
 }
 
 // reached is the scenario time a run got to: its last sample.

@@ -50,7 +50,13 @@ func runSweep(t *testing.T, p *Plan, opt Options) *Result {
 // in the scenario file, not the node editing of the sweep) and read
 // their values straight from the report, not through MetricValues.
 func TestSweepMatchesIndividualRuns(t *testing.T) {
-	r := runSweep(t, smallSweep(t), Options{Workers: 2})
+	var counted []int
+	r := runSweep(t, smallSweep(t), Options{Workers: 2, Checkpoint: func(r *Result) {
+		counted = append(counted, len(r.Cells)-r.NotRun)
+	}})
+	if fmt.Sprint(counted) != "[1 2 3 4]" {
+		t.Errorf("checkpoints with %v cells done, want one per cell", counted)
+	}
 	if r.Total != 4 || len(r.Cells) != 4 || r.NotRun != 0 || r.Errors != 0 {
 		t.Fatalf("total %d, %d cells, %d not run, %d errors", r.Total, len(r.Cells), r.NotRun, r.Errors)
 	}

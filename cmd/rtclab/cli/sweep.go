@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rtclab/rtclab/reports"
 	"github.com/rtclab/rtclab/scenarios"
 	"github.com/rtclab/rtclab/shard"
 	"github.com/rtclab/rtclab/sweep"
@@ -144,7 +145,22 @@ not run, 2 unusable input (nothing is run).`,
 			}
 			fmt.Fprintf(env.Stderr, " (virtual clock, %d worker(s)) -> %s\n", workers, od.path)
 			term := isTerminal(env.Stderr)
+			warned := false
+			if err := od.record(sweep.JSONFile); err != nil {
+				return err
+			}
 			res, runErr := sweep.Run(context.Background(), plan, sweep.Options{
+				// sweep.json after every cell: a killed sweep leaves one.
+				Checkpoint: func(r *sweep.Result) {
+					js, err := sweep.EncodeJSON(r)
+					if err == nil {
+						err = reports.WriteFileAtomic(filepath.Join(od.path, sweep.JSONFile), js)
+					}
+					if err != nil && !warned {
+						warned = true
+						fmt.Fprintf(env.Stderr, "rtclab: sweep.json not updated as cells end: %v\n", err)
+					}
+				},
 				Bubble: env.Bubble, Workers: workers, Shard: sh, Interrupt: env.Interrupt, Tool: tool,
 				Progress: func(done, total int, c sweep.Cell) {
 					if term {
