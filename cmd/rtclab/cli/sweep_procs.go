@@ -25,20 +25,22 @@ import (
 // shards (kept: each holds its shard's sweep.json and log).
 const shardsDir = "shards"
 
+// procChild is one shard process.
+type procChild struct {
+	cmd  *exec.Cmd
+	dir  string
+	log  *os.File
+	err  error
+	done bool
+}
+
 // procSweep runs the sweep as procs processes of env.Executable; childArgs
 // is the sweep command line without --shard, --out, --procs.
 func procSweep(env *Env, od *outDir, childArgs []string, procs int) (*sweep.Result, error) {
 	if err := od.record(shardsDir); err != nil {
 		return nil, err
 	}
-	type child struct {
-		cmd  *exec.Cmd
-		dir  string
-		log  *os.File
-		err  error
-		done bool
-	}
-	children := make([]*child, procs)
+	children := make([]*procChild, procs)
 	for i := range procs {
 		dir := filepath.Join(od.path, shardsDir, fmt.Sprintf("shard-%d", i))
 		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
@@ -56,7 +58,7 @@ func procSweep(env *Env, od *outDir, childArgs []string, procs int) (*sweep.Resu
 		// which passes it on once (a second one makes rtclab quit
 		// without writing its report).
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		children[i] = &child{cmd: cmd, dir: dir, log: log}
+		children[i] = &procChild{cmd: cmd, dir: dir, log: log}
 	}
 	for i, c := range children {
 		if err := c.cmd.Start(); err != nil {
@@ -90,14 +92,28 @@ func procSweep(env *Env, od *outDir, childArgs []string, procs int) (*sweep.Resu
 	}
 	go func() { wg.Wait(); close(allDone) }()
 	forwarded := false
+	term := isTerminal(env.Stderr)
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
-wait:
-	for {
+	for n := 0; ; n++ {
 		select {
 		case <-allDone:
-			break wait
+			if term {
+				fmt.Fprintln(env.Stderr) // end the progress line
+			}
+			return mergeProcs(env, children)
 		case <-tick.C:
+			if term && n%10 == 0 {
+				// The shards' checkpoints (sweep.json after each cell).
+				done, total := 0, 0
+				for _, c := range children {
+					if r, err := sweep.ReadJSON(filepath.Join(c.dir, sweep.JSONFile)); err == nil {
+						done += len(r.Cells) - r.NotRun
+						total += len(r.Cells)
+					}
+				}
+				fmt.Fprintf(env.Stderr, "\r  %d/%d cells", done, total)
+			}
 			if !forwarded && env.Interrupt.Load() {
 				forwarded = true
 				mu.Lock()
@@ -110,6 +126,10 @@ wait:
 			}
 		}
 	}
+}
+
+// mergeProcs merges the shards the processes wrote.
+func mergeProcs(env *Env, children []*procChild) (*sweep.Result, error) {
 	var parts []*sweep.Result
 	var errs []error
 	for i, c := range children {
