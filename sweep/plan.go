@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -127,7 +128,80 @@ func parseWith(root *yaml.Node, file string, axes []Axis, values []string) (*sce
 	if err := enc.Encode(doc); err != nil {
 		return nil, fmt.Errorf("encode: %w", err)
 	}
-	return scenarios.Parse(file, buf.Bytes())
+	s, err := scenarios.Parse(file, buf.Bytes())
+	if err != nil {
+		reline(err, root)
+	}
+	return s, err
+}
+
+// reline points the file:line of each scenarios.Error at the field in the
+// original file: Parse saw the re-encoded cell, whose lines differ. A
+// field the file does not have (added by a --vary) gets no line.
+func reline(err error, root *yaml.Node) {
+	var se *scenarios.Error
+	if errors.As(err, &se) && len(unwrapAll(err)) == 1 {
+		se.Line = lineAt(root, se.Field)
+		return
+	}
+	for _, e := range unwrapAll(err) {
+		if errors.As(e, &se) {
+			se.Line = lineAt(root, se.Field)
+		}
+	}
+}
+
+func unwrapAll(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// field is one step of an error's field path: "participants[1]" is the
+// key participants, then item 1.
+var field = regexp.MustCompile(`^([^\[\]]*)((?:\[\d+\])*)$`)
+var index = regexp.MustCompile(`\[(\d+)\]`)
+
+// lineAt is the line of the field path (as scenarios.Error names it,
+// "participants[1].downlink.loss") in the document root; 0 when absent.
+func lineAt(root *yaml.Node, path string) int {
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		n = n.Content[0]
+	}
+	if path == "" {
+		return 0
+	}
+	for _, seg := range strings.Split(path, ".") {
+		m := field.FindStringSubmatch(seg)
+		if m == nil {
+			return 0
+		}
+		if m[1] != "" {
+			if n.Kind != yaml.MappingNode {
+				return 0
+			}
+			var next *yaml.Node
+			for j := 0; j+1 < len(n.Content); j += 2 {
+				if n.Content[j].Value == m[1] {
+					next = n.Content[j+1]
+				}
+			}
+			if next == nil {
+				return 0
+			}
+			n = next
+		}
+		for _, ix := range index.FindAllStringSubmatch(m[2], -1) {
+			i, _ := strconv.Atoi(ix[1])
+			if n.Kind != yaml.SequenceNode || i >= len(n.Content) {
+				return 0
+			}
+			n = n.Content[i]
+		}
+	}
+	return n.Line
 }
 
 // MaxCells is the most cells one sweep may have.

@@ -79,8 +79,11 @@ func TestPlanErrorsNameTheFlag(t *testing.T) {
 	}{
 		{"participants.carol.downlink.loss=1%", "", []string{`"participants.carol.downlink.loss=1%"`, "alice, bob or an index 0..1"}},
 		{"participants.5.downlink.loss=1%", "", []string{"participants has no item \"5\""}},
-		{"participants.bob.downlinx.loss=1%", "", []string{`"participants.bob.downlinx.loss=1%"`, "downlinx"}},
-		{"participants.bob.downlink.loss=0..10/1", "", []string{`"participants.bob.downlink.loss=0..10/1"`, "value 2", "loss"}},
+		{"participants.bob.downlinx.loss=1%", "", []string{`"participants.bob.downlinx.loss=1%"`, "quickstart.yaml: participants[1].downlinx: unknown field"}},
+		// The line is the field's in the scenario file (27), not in the
+		// re-encoded cell.
+		{"participants.bob.downlink.loss=0..10/1", "", []string{`"participants.bob.downlink.loss=0..10/1"`, "value 2", "quickstart.yaml:27: participants[1].downlink.loss"}},
+		{"participants.bob.nat.mapping=x", "", []string{"nat is \"symmetric\", not a mapping"}},
 		{"participants.bob.downlink.loss=x,y", "", []string{`"participants.bob.downlink.loss=x,y"`, `"x" is not a number`}},
 		{"participants.bob.nat=sideways", "", []string{`"participants.bob.nat=sideways"`, "sideways", "symmetric"}},
 		{"duration.seconds=3", "", []string{`"duration.seconds=3"`, "duration is \"30s\""}},
