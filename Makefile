@@ -28,6 +28,7 @@ test: deps vet
 FUZZ_TARGETS := \
 	./scenarios:FuzzParse \
 	./matrix:FuzzParseFile \
+	./sweep:FuzzParseVary \
 	./netem:FuzzParseTrace \
 	./stack/signaling:FuzzServer \
 	./stack/stunserver:FuzzServer \

@@ -136,10 +136,12 @@ func expandRange(spec string) ([]string, error) {
 	}
 	dec := max(lo.decimals, hi.decimals, step.decimals)
 	scale := math.Pow(10, float64(dec))
-	n := int(math.Floor((hi.v-lo.v)/step.v+1e-9)) + 1
-	if n > MaxValues {
-		return nil, fmt.Errorf("range %q has %d values, at most %d", spec, n, MaxValues)
+	// Count in floating point: a huge range must not overflow an int.
+	count := math.Floor((hi.v-lo.v)/step.v+1e-9) + 1
+	if !(count <= MaxValues) {
+		return nil, fmt.Errorf("range %q has %.4g values, at most %d", spec, count, MaxValues)
 	}
+	n := int(count)
 	out := make([]string, n)
 	for i := range n {
 		v := math.Round((lo.v+float64(i)*step.v)*scale) / scale

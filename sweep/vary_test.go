@@ -41,6 +41,7 @@ func TestParseVary(t *testing.T) {
 		{"x=0..10/-1", "", nil, "step must be above 0"},
 		{"x=a..b", "", nil, "range start"},
 		{"x=0..1000000", "", nil, "at most 1000"},
+		{"x=0..99999999999999999999999/1", "", nil, "at most 1000"}, // no int overflow
 	} {
 		a, err := ParseVary(tc.flag)
 		if tc.err != "" {
