@@ -215,8 +215,12 @@ func jobManifest(p jobParams) ([]byte, error) {
 		},
 	}
 	var b bytes.Buffer
+	quoted := make([]string, len(p.Args))
+	for i, a := range p.Args {
+		quoted[i] = shellQuote(a)
+	}
 	fmt.Fprintf(&b, "# %d shards of: rtclab %s\n# When complete: rtclab merge %s/shard-* --out %s/merged\n",
-		p.Shards, strings.Join(p.Args, " "), strings.TrimSuffix(p.Results, "/"), strings.TrimSuffix(p.Results, "/"))
+		p.Shards, strings.Join(quoted, " "), strings.TrimSuffix(p.Results, "/"), strings.TrimSuffix(p.Results, "/"))
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
 	if err := enc.Encode(job); err != nil {
@@ -226,4 +230,12 @@ func jobManifest(p jobParams) ([]byte, error) {
 		return nil, fmt.Errorf("job manifest: %w", err)
 	}
 	return b.Bytes(), nil
+}
+
+// shellQuote writes an argument so that a shell reads it back as is.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./:=,+@") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

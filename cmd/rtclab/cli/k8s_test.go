@@ -64,6 +64,9 @@ func TestK8sJobManifest(t *testing.T) {
 	if c.Resources.Requests.Cpu().String() != "1" {
 		t.Errorf("cpu request %v", c.Resources.Requests.Cpu())
 	}
+	if !strings.Contains(out.String(), "# 4 shards of: rtclab sweep quickstart --vary 'participants.bob.downlink.loss=0%..10%/1%' --vary seed=1..5\n") {
+		t.Errorf("the comment does not quote the command for a shell:\n%s", out)
+	}
 	// The decoder is strict: a misspelt field would have failed above.
 	if err := yaml.UnmarshalStrict([]byte(strings.Replace(out.String(), "completionMode", "completionMod", 1)), &batchv1.Job{}); err == nil {
 		t.Error("a misspelt field decoded: the check cannot fail")
