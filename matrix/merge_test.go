@@ -11,7 +11,9 @@ import (
 )
 
 // Three shards of a grid, merged, give the whole grid's matrix.json byte
-// for byte (wall-clock fields aside).
+// for byte, wall-clock fields aside and checks_sent zeroed: that count
+// still races pion's check ticks and differs between two runs of one
+// seed (see TestMatrixRepeatsExactly).
 func TestShardsMergeToTheWholeGrid(t *testing.T) {
 	p := DefaultPlan()
 	p.NATs = []NAT{PresetNAT(netem.Open), PresetNAT(netem.Symmetric), PresetNAT(netem.PortRestrictedCone)}
@@ -53,6 +55,10 @@ func wallFree(t *testing.T, r *Result) []byte {
 	t.Helper()
 	c := *r
 	c.StartedAt, c.WallSeconds = "", 0
+	c.Cells = append([]CellResult(nil), r.Cells...)
+	for i := range c.Cells {
+		c.Cells[i].Offerer.ChecksSent, c.Cells[i].Answerer.ChecksSent = 0, 0
+	}
 	js, err := json.MarshalIndent(&c, "", "  ")
 	if err != nil {
 		t.Fatal(err)
