@@ -120,7 +120,7 @@ not run, 2 unusable input (nothing is run).`,
 			case procs > 1 && env.Executable == "":
 				return usagef("--procs %d: this build cannot start copies of itself; use --procs 1", procs)
 			}
-			tool := "rtclab " + env.Version
+			tool := env.tool()
 			var od *outDir
 			if out == "" {
 				od, err = claimDefaultOut(defaultOutRoot, "sweep-", env.now(), tool)
@@ -131,20 +131,22 @@ not run, 2 unusable input (nothing is run).`,
 				return err
 			}
 			n := len(sh.Indices(len(plan.Cells)))
-			fmt.Fprintf(env.Stderr, "sweeping %s: %d cells", plan.Scenario, len(plan.Cells))
+			env.info("sweeping %s: %d cells", plan.Scenario, len(plan.Cells))
 			if sh.Active() {
-				fmt.Fprintf(env.Stderr, ", %d in shard %s", n, sh)
+				env.info(", %d in shard %s", n, sh)
 			}
 			if procs > 1 {
-				fmt.Fprintf(env.Stderr, " (virtual clock, %d processes) -> %s\n", procs, od.path)
+				env.info(" (virtual clock, %d processes) -> %s\n", procs, od.path)
+				env.onStop("stopping the shard processes; writing the partial report")
 				res, err := procSweep(env, od, sweepChildArgs(ref, varies, metrics), procs)
 				if err != nil {
 					return err
 				}
 				return writeSweep(env, od, res, verbose)
 			}
-			fmt.Fprintf(env.Stderr, " (virtual clock, %d worker(s)) -> %s\n", workers, od.path)
-			term := isTerminal(env.Stderr)
+			env.info(" (virtual clock, %d worker(s)) -> %s\n", workers, od.path)
+			env.onStop("writing the partial report")
+			term := env.progress()
 			warned := false
 			if err := od.record(sweep.JSONFile); err != nil {
 				return err

@@ -87,12 +87,12 @@ func procSweep(env *Env, od *outDir, childArgs []string, procs int) (*sweep.Resu
 			if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == ExitFail) {
 				c.err = err
 			}
-			fmt.Fprintf(env.Stderr, "  shard %d/%d finished (%d running)\n", i, procs, left)
+			env.info("  shard %d/%d finished (%d running)\n", i, procs, left)
 		}()
 	}
 	go func() { wg.Wait(); close(allDone) }()
 	forwarded := false
-	term := isTerminal(env.Stderr)
+	term := env.progress()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for n := 0; ; n++ {
