@@ -10,8 +10,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rtclab/rtclab/matrix"
-	"github.com/rtclab/rtclab/yamldecode"
 	"github.com/rtclab/rtclab/shard"
+	"github.com/rtclab/rtclab/yamldecode"
 )
 
 func newMatrixCmd(env *Env) *cobra.Command {

@@ -15,8 +15,8 @@ import (
 	"github.com/rtclab/rtclab/reports"
 	"github.com/rtclab/rtclab/runner"
 	"github.com/rtclab/rtclab/scenarios"
-	"github.com/rtclab/rtclab/yamldecode"
 	"github.com/rtclab/rtclab/shard"
+	"github.com/rtclab/rtclab/yamldecode"
 )
 
 // metricHelp lists one family of analysis.Metrics, one per line.
