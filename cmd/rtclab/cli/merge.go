@@ -18,6 +18,7 @@ func newMergeCmd(env *Env) *cobra.Command {
 		out       string
 		overwrite bool
 		verbose   bool
+		asJSON    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "merge DIR...",
@@ -64,7 +65,7 @@ Exit code: 0 every cell ran and passed, 1 a cell failed or is missing,
 				if err != nil {
 					return err
 				}
-				return writeSweep(env, od, res, verbose)
+				return writeSweep(env, od, res, verbose, asJSON)
 			case matrix.JSONFile:
 				var parts []*matrix.Result
 				for _, d := range args {
@@ -82,7 +83,7 @@ Exit code: 0 every cell ran and passed, 1 a cell failed or is missing,
 				if err != nil {
 					return err
 				}
-				return writeMatrix(env, od, res, verbose, false)
+				return writeMatrix(env, od, res, verbose, asJSON)
 			default:
 				return mergeRuns(env, args, out, overwrite, tool)
 			}
@@ -91,6 +92,7 @@ Exit code: 0 every cell ran and passed, 1 a cell failed or is missing,
 	cmd.Flags().StringVarP(&out, "out", "o", "", "output directory, new or empty (default a new rtclab-out/merge-<timestamp>[-N])")
 	cmd.Flags().BoolVar(&overwrite, "overwrite", false, "let --out name a folder an earlier rtclab run wrote into: what that run\nwrote is removed first (anything else there stays)")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "list the files written")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON summary on stdout (sweep and matrix shards) instead of the table")
 	return cmd
 }
 

@@ -25,6 +25,7 @@ func newSweepCmd(env *Env) *cobra.Command {
 		shardFlag string
 		verbose   bool
 		overwrite bool
+		asJSON    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "sweep [SCENARIO] --vary PATH=VALUES [--vary ...]",
@@ -142,7 +143,7 @@ not run, 2 unusable input (nothing is run).`,
 				if err != nil {
 					return err
 				}
-				return writeSweep(env, od, res, verbose)
+				return writeSweep(env, od, res, verbose, asJSON)
 			}
 			env.info(" (virtual clock, %d worker(s)) -> %s\n", workers, od.path)
 			env.onStop("writing the partial report")
@@ -182,7 +183,7 @@ not run, 2 unusable input (nothing is run).`,
 			if runErr != nil {
 				fmt.Fprintf(env.Stderr, "sweep stopped early: %v (the report is partial)\n", runErr)
 			}
-			return writeSweep(env, od, res, verbose)
+			return writeSweep(env, od, res, verbose, asJSON)
 		},
 	}
 	cmd.Flags().StringArrayVar(&varies, "vary", nil, "PATH=VALUES: a field and its values, a list (a,b,c) or a range (lo..hi/step); repeatable")
@@ -193,12 +194,34 @@ not run, 2 unusable input (nothing is run).`,
 	cmd.Flags().IntVar(&workers, "workers", 1, "cells run at once in one process, each in its own bubble (they share\none core: a bubble pins the process to one; --procs uses more)")
 	cmd.Flags().StringVar(&shardFlag, "shard", "", "I/N: run only the cells whose index mod N is I (merge the shards with 'rtclab merge')")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "print every cell as it finishes")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON summary on stdout (verdict, cell counts, file paths) instead of the table")
 	return cmd
 }
 
+// sweepJSON is what `rtclab sweep --json` prints.
+type sweepJSON struct {
+	// Verdict is "pass" when every cell ran and passed its checks.
+	Verdict string `json:"verdict"`
+	// Tool is the build that ran the sweep.
+	Tool reports.ToolBuild `json:"tool"`
+	// Partial is true when a cell was not run (Ctrl-C, a missing shard).
+	Partial bool `json:"partial,omitempty"`
+	// Cells counts this output's cells, and them by status.
+	Cells  int `json:"cells"`
+	Passed int `json:"passed"`
+	Failed int `json:"failed"`
+	Errors int `json:"errors"`
+	NotRun int `json:"not_run"`
+	// Result, Table and Report are the sweep.json, sweep.csv and
+	// report.html written.
+	Result string `json:"result"`
+	Table  string `json:"table"`
+	Report string `json:"report"`
+}
+
 // writeSweep writes a sweep's (or a merge's) outputs into od, prints its
-// table, and returns the exit status.
-func writeSweep(env *Env, od *outDir, res *sweep.Result, verbose bool) error {
+// table (or, asJSON, a JSON summary), and returns the exit status.
+func writeSweep(env *Env, od *outDir, res *sweep.Result, verbose, asJSON bool) error {
 	files, err := sweep.Write(od.path, res)
 	for _, f := range files {
 		if rerr := od.record(filepath.Base(f)); rerr != nil {
@@ -211,10 +234,21 @@ func writeSweep(env *Env, od *outDir, res *sweep.Result, verbose bool) error {
 	if err := od.done(); err != nil {
 		return err
 	}
-	if err := sweep.WriteText(env.Stdout, res); err != nil {
-		return err
+	if asJSON {
+		if err := writeJSON(env, sweepJSON{
+			Verdict: res.Verdict, Tool: env.build, Partial: res.Partial, Cells: len(res.Cells),
+			Passed: res.Passed, Failed: res.Failed, Errors: res.Errors, NotRun: res.NotRun,
+			Result: filepath.Join(od.path, sweep.JSONFile), Table: filepath.Join(od.path, sweep.CSVFile),
+			Report: filepath.Join(od.path, sweep.HTMLFile),
+		}); err != nil {
+			return err
+		}
+	} else {
+		if err := sweep.WriteText(env.Stdout, res); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "\nreport: %s\n", filepath.Join(od.path, sweep.HTMLFile))
 	}
-	fmt.Fprintf(env.Stdout, "\nreport: %s\n", filepath.Join(od.path, sweep.HTMLFile))
 	if verbose {
 		for _, f := range files {
 			fmt.Fprintf(env.Stderr, "wrote %s\n", f)

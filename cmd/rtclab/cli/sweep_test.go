@@ -83,6 +83,15 @@ func TestSweepShardsMerge(t *testing.T) {
 	if tableOf(wholeText) != tableOf(out.String()) {
 		t.Errorf("tables differ:\n%s\n---\n%s", wholeText, out)
 	}
+	// --json: the summary, not the table, on stdout.
+	env, out, errb = testEnv(t)
+	if code := Main(append([]string{"merge", "--json", "--out", filepath.Join(root, "json")}, shards...), env); code != ExitPass && code != ExitFail {
+		t.Fatalf("merge --json: exit %d\n%s", code, errb)
+	}
+	var sum sweepJSON
+	if err := json.Unmarshal(out.Bytes(), &sum); err != nil || sum.Cells != 4 || sum.Passed+sum.Failed != 4 || sum.Result == "" {
+		t.Errorf("merge --json: %v, %+v\n%s", err, sum, out)
+	}
 	// A shard given twice is unusable input.
 	env, _, errb = testEnv(t)
 	if code := Main([]string{"merge", "--out", filepath.Join(root, "twice"), shards[0], shards[0], shards[1]}, env); code != ExitUsage {
