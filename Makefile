@@ -10,7 +10,7 @@
 GO ?= go
 DEB_PACKAGES := coturn tshark ffmpeg nftables iproute2
 
-.PHONY: test deps vet bench clips longcalls fuzz fuzz-smoke
+.PHONY: test deps vet bench clips longcalls fuzz fuzz-smoke docs screenshots
 
 # The 20-minute SFU calls (TestLongCall*, about 1 min of wall each) run here
 # too: RTCLAB_LONG_CALLS=1. Without it (plain go test) they skip. The
@@ -78,3 +78,14 @@ bench:
 
 clips:
 	bash testdata/make-clips.sh
+
+# The README's worked example and the quickstart plots under docs/img, from
+# this build (TestREADMEQuickstart checks them in `make test`), then the
+# screenshots of every HTML output.
+docs:
+	$(GO) test -count=1 -run '^TestREADMEQuickstart$$' . -update
+	$(MAKE) screenshots
+
+# Headless Chromium screenshots of each HTML output into docs/img.
+screenshots:
+	bash scripts/screenshots.sh
