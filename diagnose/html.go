@@ -2,22 +2,24 @@ package diagnose
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"html/template"
-	"image/color"
 	"io"
 	"math"
+	"strconv"
+	"strings"
 
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
-
+	"github.com/rtclab/rtclab/analysis"
 	"github.com/rtclab/rtclab/probes/pathprobe"
+	"github.com/rtclab/rtclab/reports"
 )
 
-// WriteHTML writes a self-contained HTML report: the verdict first, the
-// findings, the tables of the text report, and SVG plots of RTT and jitter
-// over time and of bandwidth over time.
+// WriteHTML writes a self-contained HTML report in the house style
+// (reports.WritePage): the verdict first, the findings, the graded
+// measurements with units, charts of RTT and jitter and of bandwidth over
+// time in the reports' plot style, the thresholds, and the text report
+// folded away for copying into a ticket.
 func WriteHTML(w io.Writer, res Result) error {
 	var text bytes.Buffer
 	if err := WriteText(&text, res); err != nil {
@@ -31,145 +33,170 @@ func WriteHTML(w io.Writer, res Result) error {
 	if err != nil {
 		return err
 	}
-	return htmlTmpl.Execute(w, struct {
+	var metrics []htmlMetric
+	for _, m := range res.Metrics {
+		metrics = append(metrics, htmlMetric{Metric: m, Value: formatValue(m.Value, m.Unit)})
+	}
+	var body bytes.Buffer
+	if err := htmlTmpl.Execute(&body, struct {
 		R               Result
+		Metrics         []htmlMetric
 		Text            string
-		RTTPlot, BWPlot template.HTML
+		RTTPlot, BWPlot template.URL
 		Thresholds      []Threshold
-	}{res, text.String(), rtt, bw, Thresholds})
+	}{res, metrics, text.String(), rtt, bw, Thresholds}); err != nil {
+		return fmt.Errorf("diagnose html: %w", err)
+	}
+	class := map[Level]string{Good: "pass", Warn: "warn", Bad: "fail"}[res.Verdict.Level]
+	if class == "" {
+		class = "unknown"
+	}
+	return reports.WritePage(w, reports.Page{
+		Title:   strings.ToUpper(string(res.Verdict.Level)) + " · rtclab diagnose",
+		Word:    strings.ToUpper(string(res.Verdict.Level)),
+		Class:   class,
+		Heading: "Network check: " + res.Target,
+		Summary: res.Verdict.Summary,
+		Body:    template.HTML(body.String()), //nolint:gosec // executed by html/template above
+		Footer: fmt.Sprintf("%s · %s · took %s · schema %s · rtclab %s", res.Target,
+			res.Started.Format("2006-01-02 15:04:05 UTC"), formatValue(res.DurationMs, "ms"), res.Schema, res.Version),
+	})
 }
 
-var htmlTmpl = template.Must(template.New("diagnose").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>rtclab diagnose: {{.R.Verdict.Level}}</title>
-<style>
-body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
-.verdict{padding:1rem;border-radius:.5rem;font-size:1.2rem}
-.good{background:#e6f4ea}.warn{background:#fef7e0}.bad{background:#fce8e6}.info{background:#eef}
-li.good,li.warn,li.bad,li.info{list-style:none;margin:.3rem 0;padding:.4rem;border-radius:.3rem}
-table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2rem .5rem;text-align:left}
-pre{background:#f6f6f6;padding:1rem;overflow-x:auto;font-size:.85rem}
-</style></head><body>
-<div class="verdict {{.R.Verdict.Level}}"><b>{{.R.Verdict.Level}}</b> — {{.R.Verdict.Summary}}</div>
-<p>{{.R.Target}} · {{.R.Started.Format "2006-01-02 15:04:05 UTC"}} · {{printf "%.1f" .R.DurationMs}} ms · schema {{.R.Schema}} · rtclab {{.R.Version}}</p>
-<h2>Findings</h2><ul>
-{{range .R.Findings}}<li class="{{.Level}}"><b>[{{.Level}}]</b> {{.Text}}{{if .Fix}}<br><i>To fix:</i> {{.Fix}}{{end}}</li>
-{{end}}</ul>
-{{if .R.Metrics}}<h2>Measurements</h2><table><tr><th>metric</th><th>path</th><th>value</th><th>band</th><th>rule</th></tr>
-{{range .R.Metrics}}<tr class="{{.Level}}"><td>{{.Name}}</td><td>{{.Path}}</td><td>{{printf "%.2f" .Value}} {{.Unit}}</td><td>{{.Level}}</td><td>{{.Rule}}</td></tr>
-{{end}}</table>{{end}}
-{{if .RTTPlot}}<h2>RTT and jitter over time</h2>{{.RTTPlot}}{{end}}
-{{if .BWPlot}}<h2>Bandwidth over time</h2>{{.BWPlot}}{{end}}
-<h2>Details</h2><pre>{{.Text}}</pre>
-<h2>Thresholds</h2><table><tr><th>metric</th><th>rule</th><th>source</th></tr>
-{{range .Thresholds}}<tr><td>{{.Metric}}</td><td>{{.Describe}}</td><td>{{.Source}}</td></tr>
-{{end}}</table>
-</body></html>
+// htmlMetric is a measurement with its value formatted.
+type htmlMetric struct {
+	Metric
+	Value string
+}
+
+// formatValue prints a measurement with its unit at a precision that
+// suits it: "103.6 Mbit/s" rather than "103581.00 kbps", "11.3 s" rather
+// than "11281.0 ms".
+func formatValue(v float64, unit string) string {
+	switch unit {
+	case "kbps":
+		if v >= 10000 {
+			return strconv.FormatFloat(v/1000, 'f', 1, 64) + " Mbit/s"
+		}
+		return strconv.FormatFloat(v, 'f', 0, 64) + " kbit/s"
+	case "ms":
+		switch {
+		case v >= 10000:
+			return strconv.FormatFloat(v/1000, 'f', 1, 64) + " s"
+		case v >= 100:
+			return strconv.FormatFloat(v, 'f', 0, 64) + " ms"
+		}
+		return strconv.FormatFloat(v, 'f', 1, 64) + " ms"
+	case "%":
+		return strconv.FormatFloat(v, 'f', 2, 64) + " %"
+	case "":
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64) + " " + unit
+}
+
+var htmlTmpl = template.Must(template.New("diagnose").Parse(`<section>
+<h2>Findings</h2>
+<ul class="findings">
+{{- range .R.Findings}}
+<li class="{{.Level}}"><span class="badge {{.Level}}">{{.Level}}</span> {{.Text}}{{if .Fix}}<br><b>To fix:</b> {{.Fix}}{{end}}</li>
+{{- end}}
+</ul>
+</section>
+{{- if .Metrics}}
+<section>
+<h2>Measurements</h2>
+<div class="scroll"><table>
+<thead><tr><th>Metric</th><th>Path</th><th class="num">Value</th><th>Band</th><th>Rule</th></tr></thead>
+<tbody>
+{{- range .Metrics}}
+<tr{{if eq .Level "bad"}} class="failed"{{else if eq .Level "warn"}} class="warn"{{end}}><td>{{.Name}}</td><td>{{.Path}}</td><td class="num">{{.Value}}</td><td><span class="badge {{.Level}}">{{.Level}}</span></td><td>{{.Rule}}</td></tr>
+{{- end}}
+</tbody>
+</table></div>
+</section>
+{{- end}}
+{{- if or .RTTPlot .BWPlot}}
+<section>
+<h2>Plots</h2>
+{{- with .RTTPlot}}<figure><img src="{{.}}" alt="RTT and jitter over time"><figcaption>rtt-jitter</figcaption></figure>{{end}}
+{{- with .BWPlot}}<figure><img src="{{.}}" alt="bandwidth over time"><figcaption>bandwidth</figcaption></figure>{{end}}
+</section>
+{{- end}}
+<section>
+<h2>Thresholds</h2>
+<table>
+<thead><tr><th>Metric</th><th>Rule</th><th>Source</th></tr></thead>
+<tbody>
+{{- range .Thresholds}}
+<tr><td>{{.Metric}}</td><td>{{.Describe}}</td><td>{{.Source}}</td></tr>
+{{- end}}
+</tbody>
+</table>
+</section>
+<section>
+<h2>Text report</h2>
+<details>
+<summary>The same diagnosis as the terminal prints it, for a ticket</summary>
+<pre class="mono">{{.Text}}</pre>
+</details>
+</section>
 `))
 
-var palette = []color.Color{
-	color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
-	color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff},
-	color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
-	color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
-}
-
 // rttPlot draws each measured path's RTT and its running RFC 3550 jitter.
-func rttPlot(res Result) (template.HTML, error) {
-	if len(res.Quality) == 0 {
-		return "", nil
-	}
-	p := plot.New()
-	p.X.Label.Text = "time (s)"
-	p.Y.Label.Text = "ms"
-	p.Legend.Top = true
-	i := 0
+func rttPlot(res Result) (template.URL, error) {
+	var series []analysis.Series
 	for _, q := range res.Quality {
 		if len(q.Ping.Samples) == 0 {
 			continue
 		}
-		rtt := make(plotter.XYs, len(q.Ping.Samples))
-		jit := make(plotter.XYs, len(q.Ping.Samples))
+		rtt := analysis.Series{Name: "RTT " + string(q.Path), Metric: "rtt_ms", Unit: "ms"}
+		jit := analysis.Series{Name: "jitter " + string(q.Path), Metric: "jitter_ms", Unit: "ms"}
 		j, prev := 0.0, math.NaN()
-		for k, s := range q.Ping.Samples {
+		for _, s := range q.Ping.Samples {
 			if !math.IsNaN(prev) {
-				j += (math.Abs(s.RTTMs-prev) - j) / 16
+				j += (math.Abs(s.RTTMs-prev) - j) / 16 // RFC 3550 6.4.1
 			}
 			prev = s.RTTMs
-			rtt[k] = plotter.XY{X: s.AtMs / 1000, Y: s.RTTMs}
-			jit[k] = plotter.XY{X: s.AtMs / 1000, Y: j}
+			rtt.Points = append(rtt.Points, analysis.Point{T: s.AtMs / 1000, V: s.RTTMs})
+			jit.Points = append(jit.Points, analysis.Point{T: s.AtMs / 1000, V: j})
 		}
-		for _, series := range []struct {
-			name string
-			xys  plotter.XYs
-			dash bool
-		}{{"RTT " + string(q.Path), rtt, false}, {"jitter " + string(q.Path), jit, true}} {
-			l, err := plotter.NewLine(series.xys)
-			if err != nil {
-				return "", fmt.Errorf("rtt plot: %w", err)
-			}
-			l.Color = palette[i%len(palette)]
-			if series.dash {
-				l.Dashes = []vg.Length{vg.Points(4), vg.Points(2)}
-			}
-			p.Add(l)
-			p.Legend.Add(series.name, l)
-		}
-		i++
+		series = append(series, rtt, jit)
 	}
-	return svg(p)
+	if len(series) == 0 {
+		return "", nil
+	}
+	return png(reports.LineChart("RTT and jitter per path", "time (s)", "ms", series, true))
 }
 
 // bandwidthPlot draws upload and download throughput over time.
-func bandwidthPlot(res Result) (template.HTML, error) {
+func bandwidthPlot(res Result) (template.URL, error) {
 	bw := res.Bandwidth
 	if bw == nil || (len(bw.Up.Series) == 0 && len(bw.Down.Series) == 0) {
 		return "", nil
 	}
-	p := plot.New()
-	p.X.Label.Text = "time (s)"
-	p.Y.Label.Text = "Mbit/s"
-	p.Legend.Top = true
-	for i, s := range []struct {
-		name   string
-		series []rate
-	}{{"up", rates(bw.Up.Series)}, {"down", rates(bw.Down.Series)}} {
-		if len(s.series) == 0 {
+	var series []analysis.Series
+	for _, s := range []struct {
+		name string
+		in   []pathprobe.Rate
+	}{{"up", bw.Up.Series}, {"down", bw.Down.Series}} {
+		if len(s.in) == 0 {
 			continue
 		}
-		xys := make(plotter.XYs, len(s.series))
-		for k, r := range s.series {
-			xys[k] = plotter.XY{X: r.at / 1000, Y: r.mbps}
+		se := analysis.Series{Name: s.name + " (" + string(bw.Path) + ")", Metric: "throughput", Unit: "Mbit/s"}
+		for _, r := range s.in {
+			se.Points = append(se.Points, analysis.Point{T: r.AtMs / 1000, V: r.Mbps})
 		}
-		l, err := plotter.NewLine(xys)
-		if err != nil {
-			return "", fmt.Errorf("bandwidth plot: %w", err)
-		}
-		l.Color = palette[i]
-		p.Add(l)
-		p.Legend.Add(s.name+" ("+string(bw.Path)+")", l)
+		series = append(series, se)
 	}
-	return svg(p)
+	return png(reports.LineChart("Throughput", "time (s)", "Mbit/s", series, true))
 }
 
-type rate struct{ at, mbps float64 }
-
-func svg(p *plot.Plot) (template.HTML, error) {
-	wt, err := p.WriterTo(7*vg.Inch, 3*vg.Inch, "svg")
+// png inlines a chart as a data: URL.
+func png(b []byte, err error) (template.URL, error) {
 	if err != nil {
-		return "", fmt.Errorf("plot: %w", err)
+		return "", fmt.Errorf("diagnose plot: %w", err)
 	}
-	var b bytes.Buffer
-	if _, err := wt.WriteTo(&b); err != nil {
-		return "", fmt.Errorf("plot: %w", err)
-	}
-	// The SVG is made here, from numbers: safe to inline.
-	return template.HTML(b.String()), nil //nolint:gosec
-}
-
-func rates(in []pathprobe.Rate) []rate {
-	out := make([]rate, len(in))
-	for i, r := range in {
-		out[i] = rate{r.AtMs, r.Mbps}
-	}
-	return out
+	// Made here, from numbers: safe as a URL.
+	return template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(b)), nil //nolint:gosec
 }

@@ -63,7 +63,7 @@ func TestWrite(t *testing.T) {
 	}
 	html := string(page)
 	for _, want := range []string{
-		"FAIL matrix: 4 cells, 2 expected, 1 known pion deviations, 1 unexpected",
+		"4 cells: 2 expected, 1 known pion behaviours, 1 unexpected",
 		"data:image/png;base64,",
 		"expected relay but got failed",
 		"because &lt;RFC&gt;",
@@ -76,7 +76,7 @@ func TestWrite(t *testing.T) {
 			t.Errorf("report.html lacks %q", want)
 		}
 	}
-	if strings.Index(html, "FAIL matrix") > strings.Index(html, "<img") {
+	if strings.Index(html, `<div class="word">FAIL</div>`) > strings.Index(html, "<img") {
 		t.Error("the verdict is not first")
 	}
 }

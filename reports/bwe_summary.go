@@ -149,7 +149,7 @@ func highlights(r *Report) []string {
 	out := []string{}
 	bw := r.Bandwidth
 	if bw == nil {
-		return out
+		return callHighlights(r)
 	}
 	for _, l := range bw.Links {
 		s := l.Name + ": utilization " + optionalPercent(l.Utilization) + "%"
@@ -182,13 +182,9 @@ func WriteSummary(dir string, s *Summary) ([]string, error) {
 	if err := WriteFileAtomic(jsonPath, append(data, '\n')); err != nil {
 		return nil, fmt.Errorf("write summary %s: %w", jsonPath, err)
 	}
-	t, err := template.New("summary").Parse(summaryHTML)
-	if err != nil {
-		return nil, fmt.Errorf("parse summary template: %w", err)
-	}
 	var b bytes.Buffer
-	if err := t.Execute(&b, s); err != nil {
-		return nil, fmt.Errorf("write summary html: %w", err)
+	if err := WriteSummaryHTML(&b, s); err != nil {
+		return nil, err
 	}
 	htmlPath := filepath.Join(dir, SummaryHTMLFile)
 	if err := WriteFileAtomic(htmlPath, b.Bytes()); err != nil {
@@ -254,48 +250,54 @@ func reachedOf(e SummaryEntry) string {
 	return fmt.Sprintf("%.1f of %.0f", *e.ReachedS, e.DurationS)
 }
 
-const summaryHTML = `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{if eq .Verdict "pass"}}PASS{{else}}FAIL{{end}} · rtclab summary</title>
-<style>
-body { margin: 0; font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; color: #1f2328; }
-main { max-width: 1100px; margin: 0 auto; padding: 24px 20px 40px; }
-.verdict { padding: 18px 24px; border-radius: 8px; color: #fff; font-size: 22px; font-weight: 700; }
-.pass { background: #1a7f37; } .fail { background: #cf222e; }
-table { width: 100%; border-collapse: collapse; font-size: 14px; margin-top: 20px; }
-th, td { padding: 6px 8px; border-bottom: 1px solid #d0d7de; text-align: left; vertical-align: top; }
-th { background: #f6f8fa; }
-.num { text-align: right; white-space: nowrap; }
-.badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 700; color: #fff; }
-ul { margin: 0; padding-left: 18px; }
-.failures li { color: #cf222e; }
-.muted { color: #57606a; font-size: 13px; }
-footer { margin-top: 30px; font-size: 12px; color: #57606a; }
-</style>
-</head>
-<body>
-<main>
-<div class="verdict {{.Verdict}}">{{if eq .Verdict "pass"}}PASS{{else}}FAIL{{end}} · {{len .Scenarios}} scenarios, {{printf "%.0f" .ScenarioSeconds}} s of scenario time in {{printf "%.1f" .WallSeconds}} s wall</div>
-<table>
-<thead><tr><th>Scenario</th><th>Verdict</th><th class="num">Checks</th><th class="num">Failed</th><th class="num">Scenario s</th><th class="num">Wall s</th><th>Headline numbers and failed checks</th></tr></thead>
+// summaryBody is the index's content under the house-style verdict band.
+const summaryBody = `<section>
+<h2>Scenarios</h2>
+<div class="scroll"><table>
+<thead><tr><th>Scenario</th><th>Verdict</th><th class="num">Checks</th><th class="num">Failed</th><th class="num">Scenario<span class="unit">s</span></th><th class="num">Wall<span class="unit">s</span></th><th>Headline numbers and failed checks</th></tr></thead>
 <tbody>
 {{- range .Scenarios}}
 {{- if eq .Status "not run"}}
-<tr><td>{{.Name}}<div class="muted">{{.Description}}</div></td><td><span class="badge fail">NOT RUN</span></td><td class="num">-</td><td class="num">-</td><td class="num">-</td><td class="num">-</td><td class="muted">the set was stopped before this scenario started</td></tr>
+<tr class="failed"><td>{{.Name}}<span class="sub">{{.Description}}</span></td><td><span class="badge fail">NOT RUN</span></td><td class="num">—</td><td class="num">—</td><td class="num">—</td><td class="num">—</td><td class="empty">the set was stopped before this scenario started</td></tr>
 {{- else}}
-<tr><td><a href="{{.Dir}}/report.html">{{.Name}}</a><div class="muted">{{.Description}}</div></td>
+<tr{{if ne .Verdict "pass"}} class="failed"{{end}}><td><a href="{{.Dir}}/report.html">{{.Name}}</a><span class="sub">{{.Description}}</span></td>
 <td><span class="badge {{.Verdict}}">{{if .Partial}}PARTIAL{{else if eq .Verdict "pass"}}PASS{{else}}FAIL{{end}}</span></td>
 <td class="num">{{.Checks}}</td><td class="num">{{.Failed}}</td><td class="num">{{with .ReachedS}}{{printf "%.1f" .}} of {{end}}{{printf "%.0f" .DurationS}}</td><td class="num">{{printf "%.2f" .WallSeconds}}</td>
-<td>{{with .Highlights}}<ul>{{range .}}<li>{{.}}</li>{{end}}</ul>{{end}}{{with .Failures}}<ul class="failures">{{range .}}<li>✗ {{.}}</li>{{end}}</ul>{{end}}{{with .KnownFailures}}<ul class="known">{{range .}}<li>~ known failure: {{.}}</li>{{end}}</ul>{{end}}{{with .ReachedS}}<div class="muted">interrupted at {{printf "%.1f" .}} s: its numbers cover only the part that ran</div>{{end}}</td></tr>
+<td>{{with .Highlights}}<ul>{{range .}}<li>{{.}}</li>{{end}}</ul>{{end}}{{with .Failures}}<ul>{{range .}}<li class="down">✗ {{.}}</li>{{end}}</ul>{{end}}{{with .KnownFailures}}<ul>{{range .}}<li>~ known failure: {{.}}</li>{{end}}</ul>{{end}}{{with .ReachedS}}<p class="note">interrupted at {{printf "%.1f" .}} s: its numbers cover only the part that ran</p>{{end}}</td></tr>
 {{- end}}
 {{- end}}
 </tbody>
-</table>
-<footer>Generated by {{.Tool}} · schema {{.Schema}}</footer>
-</main>
-</body>
-</html>
+</table></div>
+</section>
 `
+
+// WriteSummaryHTML writes the multi-run index (index.html): the verdict
+// of the set first, then a row per scenario with its headline numbers and
+// failed checks, linking to its report.
+func WriteSummaryHTML(w io.Writer, s *Summary) error {
+	t, err := template.New("summary").Parse(summaryBody)
+	if err != nil {
+		return fmt.Errorf("parse summary template: %w", err)
+	}
+	var body bytes.Buffer
+	if err := t.Execute(&body, s); err != nil {
+		return fmt.Errorf("write summary html: %w", err)
+	}
+	word, class := "PASS", "pass"
+	if s.Verdict != "pass" {
+		word, class = "FAIL", "fail"
+	}
+	passed := 0
+	for _, e := range s.Scenarios {
+		if e.Status == StatusPassed {
+			passed++
+		}
+	}
+	return WritePage(w, Page{
+		Title: word + " · rtclab summary", Word: word, Class: class,
+		Heading: fmt.Sprintf("%d of %d scenarios passed", passed, len(s.Scenarios)),
+		Summary: fmt.Sprintf("%s s of scenario time in %s s wall", fixed(s.ScenarioSeconds, 0), fixed(s.WallSeconds, 1)),
+		Body:    template.HTML(body.String()), //nolint:gosec // executed by html/template above
+		Footer:  "Generated by " + s.Tool + " · schema " + s.Schema,
+	})
+}

@@ -2,18 +2,14 @@ package reports_test
 
 import (
 	"bytes"
-	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/rtclab/rtclab/analysis"
+	"github.com/rtclab/rtclab/internal/golden"
 	"github.com/rtclab/rtclab/reports"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/golden/*.golden from the current output")
 
 // fakePlots stand in for Plots(r) in golden files: PNG bytes may differ
 // between platforms and library versions, the page around them may not.
@@ -102,47 +98,7 @@ func TestGolden(t *testing.T) {
 			if err := tt.render(&got); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, filepath.Join("testdata", "golden", tt.name+".golden"), got.Bytes())
+			golden.Check(t, filepath.Join("testdata", "golden", tt.name+".golden"), got.Bytes())
 		})
 	}
-}
-
-// golden compares got with the file at path, or rewrites the file when
-// the test runs with -update.
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./reports -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s (run go test ./reports -update to accept):\n%s", path, firstDiff(string(want), string(got)))
-	}
-}
-
-// firstDiff describes the first line where want and got differ.
-func firstDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := 0; i < len(w) || i < len(g); i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			return fmt.Sprintf("line %d:\n  want: %s\n  got:  %s", i+1, wl, gl)
-		}
-	}
-	return "(no line differs)"
 }

@@ -55,6 +55,7 @@ type htmlView struct {
 	EventsOpen   bool
 	EventsLabel  string // "6 events"
 	Footer       string
+	CSS          template.CSS // HouseCSS
 }
 
 type field struct {
@@ -100,6 +101,7 @@ func newHTMLView(r *Report, plots []Plot) htmlView {
 		EventsOpen:  len(r.Events) <= eventsOpenMax,
 		EventsLabel: plural(len(r.Events), "event"),
 		Footer:      footer(r),
+		CSS:         HouseCSS(),
 	}
 	if v.Title == "" {
 		v.Title = "(unnamed scenario)"

@@ -52,6 +52,8 @@ type chart struct {
 	scale float64
 	// fromZero pins the y axis at 0 for metrics that are never negative.
 	fromZero bool
+	// xLabel names the x axis; empty means scenario time.
+	xLabel string
 }
 
 // knownCharts lists the metrics with a dedicated chart, in the order
@@ -85,7 +87,9 @@ func genericChart(metric string, series []analysis.Series) chart {
 // loss_fraction (as percent) and rtt_ms first, in that order, then every
 // other metric in alphabetical order. Each series is one line; NaN and
 // infinite samples are left out, leaving a gap, and a sample with no
-// neighbour is drawn as a dot. A metric with more than maxLines series
+// neighbour is drawn as a dot. A metric with more than maxPerChart series
+// is drawn as small multiples, one chart per publisher (smallMultiples).
+// A metric with more than maxLines series
 // gets no line chart; the report then gets the publisher × subscriber
 // matrix (StreamMatrix) instead. A report without series has no charts.
 // The same report always renders to the same bytes.
@@ -129,12 +133,14 @@ func Plots(r *Report) ([]Plot, error) {
 			crowded = true // shown as a matrix below
 			continue
 		}
-		c.file = uniqueFile(c.file, used)
-		png, err := render(c, series, xMax)
-		if err != nil {
-			return nil, fmt.Errorf("plot %s: %w", c.metric, err)
+		for _, p := range smallMultiples(c, series) {
+			p.c.file = uniqueFile(p.c.file, used)
+			png, err := render(p.c, p.series, xMax)
+			if err != nil {
+				return nil, fmt.Errorf("plot %s: %w", p.c.metric, err)
+			}
+			plots = append(plots, Plot{File: p.c.file, Title: p.c.title, PNG: png})
 		}
-		plots = append(plots, Plot{File: c.file, Title: c.title, PNG: png})
 	}
 	if crowded {
 		png, err := StreamMatrix(r)
@@ -172,7 +178,11 @@ func render(c chart, series []analysis.Series, xMax float64) (png []byte, err er
 		}
 	}()
 
-	p := newPlot(c.title, "scenario time (s)", c.yLabel)
+	xLabel := c.xLabel
+	if xLabel == "" {
+		xLabel = "scenario time (s)"
+	}
+	p := newPlot(c.title, xLabel, c.yLabel)
 	legend := newLegend()
 
 	for i, s := range series {

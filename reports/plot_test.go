@@ -49,7 +49,8 @@ func TestPlots(t *testing.T) {
 			series("a", "bitrate_kbps", 1, 2),
 			series("a", "", 1, 2),
 		}, []string{"bitrate.png", "metric.png", "______etc_passwd.png", "bitrate-2.png"}},
-		{"many series and long names", manySeries(40), []string{"bitrate.png"}},
+		// More than maxPerChart (8) series become small multiples of 8.
+		{"many series and long names", manySeries(40), []string{"bitrate.png", "bitrate-2.png", "bitrate-3.png", "bitrate-4.png", "bitrate-5.png"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -222,6 +222,7 @@ Exit codes: 0 every check passed, 1 a check failed, 2 unusable input.`,
 		newSweepCmd(env),
 		newMergeCmd(env),
 		newK8sCmd(env),
+		newCompareCmd(env),
 	)
 	root.InitDefaultCompletionCmd()
 	refuseUnknown(root)
