@@ -258,12 +258,12 @@ const summaryBody = `<section>
 <tbody>
 {{- range .Scenarios}}
 {{- if eq .Status "not run"}}
-<tr class="failed"><td>{{.Name}}<span class="sub">{{.Description}}</span></td><td><span class="badge fail">NOT RUN</span></td><td class="num">—</td><td class="num">—</td><td class="num">—</td><td class="num">—</td><td class="empty">the set was stopped before this scenario started</td></tr>
+<tr class="failed"><td>{{.Name}}<span class="desc">{{.Description}}</span></td><td><span class="badge fail">NOT RUN</span></td><td class="num">—</td><td class="num">—</td><td class="num">—</td><td class="num">—</td><td class="empty">the set was stopped before this scenario started</td></tr>
 {{- else}}
-<tr{{if ne .Verdict "pass"}} class="failed"{{end}}><td><a href="{{.Dir}}/report.html">{{.Name}}</a><span class="sub">{{.Description}}</span></td>
+<tr{{if ne .Verdict "pass"}} class="failed"{{end}}><td><a href="{{.Dir}}/report.html">{{.Name}}</a><span class="desc">{{.Description}}</span></td>
 <td><span class="badge {{.Verdict}}">{{if .Partial}}PARTIAL{{else if eq .Verdict "pass"}}PASS{{else}}FAIL{{end}}</span></td>
 <td class="num">{{.Checks}}</td><td class="num">{{.Failed}}</td><td class="num">{{with .ReachedS}}{{printf "%.1f" .}} of {{end}}{{printf "%.0f" .DurationS}}</td><td class="num">{{printf "%.2f" .WallSeconds}}</td>
-<td>{{with .Highlights}}<ul>{{range .}}<li>{{.}}</li>{{end}}</ul>{{end}}{{with .Failures}}<ul>{{range .}}<li class="down">✗ {{.}}</li>{{end}}</ul>{{end}}{{with .KnownFailures}}<ul>{{range .}}<li>~ known failure: {{.}}</li>{{end}}</ul>{{end}}{{with .ReachedS}}<p class="note">interrupted at {{printf "%.1f" .}} s: its numbers cover only the part that ran</p>{{end}}</td></tr>
+<td class="headlines">{{with .Highlights}}<ul>{{range .}}<li>{{.}}</li>{{end}}</ul>{{end}}{{with .Failures}}<ul>{{range .}}<li class="down">✗ {{.}}</li>{{end}}</ul>{{end}}{{with .KnownFailures}}<ul>{{range .}}<li>~ known failure: {{.}}</li>{{end}}</ul>{{end}}{{with .ReachedS}}<p class="note">interrupted at {{printf "%.1f" .}} s: its numbers cover only the part that ran</p>{{end}}</td></tr>
 {{- end}}
 {{- end}}
 </tbody>
