@@ -9,10 +9,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/rtclab/rtclab/bubble"
+	"github.com/rtclab/rtclab/cmd/rtclab/cli"
 	"github.com/rtclab/rtclab/reports"
 	"github.com/rtclab/rtclab/runner"
 	"github.com/rtclab/rtclab/scenarios"
@@ -155,5 +157,40 @@ func writePlots(t *testing.T, r *reports.Report) {
 				t.Fatal(err)
 			}
 		}
+	}
+}
+
+// TestDocsPages checks console output quoted on docs pages against this
+// build: rtclab netem check (both blocks of docs/netem.md, run in-process
+// in virtual time) and the compare example of docs/compare.md (the same
+// text compare.TestGolden pins against the code).
+func TestDocsPages(t *testing.T) {
+	page := func(name string) string {
+		b, err := os.ReadFile(filepath.Join("docs", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	netemPage := page("netem.md")
+	for _, args := range [][]string{
+		{"netem", "check"},
+		{"netem", "check", "--link", "rate: 300kbps, queue: 100ms, jitter: 20ms"},
+	} {
+		var out, errb bytes.Buffer
+		env := cli.Env{Stdout: &out, Stderr: &errb, Interrupt: new(atomic.Bool), Bubble: func(f func()) { bubble.Run(t, f) }}
+		if code := cli.Main(args, env); code != cli.ExitPass {
+			t.Fatalf("rtclab %s: exit %d\n%s", strings.Join(args, " "), code, errb.String())
+		}
+		if !strings.Contains(netemPage, out.String()) {
+			t.Errorf("docs/netem.md does not quote this build's `rtclab %s`:\n%s", strings.Join(args, " "), out.String())
+		}
+	}
+	want, err := os.ReadFile(filepath.Join("compare", "testdata", "golden", "compare.txt.golden"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(page("compare.md"), string(want)) {
+		t.Errorf("docs/compare.md does not quote compare/testdata/golden/compare.txt.golden:\n%s", want)
 	}
 }
