@@ -7,10 +7,11 @@ import (
 
 	stdfont "golang.org/x/image/font"
 	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+
+	"github.com/rtclab/rtclab/reports"
 )
 
 // pathColours colour the heatmap's cells, from the most direct path (green)
@@ -36,10 +37,6 @@ const (
 	panelPad   = 0.35
 	legendH    = 0.95
 )
-
-func sans(points float64, weight stdfont.Weight) font.Font {
-	return font.Font{Typeface: "Liberation", Variant: "Sans", Weight: weight, Size: vg.Points(points)}
-}
 
 // Heatmap renders the grid as a PNG: one panel per ICE configuration
 // (two per row), rows the offerer's NAT, columns the answerer's, the
@@ -70,7 +67,7 @@ func Heatmap(r *Result) (png []byte, err error) {
 	dc.FillPolygon(color.White, rect(0, 0, w, h))
 
 	text := func(s string, x, y vg.Length, size float64, weight stdfont.Weight, xa draw.XAlignment, c color.Color) {
-		dc.FillText(draw.TextStyle{Color: c, Font: sans(size, weight), XAlign: xa, YAlign: draw.YCenter, Handler: plot.DefaultTextHandler}, vg.Point{X: x, Y: y}, s)
+		dc.FillText(draw.TextStyle{Color: c, Font: reports.HouseFont(size, weight), XAlign: xa, YAlign: draw.YCenter, Handler: plot.DefaultTextHandler}, vg.Point{X: x, Y: y}, s)
 	}
 	in := func(x float64) vg.Length { return vg.Length(x) * vg.Inch }
 

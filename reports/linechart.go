@@ -3,6 +3,9 @@ package reports
 import (
 	"math"
 
+	stdfont "golang.org/x/image/font"
+	"gonum.org/v1/plot/font"
+
 	"github.com/rtclab/rtclab/analysis"
 )
 
@@ -23,3 +26,8 @@ func LineChart(title, xLabel, yLabel string, series []analysis.Series, fromZero 
 	c := chart{title: title, xLabel: xLabel, yLabel: yLabel, scale: 1, fromZero: fromZero}
 	return render(c, series, xMax)
 }
+
+// HouseFont is the typeface of every rtclab chart (Liberation Sans, which
+// gonum/plot embeds, so charts look the same on every machine), for
+// charts drawn outside this package (the matrix heatmap).
+func HouseFont(points float64, weight stdfont.Weight) font.Font { return sans(points, weight) }
