@@ -161,8 +161,9 @@ func writePlots(t *testing.T, r *reports.Report) {
 }
 
 // TestDocsPages checks console output quoted on docs pages against this
-// build: rtclab netem check (both blocks of docs/netem.md, run in-process
-// in virtual time) and the compare example of docs/compare.md (the same
+// build, run in-process in virtual time: rtclab netem check (both blocks
+// of docs/netem.md), rtclab verify on a quickstart run with --pcap
+// (docs/verify.md), and the compare example of docs/compare.md (the same
 // text compare.TestGolden pins against the code).
 func TestDocsPages(t *testing.T) {
 	page := func(name string) string {
@@ -186,6 +187,45 @@ func TestDocsPages(t *testing.T) {
 			t.Errorf("docs/netem.md does not quote this build's `rtclab %s`:\n%s", strings.Join(args, " "), out.String())
 		}
 	}
+	// docs/verify.md quotes rows of `rtclab verify` on a quickstart run
+	// with --pcap, the HOW column cut.
+	verifyPage := page("verify.md")
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	env := cli.Env{Stdout: &out, Stderr: &errb, Interrupt: new(atomic.Bool), Bubble: func(f func()) { bubble.Run(t, f) }}
+	if code := cli.Main([]string{"run", "--out", dir, "--pcap", filepath.Join(dir, "pcap"), "quickstart"}, env); code != cli.ExitPass {
+		t.Fatalf("rtclab run --pcap: exit %d\n%s", code, errb.String())
+	}
+	out.Reset()
+	// With tshark on PATH (make test installs it) verify adds its decode,
+	// as the page's run did; without it the rows quoted are the same.
+	if code := cli.Main([]string{"verify", dir}, env); code != cli.ExitPass {
+		t.Fatalf("rtclab verify: exit %d\n%s", code, out.String())
+	}
+	lines := strings.Split(out.String(), "\n")
+	cut := -1
+	for _, l := range lines {
+		if i := strings.Index(l, "HOW"); i > 0 && strings.Contains(l, "STREAM") {
+			cut = i
+		}
+	}
+	quoted := 0
+	for _, l := range lines {
+		if cut < 0 || len(l) <= cut || !strings.HasPrefix(l, "  alice->bob") {
+			continue
+		}
+		// Column widths depend on the longest quantity, tshark's included:
+		// compare with runs of spaces collapsed.
+		if strings.Contains(collapsed(verifyPage), collapsed(strings.TrimRight(l[:cut], " "))+"\n") {
+			quoted++
+		}
+	}
+	last := lines[len(lines)-2]
+	tsharkRan := !strings.Contains(out.String(), "tshark: not run")
+	if quoted < 7 || (tsharkRan && !strings.Contains(verifyPage, last+"\n")) {
+		t.Errorf("docs/verify.md quotes %d rows of this build's `rtclab verify` (want 7) and its last line %q; this build prints:\n%s", quoted, last, out.String())
+	}
+
 	want, err := os.ReadFile(filepath.Join("compare", "testdata", "golden", "compare.txt.golden"))
 	if err != nil {
 		t.Fatal(err)
@@ -193,4 +233,12 @@ func TestDocsPages(t *testing.T) {
 	if !strings.Contains(page("compare.md"), string(want)) {
 		t.Errorf("docs/compare.md does not quote compare/testdata/golden/compare.txt.golden:\n%s", want)
 	}
+}
+
+var spaces = regexp.MustCompile(` +`)
+
+// collapsed replaces each run of spaces in s by one and trims line ends.
+func collapsed(s string) string {
+	s = spaces.ReplaceAllString(s, " ")
+	return strings.ReplaceAll(s, " \n", "\n")
 }
