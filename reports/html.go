@@ -83,6 +83,7 @@ type streamRow struct {
 type plotView struct {
 	Title, File string
 	Src         template.URL
+	Small       bool // a small multiple: shown two abreast
 }
 
 type eventRow struct{ Time, Source, Kind, Detail string }
@@ -176,6 +177,7 @@ func newHTMLView(r *Report, plots []Plot) htmlView {
 		v.Plots = append(v.Plots, plotView{
 			Title: p.Title,
 			File:  p.File,
+			Small: p.Panel,
 			// The URI is built here from bytes we encode ourselves, so it
 			// is safe to mark as a URL for html/template.
 			Src: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(p.PNG)),

@@ -21,7 +21,7 @@ type panel struct {
 // smallMultiples splits a chart of more than maxPerChart series into
 // small multiples of at most maxPerChart series each, a publisher's
 // series (the part of the name before "->") kept together where they fit:
-// "… — from alice, bob (1 of 4)", filed as STEM.png, STEM-2.png, ... A
+// titled "…", a new line, "from alice, bob (1 of 4)", filed as STEM.png, STEM-2.png, ... A
 // chart with few series stays as it is.
 func smallMultiples(c chart, series []analysis.Series) []panel {
 	if len(series) <= maxPerChart {
@@ -59,7 +59,7 @@ func smallMultiples(c chart, series []analysis.Series) []panel {
 	out := make([]panel, len(packs))
 	for i, p := range packs {
 		pc := c
-		pc.title = fmt.Sprintf("%s — from %s (%d of %d)", c.title, strings.Join(p.from, ", "), i+1, len(packs))
+		pc.title = fmt.Sprintf("%s\nfrom %s (%d of %d)", c.title, strings.Join(p.from, ", "), i+1, len(packs))
 		pc.file = c.file
 		if i > 0 {
 			pc.file = fmt.Sprintf("%s-%d.png", stem, i+1)

@@ -29,6 +29,9 @@ type Plot struct {
 	Title string
 	// PNG is the encoded image.
 	PNG []byte
+	// Panel marks one of the small multiples a chart with many series is
+	// split into; pages show panels side by side.
+	Panel bool
 }
 
 // Chart size and resolution: 8 x 3.5 inches at 144 dpi is 1152 x 504
@@ -133,13 +136,14 @@ func Plots(r *Report) ([]Plot, error) {
 			crowded = true // shown as a matrix below
 			continue
 		}
-		for _, p := range smallMultiples(c, series) {
+		panels := smallMultiples(c, series)
+		for _, p := range panels {
 			p.c.file = uniqueFile(p.c.file, used)
 			png, err := render(p.c, p.series, xMax)
 			if err != nil {
 				return nil, fmt.Errorf("plot %s: %w", p.c.metric, err)
 			}
-			plots = append(plots, Plot{File: p.c.file, Title: p.c.title, PNG: png})
+			plots = append(plots, Plot{File: p.c.file, Title: p.c.title, PNG: png, Panel: len(panels) > 1})
 		}
 	}
 	if crowded {

@@ -3,6 +3,8 @@
 # with headless Chromium from outputs made by this checkout's build:
 #   report.png    rtclab run quickstart               (report.html)
 #   index.png     rtclab run quickstart codec-matrix  (index.html)
+#   plots.png     the Plots section of codec-matrix's report.html: charts of
+#                 more than 8 series drawn as small multiples
 #   bandwidth.png rtclab run rfc8867/5.2              (report.html, RFC 8868 tables)
 #   matrix.png    rtclab matrix                       (report.html)
 #   diagnose.png  rtclab serve + rtclab diagnose --html, on loopback
@@ -64,6 +66,16 @@ shoot() { # shoot HTML PNG
 mkdir -p "$out"
 shoot "$work/run/report.html" "$out/report.png"
 shoot "$work/set/index.html" "$out/index.png"
+# The Plots section alone, with the page's head (its stylesheet).
+python3 - "$work/set/codec-matrix/report.html" "$work/plots.html" <<'PY'
+import sys
+page = open(sys.argv[1]).read()
+head = page[:page.index("<main>") + len("<main>")]
+start = page.index("<h2>Plots</h2>")
+end = page.index("</section>", start)
+open(sys.argv[2], "w").write(head + "<section>" + page[start:end] + "</section></main></body></html>")
+PY
+shoot "$work/plots.html" "$out/plots.png"
 shoot "$work/bw/report.html" "$out/bandwidth.png"
 shoot "$work/matrix/report.html" "$out/matrix.png"
 shoot "$work/diagnose.html" "$out/diagnose.png"
