@@ -81,8 +81,9 @@ func TestREADMEQuickstart(t *testing.T) {
 		if err := reports.WriteText(&out, rep); err != nil {
 			t.Fatal(err)
 		}
-		out.WriteString("\nreport: rtclab-out/quickstart/report.html\n")
-		text := before + commandLine + out.String() + after
+		// The folder a run without --out gets: rtclab-out/<local time>.
+		fmt.Fprintf(&out, "\nreport: rtclab-out/%s/report.html\n", wallStart.Format("20060102-150405"))
+		text := before + out.String() + after
 		if err := os.WriteFile(readmeFile, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
