@@ -224,3 +224,45 @@ func TestLoadErrors(t *testing.T) {
 func checkOf(name, verdict string) analysis.Check {
 	return analysis.Check{Name: name, Verdict: verdict}
 }
+
+// A run of several scenarios is paired through summary.json, scenario by
+// scenario; a scenario missing from NEW is worse, one only in NEW is not.
+func TestLoadRunOfSeveral(t *testing.T) {
+	mk := func(names ...string) string {
+		dir := t.TempDir()
+		var reps []*reports.Report
+		for _, n := range names {
+			r := report(1, "virtual", stream(0, 100, 0, 500))
+			r.Scenario.Name = n
+			if err := os.MkdirAll(filepath.Join(dir, n), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := reports.WriteJSON(filepath.Join(dir, n, reports.JSONFile), r); err != nil {
+				t.Fatal(err)
+			}
+			reps = append(reps, r)
+		}
+		if _, err := reports.WriteSummary(dir, reports.NewSummary("rtclab test", reps, names, 1)); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	old, err := compare.Load(mk("a", "b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := compare.Load(mk("b", "c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := compare.Runs(old, next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Scenarios) != 1 || res.Scenarios[0].Name != "b" || strings.Join(res.OnlyOld, ",") != "a" || strings.Join(res.OnlyNew, ",") != "c" {
+		t.Errorf("paired %d scenarios, only old %v, only new %v", len(res.Scenarios), res.OnlyOld, res.OnlyNew)
+	}
+	if res.Worse() != 1 || res.Headline() != "WORSE" {
+		t.Errorf("scenario a missing from NEW: %d worse, headline %s", res.Worse(), res.Headline())
+	}
+}
