@@ -14,6 +14,14 @@
 //
 // Write puts all the files in a directory.
 //
+// # One house style
+//
+// Every HTML page rtclab writes (the run report, the multi-run index,
+// the matrix, diagnose and compare pages) uses one stylesheet (HouseCSS,
+// house.css) and one layout, the verdict first (WritePage), and every
+// chart one plot style (Plots, LineChart, HouseFont): a chart of more than
+// eight series is drawn as small multiples.
+//
 // # Schema versioning
 //
 // report.json carries "schema": "rtclab.report/v1" (Schema). Within a
