@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/rtclab/rtclab/analysis"
 	"github.com/rtclab/rtclab/probes/pathprobe"
 	"github.com/rtclab/rtclab/reports"
 )
@@ -145,28 +144,28 @@ var htmlTmpl = template.Must(template.New("diagnose").Parse(`<section>
 
 // rttPlot draws each measured path's RTT and its running RFC 3550 jitter.
 func rttPlot(res Result) (template.URL, error) {
-	var series []analysis.Series
+	var lines []reports.Line
 	for _, q := range res.Quality {
 		if len(q.Ping.Samples) == 0 {
 			continue
 		}
-		rtt := analysis.Series{Name: "RTT " + string(q.Path), Metric: "rtt_ms", Unit: "ms"}
-		jit := analysis.Series{Name: "jitter " + string(q.Path), Metric: "jitter_ms", Unit: "ms"}
+		rtt := reports.Line{Name: "RTT " + string(q.Path)}
+		jit := reports.Line{Name: "jitter " + string(q.Path)}
 		j, prev := 0.0, math.NaN()
 		for _, s := range q.Ping.Samples {
 			if !math.IsNaN(prev) {
 				j += (math.Abs(s.RTTMs-prev) - j) / 16 // RFC 3550 6.4.1
 			}
 			prev = s.RTTMs
-			rtt.Points = append(rtt.Points, analysis.Point{T: s.AtMs / 1000, V: s.RTTMs})
-			jit.Points = append(jit.Points, analysis.Point{T: s.AtMs / 1000, V: j})
+			rtt.X, rtt.Y = append(rtt.X, s.AtMs/1000), append(rtt.Y, s.RTTMs)
+			jit.X, jit.Y = append(jit.X, s.AtMs/1000), append(jit.Y, j)
 		}
-		series = append(series, rtt, jit)
+		lines = append(lines, rtt, jit)
 	}
-	if len(series) == 0 {
+	if len(lines) == 0 {
 		return "", nil
 	}
-	return png(reports.LineChart("RTT and jitter per path", "time (s)", "ms", series, true))
+	return png(reports.LineChart("RTT and jitter per path", "time (s)", "ms", nil, lines))
 }
 
 // bandwidthPlot draws upload and download throughput over time.
@@ -175,7 +174,7 @@ func bandwidthPlot(res Result) (template.URL, error) {
 	if bw == nil || (len(bw.Up.Series) == 0 && len(bw.Down.Series) == 0) {
 		return "", nil
 	}
-	var series []analysis.Series
+	var lines []reports.Line
 	for _, s := range []struct {
 		name string
 		in   []pathprobe.Rate
@@ -183,13 +182,13 @@ func bandwidthPlot(res Result) (template.URL, error) {
 		if len(s.in) == 0 {
 			continue
 		}
-		se := analysis.Series{Name: s.name + " (" + string(bw.Path) + ")", Metric: "throughput", Unit: "Mbit/s"}
+		l := reports.Line{Name: s.name + " (" + string(bw.Path) + ")"}
 		for _, r := range s.in {
-			se.Points = append(se.Points, analysis.Point{T: r.AtMs / 1000, V: r.Mbps})
+			l.X, l.Y = append(l.X, r.AtMs/1000), append(l.Y, r.Mbps)
 		}
-		series = append(series, se)
+		lines = append(lines, l)
 	}
-	return png(reports.LineChart("Throughput", "time (s)", "Mbit/s", series, true))
+	return png(reports.LineChart("Throughput", "time (s)", "Mbit/s", nil, lines))
 }
 
 // png inlines a chart as a data: URL.
