@@ -12,6 +12,7 @@
 // longest scenario, which phase_test checks. A real stack's timers are not
 // that exact either.
 //
-// The runner hands these values to the stack; pion's own defaults stay as
-// they are.
+// The runner hands these values to the stack through its params (Spec.For
+// with the run's clock) only in virtual time; in real time every stack
+// keeps pion's defaults and its own base figures.
 package phase

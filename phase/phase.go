@@ -22,6 +22,16 @@ type Spec struct {
 // from Name.
 func (s Spec) Value() time.Duration { return Derive(s.Base, s.Spread, s.Name) }
 
+// For is the value a stack uses on one clock: Value in virtual time, where
+// coinciding events run in any order, and Base (pion's default, the
+// stack's own figure) in real time, where nothing needs keeping apart.
+func (s Spec) For(virtual bool) time.Duration {
+	if virtual {
+		return s.Value()
+	}
+	return s.Base
+}
+
 // Derive returns base plus an odd number of nanoseconds in [1, spread),
 // from a hash (FNV-1a) of key: the same key always gives the same value,
 // different keys almost always different ones.

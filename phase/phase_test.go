@@ -76,3 +76,16 @@ func TestLinkSkew(t *testing.T) {
 		t.Errorf("two links with one skew %v", a)
 	}
 }
+
+// TestForClock: the derived values are for virtual time only; a real-time
+// stack keeps pion's defaults.
+func TestForClock(t *testing.T) {
+	for _, s := range All() {
+		if got := s.For(false); got != s.Base {
+			t.Errorf("%s in real time = %v, want its base %v", s.Name, got, s.Base)
+		}
+		if got := s.For(true); got != s.Value() {
+			t.Errorf("%s in virtual time = %v, want %v", s.Name, got, s.Value())
+		}
+	}
+}

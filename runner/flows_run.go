@@ -296,7 +296,7 @@ func (r *flowRun) newFlow(i int, st *flowState) (trafficFlow, error) {
 	seed := uint64(r.s.Seed)*0x9E3779B97F4A7C15 ^ hashName(in.ID)
 	switch in.Kind {
 	case scenarios.FlowMedia:
-		p := flow.MediaParams{Name: in.ID, SendNet: from.Net, RecvNet: to.Net, Codec: in.CodecParams(), Seed: seed, Settle: r.settle, LogPackets: r.opt.RTPLogDir != ""}
+		p := flow.MediaParams{Name: in.ID, SendNet: from.Net, RecvNet: to.Net, Codec: in.CodecParams(), Seed: seed, Settle: r.settle, LogPackets: r.opt.RTPLogDir != "", Virtual: r.opt.Clock == ClockVirtual}
 		if in.StartRate != nil {
 			p.InitialRate = int(in.StartRate.BitsPerSecond)
 		}

@@ -210,7 +210,8 @@ func (r *run) exec(parent context.Context) (err error) {
 	if s.Topology == "sfu" {
 		sh, _ := nw.Host(scenarios.SFUHost)
 		r.sfuSvc = &sfuService{r: r, wg: &wg, params: sfu.Params{Net: sh.Net, SignalURL: sigURL, HTTPClient: httpClient, Log: r.log, KeyLog: r.keyLog,
-			Rejoin: len(s.Timeline) > 0,
+			Rejoin:  len(s.Timeline) > 0,
+			Virtual: r.opt.Clock == ClockVirtual,
 			OnEvent: func(kind, peer, detail string) {
 				if peer != "" {
 					detail = peer + ": " + detail // read back by measurePresence
@@ -231,7 +232,7 @@ func (r *run) exec(parent context.Context) (err error) {
 		if i > 0 {
 			// One at a time: the SFU's PeerConnections, sockets and
 			// ports then go to participants in order.
-			time.Sleep(phase.JoinStagger.Value())
+			time.Sleep(phase.JoinStagger.For(r.opt.Clock == ClockVirtual))
 		}
 		h, _ := nw.Host(p.Name)
 		ice, err := r.iceServers(turnAddr, p.Name, th.IP.String())
@@ -249,6 +250,7 @@ func (r *run) exec(parent context.Context) (err error) {
 			Until:   r.start.Add(s.Duration.Duration),
 			KeyLog:  r.keyLog,
 			Rejoin:  len(s.Timeline) > 0, // a call without faults runs as before
+			Virtual: r.opt.Clock == ClockVirtual,
 			OnEvent: func(kind, detail string) { r.event(name, kind, detail) },
 		})
 		if err != nil {

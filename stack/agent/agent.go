@@ -62,6 +62,10 @@ type Params struct {
 	Log *slog.Logger
 	// KeyLog, when set, receives DTLS secrets (see peer.Params.KeyLog).
 	KeyLog io.Writer
+	// Virtual says the agent runs in virtual time: its PeerConnections and
+	// its own spacings (PLIs, simulcast layers, track starts) take the
+	// values derived in package phase (see peer.Params.Virtual).
+	Virtual bool
 	// OnEvent, when set, is told about state changes (kind, detail).
 	OnEvent func(kind, detail string)
 	// Rejoin makes the agent recover as a real client does (rejoin.go):
@@ -410,7 +414,7 @@ func (a *Agent) conn(ctx context.Context, remote string) (*Conn, error) {
 	if c := a.existing(remote); c != nil {
 		return c, nil
 	}
-	pc, err := peer.New(peer.Params{Net: a.p.Net, ICEServers: a.p.ICEServers, RelayOnly: a.p.RelayOnly, Codecs: a.p.Codecs, KeyLog: a.p.KeyLog})
+	pc, err := peer.New(peer.Params{Net: a.p.Net, ICEServers: a.p.ICEServers, RelayOnly: a.p.RelayOnly, Codecs: a.p.Codecs, KeyLog: a.p.KeyLog, Virtual: a.p.Virtual})
 	if err != nil {
 		return nil, fmt.Errorf("agent %s: %w", a.p.Name, err)
 	}

@@ -19,7 +19,7 @@ func (a *Agent) play(ctx context.Context, c *Conn, s *Sender) {
 	// virtual time no two tracks' frames (20 ms audio, 33.3 ms video) and
 	// no 100 ms RTCP ticker fall on the same instant: goroutines woken at
 	// one instant run in any order, which would make runs differ.
-	offset := trackOffset(a.p.Name, s.Clip.Kind()+s.layers[0].rid)
+	offset := trackOffset(a.p.Name, s.Clip.Kind()+s.layers[0].rid, a.p.Virtual)
 	next := time.Now().Add(offset)
 	timer := time.NewTimer(offset)
 	defer timer.Stop()
@@ -37,8 +37,9 @@ func (a *Agent) play(ctx context.Context, c *Conn, s *Sender) {
 			if i > 0 {
 				// Simulcast layers leave a little apart, as an encoder's
 				// do: in the same instant, the SFU would see them in any
-				// order, and a layer switch would fall on either side.
-				time.Sleep(layerStagger)
+				// order, and a layer switch would fall on either side
+				// (a derived, odd stagger in virtual time).
+				time.Sleep(phase.LayerStagger.For(a.p.Virtual))
 			}
 			s.mu.Lock()
 			if l.keyframe {
@@ -62,10 +63,6 @@ func (a *Agent) play(ctx context.Context, c *Conn, s *Sender) {
 		timer.Reset(time.Until(next))
 	}
 }
-
-// layerStagger separates the frames of two simulcast layers; odd, to stay
-// off every other clock.
-var layerStagger = phase.LayerStagger.Value()
 
 // drainSender reads one encoding's RTCP (so the NACK responder and stats
 // interceptors see it), counts keyframe requests and NACKs, and marks the
@@ -101,12 +98,13 @@ func (a *Agent) drainSender(s *Sender, l *sendLayer) {
 	}
 }
 
-// trackOffset is a stable offset in [0.1 ms, 7.1 ms) with a fractional
-// microsecond part, from the participant's name and the track's kind.
-func trackOffset(name, kind string) time.Duration {
+// trackOffset is a stable offset in [0.1 ms, 7.1 ms) from the
+// participant's name and the track's kind, with a fractional microsecond
+// part in virtual time.
+func trackOffset(name, kind string, virtual bool) time.Duration {
 	h := fnv.New32a()
 	h.Write([]byte(name + "/" + kind))
-	return phase.TrackStart.Value() + time.Duration(h.Sum32()%7000)*time.Microsecond
+	return phase.TrackStart.For(virtual) + time.Duration(h.Sum32()%7000)*time.Microsecond
 }
 
 // timestampBase is a stable initial RTP timestamp per participant, kind

@@ -42,10 +42,6 @@ const (
 	frameGiveUp = 300 * time.Millisecond
 )
 
-// pliEvery is the least time between two keyframe requests from one
-// receiver; derived (package phase) to stay off other clocks.
-var pliEvery = phase.PLIEvery.Value()
-
 // frameLog is what a Receiver reassembled (guarded by Receiver.mu).
 type frameLog struct {
 	mime      string
@@ -160,10 +156,10 @@ func (f *frameLog) add(at time.Time, ts uint32, data []byte, lostBefore int) boo
 }
 
 // requestKeyframe sends a PLI (RFC 4585 section 6.3.1) for r, at most one
-// per pliEvery.
+// per phase.PLIEvery (derived to stay off other clocks in virtual time).
 func (a *Agent) requestKeyframe(c *Conn, r *Receiver, now time.Time) {
 	r.mu.Lock()
-	if !r.frames.lastPLI.IsZero() && now.Sub(r.frames.lastPLI) < pliEvery {
+	if !r.frames.lastPLI.IsZero() && now.Sub(r.frames.lastPLI) < phase.PLIEvery.For(a.p.Virtual) {
 		r.mu.Unlock()
 		return
 	}

@@ -51,6 +51,9 @@ type MediaParams struct {
 	// anew whenever the feedback reader wakes more goroutines before it
 	// blocks; settling right away fixes it and runs repeat exactly.
 	Settle func()
+	// Virtual says the flow runs in virtual time: its feedback intervals
+	// then take the values derived in package phase; unset, pion's.
+	Virtual bool
 }
 
 // Feedback intervals: pion's defaults are 100 ms, and both tickers start
@@ -60,11 +63,8 @@ type MediaParams struct {
 // instant, the interceptor's select picks either at random: the packet
 // then lands in this feedback or the next, and two runs differ. A few
 // hundred microseconds and an odd number of nanoseconds more keep the
-// ticks off that grid (on it only every 1000th tick).
-var (
-	twccInterval = phase.TWCCInterval.Value()
-	nackInterval = phase.FlowNACKInterval.Value()
-)
+// ticks off that grid (on it only every 1000th tick): phase.TWCCInterval
+// and phase.FlowNACKInterval, in virtual time (MediaParams.Virtual).
 
 // mtu is the largest RTP packet the packetizer makes. pion's leaky bucket
 // pacer copies payloads into 1460-byte buffers.
@@ -106,7 +106,7 @@ func NewMedia(p MediaParams) (*Media, error) {
 	if m.send, err = m.newSender(); err != nil {
 		return nil, err
 	}
-	if m.recv, err = newReceiver(p.RecvNet, &m.meter); err != nil {
+	if m.recv, err = newReceiver(p.RecvNet, &m.meter, p.Virtual); err != nil {
 		_ = m.send.Close()
 		return nil, fmt.Errorf("flow %s receiver: %w", p.Name, err)
 	}
@@ -223,7 +223,7 @@ func (m *Media) newSender() (*webrtc.PeerConnection, error) {
 // newReceiver builds the receiving PeerConnection: NACK generator and
 // TWCC feedback (draft-holmer-rmcat-transport-wide-cc-extensions-01),
 // with the feedback's size counted into mt.
-func newReceiver(n transport.Net, mt *meter) (*webrtc.PeerConnection, error) {
+func newReceiver(n transport.Net, mt *meter, virtual bool) (*webrtc.PeerConnection, error) {
 	me, err := mediaEngine()
 	if err != nil {
 		return nil, err
@@ -232,12 +232,12 @@ func newReceiver(n transport.Net, mt *meter) (*webrtc.PeerConnection, error) {
 	// First in the registry: innermost, it sees every RTCP packet the
 	// others write.
 	ir.Add(feedbackFactory{mt})
-	gen, err := nack.NewGeneratorInterceptor(nack.GeneratorInterval(nackInterval), nack.GeneratorMaxNacksPerPacket(1))
+	gen, err := nack.NewGeneratorInterceptor(nack.GeneratorInterval(phase.FlowNACKInterval.For(virtual)), nack.GeneratorMaxNacksPerPacket(1))
 	if err != nil {
 		return nil, fmt.Errorf("nack: %w", err)
 	}
 	ir.Add(gen)
-	fb, err := twcc.NewSenderInterceptor(twcc.SendInterval(twccInterval))
+	fb, err := twcc.NewSenderInterceptor(twcc.SendInterval(phase.TWCCInterval.For(virtual)))
 	if err != nil {
 		return nil, fmt.Errorf("twcc feedback: %w", err)
 	}

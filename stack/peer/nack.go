@@ -33,7 +33,7 @@ import (
 //   - as a receiver it tracks missing sequence numbers per media stream,
 //     takes retransmissions on RTX streams (their payload starts with the
 //     original sequence number, RFC 4588 section 4) as arrivals, and every
-//     NACKInterval asks for each packet missing, again only when an RTT
+//     NACK interval (peer.go) asks for each packet missing, again only when an RTT
 //     has passed since it last asked, at most NACKRetries times;
 //   - as a sender it strips from incoming NACKs every packet already asked
 //     for less than an RTT ago, and every padding packet it sent

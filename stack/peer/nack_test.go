@@ -15,10 +15,12 @@ import (
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+
+	"github.com/rtclab/rtclab/phase"
 )
 
 func newTestRepair(rtt time.Duration) *nackRepair {
-	f := &nackRepairFactory{interval: NACKInterval, retries: NACKRetries}
+	f := &nackRepairFactory{interval: phase.NACKInterval.Value(), retries: NACKRetries}
 	i, _ := f.NewInterceptor("")
 	n := i.(*nackRepair)
 	if rtt > 0 {
@@ -44,7 +46,7 @@ func asked(pkts []rtcp.Packet) string {
 // NACKRetries times.
 func TestNACKRepairGenerator(t *testing.T) {
 	t0 := time.Unix(1000, 0)
-	tick := func(k int) time.Time { return t0.Add(time.Duration(k) * NACKInterval) }
+	tick := func(k int) time.Time { return t0.Add(time.Duration(k) * phase.NACKInterval.Value()) }
 	type step struct {
 		media []uint16 // media packets arriving on SSRC 1
 		rtx   []uint16 // original sequence numbers arriving on RTX SSRC 2

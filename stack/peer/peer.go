@@ -44,6 +44,12 @@ type Params struct {
 	// log format (SSLKEYLOGFILE), so Wireshark can decrypt the DTLS of a
 	// capture. It must be safe for concurrent use.
 	KeyLog io.Writer
+	// Virtual says the PeerConnection runs in virtual time (a synctest
+	// bubble), where events at one instant run in any order: its timers
+	// then take the periods derived in package phase, and its DTLS
+	// certificate is one whose handshake messages have the same size in
+	// every run (virtual.go). Unset (real time), pion's defaults apply.
+	Virtual bool
 }
 
 // DefaultInitialBitrate is where the bandwidth estimate starts: GCC's own
@@ -107,7 +113,7 @@ func New(p Params) (*PC, error) {
 	// Next to the stats interceptor, so it also tags the retransmissions
 	// the NACK responder writes.
 	ir.Add(&taggerFactory{tags: tg})
-	if err := configureInterceptors(m, ir); err != nil {
+	if err := configureInterceptors(m, ir, p.Virtual); err != nil {
 		return nil, err
 	}
 	estimator := make(chan cc.BandwidthEstimator, 1)
@@ -144,6 +150,13 @@ func New(p Params) (*PC, error) {
 
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 	cfg := webrtc.Configuration{ICEServers: p.ICEServers}
+	if p.Virtual {
+		cert, err := fixedSizeCertificate()
+		if err != nil {
+			return nil, err
+		}
+		cfg.Certificates = []webrtc.Certificate{cert}
+	}
 	if p.RelayOnly {
 		cfg.ICETransportPolicy = webrtc.ICETransportPolicyRelay
 	}
@@ -175,16 +188,6 @@ func New(p Params) (*PC, error) {
 	}
 }
 
-// NACKInterval is how often the NACK generator (nack.go) reports missing
-// packets; a packet is asked for again only when an RTT has passed since
-// the last request. pion's default interval is 100 ms, and its ticker
-// starts on a stream's first packet: with 20 ms audio every fifth arrival then falls on a tick, and in
-// virtual time two events at one instant run in either order, so the NACK
-// count differed between runs with one seed. The interval is derived in
-// package phase (100 ms plus an odd sub-millisecond offset), which checks
-// that ticks and the media grids never meet within an hour.
-var NACKInterval = phase.NACKInterval.Value()
-
 // NACKRetries is how many times the NACK generator asks for one packet.
 // pion's default asks every interval for as long as the packet is missing:
 // on a congested link the retransmissions themselves keep the link
@@ -197,22 +200,29 @@ const NACKRetries = 4
 // and an RTT gate for pion's responder, registered before the responder so
 // that it trims the NACKs the responder reads), RTCP sender/receiver
 // reports and TWCC feedback, after the stats interceptor.
-func configureInterceptors(m *webrtc.MediaEngine, ir *interceptor.Registry) error {
+func configureInterceptors(m *webrtc.MediaEngine, ir *interceptor.Registry, virtual bool) error {
 	responder, err := nack.NewResponderInterceptor()
 	if err != nil {
 		return fmt.Errorf("peer nack responder: %w", err)
 	}
 	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
 	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
-	ir.Add(&nackRepairFactory{interval: NACKInterval, retries: NACKRetries})
+	// pion's NACK interval is 100 ms, on a ticker started by a stream's
+	// first packet: every fifth 20 ms audio arrival then falls on a tick,
+	// and in virtual time two events at one instant run in either order,
+	// so the NACK count differed between runs with one seed. Virtual time
+	// takes phase's derived interval (100 ms plus an odd sub-millisecond
+	// offset).
+	ir.Add(&nackRepairFactory{interval: phase.NACKInterval.For(virtual), retries: NACKRetries})
 	ir.Add(responder)
 	// Reports and TWCC feedback as webrtc.ConfigureRTCPReports and
-	// ConfigureTWCCSender set them up, with intervals from package phase.
-	receiver, err := report.NewReceiverInterceptor(report.ReceiverInterval(phase.ReceiverReportInterval.Value()))
+	// ConfigureTWCCSender set them up, with intervals from package phase
+	// (pion's own in real time).
+	receiver, err := report.NewReceiverInterceptor(report.ReceiverInterval(phase.ReceiverReportInterval.For(virtual)))
 	if err != nil {
 		return fmt.Errorf("peer rtcp receiver reports: %w", err)
 	}
-	sender, err := report.NewSenderInterceptor(report.SenderInterval(phase.SenderReportInterval.Value()))
+	sender, err := report.NewSenderInterceptor(report.SenderInterval(phase.SenderReportInterval.For(virtual)))
 	if err != nil {
 		return fmt.Errorf("peer rtcp sender reports: %w", err)
 	}
@@ -221,7 +231,7 @@ func configureInterceptors(m *webrtc.MediaEngine, ir *interceptor.Registry) erro
 	if err := webrtc.ConfigureTWCCSender(m, &interceptor.Registry{}); err != nil { // feedback and header extension only
 		return fmt.Errorf("peer twcc: %w", err)
 	}
-	feedback, err := twcc.NewSenderInterceptor(twcc.SendInterval(phase.PeerTWCCInterval.Value()))
+	feedback, err := twcc.NewSenderInterceptor(twcc.SendInterval(phase.PeerTWCCInterval.For(virtual)))
 	if err != nil {
 		return fmt.Errorf("peer twcc: %w", err)
 	}

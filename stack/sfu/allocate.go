@@ -12,9 +12,9 @@ import (
 )
 
 // allocateEvery is how often layer bitrates are measured and every
-// subscriber's layers chosen; 137.011 µs past 200 ms keeps the ticks off
-// the media and RTCP clocks in virtual time.
-var allocateEvery = phase.AllocateEvery.Value()
+// subscriber's layers chosen: 200 ms, and in virtual time a derived
+// sub-millisecond more that keeps the ticks off the media and RTCP clocks.
+func (s *SFU) allocateEvery() time.Duration { return phase.AllocateEvery.For(s.p.Virtual) }
 
 // rateSmoothing is the weight of the newest measurement in a layer's
 // bitrate (an exponential moving average; a keyframe makes one period's
@@ -29,7 +29,7 @@ func (s *SFU) allocate(now time.Time) {
 		p.mu.RLock()
 		for _, l := range p.layers {
 			b := l.bytes.Load()
-			r := float64(b-l.lastSeen) * 8 / allocateEvery.Seconds()
+			r := float64(b-l.lastSeen) * 8 / s.allocateEvery().Seconds()
 			l.lastSeen = b
 			if l.rate == 0 {
 				l.rate = r

@@ -71,7 +71,7 @@ func (s *SFU) probe(sub *subscriber, est int, simul []*downTrack, now time.Time)
 		ps.until, ps.next = time.Time{}, now.Add(probeBackoff)
 		return
 	}
-	n := int(min(need, maxProbeRate) * allocateEvery.Seconds() / 8 / probePacket)
+	n := int(min(need, maxProbeRate) * s.allocateEvery().Seconds() / 8 / probePacket)
 	simul[0].pad(n, probePacket)
 }
 

@@ -26,8 +26,9 @@ import (
 const Name = "sfu"
 
 // trackSetup is how long after a published track's first packet the SFU
-// offers it to subscribers; an odd value keeps it off the media clocks.
-var trackSetup = phase.TrackSetup.Value()
+// offers it to subscribers: 1 ms, and in virtual time an odd value that
+// keeps it off the media clocks.
+func (s *SFU) trackSetup() time.Duration { return phase.TrackSetup.For(s.p.Virtual) }
 
 // keyframeInterval is the least time between two PLIs sent to a publisher
 // for one track.
@@ -51,6 +52,10 @@ type Params struct {
 	Log *slog.Logger
 	// KeyLog, when set, receives DTLS secrets (see peer.Params.KeyLog).
 	KeyLog io.Writer
+	// Virtual says the SFU runs in virtual time: its PeerConnections and
+	// its own ticks take the values derived in package phase (see
+	// peer.Params.Virtual).
+	Virtual bool
 	// OnEvent, when set, is told what happens to participants (kind,
 	// participant or "" for the SFU itself, detail): "peer-failed",
 	// "peer-removed", "signaling-lost". It is called from the Serve
@@ -159,7 +164,7 @@ func (s *SFU) Serve(ctx context.Context) error {
 	readErr := make(chan error, 1)
 	s.wg.Add(1)
 	go s.read(ctx, s.sig, msgs, readErr)
-	alloc := time.NewTicker(allocateEvery)
+	alloc := time.NewTicker(s.allocateEvery())
 	defer alloc.Stop()
 	var err error
 loop:
@@ -314,7 +319,7 @@ func (s *SFU) onOffer(ctx context.Context, m signaling.Message) error {
 }
 
 func (s *SFU) addPeer(ctx context.Context, name string) (*subscriber, error) {
-	pc, err := peer.New(peer.Params{Net: s.p.Net, ICEServers: s.p.ICEServers, EstimateBandwidth: true, InitialBitrate: s.p.InitialBitrate, KeyLog: s.p.KeyLog})
+	pc, err := peer.New(peer.Params{Net: s.p.Net, ICEServers: s.p.ICEServers, EstimateBandwidth: true, InitialBitrate: s.p.InitialBitrate, KeyLog: s.p.KeyLog, Virtual: s.p.Virtual})
 	if err != nil {
 		return nil, fmt.Errorf("sfu peer %s: %w", name, err)
 	}
@@ -393,7 +398,7 @@ func (s *SFU) addPeer(ctx context.Context, name string) (*subscriber, error) {
 			// binding would land exactly on a packet arrival, and which of
 			// the two ran first (so the first packet forwarded) would vary.
 			select {
-			case <-time.After(trackSetup):
+			case <-time.After(s.trackSetup()):
 				s.post(ctx, func() { s.publish(ctx, p) })
 			case <-ctx.Done():
 			}
