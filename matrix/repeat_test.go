@@ -4,44 +4,40 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+	"time"
 )
 
-// The whole default matrix, run three times with one seed, gives the same
-// cells in every field (paths, pairs, candidates, setup times) but one:
-// the answerer's checks_sent still differs in about 8 of 196 cells per
-// run (measured 2026-11-30), a race between pion's check ticks and the
-// final snapshot that is not yet removed; the test logs how many.
+// TestMatrixRepeatsExactly runs the whole default matrix three times with
+// one seed: every field of all 196 cells (paths, pairs, candidates, setup
+// times and checks_sent) must be the same in every run. The answerer's
+// checks_sent used to differ in a few cells per run: pion's ICE agent
+// starts, gathers its host candidate and adds the peer's at one virtual
+// instant, and the scheduler decided how many rounds of checks went out
+// (phase.CandidateDelay).
 func TestMatrixRepeatsExactly(t *testing.T) {
 	if testing.Short() {
 		t.Skip("three full matrices")
 	}
 	var first []string
-	var firstChecks [][2]uint64
 	for run := 1; run <= 3; run++ {
+		start := time.Now()
 		r, err := Run(context.Background(), DefaultPlan(), Options{Bubble: bubble(t)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		cells := make([]string, len(r.Cells))
-		checks := 0
 		for i, c := range r.Cells {
-			c.Offerer.ChecksSent, c.Answerer.ChecksSent = 0, 0
 			b, err := json.Marshal(c)
 			if err != nil {
 				t.Fatal(err)
 			}
 			cells[i] = string(b)
 		}
+		t.Logf("run %d: %d cells in %v", run, len(cells), time.Since(start).Round(10*time.Millisecond))
 		if first == nil {
-			first, firstChecks = cells, checksOf(r)
+			first = cells
 			continue
 		}
-		for i, n := range checksOf(r) {
-			if n != firstChecks[i] {
-				checks++
-			}
-		}
-		t.Logf("run %d: checks_sent differs from run 1 in %d of %d cells", run, checks, len(cells))
 		differ := 0
 		for i := range cells {
 			if cells[i] != first[i] {
@@ -55,12 +51,4 @@ func TestMatrixRepeatsExactly(t *testing.T) {
 			t.Errorf("run %d: %d of %d cells differ from run 1", run, differ, len(cells))
 		}
 	}
-}
-
-func checksOf(r *Result) [][2]uint64 {
-	out := make([][2]uint64, len(r.Cells))
-	for i, c := range r.Cells {
-		out[i] = [2]uint64{c.Offerer.ChecksSent, c.Answerer.ChecksSent}
-	}
-	return out
 }

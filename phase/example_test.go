@@ -25,6 +25,7 @@ func Example() {
 	// tcp-stack-latency        37.637µs
 	// sample-offset            331ns
 	// join-stagger             23.111µs
+	// remote-candidate-delay   171ns
 	// matrix-offerer-delay     7.498597ms
 	// matrix-answerer-delay    11.398601ms
 }

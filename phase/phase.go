@@ -82,6 +82,15 @@ var (
 	// JoinStagger: the gap between two participants joining, so that the
 	// SFU sets them up one at a time (its ports went to either first).
 	JoinStagger = Spec{Name: "join-stagger", Base: 0, Spread: time.Millisecond}
+	// CandidateDelay: how long after a trickled candidate arrives an agent
+	// adds it. pion's ICE agent asks for a round of checks when it starts,
+	// when it gathers a candidate and when a remote one is added, on a
+	// one-slot channel (ice/v4 agent.go requestConnectivityCheck) read by
+	// another goroutine: with signaling that takes no time, the answer,
+	// the agent's start, its host candidate and the peer's arrive at one
+	// instant, and the scheduler's order decided whether one or two rounds
+	// of checks went out (the matrix's checks_sent differed).
+	CandidateDelay = Spec{Name: "remote-candidate-delay", Base: 0, Spread: 100 * time.Microsecond}
 	// OffererDelay and AnswererDelay: a matrix cell's access-link delay,
 	// each way; with none, arrivals fall on ICE's 200 ms check ticks.
 	OffererDelay  = Spec{Name: "matrix-offerer-delay", Base: 7 * time.Millisecond, Spread: time.Millisecond}
@@ -99,5 +108,5 @@ func LinkSkew(link string) time.Duration {
 // All lists every Spec, for the test that no two coincide.
 func All() []Spec {
 	return []Spec{NACKInterval, FlowNACKInterval, TWCCInterval, PeerTWCCInterval, SenderReportInterval, ReceiverReportInterval, PLIEvery, AllocateEvery, TrackSetup,
-		LayerStagger, TrackStart, StreamLatency, SampleOffset, JoinStagger, OffererDelay, AnswererDelay}
+		LayerStagger, TrackStart, StreamLatency, SampleOffset, JoinStagger, CandidateDelay, OffererDelay, AnswererDelay}
 }

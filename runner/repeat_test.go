@@ -149,8 +149,6 @@ var _ = Describe("Repeatability", Label("repeatability"), func() {
 // connection completes 0.1 ms apart; the race is inside pion's ICE agent
 // on a link that queues or jitters its checks, and not yet found.
 var stillRacy = map[string]string{
-	"jitter normal": "checks_sent 22 then 23, and the call after it",
-	"rate 300kbps":  "time_to_connect_ms 219.2 then 219.1",
 }
 
 // variantYAML is quickstart with bob's downlink set by the variant.

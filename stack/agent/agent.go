@@ -15,6 +15,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/rtclab/rtclab/analysis"
+	"github.com/rtclab/rtclab/phase"
 	"github.com/rtclab/rtclab/stack/clip"
 	"github.com/rtclab/rtclab/stack/peer"
 	"github.com/rtclab/rtclab/stack/signaling"
@@ -380,6 +381,9 @@ func (a *Agent) handle(ctx context.Context, m signaling.Message) error {
 		if err := json.Unmarshal(m.Candidate, &ci); err != nil {
 			return fmt.Errorf("candidate: %w", err)
 		}
+		// Not in the instant it arrives, which in virtual time is the
+		// instant of the description before it (see phase.CandidateDelay).
+		time.Sleep(phase.CandidateDelay.For(a.p.Virtual))
 		return c.PC.AddRemoteCandidate(ci)
 	case signaling.TypeError:
 		return errors.New(m.Error)
