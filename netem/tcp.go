@@ -103,14 +103,9 @@ func (h *hostNet) DialTCP(_ string, _ *net.TCPAddr, raddr *net.TCPAddr) (transpo
 	// The handshake: SYN up, SYN-ACK down. Its round trip is the first RTT
 	// sample (RFC 6298 section 2.2).
 	rtt := h.up.get().Delay + l.h.down.get().Delay + l.h.up.get().Delay + h.down.get().Delay + 2*streamLatency
-	// The handshake's segments are captured but not impaired.
-	there := h.up.get().Delay + l.h.down.get().Delay + streamLatency
-	h.capture.segment(time.Now(), clientAddr, raddr, 0, 0, tcpSYN, nil)
-	time.Sleep(there)
-	l.h.capture.segment(time.Now(), seenAs, raddr, 0, 0, tcpSYN, nil)
-	l.h.capture.segment(time.Now(), raddr, seenAs, 0, 1, tcpSYN|tcpACK, nil)
-	time.Sleep(rtt - there)
-	h.capture.segment(time.Now(), raddr, clientAddr, 0, 1, tcpSYN|tcpACK, nil)
+	if err := h.handshake(l, clientAddr, seenAs, rtt); err != nil {
+		return nil, err
+	}
 	client := newStreamConn(h, clientAddr, raddr, []*link{h.up, l.h.down}, rtt)
 	server := newStreamConn(l.h, raddr, seenAs, []*link{l.h.up, h.down}, rtt)
 	client.peer, server.peer = server, client
@@ -126,6 +121,42 @@ func (h *hostNet) DialTCP(_ string, _ *net.TCPAddr, raddr *net.TCPAddr) (transpo
 		return client, nil
 	case <-l.done:
 		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: raddr, Err: syscall.ECONNREFUSED}
+	}
+}
+
+// SYN retransmission (RFC 6298 section 2.1: the first timeout is 1 s;
+// section 5.5: it doubles) and how many times a SYN is resent before the
+// dial fails, as Linux's tcp_syn_retries: 127 s in all.
+const (
+	synRTO     = time.Second
+	synRetries = 6
+)
+
+// handshake carries the SYN from h to the listener l and the SYN-ACK
+// back. Its segments are captured but not impaired, except that a link
+// that is down carries none of them: the SYN is then sent again after a
+// timeout, and the dial fails after synRetries.
+func (h *hostNet) handshake(l *tcpListener, clientAddr, seenAs *net.TCPAddr, rtt time.Duration) error {
+	there := h.up.get().Delay + l.h.down.get().Delay + streamLatency
+	rto := synRTO
+	for try := 0; ; try++ {
+		sent := time.Now()
+		h.capture.segment(sent, clientAddr, l.addr, 0, 0, tcpSYN, nil)
+		if !h.up.get().Down && !l.h.down.get().Down {
+			time.Sleep(there)
+			l.h.capture.segment(time.Now(), seenAs, l.addr, 0, 0, tcpSYN, nil)
+			l.h.capture.segment(time.Now(), l.addr, seenAs, 0, 1, tcpSYN|tcpACK, nil)
+			if !l.h.up.get().Down && !h.down.get().Down {
+				time.Sleep(rtt - there)
+				h.capture.segment(time.Now(), l.addr, clientAddr, 0, 1, tcpSYN|tcpACK, nil)
+				return nil
+			}
+		}
+		if try == synRetries {
+			return &net.OpError{Op: "dial", Net: "tcp", Addr: l.addr, Err: syscall.ETIMEDOUT}
+		}
+		time.Sleep(time.Until(sent.Add(rto)))
+		rto *= 2
 	}
 }
 
