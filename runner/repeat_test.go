@@ -129,12 +129,7 @@ var _ = Describe("Repeatability", Label("repeatability"), func() {
 		})
 	})
 	for name, link := range repeatVariants {
-		it := It
-		if why, ok := stillRacy[name]; ok {
-			// Runs and fails today; pending until the race is found.
-			it = func(text string, args ...any) bool { return PIt(text+" (pending: "+why+")", args...) }
-		}
-		it("quickstart with "+name+" repeats exactly with one seed", func() {
+		It("quickstart with "+name+" repeats exactly with one seed", func() {
 			check(func() *scenarios.Scenario {
 				s, err := scenarios.Parse("variant.yaml", []byte(fmt.Sprintf(variantYAML, link)))
 				Expect(err).NotTo(HaveOccurred())
@@ -143,13 +138,6 @@ var _ = Describe("Repeatability", Label("repeatability"), func() {
 		})
 	}
 })
-
-// stillRacy are variants that still differ between runs (measured
-// 2026-11-30 on this build, 3 runs): a connectivity check is sent or a
-// connection completes 0.1 ms apart; the race is inside pion's ICE agent
-// on a link that queues or jitters its checks, and not yet found.
-var stillRacy = map[string]string{
-}
 
 // variantYAML is quickstart with bob's downlink set by the variant.
 const variantYAML = `name: repeat-variant
