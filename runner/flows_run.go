@@ -102,17 +102,12 @@ func runFlows(ctx context.Context, s *scenarios.Scenario, opt Options) (*reports
 	if opt.Clock == ClockVirtual {
 		// One settler at a time: synctest.Wait must not be called
 		// concurrently, and a goroutine blocked on this channel counts
-		// as idle for the one that waits.
+		// as idle for the one that waits. The settler is GCC's feedback
+		// reader, a goroutine of the bubble that hosts the run.
 		turn := make(chan struct{}, 1)
 		r.settle = func() {
 			turn <- struct{}{}
-			defer func() {
-				<-turn
-				// Outside a bubble (a caller that said virtual but is
-				// not in one) Wait panics: the run goes on, merely not
-				// repeatable.
-				_ = recover()
-			}()
+			defer func() { <-turn }()
 			synctest.Wait()
 		}
 	}
