@@ -37,9 +37,12 @@ const (
 // Options are the optional parts of a run.
 type Options struct {
 	// Clock is recorded in the report: ClockVirtual when the caller runs
-	// Run inside a synctest bubble, ClockReal otherwise. With ClockReal the
-	// signaling server listens on loopback TCP; with ClockVirtual on an
-	// in-memory listener.
+	// Run inside a synctest bubble (bubble.Run), ClockReal otherwise. With
+	// ClockReal the signaling server listens on loopback TCP and the stack
+	// keeps pion's timer defaults; with ClockVirtual it listens on an
+	// in-memory listener, the stack takes package phase's values, and a
+	// flows run settles GCC with synctest.Wait (which panics outside a
+	// bubble).
 	Clock string
 	// Events receives every event as a JSON line as it happens.
 	Events io.Writer
