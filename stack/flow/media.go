@@ -21,6 +21,7 @@ import (
 	"github.com/pion/transport/v3"
 	"github.com/pion/webrtc/v4"
 	"github.com/rtclab/rtclab/phase"
+	"github.com/rtclab/rtclab/stack/peer"
 )
 
 // MediaParams declare a congestion-controlled video flow.
@@ -201,7 +202,11 @@ func (m *Media) newSender() (*webrtc.PeerConnection, error) {
 	}
 	ir.Add(resp)
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(settings(m.p.SendNet)))
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	cfg, err := configuration(m.p.Virtual)
+	if err != nil {
+		return nil, fmt.Errorf("flow %s sender: %w", m.p.Name, err)
+	}
+	pc, err := api.NewPeerConnection(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("flow %s sender: %w", m.p.Name, err)
 	}
@@ -243,7 +248,25 @@ func newReceiver(n transport.Net, mt *meter, virtual bool) (*webrtc.PeerConnecti
 	}
 	ir.Add(fb)
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(settings(n)))
-	return api.NewPeerConnection(webrtc.Configuration{})
+	cfg, err := configuration(virtual)
+	if err != nil {
+		return nil, err
+	}
+	return api.NewPeerConnection(cfg)
+}
+
+// configuration is a flow PeerConnection's: in virtual time with the DTLS
+// certificate whose handshake has one size in every run
+// (peer.VirtualCertificate), else pion's own.
+func configuration(virtual bool) (webrtc.Configuration, error) {
+	if !virtual {
+		return webrtc.Configuration{}, nil
+	}
+	cert, err := peer.VirtualCertificate()
+	if err != nil {
+		return webrtc.Configuration{}, err
+	}
+	return webrtc.Configuration{Certificates: []webrtc.Certificate{cert}}, nil
 }
 
 // Connect negotiates the two PeerConnections in memory (offer and answer

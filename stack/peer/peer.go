@@ -151,7 +151,7 @@ func New(p Params) (*PC, error) {
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 	cfg := webrtc.Configuration{ICEServers: p.ICEServers}
 	if p.Virtual {
-		cert, err := fixedSizeCertificate()
+		cert, err := VirtualCertificate()
 		if err != nil {
 			return nil, err
 		}

@@ -12,8 +12,8 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// fixedSizeCertificate is the DTLS certificate of a PeerConnection in
-// virtual time: an Ed25519 key (RFC 8422 section 5.1.3; its signatures
+// VirtualCertificate is the DTLS certificate of a PeerConnection in
+// virtual time (Params.Virtual; stack/flow's PeerConnections too): an Ed25519 key (RFC 8422 section 5.1.3; its signatures
 // are 64 bytes, RFC 8032 section 5.1.6) and a serial number of fixed
 // length, so every DTLS flight has the same size in every run. pion's
 // default, ECDSA P-256 with a random 130-bit serial, gives DER signatures
@@ -22,7 +22,7 @@ import (
 // one seed, and over a 300 kbit/s link each byte is 27 µs, so the
 // connection completed 0.03 ms apart and time_to_connect_ms differed.
 // The key itself stays random.
-func fixedSizeCertificate() (webrtc.Certificate, error) {
+func VirtualCertificate() (webrtc.Certificate, error) {
 	pub, key, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return webrtc.Certificate{}, fmt.Errorf("peer certificate key: %w", err)
