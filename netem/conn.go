@@ -29,7 +29,7 @@ type hostNet struct {
 	canRebind bool
 
 	portMu   sync.Mutex
-	nextPort int // the next ephemeral UDP port to try, from 0
+	nextPort [2]int // the next ephemeral UDP port to try, from 0: bound to an address, unspecified
 
 	// open holds the host's sockets not yet closed, so that the network
 	// closes what a program left open (openMu guards it).
@@ -58,23 +58,32 @@ func (h *hostNet) closeOpen() {
 
 // Ephemeral UDP ports, the range vnet uses. vnet picks a port at random
 // (math/rand), so candidates' addresses differed from run to run; the host
-// hands them out in order instead.
+// hands them out in order instead, from two halves of the range: sockets
+// bound to an address (pion's host candidates) from 5000, sockets bound to
+// none (its server-reflexive and relay gathering) from 5500. pion gathers
+// both on goroutines started at one instant (ice/v4 gather.go
+// gatherCandidatesInternal), so with one counter the scheduler decided
+// whether the host candidate got 5000 or 5004.
 const (
 	ephemeralFirst = 5000
-	ephemeralCount = 1000
+	ephemeralCount = 500
 )
 
 // listenEphemeral binds the next free ephemeral port of the host.
 func (h *hostNet) listenEphemeral(network string, laddr *net.UDPAddr, listen func(*net.UDPAddr) (transport.UDPConn, error)) (transport.UDPConn, error) {
 	h.portMu.Lock()
 	defer h.portMu.Unlock()
+	half := 1
+	if laddr != nil && laddr.IP != nil && !laddr.IP.IsUnspecified() {
+		half = 0
+	}
 	var err error
 	for range ephemeralCount {
-		a := &net.UDPAddr{Port: ephemeralFirst + h.nextPort%ephemeralCount}
+		a := &net.UDPAddr{Port: ephemeralFirst + half*ephemeralCount + h.nextPort[half]%ephemeralCount}
 		if laddr != nil {
 			a.IP, a.Zone = laddr.IP, laddr.Zone
 		}
-		h.nextPort++
+		h.nextPort[half]++
 		var c transport.UDPConn
 		if c, err = listen(a); err == nil {
 			return c, nil
