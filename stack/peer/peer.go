@@ -214,6 +214,9 @@ func configureInterceptors(m *webrtc.MediaEngine, ir *interceptor.Registry, virt
 	// takes phase's derived interval (100 ms plus an odd sub-millisecond
 	// offset).
 	ir.Add(&nackRepairFactory{interval: phase.NACKInterval.For(virtual), retries: NACKRetries})
+	// Between the two: the responder (and pion's track writer above it)
+	// hold locks while they write; egress.go takes the write off them.
+	ir.Add(egressFactory{})
 	ir.Add(responder)
 	// Reports and TWCC feedback as webrtc.ConfigureRTCPReports and
 	// ConfigureTWCCSender set them up, with intervals from package phase
