@@ -1,14 +1,10 @@
 package reports
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/rtclab/rtclab/analysis"
 )
@@ -113,21 +109,5 @@ func renderCDF(flows []BandwidthFlow) (png []byte, err error) {
 	if p.X.Max <= p.X.Min {
 		p.X.Max = p.X.Min + 1
 	}
-	w, h := plotWidth, plotHeight
-	lr := legend.Rectangle(draw.Canvas{})
-	legendW, legendH := lr.Max.X-lr.Min.X, lr.Max.Y-lr.Min.Y
-	top := p.Title.TextStyle.Height(title) + p.Title.Padding + vg.Points(8)
-	if need := legendH + top + vg.Points(48); need > h {
-		h = need
-	}
-	img := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(plotDPI))
-	canvas := draw.Crop(draw.New(img), vg.Points(6), -vg.Points(10), vg.Points(6), -vg.Points(8))
-	gap := vg.Points(14)
-	p.Draw(draw.Crop(canvas, 0, -(legendW + gap), 0, 0))
-	legend.Draw(draw.Crop(canvas, canvas.Max.X-canvas.Min.X-legendW, 0, 0, -top))
-	var buf bytes.Buffer
-	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&buf); err != nil {
-		return nil, fmt.Errorf("encode png: %w", err)
-	}
-	return buf.Bytes(), nil
+	return pngWithLegend(p, legend, title, true)
 }

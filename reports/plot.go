@@ -225,28 +225,7 @@ func render(c chart, series []analysis.Series, xMax float64) (png []byte, err er
 	}
 	setRanges(p, c, xMax)
 
-	// Measure the legend, then give the data what is left of the width.
-	w, h := plotWidth, plotHeight
-	lr := legend.Rectangle(draw.Canvas{}) // only the size is used
-	legendW, legendH := lr.Max.X-lr.Min.X, lr.Max.Y-lr.Min.Y
-	top := p.Title.TextStyle.Height(c.title) + p.Title.Padding + vg.Points(8)
-	if need := legendH + top + vg.Points(48); need > h {
-		h = need
-	}
-	img := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(plotDPI))
-	canvas := draw.Crop(draw.New(img), vg.Points(6), -vg.Points(10), vg.Points(6), -vg.Points(8))
-	gap := vg.Points(14)
-	if len(series) == 0 {
-		legendW, gap = 0, 0
-	}
-	p.Draw(draw.Crop(canvas, 0, -(legendW + gap), 0, 0))
-	legend.Draw(draw.Crop(canvas, canvas.Max.X-canvas.Min.X-legendW, 0, 0, -top))
-
-	var buf bytes.Buffer
-	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&buf); err != nil {
-		return nil, fmt.Errorf("encode png: %w", err)
-	}
-	return buf.Bytes(), nil
+	return pngWithLegend(p, legend, c.title, len(series) > 0)
 }
 
 // setRanges fixes the axes: x from 0 to the end of the scenario (so every
@@ -425,4 +404,30 @@ func uniqueFile(name string, used map[string]bool) string {
 	}
 	used[out] = true
 	return out
+}
+
+// pngWithLegend lays p out in the house style, its legend at the right
+// (none when withLegend is false), grows the height when the legend needs
+// it, and encodes a PNG: every line chart of the reports ends here.
+func pngWithLegend(p *plot.Plot, legend plot.Legend, title string, withLegend bool) ([]byte, error) {
+	w, h := plotWidth, plotHeight
+	lr := legend.Rectangle(draw.Canvas{}) // only the size is used
+	legendW, legendH := lr.Max.X-lr.Min.X, lr.Max.Y-lr.Min.Y
+	top := p.Title.TextStyle.Height(title) + p.Title.Padding + vg.Points(8)
+	if need := legendH + top + vg.Points(48); need > h {
+		h = need
+	}
+	img := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(plotDPI))
+	canvas := draw.Crop(draw.New(img), vg.Points(6), -vg.Points(10), vg.Points(6), -vg.Points(8))
+	gap := vg.Points(14)
+	if !withLegend {
+		legendW, gap = 0, 0
+	}
+	p.Draw(draw.Crop(canvas, 0, -(legendW + gap), 0, 0))
+	legend.Draw(draw.Crop(canvas, canvas.Max.X-canvas.Min.X-legendW, 0, 0, -top))
+	var buf bytes.Buffer
+	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&buf); err != nil {
+		return nil, fmt.Errorf("encode png: %w", err)
+	}
+	return buf.Bytes(), nil
 }

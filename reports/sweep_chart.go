@@ -97,26 +97,7 @@ func LineChart(title, xLabel, yLabel string, xTicks []string, lines []Line) (png
 		p.X.Min, p.X.Max = p.X.Min-0.5, p.X.Max+0.5
 	}
 
-	w, h := plotWidth, plotHeight
-	lr := legend.Rectangle(draw.Canvas{})
-	legendW, legendH := lr.Max.X-lr.Min.X, lr.Max.Y-lr.Min.Y
-	top := p.Title.TextStyle.Height(title) + p.Title.Padding + vg.Points(8)
-	if need := legendH + top + vg.Points(48); need > h {
-		h = need
-	}
-	img := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(plotDPI))
-	canvas := draw.Crop(draw.New(img), vg.Points(6), -vg.Points(10), vg.Points(6), -vg.Points(8))
-	gap := vg.Points(14)
-	if len(lines) == 0 {
-		legendW, gap = 0, 0
-	}
-	p.Draw(draw.Crop(canvas, 0, -(legendW + gap), 0, 0))
-	legend.Draw(draw.Crop(canvas, canvas.Max.X-canvas.Min.X-legendW, 0, 0, -top))
-	var buf bytes.Buffer
-	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&buf); err != nil {
-		return nil, fmt.Errorf("encode png: %w", err)
-	}
-	return buf.Bytes(), nil
+	return pngWithLegend(p, legend, title, len(lines) > 0)
 }
 
 // labelTicks puts one label at each integer x.
