@@ -22,7 +22,7 @@ type offer struct {
 	class, index uint64 // a TCP segment's identity
 	wire         int
 	extra        time.Duration
-	deliver      func(time.Duration)
+	out          delivery
 	key          uint64 // what the packet is (offerKey)
 	seq          int    // arrival order, for ties
 }
@@ -48,7 +48,7 @@ func (l *link) enqueue(o offer) {
 	l.batch = append(l.batch, o)
 	if !l.flushing {
 		l.flushing = true
-		time.AfterFunc(time.Nanosecond, l.flush)
+		l.flushTimer.Reset(time.Nanosecond)
 	}
 }
 
@@ -56,7 +56,8 @@ func (l *link) enqueue(o offer) {
 func (l *link) flush() {
 	l.mu.Lock()
 	now := time.Now()
-	var due, rest []offer
+	// The batch and the two lists are reused from flush to flush.
+	due, rest := l.due[:0], l.rest[:0]
 	for _, o := range l.batch {
 		if o.at.Before(now) {
 			due = append(due, o)
@@ -64,10 +65,11 @@ func (l *link) flush() {
 			rest = append(rest, o)
 		}
 	}
-	l.batch = rest
+	clear(l.batch)
+	l.batch, l.rest = rest, l.batch[:0]
 	l.flushing = len(rest) > 0
 	if l.flushing {
-		time.AfterFunc(time.Nanosecond, l.flush)
+		l.flushTimer.Reset(time.Nanosecond)
 	}
 	// Arrival order, but RTCP reports alike in type and size together.
 	slices.SortStableFunc(due, func(a, b offer) int {
@@ -92,14 +94,16 @@ func (l *link) flush() {
 	// fate, and come out at one instant. (Other packets of one kind and
 	// size at one instant, such as a video frame's, come from one
 	// goroutine in order.)
-	for len(due) > 0 {
+	for rest := due; len(rest) > 0; {
 		n := 1
-		for n < len(due) && isRTCP(due[0].data) && due[n].at.Equal(due[0].at) && due[n].key == due[0].key && len(due[n].data) == len(due[0].data) {
+		for n < len(rest) && isRTCP(rest[0].data) && rest[n].at.Equal(rest[0].at) && rest[n].key == rest[0].key && len(rest[n].data) == len(rest[0].data) {
 			n++
 		}
-		l.pass(due[:n])
-		due = due[n:]
+		l.pass(rest[:n])
+		rest = rest[n:]
 	}
+	clear(due)
+	l.due = due[:0]
 	l.mu.Unlock()
 	select {
 	case l.wake <- struct{}{}:

@@ -1,11 +1,11 @@
 package netem
 
 import (
-	"container/heap"
-	"github.com/rtclab/rtclab/phase"
 	"math"
 	"sync"
 	"time"
+
+	"github.com/rtclab/rtclab/phase"
 )
 
 // Direction of a link, seen from its host.
@@ -68,14 +68,14 @@ type link struct {
 	batch    []offer // offers of the current instant (batch.go)
 	flushing bool    // a flush is scheduled
 
-	seq   uint64
-	queue pending
-	wake  chan struct{}
-	done  chan struct{}
-	wg    sync.WaitGroup
-	// observe, when set, is told about every packet that comes out, with
-	// its one-way delay through the link.
-	observe func(size int, delay time.Duration)
+	seq        uint64
+	queue      pending
+	flushTimer *time.Timer // runs flush 1 ns after an instant's first offer
+	due, rest  []offer     // flush's scratch lists, reused
+	wake       chan struct{}
+	done       chan struct{}
+	wg         sync.WaitGroup
+	bufs       *bufPool
 }
 
 type departure struct {
@@ -89,32 +89,90 @@ type geState struct {
 	next uint64 // index of the next packet to step to
 }
 
+// packet is one packet waiting in the link to come out at at.
 type packet struct {
-	at      time.Time
-	seq     uint64
-	deliver func()
+	at    time.Time
+	seq   uint64
+	delay time.Duration // through the link
+	out   delivery
 }
 
-// pending is a min-heap of packets by delivery time, then arrival order.
+// delivery is where a packet goes when it comes out of a link, held by
+// value so that a packet costs no allocation of its own: a UDP datagram
+// (dgram set) goes to its socket (conn.go, deliver), a TCP segment to its
+// stream's callback.
+type delivery struct {
+	dgram   datagram
+	conn    *udpConn
+	up      bool // towards vnet; otherwise to the socket's reader
+	segment func(time.Duration)
+}
+
+func (d delivery) deliver(delay time.Duration) {
+	if d.segment != nil {
+		d.segment(delay)
+		return
+	}
+	d.conn.deliver(d.dgram, d.up)
+}
+
+// drop frees what a packet that never comes out holds.
+func (d delivery) drop() {
+	if d.conn != nil {
+		d.conn.h.bufs.put(d.dgram.buf)
+	}
+}
+
+// pending is a min-heap of packets by delivery time, then arrival order;
+// typed (not container/heap) so that a push boxes nothing.
 type pending []packet
 
-func (p pending) Len() int { return len(p) }
-func (p pending) Less(i, j int) bool {
+func (p pending) less(i, j int) bool {
 	if p[i].at.Equal(p[j].at) {
 		return p[i].seq < p[j].seq
 	}
 	return p[i].at.Before(p[j].at)
 }
-func (p pending) Swap(i, j int) { p[i], p[j] = p[j], p[i] }
-func (p *pending) Push(x any)   { *p = append(*p, x.(packet)) }
-func (p *pending) Pop() any {
-	old := *p
-	x := old[len(old)-1]
-	*p = old[:len(old)-1]
+
+func (p *pending) push(x packet) {
+	*p = append(*p, x)
+	q := *p
+	for i := len(q) - 1; i > 0; {
+		up := (i - 1) / 2
+		if !q.less(i, up) {
+			break
+		}
+		q[i], q[up] = q[up], q[i]
+		i = up
+	}
+}
+
+func (p *pending) pop() packet {
+	q := *p
+	x := q[0]
+	last := len(q) - 1
+	q[0] = q[last]
+	q[last] = packet{} // let the delivery's buffer go
+	q = q[:last]
+	for i := 0; ; {
+		m, l, r := i, 2*i+1, 2*i+2
+		if l < len(q) && q.less(l, m) {
+			m = l
+		}
+		if r < len(q) && q.less(r, m) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		q[i], q[m] = q[m], q[i]
+		i = m
+	}
+	*p = q
 	return x
 }
 
-func newLink(seed int64, host string, dir Direction, imp Impairment) *link {
+func newLink(seed int64, host string, dir Direction, imp Impairment, bufs *bufPool) *link {
 	f := newFates(uint64(seed), host+"/"+string(dir))
 	l := &link{
 		imp:   imp,
@@ -124,7 +182,10 @@ func newLink(seed int64, host string, dir Direction, imp Impairment) *link {
 		ge:    map[uint64]*geState{},
 		wake:  make(chan struct{}, 1),
 		done:  make(chan struct{}),
+		bufs:  bufs,
 	}
+	l.flushTimer = time.AfterFunc(time.Hour, l.flush)
+	l.flushTimer.Stop()
 	l.wg.Add(1)
 	go l.run()
 	return l
@@ -149,12 +210,14 @@ const (
 	tcpOverhead = 20 + 20
 )
 
-// send offers a UDP datagram; deliver is called when it comes out of the
-// link (twice if duplicated), unless it is dropped.
-func (l *link) send(data []byte, deliver func()) {
+// send offers a UDP datagram of socket c; it goes on (conn.go, deliver)
+// when it comes out of the link (twice if duplicated), unless it is
+// dropped.
+func (l *link) send(c *udpConn, d datagram, up bool) {
+	data := d.data()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.enqueue(offer{data: data, wire: len(data) + udpOverhead, key: offerKey(data), deliver: func(time.Duration) { deliver() }})
+	l.enqueue(offer{data: data, wire: len(data) + udpOverhead, key: offerKey(data), out: delivery{dgram: d, conn: c, up: up}})
 }
 
 // sendSegment offers a TCP segment of wire bytes (headers included) with
@@ -164,7 +227,7 @@ func (l *link) send(data []byte, deliver func()) {
 func (l *link) sendSegment(class, index uint64, wire int, extra time.Duration, deliver func(time.Duration)) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.enqueue(offer{class: class, index: index, wire: wire, extra: extra, key: 1 << 63, deliver: deliver})
+	l.enqueue(offer{class: class, index: index, wire: wire, extra: extra, key: 1 << 63, out: delivery{segment: deliver}})
 }
 
 // pass takes packets offered together at one instant through the link as
@@ -189,10 +252,12 @@ func (l *link) pass(burst []offer) {
 	imp := l.imp
 	if imp.Down {
 		l.stats.Down += n
+		dropAll(burst)
 		return
 	}
 	if l.lost(imp, class, index) {
 		l.stats.Lost += n
+		dropAll(burst)
 		return
 	}
 	out := now
@@ -200,6 +265,7 @@ func (l *link) pass(burst []offer) {
 		var ok bool
 		if out, ok = l.bottleneck(imp, now, wire); !ok {
 			l.stats.QueueDrops += n
+			dropAll(burst)
 			return
 		}
 	}
@@ -220,19 +286,26 @@ func (l *link) pass(burst []offer) {
 		copies = 2
 		l.stats.Duplicated += n
 	}
-	obs, d := l.observe, out.Sub(now)
-	for range copies {
+	d := out.Sub(now)
+	for c := range copies {
 		for _, b := range burst {
 			l.seq++
-			deliver, size := b.deliver, b.wire
-			heap.Push(&l.queue, packet{at: out, seq: l.seq, deliver: func() {
-				if obs != nil {
-					obs(size, d)
-				}
-				deliver(d)
-			}})
-			l.stats.DeliveredBytes += uint64(size)
+			o := b.out
+			if c > 0 && o.conn != nil {
+				// A duplicate: the first copy's buffer is freed when
+				// it is read, so the second needs its own.
+				o.dgram.buf = l.bufs.get(o.dgram.data())
+			}
+			l.queue.push(packet{at: out, seq: l.seq, delay: d, out: o})
+			l.stats.DeliveredBytes += uint64(b.wire)
 		}
+	}
+}
+
+// dropAll frees what the packets of a dropped burst hold.
+func dropAll(burst []offer) {
+	for _, b := range burst {
+		b.out.drop()
 	}
 }
 
@@ -346,13 +419,13 @@ func (l *link) run() {
 	defer l.wg.Done()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	var due []packet // reused: the packets of one instant
 	for {
 		l.mu.Lock()
-		var due []func()
+		due = due[:0]
 		now := time.Now()
 		for len(l.queue) > 0 && !l.queue[0].at.After(now) {
-			p := heap.Pop(&l.queue).(packet)
-			due = append(due, p.deliver)
+			due = append(due, l.queue.pop())
 			l.stats.Delivered++
 		}
 		next := time.Duration(-1)
@@ -360,8 +433,9 @@ func (l *link) run() {
 			next = l.queue[0].at.Sub(now)
 		}
 		l.mu.Unlock()
-		for _, d := range due {
-			d()
+		for i := range due {
+			due[i].out.deliver(due[i].delay)
+			due[i] = packet{}
 		}
 		var tc <-chan time.Time
 		if next >= 0 {
@@ -407,6 +481,9 @@ func (l *link) snapshot() LinkStats {
 
 // close stops delivery; packets still in flight are dropped.
 func (l *link) close() {
+	l.mu.Lock()
+	l.flushTimer.Stop()
+	l.mu.Unlock()
 	close(l.done)
 	l.wg.Wait()
 }
