@@ -46,16 +46,18 @@ func (l *link) enqueue(o offer) {
 	o.at = time.Now()
 	o.seq = len(l.batch)
 	l.batch = append(l.batch, o)
-	if !l.flushing {
-		l.flushing = true
-		l.flushTimer.Reset(time.Nanosecond)
+	if len(l.batch) == 1 {
+		// The link's goroutine (run) sets its timer for the batch.
+		select {
+		case l.wake <- struct{}{}:
+		default:
+		}
 	}
 }
 
-// flush takes every offer of past instants, in order.
-func (l *link) flush() {
-	l.mu.Lock()
-	now := time.Now()
+// flush takes every offer of instants before now, in order. Called by
+// run with l.mu held.
+func (l *link) flush(now time.Time) {
 	// The batch and the two lists are reused from flush to flush.
 	due, rest := l.due[:0], l.rest[:0]
 	for _, o := range l.batch {
@@ -67,10 +69,6 @@ func (l *link) flush() {
 	}
 	clear(l.batch)
 	l.batch, l.rest = rest, l.batch[:0]
-	l.flushing = len(rest) > 0
-	if l.flushing {
-		l.flushTimer.Reset(time.Nanosecond)
-	}
 	// Arrival order, but RTCP reports alike in type and size together.
 	slices.SortStableFunc(due, func(a, b offer) int {
 		return cmp.Or(a.at.Compare(b.at), cmp.Compare(a.class, b.class), cmp.Compare(a.index, b.index), cmp.Compare(a.seq, b.seq))
@@ -104,11 +102,6 @@ func (l *link) flush() {
 	}
 	clear(due)
 	l.due = due[:0]
-	l.mu.Unlock()
-	select {
-	case l.wake <- struct{}{}:
-	default:
-	}
 }
 
 // isRTCP reports whether a datagram is RTCP (RFC 5761 section 4), alone
