@@ -46,12 +46,10 @@ func (l *link) enqueue(o offer) {
 	o.at = time.Now()
 	o.seq = len(l.batch)
 	l.batch = append(l.batch, o)
-	if len(l.batch) == 1 {
-		// The link's goroutine (run) sets its timer for the batch.
-		select {
-		case l.wake <- struct{}{}:
-		default:
-		}
+	if !l.flushArmed {
+		// The link's goroutine (run) takes the batch 1 ns from now.
+		l.flushArmed = true
+		l.flushTimer.Reset(time.Nanosecond)
 	}
 }
 

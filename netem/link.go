@@ -66,11 +66,14 @@ type link struct {
 	ge      map[uint64]*geState // bursty loss, per packet class
 
 	batch []offer // offers not yet taken, oldest first (batch.go)
+	// flushTimer fires 1 ns after the batch's first offer; flushArmed
+	// says it is pending (set by enqueue, cleared by run on firing).
+	flushTimer *time.Timer
+	flushArmed bool
 
 	seq       uint64
 	queue     pending
 	due, rest []offer // flush's scratch lists, reused
-	wake      chan struct{}
 	done      chan struct{}
 	wg        sync.WaitGroup
 	bufs      *bufPool
@@ -178,10 +181,11 @@ func newLink(seed int64, host string, dir Direction, imp Impairment, bufs *bufPo
 		skew:  phase.LinkSkew(host + "/" + string(dir)),
 		start: time.Now(),
 		ge:    map[uint64]*geState{},
-		wake:  make(chan struct{}, 1),
 		done:  make(chan struct{}),
 		bufs:  bufs,
 	}
+	l.flushTimer = time.NewTimer(time.Hour)
+	l.flushTimer.Stop()
 	l.wg.Add(1)
 	go l.run()
 	return l
@@ -411,15 +415,21 @@ func (l *link) jitter(imp Impairment, class, index uint64) time.Duration {
 }
 
 // run takes the offers of past instants through the link (batch.go) and
-// delivers queued packets when they are due. It does both on one
-// goroutine: a timer per instant's flush (time.AfterFunc) started a
-// goroutine each time, whose stack then grew in the sort — about 6 % of
-// a quickstart run's CPU.
+// delivers queued packets when they are due, on one goroutine: a
+// time.AfterFunc per instant's flush started a goroutine each time, whose
+// stack then grew in the sort (about 6 % of a quickstart run's CPU).
+//
+// Its two timers are only ever reset once fired, or to a new time: a
+// reset of a pending timer marks it modified, and the runtime then
+// rebuilds the whole timer heap (runtime/time.go, timers.adjust), which in
+// a 50-person room, with thousands of pion's timers, took 10 % of the CPU.
 func (l *link) run() {
 	defer l.wg.Done()
 	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	defer timer.Stop()
-	var due []packet // reused: the packets of one instant
+	var armed time.Time // when timer fires, zero when not pending
+	var due []packet    // reused: the packets of one instant
 	for {
 		l.mu.Lock()
 		due = due[:0]
@@ -427,35 +437,36 @@ func (l *link) run() {
 		if len(l.batch) > 0 && l.batch[0].at.Before(now) {
 			l.flush(now)
 		}
+		if len(l.batch) > 0 && !l.flushArmed {
+			l.flushArmed = true
+			l.flushTimer.Reset(l.batch[0].at.Add(time.Nanosecond).Sub(now))
+		}
 		for len(l.queue) > 0 && !l.queue[0].at.After(now) {
 			due = append(due, l.queue.pop())
 			l.stats.Delivered++
 		}
-		next := time.Duration(-1)
+		var next time.Time
 		if len(l.queue) > 0 {
-			next = l.queue[0].at.Sub(now)
-		}
-		if len(l.batch) > 0 {
-			// The batch is taken 1 ns after its instant.
-			if f := l.batch[0].at.Add(time.Nanosecond).Sub(now); next < 0 || f < next {
-				next = f
-			}
+			next = l.queue[0].at
 		}
 		l.mu.Unlock()
 		for i := range due {
 			due[i].out.deliver(due[i].delay)
 			due[i] = packet{}
 		}
-		var tc <-chan time.Time
-		if next >= 0 {
-			timer.Reset(next)
-			tc = timer.C
+		if !next.IsZero() && !next.Equal(armed) {
+			timer.Reset(next.Sub(now))
+			armed = next
 		}
 		select {
 		case <-l.done:
 			return
-		case <-l.wake:
-		case <-tc:
+		case <-timer.C:
+			armed = time.Time{}
+		case <-l.flushTimer.C:
+			l.mu.Lock()
+			l.flushArmed = false
+			l.mu.Unlock()
 		}
 	}
 }
@@ -492,4 +503,5 @@ func (l *link) snapshot() LinkStats {
 func (l *link) close() {
 	close(l.done)
 	l.wg.Wait()
+	l.flushTimer.Stop()
 }
