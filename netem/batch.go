@@ -22,7 +22,7 @@ type offer struct {
 	class, index uint64 // a TCP segment's identity
 	wire         int
 	extra        time.Duration
-	deliver      func(time.Duration)
+	out          delivery
 	key          uint64 // what the packet is (offerKey)
 	seq          int    // arrival order, for ties
 }
@@ -46,17 +46,18 @@ func (l *link) enqueue(o offer) {
 	o.at = time.Now()
 	o.seq = len(l.batch)
 	l.batch = append(l.batch, o)
-	if !l.flushing {
-		l.flushing = true
-		time.AfterFunc(time.Nanosecond, l.flush)
+	if !l.flushArmed {
+		// The link's goroutine (run) takes the batch 1 ns from now.
+		l.flushArmed = true
+		l.flushTimer.Reset(time.Nanosecond)
 	}
 }
 
-// flush takes every offer of past instants, in order.
-func (l *link) flush() {
-	l.mu.Lock()
-	now := time.Now()
-	var due, rest []offer
+// flush takes every offer of instants before now, in order. Called by
+// run with l.mu held.
+func (l *link) flush(now time.Time) {
+	// The batch and the two lists are reused from flush to flush.
+	due, rest := l.due[:0], l.rest[:0]
 	for _, o := range l.batch {
 		if o.at.Before(now) {
 			due = append(due, o)
@@ -64,11 +65,8 @@ func (l *link) flush() {
 			rest = append(rest, o)
 		}
 	}
-	l.batch = rest
-	l.flushing = len(rest) > 0
-	if l.flushing {
-		time.AfterFunc(time.Nanosecond, l.flush)
-	}
+	clear(l.batch)
+	l.batch, l.rest = rest, l.batch[:0]
 	// Arrival order, but RTCP reports alike in type and size together.
 	slices.SortStableFunc(due, func(a, b offer) int {
 		return cmp.Or(a.at.Compare(b.at), cmp.Compare(a.class, b.class), cmp.Compare(a.index, b.index), cmp.Compare(a.seq, b.seq))
@@ -92,19 +90,16 @@ func (l *link) flush() {
 	// fate, and come out at one instant. (Other packets of one kind and
 	// size at one instant, such as a video frame's, come from one
 	// goroutine in order.)
-	for len(due) > 0 {
+	for rest := due; len(rest) > 0; {
 		n := 1
-		for n < len(due) && isRTCP(due[0].data) && due[n].at.Equal(due[0].at) && due[n].key == due[0].key && len(due[n].data) == len(due[0].data) {
+		for n < len(rest) && isRTCP(rest[0].data) && rest[n].at.Equal(rest[0].at) && rest[n].key == rest[0].key && len(rest[n].data) == len(rest[0].data) {
 			n++
 		}
-		l.pass(due[:n])
-		due = due[n:]
+		l.pass(rest[:n])
+		rest = rest[n:]
 	}
-	l.mu.Unlock()
-	select {
-	case l.wake <- struct{}{}:
-	default:
-	}
+	clear(due)
+	l.due = due[:0]
 }
 
 // isRTCP reports whether a datagram is RTCP (RFC 5761 section 4), alone

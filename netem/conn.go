@@ -25,6 +25,7 @@ type hostNet struct {
 	ip, public net.IP
 	capture    *Capture
 	tcp        *tcpFabric
+	bufs       *bufPool
 	// canRebind puts a rebinding layer under each UDP socket (rebind.go).
 	canRebind bool
 
@@ -201,10 +202,16 @@ func (h *hostNet) wrap(inner transport.UDPConn) *udpConn {
 	return c
 }
 
+// datagram is a packet on its way through the host's access link: its
+// bytes in a buffer of the network's pool, and the far end's address (the
+// destination on the way up, the source on the way down; nil on the way
+// up for a connected socket's Write).
 type datagram struct {
-	data []byte
-	from net.Addr
+	buf  *[]byte
+	addr net.Addr
 }
+
+func (d datagram) data() []byte { return *d.buf }
 
 // udpConn sends through the host's uplink and receives through its downlink.
 type udpConn struct {
@@ -233,19 +240,34 @@ func (c *udpConn) readLoop() {
 			c.h.down.firewalled()
 			continue
 		}
-		d := datagram{data: append([]byte(nil), buf[:n]...), from: from}
-		c.h.down.send(d.data, func() {
-			if c.h.capture != nil {
-				ua, _ := d.from.(*net.UDPAddr)
-				c.h.capture.packet(time.Now(), ua, c.local(), d.data)
-			}
-			select {
-			case <-c.closed:
-			case c.recv <- d:
-			default: // receive buffer full: the kernel would drop it too
-			}
-		})
+		c.h.down.send(c, datagram{buf: c.h.bufs.get(buf[:n]), addr: from}, false)
 	}
+}
+
+// deliver hands a datagram that came out of the access link on: up to
+// vnet (which copies it), or down to the socket's reader (which copies it
+// in ReadFrom). Its buffer goes back to the pool after the copy.
+func (c *udpConn) deliver(d datagram, up bool) {
+	if up {
+		if d.addr == nil {
+			_, _ = c.UDPConn.Write(d.data())
+		} else {
+			_, _ = c.UDPConn.WriteTo(d.data(), d.addr)
+		}
+		c.h.bufs.put(d.buf)
+		return
+	}
+	if c.h.capture != nil {
+		ua, _ := d.addr.(*net.UDPAddr)
+		c.h.capture.packet(time.Now(), ua, c.local(), d.data())
+	}
+	select {
+	case <-c.closed:
+	case c.recv <- d:
+		return
+	default: // receive buffer full: the kernel would drop it too
+	}
+	c.h.bufs.put(d.buf)
 }
 
 func (c *udpConn) ReadFrom(p []byte) (int, net.Addr, error) {
@@ -256,7 +278,9 @@ func (c *udpConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	}
 	select {
 	case d := <-c.recv:
-		return copy(p, d.data), d.from, nil
+		n := copy(p, d.data())
+		c.h.bufs.put(d.buf)
+		return n, d.addr, nil
 	case <-c.closed:
 		return 0, nil, net.ErrClosed
 	case <-c.deadline.wait():
@@ -290,12 +314,11 @@ func (c *udpConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 		c.h.up.firewalled()
 		return len(p), nil
 	}
-	data := append([]byte(nil), p...)
 	if c.h.capture != nil {
 		ua, _ := addr.(*net.UDPAddr)
-		c.h.capture.packet(time.Now(), c.local(), ua, data)
+		c.h.capture.packet(time.Now(), c.local(), ua, p)
 	}
-	c.h.up.send(data, func() { _, _ = c.UDPConn.WriteTo(data, addr) })
+	c.h.up.send(c, datagram{buf: c.h.bufs.get(p), addr: addr}, true)
 	return len(p), nil
 }
 
@@ -315,12 +338,11 @@ func (c *udpConn) Write(p []byte) (int, error) {
 		c.h.up.firewalled()
 		return len(p), nil
 	}
-	data := append([]byte(nil), p...)
 	if c.h.capture != nil {
 		ua, _ := raddr.(*net.UDPAddr)
-		c.h.capture.packet(time.Now(), c.local(), ua, data)
+		c.h.capture.packet(time.Now(), c.local(), ua, p)
 	}
-	c.h.up.send(data, func() { _, _ = c.UDPConn.Write(data) })
+	c.h.up.send(c, datagram{buf: c.h.bufs.get(p)}, true)
 	return len(p), nil
 }
 
@@ -350,6 +372,42 @@ func (c *udpConn) Close() error {
 		c.wg.Wait()
 	})
 	return err
+}
+
+// bufPool recycles the buffers datagrams wait in while they cross a
+// link, one pool per network: a packet took two copies, two closures and
+// a boxed heap entry per link crossed, and a conference's runs spent more
+// time allocating and collecting than moving packets (issue #21).
+type bufPool struct{ p sync.Pool }
+
+// pooledSize is the capacity of a pooled buffer: any datagram pion sends
+// (its MTU is 1460 bytes, a TURN ChannelData header adds 4); larger ones
+// get a buffer of their own.
+const pooledSize = 1536
+
+func newBufPool() *bufPool {
+	return &bufPool{p: sync.Pool{New: func() any {
+		b := make([]byte, 0, pooledSize)
+		return &b
+	}}}
+}
+
+// get returns a buffer holding a copy of p.
+func (b *bufPool) get(p []byte) *[]byte {
+	if len(p) > pooledSize {
+		c := append([]byte(nil), p...)
+		return &c
+	}
+	buf := b.p.Get().(*[]byte)
+	*buf = append((*buf)[:0], p...)
+	return buf
+}
+
+// put gives a buffer back once nothing refers to its bytes.
+func (b *bufPool) put(buf *[]byte) {
+	if buf != nil && cap(*buf) == pooledSize {
+		b.p.Put(buf)
+	}
 }
 
 // deadline is a settable read deadline whose wait channel closes when it

@@ -1,11 +1,11 @@
 package netem
 
 import (
-	"container/heap"
-	"github.com/rtclab/rtclab/phase"
 	"math"
 	"sync"
 	"time"
+
+	"github.com/rtclab/rtclab/phase"
 )
 
 // Direction of a link, seen from its host.
@@ -65,17 +65,18 @@ type link struct {
 	lastOut time.Time           // for no-reorder
 	ge      map[uint64]*geState // bursty loss, per packet class
 
-	batch    []offer // offers of the current instant (batch.go)
-	flushing bool    // a flush is scheduled
+	batch []offer // offers not yet taken, oldest first (batch.go)
+	// flushTimer fires 1 ns after the batch's first offer; flushArmed
+	// says it is pending (set by enqueue, cleared by run on firing).
+	flushTimer *time.Timer
+	flushArmed bool
 
-	seq   uint64
-	queue pending
-	wake  chan struct{}
-	done  chan struct{}
-	wg    sync.WaitGroup
-	// observe, when set, is told about every packet that comes out, with
-	// its one-way delay through the link.
-	observe func(size int, delay time.Duration)
+	seq       uint64
+	queue     pending
+	due, rest []offer // flush's scratch lists, reused
+	done      chan struct{}
+	wg        sync.WaitGroup
+	bufs      *bufPool
 }
 
 type departure struct {
@@ -89,32 +90,90 @@ type geState struct {
 	next uint64 // index of the next packet to step to
 }
 
+// packet is one packet waiting in the link to come out at at.
 type packet struct {
-	at      time.Time
-	seq     uint64
-	deliver func()
+	at    time.Time
+	seq   uint64
+	delay time.Duration // through the link
+	out   delivery
 }
 
-// pending is a min-heap of packets by delivery time, then arrival order.
+// delivery is where a packet goes when it comes out of a link, held by
+// value so that a packet costs no allocation of its own: a UDP datagram
+// (dgram set) goes to its socket (conn.go, deliver), a TCP segment to its
+// stream's callback.
+type delivery struct {
+	dgram   datagram
+	conn    *udpConn
+	up      bool // towards vnet; otherwise to the socket's reader
+	segment func(time.Duration)
+}
+
+func (d delivery) deliver(delay time.Duration) {
+	if d.segment != nil {
+		d.segment(delay)
+		return
+	}
+	d.conn.deliver(d.dgram, d.up)
+}
+
+// drop frees what a packet that never comes out holds.
+func (d delivery) drop() {
+	if d.conn != nil {
+		d.conn.h.bufs.put(d.dgram.buf)
+	}
+}
+
+// pending is a min-heap of packets by delivery time, then arrival order;
+// typed (not container/heap) so that a push boxes nothing.
 type pending []packet
 
-func (p pending) Len() int { return len(p) }
-func (p pending) Less(i, j int) bool {
+func (p pending) less(i, j int) bool {
 	if p[i].at.Equal(p[j].at) {
 		return p[i].seq < p[j].seq
 	}
 	return p[i].at.Before(p[j].at)
 }
-func (p pending) Swap(i, j int) { p[i], p[j] = p[j], p[i] }
-func (p *pending) Push(x any)   { *p = append(*p, x.(packet)) }
-func (p *pending) Pop() any {
-	old := *p
-	x := old[len(old)-1]
-	*p = old[:len(old)-1]
+
+func (p *pending) push(x packet) {
+	*p = append(*p, x)
+	q := *p
+	for i := len(q) - 1; i > 0; {
+		up := (i - 1) / 2
+		if !q.less(i, up) {
+			break
+		}
+		q[i], q[up] = q[up], q[i]
+		i = up
+	}
+}
+
+func (p *pending) pop() packet {
+	q := *p
+	x := q[0]
+	last := len(q) - 1
+	q[0] = q[last]
+	q[last] = packet{} // let the delivery's buffer go
+	q = q[:last]
+	for i := 0; ; {
+		m, l, r := i, 2*i+1, 2*i+2
+		if l < len(q) && q.less(l, m) {
+			m = l
+		}
+		if r < len(q) && q.less(r, m) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		q[i], q[m] = q[m], q[i]
+		i = m
+	}
+	*p = q
 	return x
 }
 
-func newLink(seed int64, host string, dir Direction, imp Impairment) *link {
+func newLink(seed int64, host string, dir Direction, imp Impairment, bufs *bufPool) *link {
 	f := newFates(uint64(seed), host+"/"+string(dir))
 	l := &link{
 		imp:   imp,
@@ -122,9 +181,11 @@ func newLink(seed int64, host string, dir Direction, imp Impairment) *link {
 		skew:  phase.LinkSkew(host + "/" + string(dir)),
 		start: time.Now(),
 		ge:    map[uint64]*geState{},
-		wake:  make(chan struct{}, 1),
 		done:  make(chan struct{}),
+		bufs:  bufs,
 	}
+	l.flushTimer = time.NewTimer(time.Hour)
+	l.flushTimer.Stop()
 	l.wg.Add(1)
 	go l.run()
 	return l
@@ -149,12 +210,14 @@ const (
 	tcpOverhead = 20 + 20
 )
 
-// send offers a UDP datagram; deliver is called when it comes out of the
-// link (twice if duplicated), unless it is dropped.
-func (l *link) send(data []byte, deliver func()) {
+// send offers a UDP datagram of socket c; it goes on (conn.go, deliver)
+// when it comes out of the link (twice if duplicated), unless it is
+// dropped.
+func (l *link) send(c *udpConn, d datagram, up bool) {
+	data := d.data()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.enqueue(offer{data: data, wire: len(data) + udpOverhead, key: offerKey(data), deliver: func(time.Duration) { deliver() }})
+	l.enqueue(offer{data: data, wire: len(data) + udpOverhead, key: offerKey(data), out: delivery{dgram: d, conn: c, up: up}})
 }
 
 // sendSegment offers a TCP segment of wire bytes (headers included) with
@@ -164,7 +227,7 @@ func (l *link) send(data []byte, deliver func()) {
 func (l *link) sendSegment(class, index uint64, wire int, extra time.Duration, deliver func(time.Duration)) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.enqueue(offer{class: class, index: index, wire: wire, extra: extra, key: 1 << 63, deliver: deliver})
+	l.enqueue(offer{class: class, index: index, wire: wire, extra: extra, key: 1 << 63, out: delivery{segment: deliver}})
 }
 
 // pass takes packets offered together at one instant through the link as
@@ -189,10 +252,12 @@ func (l *link) pass(burst []offer) {
 	imp := l.imp
 	if imp.Down {
 		l.stats.Down += n
+		dropAll(burst)
 		return
 	}
 	if l.lost(imp, class, index) {
 		l.stats.Lost += n
+		dropAll(burst)
 		return
 	}
 	out := now
@@ -200,6 +265,7 @@ func (l *link) pass(burst []offer) {
 		var ok bool
 		if out, ok = l.bottleneck(imp, now, wire); !ok {
 			l.stats.QueueDrops += n
+			dropAll(burst)
 			return
 		}
 	}
@@ -220,19 +286,26 @@ func (l *link) pass(burst []offer) {
 		copies = 2
 		l.stats.Duplicated += n
 	}
-	obs, d := l.observe, out.Sub(now)
-	for range copies {
+	d := out.Sub(now)
+	for c := range copies {
 		for _, b := range burst {
 			l.seq++
-			deliver, size := b.deliver, b.wire
-			heap.Push(&l.queue, packet{at: out, seq: l.seq, deliver: func() {
-				if obs != nil {
-					obs(size, d)
-				}
-				deliver(d)
-			}})
-			l.stats.DeliveredBytes += uint64(size)
+			o := b.out
+			if c > 0 && o.conn != nil {
+				// A duplicate: the first copy's buffer is freed when
+				// it is read, so the second needs its own.
+				o.dgram.buf = l.bufs.get(o.dgram.data())
+			}
+			l.queue.push(packet{at: out, seq: l.seq, delay: d, out: o})
+			l.stats.DeliveredBytes += uint64(b.wire)
 		}
+	}
+}
+
+// dropAll frees what the packets of a dropped burst hold.
+func dropAll(burst []offer) {
+	for _, b := range burst {
+		b.out.drop()
 	}
 }
 
@@ -341,38 +414,59 @@ func (l *link) jitter(imp Impairment, class, index uint64) time.Duration {
 	return time.Duration((2*u1 - 1) * j)
 }
 
-// run delivers queued packets when they are due.
+// run takes the offers of past instants through the link (batch.go) and
+// delivers queued packets when they are due, on one goroutine: a
+// time.AfterFunc per instant's flush started a goroutine each time, whose
+// stack then grew in the sort (about 6 % of a quickstart run's CPU).
+//
+// Its two timers are only ever reset once fired, or to a new time: a
+// reset of a pending timer marks it modified, and the runtime then
+// rebuilds the whole timer heap (runtime/time.go, timers.adjust), which in
+// a 50-person room, with thousands of pion's timers, took 10 % of the CPU.
 func (l *link) run() {
 	defer l.wg.Done()
 	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	defer timer.Stop()
+	var armed time.Time // when timer fires, zero when not pending
+	var due []packet    // reused: the packets of one instant
 	for {
 		l.mu.Lock()
-		var due []func()
+		due = due[:0]
 		now := time.Now()
+		if len(l.batch) > 0 && l.batch[0].at.Before(now) {
+			l.flush(now)
+		}
+		if len(l.batch) > 0 && !l.flushArmed {
+			l.flushArmed = true
+			l.flushTimer.Reset(l.batch[0].at.Add(time.Nanosecond).Sub(now))
+		}
 		for len(l.queue) > 0 && !l.queue[0].at.After(now) {
-			p := heap.Pop(&l.queue).(packet)
-			due = append(due, p.deliver)
+			due = append(due, l.queue.pop())
 			l.stats.Delivered++
 		}
-		next := time.Duration(-1)
+		var next time.Time
 		if len(l.queue) > 0 {
-			next = l.queue[0].at.Sub(now)
+			next = l.queue[0].at
 		}
 		l.mu.Unlock()
-		for _, d := range due {
-			d()
+		for i := range due {
+			due[i].out.deliver(due[i].delay)
+			due[i] = packet{}
 		}
-		var tc <-chan time.Time
-		if next >= 0 {
-			timer.Reset(next)
-			tc = timer.C
+		if !next.IsZero() && !next.Equal(armed) {
+			timer.Reset(next.Sub(now))
+			armed = next
 		}
 		select {
 		case <-l.done:
 			return
-		case <-l.wake:
-		case <-tc:
+		case <-timer.C:
+			armed = time.Time{}
+		case <-l.flushTimer.C:
+			l.mu.Lock()
+			l.flushArmed = false
+			l.mu.Unlock()
 		}
 	}
 }
@@ -409,4 +503,5 @@ func (l *link) snapshot() LinkStats {
 func (l *link) close() {
 	close(l.done)
 	l.wg.Wait()
+	l.flushTimer.Stop()
 }

@@ -112,6 +112,7 @@ func (h *Host) SetImpairment(dir Direction, imp Impairment) error {
 // Network is a running emulated network.
 type Network struct {
 	tcp       *tcpFabric
+	bufs      *bufPool
 	wan       *vnet.Router
 	hosts     map[string]*Host
 	order     []*Host
@@ -142,7 +143,7 @@ func New(cfg Config) (*Network, error) {
 	if err != nil {
 		return nil, fmt.Errorf("netem: wan: %w", err)
 	}
-	n := &Network{wan: wan, hosts: map[string]*Host{}, tcp: newTCPFabric()}
+	n := &Network{wan: wan, hosts: map[string]*Host{}, tcp: newTCPFabric(), bufs: newBufPool()}
 	add := func(h *Host) {
 		n.hosts[h.Name] = h
 		n.order = append(n.order, h)
@@ -158,9 +159,9 @@ func New(cfg Config) (*Network, error) {
 		}
 		// Servers have a perfect access link (it carries TCP and captures).
 		h := &Host{Name: name, NAT: Open, Behaviour: "no NAT", IP: ip, PublicIP: ip}
-		h.up = newLink(cfg.Seed, name, Uplink, Impairment{})
-		h.down = newLink(cfg.Seed, name, Downlink, Impairment{})
-		h.Net = &hostNet{Net: vn, up: h.up, down: h.down, ip: ip, public: ip, capture: capture(cfg, name), tcp: n.tcp}
+		h.up = newLink(cfg.Seed, name, Uplink, Impairment{}, n.bufs)
+		h.down = newLink(cfg.Seed, name, Downlink, Impairment{}, n.bufs)
+		h.Net = &hostNet{Net: vn, up: h.up, down: h.down, ip: ip, public: ip, capture: capture(cfg, name), tcp: n.tcp, bufs: n.bufs}
 		add(h)
 	}
 	for i, hc := range cfg.Hosts {
@@ -275,9 +276,9 @@ func (n *Network) addClient(wan *vnet.Router, lf logging.LoggerFactory, cfg Conf
 			return nil, fmt.Errorf("netem: host %s nat: %w", hc.Name, err)
 		}
 	}
-	h.up = newLink(cfg.Seed, hc.Name, Uplink, hc.Uplink)
-	h.down = newLink(cfg.Seed, hc.Name, Downlink, hc.Downlink)
-	h.Net = &hostNet{Net: vn, up: h.up, down: h.down, blockUDP: fw.BlockUDP, allowed: allowed, ip: h.IP, public: public, capture: capture(cfg, hc.Name), tcp: n.tcp, canRebind: hc.Rebindable}
+	h.up = newLink(cfg.Seed, hc.Name, Uplink, hc.Uplink, n.bufs)
+	h.down = newLink(cfg.Seed, hc.Name, Downlink, hc.Downlink, n.bufs)
+	h.Net = &hostNet{Net: vn, up: h.up, down: h.down, blockUDP: fw.BlockUDP, allowed: allowed, ip: h.IP, public: public, capture: capture(cfg, hc.Name), tcp: n.tcp, canRebind: hc.Rebindable, bufs: n.bufs}
 	return h, nil
 }
 

@@ -412,3 +412,87 @@ func TestCloseFreesSocketsLeftOpen(t *testing.T) {
 		}
 	})
 }
+
+// Datagrams wait in pooled buffers while they cross the links (conn.go,
+// bufPool): every packet must come out with its own bytes — duplicated,
+// reordered, dropped, larger than a pooled buffer, and sent from a buffer
+// the sender overwrites at once.
+func TestPooledBuffersKeepEveryPacket(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		imp := Impairment{Loss: 0.1, Duplicate: 0.3, Delay: 20 * time.Millisecond, Jitter: 15 * time.Millisecond, Reorder: true}
+		n, err := New(Config{Seed: 3, Servers: []string{"s"}, Hosts: []HostConfig{{Name: "c", NAT: FullCone, Uplink: imp, Downlink: imp}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer n.Close()
+		s, _ := n.Host("s")
+		c, _ := n.Host("c")
+		srv, err := s.Net.ListenPacket("udp4", s.IP.String()+":9000")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Close()
+		cl, err := c.Net.ListenPacket("udp4", "0.0.0.0:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		// payload i: its index, then a byte pattern of it; sizes up to
+		// past a pooled buffer.
+		payload := func(buf []byte, i int) []byte {
+			size := 8 + (i*37)%(pooledSize+600)
+			b := buf[:size]
+			for k := range b {
+				b[k] = byte(i*31 + k)
+			}
+			b[0], b[1] = byte(i>>8), byte(i)
+			return b
+		}
+		const sent = 3000
+		seen := make([]int, sent)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			rb, want := make([]byte, 4096), make([]byte, 4096)
+			for {
+				_ = srv.SetReadDeadline(time.Now().Add(time.Second))
+				m, _, err := srv.ReadFrom(rb)
+				if err != nil {
+					return
+				}
+				i := int(rb[0])<<8 | int(rb[1])
+				if i >= sent || string(rb[:m]) != string(payload(want, i)) {
+					t.Errorf("packet %d came out with other bytes (%d bytes)", i, m)
+					continue
+				}
+				seen[i]++
+				// Overwrite the reader's buffer as a program would.
+				clear(rb)
+			}
+		}()
+		wb := make([]byte, 4096)
+		to := &net.UDPAddr{IP: s.IP, Port: 9000}
+		for i := range sent {
+			if _, err := cl.WriteTo(payload(wb, i), to); err != nil {
+				t.Fatal(err)
+			}
+			clear(wb) // the sender reuses its buffer at once
+			time.Sleep(time.Millisecond)
+		}
+		<-done
+		got, twice := 0, 0
+		for _, k := range seen {
+			got += k
+			if k > 2 {
+				t.Fatalf("a packet came out %d times", k)
+			}
+			if k == 2 {
+				twice++
+			}
+		}
+		up, down := c.Stats(Uplink), s.Stats(Downlink)
+		if uint64(got) != down.Delivered || up.Delivered != down.Packets || twice == 0 || up.Lost == 0 {
+			t.Errorf("received %d (%d twice); uplink %+v; server downlink %+v", got, twice, up, down)
+		}
+	})
+}

@@ -22,6 +22,7 @@ type Capture struct {
 	w   io.Writer
 	err error
 	id  uint16
+	buf []byte // one record, reused (an io.Writer keeps nothing of p)
 }
 
 // pcap constants (https://www.tcpdump.org/manpages/pcap-savefile.5.html).
@@ -107,7 +108,11 @@ func (c *Capture) ip(at time.Time, srcIP, dstIP net.IP, proto byte, header, payl
 	if total > pcapSnapLen {
 		return
 	}
-	buf := make([]byte, 16+total)
+	if cap(c.buf) < 16+total {
+		c.buf = make([]byte, 16+total)
+	}
+	buf := c.buf[:16+total]
+	clear(buf[:36]) // record header and IP header: only some bytes are set
 	us := at.UnixMicro()
 	binary.LittleEndian.PutUint32(buf[0:], uint32(us/1e6))
 	binary.LittleEndian.PutUint32(buf[4:], uint32(us%1e6))

@@ -49,14 +49,7 @@ func (m *mediaState) sample(now time.Time, r *run, streams []*streamTrack) {
 		if st.rx.Kind != "video" {
 			continue
 		}
-		shown := 0
-		frames := st.rx.Frames()
-		for i := len(frames) - 1; i >= 0 && now.Sub(frames[i].At) < fpsWindow; i-- {
-			if frames[i].Decodable {
-				shown++
-			}
-		}
-		if len(frames) > 0 {
+		if shown, started := st.rx.ShownWithin(now, fpsWindow); started {
 			r.rec.Sample(now, "fps "+st.name, "fps", "frames/s", float64(shown))
 		}
 	}

@@ -31,8 +31,12 @@ type assembled struct {
 // start and reports the loss, so its decoder knows the picture broke.
 type assembler struct {
 	newDepacketizer func() rtp.Depacketizer
-	isKeyframe      func([]byte) bool
-	giveUp          time.Duration
+	// probe answers IsPartitionHead and IsPartitionTail, which look at
+	// one packet only; each frame's Unmarshal gets a depacketizer of its
+	// own (H.264's and AV1's keep fragments between calls).
+	probe      rtp.Depacketizer
+	isKeyframe func([]byte) bool
+	giveUp     time.Duration
 
 	started   bool
 	emitted   bool
@@ -43,17 +47,49 @@ type assembler struct {
 	// gapSince is when the packet at next was first found missing.
 	gapSince time.Time
 	lost     int
+
+	// free holds packets done with, for packet to hand out again with
+	// their payload storage; frames and keyData are reused storage of
+	// the frames pop hands out and of keyframeAfter's trial frame.
+	free    []*rtp.Packet
+	frames  []byte
+	keyData []byte
 }
 
 func newAssembler(newDepacketizer func() rtp.Depacketizer, isKeyframe func([]byte) bool, giveUp time.Duration) *assembler {
-	return &assembler{newDepacketizer: newDepacketizer, isKeyframe: isKeyframe, giveUp: giveUp, pkts: map[int64]*rtp.Packet{}}
+	return &assembler{newDepacketizer: newDepacketizer, probe: newDepacketizer(), isKeyframe: isKeyframe, giveUp: giveUp, pkts: map[int64]*rtp.Packet{}}
+}
+
+// maxFree bounds the packets kept for reuse.
+const maxFree = 256
+
+// packet returns a packet for the caller to fill and push: one the
+// assembler is done with (its Payload, emptied, is storage to reuse), or
+// a new one.
+func (a *assembler) packet() *rtp.Packet {
+	if n := len(a.free); n > 0 {
+		p := a.free[n-1]
+		a.free[n-1] = nil
+		a.free = a.free[:n-1]
+		p.Payload = p.Payload[:0]
+		return p
+	}
+	return &rtp.Packet{}
+}
+
+// recycle takes back a packet nothing refers to any more.
+func (a *assembler) recycle(p *rtp.Packet) {
+	if len(a.free) < maxFree {
+		a.free = append(a.free, p)
+	}
 }
 
 // maxBuffered bounds the packets held while a gap is open.
 const maxBuffered = 4096
 
 // push adds a packet that arrived at now and returns the frames it
-// completes, in order.
+// completes, in order. The assembler owns p from now on; the frames'
+// data is valid until the next push.
 func (a *assembler) push(p *rtp.Packet, now time.Time) []assembled {
 	seq := a.unwrapper.Unwrap(p.SequenceNumber)
 	if !a.started {
@@ -62,12 +98,15 @@ func (a *assembler) push(p *rtp.Packet, now time.Time) []assembled {
 	}
 	if seq < a.next {
 		if a.emitted {
+			a.recycle(p)
 			return a.pop(now) // late duplicate or too late
 		}
 		a.next = seq // reordered before the first frame came out
 	}
 	if _, dup := a.pkts[seq]; !dup {
 		a.pkts[seq] = p
+	} else {
+		a.recycle(p)
 	}
 	a.highest = max(a.highest, seq)
 	return a.pop(now)
@@ -76,27 +115,35 @@ func (a *assembler) push(p *rtp.Packet, now time.Time) []assembled {
 // pop hands out every frame that can be handed out now.
 func (a *assembler) pop(now time.Time) []assembled {
 	var out []assembled
+	a.frames = a.frames[:0]
 	for a.next <= a.highest {
 		p, ok := a.pkts[a.next]
 		if ok && (len(p.Payload) == 0 || isProbe(p)) {
 			// padding only, or an SFU's bandwidth probe: no media, no loss
 			delete(a.pkts, a.next)
+			a.recycle(p)
 			a.next++
 			a.gapSince = time.Time{}
 			continue
 		}
-		d := a.newDepacketizer()
-		head := ok && d.IsPartitionHead(p.Payload)
+		head := ok && a.probe.IsPartitionHead(p.Payload)
 		if head {
 			end, complete := a.frameEnd(a.next)
 			if complete {
 				f := assembled{timestamp: p.Timestamp, lostBefore: a.lost}
+				d := a.newDepacketizer()
+				from := len(a.frames)
 				for s := a.next; s <= end; s++ {
-					if payload, err := d.Unmarshal(a.pkts[s].Payload); err == nil {
-						f.data = append(f.data, payload...)
+					q := a.pkts[s]
+					if payload, err := d.Unmarshal(q.Payload); err == nil {
+						a.frames = append(a.frames, payload...)
 					}
 					delete(a.pkts, s)
+					a.recycle(q)
 				}
+				// Frames of one pop share a.frames; one that grew it
+				// keeps the earlier storage, which stays valid.
+				f.data = a.frames[from:len(a.frames):len(a.frames)]
 				a.lost, a.next, a.gapSince, a.emitted = 0, end+1, time.Time{}, true
 				out = append(out, f)
 				continue
@@ -142,7 +189,7 @@ func (a *assembler) frameEnd(head int64) (end int64, complete bool) {
 			// the next frame started: this one's tail was lost
 			return s - 1, false
 		}
-		if a.newDepacketizer().IsPartitionTail(p.Marker, p.Payload) {
+		if a.probe.IsPartitionTail(p.Marker, p.Payload) {
 			return s, complete
 		}
 	}
@@ -162,7 +209,7 @@ func (a *assembler) firstMissing(from int64) int64 {
 func (a *assembler) keyframeAfter(from int64) (int64, bool) {
 	for s := from; s <= a.highest; s++ {
 		p, ok := a.pkts[s]
-		if !ok || !a.newDepacketizer().IsPartitionHead(p.Payload) {
+		if !ok || !a.probe.IsPartitionHead(p.Payload) {
 			continue
 		}
 		end, complete := a.frameEnd(s)
@@ -170,12 +217,13 @@ func (a *assembler) keyframeAfter(from int64) (int64, bool) {
 			continue
 		}
 		d := a.newDepacketizer()
-		var data []byte
+		data := a.keyData[:0]
 		for i := s; i <= end; i++ {
 			if payload, err := d.Unmarshal(a.pkts[i].Payload); err == nil {
 				data = append(data, payload...)
 			}
 		}
+		a.keyData = data
 		if a.isKeyframe(data) {
 			return s, true
 		}
@@ -187,7 +235,7 @@ func (a *assembler) keyframeAfter(from int64) (int64, bool) {
 // highest+1.
 func (a *assembler) nextHead(from int64) int64 {
 	for s := from; s <= a.highest; s++ {
-		if p, ok := a.pkts[s]; ok && a.newDepacketizer().IsPartitionHead(p.Payload) {
+		if p, ok := a.pkts[s]; ok && a.probe.IsPartitionHead(p.Payload) {
 			return s
 		}
 	}
@@ -198,8 +246,9 @@ func (a *assembler) nextHead(from int64) int64 {
 // lost.
 func (a *assembler) skipTo(to int64) {
 	for s := a.next; s < to; s++ {
-		if _, ok := a.pkts[s]; ok {
+		if p, ok := a.pkts[s]; ok {
 			delete(a.pkts, s)
+			a.recycle(p)
 		}
 		a.lost++
 	}

@@ -93,15 +93,23 @@ func (a *Agent) receive(c *Conn, t *webrtc.TrackRemote, r *Receiver) {
 			return
 		}
 		pkt := &scratch
+		var own []byte
 		if asm != nil {
-			pkt = &rtp.Packet{} // kept by the assembler until its frame is out
+			// kept by the assembler until its frame is out; its
+			// payload is copied into storage of the packet's own
+			pkt = asm.packet()
+			own = pkt.Payload[:0]
 		}
 		if err := pkt.Unmarshal(buf[:n]); err != nil {
+			if asm != nil {
+				pkt.Payload = own
+				asm.recycle(pkt)
+			}
 			continue // not RTP: nothing to count
 		}
 		if asm != nil {
-			pkt.Payload = append([]byte(nil), pkt.Payload...)
-			pkt.Extensions, pkt.CSRC = nil, nil // only the payload is kept
+			pkt.Payload = append(own, pkt.Payload...)
+			pkt.Extensions, pkt.CSRC = pkt.Extensions[:0], nil // only the payload is kept
 		}
 		now := time.Now()
 		media := len(pkt.Payload)
@@ -178,6 +186,22 @@ func (r *Receiver) Arrivals() []analysis.Packet {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]analysis.Packet(nil), r.arrivals...)
+}
+
+// ShownWithin counts the decodable frames that became complete less than
+// window before now, without copying the frame log (the runner samples
+// frames per second of every stream ten times a second); started reports
+// whether a frame has arrived at all.
+func (r *Receiver) ShownWithin(now time.Time, window time.Duration) (shown int, started bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	frames := r.frames.frames
+	for i := len(frames) - 1; i >= 0 && now.Sub(frames[i].At) < window; i-- {
+		if frames[i].Decodable {
+			shown++
+		}
+	}
+	return shown, len(frames) > 0
 }
 
 // Frames returns every frame reassembled so far, in order.

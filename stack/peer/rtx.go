@@ -117,10 +117,17 @@ func (g *rtxFold) Close() error {
 	return nil
 }
 
-// pump reads the stream underneath, one packet ahead of Read.
+// pump reads the stream underneath, one packet ahead of Read, into two
+// buffers in turn: Read is done with a packet (copied it out, or folded
+// it into a repair of its own) before it takes the next from s.in, and
+// the pump only reads into a buffer again after handing over the other.
 func (s *foldStream) pump() {
-	for {
-		buf := make([]byte, 1500)
+	var bufs [2][]byte
+	for k := 0; ; k ^= 1 {
+		if bufs[k] == nil {
+			bufs[k] = make([]byte, 1500)
+		}
+		buf := bufs[k]
 		i, attr, err := s.under.Read(buf, nil)
 		select {
 		case s.in <- foldPacket{buf: buf[:max(i, 0)], attr: attr, err: err}:

@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -23,8 +24,8 @@ type published struct {
 	codec     webrtc.RTPCodecCapability
 
 	mu     sync.RWMutex
-	layers []*layer // lowest first
-	downs  []*downTrack
+	layers []*layer     // lowest first
+	downs  []*downTrack // copied on removal, so readers may keep a snapshot
 }
 
 // layer is one received RTP stream of a published track.
@@ -116,7 +117,8 @@ func (p *published) removeDown(d *downTrack) {
 	defer p.mu.Unlock()
 	for i, x := range p.downs {
 		if x == d {
-			p.downs = append(p.downs[:i], p.downs[i+1:]...)
+			// A new slice: pump reads p.downs without copying it.
+			p.downs = slices.Delete(slices.Clone(p.downs), i, i+1)
 			return
 		}
 	}
@@ -135,7 +137,7 @@ func (s *SFU) pump(p *published, l *layer) {
 		now := time.Now()
 		idx := p.layerIndex(l)
 		p.mu.RLock()
-		downs := append([]*downTrack(nil), p.downs...)
+		downs := p.downs // never changed in place (addDown, removeDown)
 		p.mu.RUnlock()
 		for _, d := range downs {
 			if d.writeRTP(idx, pkt, now) {

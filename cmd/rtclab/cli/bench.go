@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"runtime"
+	"runtime/pprof"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -18,8 +21,9 @@ import (
 
 func newBenchCmd(env *Env) *cobra.Command {
 	var (
-		runs   int
-		asJSON bool
+		runs                   int
+		asJSON                 bool
+		cpuProfile, memProfile string
 	)
 	cmd := &cobra.Command{
 		Use:   "bench [SCENARIO ...]",
@@ -27,10 +31,14 @@ func newBenchCmd(env *Env) *cobra.Command {
 		Long: `Run each scenario (default: every built-in one) several times in virtual
 time and print the wall time per run, the speed-up over real time, the CPU
 time per run (on a shared machine the wall time includes waiting for a
-CPU), and the memory allocated and the peak heap. Nothing is written to disk. Use it to
-quote speed and memory; the tests never assert on time.`,
+CPU), the memory allocated per run and per media packet received (the
+sum of every stream's packets_received), and the peak heap. Nothing is
+written to disk unless --cpuprofile or --memprofile ask for a profile of
+every run (read it with go tool pprof). Use it to quote speed and memory;
+the tests never assert on time.`,
 		Example: `  rtclab bench
-  rtclab bench quickstart --runs 10`,
+  rtclab bench quickstart --runs 10
+  rtclab bench webinar-50 --runs 1 --cpuprofile cpu.out --memprofile mem.out`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if env.Bubble == nil {
 				return usagef("bench needs virtual time, which this build lacks")
@@ -55,9 +63,21 @@ quote speed and memory; the tests never assert on time.`,
 					list = append(list, s)
 				}
 			}
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return &UsageError{Err: fmt.Errorf("--cpuprofile: %w", err)}
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return fmt.Errorf("--cpuprofile: %w", err)
+				}
+				defer pprof.StopCPUProfile()
+			}
 			var rows []benchRow
 			for _, s := range list {
 				var minWall, sumWall float64
+				var packets uint64
 				var before, after runtime.MemStats
 				var peak uint64
 				runtime.GC()
@@ -70,13 +90,15 @@ quote speed and memory; the tests never assert on time.`,
 					}
 					start := time.Now()
 					var err error
+					var rep *reports.Report
 					env.Bubble(func() {
-						_, err = runner.Run(context.Background(), s, runner.Options{Clock: runner.ClockVirtual})
+						rep, err = runner.Run(context.Background(), s, runner.Options{Clock: runner.ClockVirtual})
 					})
 					w := time.Since(start).Seconds()
 					if err != nil {
 						return fmt.Errorf("%s: %w", s.Name, err)
 					}
+					packets += mediaPackets(rep)
 					var m runtime.MemStats
 					runtime.ReadMemStats(&m)
 					peak = max(peak, m.HeapAlloc)
@@ -91,28 +113,44 @@ quote speed and memory; the tests never assert on time.`,
 					break // interrupted before a run finished
 				}
 				n := float64(done) // an interrupted scenario's means are over the runs done
-				rows = append(rows, benchRow{
+				allocs, bytes := after.Mallocs-before.Mallocs, after.TotalAlloc-before.TotalAlloc
+				row := benchRow{
 					Scenario: s.Name, Runs: done, ScenarioSeconds: s.Duration.Seconds(),
 					WallMin: minWall, WallMean: sumWall / n, SpeedUp: s.Duration.Seconds() / (sumWall / n),
-					CPUPerRun: (cpuSeconds() - cpu0) / n, AllocMBPerRun: float64(after.TotalAlloc-before.TotalAlloc) / n / 1e6,
-					PeakHeapMB: float64(peak) / 1e6,
-				})
+					CPUPerRun: (cpuSeconds() - cpu0) / n, AllocMBPerRun: float64(bytes) / n / 1e6,
+					PeakHeapMB: float64(peak) / 1e6, PacketsPerRun: packets / uint64(done),
+				}
+				if packets > 0 {
+					row.AllocsPerPacket = float64(allocs) / float64(packets)
+					row.KBPerPacket = float64(bytes) / 1e3 / float64(packets)
+				}
+				rows = append(rows, row)
+			}
+			if memProfile != "" {
+				if err := writeAllocProfile(memProfile); err != nil {
+					return err
+				}
 			}
 			if asJSON {
 				return writeJSON(env, benchJSON{Tool: env.build, GOMAXPROCS: runtime.GOMAXPROCS(0), Rows: rows})
 			}
 			tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintln(tw, "scenario\truns\tscenario s\twall s/run (min)\twall s/run (mean)\tspeed-up\tCPU s/run\tMB alloc/run\tpeak heap MB\t")
+			fmt.Fprintln(tw, "scenario\truns\tscenario s\twall s/run (min)\twall s/run (mean)\tspeed-up\tCPU s/run\tMB alloc/run\tpackets/run\tallocs/packet\tKB alloc/packet\tpeak heap MB\t")
 			for _, r := range rows {
-				fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.3f\t%.3f\t%s\t%.2f\t%.1f\t%.1f\t\n", r.Scenario, r.Runs, r.ScenarioSeconds,
-					r.WallMin, r.WallMean, speedUp(r.SpeedUp), r.CPUPerRun, r.AllocMBPerRun, r.PeakHeapMB)
+				fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.3f\t%.3f\t%s\t%.2f\t%.1f\t%d\t%s\t%s\t%.1f\t\n", r.Scenario, r.Runs, r.ScenarioSeconds,
+					r.WallMin, r.WallMean, speedUp(r.SpeedUp), r.CPUPerRun, r.AllocMBPerRun, r.PacketsPerRun,
+					perPacket(r.AllocsPerPacket, r.PacketsPerRun, "%.0f"), perPacket(r.KBPerPacket, r.PacketsPerRun, "%.1f"), r.PeakHeapMB)
 			}
-			fmt.Fprintf(tw, "\n(GOMAXPROCS=%d, %s)\t\t\t\t\t\t\t\t\t\n", runtime.GOMAXPROCS(0), runtime.Version())
+			// A run uses one P (package bubble); the load average says how
+			// much of a CPU it got on a shared machine.
+			fmt.Fprintf(tw, "\n(runs on 1 of %d CPUs in the bubble, %s%s)\t\t\t\t\t\t\t\t\t\t\t\t\n", runtime.NumCPU(), runtime.Version(), loadAverage())
 			return tw.Flush()
 		},
 	}
 	cmd.Flags().IntVar(&runs, "runs", 5, "runs per scenario")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the measurements as JSON")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of every run to `FILE`")
+	cmd.Flags().StringVar(&memProfile, "memprofile", "", "write an allocation profile (every allocation since start, sampled) to `FILE`")
 	cmd.ValidArgsFunction = completeScenarios
 	return cmd
 }
@@ -138,6 +176,66 @@ type benchRow struct {
 	CPUPerRun       float64 `json:"cpu_s"`
 	AllocMBPerRun   float64 `json:"alloc_mb"`
 	PeakHeapMB      float64 `json:"peak_heap_mb"`
+	// PacketsPerRun is the media RTP packets received per run (every
+	// stream's packets_received); 0 for the flows topology.
+	PacketsPerRun uint64 `json:"packets"`
+	// AllocsPerPacket and KBPerPacket are the allocations and kilobytes
+	// allocated per packet received; 0 without packets.
+	AllocsPerPacket float64 `json:"allocs_per_packet"`
+	KBPerPacket     float64 `json:"kb_alloc_per_packet"`
+}
+
+// mediaPackets is the number of media RTP packets every receiver of a run
+// got (each stream's packets_received): the unit of "per packet".
+func mediaPackets(rep *reports.Report) uint64 {
+	var n uint64
+	if rep != nil {
+		for _, st := range rep.Streams {
+			n += st.PacketsReceived
+		}
+	}
+	return n
+}
+
+// perPacket formats v, a per-packet figure, or "-" when no packet was
+// counted.
+func perPacket(v float64, packets uint64, format string) string {
+	if packets == 0 {
+		return "-"
+	}
+	return fmt.Sprintf(format, v)
+}
+
+// writeAllocProfile writes the heap profile, whose alloc_space and
+// alloc_objects sample every allocation since the process started
+// (go tool pprof -sample_index=alloc_space).
+func writeAllocProfile(name string) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return &UsageError{Err: fmt.Errorf("--memprofile: %w", err)}
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return fmt.Errorf("--memprofile %s: %w", name, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("--memprofile %s: %w", name, err)
+	}
+	return nil
+}
+
+// loadAverage is ", load average 1.20 0.90 0.80" from /proc/loadavg, or
+// "" where there is none.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return ", load average " + strings.Join(f[:3], " ")
 }
 
 // speedUp formats scenario time over wall time: "75x", "0.36x".
