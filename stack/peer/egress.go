@@ -47,8 +47,15 @@ type egressPacket struct {
 	w       interceptor.RTPWriter
 	h       rtp.Header
 	payload []byte
+	buf     *[]byte // payload's pooled storage
 	a       interceptor.Attributes
 }
+
+// egressBuffers holds payload copies between the caller's Write and the
+// egress goroutine's: nothing below keeps a payload after its Write
+// returns (SRTP encrypts into a buffer of its own; the send log keeps
+// sizes), so each buffer goes back once written.
+var egressBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1500); return &b }}
 
 type egressFactory struct{}
 
@@ -61,7 +68,9 @@ func (egressFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
 // soon as Write returns.
 func (e *egress) BindLocalStream(_ *interceptor.StreamInfo, writer interceptor.RTPWriter) interceptor.RTPWriter {
 	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
-		p := egressPacket{w: writer, h: h.Clone(), payload: append([]byte(nil), payload...), a: a}
+		buf := egressBuffers.Get().(*[]byte)
+		*buf = append((*buf)[:0], payload...)
+		p := egressPacket{w: writer, h: h.Clone(), payload: *buf, buf: buf, a: a}
 		e.mu.Lock()
 		if e.closed {
 			e.mu.Unlock()
@@ -93,6 +102,9 @@ func (e *egress) run() {
 		for i := range q {
 			p := &q[i]
 			_, _ = p.w.Write(&p.h, p.payload, p.a)
+			*p.buf = p.payload[:0]
+			egressBuffers.Put(p.buf)
+			q[i] = egressPacket{}
 		}
 		if len(q) > 0 {
 			continue
