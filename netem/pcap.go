@@ -18,11 +18,35 @@ import (
 // sender and as they reach the receiver, retransmissions included; acks
 // are not packets on the emulated network and are not recorded.
 type Capture struct {
-	mu  sync.Mutex
-	w   io.Writer
-	err error
-	id  uint16
-	buf []byte // one record, reused (an io.Writer keeps nothing of p)
+	mu      sync.Mutex
+	w       io.Writer // nil: observe only
+	err     error
+	id      uint16
+	observe func(Packet)
+	buf     []byte // one record, reused (an io.Writer keeps nothing of p)
+}
+
+// Packet is one packet a capture saw, as Observe hands it over: UDP
+// datagrams and TCP segments (TCP set) with their source and destination
+// as recorded in the pcap. Payload is only valid during the call.
+type Packet struct {
+	At       time.Time
+	Src, Dst net.Addr
+	TCP      bool
+	Payload  []byte
+}
+
+// Observe returns a capture that also hands every packet it records to
+// fn; c nil gives one that only observes. It is the one place that knows
+// what crossed a host's access link, for a pcap file and for analyses in
+// the run (the runner's privacy section), so neither keeps a second
+// capture.
+func Observe(c *Capture, fn func(Packet)) *Capture {
+	if c == nil {
+		return &Capture{observe: fn}
+	}
+	c.observe = fn
+	return c
 }
 
 // pcap constants (https://www.tcpdump.org/manpages/pcap-savefile.5.html).
@@ -66,6 +90,12 @@ func (c *Capture) packet(at time.Time, src, dst *net.UDPAddr, payload []byte) {
 	if c == nil || src == nil || dst == nil {
 		return
 	}
+	if c.observe != nil {
+		c.observe(Packet{At: at, Src: src, Dst: dst, Payload: payload})
+	}
+	if c.w == nil {
+		return
+	}
 	var udp [8]byte
 	binary.BigEndian.PutUint16(udp[0:], uint16(src.Port))
 	binary.BigEndian.PutUint16(udp[2:], uint16(dst.Port))
@@ -78,6 +108,12 @@ func (c *Capture) packet(at time.Time, src, dst *net.UDPAddr, payload []byte) {
 // numbers are 0), flags the TCP flags.
 func (c *Capture) segment(at time.Time, src, dst *net.TCPAddr, seq, ack uint64, flags byte, payload []byte) {
 	if c == nil || src == nil || dst == nil {
+		return
+	}
+	if c.observe != nil {
+		c.observe(Packet{At: at, Src: src, Dst: dst, TCP: true, Payload: payload})
+	}
+	if c.w == nil {
 		return
 	}
 	var tcp [20]byte

@@ -49,6 +49,7 @@ type htmlView struct {
 	Participants []participantRow
 	Streams      []streamRow
 	Media        template.HTML // frames, freezes, codecs (media_table.go)
+	Privacy      template.HTML // what each party saw (privacy.go)
 	Plots        []plotView
 	Events       []eventRow
 	Bandwidth    *bandwidthView // bandwidth test cases only
@@ -184,6 +185,7 @@ func newHTMLView(r *Report, plots []Plot) htmlView {
 		})
 	}
 	v.Media = mediaHTML(r)
+	v.Privacy = privacyHTML(r.Privacy)
 	v.Bandwidth = newBandwidthView(r.Bandwidth)
 	for _, e := range r.Events {
 		v.Events = append(v.Events, eventRow{Time: clockTime(e.T), Source: e.Source, Kind: e.Kind, Detail: e.Detail})

@@ -161,36 +161,8 @@ func mediaHTML(r *Report) template.HTML {
 		return ""
 	}
 	var b strings.Builder
-	// text is the number of leading text columns; the rest are numbers.
 	tableHTML := func(title, note string, text int, head []string, rows [][]string) {
-		if len(rows) == 0 {
-			return
-		}
-		fmt.Fprintf(&b, "\n<section>\n<h2>%s</h2>\n", html.EscapeString(title))
-		if note != "" {
-			fmt.Fprintf(&b, "<p>%s</p>\n", html.EscapeString(note))
-		}
-		b.WriteString("<div class=\"scroll\"><table>\n<thead><tr>")
-		for i, h := range head {
-			class := ""
-			if i >= text {
-				class = " class=\"num\""
-			}
-			fmt.Fprintf(&b, "<th%s>%s</th>", class, html.EscapeString(h))
-		}
-		b.WriteString("</tr></thead>\n<tbody>\n")
-		for _, row := range rows {
-			b.WriteString("<tr>")
-			for i, c := range row {
-				class := ""
-				if i >= text {
-					class = " class=\"num\""
-				}
-				fmt.Fprintf(&b, "<td%s>%s</td>", class, html.EscapeString(c))
-			}
-			b.WriteString("</tr>\n")
-		}
-		b.WriteString("</tbody>\n</table></div>\n</section>")
+		htmlTable(&b, title, note, text, head, rows)
 	}
 	var video, audio, codecs, refused [][]string
 	for _, s := range r.Streams {
@@ -223,4 +195,38 @@ func mediaHTML(r *Report) template.HTML {
 	}
 	tableHTML("Not negotiated", "", 5, []string{"Publisher", "Subscriber", "Kind", "Codec", "Why"}, refused)
 	return template.HTML(b.String()) //nolint:gosec // every value escaped above
+}
+
+// htmlTable writes a section with a title, an optional note and a table
+// of rows, every value escaped; text is the number of leading text
+// columns, the rest are numbers. Nothing is written without rows.
+func htmlTable(b *strings.Builder, title, note string, text int, head []string, rows [][]string) {
+	if len(rows) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n<section>\n<h2>%s</h2>\n", html.EscapeString(title))
+	if note != "" {
+		fmt.Fprintf(b, "<p>%s</p>\n", html.EscapeString(note))
+	}
+	b.WriteString("<div class=\"scroll\"><table>\n<thead><tr>")
+	for i, h := range head {
+		class := ""
+		if i >= text {
+			class = " class=\"num\""
+		}
+		fmt.Fprintf(b, "<th%s>%s</th>", class, html.EscapeString(h))
+	}
+	b.WriteString("</tr></thead>\n<tbody>\n")
+	for _, row := range rows {
+		b.WriteString("<tr>")
+		for i, c := range row {
+			class := ""
+			if i >= text {
+				class = " class=\"num\""
+			}
+			fmt.Fprintf(b, "<td%s>%s</td>", class, html.EscapeString(c))
+		}
+		b.WriteString("</tr>\n")
+	}
+	b.WriteString("</tbody>\n</table></div>\n</section>")
 }

@@ -49,6 +49,9 @@ type Report struct {
 	// offered to every subscriber and whether a codec both accept was
 	// found; absent in the p2p topology.
 	Negotiations []Negotiation `json:"negotiations,omitempty"`
+	// Privacy is what each party of the call saw (privacy.go); absent
+	// in the flows topology and in reports written before it existed.
+	Privacy *Privacy `json:"privacy,omitempty"`
 }
 
 // ScenarioInfo says what was run and how.
@@ -110,6 +113,10 @@ type Participant struct {
 	// on all candidate pairs: connectivity checks (RFC 8445 section 7.2.4)
 	// and, on the selected pair, keepalives; absent when not measured.
 	ChecksSent *uint64 `json:"checks_sent,omitempty"`
+	// AddressesExposed is the number of distinct addresses of its own
+	// (relay addresses not counted) another participant saw (see
+	// Privacy); absent when not measured.
+	AddressesExposed *int `json:"addresses_exposed,omitempty"`
 }
 
 // Drop is when and why a participant left the call before the end.

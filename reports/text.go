@@ -40,6 +40,7 @@ func WriteText(w io.Writer, r *Report) error {
 			writeStreams(&b, r.Streams)
 			writeMedia(&b, r)
 		}
+		writePrivacy(&b, r.Privacy)
 	}
 	writeChecks(&b, r.Checks)
 	if _, err := w.Write(b.Bytes()); err != nil {

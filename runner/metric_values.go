@@ -25,6 +25,12 @@ var participantValues = map[string]func(reports.Participant) float64{
 		}
 		return boolValue(p.SelectedPair.Local == "relay" || p.SelectedPair.Remote == "relay")
 	},
+	"addresses_exposed": func(p reports.Participant) float64 {
+		if p.AddressesExposed == nil {
+			return math.NaN()
+		}
+		return float64(*p.AddressesExposed)
+	},
 }
 
 // streamValues are the stream metrics.

@@ -57,6 +57,12 @@ func (r *run) report() *reports.Report {
 	setRecovery(rep.Streams, recovery)
 	rep.Series = r.truthSeries(rep.Series, rep.Streams, snap)
 	rep.Negotiations = r.negotiations()
+	if rep.Privacy = r.privacy.report(); rep.Privacy != nil {
+		for i := range rep.Participants {
+			n := rep.Privacy.ExposedAddresses(rep.Participants[i].Name)
+			rep.Participants[i].AddressesExposed = &n
+		}
+	}
 	rep.Checks = append(r.checks(rep), r.deliveryChecks(rep)...)
 	rep.Verdict = analysis.OverallVerdict(rep.Checks)
 	return rep

@@ -132,6 +132,7 @@ type run struct {
 	sfuMu     sync.Mutex
 	sfu       *sfu.SFU // the latest SFU started; read with currentSFU
 
+	privacy *privacyWatch // what each party saw (privacy.go)
 	sampler *sampler
 	final   *snapshot
 	media   mediaState
@@ -158,13 +159,15 @@ func (r *run) exec(parent context.Context) (err error) {
 		hosts[i] = p.Resolved
 	}
 	cfg := netem.Config{Seed: s.Seed, Servers: []string{scenarios.TURNHost, scenarios.SFUHost}, Hosts: hosts}
+	r.privacy = newPrivacyWatch()
+	cfg.Capture = r.privacy.observe(nil) // every host observed (privacy.go)
 	if dir := r.opt.CaptureDir; dir != "" {
 		caps, closeCaps, err := openCaptures(dir, append([]string{scenarios.TURNHost, scenarios.SFUHost}, participantNames(s)...))
 		if err != nil {
 			return err
 		}
 		defer closeCaps()
-		cfg.Capture = func(host string) *netem.Capture { return caps[host] }
+		cfg.Capture = r.privacy.observe(caps)
 		kl, err := reports.CreateFile(filepath.Join(dir, KeyLogFile))
 		if err != nil {
 			return fmt.Errorf("key log: %w", err)
@@ -177,6 +180,7 @@ func (r *run) exec(parent context.Context) (err error) {
 		return fmt.Errorf("network: %w", err)
 	}
 	r.net = nw
+	r.privacy.learnHosts(nw)
 	defer func() {
 		if e := nw.Close(); e != nil && err == nil {
 			err = e
@@ -196,7 +200,7 @@ func (r *run) exec(parent context.Context) (err error) {
 	r.turn = ts
 	defer func() { _, _ = ts.stop() }()
 
-	sig, err := newSignalingService(r.log, r.opt.Clock == ClockVirtual)
+	sig, err := newSignalingService(r.log, r.opt.Clock == ClockVirtual, r.privacy.signaled)
 	if err != nil {
 		return err
 	}
@@ -215,6 +219,7 @@ func (r *run) exec(parent context.Context) (err error) {
 		r.sfuSvc = &sfuService{r: r, wg: &wg, params: sfu.Params{Net: sh.Net, SignalURL: sigURL, HTTPClient: httpClient, Log: r.log, KeyLog: r.keyLog,
 			Rejoin:  len(s.Timeline) > 0,
 			Virtual: r.opt.Clock == ClockVirtual,
+			OnMedia: r.privacy.decrypted,
 			OnEvent: func(kind, peer, detail string) {
 				if peer != "" {
 					detail = peer + ": " + detail // read back by measurePresence

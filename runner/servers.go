@@ -25,6 +25,7 @@ import (
 type signalingService struct {
 	log     *slog.Logger
 	virtual bool
+	onRelay func(signaling.Message) // every server's Server.OnRelay
 
 	url    string
 	client *http.Client
@@ -37,8 +38,8 @@ type signalingService struct {
 	done chan struct{}
 }
 
-func newSignalingService(log *slog.Logger, virtual bool) (*signalingService, error) {
-	s := &signalingService{log: log, virtual: virtual}
+func newSignalingService(log *slog.Logger, virtual bool, onRelay func(signaling.Message)) (*signalingService, error) {
+	s := &signalingService{log: log, virtual: virtual, onRelay: onRelay}
 	if virtual {
 		s.client = &http.Client{Transport: &http.Transport{DialContext: s.dialPipe}}
 		s.url = "ws://signaling" + signaling.Path
@@ -58,6 +59,7 @@ func newSignalingService(log *slog.Logger, virtual bool) (*signalingService, err
 // start serves a fresh server.
 func (s *signalingService) start() error {
 	srv := signaling.NewServer(s.log)
+	srv.OnRelay = s.onRelay
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	var ln net.Listener
 	if s.virtual {

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/rtp"
 	"github.com/pion/transport/v3"
 	"github.com/pion/webrtc/v4"
 
@@ -65,6 +66,11 @@ type Params struct {
 	// lost and rejoins the room (rejoin.go); without it the SFU keeps
 	// forwarding on the PeerConnections it has and negotiates nothing more.
 	Rejoin bool
+	// OnMedia, when set, sees every RTP packet the SFU read from a
+	// publisher, decrypted, before forwarding it (publisher's name, codec
+	// MIME type, packet): what an SFU that terminates DTLS-SRTP can read
+	// (the runner's privacy section). It must not keep pkt.
+	OnMedia func(publisher, mimeType string, pkt *rtp.Packet)
 }
 
 // Stats counts what the SFU did.

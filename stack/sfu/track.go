@@ -134,6 +134,9 @@ func (s *SFU) pump(p *published, l *layer) {
 			return
 		}
 		l.bytes.Add(uint64(len(pkt.Payload)))
+		if s.p.OnMedia != nil {
+			s.p.OnMedia(p.publisher, p.codec.MimeType, pkt)
+		}
 		now := time.Now()
 		idx := p.layerIndex(l)
 		p.mu.RLock()

@@ -28,6 +28,10 @@ type Server struct {
 	wg    sync.WaitGroup
 	// crashed is set by Crash: sessions end without goodbyes.
 	crashed bool
+	// OnRelay, when set before serving, sees every message the server
+	// relays (offer, answer, candidate, with From set): what a signaling
+	// server learns of its clients (the runner's privacy section).
+	OnRelay func(Message)
 }
 
 type client struct {
@@ -205,6 +209,9 @@ func (s *Server) relay(room string, m Message) error {
 	s.mu.Unlock()
 	if to == nil {
 		return fmt.Errorf("%s to %q: %w", m.Type, m.To, ErrNoPeer)
+	}
+	if s.OnRelay != nil {
+		s.OnRelay(m)
 	}
 	to.send(m)
 	return nil

@@ -1,0 +1,168 @@
+package reports
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"strconv"
+	"strings"
+)
+
+// Privacy is what each party of a call learnt: the participants'
+// addresses it saw and whether the media it carried was readable. Every
+// entry is taken from what crossed that party's host or passed through it
+// in the run (package runner, privacy.go).
+type Privacy struct {
+	// Parties lists, for each party (each participant, "signaling",
+	// "turn", "sfu"), the addresses it saw.
+	Parties []PrivacyParty `json:"parties"`
+	// Hops says, for the hops that carried media, whether the media was
+	// readable there.
+	Hops []PrivacyHop `json:"hops"`
+	// ClearExtensions are the RTP header extensions (extmap URIs) seen in
+	// the clear in packets crossing the TURN server's host: SRTP encrypts
+	// the payload only (RFC 3711 section 3.1), so these stay visible to
+	// every hop.
+	ClearExtensions []string `json:"clear_header_extensions,omitempty"`
+}
+
+// PrivacyParty is what one party saw.
+type PrivacyParty struct {
+	// Party is a participant's name, "signaling", "turn" or "sfu".
+	Party string `json:"party"`
+	// Saw lists the addresses, by whose they are and address.
+	Saw []SeenAddress `json:"saw"`
+}
+
+// How a party learnt an address (SeenAddress.Via).
+const (
+	// ViaCandidate: an ICE candidate in an SDP or a trickled candidate
+	// the signaling server relayed.
+	ViaCandidate = "candidate"
+	// ViaPacket: the source address of packets that reached the party's
+	// host.
+	ViaPacket = "packet"
+	// ViaAllocation: the source of a TURN Allocate request (RFC 8656
+	// section 7.1), the client's reflexive address.
+	ViaAllocation = "turn-allocation"
+)
+
+// Address classes (SeenAddress.Class).
+const (
+	ClassPrivate = "private" // RFC 1918, RFC 4193, loopback, link-local
+	ClassPublic  = "public"
+	ClassMDNS    = "mdns" // a .local name (draft-ietf-rtcweb-mdns-ice-candidates)
+)
+
+// SeenAddress is one address of someone a party saw.
+type SeenAddress struct {
+	// Whose is the participant (or server: "turn", "sfu") the address
+	// belongs to or, for a relay candidate, stands for.
+	Whose string `json:"whose"`
+	// Address is the IP address (or .local name).
+	Address string `json:"address"`
+	// Class is ClassPrivate, ClassPublic or ClassMDNS.
+	Class string `json:"class"`
+	// Relay is true for a TURN relayed address standing for Whose: the
+	// relay's address, not one of Whose's own.
+	Relay bool `json:"relay,omitempty"`
+	// Via lists how it was learnt (Via* constants), sorted.
+	Via []string `json:"via"`
+}
+
+// PrivacyHop is whether the media crossing one hop was readable.
+type PrivacyHop struct {
+	// Hop is "turn" (the TURN server's host, what it relayed) or "sfu"
+	// (inside the SFU, after it decrypted SRTP).
+	Hop string `json:"hop"`
+	// VideoPackets is the number of VP8 video RTP packets examined.
+	VideoPackets int `json:"video_packets"`
+	// Keyframes is how many of them start a VP8 keyframe that parses: a
+	// payload descriptor with S=1 and partition 0 (RFC 7741 section 4.2),
+	// the key frame bit and the start code 9d 01 2a (RFC 6386 section
+	// 9.1). Ciphertext matches by chance about once in 2^29 packets.
+	Keyframes int `json:"keyframes"`
+	// Readable is true when Keyframes > 0: the hop could decode the video.
+	Readable bool `json:"readable"`
+}
+
+// ExposedAddresses is the number of distinct own addresses (relays not
+// counted) of participant name that another participant saw.
+func (p *Privacy) ExposedAddresses(name string) int {
+	if p == nil {
+		return 0
+	}
+	seen := map[string]bool{}
+	for _, party := range p.Parties {
+		if party.Party == name || party.Party == "signaling" || party.Party == "turn" || party.Party == "sfu" {
+			continue
+		}
+		for _, a := range party.Saw {
+			if a.Whose == name && !a.Relay {
+				seen[a.Address] = true
+			}
+		}
+	}
+	return len(seen)
+}
+
+// writePrivacy writes the text section: one line per party and address.
+func writePrivacy(b *bytes.Buffer, p *Privacy) {
+	if p == nil {
+		return
+	}
+	b.WriteString("\nPrivacy (what each party saw)\n")
+	var t table
+	t.row("PARTY", "WHOSE", "ADDRESS", "CLASS", "HOW")
+	for _, row := range privacyRows(p) {
+		t.row(row...)
+	}
+	t.writeTo(b)
+	for _, h := range p.Hops {
+		fmt.Fprintf(b, "  media at %s: %s (%d VP8 packets, %d parse as keyframes)\n", h.Hop, readableText(h.Readable), h.VideoPackets, h.Keyframes)
+	}
+	if len(p.ClearExtensions) > 0 {
+		fmt.Fprintf(b, "  header extensions in clear: %s\n", strings.Join(p.ClearExtensions, ", "))
+	}
+}
+
+func readableText(ok bool) string {
+	if ok {
+		return "readable (plaintext)"
+	}
+	return "not readable (ciphertext)"
+}
+
+func privacyRows(p *Privacy) [][]string {
+	var rows [][]string
+	for _, party := range p.Parties {
+		for _, a := range party.Saw {
+			whose := a.Whose
+			if a.Relay {
+				whose += " (relay)"
+			}
+			rows = append(rows, []string{party.Party, whose, a.Address, a.Class, strings.Join(a.Via, ", ")})
+		}
+	}
+	return rows
+}
+
+// privacyHTML renders the privacy section, or nothing without one.
+func privacyHTML(p *Privacy) template.HTML {
+	if p == nil {
+		return ""
+	}
+	var b strings.Builder
+	htmlTable(&b, "Privacy", "Which addresses of whom each party saw, and how: ICE candidates the signaling server relayed, source addresses of packets reaching its host, TURN Allocate requests. A relay address is the TURN server's, standing for the participant.",
+		5, []string{"Party", "Whose", "Address", "Class", "How"}, privacyRows(p))
+	var hops [][]string
+	for _, h := range p.Hops {
+		hops = append(hops, []string{h.Hop, readableText(h.Readable), strconv.Itoa(h.VideoPackets), strconv.Itoa(h.Keyframes)})
+	}
+	note := "VP8 packets whose payload parses as the start of a keyframe (RFC 7741 section 4.2, RFC 6386 section 9.1)."
+	if len(p.ClearExtensions) > 0 {
+		note += " RTP header extensions in clear at the TURN server: " + strings.Join(p.ClearExtensions, ", ") + "."
+	}
+	htmlTable(&b, "Media readable at", note, 2, []string{"Hop", "Media", "VP8 packets", "Keyframes"}, hops)
+	return template.HTML(b.String()) //nolint:gosec // htmlTable escapes every value
+}

@@ -1,0 +1,335 @@
+package runner
+
+import (
+	"cmp"
+	"encoding/binary"
+	"encoding/json"
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/rtclab/rtclab/netem"
+	"github.com/rtclab/rtclab/reports"
+	"github.com/rtclab/rtclab/scenarios"
+	"github.com/rtclab/rtclab/stack/signaling"
+)
+
+// privacyWatch records what each party of a call saw, for the report's
+// privacy section: the candidates the signaling server relayed (and so
+// their recipients), the packets that reached every host (the captures'
+// observer, netem.Observe), and the media the TURN server relayed and the
+// SFU decrypted. All its methods may be called from any goroutine.
+type privacyWatch struct {
+	mu     sync.Mutex
+	owner  map[netip.Addr]string // host and NAT addresses -> host name
+	seen   map[seenKey]map[string]bool
+	vp8    map[uint8]bool  // VP8 payload types from the SDPs
+	extmap map[int]string  // extmap ID -> URI from the SDPs
+	clear  map[int]bool    // extension IDs seen at the TURN server's host
+	hops   map[string]*mediaHop // "turn", "sfu"
+}
+
+type seenKey struct {
+	party, whose, addr string
+	relay              bool
+}
+
+type mediaHop struct{ video, keyframes int }
+
+const signalingParty = "signaling"
+
+func newPrivacyWatch() *privacyWatch {
+	return &privacyWatch{owner: map[netip.Addr]string{}, seen: map[seenKey]map[string]bool{},
+		vp8: map[uint8]bool{}, extmap: map[int]string{}, clear: map[int]bool{},
+		hops: map[string]*mediaHop{scenarios.TURNHost: {}}}
+}
+
+// observe gives netem.Config.Capture: each host's capture from caps
+// (nil: none), observed.
+func (w *privacyWatch) observe(caps map[string]*netem.Capture) func(string) *netem.Capture {
+	return func(host string) *netem.Capture {
+		return netem.Observe(caps[host], func(p netem.Packet) { w.packet(host, p) })
+	}
+}
+
+// learnHosts records whose every address on the network is.
+func (w *privacyWatch) learnHosts(nw *netem.Network) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, h := range nw.Hosts() {
+		for _, ip := range []net.IP{h.IP, h.PublicIP} {
+			if a, ok := netip.AddrFromSlice(ip); ok {
+				w.owner[a.Unmap()] = h.Name
+			}
+		}
+	}
+}
+
+func (w *privacyWatch) see(party, whose, addr string, relay bool, via string) {
+	k := seenKey{party, whose, addr, relay}
+	if w.seen[k] == nil {
+		w.seen[k] = map[string]bool{}
+	}
+	w.seen[k][via] = true
+}
+
+func addrOf(a net.Addr) netip.Addr {
+	switch a := a.(type) {
+	case *net.UDPAddr:
+		return a.AddrPort().Addr().Unmap()
+	case *net.TCPAddr:
+		return a.AddrPort().Addr().Unmap()
+	}
+	return netip.Addr{}
+}
+
+// packet takes one packet that crossed host's access link.
+func (w *privacyWatch) packet(host string, p netem.Packet) {
+	src := addrOf(p.Src)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	from := w.owner[src]
+	if from == "" || from == host {
+		if host == scenarios.TURNHost && !p.TCP {
+			w.relayed(p.Payload) // what the TURN server sends on
+		}
+		return // sent by host
+	}
+	if from == scenarios.TURNHost && host != scenarios.TURNHost {
+		w.see(host, from, src.String(), true, reports.ViaPacket)
+		return
+	}
+	via := reports.ViaPacket
+	if host == scenarios.TURNHost && isAllocate(p.Payload) {
+		via = reports.ViaAllocation
+	}
+	w.see(host, from, src.String(), false, via)
+}
+
+// isAllocate reports whether b starts with a STUN Allocate request
+// (method 0x003, class request: type 0x0003; RFC 8656 section 18).
+func isAllocate(b []byte) bool {
+	return len(b) >= 20 && binary.BigEndian.Uint16(b) == 0x0003 && binary.BigEndian.Uint32(b[4:]) == 0x2112A442
+}
+
+// relayed looks at a datagram the TURN server sent: ChannelData to a
+// client (RFC 8656 section 12.4) or the bare datagram to a peer. An RTP
+// packet in it (RFC 7983 section 7: first byte 128..191, not RTCP) is
+// SRTP: its header and header extensions are in clear, its payload is
+// checked for a readable VP8 keyframe.
+func (w *privacyWatch) relayed(b []byte) {
+	if len(b) >= 4 && b[0] >= 0x40 && b[0] <= 0x7f {
+		n := int(binary.BigEndian.Uint16(b[2:]))
+		if 4+n > len(b) {
+			return
+		}
+		b = b[4 : 4+n]
+	}
+	if len(b) < 12 || b[0] < 128 || b[0] > 191 || (b[1] >= 192 && b[1] <= 223) {
+		return
+	}
+	var h rtp.Header
+	n, err := h.Unmarshal(b)
+	if err != nil {
+		return
+	}
+	for _, id := range h.GetExtensionIDs() {
+		w.clear[int(id)] = true
+	}
+	if w.vp8[h.PayloadType] {
+		w.count(scenarios.TURNHost, b[n:])
+	}
+}
+
+func (w *privacyWatch) count(at string, payload []byte) {
+	hp := w.hops[at]
+	if hp == nil {
+		hp = &mediaHop{}
+		w.hops[at] = hp
+	}
+	hp.video++
+	if vp8Keyframe(payload) {
+		hp.keyframes++
+	}
+}
+
+// decrypted is sfu.Params.OnMedia: the SFU's plaintext.
+func (w *privacyWatch) decrypted(_, mimeType string, pkt *rtp.Packet) {
+	if !strings.EqualFold(mimeType, webrtc.MimeTypeVP8) {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.count(scenarios.SFUHost, pkt.Payload)
+}
+
+// vp8Keyframe reports whether an RTP payload starts a VP8 key frame: the
+// payload descriptor (RFC 7741 section 4.2) with S set and partition 0,
+// then a frame tag with the key frame bit 0 and the start code 9d 01 2a
+// (RFC 6386 section 9.1).
+func vp8Keyframe(p []byte) bool {
+	if len(p) < 1 || p[0]&0x10 == 0 || p[0]&0x07 != 0 {
+		return false
+	}
+	i := 1
+	if p[0]&0x80 != 0 { // X: extension byte I L T K
+		if len(p) < 2 {
+			return false
+		}
+		x := p[1]
+		i = 2
+		if x&0x80 != 0 { // I: picture ID, 7 or 15 bits
+			if len(p) <= i {
+				return false
+			}
+			if p[i]&0x80 != 0 {
+				i++
+			}
+			i++
+		}
+		if x&0x40 != 0 { // L: TL0PICIDX
+			i++
+		}
+		if x&0x30 != 0 { // T or K: TID/Y/KEYIDX
+			i++
+		}
+	}
+	if len(p) < i+6 {
+		return false
+	}
+	return p[i]&0x01 == 0 && p[i+3] == 0x9d && p[i+4] == 0x01 && p[i+5] == 0x2a
+}
+
+// signaled is signaling.Server.OnRelay: the signaling server and the
+// recipient learn the sender's candidates; the SDPs give the VP8 payload
+// types and the header extensions negotiated.
+func (w *privacyWatch) signaled(m signaling.Message) {
+	var lines []string
+	if m.SDP != "" {
+		lines = strings.Split(strings.ReplaceAll(m.SDP, "\r\n", "\n"), "\n")
+	}
+	if len(m.Candidate) > 0 {
+		var c webrtc.ICECandidateInit
+		if json.Unmarshal(m.Candidate, &c) == nil {
+			lines = append(lines, "a="+c.Candidate)
+		}
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "a=candidate:"):
+			addr, typ, ok := candidateAddress(strings.TrimPrefix(l, "a="))
+			if !ok {
+				continue
+			}
+			for _, party := range []string{signalingParty, m.To} {
+				w.see(party, m.From, addr, typ == "relay", reports.ViaCandidate)
+			}
+		case strings.HasPrefix(l, "a=extmap:"):
+			f := strings.Fields(strings.TrimPrefix(l, "a=extmap:"))
+			if len(f) >= 2 {
+				id, err := strconv.Atoi(strings.SplitN(f[0], "/", 2)[0])
+				if err == nil {
+					w.extmap[id] = f[1]
+				}
+			}
+		case strings.HasPrefix(l, "a=rtpmap:"):
+			f := strings.Fields(strings.TrimPrefix(l, "a=rtpmap:"))
+			if len(f) == 2 && strings.HasPrefix(strings.ToUpper(f[1]), "VP8/") {
+				if pt, err := strconv.Atoi(f[0]); err == nil && pt >= 0 && pt < 128 {
+					w.vp8[uint8(pt)] = true
+				}
+			}
+		}
+	}
+}
+
+// candidateAddress returns the connection address and type of an ICE
+// candidate attribute (RFC 8839 section 5.1: "candidate:" foundation
+// component transport priority address port "typ" type ...).
+func candidateAddress(c string) (addr, typ string, ok bool) {
+	f := strings.Fields(c)
+	if len(f) < 8 || f[6] != "typ" {
+		return "", "", false
+	}
+	return f[4], f[7], true
+}
+
+// addressClass classifies an address a party saw.
+func addressClass(s string) string {
+	if strings.HasSuffix(strings.ToLower(s), ".local") {
+		return reports.ClassMDNS
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return reports.ClassPublic // a name that is not .local resolves publicly
+	}
+	if a.IsPrivate() || a.IsLoopback() || a.IsLinkLocalUnicast() {
+		return reports.ClassPrivate
+	}
+	return reports.ClassPublic
+}
+
+// report is the privacy section.
+func (w *privacyWatch) report() *reports.Privacy {
+	if w == nil {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	parties := map[string][]reports.SeenAddress{}
+	for k, via := range w.seen {
+		if k.party == "" || k.whose == "" {
+			continue
+		}
+		a := reports.SeenAddress{Whose: k.whose, Address: k.addr, Class: addressClass(k.addr), Relay: k.relay}
+		for v := range via {
+			a.Via = append(a.Via, v)
+		}
+		slices.Sort(a.Via)
+		parties[k.party] = append(parties[k.party], a)
+	}
+	out := &reports.Privacy{Parties: []reports.PrivacyParty{}, Hops: []reports.PrivacyHop{}}
+	for party, saw := range parties {
+		slices.SortFunc(saw, func(a, b reports.SeenAddress) int {
+			return cmp.Or(cmp.Compare(a.Whose, b.Whose), cmp.Compare(a.Address, b.Address), boolCmp(a.Relay, b.Relay))
+		})
+		out.Parties = append(out.Parties, reports.PrivacyParty{Party: party, Saw: saw})
+	}
+	slices.SortFunc(out.Parties, func(a, b reports.PrivacyParty) int { return cmp.Compare(a.Party, b.Party) })
+	for name, hp := range w.hops {
+		if hp.video == 0 {
+			continue
+		}
+		out.Hops = append(out.Hops, reports.PrivacyHop{Hop: name, VideoPackets: hp.video, Keyframes: hp.keyframes, Readable: hp.keyframes > 0})
+	}
+	slices.SortFunc(out.Hops, func(a, b reports.PrivacyHop) int { return cmp.Compare(a.Hop, b.Hop) })
+	for id := range w.clear {
+		uri := w.extmap[id]
+		if uri == "" {
+			uri = "id " + strconv.Itoa(id)
+		}
+		if !slices.Contains(out.ClearExtensions, uri) {
+			out.ClearExtensions = append(out.ClearExtensions, uri)
+		}
+	}
+	slices.Sort(out.ClearExtensions)
+	return out
+}
+
+func boolCmp(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case !a:
+		return -1
+	}
+	return 1
+}
