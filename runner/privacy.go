@@ -29,9 +29,9 @@ type privacyWatch struct {
 	mu     sync.Mutex
 	owner  map[netip.Addr]string // host and NAT addresses -> host name
 	seen   map[seenKey]map[string]bool
-	vp8    map[uint8]bool  // VP8 payload types from the SDPs
-	extmap map[int]string  // extmap ID -> URI from the SDPs
-	clear  map[int]bool    // extension IDs seen at the TURN server's host
+	vp8    map[uint8]bool       // VP8 payload types from the SDPs
+	extmap map[int]string       // extmap ID -> URI from the SDPs
+	clear  map[int]bool         // extension IDs seen at the TURN server's host
 	hops   map[string]*mediaHop // "turn", "sfu"
 }
 
@@ -96,14 +96,10 @@ func (w *privacyWatch) packet(host string, p netem.Packet) {
 	defer w.mu.Unlock()
 	from := w.owner[src]
 	if from == "" || from == host {
-		if host == scenarios.TURNHost && !p.TCP {
-			w.relayed(p.Payload) // what the TURN server sends on
+		if host == scenarios.TURNHost {
+			w.relayed(p.Payload, p.TCP) // what the TURN server sends on
 		}
 		return // sent by host
-	}
-	if from == scenarios.TURNHost && host != scenarios.TURNHost {
-		w.see(host, from, src.String(), true, reports.ViaPacket)
-		return
 	}
 	via := reports.ViaPacket
 	if host == scenarios.TURNHost && isAllocate(p.Payload) {
@@ -118,19 +114,34 @@ func isAllocate(b []byte) bool {
 	return len(b) >= 20 && binary.BigEndian.Uint16(b) == 0x0003 && binary.BigEndian.Uint32(b[4:]) == 0x2112A442
 }
 
-// relayed looks at a datagram the TURN server sent: ChannelData to a
-// client (RFC 8656 section 12.4) or the bare datagram to a peer. An RTP
-// packet in it (RFC 7983 section 7: first byte 128..191, not RTCP) is
-// SRTP: its header and header extensions are in clear, its payload is
-// checked for a readable VP8 keyframe.
-func (w *privacyWatch) relayed(b []byte) {
-	if len(b) >= 4 && b[0] >= 0x40 && b[0] <= 0x7f {
+// relayed looks at what the TURN server sent: ChannelData to a client
+// (RFC 8656 section 12.4; over TCP one or more frames, each padded to a
+// multiple of 4 bytes, section 12.5, read when the segment starts with
+// one) or the bare datagram to a peer. An RTP packet in it (RFC 7983
+// section 7: first byte 128..191, not RTCP) is SRTP: its header and
+// header extensions are in clear, its payload is checked for a readable
+// VP8 keyframe.
+func (w *privacyWatch) relayed(b []byte, tcp bool) {
+	if len(b) < 4 || b[0] < 0x40 || b[0] > 0x7f {
+		if !tcp {
+			w.rtp(b)
+		}
+		return
+	}
+	for len(b) >= 4 && b[0] >= 0x40 && b[0] <= 0x7f {
 		n := int(binary.BigEndian.Uint16(b[2:]))
 		if 4+n > len(b) {
 			return
 		}
-		b = b[4 : 4+n]
+		w.rtp(b[4 : 4+n])
+		if !tcp {
+			return
+		}
+		b = b[min(len(b), 4+(n+3)/4*4):]
 	}
+}
+
+func (w *privacyWatch) rtp(b []byte) {
 	if len(b) < 12 || b[0] < 128 || b[0] > 191 || (b[1] >= 192 && b[1] <= 223) {
 		return
 	}
@@ -312,11 +323,8 @@ func (w *privacyWatch) report() *reports.Privacy {
 	}
 	slices.SortFunc(out.Hops, func(a, b reports.PrivacyHop) int { return cmp.Compare(a.Hop, b.Hop) })
 	for id := range w.clear {
-		uri := w.extmap[id]
-		if uri == "" {
-			uri = "id " + strconv.Itoa(id)
-		}
-		if !slices.Contains(out.ClearExtensions, uri) {
+		uri := w.extmap[id] // an ID no SDP negotiated is not an extension
+		if uri != "" && !slices.Contains(out.ClearExtensions, uri) {
 			out.ClearExtensions = append(out.ClearExtensions, uri)
 		}
 	}
