@@ -65,7 +65,8 @@ func TestMetricTableHasValues(t *testing.T) {
 	v := 1.0
 	st := reports.Stream{Kind: "video", PacketsExpected: 10, PacketsReceived: 10, RTTMS: &v, RecoveryMS: &v,
 		Video: &reports.VideoStream{TimeToFirstFrameMS: &v, KeyframeLatencyMS: &v}, Audio: &reports.AudioStream{}}
-	p := reports.Participant{Connected: true, TimeToConnectMS: &v, SelectedPair: &reports.CandidatePair{}}
+	n := 0
+	p := reports.Participant{Connected: true, TimeToConnectMS: &v, SelectedPair: &reports.CandidatePair{}, AddressesExposed: &n}
 	for _, m := range analysis.Metrics {
 		switch {
 		case m.Scope == analysis.ScopeParticipant:
