@@ -140,6 +140,17 @@ func TestPrivacyP2P(t *testing.T) {
 	if !ok || h.VideoPackets < 100 || h.Readable || h.Keyframes != 0 {
 		t.Errorf("TURN hop %+v: want SRTP, no VP8 keyframe readable in 100+ video packets", h)
 	}
+	// Every original video packet of the call crossed the relay: the
+	// count at the TURN server's host is the publishers' send count.
+	sent := 0
+	for _, s := range rep.Streams {
+		if s.Kind == "video" {
+			sent += int(s.PacketsSent)
+		}
+	}
+	if h.VideoPackets != sent {
+		t.Errorf("TURN relayed %d VP8 packets; the publishers sent %d", h.VideoPackets, sent)
+	}
 }
 
 // The TURN server relays bob's SRTP over TCP to the SFU: it reads no
