@@ -35,9 +35,14 @@ type privacyWatch struct {
 	hops   map[string]*mediaHop // "turn", "sfu"
 }
 
+// seenKey is who saw whose address: ip, or name when the address is not
+// an IP address (a .local name). Kept as netip.Addr so that a packet seen
+// again allocates nothing.
 type seenKey struct {
-	party, whose, addr string
-	relay              bool
+	party, whose string
+	ip           netip.Addr
+	name         string
+	relay        bool
 }
 
 type mediaHop struct{ video, keyframes int }
@@ -71,8 +76,8 @@ func (w *privacyWatch) learnHosts(nw *netem.Network) {
 	}
 }
 
-func (w *privacyWatch) see(party, whose, addr string, relay bool, via string) {
-	k := seenKey{party, whose, addr, relay}
+func (w *privacyWatch) see(party, whose string, ip netip.Addr, name string, relay bool, via string) {
+	k := seenKey{party: party, whose: whose, ip: ip, name: name, relay: relay}
 	if w.seen[k] == nil {
 		w.seen[k] = map[string]bool{}
 	}
@@ -105,7 +110,7 @@ func (w *privacyWatch) packet(host string, p netem.Packet) {
 	if host == scenarios.TURNHost && isAllocate(p.Payload) {
 		via = reports.ViaAllocation
 	}
-	w.see(host, from, src.String(), false, via)
+	w.see(host, from, src, "", false, via)
 }
 
 // isAllocate reports whether b starts with a STUN Allocate request
@@ -240,8 +245,12 @@ func (w *privacyWatch) signaled(m signaling.Message) {
 			if !ok {
 				continue
 			}
+			ip, err := netip.ParseAddr(addr)
+			if err == nil {
+				addr = ""
+			}
 			for _, party := range []string{signalingParty, m.To} {
-				w.see(party, m.From, addr, typ == "relay", reports.ViaCandidate)
+				w.see(party, m.From, ip.Unmap(), addr, typ == "relay", reports.ViaCandidate)
 			}
 		case strings.HasPrefix(l, "a=extmap:"):
 			f := strings.Fields(strings.TrimPrefix(l, "a=extmap:"))
@@ -300,7 +309,11 @@ func (w *privacyWatch) report() *reports.Privacy {
 		if k.party == "" || k.whose == "" {
 			continue
 		}
-		a := reports.SeenAddress{Whose: k.whose, Address: k.addr, Class: addressClass(k.addr), Relay: k.relay}
+		addr := k.name
+		if k.ip.IsValid() {
+			addr = k.ip.String()
+		}
+		a := reports.SeenAddress{Whose: k.whose, Address: addr, Class: addressClass(addr), Relay: k.relay}
 		for v := range via {
 			a.Via = append(a.Via, v)
 		}
