@@ -51,7 +51,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad media", strings.Replace(valid, "[audio]", "[audio, smell]", 1),
 			[]string{"t.yaml:6: participants[0].publish[1]: unknown media \"smell\" (allowed: audio, video)"}},
 		{"unknown metric", valid + "expect:\n  - metric: happiness\n    min: 1\n",
-			[]string{"t.yaml:9: expect[0].metric: unknown metric \"happiness\" (allowed: bitrate_kbps, connected"}},
+			[]string{"t.yaml:9: expect[0].metric: unknown metric \"happiness\" (allowed: addresses_exposed, bitrate_kbps, connected"}},
 		{"unknown participant", valid + "expect:\n  - metric: loss_fraction\n    to: carol\n    max: 1%\n",
 			[]string{"t.yaml:10: expect[0].to: no participant named \"carol\""}},
 		{"min above max", valid + "expect:\n  - metric: loss_fraction\n    min: 5%\n    max: 1%\n",
