@@ -224,16 +224,8 @@ func mergeRuns(env *Env, dirs []string, out string, overwrite bool, tool string)
 // its grids (or, asJSON, a JSON summary), and returns the exit status.
 func writeMatrix(env *Env, od *outDir, res *matrix.Result, verbose, asJSON bool) error {
 	out := od.path
-	files, err := matrix.Write(out, res)
-	for _, f := range files {
-		if rerr := od.record(filepath.Base(f)); rerr != nil {
-			return rerr
-		}
-	}
-	if err != nil {
-		return err
-	}
-	if err := od.done(); err != nil {
+	files, werr := matrix.Write(out, res)
+	if err := od.finish(files, werr); err != nil {
 		return err
 	}
 	if asJSON {

@@ -197,6 +197,23 @@ func (o *outDir) record(names ...string) error {
 	return o.save()
 }
 
+// finish records the files a writer created (paths; their names go in
+// the manifest, in one save) and, when the writer succeeded (werr nil),
+// marks the run done; werr is returned as it is.
+func (o *outDir) finish(files []string, werr error) error {
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = filepath.Base(f)
+	}
+	if err := o.record(names...); err != nil {
+		return err
+	}
+	if werr != nil {
+		return werr
+	}
+	return o.done()
+}
+
 // done marks the run finished in the manifest.
 func (o *outDir) done() error {
 	o.m.State = "done"

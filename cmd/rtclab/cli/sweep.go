@@ -222,16 +222,8 @@ type sweepJSON struct {
 // writeSweep writes a sweep's (or a merge's) outputs into od, prints its
 // table (or, asJSON, a JSON summary), and returns the exit status.
 func writeSweep(env *Env, od *outDir, res *sweep.Result, verbose, asJSON bool) error {
-	files, err := sweep.Write(od.path, res)
-	for _, f := range files {
-		if rerr := od.record(filepath.Base(f)); rerr != nil {
-			return rerr
-		}
-	}
-	if err != nil {
-		return err
-	}
-	if err := od.done(); err != nil {
+	files, werr := sweep.Write(od.path, res)
+	if err := od.finish(files, werr); err != nil {
 		return err
 	}
 	if asJSON {
