@@ -55,6 +55,24 @@ type Result struct {
 	Local LocalReport `json:"local"`
 	// Skipped lists the steps that did not run and why.
 	Skipped []string `json:"skipped,omitempty"`
+	// Partial is true while a diagnosis is still running: the browser test
+	// page posts its result as it goes, so a result that stays partial was
+	// cut short (the tab was closed, the network went away).
+	Partial bool `json:"partial,omitempty"`
+	// Client says what ran the diagnosis; nil in results written before it
+	// existed.
+	Client *Client `json:"client,omitempty"`
+}
+
+// Client is what ran a diagnosis.
+type Client struct {
+	// Kind is "cli" (rtclab diagnose) or "browser" (the test page).
+	Kind string `json:"kind"`
+	// UserAgent is the browser's user agent, or rtclab's version string.
+	UserAgent string `json:"user_agent,omitempty"`
+	// ObservedAddress is the address the server saw the result come from
+	// (filled in by the server that stores it, never by the client).
+	ObservedAddress string `json:"observed_address,omitempty"`
 }
 
 // Verdict is the answer first.
