@@ -62,6 +62,8 @@ type Result struct {
 	// Client says what ran the diagnosis; nil in results written before it
 	// existed.
 	Client *Client `json:"client,omitempty"`
+	// Browser is what only the browser test page measures; nil otherwise.
+	Browser *Browser `json:"browser,omitempty"`
 }
 
 // Client is what ran a diagnosis.

@@ -79,6 +79,13 @@ type ServerConfig struct {
 	// (60 s).
 	MaxPeers        int
 	PeerMaxDuration time.Duration
+	// Invites checks the invite token of a test call (the browser test
+	// page's X-Rtclab-Invite): a valid one takes the slots kept for
+	// invited calls. Nil treats every call as uninvited.
+	Invites func(ctx context.Context, token string) error
+	// Routes adds handlers to serve's HTTP mux (the history's API, the
+	// test page).
+	Routes func(mux *http.ServeMux)
 	// Logger receives refused peers and auth failures; nil discards.
 	Logger *slog.Logger
 }
@@ -226,7 +233,7 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	// The test peer and the HTTP endpoint.
 	peer, err := testpeer.New(testpeer.Config{
 		Net: cfg.Net, IPs: []net.IP{ip}, IncludeLoopback: ip.IsLoopback(), Logger: cfg.Logger, MaxPeers: cfg.MaxPeers,
-		MaxDuration: cfg.PeerMaxDuration,
+		MaxDuration: cfg.PeerMaxDuration, Admit: admitter(cfg.Invites),
 	})
 	if err != nil {
 		return nil, err
@@ -243,8 +250,14 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	s.ln = ln
 	s.info.HTTP = "http://" + pub(ln.Addr())
 	mux := http.NewServeMux()
-	mux.Handle(testpeer.OfferPath, peer.Handler())
-	mux.HandleFunc("GET "+ConfigPath, s.serveConfig)
+	mux.Handle(testpeer.OfferPath, allowCORS(peer.Handler(), "POST"))
+	config := allowCORS(http.HandlerFunc(s.serveConfig), "GET")
+	mux.Handle("GET "+ConfigPath, config)
+	mux.Handle("OPTIONS "+ConfigPath, config)
+	mux.Handle(GradePath, allowCORS(http.HandlerFunc(serveGrade), "POST"))
+	if cfg.Routes != nil {
+		cfg.Routes(mux)
+	}
 	s.http = newHTTPServer(limitPerIP(mux, cfg.RequestsPerIP, cfg.RequestBurst), cfg.ReadTimeout)
 	go func() {
 		defer close(s.done)

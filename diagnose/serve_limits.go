@@ -1,6 +1,8 @@
 package diagnose
 
 import (
+	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
@@ -8,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rtclab/rtclab/internal/ratelimit"
+	"github.com/rtclab/rtclab/stack/testpeer"
 )
 
 // newHTTPServer is serve's HTTP server with every read and write bounded:
@@ -55,4 +58,39 @@ func remoteIP(r *http.Request) netip.Addr {
 	}
 	ip, _ := netip.ParseAddr(host)
 	return ip.Unmap()
+}
+
+// allowCORS lets a page on another origin use h (the config and offer
+// endpoints): it answers the OPTIONS preflight (Fetch standard, CORS
+// protocol) itself and marks every other answer readable by any origin.
+// Both endpoints are public already; CORS only lets browsers read them.
+func allowCORS(h http.Handler, methods string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		if r.Method == http.MethodOptions {
+			w.Header().Set("Access-Control-Allow-Methods", methods+", OPTIONS")
+			w.Header().Set("Access-Control-Allow-Headers", "Content-Type, "+testpeer.InviteHeader)
+			w.Header().Set("Access-Control-Max-Age", "600")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// admitter binds the test peer's slots to invites: an offer with a valid
+// invite header is an invited caller keyed by its invite, one with an
+// invite that is not valid is refused (403), one without is keyed by its
+// address. A nil lookup (no history) treats every caller as uninvited.
+func admitter(lookup func(ctx context.Context, token string) error) func(*http.Request) (testpeer.Caller, error) {
+	return func(r *http.Request) (testpeer.Caller, error) {
+		token := r.Header.Get(testpeer.InviteHeader)
+		if token == "" || lookup == nil {
+			return testpeer.Caller{Key: "ip:" + remoteIP(r).String()}, nil
+		}
+		if err := lookup(r.Context(), token); err != nil {
+			return testpeer.Caller{}, fmt.Errorf("%w: %w", testpeer.ErrInvite, err)
+		}
+		return testpeer.Caller{Key: "invite:" + token, Invited: true}, nil
+	}
 }

@@ -49,6 +49,19 @@ type Config struct {
 	IncludeLoopback bool
 	// MaxPeers bounds concurrent peer connections; 0 means DefaultMaxPeers.
 	MaxPeers int
+	// Reserved of them are kept for invited callers; 0 means a third of
+	// MaxPeers, -1 none.
+	Reserved int
+	// PerCaller bounds the calls one caller (an address, or an invite)
+	// holds at once; 0 means DefaultPerCaller.
+	PerCaller int
+	// Admit says who a request's caller is, or refuses it with an error
+	// wrapping ErrInvite; nil keys every caller by its address, uninvited.
+	Admit func(r *http.Request) (Caller, error)
+	// ConnectTimeout closes a call that has not connected this long after
+	// its answer, freeing its slot (an offer nobody follows up held one for
+	// ICE's 25 s failure timeout); 0 means 15 s.
+	ConnectTimeout time.Duration
 	// MaxDuration closes a peer connection after this long; 0 means 60 s.
 	MaxDuration time.Duration
 	// MaxSend bounds one "send" request of the source channel; 0 means 10 s.
@@ -76,9 +89,11 @@ type Peer struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu     sync.Mutex
-	pcs    map[*webrtc.PeerConnection]struct{}
-	closed bool
+	mu      sync.Mutex
+	pcs     map[*webrtc.PeerConnection]Caller
+	held    map[string]int // open calls per Caller.Key
+	invited int            // open calls of invited callers
+	closed  bool
 }
 
 // Limits of the test peer (calls at once) and of one offer. A browser's
@@ -103,6 +118,22 @@ var (
 func New(cfg Config) (*Peer, error) {
 	if cfg.MaxPeers <= 0 {
 		cfg.MaxPeers = DefaultMaxPeers
+	}
+	switch {
+	case cfg.Reserved == 0:
+		cfg.Reserved = cfg.MaxPeers / DefaultReservedFraction
+	case cfg.Reserved < 0:
+		cfg.Reserved = 0
+	}
+	cfg.Reserved = min(cfg.Reserved, cfg.MaxPeers-1)
+	if cfg.PerCaller <= 0 {
+		cfg.PerCaller = DefaultPerCaller
+	}
+	if cfg.Admit == nil {
+		cfg.Admit = callerOf
+	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = 15 * time.Second
 	}
 	if cfg.MaxDuration <= 0 {
 		cfg.MaxDuration = 60 * time.Second
@@ -153,13 +184,21 @@ func New(cfg Config) (*Peer, error) {
 		log:    log,
 		ctx:    ctx,
 		cancel: cancel,
-		pcs:    map[*webrtc.PeerConnection]struct{}{},
+		pcs:    map[*webrtc.PeerConnection]Caller{},
+		held:   map[string]int{},
 	}, nil
 }
 
-// Answer accepts an offer (with its candidates; no trickle) and returns the
-// answer with the peer's candidates.
+// Answer accepts an offer (with its candidates; no trickle) from an
+// anonymous, uninvited caller and returns the answer with the peer's
+// candidates.
 func (p *Peer) Answer(ctx context.Context, offer webrtc.SessionDescription) (webrtc.SessionDescription, error) {
+	return p.AnswerFor(ctx, offer, Caller{})
+}
+
+// AnswerFor is Answer for a known caller, who takes one of the slots its
+// kind may use (see Config.Reserved and Config.PerCaller).
+func (p *Peer) AnswerFor(ctx context.Context, offer webrtc.SessionDescription, caller Caller) (webrtc.SessionDescription, error) {
 	if offer.Type != webrtc.SDPTypeOffer {
 		return webrtc.SessionDescription{}, fmt.Errorf("%w: type %q, want offer", ErrOffer, offer.Type)
 	}
@@ -171,24 +210,32 @@ func (p *Peer) Answer(ctx context.Context, offer webrtc.SessionDescription) (web
 		p.mu.Unlock()
 		return webrtc.SessionDescription{}, ErrClosed
 	}
-	if len(p.pcs) >= p.cfg.MaxPeers {
+	if err := p.slotsFree(caller); err != nil {
 		p.mu.Unlock()
-		return webrtc.SessionDescription{}, ErrBusy
+		return webrtc.SessionDescription{}, err
 	}
 	pc, err := p.api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		p.mu.Unlock()
 		return webrtc.SessionDescription{}, fmt.Errorf("testpeer: new peer connection: %w", err)
 	}
-	p.pcs[pc] = struct{}{}
+	p.pcs[pc] = caller
+	p.held[caller.Key]++
+	if caller.Invited {
+		p.invited++
+	}
 	p.wg.Add(1)
 	p.mu.Unlock()
 
 	done := make(chan struct{})
-	var once sync.Once
+	connected := make(chan struct{})
+	var once, connOnce sync.Once
 	finish := func() { once.Do(func() { close(done) }) }
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
 		p.log.Debug("testpeer: connection state", "state", s.String())
+		if s == webrtc.PeerConnectionStateConnected {
+			connOnce.Do(func() { close(connected) })
+		}
 		if s == webrtc.PeerConnectionStateFailed || s == webrtc.PeerConnectionStateClosed ||
 			s == webrtc.PeerConnectionStateDisconnected {
 			finish()
@@ -219,15 +266,36 @@ func (p *Peer) Answer(ctx context.Context, offer webrtc.SessionDescription) (web
 		defer p.wg.Done()
 		timer := time.NewTimer(p.cfg.MaxDuration)
 		defer timer.Stop()
-		select {
-		case <-done:
-		case <-timer.C:
-		case <-p.ctx.Done():
+		connect := time.NewTimer(p.cfg.ConnectTimeout)
+		defer connect.Stop()
+	wait:
+		for {
+			select {
+			case <-done:
+				break wait
+			case <-timer.C:
+				break wait
+			case <-p.ctx.Done():
+				break wait
+			case <-connected:
+				connected = nil // a nil channel: wait for the rest
+				connect.Stop()
+			case <-connect.C:
+				p.log.Debug("testpeer: call did not connect in time", "timeout", p.cfg.ConnectTimeout)
+				break wait
+			}
 		}
 		finish()
 		_ = pc.Close()
 		p.mu.Lock()
+		c := p.pcs[pc]
 		delete(p.pcs, pc)
+		if p.held[c.Key]--; p.held[c.Key] <= 0 {
+			delete(p.held, c.Key)
+		}
+		if c.Invited {
+			p.invited--
+		}
 		p.mu.Unlock()
 	}()
 
@@ -480,9 +548,15 @@ func (p *Peer) Handler() http.Handler {
 			http.Error(w, "bad offer: "+err.Error(), http.StatusBadRequest)
 			return
 		}
+		caller, err := p.cfg.Admit(r)
+		if err != nil {
+			code, _ := Status(err)
+			http.Error(w, err.Error(), code)
+			return
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), p.cfg.AnswerTimeout)
 		defer cancel()
-		answer, err := p.Answer(ctx, offer)
+		answer, err := p.AnswerFor(ctx, offer, caller)
 		if err != nil {
 			code, retry := Status(err)
 			if retry > 0 {
@@ -500,13 +574,19 @@ func (p *Peer) Handler() http.Handler {
 // Status is the HTTP status for an error of Answer and, for the server's
 // own states, how long the client should wait before trying again
 // (Retry-After, RFC 9110 section 10.2.3). A client is blamed (4xx) only
-// for its offer; a full or closing peer or a timeout is 503.
+// for its offer, its invite or the calls it holds itself; a full or
+// closing peer or a timeout is 503.
 func Status(err error) (code int, retryAfter time.Duration) {
 	switch {
 	case errors.Is(err, ErrOffer):
 		return http.StatusBadRequest, 0
 	case errors.Is(err, ErrBusy):
 		return http.StatusServiceUnavailable, 10 * time.Second
+	case errors.Is(err, ErrBusyCaller):
+		// RFC 6585 section 4: this caller's own calls fill its share.
+		return http.StatusTooManyRequests, 10 * time.Second
+	case errors.Is(err, ErrInvite):
+		return http.StatusForbidden, 0
 	case errors.Is(err, ErrClosed), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return http.StatusServiceUnavailable, 5 * time.Second
 	default:
