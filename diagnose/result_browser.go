@@ -12,6 +12,13 @@ type Browser struct {
 	Pair *BrowserPair `json:"pair,omitempty"`
 	// Media is the camera/microphone send test; nil when it did not run.
 	Media *BrowserMedia `json:"media,omitempty"`
+	// UpSentBytes is what the browser sent on the upload channel
+	// (RTCDataChannelStats bytesSent); the upload's bytes are what the test
+	// peer received of it.
+	UpSentBytes int64 `json:"up_sent_bytes,omitempty"`
+	// DownSentBytes is what the test peer says it sent for the download
+	// (its "end BYTES" marker); the download's bytes are what arrived.
+	DownSentBytes int64 `json:"down_sent_bytes,omitempty"`
 }
 
 // BrowserCandidates counts what the browser shows a remote peer.

@@ -1,0 +1,193 @@
+package page_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/remote"
+	"github.com/pion/transport/v3/stdnet"
+
+	"github.com/rtclab/rtclab/diagnose"
+	"github.com/rtclab/rtclab/diagnose/page"
+	"github.com/rtclab/rtclab/internal/realpeer"
+	"github.com/rtclab/rtclab/probes/turnprobe"
+	"github.com/rtclab/rtclab/stack/testpeer"
+)
+
+// posts records what the page posts to the results API, decoded strictly
+// into diagnose.Result: a field the page invents, or one misspelt, fails.
+type posts struct {
+	mu      sync.Mutex
+	results []diagnose.Result
+	errs    []error
+}
+
+func (p *posts) handle(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	res, err := diagnose.DecodeResult(bytes.NewReader(body))
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if r.Header.Get(testpeer.InviteHeader) != "tok" {
+		err = fmt.Errorf("%s %s without the invite header", r.Method, r.URL.Path)
+	}
+	if err != nil {
+		p.errs = append(p.errs, err)
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	p.results = append(p.results, res)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusCreated)
+	_, _ = io.WriteString(w, `{"id":"r1","url":"/console/results/r1"}`)
+}
+
+// runPage opens url in Chromium and waits until the page says it is done
+// (body data-state done or error), at most 90 s.
+func runPage(t *testing.T, browser realpeer.Chromium, url string) string {
+	t.Helper()
+	actx, acancel := remote.NewAllocator(context.Background(), browser.DevTools)
+	defer acancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, tcancel := context.WithTimeout(ctx, 90*time.Second)
+	defer tcancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		state, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.dataset.state + ' ' + document.getElementById('now').textContent`))
+		if err != nil {
+			t.Fatalf("page state: %v", err)
+		}
+		if strings.HasPrefix(state, "done") || strings.HasPrefix(state, "error") {
+			return state
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// TestPageInChromium runs the test page in a real headless Chromium
+// against serve on loopback, camera and microphone faked, and checks what
+// it posted: partial results, then a final graded one with every part
+// measured, each number against a count the other end made.
+func TestPageInChromium(t *testing.T) {
+	browser := realpeer.StartChromium(t, nil, "", "--window-size=1000,1600")
+	n, err := stdnet.NewNet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got posts
+	srv, err := diagnose.StartServer(diagnose.ServerConfig{
+		Net: n, IP: "127.0.0.1", Secret: "page", AllowPrivatePeers: true,
+		Invites: func(context.Context, string) error { return nil },
+		Routes: func(mux *http.ServeMux) {
+			mux.Handle(page.Path, page.Handler(func(_ context.Context, token string) error {
+				if token != "tok" {
+					return page.ErrUnknownInvite
+				}
+				return nil
+			}))
+			mux.HandleFunc("POST /api/v1/results", got.handle)
+			mux.HandleFunc("PUT /api/v1/results/{id}", got.handle)
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	start := time.Now()
+	state := runPage(t, browser, srv.Info().HTTP+page.Path+"tok?media=1")
+	t.Logf("page finished in %s: %s", time.Since(start).Round(time.Millisecond), state)
+	got.mu.Lock()
+	defer got.mu.Unlock()
+	for _, err := range got.errs {
+		t.Errorf("posted: %v", err)
+	}
+	if len(got.results) < 3 {
+		t.Fatalf("%d results posted, want partial ones and a final one", len(got.results))
+	}
+	if !got.results[0].Partial {
+		t.Errorf("the first result posted is not partial")
+	}
+	res := got.results[len(got.results)-1]
+	if res.Partial || !strings.HasPrefix(state, "done") {
+		t.Fatalf("the last result is partial or the page did not finish: %s; skipped %v", state, res.Skipped)
+	}
+	checkFinal(t, res)
+}
+
+func checkFinal(t *testing.T, res diagnose.Result) {
+	t.Helper()
+	t.Logf("verdict %s: %s", res.Verdict.Level, res.Verdict.Summary)
+	if res.Verdict.Summary == "" || len(res.Findings) == 0 || len(res.Metrics) == 0 {
+		t.Errorf("not graded: verdict %+v, %d findings, %d metrics", res.Verdict, len(res.Findings), len(res.Metrics))
+	}
+	if res.Client == nil || res.Client.Kind != "browser" || !strings.Contains(res.Client.UserAgent, "Chrome") {
+		t.Errorf("client %+v", res.Client)
+	}
+	// TURN: UDP and TCP allocate; TLS with serve's self-signed certificate
+	// is not the customer's failure: skipped with the reason.
+	byTr := map[turnprobe.Transport]turnprobe.Result{}
+	for _, tr := range res.TURN {
+		byTr[tr.Transport] = tr
+		t.Logf("TURN %s: ok %v in %.0f ms %s", tr.Transport, tr.OK, tr.Ms, tr.Error)
+	}
+	for _, tr := range []turnprobe.Transport{turnprobe.UDP, turnprobe.TCP} {
+		if r := byTr[tr]; !r.OK || r.Ms <= 0 || r.Relayed == "" {
+			t.Errorf("TURN over %s: %+v", tr, r)
+		}
+	}
+	if _, tested := byTr[turnprobe.TLS]; tested || !strings.Contains(strings.Join(res.Skipped, "\n"), "self-signed certificate") {
+		t.Errorf("TURN over TLS with a self-signed certificate: tested %v, skipped %q", tested, res.Skipped)
+	}
+	for _, p := range res.Paths {
+		t.Logf("path %s: ok %v %.0f ms %s %s %s", p.Kind, p.OK, p.Ms, p.Local, p.Remote, p.Reason)
+	}
+	if res.BestPath == "" || res.Browser == nil || res.Browser.Pair == nil {
+		t.Fatalf("best path %q, browser %+v", res.BestPath, res.Browser)
+	}
+	// RTT, jitter, loss: 3 s of probes every 20 ms, the counts consistent.
+	if len(res.Quality) != 1 {
+		t.Fatalf("quality %+v", res.Quality)
+	}
+	p := res.Quality[0].Ping
+	t.Logf("ping: %d sent, %d back, RTT %.2f ms (p95 %.2f), jitter %.2f ms, loss %.1f %%; pair RTT %.2f ms",
+		p.Sent, p.Received, p.RTTMs, p.RTTP95Ms, p.JitterMs, p.LossPct, res.Browser.Pair.RTTMs)
+	if p.Sent < 100 || p.Received != len(p.Samples) || p.RTTMs <= 0 ||
+		p.LossPct != 100*float64(p.Sent-p.Received)/float64(p.Sent) {
+		t.Errorf("ping inconsistent: %+v", p)
+	}
+	// Upload and download, each counted by its receiver, against the
+	// sender's own count.
+	bw := res.Bandwidth
+	if bw == nil {
+		t.Fatal("no bandwidth")
+	}
+	t.Logf("upload %.1f Mbit/s (%d of %d bytes sent), download %.1f Mbit/s (%d of %d bytes sent)",
+		bw.Up.Mbps, bw.Up.Bytes, res.Browser.UpSentBytes, bw.Down.Mbps, bw.Down.Bytes, res.Browser.DownSentBytes)
+	if bw.Up.Bytes <= 0 || bw.Up.Bytes > res.Browser.UpSentBytes || float64(bw.Up.Bytes) < 0.8*float64(res.Browser.UpSentBytes) {
+		t.Errorf("the test peer received %d bytes of the %d the browser sent", bw.Up.Bytes, res.Browser.UpSentBytes)
+	}
+	if bw.Down.Bytes <= 0 || bw.Down.Bytes != res.Browser.DownSentBytes {
+		t.Errorf("the browser received %d bytes, the test peer sent %d", bw.Down.Bytes, res.Browser.DownSentBytes)
+	}
+	// Camera and microphone (Chromium's fake devices).
+	m := res.Browser.Media
+	if m == nil || m.Error != "" || m.Video == nil || m.Video.PacketsSent == 0 || m.Video.Kbps <= 0 || m.Audio == nil || m.Audio.PacketsSent == 0 {
+		t.Errorf("media %+v", m)
+	} else {
+		t.Logf("media: video %.0f kbit/s %s %.0f fps (%s), audio %.0f kbit/s, available %.0f kbit/s, remote loss %.1f %% RTT %.1f ms",
+			m.Video.Kbps, m.Video.Resolution, m.Video.FramesPerSecond, m.Video.QualityLimitation, m.Audio.Kbps,
+			m.AvailableOutgoingKbps, m.Video.RemoteLossPct, m.Video.RTTMs)
+	}
+	c := res.Browser.Candidates
+	t.Logf("candidates: host %v, %d mDNS, srflx %v; local %+v", c.Host, c.MDNS, c.Srflx, res.Local)
+}
