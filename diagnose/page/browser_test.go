@@ -3,8 +3,10 @@ package page_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -13,7 +15,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/remote"
+	"github.com/pion/ice/v4"
 	"github.com/pion/transport/v3/stdnet"
+	"github.com/pion/webrtc/v4"
 
 	"github.com/rtclab/rtclab/diagnose"
 	"github.com/rtclab/rtclab/diagnose/page"
@@ -80,29 +84,8 @@ func runPage(t *testing.T, browser realpeer.Chromium, url string) string {
 // measured, each number against a count the other end made.
 func TestPageInChromium(t *testing.T) {
 	browser := realpeer.StartChromium(t, nil, "", "--window-size=1000,1600")
-	n, err := stdnet.NewNet()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var got posts
-	srv, err := diagnose.StartServer(diagnose.ServerConfig{
-		Net: n, IP: "127.0.0.1", Secret: "page", AllowPrivatePeers: true,
-		Invites: func(context.Context, string) error { return nil },
-		Routes: func(mux *http.ServeMux) {
-			mux.Handle(page.Path, page.Handler(func(_ context.Context, token string) error {
-				if token != "tok" {
-					return page.ErrUnknownInvite
-				}
-				return nil
-			}))
-			mux.HandleFunc("POST /api/v1/results", got.handle)
-			mux.HandleFunc("PUT /api/v1/results/{id}", got.handle)
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := servePage(t, diagnose.ServerConfig{Invites: func(context.Context, string) error { return nil }}, &got)
 	start := time.Now()
 	state := runPage(t, browser, srv.Info().HTTP+page.Path+"tok?media=1")
 	t.Logf("page finished in %s: %s", time.Since(start).Round(time.Millisecond), state)
@@ -190,4 +173,107 @@ func checkFinal(t *testing.T, res diagnose.Result) {
 	}
 	c := res.Browser.Candidates
 	t.Logf("candidates: host %v, %d mDNS, srflx %v; local %+v", c.Host, c.MDNS, c.Srflx, res.Local)
+}
+
+// servePage starts serve on loopback with the page and a recording
+// results API mounted.
+func servePage(t *testing.T, cfg diagnose.ServerConfig, got *posts) *diagnose.Server {
+	t.Helper()
+	n, err := stdnet.NewNet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Net, cfg.IP, cfg.Secret, cfg.AllowPrivatePeers = n, "127.0.0.1", "page", true
+	cfg.Routes = func(mux *http.ServeMux) {
+		mux.Handle(page.Path, page.Handler(func(_ context.Context, token string) error {
+			if token != "tok" {
+				return page.ErrUnknownInvite
+			}
+			return nil
+		}))
+		mux.HandleFunc("POST /api/v1/results", got.handle)
+		mux.HandleFunc("PUT /api/v1/results/{id}", got.handle)
+	}
+	srv, err := diagnose.StartServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	return srv
+}
+
+// TestPageServerBusy: when bare offers hold every slot of the test peer,
+// the page says the server was busy — a finding about the server, an
+// "incomplete" verdict — and never that calls fail on this network.
+func TestPageServerBusy(t *testing.T) {
+	browser := realpeer.StartChromium(t, nil, "")
+	var got posts
+	srv := servePage(t, diagnose.ServerConfig{MaxPeers: 2}, &got)
+	for range 2 {
+		pc, offer := loopbackOffer(t)
+		defer pc.Close()
+		if err := postOffer(srv.Info().HTTP, offer); err != nil {
+			t.Fatal(err)
+		}
+	}
+	state := runPage(t, browser, srv.Info().HTTP+page.Path+"tok")
+	got.mu.Lock()
+	defer got.mu.Unlock()
+	if len(got.results) == 0 {
+		t.Fatalf("nothing posted; page %s", state)
+	}
+	res := got.results[len(got.results)-1]
+	t.Logf("page %s; verdict %s: %s", state, res.Verdict.Level, res.Verdict.Summary)
+	if res.Verdict.Level != diagnose.Info || !strings.Contains(res.Verdict.Summary, "busy") {
+		t.Errorf("verdict %+v, want info: the server was busy", res.Verdict)
+	}
+	for _, f := range res.Findings {
+		if f.Level == diagnose.Bad {
+			t.Errorf("a busy server graded the customer's network bad: %s", f.Text)
+		}
+	}
+	for _, p := range res.Paths {
+		if p.Kind != "relay-tls" && !p.ServerBusy {
+			t.Errorf("path %s not marked server-busy: %+v", p.Kind, p)
+		}
+	}
+}
+
+// loopbackOffer is a pion client's offer on loopback, gathered.
+func loopbackOffer(t *testing.T) (*webrtc.PeerConnection, webrtc.SessionDescription) {
+	t.Helper()
+	se := webrtc.SettingEngine{}
+	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	pc, err := webrtc.NewAPI(webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pc.CreateDataChannel("echo", nil); err != nil {
+		t.Fatal(err)
+	}
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	<-gathered
+	return pc, *pc.LocalDescription()
+}
+
+func postOffer(base string, offer webrtc.SessionDescription) error {
+	body, _ := json.Marshal(offer)
+	resp, err := http.Post(base+testpeer.OfferPath, "application/json", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("offer: %s", resp.Status)
+	}
+	return nil
 }
