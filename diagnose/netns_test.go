@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -48,6 +49,8 @@ func TestMain(m *testing.M) {
 		os.Exit(m.Run())
 	case "serve":
 		os.Exit(helperServe())
+	case "serve-page":
+		os.Exit(helperServePage())
 	case "diagnose":
 		os.Exit(helperDiagnose())
 	case "nat":
@@ -60,7 +63,10 @@ func TestMain(m *testing.M) {
 
 // helperServe runs `rtclab serve` on the server namespace's two addresses
 // until its stdin closes.
-func helperServe() int {
+func helperServe() int { return helperServeWith(nil) }
+
+// helperServeWith is helperServe with routes added to serve's mux.
+func helperServeWith(routes func(*http.ServeMux)) int {
 	n, err := stdnet.NewNet()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -72,6 +78,7 @@ func helperServe() int {
 		// The lab's addresses are in the benchmarking range, which the
 		// default relay policy refuses: TURN relays to the test peer here.
 		AllowedPeers: []netip.Prefix{netip.MustParsePrefix("198.18.0.0/15")},
+		Routes:       routes,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -209,9 +216,14 @@ func (l *lab) helper(ns, mode string) *exec.Cmd {
 }
 
 // startServer runs serve in the server namespace until cleanup.
-func (l *lab) startServer() {
+func (l *lab) startServer() { l.t.Helper(); l.startServerMode("serve") }
+
+// startServerMode runs the serve helper mode in the server namespace
+// until cleanup, with extra environment.
+func (l *lab) startServerMode(mode string, env ...string) {
 	l.t.Helper()
-	cmd := l.helper(l.server, "serve")
+	cmd := l.helper(l.server, mode)
+	cmd.Env = append(cmd.Env, env...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		l.t.Fatal(err)
