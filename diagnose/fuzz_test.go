@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 )
@@ -57,6 +58,40 @@ func FuzzServerConfig(f *testing.F) {
 		in := Inputs{STUN: info.STUN, TURN: info.TURN, Username: info.Username, Password: info.Password, Peer: server, Target: server}
 		if _, err := NewPlan(in); err != nil && !errors.Is(err, ErrPlan) {
 			t.Fatalf("plan error does not wrap ErrPlan: %v", err)
+		}
+	})
+}
+
+// FuzzGrade feeds arbitrary bodies to what serve's GradePath does with
+// a result the browser page posts: DecodeResult, then Grade. Nothing may
+// panic, and grading a graded result changes nothing.
+func FuzzGrade(f *testing.F) {
+	if data, err := os.ReadFile("testdata/loopback.json"); err == nil {
+		f.Add(data)
+	}
+	for _, seed := range []string{
+		`{"schema":"rtclab.diagnose/v1","turn":[{"url":"turn:192.0.2.1:3478?transport=udp","transport":"udp","failure":"timeout"}],"paths":[{"kind":"host","server_busy":true}]}`,
+		`{"schema":"rtclab.diagnose/v1","quality":[{"path":"host","ping":{"sent":3,"received":2,"rtt_ms":-1}}],"bandwidth":{"path":"host","up":{"mbps":1e308}}}`,
+		`{"schema":"rtclab.diagnose/v1","unknown":1}`,
+		`{"schema":"rtclab.diagnose/v2"}`,
+		`{"schema":"rtclab.diagnose/v1"} {}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		res, err := DecodeResult(bytes.NewReader(body))
+		if err != nil {
+			return
+		}
+		Grade(&res)
+		var once, twice bytes.Buffer
+		if err := WriteJSON(&once, res); err != nil {
+			return // e.g. a value JSON cannot carry
+		}
+		Grade(&res)
+		_ = WriteJSON(&twice, res)
+		if once.String() != twice.String() {
+			t.Fatalf("grading twice changed the result:\n%s\n%s", once.String(), twice.String())
 		}
 	})
 }
