@@ -78,7 +78,7 @@ func helperServeWith(routes func(*http.ServeMux)) int {
 		// The lab's addresses are in the benchmarking range, which the
 		// default relay policy refuses: TURN relays to the test peer here.
 		AllowedPeers: []netip.Prefix{netip.MustParsePrefix("198.18.0.0/15")},
-		Routes:       routes,
+		Mount:        routes,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

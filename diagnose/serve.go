@@ -83,11 +83,11 @@ type ServerConfig struct {
 	// page's X-Rtclab-Invite): a valid one takes the slots kept for
 	// invited calls. Nil treats every call as uninvited.
 	Invites func(ctx context.Context, token string) error
-	// Routes adds handlers to serve's HTTP mux (the history's API, the
-	// test page).
-	Routes func(mux *http.ServeMux)
 	// Logger receives refused peers and auth failures; nil discards.
 	Logger *slog.Logger
+	// Mount, when set, adds routes to the HTTP endpoint (the history's
+	// API and console, the test page); they share its limits.
+	Mount func(*http.ServeMux)
 }
 
 // DefaultReadTimeout bounds reading one HTTP request: an offer of 64 KiB
@@ -255,8 +255,8 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	mux.Handle("GET "+ConfigPath, config)
 	mux.Handle("OPTIONS "+ConfigPath, config)
 	mux.Handle(GradePath, allowCORS(http.HandlerFunc(serveGrade), "POST"))
-	if cfg.Routes != nil {
-		cfg.Routes(mux)
+	if cfg.Mount != nil {
+		cfg.Mount(mux)
 	}
 	s.http = newHTTPServer(limitPerIP(mux, cfg.RequestsPerIP, cfg.RequestBurst), cfg.ReadTimeout)
 	go func() {

@@ -184,7 +184,7 @@ func servePage(t *testing.T, cfg diagnose.ServerConfig, got *posts) *diagnose.Se
 		t.Fatal(err)
 	}
 	cfg.Net, cfg.IP, cfg.Secret, cfg.AllowPrivatePeers = n, "127.0.0.1", "page", true
-	cfg.Routes = func(mux *http.ServeMux) {
+	cfg.Mount = func(mux *http.ServeMux) {
 		mux.Handle(page.Path, page.Handler(func(_ context.Context, token string) error {
 			if token != "tok" {
 				return page.ErrUnknownInvite
