@@ -1,0 +1,135 @@
+package page_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/transport/v3/stdnet"
+
+	"github.com/rtclab/rtclab/diagnose"
+	"github.com/rtclab/rtclab/diagnose/page"
+	"github.com/rtclab/rtclab/history"
+	"github.com/rtclab/rtclab/internal/realpeer"
+)
+
+const adminToken = "page-test-admin-token"
+
+// adminDo makes an admin API request and decodes the JSON answer into v.
+func adminDo(t *testing.T, method, url, body string, v any) int {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if v != nil {
+		if err := json.Unmarshal(data, v); err != nil {
+			t.Fatalf("%s %s: %s: %v\n%s", method, url, resp.Status, err, data)
+		}
+	}
+	return resp.StatusCode
+}
+
+// TestPageHistory is the support loop end to end on loopback: an invite
+// created over the API, its link opened in headless Chromium, the page
+// run to the end, and the result in the history with TURN per transport,
+// RTT, upload and download and a verdict; the one-use invite then opens
+// only the "expired" page.
+func TestPageHistory(t *testing.T) {
+	browser := realpeer.StartChromium(t, nil, "")
+	ctx := context.Background()
+	store, err := history.Open(ctx, filepath.Join(t.TempDir(), "history.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	api, err := history.NewAPI(history.APIConfig{Store: store, AdminToken: adminToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := stdnet.NewNet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := diagnose.ServerConfig{Net: n, IP: "127.0.0.1", Secret: "page", AllowPrivatePeers: true, Mount: api.Register}
+	page.Wire(&cfg, store)
+	srv, err := diagnose.StartServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	base := srv.Info().HTTP
+
+	var inv struct {
+		Token, URL string
+	}
+	if code := adminDo(t, "POST", base+"/api/v1/invites", `{"label":"ticket-4711","expires_in":"1h","max_uses":1}`, &inv); code != http.StatusCreated || inv.URL == "" {
+		t.Fatalf("invite: %d %+v", code, inv)
+	}
+	start := time.Now()
+	state := runPage(t, browser, inv.URL+"?media=1")
+	t.Logf("page finished in %s: %s", time.Since(start).Round(time.Millisecond), state)
+
+	var recs []history.Record
+	if code := adminDo(t, "GET", base+"/api/v1/results?label=ticket-4711", "", &recs); code != http.StatusOK || len(recs) != 1 {
+		t.Fatalf("history: %d, %d results: %+v", code, len(recs), recs)
+	}
+	rec := recs[0]
+	t.Logf("stored: id %s verdict %s best path %s client %s from %s", rec.ID, rec.Verdict, rec.BestPath, rec.ClientKind, rec.Observed)
+	if rec.Partial || rec.Verdict == "" || rec.ClientKind != "browser" || !strings.HasPrefix(rec.Observed, "127.0.0.1") {
+		t.Errorf("record %+v", rec)
+	}
+	var full history.Record
+	if code := adminDo(t, "GET", base+"/api/v1/results/"+rec.ID, "", &full); code != http.StatusOK {
+		t.Fatalf("result %s: %d", rec.ID, code)
+	}
+	res, err := full.Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkFinal(t, res)
+
+	// The console shows it with diagnose's renderer.
+	req, _ := http.NewRequest("GET", base+"/console/results/"+rec.ID, nil)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(html), res.Verdict.Summary) {
+		t.Errorf("console result: %s, verdict in it %v", resp.Status, strings.Contains(string(html), res.Verdict.Summary))
+	}
+
+	// One use: the link now opens the page that says so.
+	resp, err = http.Get(inv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusGone || !strings.Contains(string(gone), "expired") {
+		t.Errorf("used-up invite: %s\n%.300s", resp.Status, gone)
+	}
+	resp, err = http.Get(base + page.Path + "AAAAAAAAAAAAAAAAAAAAAA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown invite: %s", resp.Status)
+	}
+}
