@@ -54,8 +54,9 @@ func (p *posts) handle(w http.ResponseWriter, r *http.Request) {
 }
 
 // runPage opens url in Chromium and waits until the page says it is done
-// (body data-state done or error), at most 90 s.
-func runPage(t *testing.T, browser realpeer.Chromium, url string) string {
+// (body data-state done or error), at most 90 s; then runs after, if
+// given, in the same tab.
+func runPage(t *testing.T, browser realpeer.Chromium, url string, after ...func(ctx context.Context)) string {
 	t.Helper()
 	actx, acancel := remote.NewAllocator(context.Background(), browser.DevTools)
 	defer acancel()
@@ -72,6 +73,9 @@ func runPage(t *testing.T, browser realpeer.Chromium, url string) string {
 			t.Fatalf("page state: %v", err)
 		}
 		if strings.HasPrefix(state, "done") || strings.HasPrefix(state, "error") {
+			for _, f := range after {
+				f(ctx)
+			}
 			return state
 		}
 		time.Sleep(500 * time.Millisecond)

@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
 	"github.com/pion/transport/v3/stdnet"
 
 	"github.com/rtclab/rtclab/diagnose"
@@ -48,7 +51,7 @@ func adminDo(t *testing.T, method, url, body string, v any) int {
 // RTT, upload and download and a verdict; the one-use invite then opens
 // only the "expired" page.
 func TestPageHistory(t *testing.T) {
-	browser := realpeer.StartChromium(t, nil, "")
+	browser := realpeer.StartChromium(t, nil, "", "--window-size=1280,1400")
 	ctx := context.Background()
 	store, err := history.Open(ctx, filepath.Join(t.TempDir(), "history.db"))
 	if err != nil {
@@ -79,7 +82,20 @@ func TestPageHistory(t *testing.T) {
 		t.Fatalf("invite: %d %+v", code, inv)
 	}
 	start := time.Now()
-	state := runPage(t, browser, inv.URL+"?media=1")
+	state := runPage(t, browser, inv.URL+"?media=1", func(ctx context.Context) {
+		// make screenshots: the finished page, then the console with it.
+		if screenshot(t, ctx, "testpage.png") {
+			if _, err := chromedp.Call(ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{
+				Headers: network.Headers{"Authorization": "Bearer " + adminToken},
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if err := chromedp.Do(ctx, chromedp.Navigate(base+"/console")); err != nil {
+				t.Fatal(err)
+			}
+			screenshot(t, ctx, "console.png")
+		}
+	})
 	t.Logf("page finished in %s: %s", time.Since(start).Round(time.Millisecond), state)
 
 	var recs []history.Record
@@ -132,4 +148,27 @@ func TestPageHistory(t *testing.T) {
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown invite: %s", resp.Status)
 	}
+}
+
+// screenshotEnv names the folder make screenshots has the page tests
+// write their PNGs to; unset, they write none.
+const screenshotEnv = "RTCLAB_SCREENSHOT_DIR"
+
+// screenshot writes the tab as it is to name in $RTCLAB_SCREENSHOT_DIR and
+// says whether it did.
+func screenshot(t *testing.T, ctx context.Context, name string) bool {
+	t.Helper()
+	dir := os.Getenv(screenshotEnv)
+	if dir == "" {
+		return false
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %s", filepath.Join(dir, name))
+	return true
 }

@@ -506,7 +506,7 @@ async function run() {
       // The server's own self-signed certificate: browsers refuse it
       // (ICE error 701) whatever the network, so it says nothing here.
       tlsUsable = false;
-      result.skipped.push('TURN over TLS: not tested in the browser: the server uses a self-signed certificate, which browsers refuse (ICE error 701) on any network; rtclab diagnose tests TLS, or start rtclab serve with a certificate browsers trust (--tls-cert)');
+      result.skipped.push('TURN over TLS: not tested in the browser: the server uses a self-signed certificate, which browsers refuse (ICE error 701) on any network; rtclab diagnose tests TLS, or start rtclab serve with a certificate browsers trust (--cert and --key)');
       continue;
     }
     result.turn.push(t);
