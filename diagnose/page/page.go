@@ -5,9 +5,12 @@ import (
 	"embed"
 	"errors"
 	"html/template"
+	"io"
 	"io/fs"
 	"net/http"
 	"strings"
+
+	"github.com/rtclab/rtclab/reports"
 )
 
 // Path is where the page is mounted: Path + invite token.
@@ -45,6 +48,12 @@ func Handler(lookup func(ctx context.Context, token string) error) http.Handler 
 			return
 		}
 		rest := strings.TrimPrefix(r.URL.Path, Path)
+		if rest == "assets/house.css" {
+			h.Set("Content-Type", "text/css; charset=utf-8")
+			h.Set("Cache-Control", "no-cache")
+			_, _ = io.WriteString(w, string(reports.HouseCSS()))
+			return
+		}
 		if strings.HasPrefix(rest, "assets/") {
 			if rest == "assets/gone.html" || rest == "assets/index.html" {
 				http.NotFound(w, r)

@@ -38,6 +38,7 @@ func TestHandler(t *testing.T) {
 		{"GET", "/t/good/extra", 404, "not valid"},
 		{"GET", "/t/assets/page.js", 200, "rtclab.diagnose/v1"},
 		{"GET", "/t/assets/page.css", 200, "progress"},
+		{"GET", "/t/assets/house.css", 200, "--pass"},
 		{"GET", "/t/assets/gone.html", 404, ""},
 		{"GET", "/t/assets/index.html", 404, ""},
 		{"POST", "/t/good", 405, ""},

@@ -601,21 +601,28 @@ async function run() {
   show();
 }
 
-const LEVEL_WORDS = {good: 'Good', warn: 'Works, with caveats', bad: 'Problems', info: 'Incomplete'};
+// The verdict band in house.css's words and colours.
+const LEVELS = {
+  good: ['GOOD', 'pass', 'Your network is ready for calls'],
+  warn: ['WARN', 'warn', 'Your network can carry calls'],
+  bad: ['BAD', 'fail', 'Your network will cause problems in calls'],
+  info: ['?', 'info', 'The test could not finish'],
+};
 
 function show() {
   const v = result.verdict;
-  const sec = $('verdict');
-  sec.className = 'verdict ' + v.level;
-  $('verdict-title').textContent = LEVEL_WORDS[v.level] || v.level;
+  const [word, cls, title] = LEVELS[v.level] || LEVELS.info;
+  $('verdict').className = 'verdict ' + cls;
+  $('verdict-word').textContent = word;
+  $('verdict-title').textContent = title;
   $('verdict-summary').textContent = v.summary;
   const ul = $('findings');
   for (const f of result.findings || []) {
     if (f.level === 'info' && f.area !== 'server') continue;
     const li = document.createElement('li');
-    li.innerHTML = '<span class="lvl"></span> <span class="text"></span>';
-    li.querySelector('.lvl').classList.add(f.level);
-    li.querySelector('.lvl').textContent = f.level;
+    li.innerHTML = '<span class="badge"></span><span class="text"></span>';
+    li.querySelector('.badge').classList.add(f.level);
+    li.querySelector('.badge').textContent = f.level;
     li.querySelector('.text').textContent = f.text;
     if (f.fix) {
       const fix = document.createElement('span');
@@ -625,7 +632,7 @@ function show() {
     }
     ul.appendChild(li);
   }
-  sec.hidden = false;
+  $('result').hidden = false;
   const rows = [];
   for (const t of result.turn) rows.push(['TURN over ' + t.transport.toUpperCase(), t.ok ? 'relay in ' + t.ms.toFixed(0) + ' ms' : 'failed: ' + t.error]);
   for (const s of result.skipped) if (s.startsWith('TURN over TLS')) rows.push(['TURN over TLS', 'not tested (self-signed certificate)']);
