@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rtclab/rtclab/diagnose"
+	"github.com/rtclab/rtclab/diagnose/page"
 	"github.com/rtclab/rtclab/stack/turn"
 )
 
@@ -129,6 +130,7 @@ Exit code: 0 stopped cleanly, 1 failed while running, 2 unusable input.`,
 			defer hs.close(env.Stderr)
 			if hs != nil {
 				cfg.Mount = hs.api.Register
+				page.Wire(&cfg, hs.store) // the test page at /t/{invite}; invited calls get reserved slots
 			}
 			srv, err := diagnose.StartServer(cfg)
 			if errors.Is(err, diagnose.ErrServerConfig) {
