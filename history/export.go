@@ -16,7 +16,7 @@ import (
 
 // Verdicts and NATTypes are the values the filters accept.
 var (
-	Verdicts = []string{"good", "warn", "bad", "partial"}
+	Verdicts = []string{"good", "warn", "bad", "info", "partial"}
 	NATTypes = []string{string(nat.OpenInternet), string(nat.FullCone), string(nat.RestrictedCone),
 		string(nat.PortRestrictedCone), string(nat.Symmetric), string(nat.Firewall), string(nat.Unknown)}
 )

@@ -99,12 +99,16 @@ func ParseResult(body []byte, observed string) (diagnose.Result, []byte, error) 
 	}
 	switch res.Verdict.Level {
 	case diagnose.Good, diagnose.Warn, diagnose.Bad:
+	case diagnose.Info:
+		// "Incomplete": the server was busy, or nothing could be graded —
+		// a finding about the server, not a verdict on the network, and
+		// exactly what support needs to see (issue #13).
 	case "":
 		if !res.Partial {
 			return res, nil, fmt.Errorf("%w: result: verdict.level is empty in a complete (partial: false) result", ErrInvalid)
 		}
 	default:
-		return res, nil, fmt.Errorf("%w: result: verdict.level %q: want good, warn or bad", ErrInvalid, res.Verdict.Level)
+		return res, nil, fmt.Errorf("%w: result: verdict.level %q: want good, warn, bad or info", ErrInvalid, res.Verdict.Level)
 	}
 	if res.Client == nil {
 		res.Client = &diagnose.Client{}

@@ -21,13 +21,15 @@ import (
 
 	"github.com/rtclab/rtclab/diagnose"
 	"github.com/rtclab/rtclab/diagnose/page"
+	"github.com/rtclab/rtclab/history"
 	"github.com/rtclab/rtclab/internal/realpeer"
 	"github.com/rtclab/rtclab/probes/turnprobe"
 	"github.com/rtclab/rtclab/stack/testpeer"
 )
 
 // posts records what the page posts to the results API, decoded strictly
-// into diagnose.Result: a field the page invents, or one misspelt, fails.
+// into diagnose.Result (a field the page invents, or one misspelt, fails)
+// and checked by the history's own validation.
 type posts struct {
 	mu      sync.Mutex
 	results []diagnose.Result
@@ -37,6 +39,10 @@ type posts struct {
 func (p *posts) handle(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	res, err := diagnose.DecodeResult(bytes.NewReader(body))
+	if err == nil {
+		// What the history will store of it, too.
+		_, _, err = history.ParseResult(body, r.RemoteAddr)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if r.Header.Get(testpeer.InviteHeader) != "tok" {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/remote"
 	"github.com/pion/transport/v3/stdnet"
 
 	"github.com/rtclab/rtclab/diagnose"
@@ -45,19 +46,16 @@ func adminDo(t *testing.T, method, url, body string, v any) int {
 	return resp.StatusCode
 }
 
-// TestPageHistory is the support loop end to end on loopback: an invite
-// created over the API, its link opened in headless Chromium, the page
-// run to the end, and the result in the history with TURN per transport,
-// RTT, upload and download and a verdict; the one-use invite then opens
-// only the "expired" page.
-func TestPageHistory(t *testing.T) {
-	browser := realpeer.StartChromium(t, nil, "", "--window-size=1280,1400")
-	ctx := context.Background()
-	store, err := history.Open(ctx, filepath.Join(t.TempDir(), "history.db"))
+// serveHistory starts serve on loopback with a history in a temporary
+// file and the page wired to it, as `rtclab serve --db` does; it returns
+// serve's base URL.
+func serveHistory(t *testing.T) string {
+	t.Helper()
+	store, err := history.Open(context.Background(), filepath.Join(t.TempDir(), "history.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
+	t.Cleanup(func() { _ = store.Close() })
 	api, err := history.NewAPI(history.APIConfig{Store: store, AdminToken: adminToken})
 	if err != nil {
 		t.Fatal(err)
@@ -72,15 +70,75 @@ func TestPageHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Close()
-	base := srv.Info().HTTP
+	t.Cleanup(func() { _ = srv.Close() })
+	return srv.Info().HTTP
+}
 
-	var inv struct {
-		Token, URL string
-	}
-	if code := adminDo(t, "POST", base+"/api/v1/invites", `{"label":"ticket-4711","expires_in":"1h","max_uses":1}`, &inv); code != http.StatusCreated || inv.URL == "" {
+// invite creates a one-use invite over the admin API.
+func invite(t *testing.T, base, label string) (inv struct{ Token, URL string }) {
+	t.Helper()
+	if code := adminDo(t, "POST", base+"/api/v1/invites", `{"label":"`+label+`","expires_in":"1h","max_uses":1}`, &inv); code != http.StatusCreated || inv.URL == "" {
 		t.Fatalf("invite: %d %+v", code, inv)
 	}
+	return inv
+}
+
+// TestPageClosedHalfWay: a tab closed while the test runs leaves its
+// partial result in the history.
+func TestPageClosedHalfWay(t *testing.T) {
+	browser := realpeer.StartChromium(t, nil, "")
+	base := serveHistory(t)
+	inv := invite(t, base, "closed-tab")
+	actx, acancel := remote.NewAllocator(context.Background(), browser.DevTools)
+	defer acancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate(inv.URL)); err != nil {
+		t.Fatal(err)
+	}
+	// Close the tab as soon as the TURN step is stored.
+	var recs []history.Record
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		recs = nil
+		adminDo(t, "GET", base+"/api/v1/results?label=closed-tab", "", &recs)
+		if len(recs) == 1 {
+			var full history.Record
+			adminDo(t, "GET", base+"/api/v1/results/"+recs[0].ID, "", &full)
+			if res, err := full.Result(); err == nil && len(res.TURN) > 0 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no partial result with TURN in 30 s: %+v", recs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := chromedp.Cancel(ctx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	var full history.Record
+	adminDo(t, "GET", base+"/api/v1/results/"+recs[0].ID, "", &full)
+	res, err := full.Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("after closing the tab: partial %v, %d TURN results, %d paths, skipped %v", res.Partial, len(res.TURN), len(res.Paths), res.Skipped)
+	if !full.Partial || !res.Partial || len(res.TURN) == 0 || res.Client == nil || res.Client.Kind != "browser" {
+		t.Errorf("the closed tab's result: partial %v/%v, TURN %+v, client %+v", full.Partial, res.Partial, res.TURN, res.Client)
+	}
+}
+
+// TestPageHistory is the support loop end to end on loopback: an invite
+// created over the API, its link opened in headless Chromium, the page
+// run to the end, and the result in the history with TURN per transport,
+// RTT, upload and download and a verdict; the one-use invite then opens
+// only the "expired" page.
+func TestPageHistory(t *testing.T) {
+	browser := realpeer.StartChromium(t, nil, "", "--window-size=1280,1400")
+	base := serveHistory(t)
+	inv := invite(t, base, "ticket-4711")
 	start := time.Now()
 	state := runPage(t, browser, inv.URL+"?media=1", func(ctx context.Context) {
 		// make screenshots: the finished page, then the console with it.

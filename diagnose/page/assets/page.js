@@ -38,7 +38,7 @@ const result = {
   started: new Date().toISOString(),
   duration_ms: 0,
   target: location.origin,
-  verdict: {level: 'info', summary: 'The test is still running.'},
+  verdict: {level: '', summary: 'The test is still running.'},
   findings: [],
   turn: [],
   paths: [],
