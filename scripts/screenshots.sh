@@ -12,6 +12,7 @@
 #   testpage.png  the browser test page, finished, in headless Chromium
 #   console.png   the support console with that result (both written by
 #                 diagnose/page's TestPageHistory: invite, page, history)
+#   testpage-busy.png the page when the test peer is full (TestPageServerBusy)
 # Run from the repository root (make screenshots). Needs chromium
 # (apt-get install -y chromium); look at every PNG before committing.
 set -euo pipefail
@@ -83,5 +84,5 @@ shoot "$work/bw/report.html" "$out/bandwidth.png"
 shoot "$work/matrix/report.html" "$out/matrix.png"
 shoot "$work/diagnose.html" "$out/diagnose.png"
 shoot "$work/compare.html" "$out/compare.png"
-RTCLAB_SCREENSHOT_DIR="$PWD/$out" go test -count=1 -run '^TestPageHistory$' ./diagnose/page >/dev/null
-echo "wrote $out/testpage.png $out/console.png"
+RTCLAB_SCREENSHOT_DIR="$PWD/$out" go test -count=1 -run '^(TestPageHistory|TestPageServerBusy)$' ./diagnose/page >/dev/null
+echo "wrote $out/testpage.png $out/console.png $out/testpage-busy.png"

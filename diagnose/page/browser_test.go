@@ -226,7 +226,9 @@ func TestPageServerBusy(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	state := runPage(t, browser, srv.Info().HTTP+page.Path+"tok")
+	state := runPage(t, browser, srv.Info().HTTP+page.Path+"tok", func(ctx context.Context) {
+		screenshot(t, ctx, "testpage-busy.png")
+	})
 	got.mu.Lock()
 	defer got.mu.Unlock()
 	if len(got.results) == 0 {

@@ -596,7 +596,9 @@ async function run() {
   if (!g.ok) throw new Error('grading: ' + g.status + ' ' + (await g.text()).trim());
   Object.assign(result, await g.json());
   result.partial = false;
-  step('grade', result.verdict.level === 'bad' ? 'bad' : result.verdict.level === 'warn' ? 'warn' : result.verdict.level === 'info' ? 'server' : 'ok', result.verdict.level);
+  const stepWords = {good: ['ok', 'good'], warn: ['warn', 'works, with caveats'], bad: ['bad', 'problems'], info: ['server', 'incomplete']};
+  const [cls, words] = stepWords[result.verdict.level] || stepWords.info;
+  step('grade', cls, words);
   await save();
   show();
 }
