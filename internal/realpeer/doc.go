@@ -1,6 +1,7 @@
 // Package realpeer decides what a test does when a real peer it needs is
-// not on the machine: a binary (coturn, tshark, ffmpeg, ip, nft) or a
-// privilege (root for network namespaces). By default the test is skipped;
+// not on the machine: a binary (coturn, tshark, ffmpeg, ip, nft, chromium)
+// or a privilege (root for network namespaces). StartChromium starts the
+// headless browser the page and test-peer tests drive, stopped by PID. By default the test is skipped;
 // with RTCLAB_REQUIRE_PEERS=1 (which `make test` sets) it fails, so a
 // missing peer cannot turn a CI run green by skipping.
 package realpeer
