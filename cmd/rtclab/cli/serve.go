@@ -46,9 +46,12 @@ Abuse limits (per client IP address): --turn-quota allocations held at
 once and --turn-rate new ones per second (486 past them, RFC 8656),
 --turn-tcp-quota TURN TCP/TLS connections (silent ones close after 11 min),
 --http-rate requests per second (429 past it). Offers over 64 KiB (413) or
-with more than 16 m-lines (400) are refused before parsing; a full test
-peer or one that timed out answers 503 with Retry-After; test calls end
-after 60 s; a request must arrive within --read-timeout.
+with more than 16 m-lines (400) are refused before parsing; a third of
+the test peer's --max-peers calls are kept for the test page's invites,
+one address or invite holds at most 6, and a call not connected in 15 s
+is dropped; a full test peer or one that timed out answers 503 with
+Retry-After (clients report "server busy", never a bad network); test
+calls end after 60 s; a request must arrive within --read-timeout.
 
 It is safe on the internet: TURN refuses to relay to loopback, private,
 link-local, unspecified, multicast, IPv4-mapped and the other special-
@@ -62,8 +65,11 @@ make invites (a link for a customer: label, expiry, uses) and search the
 results customers' browsers and 'rtclab diagnose --upload' post there.
 Both need the admin token (--admin-token or $RTCLAB_ADMIN_TOKEN; without
 either a random one is printed once); a result posted with an invite is
-visible only to the admin. Results are deleted after --retention (90d);
---webhook is told of each new complete result. --db none turns it off.
+visible only to the admin. An invite's link opens the browser test page
+(/t/<token>, docs/testpage.md): the diagnosis in the customer's browser,
+its result posted as it goes. Results are deleted after --retention
+(90d); --webhook is told of each new complete result. --db none turns it
+off.
 
 Without --cert/--key, TURN over TLS uses a self-signed certificate that the
 config endpoint publishes. It runs until Ctrl-C (or for --for).
