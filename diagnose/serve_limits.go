@@ -79,18 +79,19 @@ func allowCORS(h http.Handler, methods string) http.Handler {
 }
 
 // admitter binds the test peer's slots to invites: an offer with a valid
-// invite header is an invited caller keyed by its invite, one with an
+// invite header is an invited caller keyed by its invite and address (an
+// invite of several uses may run in several places at once), one with an
 // invite that is not valid is refused (403), one without is keyed by its
 // address. A nil lookup (no history) treats every caller as uninvited.
 func admitter(lookup func(ctx context.Context, token string) error) func(*http.Request) (testpeer.Caller, error) {
 	return func(r *http.Request) (testpeer.Caller, error) {
-		token := r.Header.Get(testpeer.InviteHeader)
+		token, ip := r.Header.Get(testpeer.InviteHeader), remoteIP(r).String()
 		if token == "" || lookup == nil {
-			return testpeer.Caller{Key: "ip:" + remoteIP(r).String()}, nil
+			return testpeer.Caller{Key: "ip:" + ip}, nil
 		}
 		if err := lookup(r.Context(), token); err != nil {
 			return testpeer.Caller{}, fmt.Errorf("%w: %w", testpeer.ErrInvite, err)
 		}
-		return testpeer.Caller{Key: "invite:" + token, Invited: true}, nil
+		return testpeer.Caller{Key: "invite:" + token + "@" + ip, Invited: true}, nil
 	}
 }

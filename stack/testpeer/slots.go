@@ -8,7 +8,8 @@ import (
 
 // Caller is who asks for a test call: the slot it may take depends on it.
 type Caller struct {
-	// Key groups the calls one caller holds: "invite:TOKEN" or "ip:ADDR".
+	// Key groups the calls one caller holds: "ip:ADDR", or
+	// "invite:TOKEN@ADDR" for an invited one.
 	Key string
 	// Invited is true for a caller whose invite the server checked: it may
 	// use the slots kept for invited calls.
