@@ -48,8 +48,8 @@ once and --turn-rate new ones per second (486 past them, RFC 8656),
 --http-rate requests per second (429 past it). Offers over 64 KiB (413) or
 with more than 16 m-lines (400) are refused before parsing; a third of
 the test peer's --max-peers calls are kept for the test page's invites,
-one address or invite holds at most 6, and a call not connected in 15 s
-is dropped; a full test peer or one that timed out answers 503 with
+one address (or invite from one address) holds at most 6, a call not
+connected in 15 s is dropped; a full test peer or one that timed out answers 503 with
 Retry-After (clients report "server busy", never a bad network); test
 calls end after 60 s; a request must arrive within --read-timeout.
 
