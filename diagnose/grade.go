@@ -51,7 +51,8 @@ func DecodeResult(r io.Reader) (Result, error) {
 }
 
 // serveGrade answers GradePath: 400 for a body that is not a Result, 413
-// for one over maxGradeBytes.
+// for one over maxGradeBytes; the result's client gets the address the
+// request came from.
 func serveGrade(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST, OPTIONS")
@@ -73,6 +74,10 @@ func serveGrade(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	Grade(&res)
+	if res.Client != nil {
+		// The address this server saw, never the client's word for it.
+		res.Client.ObservedAddress = remoteIP(r).String()
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	_ = WriteJSON(w, res)

@@ -123,7 +123,7 @@ func checkFinal(t *testing.T, res diagnose.Result) {
 	if res.Verdict.Summary == "" || len(res.Findings) == 0 || len(res.Metrics) == 0 {
 		t.Errorf("not graded: verdict %+v, %d findings, %d metrics", res.Verdict, len(res.Findings), len(res.Metrics))
 	}
-	if res.Client == nil || res.Client.Kind != "browser" || !strings.Contains(res.Client.UserAgent, "Chrome") {
+	if res.Client == nil || res.Client.Kind != "browser" || !strings.Contains(res.Client.UserAgent, "Chrome") || res.Client.ObservedAddress != "127.0.0.1" {
 		t.Errorf("client %+v", res.Client)
 	}
 	// TURN: UDP and TCP allocate; TLS with serve's self-signed certificate

@@ -651,7 +651,8 @@ function show() {
   if (m && !m.error && m.video) rows.push(['Camera sent', m.video.kbps.toFixed(0) + ' kbit/s, ' + (m.video.resolution || '?') + ', limited by ' + (m.video.quality_limitation || 'none')]);
   const c = result.browser.candidates;
   rows.push(['Local addresses shown', (c.host || []).length ? c.host.join(', ') : 'none (' + c.mdns + ' hidden behind mDNS names)']);
-  if (result.local.mapped) rows.push(['Public address', result.local.mapped]);
+  if (result.client.observed_address) rows.push(['Public address (as the test server saw it)', result.client.observed_address]);
+  if (result.local.mapped) rows.push(['Public address (STUN)', result.local.mapped]);
   rows.push(['Browser', navigator.userAgent]);
   const tb = $('measured').querySelector('tbody');
   for (const [k, v2] of rows) {
