@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -97,5 +98,49 @@ func TestServeInvitedCallGetsASlot(t *testing.T) {
 	}
 	if n := srv.Peers(); n != 4 {
 		t.Errorf("%d calls open, want 4", n)
+	}
+}
+
+// TestDiagnoseServerBusy: bare offers from this address hold all the
+// slots uninvited callers may take; `rtclab diagnose` then says the
+// server was busy (an incomplete verdict), never that calls fail on this
+// network (issue #13: it said BAD and exited 1).
+func TestDiagnoseServerBusy(t *testing.T) {
+	srv := startLoopbackServe(t, diagnose.ServerConfig{MaxPeers: 3, AllowPrivatePeers: true}) // 2 uninvited slots
+	for range 2 {
+		pc, offer := offerOnLoopback(t)
+		t.Cleanup(func() { _ = pc.Close() })
+		body, _ := json.Marshal(offer)
+		resp, err := http.Post(srv.Info().HTTP+testpeer.OfferPath, "application/json", strings.NewReader(string(body)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("bare offer: %s", resp.Status)
+		}
+	}
+	info, err := diagnose.FetchServer(context.Background(), nil, srv.Info().HTTP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := diagnose.NewPlan(diagnose.Inputs{
+		Target: info.HTTP, STUN: info.STUN, TURN: info.TURN, Username: info.Username, Password: info.Password, Peer: info.HTTP,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := diagnose.Run(context.Background(), plan, diagnose.Options{IncludeLoopback: true, LocalIPs: []net.IP{net.IPv4(127, 0, 0, 1)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("verdict %s: %s", res.Verdict.Level, res.Verdict.Summary)
+	if res.Verdict.Level != diagnose.Info || !strings.Contains(res.Verdict.Summary, "busy") {
+		t.Errorf("verdict %+v, want incomplete: the server was busy", res.Verdict)
+	}
+	for _, f := range res.Findings {
+		if f.Level == diagnose.Bad {
+			t.Errorf("a busy server graded this network bad: %s", f.Text)
+		}
 	}
 }
