@@ -36,6 +36,8 @@ FUZZ_TARGETS := \
 	./stack/turn:FuzzFix \
 	./diagnose:FuzzServerConfig \
 	./diagnose:FuzzGrade \
+	./reproduce:FuzzReadResult \
+	./history:FuzzParseResult \
 	./stack/testpeer:FuzzOffer \
 	./seqnum:FuzzExtend \
 	./verify:FuzzReadPcap \

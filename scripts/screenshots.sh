@@ -10,7 +10,7 @@
 #   diagnose.png  rtclab serve + rtclab diagnose --html, on loopback
 #   compare.png   rtclab compare --html, quickstart against 5 % loss
 #   testpage.png  the browser test page, finished, in headless Chromium
-#   console.png   the support console with that result (both written by
+#   testpage-console.png the support console with that result (both written by
 #                 diagnose/page's TestPageHistory: invite, page, history)
 #   testpage-busy.png the page when the test peer is full (TestPageServerBusy)
 # Run from the repository root (make screenshots). Needs chromium
@@ -45,7 +45,7 @@ sed 's/loss: 3%/loss: 5%/' scenarios/quickstart.yaml >"$work/quickstart-5pct.yam
 
 # diagnose against a server on loopback, started here and stopped on exit.
 "$r" serve --ip 127.0.0.1 --alt-ip 127.0.0.2 --allow-private-peers --http-port 0 \
-	--turn-port 0 --tls-port 0 --stun-port 0 --stun-alt-port 0 --for 120s >"$work/serve.txt" 2>&1 &
+	--turn-port 0 --tls-port 0 --stun-port 0 --stun-alt-port 0 --db "$work/history.db" --for 120s >"$work/serve.txt" 2>&1 &
 serve_pid=$!
 url=""
 for _ in $(seq 1 50); do
@@ -85,4 +85,4 @@ shoot "$work/matrix/report.html" "$out/matrix.png"
 shoot "$work/diagnose.html" "$out/diagnose.png"
 shoot "$work/compare.html" "$out/compare.png"
 RTCLAB_SCREENSHOT_DIR="$PWD/$out" go test -count=1 -run '^(TestPageHistory|TestPageServerBusy)$' ./diagnose/page >/dev/null
-echo "wrote $out/testpage.png $out/console.png $out/testpage-busy.png"
+echo "wrote $out/testpage.png $out/testpage-console.png $out/testpage-busy.png"

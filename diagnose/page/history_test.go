@@ -151,7 +151,7 @@ func TestPageHistory(t *testing.T) {
 			if err := chromedp.Do(ctx, chromedp.Navigate(base+"/console")); err != nil {
 				t.Fatal(err)
 			}
-			screenshot(t, ctx, "console.png")
+			screenshot(t, ctx, "testpage-console.png")
 		}
 	})
 	t.Logf("page finished in %s: %s", time.Since(start).Round(time.Millisecond), state)
