@@ -170,7 +170,15 @@ async function turnAllocate(info, url) {
 
 // ---- the test peer ------------------------------------------------------
 
-class Busy extends Error {}
+// Busy is the test peer's 503 or 429: the server's state, with how long
+// it asks us to wait (Retry-After, RFC 9110 section 10.2.3).
+class Busy extends Error {
+  constructor(msg, retryAfter) {
+    super(msg);
+    this.retryAfter = retryAfter;
+  }
+}
+const BUSY_RETRY_MAX_S = 15;
 
 // connectPath opens a call to the test peer with the given ICE
 // configuration and the three data channels the peer serves.
@@ -214,7 +222,7 @@ async function connectPath(kind, config) {
     if (e instanceof Busy) res.server_busy = true;
     res.reason = e.message;
     pc.close();
-    return {res, pc: null, ch: null, cands, pair: null};
+    return {res, pc: null, ch: null, cands, pair: null, retryAfter: e instanceof Busy ? e.retryAfter : 0};
   }
 }
 
@@ -226,7 +234,7 @@ async function signal(offer) {
   });
   if (r.status === 503 || r.status === 429) {
     const after = r.headers.get('Retry-After');
-    throw new Busy('signaling: test peer busy: ' + r.status + (after ? ' (retry after ' + after + ' s)' : ''));
+    throw new Busy('signaling: test peer busy: ' + r.status + (after ? ' (retry after ' + after + ' s)' : ''), Number(after) || 0);
   }
   if (!r.ok) throw new Error('signaling: ' + r.status + ' ' + (await r.text()).trim());
   return r.json();
@@ -527,7 +535,17 @@ async function run() {
     if (t && t.ok) configs.push(['relay-' + tr, {iceServers: [turnServer(info, t.url)], iceTransportPolicy: 'relay'}]);
     else if (t) result.paths.push({kind: 'relay-' + tr, ok: false, ms: 0, reason: 'the TURN allocation over ' + tr.toUpperCase() + ' failed'});
   }
-  const conns = await Promise.all(configs.map(([kind, cfg]) => connectPath(kind, cfg)));
+  let conns = await Promise.all(configs.map(([kind, cfg]) => connectPath(kind, cfg)));
+  if (!conns.some(c => c.res.ok) && conns.some(c => c.res.server_busy)) {
+    // Nothing connected and the server was busy: wait as it asks (at most
+    // BUSY_RETRY_MAX_S) and try the refused kinds once more.
+    const wait = Math.min(BUSY_RETRY_MAX_S, Math.max(1, ...conns.map(c => c.retryAfter || 0)));
+    step('paths', 'server', 'the test server is busy; trying again in ' + wait + ' s');
+    await sleep(wait * 1000);
+    step('paths', 'running', 'trying again');
+    conns = await Promise.all(configs.map(([kind, cfg], i) =>
+      conns[i].res.server_busy ? connectPath(kind, cfg) : Promise.resolve(conns[i])));
+  }
   for (const c of conns) result.paths.push(c.res);
   result.paths.sort((a, b) => PATH_ORDER.indexOf(a.kind) - PATH_ORDER.indexOf(b.kind));
   const srflxConn = conns.find(c => c.res.kind === 'srflx');
