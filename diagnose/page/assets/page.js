@@ -488,12 +488,6 @@ function iceServers(withTURN) {
 }
 let tlsUsable = true;
 
-function kindOf(pair) {
-  if (!pair) return '';
-  if (pair.local === 'relay') return 'relay-' + (pair.relayProtocol || 'udp');
-  return pair.local === 'host' ? 'host' : 'srflx';
-}
-
 async function run() {
   drawSteps();
   $('media-note').hidden = !withMedia;
