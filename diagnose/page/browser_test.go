@@ -23,6 +23,7 @@ import (
 	"github.com/rtclab/rtclab/diagnose/page"
 	"github.com/rtclab/rtclab/history"
 	"github.com/rtclab/rtclab/internal/realpeer"
+	"github.com/rtclab/rtclab/probes/pathprobe"
 	"github.com/rtclab/rtclab/probes/turnprobe"
 	"github.com/rtclab/rtclab/stack/testpeer"
 )
@@ -97,7 +98,7 @@ func TestPageInChromium(t *testing.T) {
 	var got posts
 	srv := servePage(t, diagnose.ServerConfig{Invites: func(context.Context, string) error { return nil }}, &got)
 	start := time.Now()
-	state := runPage(t, browser, srv.Info().HTTP+page.Path+"tok?media=1")
+	state := runPage(t, browser, srv.Info().HTTP+page.Path+"tok?media=1", checkSummarize(t))
 	t.Logf("page finished in %s: %s", time.Since(start).Round(time.Millisecond), state)
 	got.mu.Lock()
 	defer got.mu.Unlock()
@@ -298,4 +299,37 @@ func postOffer(base string, offer webrtc.SessionDescription) (webrtc.SessionDesc
 		return answer, fmt.Errorf("offer: %s", resp.Status)
 	}
 	return answer, json.NewDecoder(resp.Body).Decode(&answer)
+}
+
+// checkSummarize runs the page's own summarize (what it makes of probe
+// round trips) on fixed inputs in the tab and checks it against
+// pathprobe's rules: loss = unanswered share, median and 95th percentile
+// by nearest rank, RFC 3550 jitter J += (|D| - J)/16 over consecutive
+// answered RTTs, rounded to microseconds.
+func checkSummarize(t *testing.T) func(ctx context.Context) {
+	return func(ctx context.Context) {
+		tests := []struct {
+			js   string
+			want pathprobe.PingResult
+		}{
+			{`summarize([0, 20, 40, 60], new Map([[0, 10], [1, 12], [3, 11]]), 0)`,
+				pathprobe.PingResult{Sent: 4, Received: 3, LossPct: 25, RTTMs: 11, RTTP95Ms: 12, JitterMs: 0.18,
+					Samples: []pathprobe.Sample{{AtMs: 0, RTTMs: 10}, {AtMs: 20, RTTMs: 12}, {AtMs: 60, RTTMs: 11}}}},
+			{`summarize([5, 25], new Map(), 5)`,
+				pathprobe.PingResult{Sent: 2, LossPct: 100, Samples: nil}},
+			{`summarize([], new Map(), 0)`, pathprobe.PingResult{}},
+		}
+		for _, tt := range tests {
+			got, err := chromedp.Run(ctx, chromedp.Evaluate[pathprobe.PingResult](tt.js))
+			if err != nil {
+				t.Fatalf("%s: %v", tt.js, err)
+			}
+			if len(got.Samples) == 0 {
+				got.Samples = nil
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("%s = %+v, want %+v", tt.js, got, tt.want)
+			}
+		}
+	}
 }
