@@ -10,8 +10,9 @@
 #   diagnose.png  rtclab serve + rtclab diagnose --html, on loopback
 #   compare.png   rtclab compare --html, quickstart against 5 % loss
 #   testpage.png  the browser test page, finished, in headless Chromium
-#   testpage-console.png the support console with that result (both written by
-#                 diagnose/page's TestPageHistory: invite, page, history)
+#   testpage-console.png the support console with that result, and
+#   testpage-result.png  the result opened there (diagnose's one renderer)
+#                 (all three written by diagnose/page's TestPageHistory)
 #   testpage-busy.png the page when the test peer is full (TestPageServerBusy)
 # Run from the repository root (make screenshots). Needs chromium
 # (apt-get install -y chromium); look at every PNG before committing.
@@ -85,4 +86,4 @@ shoot "$work/matrix/report.html" "$out/matrix.png"
 shoot "$work/diagnose.html" "$out/diagnose.png"
 shoot "$work/compare.html" "$out/compare.png"
 RTCLAB_SCREENSHOT_DIR="$PWD/$out" go test -count=1 -run '^(TestPageHistory|TestPageServerBusy)$' ./diagnose/page >/dev/null
-echo "wrote $out/testpage.png $out/testpage-console.png $out/testpage-busy.png"
+echo "wrote $out/testpage.png $out/testpage-console.png $out/testpage-result.png $out/testpage-busy.png"

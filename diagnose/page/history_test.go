@@ -152,6 +152,14 @@ func TestPageHistory(t *testing.T) {
 				t.Fatal(err)
 			}
 			screenshot(t, ctx, "testpage-console.png")
+			var recs []history.Record
+			adminDo(t, "GET", base+"/api/v1/results?label=ticket-4711", "", &recs)
+			if len(recs) == 1 {
+				if err := chromedp.Do(ctx, chromedp.Navigate(base+"/console/results/"+recs[0].ID)); err != nil {
+					t.Fatal(err)
+				}
+				screenshot(t, ctx, "testpage-result.png")
+			}
 		}
 	})
 	t.Logf("page finished in %s: %s", time.Since(start).Round(time.Millisecond), state)
