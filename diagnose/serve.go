@@ -79,6 +79,9 @@ type ServerConfig struct {
 	// (60 s).
 	MaxPeers        int
 	PeerMaxDuration time.Duration
+	// PeersPerCaller bounds the calls one address, or one invite from one
+	// address, holds at once; 0 means testpeer.DefaultPerCaller.
+	PeersPerCaller int
 	// Invites checks the invite token of a test call (the browser test
 	// page's X-Rtclab-Invite): a valid one takes the slots kept for
 	// invited calls. Nil treats every call as uninvited.
@@ -233,7 +236,7 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	// The test peer and the HTTP endpoint.
 	peer, err := testpeer.New(testpeer.Config{
 		Net: cfg.Net, IPs: []net.IP{ip}, IncludeLoopback: ip.IsLoopback(), Logger: cfg.Logger, MaxPeers: cfg.MaxPeers,
-		MaxDuration: cfg.PeerMaxDuration, Admit: admitter(cfg.Invites),
+		MaxDuration: cfg.PeerMaxDuration, Admit: admitter(cfg.Invites), PerCaller: cfg.PeersPerCaller,
 	})
 	if err != nil {
 		return nil, err
@@ -350,13 +353,10 @@ func (s *Server) limits() string {
 		return fmt.Sprintf("%g %s/s (bursts of %d)", v, what, max(burst, 1))
 	}
 	q := s.cfg.TURNQuota
-	maxPeers := s.cfg.MaxPeers
-	if maxPeers <= 0 {
-		maxPeers = testpeer.DefaultMaxPeers
-	}
-	return fmt.Sprintf("%s held, %s; %s; %s (test peer: %d calls at once in all)",
+	maxPeers, reserved, perCaller := s.peer.Limits()
+	return fmt.Sprintf("%s held, %s; %s; %s; %d test calls (test peer: %d calls at once in all, %d of them kept for invites)",
 		n(q.PerIP, "TURN allocations"), rate(q.RatePerIP, q.Burst, "allocations"),
-		n(q.TCPPerIP, "TURN TCP/TLS connections"), rate(s.cfg.RequestsPerIP, s.cfg.RequestBurst, "HTTP requests"), maxPeers)
+		n(q.TCPPerIP, "TURN TCP/TLS connections"), rate(s.cfg.RequestsPerIP, s.cfg.RequestBurst, "HTTP requests"), perCaller, maxPeers, reserved)
 }
 
 func onOff(b bool) string {

@@ -77,7 +77,7 @@ func BenchmarkServeOffer(b *testing.B) {
 	n, _ := stdnet.NewNet()
 	srv, err := diagnose.StartServer(diagnose.ServerConfig{
 		Net: n, IP: "127.0.0.1", Secret: "load", TURNPort: -1, TLSPort: -1,
-		MaxPeers: 1 << 20, PeerMaxDuration: time.Second,
+		MaxPeers: 1 << 20, PeersPerCaller: 1 << 20, PeerMaxDuration: time.Second,
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -72,3 +72,9 @@ func IPKey(r *http.Request) Caller {
 	c, _ := callerOf(r)
 	return c
 }
+
+// Limits are the peer's slot limits in effect: calls at once, how many of
+// them are kept for invited callers, and how many one caller may hold.
+func (p *Peer) Limits() (maxPeers, reserved, perCaller int) {
+	return p.cfg.MaxPeers, p.cfg.Reserved, p.cfg.PerCaller
+}

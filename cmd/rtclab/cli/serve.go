@@ -86,8 +86,8 @@ Exit code: 0 stopped cleanly, 1 failed while running, 2 unusable input.`,
 				return usagef("serve: --ip is required (the address to listen on)")
 			}
 			if cfg.TURNSockets < 0 || cfg.TURNBuffer < 0 || cfg.TURNQuota.PerIP < 0 || cfg.TURNQuota.RatePerIP < 0 || cfg.TURNQuota.TCPPerIP < 0 ||
-				cfg.RequestsPerIP < 0 || cfg.RequestBurst < 0 || cfg.MaxPeers < 0 || cfg.ReadTimeout < 0 {
-				return usagef("serve: --turn-sockets, --turn-buffer, --turn-quota, --turn-tcp-quota, --turn-rate, --http-rate, --http-burst, --max-peers and --read-timeout: want 0 or more")
+				cfg.RequestsPerIP < 0 || cfg.RequestBurst < 0 || cfg.MaxPeers < 0 || cfg.PeersPerCaller < 0 || cfg.ReadTimeout < 0 {
+				return usagef("serve: --turn-sockets, --turn-buffer, --turn-quota, --turn-tcp-quota, --turn-rate, --http-rate, --http-burst, --max-peers, --peers-per-ip and --read-timeout: want 0 or more")
 			}
 			if (cert == "") != (key == "") {
 				return usagef("serve: --cert and --key go together")
@@ -209,6 +209,7 @@ Exit code: 0 stopped cleanly, 1 failed while running, 2 unusable input.`,
 	f.IntVar(&cfg.RequestBurst, "http-burst", 20, "burst of HTTP requests one client IP address may make at once")
 	f.DurationVar(&cfg.ReadTimeout, "read-timeout", diagnose.DefaultReadTimeout, "time to read one HTTP request, headers and body (slow clients are cut off)")
 	f.IntVar(&cfg.MaxPeers, "max-peers", 32, "test calls at once (each ends after 60 s); past it offers get 503")
+	f.IntVar(&cfg.PeersPerCaller, "peers-per-ip", 6, "test calls one address (or one invite from one address) holds at once; past it 429 (0: the default)")
 	f.DurationVar(&duration, "for", 0, "stop after this long (0: until Ctrl-C)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log refused peers and auth failures to stderr")
 	hist.register(f)
