@@ -28,6 +28,9 @@ type hostNet struct {
 	bufs       *bufPool
 	// canRebind puts a rebinding layer under each UDP socket (rebind.go).
 	canRebind bool
+	// seg is the host's LAN segment, nil when the config names none:
+	// only then do multicast sends and group sockets exist (lan.go).
+	seg *lanSegment
 
 	portMu   sync.Mutex
 	nextPort [2]int // the next ephemeral UDP port to try, from 0: bound to an address, unspecified
@@ -130,6 +133,9 @@ func (h *hostNet) ListenPacket(network, address string) (net.PacketConn, error) 
 }
 
 func (h *hostNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
+	if h.seg != nil && laddr != nil && laddr.IP.IsMulticast() {
+		return h.listenGroup(network, laddr)
+	}
 	listen := func(a *net.UDPAddr) (transport.UDPConn, error) { return h.Net.ListenUDP(network, a) }
 	var c transport.UDPConn
 	var err error
@@ -222,6 +228,7 @@ type udpConn struct {
 	closeOnce sync.Once
 	wg        sync.WaitGroup
 	deadline  *deadline
+	group     string // the multicast group and port it listens on (lan.go); "" for most
 }
 
 func (c *udpConn) readLoop() {
@@ -318,6 +325,10 @@ func (c *udpConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 		ua, _ := addr.(*net.UDPAddr)
 		c.h.capture.packet(time.Now(), c.local(), ua, p)
 	}
+	if c.h.seg != nil && isGroup(addr) {
+		c.multicast(p, addr)
+		return len(p), nil
+	}
 	c.h.up.send(c, datagram{buf: c.h.bufs.get(p), addr: addr}, true)
 	return len(p), nil
 }
@@ -367,6 +378,9 @@ func (c *udpConn) Close() error {
 		c.h.openMu.Lock()
 		delete(c.h.open, c)
 		c.h.openMu.Unlock()
+		if c.group != "" {
+			c.h.seg.leave(c)
+		}
 		close(c.closed)
 		err = c.UDPConn.Close()
 		c.wg.Wait()

@@ -42,6 +42,14 @@ type HostConfig struct {
 	// Rebindable lets Host.Rebind change the NAT mappings of the host's
 	// UDP sockets (rebind.go); off, its sockets carry no rebinding layer.
 	Rebindable bool
+	// LAN, when set, puts the host on the named local network segment
+	// with every other host naming it (lan.go): behind one NAT (they
+	// share its outside address and reach each other's private
+	// addresses directly) or, for hosts with no NAT, side by side on the
+	// internet. Multicast UDP (mDNS, RFC 6762) reaches every other host
+	// of the segment and nothing beyond it. Unset, a host is alone on
+	// its segment and multicast goes nowhere.
+	LAN string
 }
 
 // Config declares a network.
@@ -116,6 +124,7 @@ type Network struct {
 	wan       *vnet.Router
 	hosts     map[string]*Host
 	order     []*Host
+	lans      map[string]*lanSegment // by HostConfig.LAN (lan.go)
 	closeOnce sync.Once
 }
 
@@ -224,6 +233,10 @@ func (n *Network) addClient(wan *vnet.Router, lf logging.LoggerFactory, cfg Conf
 	}
 	public := nthIP(publicNet, 10+i)
 	h := &Host{Name: hc.Name, NAT: nat, PublicIP: public, Behaviour: describe(home, cgn, fw)}
+	seg, joined, err := n.segment(hc, home, cgn)
+	if err != nil {
+		return nil, err
+	}
 	var vn *vnet.Net
 	newNet := func(ip net.IP) error {
 		var err error
@@ -231,6 +244,11 @@ func (n *Network) addClient(wan *vnet.Router, lf logging.LoggerFactory, cfg Conf
 		return err
 	}
 	switch {
+	case joined:
+		if h.IP, vn, err = seg.join(hc.Name); err != nil {
+			return nil, err
+		}
+		h.PublicIP = seg.public
 	case home == nil:
 		h.IP = public
 		if err := newNet(public); err != nil {
@@ -275,10 +293,20 @@ func (n *Network) addClient(wan *vnet.Router, lf logging.LoggerFactory, cfg Conf
 		if err := parent.AddRouter(lan); err != nil {
 			return nil, fmt.Errorf("netem: host %s nat: %w", hc.Name, err)
 		}
+		if seg != nil {
+			seg.router, seg.cidr = lan, cidr
+		}
+	}
+	if seg != nil && !joined && seg.hosts == 0 {
+		seg.public, seg.hosts = h.PublicIP, 1
 	}
 	h.up = newLink(cfg.Seed, hc.Name, Uplink, hc.Uplink, n.bufs)
 	h.down = newLink(cfg.Seed, hc.Name, Downlink, hc.Downlink, n.bufs)
-	h.Net = &hostNet{Net: vn, up: h.up, down: h.down, blockUDP: fw.BlockUDP, allowed: allowed, ip: h.IP, public: public, capture: capture(cfg, hc.Name), tcp: n.tcp, canRebind: hc.Rebindable, bufs: n.bufs}
+	hn := &hostNet{Net: vn, up: h.up, down: h.down, blockUDP: fw.BlockUDP, allowed: allowed, ip: h.IP, public: h.PublicIP, capture: capture(cfg, hc.Name), tcp: n.tcp, canRebind: hc.Rebindable, bufs: n.bufs}
+	if seg != nil {
+		hn.seg = seg
+	}
+	h.Net = hn
 	return h, nil
 }
 
