@@ -91,6 +91,10 @@ var (
 	// instant, and the scheduler's order decided whether one or two rounds
 	// of checks went out (the matrix's checks_sent differed).
 	CandidateDelay = Spec{Name: "remote-candidate-delay", Base: 0, Spread: 100 * time.Microsecond}
+	// MDNSQueryInterval: the first wait for an answer to a multicast DNS
+	// query before asking again (RFC 6762 section 5.2: at least 1 s, then
+	// doubling); a query goes out when a remote .local candidate arrives.
+	MDNSQueryInterval = Spec{Name: "mdns-query-interval", Base: time.Second, Spread: time.Millisecond, Periodic: true}
 	// OffererDelay and AnswererDelay: a matrix cell's access-link delay,
 	// each way; with none, arrivals fall on ICE's 200 ms check ticks.
 	OffererDelay  = Spec{Name: "matrix-offerer-delay", Base: 7 * time.Millisecond, Spread: time.Millisecond}
@@ -108,5 +112,5 @@ func LinkSkew(link string) time.Duration {
 // All lists every Spec, for the test that no two coincide.
 func All() []Spec {
 	return []Spec{NACKInterval, FlowNACKInterval, TWCCInterval, PeerTWCCInterval, SenderReportInterval, ReceiverReportInterval, PLIEvery, AllocateEvery, TrackSetup,
-		LayerStagger, TrackStart, StreamLatency, SampleOffset, JoinStagger, CandidateDelay, OffererDelay, AnswererDelay}
+		LayerStagger, TrackStart, StreamLatency, SampleOffset, JoinStagger, CandidateDelay, MDNSQueryInterval, OffererDelay, AnswererDelay}
 }
