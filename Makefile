@@ -31,6 +31,7 @@ FUZZ_TARGETS := \
 	./sweep:FuzzParseVary \
 	./netem:FuzzParseTrace \
 	./stack/signaling:FuzzServer \
+	./stack/signaling:FuzzStripLocal \
 	./stack/stunserver:FuzzServer \
 	./stack/turn:FuzzServer \
 	./stack/turn:FuzzFix \

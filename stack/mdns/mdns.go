@@ -41,10 +41,10 @@ type Params struct {
 // Conn answers for its names and resolves others'.
 type Conn struct {
 	c        net.PacketConn
-	names    map[string]net.IP // fully qualified, lower case
 	interval time.Duration
 
 	mu      sync.Mutex
+	names   map[string]net.IP // fully qualified, lower case
 	waiters map[string][]chan net.IP
 	wg      sync.WaitGroup
 }
@@ -98,7 +98,10 @@ func (m *Conn) Close() error {
 // Queries questions go unanswered, or ctx ends.
 func (m *Conn) Resolve(ctx context.Context, name string) (net.IP, error) {
 	key := fqdn(name)
-	if ip, ok := m.names[key]; ok {
+	m.mu.Lock()
+	ip, ok := m.names[key]
+	m.mu.Unlock()
+	if ok {
 		return ip, nil
 	}
 	ch := make(chan net.IP, 1)
@@ -173,7 +176,9 @@ func (m *Conn) handle(b []byte) {
 			return
 		}
 		for _, q := range qs {
+			m.mu.Lock()
 			ip, ok := m.names[strings.ToLower(q.Name.String())]
+			m.mu.Unlock()
 			if !ok || q.Type != dnsmessage.TypeA && q.Type != dnsmessage.TypeALL {
 				continue
 			}
@@ -236,4 +241,15 @@ func answer(name dnsmessage.Name, ip net.IP) ([]byte, error) {
 		}},
 	}
 	return msg.Pack()
+}
+
+// Register adds a name this host answers for.
+func (m *Conn) Register(name string, ip net.IP) error {
+	if !IsLocal(name) || ip.To4() == nil {
+		return fmt.Errorf("mdns: name %q with address %v: want a .local name and an IPv4 address", name, ip)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.names[fqdn(name)] = ip.To4()
+	return nil
 }

@@ -32,6 +32,9 @@ type Server struct {
 	// relays (offer, answer, candidate, with From set): what a signaling
 	// server learns of its clients (the runner's privacy section).
 	OnRelay func(Message)
+	// MDNS, when set before serving, is how the server treats .local
+	// ICE candidates (mdns.go).
+	MDNS MDNSMode
 }
 
 type client struct {
@@ -209,6 +212,10 @@ func (s *Server) relay(room string, m Message) error {
 	s.mu.Unlock()
 	if to == nil {
 		return fmt.Errorf("%s to %q: %w", m.Type, m.To, ErrNoPeer)
+	}
+	m, ok, err := s.MDNS.screen(m)
+	if !ok {
+		return err
 	}
 	if s.OnRelay != nil {
 		s.OnRelay(m)
