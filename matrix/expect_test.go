@@ -1,6 +1,7 @@
 package matrix
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -161,7 +162,7 @@ func TestPresetBehavioursMatchNetem(t *testing.T) {
 
 func TestEveryRuleIsReachable(t *testing.T) {
 	used := map[string]bool{}
-	for _, ice := range ICEConfigs {
+	for _, ice := range append(slices.Clone(ICEConfigs), MDNSConfigs...) {
 		for _, a := range netem.NATs {
 			for _, b := range netem.NATs {
 				used[Expect(presetBehaviours[a], presetBehaviours[b], ice).Rule] = true

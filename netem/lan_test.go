@@ -131,3 +131,66 @@ func TestLANOneNAT(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+// Two hosts behind one NAT reach each other through its outside address
+// too: vnet routes a packet for the NAT's own outside address back in
+// (hairpinning, RFC 4787 REQ-9), for every preset that maps
+// endpoint-independently; NATConfig.Hairpinning cannot turn it off.
+func TestLANHairpin(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n, err := New(Config{Seed: 1, Servers: []string{"s"}, Hosts: []HostConfig{
+			{Name: "a", NAT: PortRestrictedCone, LAN: "home"},
+			{Name: "b", NAT: PortRestrictedCone, LAN: "home"},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer n.Close()
+		s, _ := n.Host("s")
+		a, _ := n.Host("a")
+		b, _ := n.Host("b")
+		srv := echo(t, s, 7000)
+		bc, err := b.Net.ListenPacket("udp4", "0.0.0.0:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer bc.Close()
+		mapping := mapped(t, bc, srv) // b's outside address:port
+		ua, err := net.ResolveUDPAddr("udp4", mapping)
+		if err != nil {
+			t.Fatal(mapping, err)
+		}
+		ac, err := a.Net.ListenPacket("udp4", "0.0.0.0:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ac.Close()
+		aMapping := mapped(t, ac, srv)
+		// b opens its filter for a's outside address, then a sends to b's.
+		if _, err := bc.WriteTo([]byte("open"), mustUDP(t, aMapping)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond) // through b's NAT first
+		if _, err := ac.WriteTo([]byte("hairpin"), ua); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 100)
+		_ = bc.SetReadDeadline(time.Now().Add(time.Second))
+		k, from, err := bc.ReadFrom(buf)
+		if err != nil || string(buf[:k]) != "hairpin" {
+			t.Fatalf("b got %q from %v, %v; want a's packet through the NAT", buf[:k], from, err)
+		}
+		if from.String() != aMapping {
+			t.Errorf("b saw it from %s, want a's outside address %s", from, aMapping)
+		}
+	})
+}
+
+func mustUDP(t *testing.T, s string) *net.UDPAddr {
+	t.Helper()
+	a, err := net.ResolveUDPAddr("udp4", s)
+	if err != nil {
+		t.Fatal(s, err)
+	}
+	return a
+}
