@@ -95,6 +95,13 @@ var (
 	// query before asking again (RFC 6762 section 5.2: at least 1 s, then
 	// doubling); a query goes out when a remote .local candidate arrives.
 	MDNSQueryInterval = Spec{Name: "mdns-query-interval", Base: time.Second, Spread: time.Millisecond, Periodic: true}
+	// MDNSResolvedDelay: how long after a .local name resolves the PC adds
+	// the candidate, plus an offset of its own per name (Derive with the
+	// name): both peers of one LAN resolve each other at mirrored
+	// instants, and a resolved candidate added at the instant the peer's
+	// check arrived decided whether that check made a peer-reflexive
+	// candidate first (checks_sent differed between runs).
+	MDNSResolvedDelay = Spec{Name: "mdns-resolved-candidate-delay", Base: 0, Spread: 100 * time.Microsecond}
 	// OffererDelay and AnswererDelay: a matrix cell's access-link delay,
 	// each way; with none, arrivals fall on ICE's 200 ms check ticks.
 	OffererDelay  = Spec{Name: "matrix-offerer-delay", Base: 7 * time.Millisecond, Spread: time.Millisecond}
@@ -112,5 +119,5 @@ func LinkSkew(link string) time.Duration {
 // All lists every Spec, for the test that no two coincide.
 func All() []Spec {
 	return []Spec{NACKInterval, FlowNACKInterval, TWCCInterval, PeerTWCCInterval, SenderReportInterval, ReceiverReportInterval, PLIEvery, AllocateEvery, TrackSetup,
-		LayerStagger, TrackStart, StreamLatency, SampleOffset, JoinStagger, CandidateDelay, MDNSQueryInterval, OffererDelay, AnswererDelay}
+		LayerStagger, TrackStart, StreamLatency, SampleOffset, JoinStagger, CandidateDelay, MDNSQueryInterval, MDNSResolvedDelay, OffererDelay, AnswererDelay}
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/pion/transport/v3"
 	"github.com/pion/webrtc/v4"
@@ -175,6 +176,10 @@ func (pc *PC) addCandidate(c webrtc.ICECandidateInit) error {
 		}
 		if err != nil {
 			return
+		}
+		if m.virtual {
+			d := phase.MDNSResolvedDelay
+			time.Sleep(phase.Derive(d.Base, d.Spread, d.Name+"/"+name))
 		}
 		f[4] = ip.String()
 		c.Candidate = strings.Join(f, " ")
