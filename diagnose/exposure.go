@@ -2,6 +2,8 @@ package diagnose
 
 import (
 	"fmt"
+	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -30,13 +32,20 @@ func exposure(l LocalReport, relays []string) []Exposure {
 		mdns.Addresses = append(mdns.Addresses, fmt.Sprintf("name%d.local (for %s)", i+1, a.IP))
 	}
 	if l.Mapped != "" {
-		m := hostOnly(l.Mapped) + " (public, seen by the STUN server)"
+		ip := hostOnly(l.Mapped)
+		scope := "public"
+		if a, err := netip.ParseAddr(ip); err == nil {
+			scope = Scope(a.Unmap())
+		}
+		m := ip + " (" + scope + ", seen by the STUN server)"
 		host.Addresses = append(host.Addresses, m)
 		mdns.Addresses = append(mdns.Addresses, m)
 	}
 	relay := Exposure{Client: ClientRelayOnly, Addresses: []string{}}
 	for _, r := range relays {
-		relay.Addresses = append(relay.Addresses, hostOnly(r)+" (the TURN relay's)")
+		if a := hostOnly(r) + " (the TURN relay's)"; !slices.Contains(relay.Addresses, a) {
+			relay.Addresses = append(relay.Addresses, a)
+		}
 	}
 	if len(relays) == 0 {
 		relay.Addresses = append(relay.Addresses, "the TURN relay's address only (no allocation measured)")

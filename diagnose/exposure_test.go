@@ -19,14 +19,14 @@ func TestExposure(t *testing.T) {
 		relays []string
 		want   map[string][]string
 	}{
-		{"every kind", l, []string{"198.51.100.10:50000"}, map[string][]string{
+		{"every kind", l, []string{"198.51.100.10:50000", "198.51.100.10:50002"}, map[string][]string{
 			ClientHostCandidates: {"192.168.1.20 (private)", "2001:db8::5 (public)", "203.0.113.7 (public, seen by the STUN server)"},
 			ClientMDNS:           {"name1.local (for 192.168.1.20)", "name2.local (for 2001:db8::5)", "203.0.113.7 (public, seen by the STUN server)"},
 			ClientRelayOnly:      {"198.51.100.10 (the TURN relay's)"},
 		}},
-		{"no STUN, no TURN", LocalReport{Addresses: l.Addresses[:1]}, nil, map[string][]string{
-			ClientHostCandidates: {"192.168.1.20 (private)"},
-			ClientMDNS:           {"name1.local (for 192.168.1.20)"},
+		{"no TURN; STUN on loopback", LocalReport{Addresses: l.Addresses[:1], Mapped: "127.0.0.1:5"}, nil, map[string][]string{
+			ClientHostCandidates: {"192.168.1.20 (private)", "127.0.0.1 (loopback, seen by the STUN server)"},
+			ClientMDNS:           {"name1.local (for 192.168.1.20)", "127.0.0.1 (loopback, seen by the STUN server)"},
 			ClientRelayOnly:      {"the TURN relay's address only (no allocation measured)"},
 		}},
 	}
