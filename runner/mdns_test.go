@@ -129,6 +129,16 @@ func TestPrivacySet(t *testing.T) {
 						t.Errorf("%s's pair %+v: the host pair must be lost", p.Name, sp)
 					}
 				}
+				// The server learnt the names it dropped; the peer did not.
+				for me, peer := range other {
+					isName := func(a reports.SeenAddress) bool { return a.Class == reports.ClassMDNS }
+					if !slices.ContainsFunc(sawViaCandidate(rep, "signaling", me), isName) {
+						t.Errorf("signaling saw no .local name of %s", me)
+					}
+					if slices.ContainsFunc(sawViaCandidate(rep, peer, me), isName) {
+						t.Errorf("%s got %s's .local name through a server that drops them", peer, me)
+					}
+				}
 				if name == "privacy/mdns-reject" {
 					for me := range other {
 						if !hasEvent(rep, me, "error", "refused: a .local (mDNS) ICE candidate") {
