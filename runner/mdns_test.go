@@ -170,3 +170,42 @@ func TestPrivacySet(t *testing.T) {
 		})
 	}
 }
+
+// A .local-stripping or -refusing signaling server gives the outcome the
+// matrix's mDNS slice predicts (matrix/mdns.go): across NATs it changes
+// nothing (nobody could resolve the names anyway); on one LAN the host
+// pair is lost, so a cone NAT is crossed through its outside address and
+// a symmetric one needs a relay; without TURN the call fails, and each
+// agent has recorded the refusal.
+func TestMDNSSignalingOutcomes(t *testing.T) {
+	tests := []struct {
+		name, base string
+		edits      []string
+		connected  bool
+		path       func(*reports.CandidatePair) bool
+	}{
+		{"strip across NATs", "privacy/mdns-wan", []string{"ice: {turn_tcp: false}", "ice: {turn_tcp: false}\nservers: {signaling: {mdns: strip}}"}, true,
+			func(p *reports.CandidatePair) bool { return p.Local == "host" && (p.Remote == "prflx" || p.Remote == "srflx") }},
+		{"strip on one LAN", "privacy/mdns-strip", nil, true,
+			func(p *reports.CandidatePair) bool { return p.Local == "host" && p.Remote == "prflx" && p.RemoteSignalled != "host" }},
+		{"reject on one symmetric LAN, no TURN", "privacy/mdns-reject", []string{"ice: {turn_tcp: false}", "ice: {turn: false}", "  - metric: connected\n    min: 1\n  - metric: relayed\n    min: 1\n", "  - metric: connected\n    max: 0\n"}, false,
+			func(p *reports.CandidatePair) bool { return p == nil }},
+		// The control: the same call through a server that passes the
+		// names on connects host to host over them.
+		{"relay on one symmetric LAN, no TURN", "privacy/mdns-reject", []string{"ice: {turn_tcp: false}", "ice: {turn: false}", "servers:\n  signaling:\n    mdns: reject\n", "", "  - metric: relayed\n    min: 1\n", ""}, true,
+			func(p *reports.CandidatePair) bool { return p.Local == "host" && (p.Remote == "host" || p.RemoteSignalled == "host") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rep := runPrivacy(t, privacyScenario(t, tt.base, "", tt.edits...))
+			for _, p := range rep.Participants {
+				if p.Connected != tt.connected || !tt.path(p.SelectedPair) {
+					t.Errorf("%s: connected %v, pair %+v", p.Name, p.Connected, p.SelectedPair)
+				}
+				if strings.Contains(tt.name, "reject") && !hasEvent(rep, p.Name, "error", "refused: a .local (mDNS) ICE candidate") {
+					t.Errorf("%s recorded no refusal", p.Name)
+				}
+			}
+		})
+	}
+}
