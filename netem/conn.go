@@ -189,10 +189,15 @@ type dialer struct{ h *hostNet }
 
 func (d dialer) Dial(network, address string) (net.Conn, error) { return d.h.Dial(network, address) }
 
-func (h *hostNet) wrap(inner transport.UDPConn) *udpConn {
+func (h *hostNet) wrap(inner transport.UDPConn) *udpConn { return h.wrapGroup(inner, nil) }
+
+// wrapGroup is wrap for a socket that listens on a multicast group
+// (lan.go); group is set before its read loop starts.
+func (h *hostNet) wrapGroup(inner transport.UDPConn, group *net.UDPAddr) *udpConn {
 	c := &udpConn{
 		UDPConn:  inner,
 		h:        h,
+		group:    group,
 		recv:     make(chan datagram, recvQueue),
 		closed:   make(chan struct{}),
 		deadline: makeDeadline(),
@@ -228,7 +233,7 @@ type udpConn struct {
 	closeOnce sync.Once
 	wg        sync.WaitGroup
 	deadline  *deadline
-	group     string // the multicast group and port it listens on (lan.go); "" for most
+	group     *net.UDPAddr // the multicast group and port it listens on (lan.go); nil for most
 }
 
 func (c *udpConn) readLoop() {
@@ -266,7 +271,11 @@ func (c *udpConn) deliver(d datagram, up bool) {
 	}
 	if c.h.capture != nil {
 		ua, _ := d.addr.(*net.UDPAddr)
-		c.h.capture.packet(time.Now(), ua, c.local(), d.data())
+		dst := c.local()
+		if c.group != nil {
+			dst = c.group // what a group socket receives was sent to the group
+		}
+		c.h.capture.packet(time.Now(), ua, dst, d.data())
 	}
 	select {
 	case <-c.closed:
@@ -378,7 +387,7 @@ func (c *udpConn) Close() error {
 		c.h.openMu.Lock()
 		delete(c.h.open, c)
 		c.h.openMu.Unlock()
-		if c.group != "" {
+		if c.group != nil {
 			c.h.seg.leave(c)
 		}
 		close(c.closed)

@@ -111,10 +111,10 @@ func (h *hostNet) listenGroup(network string, group *net.UDPAddr) (transport.UDP
 	if err != nil {
 		return nil, fmt.Errorf("netem: listen on group %s: %w", group, err)
 	}
-	c := h.wrap(inner)
-	c.group = groupKey(group)
+	c := h.wrapGroup(inner, &net.UDPAddr{IP: group.IP, Port: group.Port})
+	key := groupKey(group)
 	h.seg.mu.Lock()
-	h.seg.groups[c.group] = append(h.seg.groups[c.group], c)
+	h.seg.groups[key] = append(h.seg.groups[key], c)
 	h.seg.mu.Unlock()
 	return c, nil
 }
@@ -123,7 +123,8 @@ func (h *hostNet) listenGroup(network string, group *net.UDPAddr) (transport.UDP
 func (s *lanSegment) leave(c *udpConn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.groups[c.group] = slices.DeleteFunc(s.groups[c.group], func(m *udpConn) bool { return m == c })
+	key := groupKey(c.group)
+	s.groups[key] = slices.DeleteFunc(s.groups[key], func(m *udpConn) bool { return m == c })
 }
 
 // multicast sends p to a group: the host's other sockets on the group

@@ -3,6 +3,7 @@ package netem
 import (
 	"errors"
 	"net"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -42,7 +43,18 @@ func TestLANMulticast(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				n, err := New(Config{Seed: 1, Hosts: []HostConfig{
+				var mu sync.Mutex
+				captured := map[string]string{} // host -> "src > dst" of the query
+				obs := func(host string) *Capture {
+					return Observe(nil, func(p Packet) {
+						if string(p.Payload) == "query" {
+							mu.Lock()
+							captured[host] += p.Src.String() + " > " + p.Dst.String() + ";"
+							mu.Unlock()
+						}
+					})
+				}
+				n, err := New(Config{Seed: 1, Capture: obs, Hosts: []HostConfig{
 					{Name: "a", NAT: tt.nat, LAN: "home", Uplink: tt.uplink},
 					{Name: "b", NAT: tt.nat, LAN: "home"},
 					{Name: "c", NAT: tt.nat, LAN: "office"},
@@ -103,6 +115,13 @@ func TestLANMulticast(t *testing.T) {
 						t.Errorf("%s got %d datagrams, want %d", name, got, tt.want[name])
 					}
 				}
+				// Both captures show the datagram as sent to the group.
+				want := (&net.UDPAddr{IP: a.IP, Port: 5353}).String() + " > 224.0.0.251:5353;"
+				mu.Lock()
+				if captured["a"] != want+want || tt.want["b"] == 1 && captured["b"] != want {
+					t.Errorf("captures: a %q, b %q; want %q at each socket", captured["a"], captured["b"], want)
+				}
+				mu.Unlock()
 				// Unicast between LAN hosts: b answers a at a's inside address.
 				if tt.nat != Open && tt.uplink.Loss == 0 {
 					srv := echo(t, b, 7000)
