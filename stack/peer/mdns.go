@@ -59,6 +59,9 @@ func newMDNS(p Params) *mdnsState {
 func (m *mdnsState) responder() (*mdns.Conn, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.ctx.Err() != nil {
+		return nil, m.ctx.Err() // the PC closed: open nothing it would not close
+	}
 	if m.conn == nil && m.listenErr == nil {
 		m.conn, m.listenErr = mdns.Listen(mdns.Params{Net: m.net, QueryInterval: phase.MDNSQueryInterval.For(m.virtual)})
 	}
@@ -191,6 +194,9 @@ func (pc *PC) addCandidate(c webrtc.ICECandidateInit) error {
 // Close closes the PeerConnection, then ends its mDNS lookups and
 // responder.
 func (pc *PC) Close() error {
+	if pc.mdns == nil {
+		return pc.PeerConnection.Close()
+	}
 	pc.mdns.cancel()
 	err := pc.PeerConnection.Close()
 	pc.mdns.close()
