@@ -185,15 +185,21 @@ func TestMDNSSignalingOutcomes(t *testing.T) {
 		path       func(*reports.CandidatePair) bool
 	}{
 		{"strip across NATs", "privacy/mdns-wan", []string{"ice: {turn_tcp: false}", "ice: {turn_tcp: false}\nservers: {signaling: {mdns: strip}}"}, true,
-			func(p *reports.CandidatePair) bool { return p.Local == "host" && (p.Remote == "prflx" || p.Remote == "srflx") }},
+			func(p *reports.CandidatePair) bool {
+				return p.Local == "host" && (p.Remote == "prflx" || p.Remote == "srflx")
+			}},
 		{"strip on one LAN", "privacy/mdns-strip", nil, true,
-			func(p *reports.CandidatePair) bool { return p.Local == "host" && p.Remote == "prflx" && p.RemoteSignalled != "host" }},
+			func(p *reports.CandidatePair) bool {
+				return p.Local == "host" && p.Remote == "prflx" && p.RemoteSignalled != "host"
+			}},
 		{"reject on one symmetric LAN, no TURN", "privacy/mdns-reject", []string{"ice: {turn_tcp: false}", "ice: {turn: false}", "  - metric: connected\n    min: 1\n  - metric: relayed\n    min: 1\n", "  - metric: connected\n    max: 0\n"}, false,
 			func(p *reports.CandidatePair) bool { return p == nil }},
 		// The control: the same call through a server that passes the
 		// names on connects host to host over them.
 		{"relay on one symmetric LAN, no TURN", "privacy/mdns-reject", []string{"ice: {turn_tcp: false}", "ice: {turn: false}", "servers:\n  signaling:\n    mdns: reject\n", "", "  - metric: relayed\n    min: 1\n", ""}, true,
-			func(p *reports.CandidatePair) bool { return p.Local == "host" && (p.Remote == "host" || p.RemoteSignalled == "host") }},
+			func(p *reports.CandidatePair) bool {
+				return p.Local == "host" && (p.Remote == "host" || p.RemoteSignalled == "host")
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
