@@ -158,7 +158,8 @@ func (r *run) exec(parent context.Context) (err error) {
 	for i, p := range s.Participants {
 		hosts[i] = p.Resolved
 	}
-	cfg := netem.Config{Seed: s.Seed, Servers: []string{scenarios.TURNHost, scenarios.SFUHost}, Hosts: hosts}
+	cfg := netem.Config{Seed: s.Seed, Servers: []string{scenarios.TURNHost, scenarios.SFUHost}, Hosts: hosts,
+		Stagger: phase.SocketStagger.For(r.opt.Clock == ClockVirtual)}
 	r.privacy = newPrivacyWatch()
 	cfg.Capture = r.privacy.observe(nil) // every host observed (privacy.go)
 	if dir := r.opt.CaptureDir; dir != "" {
