@@ -48,7 +48,7 @@ type rtcpRecord struct {
 
 // readCapture reads DIR/HOST.pcap and decrypts what the key log (client
 // random -> master secret) opens.
-func readCapture(dir, host string, keys map[string][]byte) (*capture, error) {
+func readCapture(dir, host string, addr netip.Addr, keys map[string][]byte) (*capture, error) {
 	path := filepath.Join(dir, host+".pcap")
 	f, err := os.Open(path)
 	if err != nil {
@@ -60,7 +60,7 @@ func readCapture(dir, host string, keys map[string][]byte) (*capture, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	c := &capture{host: host, path: path}
-	c.self = selfAddr(dgs)
+	c.self = selfAddr(dgs, addr)
 	sessions := map[flowKey]*dtlsSession{}
 	type sealed struct {
 		flow flowKey
@@ -180,7 +180,7 @@ func (r *rtcpRecord) decrypt(ctx *srtp.Context, raw []byte) bool {
 }
 
 // selfAddr is the address found in the most datagrams, at either end.
-func selfAddr(dgs []Datagram) netip.Addr {
+func selfAddr(dgs []Datagram, want netip.Addr) netip.Addr {
 	n := map[netip.Addr]int{}
 	var best netip.Addr
 	for _, d := range dgs {
@@ -190,6 +190,13 @@ func selfAddr(dgs []Datagram) netip.Addr {
 				best = a
 			}
 		}
+	}
+	// The host the report names is at one end of every datagram of its
+	// capture; so is a server it talks to alone (bob's TURN/TCP relay is
+	// his only peer when UDP is blocked), and the count cannot tell the
+	// two apart: the report's address decides a tie.
+	if want.IsValid() && n[want] == n[best] {
+		return want
 	}
 	return best
 }

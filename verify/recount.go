@@ -48,8 +48,12 @@ type StreamCount struct {
 	// HopUnsent counts the sequence numbers the hop gave packets it never
 	// put on the wire (within its first and last on the wire): numbered
 	// while it had no path to the receiver.
-	HopUnsent  uint64
-	InFlight   uint64
+	HopUnsent uint64
+	InFlight  uint64
+	// Queued counts the packets on their way at the report's final read
+	// (sent within the longest transit before it) when that instant is
+	// known: lost, as the report counts them.
+	Queued     uint64
 	MaxTransit time.Duration
 	// Arrived counts media packets arriving at the receiver, duplicates
 	// included; Unique the distinct sequence numbers among them; Padding
@@ -356,9 +360,17 @@ func (sc *StreamCount) count(pub, hop, rx *capture, clock float64, end time.Time
 			continue
 		}
 		if at.After(inFlightFrom) {
-			sc.InFlight++
-			inFlight[seq] = true
-			continue
+			if !end.IsZero() {
+				// The report's final read is known: what had not come by
+				// then is lost in the report however long its queue (a
+				// TURN/TCP relay's send buffer can hold seconds of media),
+				// and in the recount too.
+				sc.Queued++
+			} else {
+				sc.InFlight++
+				inFlight[seq] = true
+				continue
+			}
 		}
 		missing[k]++
 	}
