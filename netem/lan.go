@@ -106,7 +106,7 @@ func (h *hostNet) listenGroup(network string, group *net.UDPAddr) (transport.UDP
 	listen := func(a *net.UDPAddr) (transport.UDPConn, error) { return h.Net.ListenUDP(network, a) }
 	inner, err := listen(&net.UDPAddr{IP: h.ip, Port: group.Port})
 	if err != nil {
-		inner, err = h.listenEphemeral(network, &net.UDPAddr{IP: h.ip}, listen)
+		inner, err = h.listenEphemeral(network, &net.UDPAddr{IP: h.ip}, portBound, listen)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("netem: listen on group %s: %w", group, err)

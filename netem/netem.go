@@ -1,6 +1,8 @@
 package netem
 
 import (
+	"time"
+
 	"fmt"
 	"net"
 	"slices"
@@ -64,6 +66,12 @@ type Config struct {
 	// Capture, when set, is asked once per host (servers included) for a
 	// pcap capture of its traffic; a nil answer captures nothing.
 	Capture func(host string) *Capture
+	// Stagger, when positive, holds each goroutine that opens a socket on
+	// no particular address for its own multiple of Stagger (see
+	// hostNet.stagger), so that sockets opened at one instant send at
+	// distinct ones. Only for virtual time: phase.SocketStagger.For(virtual)
+	// is zero on the wall clock.
+	Stagger time.Duration
 }
 
 // Host is one machine on the network.
@@ -170,7 +178,7 @@ func New(cfg Config) (*Network, error) {
 		h := &Host{Name: name, NAT: Open, Behaviour: "no NAT", IP: ip, PublicIP: ip}
 		h.up = newLink(cfg.Seed, name, Uplink, Impairment{}, n.bufs)
 		h.down = newLink(cfg.Seed, name, Downlink, Impairment{}, n.bufs)
-		h.Net = &hostNet{Net: vn, up: h.up, down: h.down, ip: ip, public: ip, capture: capture(cfg, name), tcp: n.tcp, bufs: n.bufs}
+		h.Net = &hostNet{Net: vn, up: h.up, down: h.down, ip: ip, public: ip, capture: capture(cfg, name), tcp: n.tcp, bufs: n.bufs, gap: cfg.Stagger}
 		add(h)
 	}
 	for i, hc := range cfg.Hosts {
@@ -302,7 +310,7 @@ func (n *Network) addClient(wan *vnet.Router, lf logging.LoggerFactory, cfg Conf
 	}
 	h.up = newLink(cfg.Seed, hc.Name, Uplink, hc.Uplink, n.bufs)
 	h.down = newLink(cfg.Seed, hc.Name, Downlink, hc.Downlink, n.bufs)
-	hn := &hostNet{Net: vn, up: h.up, down: h.down, blockUDP: fw.BlockUDP, allowed: allowed, ip: h.IP, public: h.PublicIP, capture: capture(cfg, hc.Name), tcp: n.tcp, canRebind: hc.Rebindable, bufs: n.bufs}
+	hn := &hostNet{Net: vn, up: h.up, down: h.down, blockUDP: fw.BlockUDP, allowed: allowed, ip: h.IP, public: h.PublicIP, capture: capture(cfg, hc.Name), tcp: n.tcp, canRebind: hc.Rebindable, bufs: n.bufs, gap: cfg.Stagger}
 	if seg != nil {
 		hn.seg = seg
 	}

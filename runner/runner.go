@@ -174,7 +174,8 @@ func callHosts(s *scenarios.Scenario) []netem.HostConfig {
 // signaling, then the network.
 func (r *run) exec(parent context.Context) (err error) {
 	s := r.s
-	cfg := netem.Config{Seed: s.Seed, Servers: []string{scenarios.TURNHost, scenarios.SFUHost}, Hosts: callHosts(s)}
+	cfg := netem.Config{Seed: s.Seed, Servers: []string{scenarios.TURNHost, scenarios.SFUHost}, Hosts: callHosts(s),
+		Stagger: phase.SocketStagger.For(r.opt.Clock == ClockVirtual)}
 	r.privacy = newPrivacyWatch()
 	cfg.Capture = r.privacy.observe(nil) // every host observed (privacy.go)
 	if dir := r.opt.CaptureDir; dir != "" {
