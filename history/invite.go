@@ -1,0 +1,171 @@
+package history
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Invite limits.
+const (
+	// TokenBytes is the randomness of a token: 192 bits, well past the
+	// 128 that make guessing hopeless.
+	TokenBytes = 24
+	// DefaultInviteTTL is an invite's life when none is asked for.
+	DefaultInviteTTL = 72 * time.Hour
+	// MaxInviteTTL bounds an invite's life.
+	MaxInviteTTL = 90 * 24 * time.Hour
+	// MaxInviteUses bounds an invite's uses.
+	MaxInviteUses = 1000
+	// MaxLabel bounds a label, in characters.
+	MaxLabel = 200
+)
+
+// Invite is a link a customer may run the test page with.
+type Invite struct {
+	// Token is the secret in the link; only known when the invite is made
+	// or looked up by it (the database keeps its SHA-256).
+	Token string `json:"token,omitempty"`
+	// ID names the invite without revealing it: the first 12 hex digits of
+	// the token's SHA-256.
+	ID string `json:"id"`
+	// Label says whom it is for (customer, ticket).
+	Label string `json:"label"`
+	// Created and Expires bound its life.
+	Created time.Time `json:"created"`
+	Expires time.Time `json:"expires"`
+	// MaxUses is how many results it may post; Uses how many it has.
+	MaxUses int `json:"max_uses"`
+	Uses    int `json:"uses"`
+}
+
+// NewInvite asks for an invite.
+type NewInvite struct {
+	Label   string
+	TTL     time.Duration // 0: DefaultInviteTTL
+	MaxUses int           // 0: 1
+}
+
+// hashToken is the stored form of a token.
+func hashToken(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(h[:])
+}
+
+// validToken says whether token could be one of ours (base64url of
+// TokenBytes), so that junk is refused before touching the database.
+func validToken(token string) bool {
+	if len(token) != base64.RawURLEncoding.EncodedLen(TokenBytes) {
+		return false
+	}
+	_, err := base64.RawURLEncoding.DecodeString(token)
+	return err == nil
+}
+
+// CheckLabel refuses labels that are too long or not text.
+func CheckLabel(label string) error {
+	if !utf8.ValidString(label) || utf8.RuneCountInString(label) > MaxLabel || strings.ContainsAny(label, "\x00\r\n") {
+		return fmt.Errorf("%w: label: want at most %d characters of one line of text", ErrInvalid, MaxLabel)
+	}
+	return nil
+}
+
+// CreateInvite makes an invite with a fresh random token.
+func (s *Store) CreateInvite(ctx context.Context, n NewInvite) (Invite, error) {
+	if err := CheckLabel(n.Label); err != nil {
+		return Invite{}, err
+	}
+	if n.TTL == 0 {
+		n.TTL = DefaultInviteTTL
+	}
+	if n.TTL < time.Minute || n.TTL > MaxInviteTTL {
+		return Invite{}, fmt.Errorf("%w: expires_in %s: want 1m to %s", ErrInvalid, n.TTL, MaxInviteTTL)
+	}
+	if n.MaxUses == 0 {
+		n.MaxUses = 1
+	}
+	if n.MaxUses < 1 || n.MaxUses > MaxInviteUses {
+		return Invite{}, fmt.Errorf("%w: max_uses %d: want 1 to %d", ErrInvalid, n.MaxUses, MaxInviteUses)
+	}
+	b := make([]byte, TokenBytes)
+	if _, err := rand.Read(b); err != nil {
+		return Invite{}, fmt.Errorf("history: token: %w", err)
+	}
+	now := s.now().UTC().Truncate(time.Millisecond)
+	inv := Invite{
+		Token: base64.RawURLEncoding.EncodeToString(b), Label: n.Label,
+		Created: now, Expires: now.Add(n.TTL), MaxUses: n.MaxUses,
+	}
+	h := hashToken(inv.Token)
+	inv.ID = h[:12]
+	if _, err := s.db.ExecContext(ctx, `INSERT INTO invites(hash, label, created, expires, max_uses) VALUES (?, ?, ?, ?, ?)`,
+		h, inv.Label, ms(inv.Created), ms(inv.Expires), inv.MaxUses); err != nil {
+		return Invite{}, fmt.Errorf("history: create invite: %w", err)
+	}
+	return inv, nil
+}
+
+// LookupInvite finds the invite of token and says whether it can still be
+// used: the error wraps ErrInviteUnknown, ErrInviteExpired or
+// ErrInviteUsedUp otherwise (with the invite filled in for the last two).
+func (s *Store) LookupInvite(ctx context.Context, token string) (Invite, error) {
+	return lookupInvite(ctx, s.db, token, s.now())
+}
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func lookupInvite(ctx context.Context, q queryer, token string, now time.Time) (Invite, error) {
+	if !validToken(token) {
+		return Invite{}, ErrInviteUnknown
+	}
+	h := hashToken(token)
+	inv := Invite{Token: token, ID: h[:12]}
+	var created, expires int64
+	err := q.QueryRowContext(ctx, `SELECT label, created, expires, max_uses, uses FROM invites WHERE hash = ?`, h).
+		Scan(&inv.Label, &created, &expires, &inv.MaxUses, &inv.Uses)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Invite{}, ErrInviteUnknown
+	}
+	if err != nil {
+		return Invite{}, fmt.Errorf("history: invite: %w", err)
+	}
+	inv.Created, inv.Expires = fromMS(created), fromMS(expires)
+	switch {
+	case !now.Before(inv.Expires):
+		return inv, fmt.Errorf("%w (at %s)", ErrInviteExpired, inv.Expires.Format(time.RFC3339))
+	case inv.Uses >= inv.MaxUses:
+		return inv, fmt.Errorf("%w (%d of %d)", ErrInviteUsedUp, inv.Uses, inv.MaxUses)
+	}
+	return inv, nil
+}
+
+// Invites lists the invites, newest first (without tokens).
+func (s *Store) Invites(ctx context.Context) ([]Invite, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT hash, label, created, expires, max_uses, uses FROM invites ORDER BY created DESC LIMIT 500`)
+	if err != nil {
+		return nil, fmt.Errorf("history: invites: %w", err)
+	}
+	defer rows.Close()
+	var out []Invite
+	for rows.Next() {
+		var inv Invite
+		var h string
+		var created, expires int64
+		if err := rows.Scan(&h, &inv.Label, &created, &expires, &inv.MaxUses, &inv.Uses); err != nil {
+			return nil, fmt.Errorf("history: invites: %w", err)
+		}
+		inv.ID, inv.Created, inv.Expires = h[:12], fromMS(created), fromMS(expires)
+		out = append(out, inv)
+	}
+	return out, rows.Err()
+}
