@@ -81,6 +81,9 @@ type ServerConfig struct {
 	PeerMaxDuration time.Duration
 	// Logger receives refused peers and auth failures; nil discards.
 	Logger *slog.Logger
+	// Mount, when set, adds routes to the HTTP endpoint (the history's
+	// API and console, the test page); they share its limits.
+	Mount func(*http.ServeMux)
 }
 
 // DefaultReadTimeout bounds reading one HTTP request: an offer of 64 KiB
@@ -245,6 +248,9 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.Handle(testpeer.OfferPath, peer.Handler())
 	mux.HandleFunc("GET "+ConfigPath, s.serveConfig)
+	if cfg.Mount != nil {
+		cfg.Mount(mux)
+	}
 	s.http = newHTTPServer(limitPerIP(mux, cfg.RequestsPerIP, cfg.RequestBurst), cfg.ReadTimeout)
 	go func() {
 		defer close(s.done)
