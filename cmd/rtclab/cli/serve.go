@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
@@ -22,6 +23,7 @@ func newServeCmd(env *Env) *cobra.Command {
 		duration      time.Duration
 		verbose       bool
 		allowedPeers  []string
+		hist          historyFlags
 		httpPort, ttl = 8080, 10 * time.Minute
 	)
 	cmd := &cobra.Command{
@@ -53,13 +55,24 @@ purpose addresses (answering 403), and to its own ports, unless
 --allow-private-peers is given (labs and tests only); --allowed-peer-ip
 lets chosen ranges through. 'rtclab conform' checks all of it.
 
+Support history (docs/serve.md): the same HTTP port serves a console
+(/console) and an API (/api/v1/*) over a SQLite file (--db). Support staff
+make invites (a link for a customer: label, expiry, uses) and search the
+results customers' browsers and 'rtclab diagnose --upload' post there.
+Both need the admin token (--admin-token or $RTCLAB_ADMIN_TOKEN; without
+either a random one is printed once); a result posted with an invite is
+visible only to the admin. Results are deleted after --retention (90d);
+--webhook is told of each new complete result. --db none turns it off.
+
 Without --cert/--key, TURN over TLS uses a self-signed certificate that the
 config endpoint publishes. It runs until Ctrl-C (or for --for).
 
 Exit code: 0 stopped cleanly, 1 failed while running, 2 unusable input.`,
 		Example: `  rtclab serve --ip 203.0.113.10 --alt-ip 203.0.113.11 --public-host turn.example.com \
       --cert /etc/ssl/turn.pem --key /etc/ssl/turn.key --tls-port 443
-  rtclab serve --ip 127.0.0.1 --alt-ip 127.0.0.2 --allow-private-peers`,
+  rtclab serve --ip 127.0.0.1 --alt-ip 127.0.0.2 --allow-private-peers --db /tmp/lab-history.db
+  RTCLAB_ADMIN_TOKEN=$(cat /etc/rtclab/admin-token) rtclab serve --ip 203.0.113.10 \
+      --db /var/lib/rtclab/history.db --retention 30d --webhook https://hooks.example.com/rtclab`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfg.IP == "" {
@@ -105,6 +118,18 @@ Exit code: 0 stopped cleanly, 1 failed while running, 2 unusable input.`,
 			}
 			cfg.Net = n
 			cfg.Logger = logger(env.Stderr, verbose)
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			hs, err := hist.open(ctx, env.Stderr, cfg.Logger)
+			if err != nil {
+				return err
+			}
+			defer hs.close(env.Stderr)
+			if hs != nil {
+				cfg.Mount = hs.api.Register
+			}
 			srv, err := diagnose.StartServer(cfg)
 			if errors.Is(err, diagnose.ErrServerConfig) {
 				return &UsageError{Err: err}
@@ -112,10 +137,18 @@ Exit code: 0 stopped cleanly, 1 failed while running, 2 unusable input.`,
 			if err != nil {
 				return fmt.Errorf("serve: %w", err)
 			}
-			env.onStop("closing the servers: open TURN allocations and test-peer calls end, nothing is written")
+			env.onStop("closing the servers: open TURN allocations and test-peer calls end; stored results stay, queued webhook events are sent")
 			fmt.Fprint(env.Stdout, srv.Describe())
 			if generated {
 				fmt.Fprintf(env.Stdout, "  REST secret (generated): %s\n", cfg.Secret)
+			}
+			prune := make(<-chan time.Time)
+			if hs != nil {
+				hs.api.SetBase(srv.Info().HTTP)
+				hs.describe(env.Stdout, srv.Info().HTTP)
+				t := time.NewTicker(time.Hour)
+				defer t.Stop()
+				prune = t.C
 			}
 			var deadline <-chan time.Time
 			if duration > 0 {
@@ -132,6 +165,10 @@ Exit code: 0 stopped cleanly, 1 failed while running, 2 unusable input.`,
 					}
 				case <-deadline:
 					break wait
+				case <-prune:
+					if _, err := hs.store.Prune(ctx); err != nil {
+						fmt.Fprintf(env.Stderr, "rtclab serve: %v\n", err)
+					}
 				case <-cmd.Context().Done():
 					break wait
 				}
@@ -166,6 +203,7 @@ Exit code: 0 stopped cleanly, 1 failed while running, 2 unusable input.`,
 	f.IntVar(&cfg.MaxPeers, "max-peers", 32, "test calls at once (each ends after 60 s); past it offers get 503")
 	f.DurationVar(&duration, "for", 0, "stop after this long (0: until Ctrl-C)")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log refused peers and auth failures to stderr")
+	hist.register(f)
 	return cmd
 }
 
