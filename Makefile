@@ -37,6 +37,8 @@ FUZZ_TARGETS := \
 	./stack/turn:FuzzServer \
 	./stack/turn:FuzzFix \
 	./diagnose:FuzzServerConfig \
+	./reproduce:FuzzReadResult \
+	./history:FuzzParseResult \
 	./stack/testpeer:FuzzOffer \
 	./seqnum:FuzzExtend \
 	./verify:FuzzReadPcap \

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -18,20 +17,21 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rtclab/rtclab/diagnose"
-	"github.com/rtclab/rtclab/reports"
 	"github.com/rtclab/rtclab/stack/turn"
 )
 
 func newDiagnoseCmd(env *Env) *cobra.Command {
 	var (
-		server, stunURL, peer, user, password, secret string
-		turns, localIPs                               []string
-		tlsCA, htmlFile                               string
-		tlsInsecure, asJSON, verbose                  bool
-		timeout                                       = diagnose.DefaultTimeout
+		stunURL, peer, user, password, secret string
+		servers                               []string
+		up                                    uploadFlags
+		turns, localIPs                       []string
+		tlsCA, htmlFile                       string
+		tlsInsecure, asJSON, verbose          bool
+		timeout                               = diagnose.DefaultTimeout
 	)
 	cmd := &cobra.Command{
-		Use:   "diagnose (--server URL | --stun URL --turn URL ...)",
+		Use:   "diagnose (--server URL... | --stun URL --turn URL ...)",
 		Short: "Check this machine's network for WebRTC calls in about 15 seconds",
 		Long: `Check, from this machine, whether WebRTC calls will work and how well:
 
@@ -55,13 +55,25 @@ without a test peer (--server or --peer) paths, quality and bandwidth are
 skipped. Thresholds and the JSON schema (rtclab.diagnose/v1) are in
 docs/diagnose.md.
 
-Exit code: 0 the verdict is good or warn, 1 it is bad (or the diagnosis
-could not run), 2 unusable input.`,
+Several --server flags diagnose each server in turn and rank them in one
+table (text, --json, --html) by the same measurements: verdict, direct
+before relayed, audio MOS, RTT, then bandwidth.
+
+--upload posts the result (rtclab.diagnose/v1) into the server's history,
+where its console shows it (docs/serve.md): with --invite TOKEN (a
+support engineer's invite link; the result takes its label) or with the
+admin token (--admin-token or $RTCLAB_ADMIN_TOKEN, and --label).
+
+Exit code: 0 the verdict is good or warn, 1 it is bad (with several
+servers: the best one's is bad), the diagnosis could not run or the upload
+failed (the report is printed first), 2 unusable input.`,
 		Example: `  rtclab diagnose --server http://turn.example.com:8080
   rtclab diagnose --stun stun:turn.example.com:3478 \
       --turn 'turn:turn.example.com:3478?transport=udp' \
       --turn 'turns:turn.example.com:443?transport=tcp' --secret "$TURN_SECRET"
-  rtclab diagnose --server http://127.0.0.1:8080 --json > diag.json --html diag.html`,
+  rtclab diagnose --server http://127.0.0.1:8080 --json > diag.json --html diag.html
+  rtclab diagnose --server http://eu.example.com:8080 --upload --invite 'http://eu.example.com:8080/t/TOKEN'
+  rtclab diagnose --server http://eu.example.com:8080 --server http://us.example.com:8080 --html servers.html`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -77,10 +89,17 @@ could not run), 2 unusable input.`,
 			if secret != "" && (user != "" || password != "") {
 				return usagef("diagnose: give --secret (REST credentials) or --user/--password, not both")
 			}
-			if server != "" {
+			for _, server := range servers {
 				if err := checkHTTPURL(server); err != nil {
 					return usagef("diagnose: --server %q: %v", server, err)
 				}
+			}
+			if len(servers) > 1 && (stunURL != "" || len(turns) > 0 || peer != "") {
+				return usagef("diagnose: with several --server, each server hands out its own URLs: drop --stun, --turn and --peer")
+			}
+			up, err := up.check(servers)
+			if err != nil {
+				return err
 			}
 			var ips []net.IP
 			for _, s := range localIPs {
@@ -90,105 +109,141 @@ could not run), 2 unusable input.`,
 				}
 				ips = append(ips, ip)
 			}
-			tlsCfg := &tls.Config{InsecureSkipVerify: tlsInsecure} //nolint:gosec // only with --tls-insecure
-			if tlsCA != "" {
-				pem, err := os.ReadFile(tlsCA)
-				if err != nil {
-					return usagef("diagnose: --tls-ca: %v", err)
-				}
-				pool := x509.NewCertPool()
-				if !pool.AppendCertsFromPEM(pem) {
-					return usagef("diagnose: --tls-ca %s: no PEM certificate in it", tlsCA)
-				}
-				tlsCfg.RootCAs = pool
-			}
 			httpClient := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{}}
 			defer httpClient.CloseIdleConnections()
-			in := diagnose.Inputs{
-				STUN: stunURL, TURN: turns, Username: user, Password: password, Peer: peer, Timeout: timeout,
+			var tlsPEM []byte
+			if tlsCA != "" {
+				if tlsPEM, err = os.ReadFile(tlsCA); err != nil {
+					return usagef("diagnose: --tls-ca: %v", err)
+				}
+				if !x509.NewCertPool().AppendCertsFromPEM(tlsPEM) {
+					return usagef("diagnose: --tls-ca %s: no PEM certificate in it", tlsCA)
+				}
 			}
-			var target []string
-			if server != "" {
-				target = append(target, server)
-				fctx, fcancel := context.WithTimeout(ctx, 5*time.Second)
-				info, err := diagnose.FetchServer(fctx, httpClient, server)
-				fcancel()
-				if errors.Is(err, diagnose.ErrPlan) {
-					return &UsageError{Err: err}
-				}
-				if err != nil {
-					return fmt.Errorf("diagnose: cannot reach the rtclab server: %w\n(is 'rtclab serve' running there, and is its HTTP port open from here?)", err)
-				}
-				if in.STUN == "" {
-					in.STUN = info.STUN
-				}
-				if len(in.TURN) == 0 {
-					in.TURN = info.TURN
-				}
-				if in.Username == "" && secret == "" {
-					in.Username, in.Password = info.Username, info.Password
-				}
-				if in.Peer == "" {
-					in.Peer = server
-				}
-				if pool := info.CertPool(); pool != nil && tlsCA == "" && !tlsInsecure {
+			// runOne diagnoses one server (or the --stun/--turn given
+			// without one, server "").
+			runOne := func(server string) (diagnose.Result, error) {
+				tlsCfg := &tls.Config{InsecureSkipVerify: tlsInsecure} //nolint:gosec // only with --tls-insecure
+				if tlsPEM != nil {
+					pool := x509.NewCertPool()
+					pool.AppendCertsFromPEM(tlsPEM)
 					tlsCfg.RootCAs = pool
 				}
-			} else {
-				if stunURL != "" {
-					target = append(target, stunURL)
+				in := diagnose.Inputs{
+					STUN: stunURL, TURN: turns, Username: user, Password: password, Peer: peer, Timeout: timeout,
 				}
-				target = append(target, turns...)
+				var target []string
+				if server != "" {
+					target = append(target, server)
+					fctx, fcancel := context.WithTimeout(ctx, 5*time.Second)
+					info, err := diagnose.FetchServer(fctx, httpClient, server)
+					fcancel()
+					if errors.Is(err, diagnose.ErrPlan) {
+						return diagnose.Result{}, &UsageError{Err: err}
+					}
+					if err != nil {
+						return diagnose.Result{}, fmt.Errorf("diagnose: cannot reach the rtclab server: %w\n(is 'rtclab serve' running there, and is its HTTP port open from here?)", err)
+					}
+					if in.STUN == "" {
+						in.STUN = info.STUN
+					}
+					if len(in.TURN) == 0 {
+						in.TURN = info.TURN
+					}
+					if in.Username == "" && secret == "" {
+						in.Username, in.Password = info.Username, info.Password
+					}
+					if in.Peer == "" {
+						in.Peer = server
+					}
+					if pool := info.CertPool(); pool != nil && tlsCA == "" && !tlsInsecure {
+						tlsCfg.RootCAs = pool
+					}
+				} else {
+					if stunURL != "" {
+						target = append(target, stunURL)
+					}
+					target = append(target, turns...)
+				}
+				if secret != "" {
+					u, p, err := turn.Credentials(secret, "rtclab-diagnose", time.Hour)
+					if err != nil {
+						return diagnose.Result{}, err
+					}
+					in.Username, in.Password = u, p
+				}
+				in.Target = strings.Join(target, " ")
+				plan, err := diagnose.NewPlan(in)
+				if err != nil {
+					return diagnose.Result{}, &UsageError{Err: err}
+				}
+				opts := diagnose.Options{
+					HTTPClient: httpClient, TLSConfig: tlsCfg, LocalIPs: ips,
+					IncludeLoopback: loopbackTarget(plan), Version: describeBuild(env.build),
+				}
+				if (!asJSON || verbose) && !env.quiet {
+					prefix := "rtclab diagnose: "
+					if len(servers) > 1 {
+						prefix += server + ": "
+					}
+					opts.Progress = func(step string) { fmt.Fprintf(env.Stderr, "%s%s ...\n", prefix, step) }
+				}
+				res, err := diagnose.Run(ctx, plan, opts)
+				if err != nil {
+					return res, fmt.Errorf("diagnose: %w", err)
+				}
+				res.Client = &diagnose.Client{Kind: "cli", UserAgent: "rtclab " + describeBuild(env.build)}
+				return res, nil
 			}
-			if secret != "" {
-				u, p, err := turn.Credentials(secret, "rtclab-diagnose", time.Hour)
+			env.onStop("cancelling the probes; what they measured so far is reported")
+			if len(servers) <= 1 {
+				server := ""
+				if len(servers) == 1 {
+					server = servers[0]
+				}
+				res, err := runOne(server)
 				if err != nil {
 					return err
 				}
-				in.Username, in.Password = u, p
+				if err := writeDiagnosis(env, res, asJSON, htmlFile); err != nil {
+					return err
+				}
+				if err := up.upload(ctx, env, httpClient, server, res); err != nil {
+					return err
+				}
+				if res.Verdict.Level == diagnose.Bad {
+					return &exitError{code: ExitFail}
+				}
+				return nil
 			}
-			in.Target = strings.Join(target, " ")
-			plan, err := diagnose.NewPlan(in)
-			if err != nil {
-				return &UsageError{Err: err}
+			var results []diagnose.Result
+			for _, server := range servers {
+				res, err := runOne(server)
+				if err != nil {
+					return err
+				}
+				results = append(results, res)
+				if ctx.Err() != nil {
+					break // Ctrl-C: rank what was measured
+				}
 			}
-			opts := diagnose.Options{
-				HTTPClient: httpClient, TLSConfig: tlsCfg, LocalIPs: ips,
-				IncludeLoopback: loopbackTarget(plan), Version: describeBuild(env.build),
-			}
-			env.onStop("cancelling the probes; what they measured so far is reported")
-			if (!asJSON || verbose) && !env.quiet {
-				opts.Progress = func(step string) { fmt.Fprintf(env.Stderr, "rtclab diagnose: %s ...\n", step) }
-			}
-			res, err := diagnose.Run(ctx, plan, opts)
-			if err != nil {
-				return fmt.Errorf("diagnose: %w", err)
-			}
-			if asJSON {
-				err = diagnose.WriteJSON(env.Stdout, res)
-			} else {
-				err = diagnose.WriteText(env.Stdout, res)
-			}
-			if err != nil {
+			cmp := diagnose.Rank(servers[:len(results)], results)
+			if err := writeComparison(env, cmp, asJSON, htmlFile); err != nil {
 				return err
 			}
-			if htmlFile != "" {
-				var page bytes.Buffer
-				if err := diagnose.WriteHTML(&page, res); err != nil {
-					return fmt.Errorf("diagnose: --html: %w", err)
-				}
-				if err := reports.WriteFileAtomic(htmlFile, page.Bytes()); err != nil {
-					return fmt.Errorf("diagnose: --html: %w", err)
+			for i, res := range results {
+				if err := up.upload(ctx, env, httpClient, servers[i], res); err != nil {
+					return err
 				}
 			}
-			if res.Verdict.Level == diagnose.Bad {
+			if cmp.Servers[0].Verdict == diagnose.Bad {
 				return &exitError{code: ExitFail}
 			}
 			return nil
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&server, "server", "", "an 'rtclab serve' HTTP URL: STUN/TURN URLs, credentials and the test peer come from it")
+	f.StringArrayVar(&servers, "server", nil, "an 'rtclab serve' HTTP URL: STUN/TURN URLs, credentials and the test peer come from it (repeat to compare servers)")
 	f.StringVar(&stunURL, "stun", "", "STUN server, stun:host:port (RFC 5780 support gives the NAT behaviour)")
 	f.StringArrayVar(&turns, "turn", nil, "TURN URL, repeatable: turn:host:port?transport=udp|tcp, turns:host:port")
 	f.StringVar(&user, "user", "", "TURN username")
@@ -202,6 +257,7 @@ could not run), 2 unusable input.`,
 	f.StringVar(&htmlFile, "html", "", "also write an HTML report with plots to this file")
 	f.DurationVar(&timeout, "timeout", timeout, "bound for the whole diagnosis")
 	f.BoolVarP(&verbose, "verbose", "v", false, "print progress even with --json")
+	up.register(f)
 	return cmd
 }
 
