@@ -13,11 +13,25 @@ import (
 
 // Source says where a result came from, for the scenario's header.
 type Source struct {
-	// Name is the scenario's name (lower-case letters, digits, '-');
-	// empty means "reproduce".
+	// Name is the scenario's name (see ValidName); empty or invalid means
+	// "reproduce".
 	Name string
 	// From is the result's file or history id.
 	From string
+}
+
+// ValidName says whether name may name a reproduced scenario: 1 to 64
+// lower-case letters, digits and '-'.
+func ValidName(name string) bool {
+	if name == "" || len(name) > 64 {
+		return false
+	}
+	for _, r := range name {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' {
+			return false
+		}
+	}
+	return true
 }
 
 // Scenario writes the scenario YAML for res: a "customer" on the measured
@@ -28,7 +42,7 @@ func Scenario(res diagnose.Result, src Source) []byte {
 	m := measure(res)
 	var b strings.Builder
 	name := src.Name
-	if name == "" {
+	if !ValidName(name) {
 		name = "reproduce"
 	}
 	line := func(indent int, text, why string) {

@@ -2,9 +2,12 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"html/template"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,7 +18,9 @@ import (
 	"time"
 
 	"github.com/rtclab/rtclab/diagnose"
+	"github.com/rtclab/rtclab/history"
 	"github.com/rtclab/rtclab/internal/leakcheck"
+	"github.com/rtclab/rtclab/scenarios"
 )
 
 // syncBuffer is a bytes.Buffer safe for a command writing while the test reads.
@@ -39,16 +44,23 @@ func (s *syncBuffer) String() string {
 var configURL = regexp.MustCompile(`diagnose --server (http://\S+)`)
 
 // TestServeThenDiagnose runs `rtclab serve` on 127.0.0.1 + 127.0.0.2 and
-// `rtclab diagnose --server` against it, both through Main, in process.
+// `rtclab diagnose --server` against it, both through Main, in process:
+// once uploading with an invite made over the API, then twice against the
+// same server ranked in one table and uploaded with the admin token; the
+// history then holds the three results, and `rtclab reproduce` turns one
+// into a scenario.
 func TestServeThenDiagnose(t *testing.T) {
 	leakcheck.Check(t)
 	var serveOut, serveErr syncBuffer
 	stop := new(atomic.Bool)
 	serveEnv := Env{Stdout: &serveOut, Stderr: &serveErr, Interrupt: stop}
 	done := make(chan int, 1)
+	db := filepath.Join(t.TempDir(), "history.db")
+	const admin = "test-admin-token-0123456789"
 	go func() {
 		done <- Main([]string{"serve", "--ip", "127.0.0.1", "--alt-ip", "127.0.0.2", "--allow-private-peers",
-			"--turn-port", "0", "--tls-port", "0", "--stun-port", "0", "--stun-alt-port", "0", "--http-port", "0"}, serveEnv)
+			"--turn-port", "0", "--tls-port", "0", "--stun-port", "0", "--stun-alt-port", "0", "--http-port", "0",
+			"--db", db, "--admin-token", admin}, serveEnv)
 	}()
 	var server string
 	deadline := time.Now().Add(10 * time.Second)
@@ -74,17 +86,23 @@ func TestServeThenDiagnose(t *testing.T) {
 		}
 	}()
 	t.Logf("serve:\n%s", serveOut.String())
-	for _, want := range []string{"RFC 5780 on", "turn:127.0.0.1:", "turns:127.0.0.1:", "REST", "relay policy"} {
+	for _, want := range []string{"RFC 5780 on", "turn:127.0.0.1:", "turns:127.0.0.1:", "REST", "relay policy",
+		"history: " + db + " (results kept 90 days)", server + "/console"} {
 		if !strings.Contains(serveOut.String(), want) {
 			t.Errorf("serve output lacks %q", want)
 		}
 	}
+	if strings.Contains(serveOut.String(), admin) {
+		t.Error("serve printed an admin token it was given")
+	}
+	invite := createInvite(t, server, admin)
 
 	html := filepath.Join(t.TempDir(), "diag.html")
 	var out, errb bytes.Buffer
 	env := Env{Stdout: &out, Stderr: &errb, Interrupt: new(atomic.Bool), Version: "test"}
 	start := time.Now()
-	code := Main([]string{"diagnose", "--server", server, "--local-ip", "127.0.0.1", "--json", "--html", html}, env)
+	code := Main([]string{"diagnose", "--server", server, "--local-ip", "127.0.0.1", "--json", "--html", html,
+		"--upload", "--invite", server + "/t/" + invite}, env)
 	elapsed := time.Since(start)
 	// Loopback on a busy machine can show real jitter, so the verdict may
 	// be "warn": what must hold is that the exit code says the verdict.
@@ -116,6 +134,82 @@ func TestServeThenDiagnose(t *testing.T) {
 			t.Errorf("HTML lacks %q", want)
 		}
 	}
+	if !strings.Contains(errb.String(), "stored in the history of "+server) {
+		t.Errorf("diagnose --upload said: %s", errb.String())
+	}
+
+	// Two servers (the same one twice) ranked in one table, uploaded with
+	// the admin token.
+	out.Reset()
+	errb.Reset()
+	code = Main([]string{"diagnose", "--server", server, "--server", server + "/", "--local-ip", "127.0.0.1", "--json",
+		"--upload", "--admin-token", admin, "--label", "lab bench"}, env)
+	var cmp diagnose.Comparison
+	if err := json.Unmarshal(out.Bytes(), &cmp); err != nil || code == ExitUsage {
+		t.Fatalf("exit %d, --json: %v\n%s\n%s", code, err, out.String(), errb.String())
+	}
+	if cmp.Schema != diagnose.ComparisonSchema || len(cmp.Servers) != 2 || cmp.Servers[0].Rank != 1 || cmp.Servers[0].Result.Verdict.Level == "" {
+		t.Errorf("comparison %+v", cmp)
+	}
+	if c := strings.Count(errb.String(), "stored in the history"); c != 2 {
+		t.Errorf("%d uploads: %s", c, errb.String())
+	}
+
+	// The history holds the three, as the server stored them.
+	store, err := history.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	recs, err := store.List(context.Background(), history.Filter{})
+	if err != nil || len(recs) != 3 {
+		t.Fatalf("history: %d results, %v", len(recs), err)
+	}
+	labels := map[string]int{}
+	for _, r := range recs {
+		labels[r.Label]++
+		if r.ClientKind != "cli" || r.Observed != "127.0.0.1" || r.Partial || r.Verdict == "" {
+			t.Errorf("stored %+v", r)
+		}
+	}
+	if labels["lab bench"] != 2 || labels["ACME ticket 7"] != 1 {
+		t.Errorf("labels %v", labels)
+	}
+	inv, err := store.LookupInvite(context.Background(), invite)
+	if !errors.Is(err, history.ErrInviteUsedUp) || inv.Uses != 1 {
+		t.Errorf("invite after its one use: %+v %v", inv, err)
+	}
+
+	// reproduce RESULT-ID --db: a scenario the language accepts.
+	out.Reset()
+	errb.Reset()
+	if code := Main([]string{"reproduce", "--db", db, recs[0].ID}, env); code != ExitPass {
+		t.Fatalf("reproduce exit %d: %s", code, errb.String())
+	}
+	if _, err := scenarios.Parse("r.yaml", out.Bytes()); err != nil || !strings.Contains(out.String(), "history result "+recs[0].ID) {
+		t.Errorf("reproduce: %v\n%s", err, out.String())
+	}
+}
+
+// createInvite makes a one-use invite over serve's API.
+func createInvite(t *testing.T, server, admin string) string {
+	t.Helper()
+	req, _ := http.NewRequest("POST", server+"/api/v1/invites", strings.NewReader(`{"label":"ACME ticket 7","max_uses":1}`))
+	req.Header.Set("Authorization", "Bearer "+admin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var inv struct{ Token, URL string }
+	if err := json.NewDecoder(resp.Body).Decode(&inv); err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("invite: %s %v", resp.Status, err)
+	}
+	if inv.URL != server+"/t/"+inv.Token {
+		t.Errorf("invite URL %s", inv.URL)
+	}
+	http.DefaultClient.CloseIdleConnections()
+	return inv.Token
 }
 
 // TestDiagnoseExitFollowsVerdict pins the mapping diagnose --help states:
@@ -156,6 +250,7 @@ func TestDiagnoseExitFollowsVerdict(t *testing.T) {
 }
 
 func TestDiagnoseBadInput(t *testing.T) {
+	t.Setenv("RTCLAB_ADMIN_TOKEN", "")
 	tests := []struct {
 		args []string
 		code int
@@ -170,6 +265,13 @@ func TestDiagnoseBadInput(t *testing.T) {
 		{[]string{"diagnose", "--server", "http://127.0.0.1:9", "--local-ip", "nope"}, ExitUsage, "not an IP address"},
 		{[]string{"diagnose", "--bogus"}, ExitUsage, "unknown flag"},
 		{[]string{"diagnose", "--server", "http://127.0.0.1:9"}, ExitFail, "cannot reach the rtclab server"},
+		{[]string{"diagnose", "--server", "http://a:9", "--server", "http://b:9", "--stun", "stun:c:3478"}, ExitUsage, "drop --stun, --turn and --peer"},
+		{[]string{"diagnose", "--stun", "stun:c:3478", "--upload", "--admin-token", "x"}, ExitUsage, "--upload needs --server"},
+		{[]string{"diagnose", "--server", "http://a:9", "--invite", "x"}, ExitUsage, "go with --upload"},
+		{[]string{"diagnose", "--server", "http://a:9", "--upload"}, ExitUsage, "--upload needs --invite TOKEN"},
+		{[]string{"diagnose", "--server", "http://a:9", "--upload", "--invite", "x", "--admin-token", "y"}, ExitUsage, "not both"},
+		{[]string{"diagnose", "--server", "http://a:9", "--server", "http://b:9", "--upload", "--invite", "x"}, ExitUsage, "an invite belongs to one server"},
+		{[]string{"diagnose", "--server", "http://a:9", "--upload", "--invite", "x", "--label", "y"}, ExitUsage, "--label goes with --admin-token"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

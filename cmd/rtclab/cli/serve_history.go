@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -73,7 +72,7 @@ func (h *historyFlags) open(ctx context.Context, stderr io.Writer, logger *slog.
 	if h.webhook != "" {
 		hook, err := history.NewWebhook(history.WebhookConfig{URL: h.webhook, Logger: logger})
 		if err != nil {
-			return nil, &UsageError{Err: fmt.Errorf("serve: %w", errors.Unwrap(err))}
+			return nil, usagef("serve: %s", strings.TrimPrefix(err.Error(), history.ErrAPIConfig.Error()+": "))
 		}
 		s.hook = hook
 	}

@@ -8,6 +8,11 @@ import (
 )
 
 func TestServeBadInput(t *testing.T) {
+	// Flags StartServer refuses are checked after the history opens: keep
+	// it out of the home directory.
+	t.Setenv("XDG_STATE_HOME", t.TempDir())
+	t.Setenv("RTCLAB_ADMIN_TOKEN", "")
+	dir := t.TempDir()
 	tests := []struct {
 		args []string
 		want string
@@ -22,6 +27,13 @@ func TestServeBadInput(t *testing.T) {
 		{[]string{"serve", "--ip", "127.0.0.1", "--turn-quota", "-1"}, "want 0 or more"},
 		{[]string{"serve", "--ip", "127.0.0.1", "--http-rate", "-2"}, "want 0 or more"},
 		{[]string{"serve", "--ip", "127.0.0.1", "--read-timeout", "-1s"}, "want 0 or more"},
+		{[]string{"serve", "--ip", "127.0.0.1", "--retention", "3 months"}, "--retention \"3 months\": want a duration such as 90d"},
+		{[]string{"serve", "--ip", "127.0.0.1", "--admin-token", "short"}, "--admin-token: want at least 16 characters"},
+		{[]string{"serve", "--ip", "127.0.0.1", "--webhook", "ftp://hooks.example"}, "--webhook \"ftp://hooks.example\": want an http:// or https:// URL"},
+		{[]string{"serve", "--ip", "127.0.0.1", "--db", "postgres://db.example/rtclab"}, "postgres:// databases are not supported"},
+		{[]string{"serve", "--ip", "127.0.0.1", "--db", "/proc/rtclab/history.db"}, "--db /proc/rtclab/history.db"},
+		{[]string{"serve", "--ip", "127.0.0.1", "--db", "none", "--webhook", "http://127.0.0.1:9"}, "need a history"},
+		{[]string{"serve", "--ip", "127.0.0.1", "--db", dir + "/h.db", "--result-rate", "-1"}, "--result-rate -1: want 0 or more"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
