@@ -86,14 +86,16 @@ func Rank(servers []string, results []Result) Comparison {
 	return c
 }
 
-// compareRanked is negative when a ranks before b.
+// compareRanked is negative when a ranks before b. Numbers compare as
+// the table shows them (MOS to 0.01, RTT to 0.1 ms, bandwidth to 1
+// kbit/s), so that the order never rests on a difference nobody can see.
 func compareRanked(a, b Ranked) int {
 	keys := []struct{ a, b float64 }{
 		{levelKey(a.Verdict), levelKey(b.Verdict)},
 		{pathKey(a.BestPath), pathKey(b.BestPath)},
-		{-value(a.MOS, 0), -value(b.MOS, 0)},
-		{value(a.RTTMs, math.Inf(1)), value(b.RTTMs, math.Inf(1))},
-		{-math.Min(value(a.UpKbps, 0), value(a.DownKbps, 0)), -math.Min(value(b.UpKbps, 0), value(b.DownKbps, 0))},
+		{-round(value(a.MOS, 0), 100), -round(value(b.MOS, 0), 100)},
+		{round(value(a.RTTMs, math.Inf(1)), 10), round(value(b.RTTMs, math.Inf(1)), 10)},
+		{-round(math.Min(value(a.UpKbps, 0), value(a.DownKbps, 0)), 1), -round(math.Min(value(b.UpKbps, 0), value(b.DownKbps, 0)), 1)},
 	}
 	for _, k := range keys {
 		if k.a < k.b {
@@ -105,6 +107,8 @@ func compareRanked(a, b Ranked) int {
 	}
 	return 0
 }
+
+func round(v, per float64) float64 { return math.Round(v*per) / per }
 
 func levelKey(l Level) float64 {
 	if r := l.rank(); r > 0 {

@@ -50,6 +50,10 @@ func TestRank(t *testing.T) {
 			"thin-up":  ranked(Good, pathprobe.Host, 4.3, 20, 800, 9000),
 			"best":     ranked(Good, pathprobe.Host, 4.3, 20, 3000, 3000),
 		}, "1:best 2:thin-up 3:slow-rtt 4:low-mos"},
+		{"differences the table does not show do not rank", map[string]Result{
+			"a": ranked(Good, pathprobe.Host, 4.412, 0.61, 1000, 1000),
+			"b": ranked(Good, pathprobe.Host, 4.409, 0.64, 3000, 3000),
+		}, "1:b 2:a"},
 		{"ties share a rank", map[string]Result{
 			"x": ranked(Good, pathprobe.Host, 4.3, 20, 3000, 3000),
 			"y": ranked(Good, pathprobe.Host, 4.3, 20, 3000, 3000),

@@ -170,7 +170,9 @@ func apiError(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(map[string]string{"error": msg})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -179,6 +181,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v)
 }
 
@@ -405,7 +408,7 @@ func (a *API) storeError(w http.ResponseWriter, r *http.Request, err error) bool
 	case err == nil:
 		return false
 	case errors.Is(err, ErrInvalid):
-		apiError(w, http.StatusBadRequest, err.Error())
+		apiError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), "history: invalid: "))
 	case errors.Is(err, ErrInviteUnknown), errors.Is(err, ErrNotFound):
 		a.log.Info("history: refused", "err", err, "from", r.RemoteAddr)
 		apiError(w, http.StatusNotFound, strings.TrimPrefix(err.Error(), "history: "))

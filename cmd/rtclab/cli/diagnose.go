@@ -62,7 +62,8 @@ before relayed, audio MOS, RTT, then bandwidth.
 --upload posts the result (rtclab.diagnose/v1) into the server's history,
 where its console shows it (docs/serve.md): with --invite TOKEN (a
 support engineer's invite link; the result takes its label) or with the
-admin token (--admin-token or $RTCLAB_ADMIN_TOKEN, and --label).
+admin token (--admin-token or $RTCLAB_ADMIN_TOKEN, and --label). With
+several --server, every result goes into the first one's history.
 
 Exit code: 0 the verdict is good or warn, 1 it is bad (with several
 servers: the best one's is bad), the diagnosis could not run or the upload
@@ -231,8 +232,9 @@ failed (the report is printed first), 2 unusable input.`,
 			if err := writeComparison(env, cmp, asJSON, htmlFile); err != nil {
 				return err
 			}
-			for i, res := range results {
-				if err := up.upload(ctx, env, httpClient, servers[i], res); err != nil {
+			for _, res := range results {
+				// One history holds the comparison: the first server's.
+				if err := up.upload(ctx, env, httpClient, servers[0], res); err != nil {
 					return err
 				}
 			}

@@ -26,7 +26,7 @@ type uploadFlags struct {
 }
 
 func (u *uploadFlags) register(f *pflag.FlagSet) {
-	f.BoolVar(&u.on, "upload", false, "post the result into the --server's history (needs --invite or --admin-token)")
+	f.BoolVar(&u.on, "upload", false, "post the result into the --server's history (the first --server's, with several; needs --invite or --admin-token)")
 	f.StringVar(&u.invite, "invite", "", "with --upload: an invite token (from the invite link .../t/TOKEN); the result is stored under its label")
 	f.StringVar(&u.adminToken, "admin-token", "", "with --upload: the server's admin token (default $RTCLAB_ADMIN_TOKEN)")
 	f.StringVar(&u.label, "label", "", "with --upload --admin-token: the label to store the result under (customer, ticket)")
@@ -100,6 +100,9 @@ func (u uploadFlags) upload(ctx context.Context, env *Env, client *http.Client, 
 		_ = json.Unmarshal(answer, &e)
 		if e.Error == "" {
 			e.Error = strings.TrimSpace(string(answer))
+			if resp.StatusCode == http.StatusNotFound {
+				e.Error += "; does it keep a history? (rtclab serve --db none does not)"
+			}
 		}
 		return fmt.Errorf("diagnose: --upload to %s: %s: %s (the report above is complete)", server, resp.Status, e.Error)
 	}
