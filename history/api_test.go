@@ -131,7 +131,7 @@ func TestAPIStatusCodes(t *testing.T) {
 				var r resultCreated
 				_ = json.Unmarshal(b, &r)
 				acmeID = r.ID
-				if len(r.ID) != 22 || r.URL != "/console/results/"+r.ID || h.Get("Access-Control-Allow-Origin") != "*" {
+				if len(r.ID) != 32 || r.URL != "/console/results/"+r.ID || h.Get("Access-Control-Allow-Origin") != "*" {
 					t.Errorf("answer %s, CORS %q", b, h.Get("Access-Control-Allow-Origin"))
 				}
 			}},

@@ -5,7 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
-	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,7 +21,8 @@ const MaxResultBytes = 1 << 20
 
 // Record is one stored result: the indexed columns and the JSON.
 type Record struct {
-	// ID is the result's unguessable id (128 random bits, base64url).
+	// ID is the result's unguessable id: 128 random bits in hex (never
+	// starting with '-', so it is safe as a command-line argument).
 	ID string `json:"id"`
 	// Invite is the ID of the invite that posted it; empty for an admin
 	// upload (rtclab diagnose --upload).
@@ -158,7 +159,7 @@ func (s *Store) Add(ctx context.Context, p Post) (Record, error) {
 		return Record{}, fmt.Errorf("history: id: %w", err)
 	}
 	now := s.now().UTC().Truncate(time.Millisecond)
-	rec := Record{ID: base64.RawURLEncoding.EncodeToString(id), Created: now, Updated: now,
+	rec := Record{ID: hex.EncodeToString(id), Created: now, Updated: now,
 		Label: p.Label, Partial: res.Partial, Observed: p.Observed, Target: res.Target, Body: body}
 	rec.Verdict, rec.NAT, rec.BestPath, rec.RelayOnly, rec.ClientKind = columns(res)
 	tx, err := s.db.BeginTx(ctx, nil)

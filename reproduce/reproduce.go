@@ -55,8 +55,8 @@ func Scenario(res diagnose.Result, src Source) []byte {
 	line(0, "# Written by rtclab reproduce from "+clean(src.From), "")
 	line(0, fmt.Sprintf("# diagnosed %s at %s: %s — %s", clean(res.Target), res.Started.UTC().Format("2006-01-02 15:04 UTC"),
 		clean(string(res.Verdict.Level)), clean(res.Verdict.Summary)), "")
-	line(0, "# The customer's side of the measured path is put on customer's access link; the", "")
-	line(0, "# lab's servers stand where the diagnosed server stood.", "")
+	line(0, "# The measured path is put on the customer's access link; the lab's servers", "")
+	line(0, "# stand where the diagnosed server stood.", "")
 	line(0, "name: "+name, "")
 	line(0, "description: >-", "")
 	line(2, "The network measured by rtclab diagnose ("+clean(res.Target)+"), reproduced in the lab.", "")

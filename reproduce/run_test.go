@@ -2,6 +2,7 @@ package reproduce
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -80,5 +81,45 @@ func TestUDPBlockedRelaysOverTCP(t *testing.T) {
 		if p.Name == "customer" && p.Connected {
 			t.Errorf("without TURN over TCP the customer still connected: %+v", p.SelectedPair)
 		}
+	}
+}
+
+// TestMeasuredUDPBlocked reproduces a result rtclab diagnose measured
+// behind a real firewall (testdata/udp-blocked.json: two network
+// namespaces, nftables dropping the client's outgoing UDP; STUN and TURN
+// over UDP failed, relay-tcp and relay-tls connected) and runs it: the
+// customer relays over TURN/TCP in the lab as on the wire.
+func TestMeasuredUDPBlocked(t *testing.T) {
+	leakcheck.Check(t)
+	data, err := os.ReadFile("testdata/udp-blocked.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := ReadResult(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := scenarios.Parse("repro.yaml", Scenario(res, Source{From: "testdata/udp-blocked.json"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Duration.Duration = 6 * time.Second
+	var rep *reports.Report
+	bubble.Run(t, func() {
+		rep, err = runner.Run(context.Background(), s, runner.Options{Clock: runner.ClockVirtual})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range rep.Participants {
+		if p.Name != "customer" {
+			continue
+		}
+		if !p.Connected || p.SelectedPair == nil || p.SelectedPair.Local != "relay" || p.SelectedPair.RelayProtocol != "tcp" {
+			t.Errorf("customer: connected %v, pair %+v; want relay over TCP", p.Connected, p.SelectedPair)
+		}
+	}
+	if rep.Verdict != "pass" {
+		t.Errorf("verdict %s: %+v", rep.Verdict, rep.Checks)
 	}
 }
