@@ -13,8 +13,10 @@ import (
 // every result it accepts must make a scenario the scenario language
 // accepts (a result is outside input: a customer's browser wrote it).
 func FuzzReadResult(f *testing.F) {
-	if data, err := os.ReadFile("../diagnose/testdata/loopback.json"); err == nil {
-		f.Add(data)
+	for _, p := range []string{"../diagnose/testdata/loopback.json", "testdata/udp-blocked.json"} {
+		if data, err := os.ReadFile(p); err == nil {
+			f.Add(data)
+		}
 	}
 	f.Add([]byte(`{"schema":"rtclab.diagnose/v1","target":"a\nb: c","best_path":"relay-tcp","turn":[{"transport":"tcp","ok":true}],"quality":[{"path":"relay-tcp","ping":{"rtt_ms":1e308,"loss_pct":-1,"jitter_ms":7}}]}`))
 	f.Add([]byte(`{"result":{"schema":"rtclab.diagnose/v1","nat":{"reachable":true,"type":"firewall","filtering":"address-dependent"}}}`))
