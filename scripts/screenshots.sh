@@ -41,7 +41,7 @@ sed 's/loss: 3%/loss: 5%/' scenarios/quickstart.yaml >"$work/quickstart-5pct.yam
 
 # diagnose against a server on loopback, started here and stopped on exit.
 "$r" serve --ip 127.0.0.1 --alt-ip 127.0.0.2 --allow-private-peers --http-port 0 \
-	--turn-port 0 --tls-port 0 --stun-port 0 --stun-alt-port 0 --for 120s >"$work/serve.txt" 2>&1 &
+	--turn-port 0 --tls-port 0 --stun-port 0 --stun-alt-port 0 --db "$work/history.db" --for 120s >"$work/serve.txt" 2>&1 &
 serve_pid=$!
 url=""
 for _ in $(seq 1 50); do
