@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/rtclab/rtclab/diagnose"
+	"github.com/rtclab/rtclab/internal/leakcheck"
 	"github.com/rtclab/rtclab/probes/nat"
 	"github.com/rtclab/rtclab/probes/pathprobe"
 )
@@ -98,6 +100,7 @@ func (e *apiEnv) count() int {
 }
 
 func TestAPIStatusCodes(t *testing.T) {
+	leakcheck.Check(t)
 	e := newAPIEnv(t, APIConfig{})
 	acme := e.invite("ACME", 3, "72h")
 	other := e.invite("Other", 1, "1h")
@@ -368,6 +371,7 @@ func TestNewAPIConfig(t *testing.T) {
 // retries a 500, gives up on a 400, and a hanging receiver never holds the
 // request that stored the result.
 func TestWebhook(t *testing.T) {
+	leakcheck.Check(t)
 	var mu sync.Mutex
 	var got []WebhookEvent
 	calls := 0
@@ -431,5 +435,44 @@ func TestWebhook(t *testing.T) {
 	// 1 hang (500) + 1 retry of the first, 1 for the second, 1 for the refused.
 	if calls != 4 {
 		t.Fatalf("%d calls, want 4", calls)
+	}
+}
+
+func TestParseFilter(t *testing.T) {
+	day := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	cases := []struct {
+		query string
+		check func(Filter) bool
+		errs  []string
+	}{
+		{"", func(f Filter) bool { return f == Filter{} }, nil},
+		{"label=+ACME+&verdict=partial&nat=symmetric", func(f Filter) bool { return f.Label == "ACME" && f.Verdict == "partial" && f.NAT == "symmetric" }, nil},
+		{"relay_only=yes", func(f Filter) bool { return f.RelayOnly != nil && *f.RelayOnly }, nil},
+		{"relay_only=0", func(f Filter) bool { return f.RelayOnly != nil && !*f.RelayOnly }, nil},
+		{"since=2026-11-30&until=2026-11-30", func(f Filter) bool { return f.Since.Equal(day) && f.Until.Equal(day.AddDate(0, 0, 1)) }, nil},
+		{"since=2026-11-30T10:00:00Z", func(f Filter) bool { return f.Since.Equal(day.Add(10 * time.Hour)) }, nil},
+		{"limit=5", func(f Filter) bool { return f.Limit == 5 }, nil},
+		{"verdict=great&nat=cone&relay_only=maybe&since=monday&until=x&limit=0", nil,
+			[]string{"verdict", "nat", "relay_only", "since", "until", "limit"}},
+		{"limit=10001", nil, []string{"limit \"10001\": want 1 to 10000"}},
+	}
+	for _, c := range cases {
+		q, _ := url.ParseQuery(c.query)
+		f, err := ParseFilter(q)
+		if c.errs == nil {
+			if err != nil || !c.check(f) {
+				t.Errorf("%q: %+v %v", c.query, f, err)
+			}
+			continue
+		}
+		if !errors.Is(err, ErrInvalid) {
+			t.Errorf("%q: %v", c.query, err)
+			continue
+		}
+		for _, e := range c.errs {
+			if !strings.Contains(err.Error(), e) {
+				t.Errorf("%q: error %q lacks %q", c.query, err, e)
+			}
+		}
 	}
 }
