@@ -102,9 +102,13 @@ func (h *historyFlags) open(ctx context.Context, stderr io.Writer, logger *slog.
 		s.close(stderr)
 		return nil, &UsageError{Err: err}
 	}
-	if _, err := s.store.Prune(ctx); err != nil {
+	n, err := s.store.Prune(ctx)
+	if err != nil {
 		s.close(stderr)
 		return nil, fmt.Errorf("serve: %w", err)
+	}
+	if n > 0 {
+		fmt.Fprintf(stderr, "rtclab serve: deleted %d results older than --retention %s\n", n, h.retention)
 	}
 	return s, nil
 }
