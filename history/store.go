@@ -76,8 +76,11 @@ func openAt(ctx context.Context, path string, version int, opts ...Option) (*Sto
 	}
 	// WAL lets the console read while a result is written; busy_timeout
 	// waits for a writer instead of failing; foreign keys are off by
-	// default in SQLite (section 4 of its foreign key docs).
-	q := url.Values{}
+	// default in SQLite (section 4 of its foreign key docs). Transactions
+	// (all of them write) begin IMMEDIATE: a deferred one that reads, then
+	// writes, fails at once with SQLITE_BUSY when another writer got there
+	// first, and busy_timeout cannot help it (TestLastUseRace).
+	q := url.Values{"_txlock": {"immediate"}}
 	for _, p := range []string{"busy_timeout(5000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"} {
 		q.Add("_pragma", p)
 	}

@@ -403,3 +403,44 @@ func TestMigrateOldDatabase(t *testing.T) {
 		})
 	}
 }
+
+// TestLastUseRace: many posts racing for an invite's last uses; exactly
+// max_uses of them are stored, the others are told it is used up, and
+// none fails on a locked database.
+func TestLastUseRace(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			c := newClock()
+			s := b.open(t, len(migrations()), WithClock(c.now))
+			inv, err := s.CreateInvite(ctx, NewInvite{Label: "race", MaxUses: 5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw := body(t, result(diagnose.Good, "", pathprobe.Host, false))
+			var wg sync.WaitGroup
+			errs := make([]error, 20)
+			for i := range errs {
+				wg.Go(func() {
+					_, errs[i] = s.Add(ctx, Post{Invite: inv.Token, Body: raw})
+				})
+			}
+			wg.Wait()
+			ok, usedUp := 0, 0
+			for _, err := range errs {
+				switch {
+				case err == nil:
+					ok++
+				case errors.Is(err, ErrInviteUsedUp):
+					usedUp++
+				default:
+					t.Errorf("post: %v", err)
+				}
+			}
+			got, _ := s.Invites(ctx)
+			if ok != 5 || usedUp != 15 || got[0].Uses != 5 {
+				t.Fatalf("%d stored, %d used up, uses %d", ok, usedUp, got[0].Uses)
+			}
+		})
+	}
+}
