@@ -8,7 +8,7 @@
 # instead of skipping silently.
 
 GO ?= go
-DEB_PACKAGES := coturn tshark ffmpeg nftables iproute2 chromium
+DEB_PACKAGES := coturn tshark ffmpeg nftables iproute2 postgresql chromium
 
 .PHONY: test deps vet bench clips longcalls fuzz fuzz-smoke docs screenshots
 
@@ -31,6 +31,8 @@ FUZZ_TARGETS := \
 	./sweep:FuzzParseVary \
 	./netem:FuzzParseTrace \
 	./stack/signaling:FuzzServer \
+	./stack/signaling:FuzzStripLocal \
+	./stack/mdns:FuzzHandle \
 	./stack/stunserver:FuzzServer \
 	./stack/turn:FuzzServer \
 	./stack/turn:FuzzFix \

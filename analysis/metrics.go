@@ -60,7 +60,7 @@ var Metrics = []Metric{
 	{"connected_fraction", ScopeParticipant, KindAny, false, "fraction", "share of the scenario's duration it was connected (0..1)", "time between connected and the first disconnected/failed/closed (or the SFU removing it), over the scenario's duration"},
 	{"time_to_connect_ms", ScopeParticipant, KindAny, false, "ms", "joining the room to connected", "time of the connected state change minus the join time"},
 	{"relayed", ScopeParticipant, KindAny, false, "0/1", "1 when its selected candidate pair uses a TURN relay", "candidate types of the ICE selected pair"},
-	{"addresses_exposed", ScopeParticipant, KindAny, false, "addresses", "distinct addresses of its own (not the relay's) another participant saw; 0 with relay_only in a p2p call", "ICE candidates the signaling server relayed to the others plus source addresses of packets reaching their hosts (report's privacy section)"},
+	{"addresses_exposed", ScopeParticipant, KindAny, false, "addresses", "distinct addresses of its own (not the relay's; a .local mDNS name is no address) another participant saw; 0 with relay_only in a p2p call", "ICE candidates the signaling server relayed to the others plus source addresses of packets reaching their hosts (report's privacy section)"},
 
 	{"loss_fraction", ScopeStream, KindAny, false, "fraction", "media packets never received, after NACK/RTX repair, until the end of the call", "packets_lost / packets_expected from the arrival log against the last sender's send log (Receive)"},
 	{"raw_loss_fraction", ScopeStream, KindAny, false, "fraction", "media packets that did not arrive as originals (before repair)", "(packets_lost + repaired) / packets_expected"},

@@ -69,7 +69,9 @@ type Reception struct {
 	// Lost is Expected − Received: never received, even by repair, by the
 	// end of the call.
 	Lost int
-	// Repaired counts media packets received only as a retransmission.
+	// Repaired counts media packets received only as a retransmission: the
+	// original never arrived (one that arrives after its retransmission is
+	// late, not repaired).
 	Repaired int
 	// Duplicates counts media packets received more than once.
 	Duplicates int
@@ -111,6 +113,7 @@ func Receive(arrivals, sent []Packet) Reception {
 	}
 	u = unwrapperAt(sent)
 	seen := map[int64]bool{}
+	original := map[int64]bool{} // an original (not a retransmission) arrived
 	highestOriginal := int64(math.MinInt64)
 	for _, p := range arrivals {
 		ext := u.Unwrap(p.Seq)
@@ -125,6 +128,13 @@ func Receive(arrivals, sent []Packet) Reception {
 			continue
 		}
 		first, last = min(first, ext), max(last, ext)
+		if !p.RTX && !original[ext] {
+			original[ext] = true
+			if ext < highestOriginal {
+				out.Late++
+			}
+			highestOriginal = max(highestOriginal, ext)
+		}
 		if seen[ext] {
 			out.Duplicates++
 			continue
@@ -132,14 +142,14 @@ func Receive(arrivals, sent []Packet) Reception {
 		seen[ext] = true
 		out.Received++
 		out.Bytes += p.Size
-		switch {
-		case p.RTX:
+	}
+	// Repaired: received, but never as the original. An original held up
+	// upstream (an SFU that got it late, over RTX, from its publisher) can
+	// arrive after its own retransmission: it did arrive as an original,
+	// late, and the retransmission is the duplicate.
+	for ext := range seen {
+		if !original[ext] {
 			out.Repaired++
-		case ext < highestOriginal:
-			out.Late++
-		}
-		if !p.RTX {
-			highestOriginal = max(highestOriginal, ext)
 		}
 	}
 	if last < first {

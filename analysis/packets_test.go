@@ -58,6 +58,12 @@ func TestReceive(t *testing.T) {
 		// Reordering is lateness, not loss (no concealment).
 		{"reordered", deliver(sent, append([]int{0, 1, 3, 2}, span(4, 100)...)...), sent, 100, 100, 0, 1, 0, 0, 0},
 		{"repaired by RTX", append(deliver(sent, append([]int{0, 1}, span(3, 100)...)...), rtx(sent[2])), sent, 100, 100, 0, 0, 1, 0, 0},
+		// An SFU that got packet 2 late (over RTX from its publisher)
+		// forwards it as an original after the receiver's NACK brought a
+		// retransmission: the original arrived, late; nothing was repaired
+		// (the build before counted it repaired, and rtclab verify, which
+		// sees the original on the wire, disagreed on raw_loss_fraction).
+		{"original after its retransmission", append(append(deliver(sent, append([]int{0, 1}, span(3, 100)...)...), rtx(sent[2])), sent[2]), sent, 100, 100, 0, 1, 0, 0, 0},
 		{"duplicates are not received twice", deliver(sent, append(span(0, 100), 5, 6)...), sent, 100, 100, 0, 0, 0, 0, 0},
 		{"two runs", deliver(sent, append(append(span(0, 10), span(12, 50)...), span(55, 100)...)...), sent, 100, 93, 7, 0, 0, 2, 5},
 		{"sequence numbers wrap", deliver(wrapped, append(span(0, 30), span(40, 100)...)...), wrapped, 100, 90, 10, 0, 0, 1, 10},

@@ -157,6 +157,13 @@ func analyze(res *Result) {
 	}
 
 	// Privacy.
+	var relays []string
+	for _, t := range res.TURN {
+		if t.OK && t.Relayed != "" {
+			relays = append(relays, t.Relayed)
+		}
+	}
+	res.Local.Exposure = exposure(res.Local, relays)
 	res.Local.Note = privacyNote(res.Local)
 	if res.Local.Note != "" {
 		add(Info, "privacy", res.Local.Note, "")

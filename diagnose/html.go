@@ -102,6 +102,19 @@ var htmlTmpl = template.Must(template.New("diagnose").Parse(`<section>
 {{- end}}
 </ul>
 </section>
+{{- with .R.Local.Exposure}}
+<section>
+<h2>What the other party learns of this machine's addresses</h2>
+<table>
+<thead><tr><th>Client</th><th>Addresses the peer learns</th></tr></thead>
+<tbody>
+{{- range .}}
+<tr><td>{{.Words}}</td><td>{{range $i, $a := .Addresses}}{{if $i}}<br>{{end}}<span class="mono">{{$a}}</span>{{end}}</td></tr>
+{{- end}}
+</tbody>
+</table>
+</section>
+{{- end}}
 {{- if .Metrics}}
 <section>
 <h2>Measurements</h2>

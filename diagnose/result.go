@@ -152,6 +152,24 @@ type LocalReport struct {
 	Mapped string `json:"mapped,omitempty"`
 	// Note is the privacy note in words.
 	Note string `json:"note"`
+	// Exposure says, per kind of client, which of this machine's
+	// addresses the other party of a call learns (exposure.go); empty in
+	// results written before it existed.
+	Exposure []Exposure `json:"exposure,omitempty"`
+}
+
+// Exposure is what the other party of a call learns from one kind of
+// client on this machine.
+type Exposure struct {
+	// Client is "host-candidates" (an app that signals its host
+	// candidates, as native apps do), "mdns" (host candidates hidden
+	// behind .local names, as browsers do:
+	// draft-ietf-rtcweb-mdns-ice-candidates) or "relay-only"
+	// (iceTransportPolicy relay).
+	Client string `json:"client"`
+	// Addresses are what the peer learns: IP addresses (with their scope
+	// in parentheses), "NAME.local" placeholders, or the relay's address.
+	Addresses []string `json:"addresses"`
 }
 
 // LocalAddress is one local IP address.

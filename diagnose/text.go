@@ -85,6 +85,12 @@ func WriteText(w io.Writer, res Result) error {
 	for _, a := range res.Local.Addresses {
 		fmt.Fprintf(&b, "  %-40s %-10s %s\n", a.IP, a.Scope, a.Interface)
 	}
+	if len(res.Local.Exposure) > 0 {
+		fmt.Fprintf(&b, "\nWhat the other party learns of this machine's addresses\n")
+		for _, e := range res.Local.Exposure {
+			fmt.Fprintf(&b, "  %s:\n    %s\n", e.Words(), strings.Join(e.Addresses, "\n    "))
+		}
+	}
 	if len(res.Skipped) > 0 {
 		fmt.Fprintf(&b, "\nNot measured\n")
 		for _, s := range res.Skipped {

@@ -308,6 +308,7 @@ func TestConsoleLogin(t *testing.T) {
 		{"/console?since=2026-12-01", "No results match", 200},
 		{"/console?until=2026-11-30", "Globex", 200},
 		{"/console?verdict=great", "verdict &#34;great&#34;: want one of", 400},
+		{"/console?verdict=great", "No results match", 400},
 		{"/api/v1/results?format=csv", "Globex <script>", 200},
 	}
 	for _, cs := range cases {

@@ -80,15 +80,17 @@ func (a *API) loginPage(w http.ResponseWriter, status int, msg string) {
 
 func (a *API) renderConsole(w http.ResponseWriter, r *http.Request, status int, newInv *Invite, errMsg string) {
 	q := r.URL.Query()
-	f, err := ParseFilter(q)
-	if err != nil {
-		errMsg, status, f = strings.TrimPrefix(err.Error(), "history: invalid: "), http.StatusBadRequest, Filter{Limit: 200}
-	}
+	var err error
+	f, ferr := ParseFilter(q)
 	if f.Limit == 0 {
 		f.Limit = 200
 	}
-	recs, err := a.cfg.Store.List(r.Context(), f)
-	if err != nil {
+	var recs []Record
+	if ferr != nil {
+		// A search that cannot be read shows nothing rather than
+		// everything.
+		errMsg, status = strings.TrimPrefix(ferr.Error(), "history: invalid: "), http.StatusBadRequest
+	} else if recs, err = a.cfg.Store.List(r.Context(), f); err != nil {
 		a.internal(w, err)
 		return
 	}

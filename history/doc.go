@@ -1,7 +1,7 @@
-// Package history is the support team's memory: an embedded SQLite
-// database (modernc.org/sqlite, pure Go, no server to run) of invites and
-// diagnosis results, its HTTP API (/api/v1/*), and the console (/console)
-// that searches it.
+// Package history is the support team's memory: a database of invites
+// and diagnosis results — an embedded SQLite file (modernc.org/sqlite,
+// pure Go, no server to run) or a shared PostgreSQL database (pgx) — its
+// HTTP API (/api/v1/*), and the console (/console) that searches it.
 //
 // An invite is a link a support engineer hands a customer: an unguessable
 // token (192 random bits, base64url), a label, an expiry and a number of

@@ -106,7 +106,7 @@ func (s *Store) CreateInvite(ctx context.Context, n NewInvite) (Invite, error) {
 	}
 	h := hashToken(inv.Token)
 	inv.ID = h[:12]
-	if _, err := s.db.ExecContext(ctx, `INSERT INTO invites(hash, label, created, expires, max_uses) VALUES (?, ?, ?, ?, ?)`,
+	if _, err := s.db.ExecContext(ctx, s.bind(`INSERT INTO invites(hash, label, created, expires, max_uses) VALUES (?, ?, ?, ?, ?)`),
 		h, inv.Label, ms(inv.Created), ms(inv.Expires), inv.MaxUses); err != nil {
 		return Invite{}, fmt.Errorf("history: create invite: %w", err)
 	}
@@ -117,21 +117,21 @@ func (s *Store) CreateInvite(ctx context.Context, n NewInvite) (Invite, error) {
 // used: the error wraps ErrInviteUnknown, ErrInviteExpired or
 // ErrInviteUsedUp otherwise (with the invite filled in for the last two).
 func (s *Store) LookupInvite(ctx context.Context, token string) (Invite, error) {
-	return lookupInvite(ctx, s.db, token, s.now())
+	return s.lookupInvite(ctx, s.db, token, s.now())
 }
 
 type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-func lookupInvite(ctx context.Context, q queryer, token string, now time.Time) (Invite, error) {
+func (s *Store) lookupInvite(ctx context.Context, q queryer, token string, now time.Time) (Invite, error) {
 	if !validToken(token) {
 		return Invite{}, ErrInviteUnknown
 	}
 	h := hashToken(token)
 	inv := Invite{Token: token, ID: h[:12]}
 	var created, expires int64
-	err := q.QueryRowContext(ctx, `SELECT label, created, expires, max_uses, uses FROM invites WHERE hash = ?`, h).
+	err := q.QueryRowContext(ctx, s.bind(`SELECT label, created, expires, max_uses, uses FROM invites WHERE hash = ?`), h).
 		Scan(&inv.Label, &created, &expires, &inv.MaxUses, &inv.Uses)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Invite{}, ErrInviteUnknown

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 )
 
 // migration is one version of the schema: its statements run once, in one
@@ -12,6 +13,8 @@ type migration struct {
 	version int
 	name    string
 	stmts   []string
+	// pg replaces stmts on PostgreSQL where the dialects differ.
+	pg []string
 }
 
 // migrations is the schema's history, oldest first. Append only: a
@@ -25,16 +28,16 @@ func migrations() []migration {
 			`CREATE TABLE invites (
 				hash TEXT PRIMARY KEY,
 				label TEXT NOT NULL,
-				created INTEGER NOT NULL,
-				expires INTEGER NOT NULL,
+				created BIGINT NOT NULL,
+				expires BIGINT NOT NULL,
 				max_uses INTEGER NOT NULL,
 				uses INTEGER NOT NULL DEFAULT 0
 			)`,
 			`CREATE TABLE results (
 				id TEXT PRIMARY KEY,
 				invite TEXT REFERENCES invites(hash) ON DELETE SET NULL,
-				created INTEGER NOT NULL,
-				updated INTEGER NOT NULL,
+				created BIGINT NOT NULL,
+				updated BIGINT NOT NULL,
 				label TEXT NOT NULL DEFAULT '',
 				verdict TEXT NOT NULL DEFAULT '',
 				nat TEXT NOT NULL DEFAULT '',
@@ -47,10 +50,15 @@ func migrations() []migration {
 			)`,
 			`CREATE INDEX results_created ON results(created)`,
 			`CREATE INDEX results_invite ON results(invite)`,
-		}},
+		}, nil},
 		{2, "results.target (the server diagnosed), filled from the stored JSON; filter indexes", []string{
 			`ALTER TABLE results ADD COLUMN target TEXT NOT NULL DEFAULT ''`,
 			`UPDATE results SET target = COALESCE(json_extract(body, '$.target'), '')`,
+			`CREATE INDEX results_label ON results(label, created)`,
+			`CREATE INDEX results_verdict ON results(verdict, created)`,
+		}, []string{
+			`ALTER TABLE results ADD COLUMN target TEXT NOT NULL DEFAULT ''`,
+			`UPDATE results SET target = COALESCE(body::jsonb->>'target', '')`,
 			`CREATE INDEX results_label ON results(label, created)`,
 			`CREATE INDEX results_verdict ON results(verdict, created)`,
 		}},
@@ -60,9 +68,10 @@ func migrations() []migration {
 // migrate brings db up to version, each missing migration in its own
 // transaction. A database newer than this build is refused rather than
 // misread.
-func migrate(ctx context.Context, db *sql.DB, version int) error {
+func migrate(ctx context.Context, s *Store, version int) error {
+	db := s.db
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied INTEGER NOT NULL)`); err != nil {
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied BIGINT NOT NULL)`); err != nil {
 		return fmt.Errorf("migrations table: %w", err)
 	}
 	have, err := appliedVersion(ctx, db)
@@ -74,7 +83,7 @@ func migrate(ctx context.Context, db *sql.DB, version int) error {
 		return fmt.Errorf("database schema version %d is newer than this rtclab knows (%d): use a newer rtclab", have, len(all))
 	}
 	for _, m := range all[have:min(version, len(all))] {
-		if err := apply(ctx, db, m); err != nil {
+		if err := apply(ctx, s, m); err != nil {
 			return fmt.Errorf("migration %d (%s): %w", m.version, m.name, err)
 		}
 	}
@@ -89,18 +98,22 @@ func appliedVersion(ctx context.Context, db *sql.DB) (int, error) {
 	return int(v.Int64), nil
 }
 
-func apply(ctx context.Context, db *sql.DB, m migration) error {
-	tx, err := db.BeginTx(ctx, nil)
+func apply(ctx context.Context, s *Store, m migration) error {
+	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = tx.Rollback() }()
-	for _, st := range m.stmts {
+	stmts := m.stmts
+	if s.pg && m.pg != nil {
+		stmts = m.pg
+	}
+	for _, st := range stmts {
 		if _, err := tx.ExecContext(ctx, st); err != nil {
 			return err
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations(version, name, applied) VALUES (?, ?, strftime('%s','now'))`, m.version, m.name); err != nil {
+	if _, err := tx.ExecContext(ctx, s.bind(`INSERT INTO schema_migrations(version, name, applied) VALUES (?, ?, ?)`), m.version, m.name, time.Now().Unix()); err != nil {
 		return err
 	}
 	return tx.Commit()

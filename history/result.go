@@ -173,14 +173,14 @@ func (s *Store) Add(ctx context.Context, p Post) (Record, error) {
 	defer func() { _ = tx.Rollback() }()
 	var invite sql.NullString
 	if p.Invite != "" {
-		inv, err := lookupInvite(ctx, tx, p.Invite, now)
+		inv, err := s.lookupInvite(ctx, tx, p.Invite, now)
 		if err != nil {
 			return Record{}, err
 		}
 		h := hashToken(p.Invite)
 		// The WHERE re-checks the count so that two posts racing for the
 		// last use cannot both take it.
-		r, err := tx.ExecContext(ctx, `UPDATE invites SET uses = uses + 1 WHERE hash = ? AND uses < max_uses`, h)
+		r, err := tx.ExecContext(ctx, s.bind(`UPDATE invites SET uses = uses + 1 WHERE hash = ? AND uses < max_uses`), h)
 		if err != nil {
 			return Record{}, fmt.Errorf("history: use invite: %w", err)
 		}
@@ -193,10 +193,10 @@ func (s *Store) Add(ctx context.Context, p Post) (Record, error) {
 	if err := CheckLabel(rec.Label); err != nil {
 		return Record{}, err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO results(id, invite, created, updated, label, verdict, nat, best_path, relay_only, client_kind, partial, observed, target, body)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		rec.ID, invite, ms(now), ms(now), rec.Label, rec.Verdict, rec.NAT, rec.BestPath, rec.RelayOnly, rec.ClientKind,
-		rec.Partial, rec.Observed, rec.Target, string(body)); err != nil {
+	if _, err := tx.ExecContext(ctx, s.bind(`INSERT INTO results(id, invite, created, updated, label, verdict, nat, best_path, relay_only, client_kind, partial, observed, target, body)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		rec.ID, invite, ms(now), ms(now), rec.Label, rec.Verdict, rec.NAT, rec.BestPath, b2i(rec.RelayOnly), rec.ClientKind,
+		b2i(rec.Partial), rec.Observed, rec.Target, string(body)); err != nil {
 		return Record{}, fmt.Errorf("history: store result: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -224,12 +224,12 @@ func (s *Store) Replace(ctx context.Context, id string, p Post, admin bool) (rec
 		return Record{}, false, fmt.Errorf("history: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	old, err := get(ctx, tx, id)
+	old, err := s.get(ctx, tx, id)
 	if err != nil {
 		return Record{}, false, err
 	}
 	var owner sql.NullString
-	if err := tx.QueryRowContext(ctx, `SELECT invite FROM results WHERE id = ?`, id).Scan(&owner); err != nil {
+	if err := tx.QueryRowContext(ctx, s.bind(`SELECT invite FROM results WHERE id = ?`), id).Scan(&owner); err != nil {
 		return Record{}, false, fmt.Errorf("history: %w", err)
 	}
 	if !admin && (p.Invite == "" || !owner.Valid || owner.String != hashToken(p.Invite)) {
@@ -245,8 +245,8 @@ func (s *Store) Replace(ctx context.Context, id string, p Post, admin bool) (rec
 	rec = old
 	rec.Updated, rec.Partial, rec.Observed, rec.Target, rec.Body = now, res.Partial, p.Observed, res.Target, body
 	rec.Verdict, rec.NAT, rec.BestPath, rec.RelayOnly, rec.ClientKind = columns(res)
-	if _, err := tx.ExecContext(ctx, `UPDATE results SET updated = ?, verdict = ?, nat = ?, best_path = ?, relay_only = ?, client_kind = ?, partial = ?, observed = ?, target = ?, body = ? WHERE id = ?`,
-		ms(now), rec.Verdict, rec.NAT, rec.BestPath, rec.RelayOnly, rec.ClientKind, rec.Partial, rec.Observed, rec.Target, string(body), id); err != nil {
+	if _, err := tx.ExecContext(ctx, s.bind(`UPDATE results SET updated = ?, verdict = ?, nat = ?, best_path = ?, relay_only = ?, client_kind = ?, partial = ?, observed = ?, target = ?, body = ? WHERE id = ?`),
+		ms(now), rec.Verdict, rec.NAT, rec.BestPath, b2i(rec.RelayOnly), rec.ClientKind, b2i(rec.Partial), rec.Observed, rec.Target, string(body), id); err != nil {
 		return Record{}, false, fmt.Errorf("history: replace result: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -271,8 +271,17 @@ func scanRecord(row scanner) (Record, error) {
 	return rec, nil
 }
 
-func get(ctx context.Context, q queryer, id string) (Record, error) {
-	rec, err := scanRecord(q.QueryRowContext(ctx, selectRecord+` WHERE r.id = ?`, id))
+// b2i is the stored form of a flag: SQLite and PostgreSQL both take an
+// integer.
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (s *Store) get(ctx context.Context, q queryer, id string) (Record, error) {
+	rec, err := scanRecord(q.QueryRowContext(ctx, s.bind(selectRecord+` WHERE r.id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Record{}, ErrNotFound
 	}
@@ -283,7 +292,7 @@ func get(ctx context.Context, q queryer, id string) (Record, error) {
 }
 
 // Get returns the result id.
-func (s *Store) Get(ctx context.Context, id string) (Record, error) { return get(ctx, s.db, id) }
+func (s *Store) Get(ctx context.Context, id string) (Record, error) { return s.get(ctx, s.db, id) }
 
 // Filter selects results; zero fields select everything.
 type Filter struct {
@@ -307,7 +316,9 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Record, error) {
 	var where []string
 	var args []any
 	if f.Label != "" {
-		where = append(where, `r.label LIKE ? ESCAPE '\'`)
+		// lower() on both sides: SQLite's LIKE ignores ASCII case only,
+		// PostgreSQL's none.
+		where = append(where, `lower(r.label) LIKE lower(?) ESCAPE '\'`)
 		args = append(args, "%"+likeEscape(f.Label)+"%")
 	}
 	switch f.Verdict {
@@ -324,7 +335,7 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Record, error) {
 	}
 	if f.RelayOnly != nil {
 		where = append(where, `r.relay_only = ?`)
-		args = append(args, *f.RelayOnly)
+		args = append(args, b2i(*f.RelayOnly))
 	}
 	if !f.Since.IsZero() {
 		where = append(where, `r.created >= ?`)
@@ -344,7 +355,7 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Record, error) {
 	}
 	q += ` ORDER BY r.created DESC, r.id LIMIT ?`
 	args = append(args, limit)
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	rows, err := s.db.QueryContext(ctx, s.bind(q), args...)
 	if err != nil {
 		return nil, fmt.Errorf("history: list: %w", err)
 	}

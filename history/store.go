@@ -3,7 +3,6 @@ package history
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -11,7 +10,8 @@ import (
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
 )
 
 // DefaultRetention is how long results are kept unless told otherwise.
@@ -21,6 +21,7 @@ const DefaultRetention = 90 * 24 * time.Hour
 type Store struct {
 	db        *sql.DB
 	path      string
+	pg        bool // PostgreSQL (postgres://), else SQLite
 	now       func() time.Time
 	retention time.Duration
 }
@@ -51,12 +52,10 @@ func DefaultPath() (string, error) {
 	return filepath.Join(dir, "rtclab", "history.db"), nil
 }
 
-// ErrPostgres is returned for a postgres:// --db: no pure-Go PostgreSQL
-// driver is built in (see docs/serve.md).
-var ErrPostgres = errors.New("history: postgres:// databases are not supported by this build; use a SQLite file")
-
-// Open opens (creating it and its directory if needed) the SQLite history
-// at path and brings its schema up to date.
+// Open opens the history at path and brings its schema up to date: a
+// SQLite file (made, with its folder, if needed), or a PostgreSQL
+// database given as a postgres:// URL (pgx; a database shared by several
+// servers).
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	return openAt(ctx, path, len(migrations()), opts...)
 }
@@ -64,11 +63,11 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 // openAt is Open that migrates only up to version (tests build old
 // databases with it).
 func openAt(ctx context.Context, path string, version int, opts ...Option) (*Store, error) {
-	if strings.HasPrefix(path, "postgres://") || strings.HasPrefix(path, "postgresql://") {
-		return nil, ErrPostgres
-	}
 	if path == "" {
 		return nil, fmt.Errorf("%w: empty database path", ErrInvalid)
+	}
+	if IsPostgres(path) {
+		return openPostgres(ctx, path, version, opts)
 	}
 	if dir := filepath.Dir(path); dir != "." {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -77,8 +76,11 @@ func openAt(ctx context.Context, path string, version int, opts ...Option) (*Sto
 	}
 	// WAL lets the console read while a result is written; busy_timeout
 	// waits for a writer instead of failing; foreign keys are off by
-	// default in SQLite (section 4 of its foreign key docs).
-	q := url.Values{}
+	// default in SQLite (section 4 of its foreign key docs). Transactions
+	// (all of them write) begin IMMEDIATE: a deferred one that reads, then
+	// writes, fails at once with SQLITE_BUSY when another writer got there
+	// first, and busy_timeout cannot help it (TestLastUseRace).
+	q := url.Values{"_txlock": {"immediate"}}
 	for _, p := range []string{"busy_timeout(5000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(NORMAL)"} {
 		q.Add("_pragma", p)
 	}
@@ -90,7 +92,7 @@ func openAt(ctx context.Context, path string, version int, opts ...Option) (*Sto
 	for _, o := range opts {
 		o(s)
 	}
-	if err := migrate(ctx, db, version); err != nil {
+	if err := migrate(ctx, s, version); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("history: %s: %w", path, err)
 	}
@@ -99,7 +101,51 @@ func openAt(ctx context.Context, path string, version int, opts ...Option) (*Sto
 	return s, nil
 }
 
-// Path is the database file.
+// IsPostgres says whether a --db value names a PostgreSQL database.
+func IsPostgres(path string) bool {
+	return strings.HasPrefix(path, "postgres://") || strings.HasPrefix(path, "postgresql://")
+}
+
+func openPostgres(ctx context.Context, dsn string, version int, opts []Option) (*Store, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("%w: database URL: %w", ErrInvalid, err)
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("history: open %s: %w", u.Redacted(), err)
+	}
+	s := &Store{db: db, path: u.Redacted(), pg: true, now: time.Now, retention: DefaultRetention}
+	for _, o := range opts {
+		o(s)
+	}
+	if err := migrate(ctx, s, version); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("history: %s: %w", s.path, err)
+	}
+	return s, nil
+}
+
+// bind rewrites a query's ? placeholders to PostgreSQL's $1, $2, ...
+// (the queries hold no ? in literals).
+func (s *Store) bind(q string) string {
+	if !s.pg {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// Path is the database file (a PostgreSQL URL without its password).
 func (s *Store) Path() string { return s.path }
 
 // Retention is how long results are kept (0: forever).
@@ -116,12 +162,12 @@ func (s *Store) Prune(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	cut := ms(s.now().Add(-s.retention))
-	res, err := s.db.ExecContext(ctx, `DELETE FROM results WHERE created < ?`, cut)
+	res, err := s.db.ExecContext(ctx, s.bind(`DELETE FROM results WHERE created < ?`), cut)
 	if err != nil {
 		return 0, fmt.Errorf("history: prune: %w", err)
 	}
 	n, _ := res.RowsAffected()
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM invites WHERE expires < ? AND NOT EXISTS (SELECT 1 FROM results WHERE results.invite = invites.hash)`, cut); err != nil {
+	if _, err := s.db.ExecContext(ctx, s.bind(`DELETE FROM invites WHERE expires < ? AND NOT EXISTS (SELECT 1 FROM results WHERE results.invite = invites.hash)`), cut); err != nil {
 		return int(n), fmt.Errorf("history: prune invites: %w", err)
 	}
 	return int(n), nil

@@ -2,7 +2,6 @@ package history
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"os"
@@ -61,9 +60,16 @@ func body(t *testing.T, r diagnose.Result) []byte {
 }
 
 func TestInvites(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			c := newClock()
+			testInvites(t, c, b.open(t, len(migrations()), WithClock(c.now)))
+		})
+	}
+}
+
+func testInvites(t *testing.T, c *clock, s *Store) {
 	ctx := context.Background()
-	c := newClock()
-	s := openTest(t, c)
 	inv, err := s.CreateInvite(ctx, NewInvite{Label: "ACME ticket 42", TTL: time.Hour, MaxUses: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -76,9 +82,12 @@ func TestInvites(t *testing.T) {
 		t.Fatal("two invites, one token")
 	}
 	// The database never holds the token.
-	raw, _ := os.ReadFile(s.Path())
-	if strings.Contains(string(raw), inv.Token) {
-		t.Fatal("token stored in clear")
+	var clear int
+	if err := s.db.QueryRowContext(ctx, s.bind(`SELECT COUNT(*) FROM invites WHERE hash = ? OR label = ?`), inv.Token, inv.Token).Scan(&clear); err != nil || clear != 0 {
+		t.Fatalf("token stored in clear: %d %v", clear, err)
+	}
+	if raw, _ := os.ReadFile(s.Path()); strings.Contains(string(raw), inv.Token) {
+		t.Fatal("token stored in clear in the file")
 	}
 	post := func() error {
 		_, err := s.Add(ctx, Post{Invite: inv.Token, Body: body(t, result(diagnose.Good, nat.FullCone, pathprobe.Host, false))})
@@ -131,9 +140,16 @@ func TestInvites(t *testing.T) {
 }
 
 func TestAddReplace(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			c := newClock()
+			testAddReplace(t, c, b.open(t, len(migrations()), WithClock(c.now)))
+		})
+	}
+}
+
+func testAddReplace(t *testing.T, c *clock, s *Store) {
 	ctx := context.Background()
-	c := newClock()
-	s := openTest(t, c)
 	inv, _ := s.CreateInvite(ctx, NewInvite{Label: "ACME", MaxUses: 5})
 	other, _ := s.CreateInvite(ctx, NewInvite{Label: "Other"})
 	partial := result("", "", "", true)
@@ -227,9 +243,16 @@ func TestParseResult(t *testing.T) {
 }
 
 func TestListFilters(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			c := newClock()
+			testListFilters(t, c, b.open(t, len(migrations()), WithClock(c.now)))
+		})
+	}
+}
+
+func testListFilters(t *testing.T, c *clock, s *Store) {
 	ctx := context.Background()
-	c := newClock()
-	s := openTest(t, c)
 	add := func(label string, r diagnose.Result) string {
 		rec, err := s.Add(ctx, Post{Label: label, Body: body(t, r)})
 		if err != nil {
@@ -291,87 +314,133 @@ func TestRetention(t *testing.T) {
 		{"exactly the retention stays", 24 * time.Hour, []time.Duration{24 * time.Hour, 24*time.Hour + time.Millisecond}, 1},
 		{"0 keeps everything", 0, []time.Duration{1000 * 24 * time.Hour}, 1},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			c := newClock()
-			s := openTest(t, c, WithRetention(tc.retention))
-			start := c.now()
-			var oldest time.Duration
-			for _, a := range tc.ages {
-				oldest = max(oldest, a)
-			}
-			// Results are made oldest first, then the clock moves to "now".
-			for _, a := range tc.ages {
+	for _, b := range backends() {
+		for _, tc := range cases {
+			t.Run(b.name+"/"+tc.name, func(t *testing.T) {
+				c := newClock()
+				s := b.open(t, len(migrations()), WithClock(c.now), WithRetention(tc.retention))
+				start := c.now()
+				var oldest time.Duration
+				for _, a := range tc.ages {
+					oldest = max(oldest, a)
+				}
+				// Results are made oldest first, then the clock moves to "now".
+				for _, a := range tc.ages {
+					c.mu.Lock()
+					c.t = start.Add(oldest - a)
+					c.mu.Unlock()
+					if _, err := s.Add(ctx, Post{Label: "x", Body: body(t, result(diagnose.Good, "", pathprobe.Host, false))}); err != nil {
+						t.Fatal(err)
+					}
+				}
 				c.mu.Lock()
-				c.t = start.Add(oldest - a)
+				c.t = start.Add(oldest)
 				c.mu.Unlock()
-				if _, err := s.Add(ctx, Post{Label: "x", Body: body(t, result(diagnose.Good, "", pathprobe.Host, false))}); err != nil {
+				n, err := s.Prune(ctx)
+				if err != nil {
 					t.Fatal(err)
 				}
-			}
-			c.mu.Lock()
-			c.t = start.Add(oldest)
-			c.mu.Unlock()
-			n, err := s.Prune(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			recs, _ := s.List(ctx, Filter{})
-			if len(recs) != tc.wantKept || n != len(tc.ages)-tc.wantKept {
-				t.Fatalf("kept %d, deleted %d; want kept %d", len(recs), n, tc.wantKept)
-			}
-		})
+				recs, _ := s.List(ctx, Filter{})
+				if len(recs) != tc.wantKept || n != len(tc.ages)-tc.wantKept {
+					t.Fatalf("kept %d, deleted %d; want kept %d", len(recs), n, tc.wantKept)
+				}
+			})
+		}
 	}
 }
 
 // TestMigrateOldDatabase builds a version-1 database with a result in it,
 // reopens it with this build, and checks that version 2 ran once: the
-// target column is filled from the stored JSON.
+// target column is filled from the stored JSON. On SQLite and PostgreSQL.
 func TestMigrateOldDatabase(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "old.db")
-	old, err := openAt(ctx, path, 1)
-	if err != nil {
-		t.Fatal(err)
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			old := b.open(t, 1)
+			path := old.path // a PostgreSQL URL without a password is whole
+			raw := body(t, result(diagnose.Good, "", pathprobe.Host, false))
+			if _, err := old.db.ExecContext(ctx, old.bind(`INSERT INTO results(id, created, updated, label, verdict, body) VALUES ('old1', 1, 1, 'legacy', 'good', ?)`), string(raw)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := old.db.ExecContext(ctx, `SELECT target FROM results`); err == nil {
+				t.Fatal("version 1 already has target: the test builds nothing old")
+			}
+			_ = old.Close()
+			for range 2 { // the second open finds nothing to do
+				s, err := Open(ctx, path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rec, err := s.Get(ctx, "old1")
+				if err != nil || rec.Target != "http://198.51.100.7:8080" || rec.Label != "legacy" {
+					t.Fatalf("migrated record %+v %v", rec, err)
+				}
+				var versions []int
+				rows, _ := s.db.QueryContext(ctx, `SELECT version FROM schema_migrations ORDER BY version`)
+				for rows.Next() {
+					var v int
+					_ = rows.Scan(&v)
+					versions = append(versions, v)
+				}
+				rows.Close()
+				if len(versions) != 2 || versions[0] != 1 || versions[1] != 2 {
+					t.Fatalf("versions %v", versions)
+				}
+				_ = s.Close()
+			}
+			// A database from a newer rtclab is refused, not misread.
+			s, err := Open(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.db.ExecContext(ctx, `INSERT INTO schema_migrations VALUES (99, 'future', 0)`); err != nil {
+				t.Fatal(err)
+			}
+			_ = s.Close()
+			if _, err := Open(ctx, path); err == nil || !strings.Contains(err.Error(), "newer") {
+				t.Fatalf("future schema: %v", err)
+			}
+		})
 	}
-	b := body(t, result(diagnose.Good, "", pathprobe.Host, false))
-	if _, err := old.db.ExecContext(ctx, `INSERT INTO results(id, created, updated, label, verdict, body) VALUES ('old1', 1, 1, 'legacy', 'good', ?)`, string(b)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := old.db.ExecContext(ctx, `SELECT target FROM results`); err == nil {
-		t.Fatal("version 1 already has target: the test builds nothing old")
-	}
-	_ = old.Close()
-	for range 2 { // the second open finds nothing to do
-		s, err := Open(ctx, path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rec, err := s.Get(ctx, "old1")
-		if err != nil || rec.Target != "http://198.51.100.7:8080" || rec.Label != "legacy" {
-			t.Fatalf("migrated record %+v %v", rec, err)
-		}
-		var versions []int
-		rows, _ := s.db.QueryContext(ctx, `SELECT version FROM schema_migrations ORDER BY version`)
-		for rows.Next() {
-			var v int
-			_ = rows.Scan(&v)
-			versions = append(versions, v)
-		}
-		rows.Close()
-		if len(versions) != 2 || versions[0] != 1 || versions[1] != 2 {
-			t.Fatalf("versions %v", versions)
-		}
-		_ = s.Close()
-	}
-	// A database from a newer rtclab is refused, not misread.
-	db, _ := sql.Open("sqlite", path)
-	_, _ = db.Exec(`INSERT INTO schema_migrations VALUES (99, 'future', 0)`)
-	_ = db.Close()
-	if _, err := Open(ctx, path); err == nil || !strings.Contains(err.Error(), "newer") {
-		t.Fatalf("future schema: %v", err)
-	}
-	if _, err := Open(ctx, "postgres://db.example/rtclab"); !errors.Is(err, ErrPostgres) {
-		t.Fatalf("postgres: %v", err)
+}
+
+// TestLastUseRace: many posts racing for an invite's last uses; exactly
+// max_uses of them are stored, the others are told it is used up, and
+// none fails on a locked database.
+func TestLastUseRace(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			c := newClock()
+			s := b.open(t, len(migrations()), WithClock(c.now))
+			inv, err := s.CreateInvite(ctx, NewInvite{Label: "race", MaxUses: 5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw := body(t, result(diagnose.Good, "", pathprobe.Host, false))
+			var wg sync.WaitGroup
+			errs := make([]error, 20)
+			for i := range errs {
+				wg.Go(func() {
+					_, errs[i] = s.Add(ctx, Post{Invite: inv.Token, Body: raw})
+				})
+			}
+			wg.Wait()
+			ok, usedUp := 0, 0
+			for _, err := range errs {
+				switch {
+				case err == nil:
+					ok++
+				case errors.Is(err, ErrInviteUsedUp):
+					usedUp++
+				default:
+					t.Errorf("post: %v", err)
+				}
+			}
+			got, _ := s.Invites(ctx)
+			if ok != 5 || usedUp != 15 || got[0].Uses != 5 {
+				t.Fatalf("%d stored, %d used up, uses %d", ok, usedUp, got[0].Uses)
+			}
+		})
 	}
 }

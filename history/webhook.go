@@ -51,8 +51,7 @@ type Webhook struct {
 	log    *slog.Logger
 	wg     sync.WaitGroup
 	once   sync.Once
-	cancel context.CancelFunc
-	ctx    context.Context
+	cancel context.CancelFunc // ends the sender's context
 }
 
 // NewWebhook checks cfg and starts the sender; Close stops it.
@@ -78,9 +77,9 @@ func NewWebhook(cfg WebhookConfig) (*Webhook, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	h := &Webhook{cfg: cfg, client: &http.Client{Timeout: cfg.Timeout}, queue: make(chan WebhookEvent, cfg.Queue), log: log, ctx: ctx, cancel: cancel}
+	h := &Webhook{cfg: cfg, client: &http.Client{Timeout: cfg.Timeout}, queue: make(chan WebhookEvent, cfg.Queue), log: log, cancel: cancel}
 	h.wg.Add(1)
-	go h.run()
+	go h.run(ctx)
 	return h, nil
 }
 
@@ -114,10 +113,10 @@ func (h *Webhook) Close(ctx context.Context) {
 	h.cancel()
 }
 
-func (h *Webhook) run() {
+func (h *Webhook) run(ctx context.Context) {
 	defer h.wg.Done()
 	for ev := range h.queue {
-		if err := h.send(ev); err != nil {
+		if err := h.send(ctx, ev); err != nil {
 			h.log.Warn("history: webhook failed", "id", ev.ID, "url", h.cfg.URL, "err", err)
 		}
 	}
@@ -125,7 +124,7 @@ func (h *Webhook) run() {
 
 // send tries one event up to Attempts times; a 4xx other than 408 and 429
 // is final (retrying the same body cannot help).
-func (h *Webhook) send(ev WebhookEvent) error {
+func (h *Webhook) send(ctx context.Context, ev WebhookEvent) error {
 	body, err := json.Marshal(ev)
 	if err != nil {
 		return err
@@ -133,7 +132,7 @@ func (h *Webhook) send(ev WebhookEvent) error {
 	wait := h.cfg.Backoff
 	var last error
 	for attempt := 1; attempt <= h.cfg.Attempts; attempt++ {
-		retry, err := h.post(body)
+		retry, err := h.post(ctx, body)
 		if err == nil {
 			return nil
 		}
@@ -143,7 +142,7 @@ func (h *Webhook) send(ev WebhookEvent) error {
 		}
 		select {
 		case <-time.After(wait):
-		case <-h.ctx.Done():
+		case <-ctx.Done():
 			return last
 		}
 		wait *= 2
@@ -151,8 +150,8 @@ func (h *Webhook) send(ev WebhookEvent) error {
 	return last
 }
 
-func (h *Webhook) post(body []byte) (retry bool, err error) {
-	req, err := http.NewRequestWithContext(h.ctx, http.MethodPost, h.cfg.URL, bytes.NewReader(body))
+func (h *Webhook) post(ctx context.Context, body []byte) (retry bool, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.cfg.URL, bytes.NewReader(body))
 	if err != nil {
 		return false, err
 	}

@@ -34,6 +34,13 @@ var Deviations = []Deviation{
 			"not on its host candidate's (RFC 8445 5.1.1.2 makes the host candidate its base), so checks from the host " +
 			"candidate leave through another NAT mapping, which the peer can only learn as peer-reflexive",
 	},
+	{
+		Name: "pion-srflx-own-socket-lan", Expected: Host, Got: []Path{Prflx}, ICE: []ICEConfig{MDNSLAN},
+		When: "every cell of one LAN (measured: symmetric)",
+		Why: "pion's server-reflexive candidate has a socket of its own on the host's private address; on a LAN its checks " +
+			"reach the peer's resolved host address directly, from a port the peer never got as a candidate, so the peer " +
+			"learns it as peer-reflexive (RFC 8445 6.1.2.4 would prune the pair as redundant with its base's)",
+	},
 }
 
 // deviation returns the known deviation that explains path in cell c

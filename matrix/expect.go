@@ -136,7 +136,7 @@ const noDirect Path = "no-direct"
 // Configurations rules apply to.
 var (
 	allICE  []ICEConfig // nil: every configuration
-	stunICE = []ICEConfig{STUNOnly, STUNTURN}
+	stunICE = []ICEConfig{STUNOnly, STUNTURN, MDNS, MDNSLANStrip}
 )
 
 // rules is the expectations table. The first rule that matches a cell
@@ -144,7 +144,7 @@ var (
 var rules = []rule{
 	{"udp-blocked-no-turn", []ICEConfig{HostOnly, STUNOnly}, func(p pair) bool { return p.either(Behaviour.blocked) },
 		Failed, "UDP is blocked on one side and without TURN only UDP candidates exist (rtclab's peers gather no ICE-TCP candidates, RFC 6544): no check gets through"},
-	{"udp-blocked-turn-tcp", []ICEConfig{STUNTURN, RelayOnly}, func(p pair) bool { return p.either(Behaviour.blocked) },
+	{"udp-blocked-turn-tcp", []ICEConfig{STUNTURN, RelayOnly, MDNS, MDNSLAN, MDNSLANStrip}, func(p pair) bool { return p.either(Behaviour.blocked) },
 		RelayTCP, "UDP is blocked on one side, but TCP goes out through its NAT: it talks to the TURN server over TCP (turn:...?transport=tcp, RFC 8656 section 3.1) and its media is relayed"},
 	{"relay-policy", []ICEConfig{RelayOnly}, func(pair) bool { return true },
 		Relay, "iceTransportPolicy relay gathers only relayed candidates: both ends allocate on the TURN server over UDP and meet there (RFC 8656; W3C webrtc-pc RTCIceTransportPolicy)"},
@@ -172,7 +172,7 @@ var rules = []rule{
 // answerer) with ICE configuration ice.
 func Expect(a, b Behaviour, ice ICEConfig) Expectation {
 	p := pair{a, b}
-	for _, r := range rules {
+	for _, r := range append(slices.Clone(mdnsRules), rules...) {
 		if r.ice != nil && !slices.Contains(r.ice, ice) {
 			continue
 		}
@@ -181,7 +181,7 @@ func Expect(a, b Behaviour, ice ICEConfig) Expectation {
 		}
 		e := Expectation{Path: r.path, Rule: r.name, Why: r.why}
 		if r.path == noDirect {
-			if ice == STUNTURN {
+			if ice.withTURN() {
 				e.Path, e.Why = Relay, r.why+", so ICE falls back to the relayed candidate (RFC 8445 5.1.2.2 ranks it last)"
 			} else {
 				e.Path, e.Why = Failed, r.why+", and without TURN nothing else is left"

@@ -64,7 +64,7 @@ func TestParseFileErrors(t *testing.T) {
 		{"unknown field", "nat: [open]\n", []string{`g.yaml:1: nat: unknown field "nat" (allowed: nats, custom, ice, seed, duration)`}},
 		{"unknown NAT", "nats: [open, cone]\n", []string{`g.yaml:1: nats[1]: unknown NAT "cone" (allowed: open, full-cone`}},
 		{"bad ice and seed, all reported", "ice: [stun, turn]\nseed: -1\n", []string{
-			`g.yaml:1: ice[1]: unknown ICE configuration "turn" (allowed: host-only, stun, stun-turn, relay-only)`,
+			`g.yaml:1: ice[1]: unknown ICE configuration "turn" (allowed: host-only, stun, stun-turn, relay-only, mdns, mdns-lan, mdns-lan-strip)`,
 			`g.yaml:2: seed: "-1": want a whole number >= 1`}},
 		{"duration range", "duration: 10m\n", []string{"g.yaml:1: duration: 10m0s is outside 1s..1m0s"}},
 		{"duration unit", "duration: 5\n", []string{`g.yaml:1: duration: "5" is not a duration`}},

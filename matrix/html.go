@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -27,18 +28,51 @@ type Rule struct {
 
 // Rules returns the expectations table, in the order it is applied.
 func Rules() []Rule {
-	out := make([]Rule, len(rules))
-	for i, r := range rules {
-		out[i] = Rule{Name: r.name, ICE: r.ice, Path: r.path, Why: r.why}
+	var out []Rule
+	for _, r := range append(slices.Clone(mdnsRules), rules...) {
+		out = append(out, Rule{Name: r.name, ICE: r.ice, Path: r.path, Why: r.why})
 	}
 	return out
+}
+
+// rulesFor is the expectations table as a run shows it: the mDNS
+// configurations (their rules, and their names in others' lists) only
+// when one of them ran.
+func rulesFor(ran []string) []Rule {
+	var out []Rule
+	for _, r := range Rules() {
+		if r.ICE = withoutMDNS(r.ICE, ran); r.ICE == nil || len(r.ICE) > 0 {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// deviationsFor is Deviations as a run shows them (see rulesFor).
+func deviationsFor(ran []string) []Deviation {
+	var out []Deviation
+	for _, d := range Deviations {
+		if d.ICE = withoutMDNS(d.ICE, ran); len(d.ICE) > 0 {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// withoutMDNS drops the mDNS configurations from ics unless one ran; nil
+// (every configuration) stays nil.
+func withoutMDNS(ics []ICEConfig, ran []string) []ICEConfig {
+	if ics == nil || slices.ContainsFunc(ran, func(c string) bool { return ICEConfig(c).mdns() }) {
+		return ics
+	}
+	return slices.DeleteFunc(slices.Clone(ics), ICEConfig.mdns)
 }
 
 // WriteHTML writes a self-contained page: the verdict, the heatmap, one
 // table per ICE configuration, every cell with its explanation, the
 // expectations table and the known pion deviations.
 func WriteHTML(w io.Writer, r *Result, heatmap []byte) error {
-	v := htmlView{R: r, Headline: r.Headline(), Rules: Rules(), Deviations: Deviations}
+	v := htmlView{R: r, Headline: r.Headline(), Rules: rulesFor(r.ICE), Deviations: deviationsFor(r.ICE)}
 	if len(heatmap) > 0 {
 		v.Heatmap = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(heatmap))
 	}

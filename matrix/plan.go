@@ -33,7 +33,7 @@ const (
 var ICEConfigs = []ICEConfig{HostOnly, STUNOnly, STUNTURN, RelayOnly}
 
 // Valid reports whether c is a known configuration.
-func (c ICEConfig) Valid() bool { return slices.Contains(ICEConfigs, c) }
+func (c ICEConfig) Valid() bool { return slices.Contains(ICEConfigs, c) || c.mdns() }
 
 // Describe says what c gives the peers.
 func (c ICEConfig) Describe() string {
@@ -47,7 +47,7 @@ func (c ICEConfig) Describe() string {
 	case RelayOnly:
 		return "TURN only (iceTransportPolicy relay)"
 	}
-	return string(c)
+	return c.describeMDNS()
 }
 
 // scenarioICE is the scenario's ice: block for c.
@@ -57,16 +57,16 @@ func (c ICEConfig) scenarioICE() string {
 		return "{stun: false, turn: false}"
 	case STUNOnly:
 		return "{stun: true, turn: false}"
-	case STUNTURN:
+	case STUNTURN, MDNS, MDNSLAN, MDNSLANStrip:
 		return "{stun: true, turn: true}"
 	}
 	return "{stun: false, turn: true, relay_only: true}"
 }
 
 func iceNames() string {
-	names := make([]string, len(ICEConfigs))
-	for i, c := range ICEConfigs {
-		names[i] = string(c)
+	var names []string
+	for _, c := range append(slices.Clone(ICEConfigs), MDNSConfigs...) {
+		names = append(names, string(c))
 	}
 	return strings.Join(names, ", ")
 }
@@ -160,6 +160,9 @@ func (p Plan) Cells() []Cell {
 	for _, ic := range p.ICE {
 		for _, r := range p.NATs {
 			for _, c := range p.NATs {
+				if ic.sameLAN() && c.Name != r.Name {
+					continue // one LAN has one NAT
+				}
 				out = append(out, Cell{ICE: ic, Row: r, Col: c})
 			}
 		}
@@ -187,14 +190,15 @@ var (
 // audio only (the cell is about connecting, not media).
 func (p Plan) Scenario(c Cell) (*scenarios.Scenario, error) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "name: matrix\ntopology: p2p\nduration: %s\nseed: %d\nice: %s\nparticipants:\n", p.Duration, p.Seed, c.ICE.scenarioICE())
+	mdnsPart, mdnsScenario := c.ICE.scenarioMDNS()
+	fmt.Fprintf(&b, "name: matrix\ntopology: p2p\nduration: %s\nseed: %d\nice: %s\n%sparticipants:\n", p.Duration, p.Seed, c.ICE.scenarioICE(), mdnsScenario)
 	for _, pt := range []struct {
 		name  string
 		nat   NAT
 		delay string
 	}{{offerer, c.Row, offererDelay}, {answerer, c.Col, answererDelay}} {
-		fmt.Fprintf(&b, "  - name: %s\n    nat: %s\n    publish: [audio]\n    uplink: {delay: %s}\n    downlink: {delay: %s}\n",
-			pt.name, pt.nat.scenarioNAT(), pt.delay, pt.delay)
+		fmt.Fprintf(&b, "  - name: %s\n    nat: %s\n    publish: [audio]\n    uplink: {delay: %s}\n    downlink: {delay: %s}\n%s",
+			pt.name, pt.nat.scenarioNAT(), pt.delay, pt.delay, mdnsPart)
 	}
 	s, err := scenarios.Parse("matrix "+c.String(), []byte(b.String()))
 	if err != nil {

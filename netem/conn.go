@@ -28,9 +28,14 @@ type hostNet struct {
 	bufs       *bufPool
 	// canRebind puts a rebinding layer under each UDP socket (rebind.go).
 	canRebind bool
+	// seg is the host's LAN segment, nil when the config names none:
+	// only then do multicast sends and group sockets exist (lan.go).
+	seg *lanSegment
 
 	portMu   sync.Mutex
-	nextPort [2]int // the next ephemeral UDP port to try, from 0: bound to an address, unspecified
+	nextPort [3]int // per portClass, the next ephemeral UDP port to try, from 0
+	// gap is Config.Stagger.
+	gap time.Duration
 
 	// open holds the host's sockets not yet closed, so that the network
 	// closes what a program left open (openMu guards it).
@@ -59,41 +64,103 @@ func (h *hostNet) closeOpen() {
 
 // Ephemeral UDP ports, the range vnet uses. vnet picks a port at random
 // (math/rand), so candidates' addresses differed from run to run; the host
-// hands them out in order instead, from two halves of the range: sockets
-// bound to an address (pion's host candidates) from 5000, sockets bound to
-// none (its server-reflexive and relay gathering) from 5500. pion gathers
-// both on goroutines started at one instant (ice/v4 gather.go
-// gatherCandidatesInternal), so with one counter the scheduler decided
-// whether the host candidate got 5000 or 5004.
+// hands them out in order instead, from three parts of the range, one per
+// kind of socket pion opens on goroutines started at one instant (ice/v4
+// gather.go gatherCandidatesInternal): sockets bound to an address (host
+// candidates) from 5000, sockets bound to none from ListenUDP (its
+// server-reflexive gathering, one goroutine per STUN and TURN URL) from
+// 5500, and from ListenPacket (its relay gathering over UDP, one goroutine
+// per TURN URL) from 6000. With one counter the scheduler decided whether
+// the host candidate got 5000 or 5004, or the relay's socket 5501 or 5503.
+
 const (
 	ephemeralFirst = 5000
 	ephemeralCount = 500
 )
 
-// listenEphemeral binds the next free ephemeral port of the host.
-func (h *hostNet) listenEphemeral(network string, laddr *net.UDPAddr, listen func(*net.UDPAddr) (transport.UDPConn, error)) (transport.UDPConn, error) {
+// portClass is which part of the ephemeral range a socket's port comes
+// from.
+type portClass int
+
+const (
+	portBound    portClass = iota // bound to one of the host's addresses
+	portWildcard                  // bound to none, from ListenUDP or DialUDP
+	portPacket                    // bound to none, from ListenPacket
+)
+
+// classOf is the class of a socket asked for laddr; packet says it came
+// through ListenPacket.
+func classOf(laddr *net.UDPAddr, packet bool) portClass {
+	switch {
+	case laddr != nil && laddr.IP != nil && !laddr.IP.IsUnspecified():
+		return portBound
+	case packet:
+		return portPacket
+	}
+	return portWildcard
+}
+
+// listenEphemeral binds the next free ephemeral port of class for the
+// host, then holds the caller for the class's stagger (see Config.Stagger).
+func (h *hostNet) listenEphemeral(network string, laddr *net.UDPAddr, class portClass, listen func(*net.UDPAddr) (transport.UDPConn, error)) (transport.UDPConn, error) {
+	c, n, err := h.bindEphemeral(network, laddr, class, listen)
+	if err == nil {
+		h.stagger(class, n)
+	}
+	return c, err
+}
+
+// bindEphemeral binds the next free ephemeral port of class; n counts the
+// class's ports handed out before this one.
+func (h *hostNet) bindEphemeral(network string, laddr *net.UDPAddr, class portClass, listen func(*net.UDPAddr) (transport.UDPConn, error)) (transport.UDPConn, int, error) {
 	h.portMu.Lock()
 	defer h.portMu.Unlock()
-	half := 1
-	if laddr != nil && laddr.IP != nil && !laddr.IP.IsUnspecified() {
-		half = 0
-	}
 	var err error
 	for range ephemeralCount {
-		a := &net.UDPAddr{Port: ephemeralFirst + half*ephemeralCount + h.nextPort[half]%ephemeralCount}
+		n := h.nextPort[class]
+		a := &net.UDPAddr{Port: ephemeralFirst + int(class)*ephemeralCount + n%ephemeralCount}
 		if laddr != nil {
 			a.IP, a.Zone = laddr.IP, laddr.Zone
 		}
-		h.nextPort[half]++
+		h.nextPort[class]++
 		var c transport.UDPConn
 		if c, err = listen(a); err == nil {
-			return c, nil
+			return c, n, nil
 		}
 		if !strings.Contains(err.Error(), "in use") {
-			return nil, err
+			return nil, 0, err
 		}
 	}
-	return nil, fmt.Errorf("netem: %s: no free ephemeral port: %w", network, err)
+	return nil, 0, fmt.Errorf("netem: %s: no free ephemeral port: %w", network, err)
+}
+
+// stagger holds the caller that opened the n-th wildcard socket of its
+// class for its own slice of time, so that sockets opened by goroutines
+// started at one instant send their first packet at distinct instants,
+// in the order of their ports, whichever goroutine the scheduler ran
+// first. pion gathers server-reflexive candidates on one goroutine per
+// ICE server URL and relayed ones on another (ice/v4 gather.go
+// gatherCandidatesSrflx, gatherCandidatesRelay); each opens its socket and
+// writes its STUN request without blocking in between, so under a
+// scheduler that runs same-instant goroutines in any order (always with
+// -race) the NAT saw the requests, and mapped their ports, in a different
+// order from run to run (seen in the captures of a stun-turn matrix cell:
+// the relay's socket was 5501 in one run and 5503 in the next, and every
+// mapped port after it moved). The gather goroutines of one agent differ
+// only in their URL, which a server-reflexive candidate does not keep, so
+// once a socket's timing depends on its port alone the candidates are the
+// same in every run. The wildcard socket n waits (2n+2) times the stagger,
+// the packet socket n (2n+1) times: the two classes never share an
+// instant.
+func (h *hostNet) stagger(class portClass, n int) {
+	if h.gap <= 0 || class == portBound {
+		return
+	}
+	slot := 2*n + 2
+	if class == portPacket {
+		slot = 2*n + 1
+	}
+	time.Sleep(time.Duration(slot) * h.gap)
 }
 
 // local is the address a socket's packets carry as the host's side.
@@ -126,37 +193,54 @@ func (h *hostNet) ListenPacket(network, address string) (net.PacketConn, error) 
 	if err != nil {
 		return nil, err
 	}
-	return h.ListenUDP(network, addr)
+	return h.listenUDP(network, addr, true)
 }
 
 func (h *hostNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
+	return h.listenUDP(network, laddr, false)
+}
+
+// listenUDP is ListenUDP; packet says the socket was asked for through
+// ListenPacket, which takes its ephemeral port from a range of its own.
+func (h *hostNet) listenUDP(network string, laddr *net.UDPAddr, packet bool) (transport.UDPConn, error) {
+	if h.seg != nil && laddr != nil && laddr.IP.IsMulticast() {
+		return h.listenGroup(network, laddr)
+	}
 	listen := func(a *net.UDPAddr) (transport.UDPConn, error) { return h.Net.ListenUDP(network, a) }
+	class := classOf(laddr, packet)
 	var c transport.UDPConn
 	var err error
 	if laddr == nil || laddr.Port == 0 {
-		c, err = h.listenEphemeral(network, laddr, listen)
+		c, err = h.listenEphemeral(network, laddr, class, listen)
 	} else {
 		c, err = listen(laddr)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return h.wrap(h.rebindable(c, func() (transport.UDPConn, error) { return h.listenEphemeral(network, ipOnly(laddr), listen) })), nil
+	return h.wrap(h.rebindable(c, func() (transport.UDPConn, error) {
+		c, _, err := h.bindEphemeral(network, ipOnly(laddr), class, listen)
+		return c, err
+	})), nil
 }
 
 func (h *hostNet) DialUDP(network string, laddr, raddr *net.UDPAddr) (transport.UDPConn, error) {
 	dial := func(a *net.UDPAddr) (transport.UDPConn, error) { return h.Net.DialUDP(network, a, raddr) }
 	var c transport.UDPConn
 	var err error
+	class := classOf(laddr, false)
 	if laddr == nil || laddr.Port == 0 {
-		c, err = h.listenEphemeral(network, laddr, dial)
+		c, err = h.listenEphemeral(network, laddr, class, dial)
 	} else {
 		c, err = dial(laddr)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return h.wrap(h.rebindable(c, func() (transport.UDPConn, error) { return h.listenEphemeral(network, ipOnly(laddr), dial) })), nil
+	return h.wrap(h.rebindable(c, func() (transport.UDPConn, error) {
+		c, _, err := h.bindEphemeral(network, ipOnly(laddr), class, dial)
+		return c, err
+	})), nil
 }
 
 func (h *hostNet) Dial(network, address string) (net.Conn, error) {
@@ -183,10 +267,15 @@ type dialer struct{ h *hostNet }
 
 func (d dialer) Dial(network, address string) (net.Conn, error) { return d.h.Dial(network, address) }
 
-func (h *hostNet) wrap(inner transport.UDPConn) *udpConn {
+func (h *hostNet) wrap(inner transport.UDPConn) *udpConn { return h.wrapGroup(inner, nil) }
+
+// wrapGroup is wrap for a socket that listens on a multicast group
+// (lan.go); group is set before its read loop starts.
+func (h *hostNet) wrapGroup(inner transport.UDPConn, group *net.UDPAddr) *udpConn {
 	c := &udpConn{
 		UDPConn:  inner,
 		h:        h,
+		group:    group,
 		recv:     make(chan datagram, recvQueue),
 		closed:   make(chan struct{}),
 		deadline: makeDeadline(),
@@ -222,6 +311,7 @@ type udpConn struct {
 	closeOnce sync.Once
 	wg        sync.WaitGroup
 	deadline  *deadline
+	group     *net.UDPAddr // the multicast group and port it listens on (lan.go); nil for most
 }
 
 func (c *udpConn) readLoop() {
@@ -259,7 +349,11 @@ func (c *udpConn) deliver(d datagram, up bool) {
 	}
 	if c.h.capture != nil {
 		ua, _ := d.addr.(*net.UDPAddr)
-		c.h.capture.packet(time.Now(), ua, c.local(), d.data())
+		dst := c.local()
+		if c.group != nil {
+			dst = c.group // what a group socket receives was sent to the group
+		}
+		c.h.capture.packet(time.Now(), ua, dst, d.data())
 	}
 	select {
 	case <-c.closed:
@@ -318,6 +412,10 @@ func (c *udpConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 		ua, _ := addr.(*net.UDPAddr)
 		c.h.capture.packet(time.Now(), c.local(), ua, p)
 	}
+	if c.h.seg != nil && isGroup(addr) {
+		c.multicast(p, addr)
+		return len(p), nil
+	}
 	c.h.up.send(c, datagram{buf: c.h.bufs.get(p), addr: addr}, true)
 	return len(p), nil
 }
@@ -367,6 +465,9 @@ func (c *udpConn) Close() error {
 		c.h.openMu.Lock()
 		delete(c.h.open, c)
 		c.h.openMu.Unlock()
+		if c.group != nil {
+			c.h.seg.leave(c)
+		}
 		close(c.closed)
 		err = c.UDPConn.Close()
 		c.wg.Wait()

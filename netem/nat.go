@@ -49,8 +49,9 @@ type NATConfig struct {
 	// means DefaultMappingLifetime.
 	Lifetime time.Duration
 	// Hairpinning and PortPreservation are refused by New: the emulator
-	// (pion vnet) does not implement them, and emulating something else
-	// silently would make a wrong diagnosis.
+	// (pion vnet) always hairpins (a packet from inside for the NAT's own
+	// outside address is routed back in: TestLANHairpin) and never
+	// preserves ports, and neither can be chosen.
 	Hairpinning      bool
 	PortPreservation bool
 }
@@ -66,7 +67,7 @@ func (c NATConfig) validate() error {
 		return fmt.Errorf("%w: mapping lifetime %v is negative", ErrConfig, c.Lifetime)
 	}
 	if c.Hairpinning {
-		return fmt.Errorf("%w: hairpinning is not emulated (pion vnet does not implement it)", ErrUnsupported)
+		return fmt.Errorf("%w: hairpinning is not configurable (pion vnet always hairpins)", ErrUnsupported)
 	}
 	if c.PortPreservation {
 		return fmt.Errorf("%w: port preservation is not emulated (pion vnet does not implement it)", ErrUnsupported)

@@ -1,6 +1,8 @@
 package netem
 
 import (
+	"time"
+
 	"fmt"
 	"net"
 	"slices"
@@ -42,6 +44,14 @@ type HostConfig struct {
 	// Rebindable lets Host.Rebind change the NAT mappings of the host's
 	// UDP sockets (rebind.go); off, its sockets carry no rebinding layer.
 	Rebindable bool
+	// LAN, when set, puts the host on the named local network segment
+	// with every other host naming it (lan.go): behind one NAT (they
+	// share its outside address and reach each other's private
+	// addresses directly) or, for hosts with no NAT, side by side on the
+	// internet. Multicast UDP (mDNS, RFC 6762) reaches every other host
+	// of the segment and nothing beyond it. Unset, a host is alone on
+	// its segment and multicast goes nowhere.
+	LAN string
 }
 
 // Config declares a network.
@@ -56,6 +66,12 @@ type Config struct {
 	// Capture, when set, is asked once per host (servers included) for a
 	// pcap capture of its traffic; a nil answer captures nothing.
 	Capture func(host string) *Capture
+	// Stagger, when positive, holds each goroutine that opens a socket on
+	// no particular address for its own multiple of Stagger (see
+	// hostNet.stagger), so that sockets opened at one instant send at
+	// distinct ones. Only for virtual time: phase.SocketStagger.For(virtual)
+	// is zero on the wall clock.
+	Stagger time.Duration
 }
 
 // Host is one machine on the network.
@@ -116,6 +132,7 @@ type Network struct {
 	wan       *vnet.Router
 	hosts     map[string]*Host
 	order     []*Host
+	lans      map[string]*lanSegment // by HostConfig.LAN (lan.go)
 	closeOnce sync.Once
 }
 
@@ -161,7 +178,7 @@ func New(cfg Config) (*Network, error) {
 		h := &Host{Name: name, NAT: Open, Behaviour: "no NAT", IP: ip, PublicIP: ip}
 		h.up = newLink(cfg.Seed, name, Uplink, Impairment{}, n.bufs)
 		h.down = newLink(cfg.Seed, name, Downlink, Impairment{}, n.bufs)
-		h.Net = &hostNet{Net: vn, up: h.up, down: h.down, ip: ip, public: ip, capture: capture(cfg, name), tcp: n.tcp, bufs: n.bufs}
+		h.Net = &hostNet{Net: vn, up: h.up, down: h.down, ip: ip, public: ip, capture: capture(cfg, name), tcp: n.tcp, bufs: n.bufs, gap: cfg.Stagger}
 		add(h)
 	}
 	for i, hc := range cfg.Hosts {
@@ -224,6 +241,10 @@ func (n *Network) addClient(wan *vnet.Router, lf logging.LoggerFactory, cfg Conf
 	}
 	public := nthIP(publicNet, 10+i)
 	h := &Host{Name: hc.Name, NAT: nat, PublicIP: public, Behaviour: describe(home, cgn, fw)}
+	seg, joined, err := n.segment(hc, home, cgn)
+	if err != nil {
+		return nil, err
+	}
 	var vn *vnet.Net
 	newNet := func(ip net.IP) error {
 		var err error
@@ -231,6 +252,11 @@ func (n *Network) addClient(wan *vnet.Router, lf logging.LoggerFactory, cfg Conf
 		return err
 	}
 	switch {
+	case joined:
+		if h.IP, vn, err = seg.join(hc.Name); err != nil {
+			return nil, err
+		}
+		h.PublicIP = seg.public
 	case home == nil:
 		h.IP = public
 		if err := newNet(public); err != nil {
@@ -275,10 +301,20 @@ func (n *Network) addClient(wan *vnet.Router, lf logging.LoggerFactory, cfg Conf
 		if err := parent.AddRouter(lan); err != nil {
 			return nil, fmt.Errorf("netem: host %s nat: %w", hc.Name, err)
 		}
+		if seg != nil {
+			seg.router, seg.cidr = lan, cidr
+		}
+	}
+	if seg != nil && !joined && seg.hosts == 0 {
+		seg.public, seg.hosts = h.PublicIP, 1
 	}
 	h.up = newLink(cfg.Seed, hc.Name, Uplink, hc.Uplink, n.bufs)
 	h.down = newLink(cfg.Seed, hc.Name, Downlink, hc.Downlink, n.bufs)
-	h.Net = &hostNet{Net: vn, up: h.up, down: h.down, blockUDP: fw.BlockUDP, allowed: allowed, ip: h.IP, public: public, capture: capture(cfg, hc.Name), tcp: n.tcp, canRebind: hc.Rebindable, bufs: n.bufs}
+	hn := &hostNet{Net: vn, up: h.up, down: h.down, blockUDP: fw.BlockUDP, allowed: allowed, ip: h.IP, public: h.PublicIP, capture: capture(cfg, hc.Name), tcp: n.tcp, canRebind: hc.Rebindable, bufs: n.bufs, gap: cfg.Stagger}
+	if seg != nil {
+		hn.seg = seg
+	}
+	h.Net = hn
 	return h, nil
 }
 

@@ -18,11 +18,18 @@ import (
 // so the delay a reader sees over a constrained or lossy link is the one
 // TCP's repair causes.
 //
-// Simplifications, each erring towards less delay than a real TCP: acks
-// are not packets (they take no capacity and are never lost; the sender
+// The sender keeps a congestion window (RFC 5681: slow start from an
+// initial window of 10 segments, RFC 6928; congestion avoidance; fast
+// retransmit and NewReno recovery, RFC 6582; after a retransmission
+// timeout one segment, then slow start again from the earliest
+// unacknowledged byte), so over a link slower than what is
+// written the excess waits in the send buffer, as in a real stack, instead
+// of crossing the bottleneck again and again. Simplifications: acks are
+// not packets (they take no capacity and are never lost; the sender
 // learns of an arrival at once, and its RTT sample adds the reverse path's
-// base delay), there is no congestion window or fast retransmit, and the
-// send buffer has no limit.
+// base delay), loss is found by three duplicate acks or a timeout (no
+// SACK: one hole repaired per round trip), and the send buffer has no limit
+// (Linux autotunes one up to 4 MiB, over a minute at 300 kbit/s).
 type streamConn struct {
 	h             *hostNet // the host this end is on (its capture)
 	local, remote *net.TCPAddr
@@ -38,9 +45,16 @@ type streamConn struct {
 	ooo     map[uint64]*segment // arrived ahead of a gap, by offset
 	eof     bool                // the peer's FIN arrived in order
 	notify  chan struct{}
-	// sending (RFC 6298)
+	// sending (RFC 6298, RFC 5681)
 	sndNext     uint64
-	unacked     []*segment // by offset
+	unacked     []*segment // sent and not yet acknowledged, by offset
+	pending     []*segment // written (or to resend), waiting for the window, by offset
+	inflight    int        // payload bytes of unacked
+	cwnd        int        // congestion window, bytes
+	ssthresh    int        // slow start threshold, bytes
+	dupAcks     int        // acks in a row that acknowledged nothing new
+	recovering  bool       // in fast recovery (RFC 6582) until recover is acknowledged
+	recover     uint64
 	finSent     bool
 	srtt, rttv  time.Duration
 	rto         time.Duration
@@ -68,6 +82,7 @@ const mss = 1500 - tcpOverhead
 // upper bound is section 2.5's 60 s. maxRetransmissions gives up on a
 // segment like Linux's tcp_retries2.
 const (
+	initialWindow      = 10 * mss // RFC 6928
 	minRTO             = 200 * time.Millisecond
 	maxRTO             = 60 * time.Second
 	maxRetransmissions = 15
@@ -77,7 +92,8 @@ func newStreamConn(h *hostNet, local, remote *net.TCPAddr, path []*link, handsha
 	f := fnv.New64a()
 	f.Write([]byte(local.String() + ">" + remote.String()))
 	c := &streamConn{h: h, local: local, remote: remote, path: path, class: classTCP | f.Sum64()<<12,
-		ooo: map[uint64]*segment{}, notify: make(chan struct{}, 1), deadline: makeDeadline()}
+		ooo: map[uint64]*segment{}, notify: make(chan struct{}, 1), deadline: makeDeadline(),
+		cwnd: initialWindow, ssthresh: 1 << 30}
 	c.sample(handshakeRTT)
 	return c
 }
@@ -113,32 +129,43 @@ func (c *streamConn) Write(p []byte) (int, error) {
 		c.mu.Unlock()
 		return 0, net.ErrClosed
 	}
-	var segs []*segment
 	for rest := p; len(rest) > 0; {
 		n := min(len(rest), mss)
-		segs = append(segs, &segment{off: c.sndNext, data: append([]byte(nil), rest[:n]...)})
+		c.pending = append(c.pending, &segment{off: c.sndNext, data: append([]byte(nil), rest[:n]...)})
 		c.sndNext += uint64(n)
 		rest = rest[n:]
 	}
-	c.queue(segs)
+	send := c.release()
 	c.mu.Unlock()
-	for _, s := range segs {
+	for _, s := range send {
 		c.transmit(s)
 	}
 	return len(p), nil
 }
 
-// queue adds segments to the unacknowledged ones and starts the timer
-// (RFC 6298 section 5.1). Called with c.mu held.
-func (c *streamConn) queue(segs []*segment) {
+// release moves what the congestion window lets out from pending to
+// unacked and returns it, to be transmitted once c.mu is released; one
+// segment always goes when nothing is in flight. It starts the
+// retransmission timer (RFC 6298 section 5.1). Called with c.mu held.
+func (c *streamConn) release() []*segment {
+	var out []*segment
 	now := time.Now()
-	for _, s := range segs {
-		s.sentAt, s.sends = now, 1
+	for len(c.pending) > 0 {
+		s := c.pending[0]
+		if c.inflight > 0 && c.inflight+len(s.data) > c.cwnd {
+			break
+		}
+		c.pending = c.pending[1:]
+		s.sentAt = now
+		s.sends++
+		c.unacked = append(c.unacked, s)
+		c.inflight += len(s.data)
+		out = append(out, s)
 	}
-	c.unacked = append(c.unacked, segs...)
 	if !c.timerActive && len(c.unacked) > 0 {
 		c.arm(c.rto)
 	}
+	return out
 }
 
 // arm (re)starts the retransmission timer. Called with c.mu held.
@@ -225,68 +252,110 @@ func (c *streamConn) receive(s *segment) {
 // a segment sent once (Karn's algorithm, section 3).
 func (c *streamConn) acknowledged(upTo uint64, fin bool, s *segment, back time.Duration) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if s.sends == 1 {
 		c.sample(time.Since(s.sentAt) + back)
 	}
+	done := func(u *segment) bool { return u.off+uint64(len(u.data)) <= upTo && (!u.fin || fin) }
+	acked := 0
 	i := 0
-	for i < len(c.unacked) {
-		u := c.unacked[i]
-		if u.off+uint64(len(u.data)) > upTo || (u.fin && !fin) {
-			break
-		}
+	for i < len(c.unacked) && done(c.unacked[i]) {
+		acked += len(c.unacked[i].data)
 		i++
 	}
+	// Segments put back for resending after a timeout that the peer held
+	// all along (behind the gap) are acknowledged too.
+	j := 0
+	for j < len(c.pending) && c.pending[j].sends > 0 && done(c.pending[j]) {
+		j++
+	}
+	c.pending = c.pending[j:]
+	var send []*segment
 	if i == 0 {
+		// A segment that arrived beyond a gap: a duplicate ack. The third
+		// in a row resends the earliest unacknowledged segment at once
+		// and halves the window (fast retransmit and fast recovery, RFC
+		// 5681 section 3.2, with RFC 6582's recovery point).
+		if len(c.unacked) > 0 && !c.recovering {
+			c.dupAcks++
+			if c.dupAcks == 3 {
+				c.ssthresh = max(c.inflight/2, 2*mss)
+				c.cwnd = c.ssthresh
+				c.recovering = true
+				c.recover = c.sndNext
+				send = append(send, c.resend(c.unacked[0]))
+			}
+		}
+		c.mu.Unlock()
+		for _, s := range send {
+			c.transmit(s)
+		}
 		return
 	}
+	c.dupAcks = 0
 	c.unacked = c.unacked[i:]
+	c.inflight -= acked
+	switch {
+	case c.recovering && upTo < c.recover && len(c.unacked) > 0:
+		// A partial ack (RFC 6582 section 3.2): the next hole is lost too.
+		send = append(send, c.resend(c.unacked[0]))
+	case c.recovering:
+		c.recovering = false
+	case c.cwnd < c.ssthresh:
+		// RFC 5681 section 3.1: slow start below ssthresh (at most one
+		// segment per ack), then one segment per window.
+		c.cwnd += min(acked, mss)
+	default:
+		c.cwnd += max(mss*mss/c.cwnd, 1)
+	}
 	if len(c.unacked) == 0 {
 		c.timerActive = false
 		c.timer.Stop()
-		return
+	} else {
+		c.arm(c.rto)
 	}
-	c.arm(c.rto)
+	send = append(send, c.release()...)
+	c.mu.Unlock()
+	for _, s := range send {
+		c.transmit(s)
+	}
 }
 
-// expire resends every segment outstanding for a whole RTO and backs the
-// timer off (RFC 6298 section 5.4-5.6).
+// resend marks an unacknowledged segment sent again now and returns it.
+// Called with c.mu held.
+func (c *streamConn) resend(s *segment) *segment {
+	s.sentAt = time.Now()
+	s.sends++
+	return s
+}
+
+// expire handles a retransmission timeout (RFC 6298 section 5.4-5.7,
+// RFC 5681 section 3.1): the window falls to one segment, ssthresh to half
+// what was in flight, every unacknowledged segment goes back in front of
+// the pending ones, and the earliest is sent again; the timer backs off.
 func (c *streamConn) expire() {
 	c.mu.Lock()
-	if !c.timerActive || c.closed && len(c.unacked) == 0 {
+	if !c.timerActive || len(c.unacked) == 0 {
+		c.timerActive = false
 		c.mu.Unlock()
 		return
 	}
-	now := time.Now()
-	var resend []*segment
-	next := c.rto
-	for _, s := range c.unacked {
-		if wait := s.sentAt.Add(c.rto).Sub(now); wait > 0 {
-			next = min(next, wait)
-			continue
-		}
-		if s.sends > maxRetransmissions {
-			c.timerActive = false
-			c.unacked = nil
-			c.mu.Unlock()
-			c.abort()
-			return
-		}
-		s.sentAt = now
-		s.sends++
-		resend = append(resend, s)
-	}
-	if len(resend) > 0 {
-		c.rto = min(2*c.rto, maxRTO)
-		next = c.rto
-	}
-	if len(c.unacked) > 0 {
-		c.arm(next)
-	} else {
+	if c.unacked[0].sends > maxRetransmissions {
 		c.timerActive = false
+		c.unacked, c.pending = nil, nil
+		c.mu.Unlock()
+		c.abort()
+		return
 	}
+	c.ssthresh = max(c.inflight/2, 2*mss)
+	c.cwnd = mss
+	c.recovering, c.dupAcks = false, 0
+	c.pending = append(c.unacked, c.pending...)
+	c.unacked, c.inflight = nil, 0
+	c.rto = min(2*c.rto, maxRTO)
+	c.timerActive = false
+	send := c.release()
 	c.mu.Unlock()
-	for _, s := range resend {
+	for _, s := range send {
 		c.transmit(s)
 	}
 }
@@ -325,15 +394,17 @@ func (c *streamConn) Close() error {
 		return net.ErrClosed
 	}
 	c.closed = true
-	fin := &segment{off: c.sndNext, fin: true}
 	c.finSent = true
-	c.queue([]*segment{fin})
+	c.pending = append(c.pending, &segment{off: c.sndNext, fin: true})
+	send := c.release()
 	c.mu.Unlock()
 	select {
 	case c.notify <- struct{}{}:
 	default:
 	}
-	c.transmit(fin)
+	for _, s := range send {
+		c.transmit(s)
+	}
 	return nil
 }
 

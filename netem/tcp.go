@@ -15,8 +15,9 @@ import (
 // TCP itself, as reliable in-order byte streams between hosts: a segment
 // crosses the sender's uplink and the receiver's downlink like a UDP
 // datagram does (loss, the rate- or trace-limited drop-tail bottleneck,
-// delay, jitter), and a segment that does not arrive is sent again after a
-// retransmission timeout (stream.go). Connecting takes one round trip. Connections go out through NATs (the server sees the NAT's
+// delay, jitter), a segment that does not arrive is sent again (fast
+// retransmit or a retransmission timeout), and a congestion window paces
+// the sender (stream.go). Connecting takes one round trip. Connections go out through NATs (the server sees the NAT's
 // public address and a port of its own) but never in: a listener on a
 // NATed host is reachable only from itself. Firewalls block UDP only, so
 // a udp-blocked host still reaches TURN over TCP.

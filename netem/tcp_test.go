@@ -73,8 +73,22 @@ func TestTCP(t *testing.T) {
 		if st := c.Stats(Uplink); st.Lost == 0 || st.Packets < 8 {
 			t.Errorf("uplink stats %+v: want lost segments, and their retransmissions offered again", st)
 		}
-		// Without loss the echo takes one round trip.
+		// Without loss the echo takes one round trip, on a new connection:
+		// the first one's congestion window is still small after its
+		// timeouts (RFC 5681 section 3.1), so its echo takes more.
 		if err := c.SetImpairment(Uplink, Impairment{Delay: 10 * time.Millisecond}); err != nil {
+			t.Fatal(err)
+		}
+		conn.Close()
+		go func() {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_, _ = io.Copy(conn, conn)
+			conn.Close()
+		}()
+		if conn, err = c.Net.Dial("tcp4", s.IP.String()+":3478"); err != nil {
 			t.Fatal(err)
 		}
 		start = time.Now()

@@ -26,6 +26,9 @@ func Example() {
 	// sample-offset            331ns
 	// join-stagger             23.111µs
 	// remote-candidate-delay   171ns
+	// mdns-query-interval      1.000744321s
+	// mdns-resolved-candidate-delay 38.393µs
+	// socket-stagger           165ns
 	// matrix-offerer-delay     7.498597ms
 	// matrix-answerer-delay    11.398601ms
 }

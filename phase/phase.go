@@ -91,6 +91,23 @@ var (
 	// instant, and the scheduler's order decided whether one or two rounds
 	// of checks went out (the matrix's checks_sent differed).
 	CandidateDelay = Spec{Name: "remote-candidate-delay", Base: 0, Spread: 100 * time.Microsecond}
+	// MDNSQueryInterval: the first wait for an answer to a multicast DNS
+	// query before asking again (RFC 6762 section 5.2: at least 1 s, then
+	// doubling); a query goes out when a remote .local candidate arrives.
+	MDNSQueryInterval = Spec{Name: "mdns-query-interval", Base: time.Second, Spread: time.Millisecond, Periodic: true}
+	// MDNSResolvedDelay: how long after a .local name resolves the PC adds
+	// the candidate, plus an offset of its own per name (Derive with the
+	// name): both peers of one LAN resolve each other at mirrored
+	// instants, and a resolved candidate added at the instant the peer's
+	// check arrived decided whether that check made a peer-reflexive
+	// candidate first (checks_sent differed between runs).
+	MDNSResolvedDelay = Spec{Name: "mdns-resolved-candidate-delay", Base: 0, Spread: 100 * time.Microsecond}
+	// SocketStagger: the slice of time between two sockets a host opens on
+	// no particular address at one instant (netem Config.Stagger). pion
+	// opens one per ICE server URL on goroutines started together and
+	// writes its STUN request at once, so the scheduler decided the order
+	// in which the NAT mapped them (the matrix's checks_sent differed).
+	SocketStagger = Spec{Name: "socket-stagger", Base: 0, Spread: 200 * time.Nanosecond}
 	// OffererDelay and AnswererDelay: a matrix cell's access-link delay,
 	// each way; with none, arrivals fall on ICE's 200 ms check ticks.
 	OffererDelay  = Spec{Name: "matrix-offerer-delay", Base: 7 * time.Millisecond, Spread: time.Millisecond}
@@ -108,5 +125,5 @@ func LinkSkew(link string) time.Duration {
 // All lists every Spec, for the test that no two coincide.
 func All() []Spec {
 	return []Spec{NACKInterval, FlowNACKInterval, TWCCInterval, PeerTWCCInterval, SenderReportInterval, ReceiverReportInterval, PLIEvery, AllocateEvery, TrackSetup,
-		LayerStagger, TrackStart, StreamLatency, SampleOffset, JoinStagger, CandidateDelay, OffererDelay, AnswererDelay}
+		LayerStagger, TrackStart, StreamLatency, SampleOffset, JoinStagger, CandidateDelay, MDNSQueryInterval, MDNSResolvedDelay, SocketStagger, OffererDelay, AnswererDelay}
 }

@@ -87,7 +87,8 @@ type PrivacyHop struct {
 }
 
 // ExposedAddresses is the number of distinct own addresses (relays not
-// counted) of participant name that another participant saw.
+// counted, nor .local names: they hide one) of participant name that
+// another participant saw.
 func (p *Privacy) ExposedAddresses(name string) int {
 	if p == nil {
 		return 0
@@ -98,7 +99,7 @@ func (p *Privacy) ExposedAddresses(name string) int {
 			continue
 		}
 		for _, a := range party.Saw {
-			if a.Whose == name && !a.Relay {
+			if a.Whose == name && !a.Relay && a.Class != ClassMDNS {
 				seen[a.Address] = true
 			}
 		}

@@ -60,9 +60,9 @@ func TestUDPBlockedRelaysOverTCP(t *testing.T) {
 	}
 	// The measured 84 ms median RTT is the customer's hop in the lab:
 	// RTCP round trips between the SFU and the customer. Without the 1 %
-	// loss, that is: a lost TCP segment waits for its retransmission
-	// timeout (200 ms at least), which lengthens the lossy run's RTT
-	// (136 ms measured) as it would on a real TURN/TCP path.
+	// loss, that is: a lost TCP segment holds back the ones behind it
+	// until it is resent, which lengthens the lossy run's RTT as it
+	// would on a real TURN/TCP path.
 	rtts := 0
 	for _, st := range run(true, true).Streams {
 		if st.To == "customer" && st.RTTMS != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rtclab/rtclab/netem"
+	"github.com/rtclab/rtclab/phase"
 	"github.com/rtclab/rtclab/probes"
 	"github.com/rtclab/rtclab/reports"
 	"github.com/rtclab/rtclab/scenarios"
@@ -138,7 +139,7 @@ func (r *flowRun) exec(parent context.Context) (err error) {
 	for i, p := range s.Participants {
 		hosts[i] = p.Resolved
 	}
-	cfg := netem.Config{Seed: s.Seed, Hosts: hosts}
+	cfg := netem.Config{Seed: s.Seed, Hosts: hosts, Stagger: phase.SocketStagger.For(r.opt.Clock == ClockVirtual)}
 	if dir := r.opt.CaptureDir; dir != "" {
 		caps, closeCaps, err := openCaptures(dir, participantNames(s))
 		if err != nil {

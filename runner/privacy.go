@@ -27,7 +27,7 @@ import (
 // SFU decrypted. All its methods may be called from any goroutine.
 type privacyWatch struct {
 	mu     sync.Mutex
-	owner  map[netip.Addr]string // host and NAT addresses -> host name
+	owner  map[netip.Addr][]string // host and NAT addresses -> host names (several behind one NAT)
 	seen   map[seenKey]map[string]bool
 	vp8    map[uint8]bool       // VP8 payload types from the SDPs
 	extmap map[int]string       // extmap ID -> URI from the SDPs
@@ -50,7 +50,7 @@ type mediaHop struct{ video, keyframes int }
 const signalingParty = "signaling"
 
 func newPrivacyWatch() *privacyWatch {
-	return &privacyWatch{owner: map[netip.Addr]string{}, seen: map[seenKey]map[string]bool{},
+	return &privacyWatch{owner: map[netip.Addr][]string{}, seen: map[seenKey]map[string]bool{},
 		vp8: map[uint8]bool{}, extmap: map[int]string{}, clear: map[int]bool{},
 		hops: map[string]*mediaHop{scenarios.TURNHost: {}}}
 }
@@ -70,7 +70,9 @@ func (w *privacyWatch) learnHosts(nw *netem.Network) {
 	for _, h := range nw.Hosts() {
 		for _, ip := range []net.IP{h.IP, h.PublicIP} {
 			if a, ok := netip.AddrFromSlice(ip); ok {
-				w.owner[a.Unmap()] = h.Name
+				if a = a.Unmap(); !slices.Contains(w.owner[a], h.Name) {
+					w.owner[a] = append(w.owner[a], h.Name)
+				}
 			}
 		}
 	}
@@ -100,7 +102,7 @@ func (w *privacyWatch) packet(host string, p netem.Packet) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	from := w.owner[src]
-	if from == "" || from == host {
+	if len(from) == 0 || len(from) == 1 && from[0] == host {
 		if host == scenarios.TURNHost {
 			w.relayed(p.Payload, p.TCP) // what the TURN server sends on
 		}
@@ -110,7 +112,12 @@ func (w *privacyWatch) packet(host string, p netem.Packet) {
 	if host == scenarios.TURNHost && isAllocate(p.Payload) {
 		via = reports.ViaAllocation
 	}
-	w.see(host, from, src, "", false, via)
+	// An address shared behind one NAT (a LAN) is each of its hosts'.
+	for _, whose := range from {
+		if whose != host {
+			w.see(host, whose, src, "", false, via)
+		}
+	}
 }
 
 // isAllocate reports whether b starts with a STUN Allocate request

@@ -25,6 +25,7 @@ import (
 	"github.com/rtclab/rtclab/stack/agent"
 	"github.com/rtclab/rtclab/stack/clip"
 	"github.com/rtclab/rtclab/stack/sfu"
+	"github.com/rtclab/rtclab/stack/signaling"
 	"github.com/rtclab/rtclab/stack/turn"
 )
 
@@ -149,16 +150,32 @@ func (r *run) event(source, kind, detail string) {
 	r.rec.Event(time.Now(), source, kind, detail)
 }
 
+// callHosts is the network's clients: the participants' hosts. When a
+// participant uses mDNS, each participant without a LAN gets one of its
+// own (its home network, where its mDNS responder can listen); otherwise
+// no host carries a LAN and none pays for multicast.
+func callHosts(s *scenarios.Scenario) []netem.HostConfig {
+	hosts := make([]netem.HostConfig, len(s.Participants))
+	mdns := false
+	for i, p := range s.Participants {
+		hosts[i] = p.Resolved
+		mdns = mdns || p.MDNS
+	}
+	for i := range hosts {
+		if mdns && hosts[i].LAN == "" {
+			hosts[i].LAN = hosts[i].Name + "/home" // no lan: a scenario declares can hold "/"
+		}
+	}
+	return hosts
+}
+
 // exec sets the stack up, runs the timeline and tears everything down in
 // the order pion needs: agents and SFU (PeerConnections), then TURN, then
 // signaling, then the network.
 func (r *run) exec(parent context.Context) (err error) {
 	s := r.s
-	hosts := make([]netem.HostConfig, len(s.Participants))
-	for i, p := range s.Participants {
-		hosts[i] = p.Resolved
-	}
-	cfg := netem.Config{Seed: s.Seed, Servers: []string{scenarios.TURNHost, scenarios.SFUHost}, Hosts: hosts}
+	cfg := netem.Config{Seed: s.Seed, Servers: []string{scenarios.TURNHost, scenarios.SFUHost}, Hosts: callHosts(s),
+		Stagger: phase.SocketStagger.For(r.opt.Clock == ClockVirtual)}
 	r.privacy = newPrivacyWatch()
 	cfg.Capture = r.privacy.observe(nil) // every host observed (privacy.go)
 	if dir := r.opt.CaptureDir; dir != "" {
@@ -200,7 +217,7 @@ func (r *run) exec(parent context.Context) (err error) {
 	r.turn = ts
 	defer func() { _, _ = ts.stop() }()
 
-	sig, err := newSignalingService(r.log, r.opt.Clock == ClockVirtual, r.privacy.signaled)
+	sig, err := newSignalingService(r.log, r.opt.Clock == ClockVirtual, r.privacy.signaled, signaling.MDNSMode(s.Servers.Signaling.MDNS))
 	if err != nil {
 		return err
 	}
@@ -253,7 +270,7 @@ func (r *run) exec(parent context.Context) (err error) {
 		a, err := agent.Start(ctx, agent.Params{
 			Name: name, Room: room, Topology: s.Topology, SFUName: sfu.Name,
 			Net: h.Net, SignalURL: sigURL, HTTPClient: httpClient,
-			ICEServers: ice, RelayOnly: s.ICE.RelayOnly, Publish: pub, Log: r.log,
+			ICEServers: ice, RelayOnly: s.ICE.RelayOnly, MDNS: p.MDNS, Publish: pub, Log: r.log,
 			Simulcast: simulcast, Codecs: p.Codecs, RecordMedia: r.opt.Media != nil,
 			Until:   r.start.Add(s.Duration.Duration),
 			KeyLog:  r.keyLog,

@@ -26,6 +26,7 @@ type signalingService struct {
 	log     *slog.Logger
 	virtual bool
 	onRelay func(signaling.Message) // every server's Server.OnRelay
+	mdns    signaling.MDNSMode      // every server's Server.MDNS
 
 	url    string
 	client *http.Client
@@ -38,8 +39,8 @@ type signalingService struct {
 	done chan struct{}
 }
 
-func newSignalingService(log *slog.Logger, virtual bool, onRelay func(signaling.Message)) (*signalingService, error) {
-	s := &signalingService{log: log, virtual: virtual, onRelay: onRelay}
+func newSignalingService(log *slog.Logger, virtual bool, onRelay func(signaling.Message), mdns signaling.MDNSMode) (*signalingService, error) {
+	s := &signalingService{log: log, virtual: virtual, onRelay: onRelay, mdns: mdns}
 	if virtual {
 		s.client = &http.Client{Transport: &http.Transport{DialContext: s.dialPipe}}
 		s.url = "ws://signaling" + signaling.Path
@@ -60,6 +61,7 @@ func newSignalingService(log *slog.Logger, virtual bool, onRelay func(signaling.
 func (s *signalingService) start() error {
 	srv := signaling.NewServer(s.log)
 	srv.OnRelay = s.onRelay
+	srv.MDNS = s.mdns
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	var ln net.Listener
 	if s.virtual {

@@ -36,7 +36,8 @@ type NATDetail struct {
 	Filtering string `yaml:"filtering"`
 	// Lifetime of an idle mapping, e.g. "30s"; default 2m (RFC 4787 REQ-5).
 	Lifetime Duration `yaml:"lifetime"`
-	// Hairpinning and PortPreservation are refused: not emulated.
+	// Hairpinning and PortPreservation are refused: the emulator always
+	// hairpins and never preserves ports.
 	Hairpinning      bool `yaml:"hairpinning"`
 	PortPreservation bool `yaml:"port_preservation"`
 	// CGN puts a carrier-grade NAT in front.
@@ -430,7 +431,7 @@ func (d *NATDetail) resolve(c linkCtx, home bool) *netem.NATConfig {
 		c.bad(fmt.Sprintf("%v: a mapping lifetime must be at least 1s", d.Lifetime.Duration), c.At("lifetime")...)
 	}
 	if d.Hairpinning {
-		c.bad("hairpinning is not emulated (pion vnet does not implement it); remove it rather than get a NAT that does something else", c.At("hairpinning")...)
+		c.bad("hairpinning is not configurable: the emulated NAT (pion vnet) always forwards a packet for its own outside address back in, as hosts sharing one NAT (lan:) show; remove it", c.At("hairpinning")...)
 	}
 	if d.PortPreservation {
 		c.bad("port preservation is not emulated (pion vnet does not implement it); remove it rather than get a NAT that does something else", c.At("port_preservation")...)

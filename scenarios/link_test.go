@@ -98,7 +98,7 @@ func TestParseLinkErrors(t *testing.T) {
 		{"unknown step field", base + "    downlink:\n      schedule:\n        - {at: 1s, bandwidth: 1Mbps}\n", `unknown field "bandwidth" (allowed: at, down, loss, burst`},
 		{"bad mapping", base + "    nat: {mapping: sticky, filtering: endpoint-independent}\n", `t.yaml:5: participants[0].nat.mapping: "sticky" (allowed: endpoint-independent`},
 		{"nested unknown", base + "    nat: {mapping: endpoint-independent, filtering: endpoint-independent, colour: red}\n", `participants[0].nat.colour: unknown field "colour" (allowed: mapping, filtering, lifetime, hairpinning, port_preservation, cgn)`},
-		{"hairpinning", base + "    nat: {mapping: endpoint-independent, filtering: endpoint-independent, hairpinning: true}\n", "nat.hairpinning: hairpinning is not emulated"},
+		{"hairpinning", base + "    nat: {mapping: endpoint-independent, filtering: endpoint-independent, hairpinning: true}\n", "nat.hairpinning: hairpinning is not configurable"},
 		{"firewall server", base + "    firewall: {block_udp: true, allow_udp_to: [google]}\n", `firewall.allow_udp_to[0]: unknown server "google" (allowed: turn, sfu)`},
 		{"preset typo", base + "    nat: symetric\n", `participants[0].nat: unknown NAT "symetric" (allowed: open, full-cone, restricted-cone, port-restricted-cone, symmetric, double-nat, udp-blocked`},
 	}

@@ -12,9 +12,10 @@ import (
 )
 
 // Builtin holds the scenarios shipped in the binary (scenarios/*.yaml,
-// and the RFC 8867 test cases as rfc8867/NAME).
+// the RFC 8867 test cases as rfc8867/NAME, the privacy set as
+// privacy/NAME).
 //
-//go:embed *.yaml rfc8867/*.yaml
+//go:embed *.yaml rfc8867/*.yaml privacy/*.yaml
 var builtin embed.FS
 
 // DefaultScenario is what `rtclab run` runs without arguments.
@@ -32,11 +33,17 @@ func BuiltinNames() []string {
 			names = append(names, n)
 		}
 	}
-	return append(names, BuiltinGroup(RFC8867)...)
+	names = append(names, BuiltinGroup(RFC8867)...)
+	return append(names, BuiltinGroup(Privacy)...)
 }
 
 // RFC8867 is the group of built-in RFC 8867 test cases ("rfc8867/5.1" ...).
 const RFC8867 = "rfc8867"
+
+// Privacy is the group of built-in privacy scenarios ("privacy/relay-only"
+// ...): what each party of a call learns with and without relay_only and
+// mDNS, with .local-stripping signaling, through TURN and through the SFU.
+const Privacy = "privacy"
 
 // BuiltinGroup lists the built-in scenarios in a group directory
 // ("rfc8867"), as group/NAME, or nil when there is no such group.

@@ -33,7 +33,7 @@ func TestParseErrors(t *testing.T) {
 		want       []string
 	}{
 		{"unknown field", strings.Replace(valid, "    nat: symmetric", "    nat: symmetric\n    colour: red", 1),
-			[]string{"t.yaml:6: participants[0].colour: unknown field \"colour\" (allowed: name, nat, firewall, publish, video, simulcast, codecs, uplink, downlink)"}},
+			[]string{"t.yaml:6: participants[0].colour: unknown field \"colour\" (allowed: name, nat, firewall, publish, video, simulcast, codecs, lan, mdns, uplink, downlink)"}},
 		{"bad nat", strings.Replace(valid, "symmetric", "cone", 1),
 			[]string{"t.yaml:5: participants[0].nat: unknown NAT \"cone\" (allowed: open, full-cone"}},
 		{"negative loss", strings.Replace(valid, "3%", "-3%", 1),
@@ -63,9 +63,18 @@ func TestParseErrors(t *testing.T) {
 		{"yaml syntax", "name: [unclosed\n", []string{"t.yaml:"}},
 		{"empty", "", []string{"t.yaml: the file is empty"}},
 		{"unknown field under its own path", strings.Replace(valid, "downlink:", "downlnk:", 1),
-			[]string{`t.yaml:7: participants[0].downlnk: unknown field "downlnk" (allowed: name, nat, firewall, publish, video, simulcast, codecs, uplink, downlink); did you mean "downlink"?`}},
+			[]string{`t.yaml:7: participants[0].downlnk: unknown field "downlnk" (allowed: name, nat, firewall, publish, video, simulcast, codecs, lan, mdns, uplink, downlink); did you mean "downlink"?`}},
 		{"NAT typo", strings.Replace(valid, "symmetric", "symetric", 1),
 			[]string{`t.yaml:5: participants[0].nat: unknown NAT "symetric" (allowed: open, full-cone, restricted-cone, port-restricted-cone, symmetric, double-nat, udp-blocked, or a mapping with mapping/filtering); did you mean "symmetric"?`}},
+		{"signaling mdns mode typo", valid + "servers:\n  signaling:\n    mdns: strp\n",
+			[]string{`t.yaml:10: servers.signaling.mdns: unknown mode "strp" (allowed: strip, reject); did you mean "strip"?`}},
+		{"lan name", strings.Replace(valid, "    nat: symmetric", "    nat: symmetric\n    lan: Home", 1),
+			[]string{`t.yaml:6: participants[0].lan: lan "Home": use 1-32 lower-case letters`}},
+		{"one LAN, two NATs", strings.Replace(valid, "    nat: symmetric", "    nat: symmetric\n    lan: home", 1) +
+			"  - name: bob\n    nat: full-cone\n    lan: home\n",
+			[]string{`participants[1].nat: LAN "home" has one NAT: alice is behind symmetric, so bob must be too (declare the same nat)`}},
+		{"mdns in flows", "name: f\ntopology: flows\nduration: 10s\nparticipants:\n  - name: a\n    mdns: true\n",
+			[]string{`t.yaml:6: participants[0].mdns: mdns applies to calls (sfu, p2p), not the flows topology`}},
 		{"metric typo", valid + "expect:\n  - metric: loss_fractoin\n    max: 1%\n",
 			[]string{`did you mean "loss_fraction"?`}},
 		{"syntax error on its line", strings.Replace(valid, "    nat:", "   nat:", 1),

@@ -27,6 +27,8 @@ type Scenario struct {
 	Seed int64 `yaml:"seed"`
 	// ICE declares which ICE servers the participants get.
 	ICE ICE `yaml:"ice"`
+	// Servers configures the embedded servers' behaviour.
+	Servers Servers `yaml:"servers"`
 	// Participants are the simulated clients.
 	Participants []Participant `yaml:"participants"`
 	// Expect lists the checks that decide pass or fail.
@@ -60,6 +62,27 @@ type ICE struct {
 	TURNTCP *bool `yaml:"turn_tcp"`
 }
 
+// Servers configures the embedded servers.
+type Servers struct {
+	// Signaling configures the signaling server.
+	Signaling SignalingServer `yaml:"signaling"`
+}
+
+// SignalingServer configures the signaling server.
+type SignalingServer struct {
+	// MDNS makes it treat .local ICE candidates as servers that expected
+	// IP addresses did: "strip" drops them from descriptions and trickle,
+	// "reject" refuses a message carrying one with an error. Default: relay
+	// them untouched.
+	MDNS string `yaml:"mdns"`
+}
+
+// Signaling server modes for .local candidates (SignalingServer.MDNS).
+const (
+	MDNSStrip  = "strip"
+	MDNSReject = "reject"
+)
+
 // Participant is one simulated client.
 type Participant struct {
 	// Name is unique, lower-case letters, digits and '-'.
@@ -83,6 +106,15 @@ type Participant struct {
 	// order of preference (opus, vp8, vp9, h264, av1). Leaving out every
 	// codec of a kind accepts all of that kind.
 	Codecs []string `yaml:"codecs"`
+	// LAN puts it on a named local network with every participant naming
+	// the same LAN: behind one NAT (all must declare the same nat), or,
+	// with no NAT, side by side on the internet. Multicast, and so mDNS,
+	// reaches only its own LAN. Default: a LAN of its own.
+	LAN string `yaml:"lan"`
+	// MDNS hides its host candidates behind .local names
+	// (draft-ietf-rtcweb-mdns-ice-candidates), as browsers do by default;
+	// a peer on the same LAN resolves them, others cannot.
+	MDNS bool `yaml:"mdns"`
 	// Uplink and Downlink impair its access link.
 	Uplink   Link `yaml:"uplink"`
 	Downlink Link `yaml:"downlink"`

@@ -57,8 +57,14 @@ func (s *Scenario) validate(root *yaml.Node) []error {
 	if s.ICE.RelayOnly && !s.UseTURN() {
 		bad("relay_only needs turn: true (a relay needs a TURN server)", "ice", "relay_only")
 	}
+	switch m := s.Servers.Signaling.MDNS; m {
+	case "", MDNSStrip, MDNSReject:
+	default:
+		bad(fmt.Sprintf("unknown mode %q (allowed: strip, reject)%s", m, yamldecode.DidYouMean(m, []string{MDNSStrip, MDNSReject})), "servers", "signaling", "mdns")
+	}
 
 	names := map[string]bool{}
+	lanOf := map[string]int{} // LAN -> its first participant
 	switch n := len(s.Participants); {
 	case n == 0:
 		bad("at least one participant is required", "participants")
@@ -82,6 +88,7 @@ func (s *Scenario) validate(root *yaml.Node) []error {
 		lc := linkCtx{s: s, bad: bad, path: at()}
 		p.Resolved = netem.HostConfig{Name: p.Name}
 		p.resolveNAT(lc, &p.Resolved)
+		s.validateLAN(bad, i, lanOf)
 		for j, m := range p.Publish {
 			if m != "audio" && m != "video" {
 				bad(fmt.Sprintf("unknown media %q (allowed: audio, video)", m), at("publish", j)...)
@@ -142,6 +149,58 @@ func (s *Scenario) validate(root *yaml.Node) []error {
 		}
 	}
 	return errs
+}
+
+// validateLAN checks participant i's lan and mdns options and fills
+// Resolved.LAN: participants of one LAN share one NAT (netem builds one),
+// so they must declare the same one.
+func (s *Scenario) validateLAN(bad func(string, ...any), i int, lanOf map[string]int) {
+	p := &s.Participants[i]
+	at := func(rest ...any) []any { return append([]any{"participants", i}, rest...) }
+	if s.Topology == TopologyFlows {
+		if p.LAN != "" {
+			bad("lan applies to calls (sfu, p2p), not the flows topology", at("lan")...)
+		}
+		if p.MDNS {
+			bad("mdns applies to calls (sfu, p2p), not the flows topology", at("mdns")...)
+		}
+		return
+	}
+	if p.LAN == "" {
+		return
+	}
+	if !nameRE.MatchString(p.LAN) {
+		bad(fmt.Sprintf("lan %q: use 1-32 lower-case letters, digits and '-', starting with a letter", p.LAN), at("lan")...)
+		return
+	}
+	p.Resolved.LAN = p.LAN
+	first, ok := lanOf[p.LAN]
+	if !ok {
+		lanOf[p.LAN] = i
+		return
+	}
+	f := s.Participants[first].Resolved
+	r := p.Resolved
+	if f.NAT != r.NAT || !sameNATConfig(f.HomeNAT, r.HomeNAT) || !sameNATConfig(f.CGN, r.CGN) {
+		bad(fmt.Sprintf("LAN %q has one NAT: %s is behind %s, so %s must be too (declare the same nat)", p.LAN, s.Participants[first].Name, natWords(f), p.Name), at("nat")...)
+	}
+}
+
+func sameNATConfig(a, b *netem.NATConfig) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Mapping == b.Mapping && a.Filtering == b.Filtering && a.Lifetime == b.Lifetime
+}
+
+func natWords(h netem.HostConfig) string {
+	switch {
+	case h.HomeNAT != nil:
+		return fmt.Sprintf("a %s-mapping, %s-filtering NAT", h.HomeNAT.Mapping, h.HomeNAT.Filtering)
+	case h.NAT == "":
+		return "no NAT (open)"
+	}
+	return string(h.NAT)
 }
 
 func fieldPath(path []any) string {

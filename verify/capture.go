@@ -3,6 +3,7 @@ package verify
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/pion/srtp/v3"
 	"net/netip"
@@ -47,7 +48,7 @@ type rtcpRecord struct {
 
 // readCapture reads DIR/HOST.pcap and decrypts what the key log (client
 // random -> master secret) opens.
-func readCapture(dir, host string, keys map[string][]byte) (*capture, error) {
+func readCapture(dir, host string, addr netip.Addr, keys map[string][]byte) (*capture, error) {
 	path := filepath.Join(dir, host+".pcap")
 	f, err := os.Open(path)
 	if err != nil {
@@ -59,7 +60,7 @@ func readCapture(dir, host string, keys map[string][]byte) (*capture, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	c := &capture{host: host, path: path}
-	c.self = selfAddr(dgs)
+	c.self = selfAddr(dgs, addr)
 	sessions := map[flowKey]*dtlsSession{}
 	type sealed struct {
 		flow flowKey
@@ -105,10 +106,6 @@ func readCapture(dir, host string, keys map[string][]byte) (*capture, error) {
 	}
 	// Decrypt, each direction of each flow with its own context, in
 	// capture order (SRTP's rollover counter follows the sequence).
-	type way struct {
-		flow       flowKey
-		fromClient bool
-	}
 	ctxs := map[way]*srtp.Context{}
 	for f, s := range sessions {
 		master := keys[string(s.clientRandom)]
@@ -119,39 +116,52 @@ func readCapture(dir, host string, keys map[string][]byte) (*capture, error) {
 			ctxs[way{f, true}], ctxs[way{f, false}] = cc, sc
 		}
 	}
+	// A DTLS association outlives its flow: after an ICE restart (or a
+	// NAT rebinding, or a new TURN allocation) its SRTP goes on over a
+	// new 5-tuple with no handshake on it. A packet of a flow without a
+	// session of its own tries every session's contexts (a wrong key
+	// fails SRTP's authentication, RFC 3711 section 3.3, and changes no
+	// state); the flow then keeps the one that authenticated.
+	adopted := map[flowKey]way{}
+	pick := func(flow flowKey, from netip.AddrPort, try func(*srtp.Context) bool) {
+		if s := sessions[flow]; s != nil {
+			if ctx := ctxs[way{flow, from == s.client}]; ctx != nil {
+				try(ctx)
+			}
+			return
+		}
+		if w, ok := adopted[flow]; ok {
+			try(ctxs[w])
+			return
+		}
+		for _, w := range sortedWays(ctxs) {
+			if try(ctxs[w]) {
+				adopted[flow] = w
+				return
+			}
+		}
+	}
 	for i, r := range raws {
-		s := sessions[r.flow]
-		if s == nil {
-			continue
-		}
-		if ctx := ctxs[way{r.flow, r.from == s.client}]; ctx != nil {
-			c.rtp[i].decrypt(ctx, r.raw)
-		}
+		pick(r.flow, r.from, func(ctx *srtp.Context) bool { return c.rtp[i].decrypt(ctx, r.raw) })
 	}
 	// SRTCP has its own index and replay state in the same contexts.
 	for i, r := range rtcpRaws {
-		s := sessions[r.flow]
-		if s == nil {
-			continue
-		}
-		if ctx := ctxs[way{r.flow, r.from == s.client}]; ctx != nil {
-			c.rtcp[i].decrypt(ctx, r.raw)
-		}
+		pick(r.flow, r.from, func(ctx *srtp.Context) bool { return c.rtcp[i].decrypt(ctx, r.raw) })
 	}
 	return c, nil
 }
 
 // decrypt reads the feedback packets of a decrypted SRTCP compound.
-func (r *rtcpRecord) decrypt(ctx *srtp.Context, raw []byte) {
+func (r *rtcpRecord) decrypt(ctx *srtp.Context, raw []byte) bool {
 	dec, err := ctx.DecryptRTCP(nil, raw, nil)
 	if err != nil {
-		return
+		return false
 	}
 	r.Decrypted = true
 	for len(dec) >= 4 {
 		n := 4 * (int(binary.BigEndian.Uint16(dec[2:])) + 1)
 		if n > len(dec) {
-			return
+			return true
 		}
 		if n >= 12 {
 			media := binary.BigEndian.Uint32(dec[8:])
@@ -166,10 +176,11 @@ func (r *rtcpRecord) decrypt(ctx *srtp.Context, raw []byte) {
 		}
 		dec = dec[n:]
 	}
+	return true
 }
 
 // selfAddr is the address found in the most datagrams, at either end.
-func selfAddr(dgs []Datagram) netip.Addr {
+func selfAddr(dgs []Datagram, want netip.Addr) netip.Addr {
 	n := map[netip.Addr]int{}
 	var best netip.Addr
 	for _, d := range dgs {
@@ -180,5 +191,44 @@ func selfAddr(dgs []Datagram) netip.Addr {
 			}
 		}
 	}
+	// The host the report names is at one end of every datagram of its
+	// capture; so is a server it talks to alone (bob's TURN/TCP relay is
+	// his only peer when UDP is blocked), and the count cannot tell the
+	// two apart: the report's address decides a tie.
+	if want.IsValid() && n[want] == n[best] {
+		return want
+	}
 	return best
+}
+
+// way is one direction of a flow's DTLS-SRTP session.
+type way struct {
+	flow       flowKey
+	fromClient bool
+}
+
+// sortedWays lists the ways of ctxs in a fixed order, so that a packet
+// that more than one context would take (none, but for a collision of
+// the 80-bit tag) takes the same one in every recount.
+func sortedWays(ctxs map[way]*srtp.Context) []way {
+	ws := make([]way, 0, len(ctxs))
+	for w := range ctxs {
+		ws = append(ws, w)
+	}
+	slices.SortFunc(ws, func(x, y way) int {
+		if c := x.flow.a.Compare(y.flow.a); c != 0 {
+			return c
+		}
+		if c := x.flow.b.Compare(y.flow.b); c != 0 {
+			return c
+		}
+		switch {
+		case x.fromClient == y.fromClient:
+			return 0
+		case x.fromClient:
+			return -1
+		}
+		return 1
+	})
+	return ws
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"time"
@@ -130,8 +131,14 @@ func Recount(rep *reports.Report, pcapDir string, opt Options) (*Result, error) 
 		keys = readKeyLog(f)
 		f.Close()
 	}
+	addrs := map[string]netip.Addr{}
+	for _, p := range rep.Participants {
+		if a, err := netip.ParseAddr(p.Address); err == nil {
+			addrs[p.Name] = a
+		}
+	}
 	for _, h := range hosts {
-		c, err := readCapture(pcapDir, h, keys)
+		c, err := readCapture(pcapDir, h, addrs[h], keys)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w (was the run made with --pcap %s?)", ErrInput, err, pcapDir)
 		}
@@ -213,7 +220,7 @@ func streamRows(name string, s reports.Stream, sc *StreamCount, rep *reports.Rep
 	}
 	exact("packets_sent", float64(s.PacketsSent), sc.Sent,
 		fmt.Sprintf("exact: %s's media packets on the wire in %s.pcap (every layer; %d RTX apart)", s.From, s.From, sc.SentRTX))
-	expected := sc.HopSent - sc.InFlight
+	expected := sc.HopSent + sc.HopUnsent - sc.InFlight
 	recvLo, recvHi := sc.Unique+sc.RepairedMin, sc.Unique+sc.RepairedMax
 	why := fmt.Sprintf("distinct media sequence numbers at %s (%d padding packets apart)", s.To, sc.Padding)
 	switch {
@@ -234,7 +241,7 @@ func streamRows(name string, s reports.Stream, sc *StreamCount, rep *reports.Rep
 		lossLo := float64(expected-min(expected, recvHi)) / float64(expected)
 		lossHi := float64(expected-min(expected, recvLo)) / float64(expected)
 		rows = append(rows, Row{Stream: name, Quantity: "loss_fraction", Report: s.LossFraction, Low: lossLo, High: lossHi, Tolerance: round5,
-			Why: fmt.Sprintf("1 - received/%d media packets %s put on the wire to %s (%d in flight at the end left out: sent after the last packet that arrived and within the last second's longest transit, %v, of the final count)", expected, sc.HopHost, s.To, sc.InFlight, sc.MaxTransit)})
+			Why: fmt.Sprintf("1 - received/%d media packets %s put on the wire to %s%s (%s)", expected, sc.HopHost, s.To, unsent(sc), inFlightNote(sc))})
 		raw := float64(sc.Lost) / float64(expected)
 		rows = append(rows, Row{Stream: name, Quantity: "raw_loss_fraction", Report: s.RawLossFraction, Low: raw, High: raw, Tolerance: round5,
 			Why: fmt.Sprintf("exact: %d of %d media packets never arrived as originals", sc.Lost, expected)})
@@ -333,4 +340,21 @@ func lookup(counts map[streamKey]*StreamCount, s reports.Stream) (streamKey, *St
 		}
 	}
 	return found, sc
+}
+
+// unsent says how many packets the hop numbered but never sent, if any.
+func unsent(sc *StreamCount) string {
+	if sc.HopUnsent == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" or numbered without a path to put them on (%d sequence numbers missing from its wire)", sc.HopUnsent)
+}
+
+// inFlightNote says what the recount did with packets still on their way
+// when the counts were taken.
+func inFlightNote(sc *StreamCount) string {
+	if sc.Queued > 0 {
+		return fmt.Sprintf("%d of them still on their way at the report's final read, within the last second's longest transit, %v: lost, as the report counts them", sc.Queued, sc.MaxTransit)
+	}
+	return fmt.Sprintf("%d in flight at the end left out: sent after the last packet that arrived and within the last second's longest transit, %v, of the final count", sc.InFlight, sc.MaxTransit)
 }

@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
@@ -45,7 +46,7 @@ func TestNoNACKAboutRTX(t *testing.T) {
 			_ = f.Close()
 			media := 0
 			for _, h := range []string{"alice", "bob", "sfu"} {
-				c, err := readCapture(out, h, keys)
+				c, err := readCapture(out, h, netip.Addr{}, keys)
 				if err != nil {
 					t.Fatal(err)
 				}

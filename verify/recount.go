@@ -2,6 +2,7 @@ package verify
 
 import (
 	"fmt"
+	"github.com/rtclab/rtclab/seqnum"
 	"math"
 	"slices"
 	"time"
@@ -44,8 +45,16 @@ type StreamCount struct {
 	// late to arrive before the capture ended.
 	HopHost             string
 	HopSent, HopPadding uint64
-	InFlight            uint64
-	MaxTransit          time.Duration
+	// HopUnsent counts the sequence numbers the hop gave packets it never
+	// put on the wire (within its first and last on the wire): numbered
+	// while it had no path to the receiver.
+	HopUnsent uint64
+	InFlight  uint64
+	// Queued counts the packets on their way at the report's final read
+	// (sent within the longest transit before it) when that instant is
+	// known: lost, as the report counts them.
+	Queued     uint64
+	MaxTransit time.Duration
 	// Arrived counts media packets arriving at the receiver, duplicates
 	// included; Unique the distinct sequence numbers among them; Padding
 	// the padding-only packets and RTX the retransmissions it got.
@@ -230,10 +239,18 @@ func (sc *StreamCount) count(pub, hop, rx *capture, clock float64, end time.Time
 	padSeq := map[uint16]bool{}
 	sentKey := map[uint16]key{}
 	var lastSent time.Time
+	// The hop's sequence numbers, extended (RFC 3550 A.1), to find the
+	// numbers it gave packets it never put on the wire.
+	var unwrap seqnum.Unwrapper
+	numbered := map[int64]bool{}
+	lowest, highest := int64(math.MaxInt64), int64(math.MinInt64)
 	for _, r := range hop.rtp {
 		if !r.Out || r.SSRC != sc.SSRC || !before(r.At) {
 			continue
 		}
+		ext := unwrap.Unwrap(r.Seq)
+		numbered[ext] = true
+		lowest, highest = min(lowest, ext), max(highest, ext)
 		if r.isPadding() {
 			sc.HopPadding++
 			padSeq[r.Seq] = true
@@ -245,6 +262,14 @@ func (sc *StreamCount) count(pub, hop, rx *capture, clock float64, end time.Time
 		lastSent = r.At
 	}
 	sc.HopSent = uint64(len(sentAt))
+	if highest >= lowest {
+		// A sender numbers packets before its transport takes them: with
+		// no path (ICE restarting, a relay allocation gone) the packets it
+		// numbered in the meantime never reach the wire. The report
+		// expects them (RFC 3550 A.3: the extended sequence number range)
+		// and counts them lost; so does the recount.
+		sc.HopUnsent = uint64(highest-lowest+1) - uint64(len(numbered))
+	}
 	// The receiver's media: arrivals, distinct numbers, jitter.
 	got := map[uint16]bool{}
 	var transits [][2]time.Time // arrival, sending of each matched packet
@@ -335,13 +360,21 @@ func (sc *StreamCount) count(pub, hop, rx *capture, clock float64, end time.Time
 			continue
 		}
 		if at.After(inFlightFrom) {
-			sc.InFlight++
-			inFlight[seq] = true
-			continue
+			if !end.IsZero() {
+				// The report's final read is known: what had not come by
+				// then is lost in the report however long its queue (a
+				// TURN/TCP relay's send buffer can hold seconds of media),
+				// and in the recount too.
+				sc.Queued++
+			} else {
+				sc.InFlight++
+				inFlight[seq] = true
+				continue
+			}
 		}
 		missing[k]++
 	}
-	sc.Lost = sc.HopSent - sc.InFlight - min(sc.Unique, sc.HopSent-sc.InFlight)
+	sc.Lost = sc.HopSent + sc.HopUnsent - sc.InFlight - min(sc.Unique, sc.HopSent+sc.HopUnsent-sc.InFlight)
 	// Retransmissions (RFC 4588 section 4: same timestamp, the original
 	// sequence number, OSN, in two extra payload bytes) on the receiver's
 	// RTX SSRC: the one whose packets fall among this stream's. Decrypted,

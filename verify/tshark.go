@@ -38,18 +38,35 @@ func runTshark(bin string, args []string) ([]byte, error) {
 // packets lists them comma-separated; each counts.
 func parseTshark(out []byte, self string) (map[tsharkKey]uint64, error) {
 	n := map[tsharkKey]uint64{}
+	type overTCP struct {
+		k   tsharkKey
+		seq string
+	}
+	seen := map[overTCP]bool{}
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for line := 1; sc.Scan(); line++ {
 		f := strings.Split(sc.Text(), "\t")
 		if len(f) < 2 || f[1] == "" {
 			continue
 		}
-		for _, s := range strings.Split(f[1], ",") {
+		var seqs []string
+		tcp := len(f) >= 4 && f[3] != ""
+		if len(f) >= 3 {
+			seqs = strings.Split(f[2], ",")
+		}
+		for i, s := range strings.Split(f[1], ",") {
 			v, err := strconv.ParseUint(strings.TrimPrefix(s, "0x"), 16, 32)
 			if err != nil {
 				return nil, fmt.Errorf("tshark output line %d: SSRC %q: %w", line, s, err)
 			}
-			n[tsharkKey{uint32(v), f[0] == self}]++
+			k := tsharkKey{uint32(v), f[0] == self}
+			if tcp && i < len(seqs) {
+				if seen[overTCP{k, seqs[i]}] {
+					continue
+				}
+				seen[overTCP{k, seqs[i]}] = true
+			}
+			n[k]++
 		}
 	}
 	return n, sc.Err()
@@ -75,7 +92,13 @@ func tsharkCheck(res *Result, caps map[string]*capture, hosts []string, opt Opti
 	var checked []string
 	for _, h := range hosts {
 		c := caps[h]
-		base := []string{"-r", c.path, "-o", "rtp.heuristic_rtp:TRUE", "-Y", "rtp.ssrc", "-T", "fields", "-e", "ip.src", "-e", "rtp.ssrc"}
+		// TURN over TCP: tshark's sequence analysis would not hand a
+		// retransmitted segment to the RTP dissector, though a segment
+		// lost on the way to the receiver arrives only as one; with it off
+		// every copy is decoded, and packets that came over TCP are
+		// counted once per sequence number (TCP delivers each byte once).
+		base := []string{"-r", c.path, "-o", "rtp.heuristic_rtp:TRUE", "-o", "tcp.analyze_sequence_numbers:FALSE",
+			"-Y", "rtp.ssrc", "-T", "fields", "-e", "ip.src", "-e", "rtp.ssrc", "-e", "rtp.seq", "-e", "tcp.srcport"}
 		out, err := runTshark(bin, base)
 		if err != nil {
 			return fmt.Errorf("tshark on %s: %w", c.path, err)

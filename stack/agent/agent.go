@@ -45,6 +45,10 @@ type Params struct {
 	// ICEServers and RelayOnly configure ICE.
 	ICEServers []webrtc.ICEServer
 	RelayOnly  bool
+	// MDNS hides the agent's host candidates behind .local names
+	// (draft-ietf-rtcweb-mdns-ice-candidates), one per PeerConnection
+	// (peer.Params.MDNSName).
+	MDNS bool
 	// Publish lists the clips to send, one track each.
 	Publish []*clip.Clip
 	// Simulcast, when set, is one more video track sent as simulcast
@@ -360,7 +364,7 @@ func (a *Agent) handle(ctx context.Context, m signaling.Message) error {
 		// An answerer sends simulcast too (a p2p peer who joined second):
 		// its layers need their MID and RID as much as an offerer's.
 		c.tagSimulcast()
-		return a.signal().Send(ctx, signaling.Message{Type: signaling.TypeAnswer, To: m.From, SDP: ans.SDP})
+		return a.signal().Send(ctx, signaling.Message{Type: signaling.TypeAnswer, To: m.From, SDP: c.PC.ConcealSDP(ans.SDP)})
 	case signaling.TypeAnswer:
 		c := a.existing(m.From)
 		if c == nil {
@@ -403,7 +407,7 @@ func (a *Agent) offer(ctx context.Context, remote string) error {
 	if err := c.PC.SetLocalDescription(o); err != nil {
 		return fmt.Errorf("set offer: %w", err)
 	}
-	return a.signal().Send(ctx, signaling.Message{Type: signaling.TypeOffer, To: remote, SDP: o.SDP})
+	return a.signal().Send(ctx, signaling.Message{Type: signaling.TypeOffer, To: remote, SDP: c.PC.ConcealSDP(o.SDP)})
 }
 
 func (a *Agent) existing(remote string) *Conn {
@@ -418,7 +422,18 @@ func (a *Agent) conn(ctx context.Context, remote string) (*Conn, error) {
 	if c := a.existing(remote); c != nil {
 		return c, nil
 	}
-	pc, err := peer.New(peer.Params{Net: a.p.Net, ICEServers: a.p.ICEServers, RelayOnly: a.p.RelayOnly, Codecs: a.p.Codecs, KeyLog: a.p.KeyLog, Virtual: a.p.Virtual})
+	pp := peer.Params{Net: a.p.Net, ICEServers: a.p.ICEServers, RelayOnly: a.p.RelayOnly, Codecs: a.p.Codecs, KeyLog: a.p.KeyLog, Virtual: a.p.Virtual}
+	if a.p.MDNS {
+		pp.MDNSName = peer.MDNSName(a.p.Room + "/" + a.p.Name + "/" + remote)
+	}
+	pp.OnMDNSLookup = func(name string, err error) {
+		if err != nil {
+			a.event("mdns-unresolved", remote+": "+name+": "+err.Error())
+			return
+		}
+		a.event("mdns-resolved", remote+": "+name)
+	}
+	pc, err := peer.New(pp)
 	if err != nil {
 		return nil, fmt.Errorf("agent %s: %w", a.p.Name, err)
 	}
@@ -433,7 +448,12 @@ func (a *Agent) conn(ctx context.Context, remote string) (*Conn, error) {
 		if ic == nil {
 			return
 		}
-		data, err := json.Marshal(ic.ToJSON())
+		ci, ok := pc.Conceal(ic.ToJSON())
+		if !ok {
+			a.event("mdns-not-exposed", remote+": a host candidate, for want of multicast on the host's network")
+			return
+		}
+		data, err := json.Marshal(ci)
 		if err != nil {
 			return
 		}

@@ -158,7 +158,7 @@ func (a *Agent) restartICE(ctx context.Context, remote string) error {
 		return fmt.Errorf("set offer: %w", err)
 	}
 	a.event("ice-restart", remote)
-	return a.signal().Send(ctx, signaling.Message{Type: signaling.TypeOffer, To: remote, SDP: o.SDP})
+	return a.signal().Send(ctx, signaling.Message{Type: signaling.TypeOffer, To: remote, SDP: c.PC.ConcealSDP(o.SDP)})
 }
 
 // restarter reports whether this end restarts ICE on its own: always

@@ -16,7 +16,7 @@ func (pc *PC) AddRemoteCandidate(c webrtc.ICECandidateInit) error {
 		pc.early = append(pc.early, c)
 		return nil
 	}
-	return pc.AddICECandidate(c)
+	return pc.addCandidate(c)
 }
 
 // FlushCandidates adds the candidates that came before the remote
@@ -25,7 +25,7 @@ func (pc *PC) FlushCandidates() error {
 	early := pc.early
 	pc.early = nil
 	for _, c := range early {
-		if err := pc.AddICECandidate(c); err != nil {
+		if err := pc.addCandidate(c); err != nil {
 			return fmt.Errorf("early candidate: %w", err)
 		}
 	}

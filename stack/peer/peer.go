@@ -44,6 +44,15 @@ type Params struct {
 	// log format (SSLKEYLOGFILE), so Wireshark can decrypt the DTLS of a
 	// capture. It must be safe for concurrent use.
 	KeyLog io.Writer
+	// MDNSName, when set, hides the PC's host candidates behind this
+	// .local name (draft-ietf-rtcweb-mdns-ice-candidates; MDNSName makes
+	// one): PC.Conceal rewrites what is signaled, and the PC answers
+	// multicast DNS queries for the name on its host's LAN. Every PC
+	// resolves remote .local candidates, whether or not it has a name.
+	MDNSName string
+	// OnMDNSLookup, when set, is told how each resolution of a remote
+	// .local candidate ended (err nil: resolved).
+	OnMDNSLookup func(name string, err error)
 	// Virtual says the PeerConnection runs in virtual time (a synctest
 	// bubble), where events at one instant run in any order: its timers
 	// then take the periods derived in package phase, and its DTLS
@@ -74,6 +83,7 @@ type PC struct {
 	wire      *wire
 	fold      *rtxFold                  // see Read
 	early     []webrtc.ICECandidateInit // see AddRemoteCandidate
+	mdns      *mdnsState                // mdns.go
 }
 
 // Estimate returns the send-side bandwidth estimate in bits per second,
@@ -166,7 +176,7 @@ func New(p Params) (*PC, error) {
 	}
 	select {
 	case g := <-getter:
-		out := &PC{PeerConnection: pc, Stats: g, tags: tg, wire: wr}
+		out := &PC{PeerConnection: pc, Stats: g, tags: tg, wire: wr, mdns: newMDNS(p)}
 		select {
 		case out.fold = <-folds:
 		default:

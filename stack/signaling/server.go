@@ -30,8 +30,13 @@ type Server struct {
 	crashed bool
 	// OnRelay, when set before serving, sees every message the server
 	// relays (offer, answer, candidate, with From set): what a signaling
-	// server learns of its clients (the runner's privacy section).
+	// server learns of its clients (the runner's privacy section). A
+	// message the MDNS mode dropped or cut comes first as received, with
+	// To empty (the server learnt it; nobody else did).
 	OnRelay func(Message)
+	// MDNS, when set before serving, is how the server treats .local
+	// ICE candidates (mdns.go).
+	MDNS MDNSMode
 }
 
 type client struct {
@@ -210,6 +215,17 @@ func (s *Server) relay(room string, m Message) error {
 	if to == nil {
 		return fmt.Errorf("%s to %q: %w", m.Type, m.To, ErrNoPeer)
 	}
+	out, ok, err := s.MDNS.screen(m)
+	if s.OnRelay != nil && (!ok || out.SDP != m.SDP) {
+		// What the server learnt and did not pass on: To cleared.
+		dropped := m
+		dropped.To = ""
+		s.OnRelay(dropped)
+	}
+	if !ok {
+		return err
+	}
+	m = out
 	if s.OnRelay != nil {
 		s.OnRelay(m)
 	}

@@ -28,7 +28,7 @@ func TestUsageErrors(t *testing.T) {
 		{"unknown command far from any", []string{"frobnicate"}, []string{`unknown command "frobnicate" (commands: `}},
 		{"unknown subcommand", []string{"netem", "chek"}, []string{`rtclab: unknown command "chek" for "rtclab netem"; did you mean "check"? (commands: check; see 'rtclab netem --help')`}},
 		{"flag value typo", []string{"run", "--clock", "virtul"}, []string{`--clock "virtul": allowed values are virtual, real; did you mean "virtual"?`}},
-		{"ice value typo", []string{"matrix", "--ice", "stun,relay-onyl"}, []string{`--ice "relay-onyl": allowed host-only, stun, stun-turn, relay-only; did you mean "relay-only"?`}},
+		{"ice value typo", []string{"matrix", "--ice", "stun,relay-onyl"}, []string{`--ice "relay-onyl": allowed host-only, stun, stun-turn, relay-only, mdns, mdns-lan, mdns-lan-strip; did you mean "relay-only"?`}},
 		{"seed 0", []string{"run", "--seed", "0"}, []string{"--seed 0: must be >= 1"}},
 		{"unknown flag, one prefix", []string{"run", "--bogus"}, []string{"rtclab: unknown flag: --bogus (see 'rtclab run --help')"}},
 		{"out cannot be created", []string{"run", "--out", "/proc/rtclab-test/x"}, []string{"--out /proc/rtclab-test/x: cannot create the folder"}},

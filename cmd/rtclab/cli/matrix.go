@@ -35,6 +35,12 @@ iceTransportPolicy relay). By default the rows and columns are the 7 NAT
 presets (` + strings.Join(natNames(), ", ") + `),
 so 7 x 7 x 4 = 196 cells, each ` + matrix.DefaultDuration.String() + ` of scenario time in virtual time.
 
+The mDNS slice (--ice mdns,mdns-lan,mdns-lan-strip; not in the default
+run) shows which pairs still connect directly when both peers hide their
+host candidates behind .local names: mdns (each peer on its own LAN),
+mdns-lan (both behind one NAT; the diagonal only), mdns-lan-strip (one
+LAN, and the signaling server strips .local candidates).
+
 Every cell records whether it connected, how fast, the selected pair, the
 candidates gathered per type and the connectivity checks sent, and is
 compared with what RFC 4787 and RFC 8445 say must happen (see report.html
@@ -165,9 +171,9 @@ unexpected cell, 2 unusable input (nothing is run).`,
 }
 
 func iceNames() string {
-	s := make([]string, len(matrix.ICEConfigs))
-	for i, c := range matrix.ICEConfigs {
-		s[i] = string(c)
+	var s []string
+	for _, c := range append(slices.Clone(matrix.ICEConfigs), matrix.MDNSConfigs...) {
+		s = append(s, string(c))
 	}
 	return strings.Join(s, ", ")
 }

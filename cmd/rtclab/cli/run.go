@@ -58,9 +58,11 @@ stack (signaling, STUN/TURN, SFU) and the simulated participants, measure,
 and write report.json, report.html, junit.xml, events.jsonl and PNG plots.
 
 A SCENARIO is a YAML file, a directory of them (every *.yaml in it), the
-name of a built-in scenario, or "rfc8867" for the built-in RFC 8867 test
-cases. With several scenarios each gets its own directory in --out, and
-summary.json and index.html sum them up. Without one,
+name of a built-in scenario, "rfc8867" for the built-in RFC 8867 test
+cases, or "privacy" for the privacy set (what each party of a call learns:
+relay_only, mDNS, .local-stripping signaling, TURN, the SFU). With
+several scenarios each gets its own directory in --out, and summary.json
+and index.html sum them up. Without one,
 the built-in "` + scenarios.DefaultScenario + `" runs.
 
 Built-in scenarios: ` + joinNames(scenarios.BuiltinNames()) + `

@@ -60,16 +60,17 @@ purpose addresses (answering 403), and to its own ports, unless
 lets chosen ranges through. 'rtclab conform' checks all of it.
 
 Support history (docs/serve.md): the same HTTP port serves a console
-(/console) and an API (/api/v1/*) over a SQLite file (--db). Support staff
-make invites (a link for a customer: label, expiry, uses) and search the
-results customers' browsers and 'rtclab diagnose --upload' post there.
-Both need the admin token (--admin-token or $RTCLAB_ADMIN_TOKEN; without
-either a random one is printed once); a result posted with an invite is
-visible only to the admin. An invite's link opens the browser test page
-(/t/<token>, docs/testpage.md): the diagnosis in the customer's browser,
-its result posted as it goes. Results are deleted after --retention
-(90d); --webhook is told of each new complete result. --db none turns it
-off.
+(/console) and an API (/api/v1/*) over a SQLite file or a postgres://
+URL (--db). Support staff make invites (a link for a customer: label,
+expiry, uses) and search the results customers' browsers and 'rtclab
+diagnose --upload' post there. Making invites and reading results need
+the admin token (--admin-token or $RTCLAB_ADMIN_TOKEN; without either a
+random one is printed once); an invite only lets its holder post
+results, which only the admin can read. An invite's link opens the
+browser test page (/t/<token>, docs/testpage.md): the diagnosis in the
+customer's browser, its result posted as it goes. Results are deleted
+after --retention (90d); --webhook is told of each new complete result.
+--db none turns it off.
 
 Without --cert/--key, TURN over TLS uses a self-signed certificate that the
 config endpoint publishes. It runs until Ctrl-C (or for --for).

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -23,7 +24,7 @@ type historyFlags struct {
 }
 
 func (h *historyFlags) register(f *pflag.FlagSet) {
-	f.StringVar(&h.db, "db", "", "history database, a SQLite file (default $XDG_STATE_HOME/rtclab/history.db, else ~/.local/state/rtclab/history.db; 'none': no history, console or invites)")
+	f.StringVar(&h.db, "db", "", "history database: a SQLite file (default $XDG_STATE_HOME/rtclab/history.db, else ~/.local/state/rtclab/history.db), a postgres:// URL, or 'none' (no history, console or invites)")
 	f.StringVar(&h.adminToken, "admin-token", "", "token for the console and the admin API, 16+ characters (default $RTCLAB_ADMIN_TOKEN, else a random one printed once)")
 	f.StringVar(&h.retention, "retention", "90d", "delete results older than this (e.g. 30d, 720h; 0 keeps them forever)")
 	f.StringVar(&h.webhook, "webhook", "", "POST each new complete result as JSON to this http(s) URL (5 s timeout, 3 tries)")
@@ -86,7 +87,11 @@ func (h *historyFlags) open(ctx context.Context, stderr io.Writer, logger *slog.
 	s.store, err = history.Open(ctx, path, history.WithRetention(retention))
 	if err != nil {
 		s.close(stderr)
-		return nil, usagef("serve: --db %s: %v", path, strings.TrimPrefix(err.Error(), "history: "))
+		shown := path
+		if u, perr := url.Parse(path); perr == nil && history.IsPostgres(path) {
+			shown = u.Redacted() // never print a database password
+		}
+		return nil, usagef("serve: --db %s: %v", shown, strings.TrimPrefix(strings.TrimPrefix(err.Error(), "history: "), shown+": "))
 	}
 	rate := h.resultRate
 	if rate == 0 {
@@ -97,9 +102,13 @@ func (h *historyFlags) open(ctx context.Context, stderr io.Writer, logger *slog.
 		s.close(stderr)
 		return nil, &UsageError{Err: err}
 	}
-	if _, err := s.store.Prune(ctx); err != nil {
+	n, err := s.store.Prune(ctx)
+	if err != nil {
 		s.close(stderr)
 		return nil, fmt.Errorf("serve: %w", err)
+	}
+	if n > 0 {
+		fmt.Fprintf(stderr, "rtclab serve: deleted %d results older than --retention %s\n", n, h.retention)
 	}
 	return s, nil
 }

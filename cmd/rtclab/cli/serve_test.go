@@ -30,7 +30,7 @@ func TestServeBadInput(t *testing.T) {
 		{[]string{"serve", "--ip", "127.0.0.1", "--retention", "3 months"}, "--retention \"3 months\": want a duration such as 90d"},
 		{[]string{"serve", "--ip", "127.0.0.1", "--admin-token", "short"}, "--admin-token: want at least 16 characters"},
 		{[]string{"serve", "--ip", "127.0.0.1", "--webhook", "ftp://hooks.example"}, "--webhook \"ftp://hooks.example\": want an http:// or https:// URL"},
-		{[]string{"serve", "--ip", "127.0.0.1", "--db", "postgres://db.example/rtclab"}, "postgres:// databases are not supported"},
+		{[]string{"serve", "--ip", "127.0.0.1", "--db", "postgres://rtclab:secret@127.0.0.1:1/rtclab"}, "--db postgres://rtclab:xxxxx@127.0.0.1:1/rtclab: "},
 		{[]string{"serve", "--ip", "127.0.0.1", "--db", "/proc/rtclab/history.db"}, "--db /proc/rtclab/history.db"},
 		{[]string{"serve", "--ip", "127.0.0.1", "--db", "none", "--webhook", "http://127.0.0.1:9"}, "need a history"},
 		{[]string{"serve", "--ip", "127.0.0.1", "--db", dir + "/h.db", "--result-rate", "-1"}, "--result-rate -1: want 0 or more"},

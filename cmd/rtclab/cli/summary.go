@@ -101,7 +101,7 @@ func fixedValues(values ...string) cobra.CompletionFunc {
 // completeScenarios completes built-in scenario names, and files.
 func completeScenarios(_ *cobra.Command, _ []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
 	var out []string
-	for _, n := range append(scenarios.BuiltinNames(), scenarios.RFC8867) {
+	for _, n := range append(scenarios.BuiltinNames(), scenarios.RFC8867, scenarios.Privacy) {
 		if strings.HasPrefix(n, prefix) {
 			out = append(out, n)
 		}
