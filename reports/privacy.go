@@ -82,8 +82,9 @@ type PrivacyHop struct {
 	// the key frame bit and the start code 9d 01 2a (RFC 6386 section
 	// 9.1). Ciphertext matches by chance about once in 2^29 packets.
 	Keyframes int `json:"keyframes"`
-	// KeyframesTried is how many keyframes were reassembled from the
-	// hop's packets (at most 4) and given to a VP8 decoder.
+	// KeyframesTried is how many keyframes reassembled from the hop's
+	// packets were given to a VP8 decoder: the first 4, until one decoded
+	// to the sender's picture.
 	KeyframesTried int `json:"keyframes_tried"`
 	// KeyframesDecoded is how many of those decoded to the sender's
 	// picture (luma PSNR of at least 30 dB against the published clip's
@@ -129,7 +130,7 @@ func writePrivacy(b *bytes.Buffer, p *Privacy) {
 	}
 	t.writeTo(b)
 	for _, h := range p.Hops {
-		fmt.Fprintf(b, "  media at %s: %s (%d VP8 packets, %d parse as keyframes, %d of %d keyframes decoded to the sender's picture)\n",
+		fmt.Fprintf(b, "  media at %s: %s (%d VP8 packets, %d parse as keyframes, %d of %d keyframes tried decoded to the sender's picture)\n",
 			h.Hop, readableText(h.Readable), h.VideoPackets, h.Keyframes, h.KeyframesDecoded, h.KeyframesTried)
 	}
 	if len(p.ClearExtensions) > 0 {

@@ -358,10 +358,11 @@ func (w *privacyWatch) report() *reports.Privacy {
 			continue
 		}
 		h := reports.PrivacyHop{Hop: name, VideoPackets: hp.video, Keyframes: hp.keyframes}
-		for _, f := range hp.frames.kept {
+		for _, f := range hp.frames.kept { // one readable keyframe is proof enough
 			h.KeyframesTried++
 			if _, match := w.source.readable(f); match {
 				h.KeyframesDecoded++
+				break
 			}
 		}
 		h.Readable = h.KeyframesDecoded > 0

@@ -95,32 +95,39 @@ func decodeVP8(frame []byte) (*image.YCbCr, error) {
 	return d.DecodeFrame()
 }
 
-// sourcePictures decodes the keyframes of the published VP8 clips, once,
-// when a hop's keyframe first decodes.
+// sourcePictures are the keyframes of the published VP8 clips, decoded
+// one at a time as a comparison needs them (the plaintext of a call's
+// first keyframe is usually the first clip's first), kept for the next.
 type sourcePictures struct {
-	clips   []*clip.Clip
-	decoded bool
-	pics    []*image.YCbCr
+	clips []*clip.Clip
+	pics  []*image.YCbCr
+	clip  int          // the clip the next keyframe is decoded from
+	play  *clip.Player // its player; nil before its first frame
+	left  int          // frames of it not read yet
 }
 
-func (s *sourcePictures) all() []*image.YCbCr {
-	if s.decoded {
-		return s.pics
-	}
-	s.decoded = true
-	for _, c := range s.clips {
-		p := c.Player()
-		for range c.Frames() {
-			f := p.NextFrame()
+// nextPicture decodes the next keyframe of the clips, or returns nil
+// when every one was.
+func (s *sourcePictures) nextPicture() *image.YCbCr {
+	for s.clip < len(s.clips) {
+		c := s.clips[s.clip]
+		if s.play == nil {
+			s.play, s.left = c.Player(), c.Frames()
+		}
+		for s.left > 0 {
+			s.left--
+			f := s.play.NextFrame()
 			if !c.Keyframe(f.Index) {
 				continue
 			}
 			if img, err := decodeVP8(f.Sample.Data); err == nil {
 				s.pics = append(s.pics, img)
+				return img
 			}
 		}
+		s.clip, s.play = s.clip+1, nil
 	}
-	return s.pics
+	return nil
 }
 
 // readable decodes a hop's keyframe and reports whether it decoded and
@@ -130,7 +137,12 @@ func (s *sourcePictures) readable(frame []byte) (decoded, matches bool) {
 	if err != nil {
 		return false, false
 	}
-	for _, src := range s.all() {
+	for _, src := range s.pics {
+		if lumaPSNR(img, src) >= matchPSNR {
+			return true, true
+		}
+	}
+	for src := s.nextPicture(); src != nil; src = s.nextPicture() {
 		if lumaPSNR(img, src) >= matchPSNR {
 			return true, true
 		}
