@@ -106,7 +106,7 @@ func (s *Scenario) validateE2EE(root *yaml.Node) []error {
 		}
 	}
 	if len(with) > 0 && len(without) > 0 {
-		bad(fmt.Sprintf("%s use e2ee but %s do not: give everyone an e2ee key (a participant without the key is one with another key)", strings.Join(with, ", "), strings.Join(without, ", ")), "participants")
+		bad(fmt.Sprintf("e2ee is set for %s but not for %s: give everyone an e2ee key (a participant without the key is one with another key)", strings.Join(with, ", "), strings.Join(without, ", ")), "participants")
 	}
 	return errs
 }

@@ -82,7 +82,7 @@ func TestParseErrors(t *testing.T) {
 		{"e2ee with vp9", strings.Replace(valid, "    publish: [audio]", "    publish: [audio, video]\n    video: vp9\n    e2ee: {key: k}", 1),
 			[]string{`t.yaml:8: participants[0].e2ee: e2ee leaves in clear only what an SFU needs of vp8 and opus; vp9 video is not supported`}},
 		{"e2ee for some only", valid + "  - {name: bob, publish: [video], e2ee: {key: k}}\n",
-			[]string{`participants: bob use e2ee but alice do not`}},
+			[]string{`participants: e2ee is set for bob but not for alice`}},
 		{"e2ee key id shared", strings.Replace(valid, "    publish: [audio]", "    publish: [audio]\n    e2ee: {key: k, key_id: 1}", 1) + "  - {name: bob, publish: [video], e2ee: {key: k}}\n",
 			[]string{`t.yaml:9: participants[1].e2ee.key_id: key_id 1 is alice's too, with the same key`}},
 		{"e2ee key id too big", strings.Replace(valid, "    publish: [audio]", "    publish: [audio]\n    e2ee: {key: k, key_id: 4294967296}", 1),
