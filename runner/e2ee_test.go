@@ -114,3 +114,31 @@ func TestE2EEBuiltin(t *testing.T) {
 		t.Errorf("SFU hop %+v: want keyframes forwarded and tried, none readable", h)
 	}
 }
+
+// With e2ee the SFU still answers keyframe requests: keyframe-recovery's
+// 2 s loss burst breaks bob's picture, his PLIs reach alice through the
+// SFU, and the keyframe she sends (sealed, its header in clear) brings
+// the picture back within the scenario's bounds.
+func TestE2EEKeyframeRecovery(t *testing.T) {
+	s := mustLoad(t, "keyframe-recovery")
+	for i := range s.Participants {
+		kid := uint64(i)
+		s.Participants[i].E2EE = &scenarios.E2EE{Key: "one key", KeyID: &kid, Suite: 0x0004}
+	}
+	rep, err := runVirtual(t, s, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range rep.Checks {
+		if c.Verdict != analysis.Pass {
+			t.Errorf("check %s: %s (value %v)", c.Name, c.Verdict, c.Value)
+		}
+	}
+	v := stream(t, rep, "alice", "bob", "video")
+	if v.PLICount == 0 || v.Video.KeyframeLatencyMS == nil || v.Video.FramesShown < 400 {
+		t.Errorf("alice->bob: %d PLIs, keyframe latency %v, %d frames shown", v.PLICount, v.Video.KeyframeLatencyMS, v.Video.FramesShown)
+	}
+	if h, ok := privacyHop(rep, scenarios.SFUHost); !ok || h.Readable {
+		t.Errorf("SFU hop %+v: want not readable", h)
+	}
+}
