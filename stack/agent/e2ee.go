@@ -119,7 +119,13 @@ func (s *sealer) seal(mimeType string, frame []byte) ([]byte, error) {
 type opener struct {
 	secret []byte
 	ctx    *sframe.Context
+	kids   int // keys derived so far
 }
+
+// maxKIDs bounds the keys a receiver derives for KIDs frames announce:
+// far more senders than a room holds, far fewer than a stream of made-up
+// KIDs would have it derive.
+const maxKIDs = 256
 
 func newOpener(e *E2EE) (*opener, error) {
 	ctx, err := sframe.NewContext(e.suite())
@@ -139,6 +145,10 @@ func (o *opener) open(mimeType string, frame []byte) ([]byte, error) {
 		return nil, fmt.Errorf("e2ee: %w", err)
 	}
 	if !o.ctx.HasKey(kid) {
+		if o.kids >= maxKIDs {
+			return nil, fmt.Errorf("e2ee: KID %d: already %d senders' keys", kid, o.kids)
+		}
+		o.kids++
 		key, err := SenderKey(o.secret, kid)
 		if err != nil {
 			return nil, err
