@@ -97,7 +97,7 @@ func TestE2EERelayP2P(t *testing.T) {
 // hears alice, eve (another key) gets nothing, and the SFU decoded none
 // of the keyframes it forwarded.
 func TestE2EEBuiltin(t *testing.T) {
-	rep, err := runVirtual(t, mustLoad(t, "e2ee-sfu"), Options{})
+	rep, err := runVirtual(t, mustLoad(t, "privacy/e2ee-sfu"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
