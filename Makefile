@@ -43,7 +43,8 @@ FUZZ_TARGETS := \
 	./stack/testpeer:FuzzOffer \
 	./seqnum:FuzzExtend \
 	./verify:FuzzReadPcap \
-	./verify:FuzzParseTshark
+	./verify:FuzzParseTshark \
+	./stack/sframe:FuzzDecrypt
 FUZZTIME ?= 3s
 FUZZTIME_LONG ?= 10m
 

@@ -83,7 +83,7 @@ func TestPrivacySection(t *testing.T) {
 	}
 	js.Write(bytes.Join(bytes.Fields(data), nil))
 	for _, want := range []string{"Privacy (what each party saw)", "bob (relay)", "candidate, packet", "turn-allocation",
-		"media at turn: not readable (ciphertext) (361 VP8 packets, 0 parse as keyframes)", "in clear: urn:ietf:params:rtp-hdrext:ssrc-audio-level"} {
+		"media at turn: not readable (ciphertext) (361 VP8 packets, 0 parse as keyframes, 0 of 0 keyframes tried decoded to the sender's picture)", "in clear: urn:ietf:params:rtp-hdrext:ssrc-audio-level"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("text has no %q:\n%s", want, text.String())
 		}
@@ -93,7 +93,7 @@ func TestPrivacySection(t *testing.T) {
 			t.Errorf("page has no %q", want)
 		}
 	}
-	for _, want := range []string{`"privacy":{"parties":[`, `"via":["candidate","packet"]`, `"clear_header_extensions":[`, `"relay":true`} {
+	for _, want := range []string{`"privacy":{"parties":[`, `"via":["candidate","packet"]`, `"clear_header_extensions":[`, `"relay":true`, `"keyframes_tried":0`, `"keyframes_decoded":0`} {
 		if !strings.Contains(js.String(), want) {
 			t.Errorf("JSON has no %s", want)
 		}

@@ -164,6 +164,11 @@ func TestPrivacySet(t *testing.T) {
 				if !ok || !h.Readable || h.Keyframes == 0 {
 					t.Errorf("sfu hop %+v: want readable keyframes", h)
 				}
+			case "e2ee-sfu":
+				// TestE2EEBuiltin checks the rest (layers, eve).
+				if h, ok := privacyHop(rep, scenarios.SFUHost); !ok || h.Readable || h.KeyframesTried == 0 {
+					t.Errorf("sfu hop %+v: want keyframes tried, none readable", h)
+				}
 			default:
 				t.Errorf("no expectations for %s", name)
 			}

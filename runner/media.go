@@ -171,6 +171,11 @@ func keyframeLatency(plis []time.Time, frames []agent.Frame) (time.Duration, boo
 // mouth-to-ear delay, the RFC 3550 jitter and the loss after repair.
 func (r *run) audioStats(st *streamTrack, out reports.Stream, logs streamLogs, rec analysis.Reception) *reports.AudioStream {
 	const frameDur = 20 * time.Millisecond
+	if st.rx.Undecrypted() > 0 {
+		// A frame end-to-end encryption could not open never reached
+		// the decoder: the listener heard it as lost.
+		rec = analysis.Receive(heard(logs.arrivals, st.rx.Frames()), logs.hop)
+	}
 	a := &reports.AudioStream{
 		PacketsLost: uint64(rec.Lost), LatePackets: uint64(rec.Late), ConcealmentEvents: rec.LossRuns,
 		LongestGapMS: ms(time.Duration(rec.LongestRun) * frameDur),
@@ -188,6 +193,25 @@ func (r *run) audioStats(st *streamTrack, out reports.Stream, logs streamLogs, r
 	a.MouthToEarMS = round(ms(e.Delay), 1)
 	a.R, a.MOS = round(e.R, 2), round(e.MOS, 2)
 	return a
+}
+
+// heard returns the arrivals whose frame was decoded: without the
+// packets of frames that were not (an Opus frame is one packet, known by
+// its RTP timestamp).
+func heard(arrivals []analysis.Packet, frames []agent.Frame) []analysis.Packet {
+	lost := map[uint32]bool{}
+	for _, f := range frames {
+		if !f.Decodable {
+			lost[f.Timestamp] = true
+		}
+	}
+	out := make([]analysis.Packet, 0, len(arrivals))
+	for _, p := range arrivals {
+		if !lost[p.Timestamp] {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // playSpan is when the stream st should have played: from the last hop's

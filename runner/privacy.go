@@ -17,6 +17,7 @@ import (
 	"github.com/rtclab/rtclab/netem"
 	"github.com/rtclab/rtclab/reports"
 	"github.com/rtclab/rtclab/scenarios"
+	"github.com/rtclab/rtclab/stack/clip"
 	"github.com/rtclab/rtclab/stack/signaling"
 )
 
@@ -33,6 +34,7 @@ type privacyWatch struct {
 	extmap map[int]string       // extmap ID -> URI from the SDPs
 	clear  map[int]bool         // extension IDs seen at the TURN server's host
 	hops   map[string]*mediaHop // "turn", "sfu"
+	source sourcePictures       // the published VP8 clips' keyframes
 }
 
 // seenKey is who saw whose address: ip, or name when the address is not
@@ -45,7 +47,10 @@ type seenKey struct {
 	relay        bool
 }
 
-type mediaHop struct{ video, keyframes int }
+type mediaHop struct {
+	video, keyframes int
+	frames           hopFrames // keyframes reassembled for the decode
+}
 
 const signalingParty = "signaling"
 
@@ -166,11 +171,11 @@ func (w *privacyWatch) rtp(b []byte) {
 		w.clear[int(id)] = true
 	}
 	if w.vp8[h.PayloadType] {
-		w.count(scenarios.TURNHost, b[n:])
+		w.count(scenarios.TURNHost, &h, b[n:])
 	}
 }
 
-func (w *privacyWatch) count(at string, payload []byte) {
+func (w *privacyWatch) count(at string, hdr *rtp.Header, payload []byte) {
 	hp := w.hops[at]
 	if hp == nil {
 		hp = &mediaHop{}
@@ -179,6 +184,19 @@ func (w *privacyWatch) count(at string, payload []byte) {
 	hp.video++
 	if vp8Keyframe(payload) {
 		hp.keyframes++
+	}
+	hp.frames.vp8Packet(hdr, payload)
+}
+
+// published adds the VP8 clips a participant sends, whose keyframes a
+// hop's decoded keyframes are compared with.
+func (w *privacyWatch) published(clips ...*clip.Clip) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, c := range clips {
+		if strings.EqualFold(c.MimeType(), webrtc.MimeTypeVP8) && !slices.Contains(w.source.clips, c) {
+			w.source.clips = append(w.source.clips, c)
+		}
 	}
 }
 
@@ -189,7 +207,7 @@ func (w *privacyWatch) decrypted(_, mimeType string, pkt *rtp.Packet) {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.count(scenarios.SFUHost, pkt.Payload)
+	w.count(scenarios.SFUHost, &pkt.Header, pkt.Payload)
 }
 
 // vp8Keyframe reports whether an RTP payload starts a VP8 key frame: the
@@ -339,7 +357,16 @@ func (w *privacyWatch) report() *reports.Privacy {
 		if hp.video == 0 {
 			continue
 		}
-		out.Hops = append(out.Hops, reports.PrivacyHop{Hop: name, VideoPackets: hp.video, Keyframes: hp.keyframes, Readable: hp.keyframes > 0})
+		h := reports.PrivacyHop{Hop: name, VideoPackets: hp.video, Keyframes: hp.keyframes}
+		for _, f := range hp.frames.kept { // one readable keyframe is proof enough
+			h.KeyframesTried++
+			if _, match := w.source.readable(f); match {
+				h.KeyframesDecoded++
+				break
+			}
+		}
+		h.Readable = h.KeyframesDecoded > 0
+		out.Hops = append(out.Hops, h)
 	}
 	slices.SortFunc(out.Hops, func(a, b reports.PrivacyHop) int { return cmp.Compare(a.Hop, b.Hop) })
 	for id := range w.clear {

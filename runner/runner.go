@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -265,6 +266,7 @@ func (r *run) exec(parent context.Context) (err error) {
 			return err
 		}
 		pub, simulcast := publishedClips(p, clips)
+		r.privacy.published(slices.Concat(pub, simulcast)...)
 		name := p.Name
 		ar := &agentRun{p: p, host: h, start: time.Now()}
 		a, err := agent.Start(ctx, agent.Params{
@@ -277,6 +279,7 @@ func (r *run) exec(parent context.Context) (err error) {
 			Rejoin:  len(s.Timeline) > 0, // a call without faults runs as before
 			Virtual: r.opt.Clock == ClockVirtual,
 			OnEvent: func(kind, detail string) { r.event(name, kind, detail) },
+			E2EE:    agentE2EE(p.E2EE),
 		})
 		if err != nil {
 			return err
@@ -481,6 +484,14 @@ var clipFiles = map[string]string{
 	"simulcast/q": "testdata/clips/video-vp8-q.ivf",
 	"simulcast/h": "testdata/clips/video-vp8-h.ivf",
 	"simulcast/f": "testdata/clips/video-vp8.ivf",
+}
+
+// agentE2EE is a participant's e2ee option as the agent takes it.
+func agentE2EE(e *scenarios.E2EE) *agent.E2EE {
+	if e == nil {
+		return nil
+	}
+	return &agent.E2EE{Secret: []byte(e.Key), KID: *e.KeyID, Suite: e.Suite}
 }
 
 func openClips() (map[string]*clip.Clip, error) {

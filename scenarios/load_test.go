@@ -33,7 +33,7 @@ func TestParseErrors(t *testing.T) {
 		want       []string
 	}{
 		{"unknown field", strings.Replace(valid, "    nat: symmetric", "    nat: symmetric\n    colour: red", 1),
-			[]string{"t.yaml:6: participants[0].colour: unknown field \"colour\" (allowed: name, nat, firewall, publish, video, simulcast, codecs, lan, mdns, uplink, downlink)"}},
+			[]string{"t.yaml:6: participants[0].colour: unknown field \"colour\" (allowed: name, nat, firewall, publish, video, simulcast, codecs, lan, mdns, uplink, downlink, e2ee)"}},
 		{"bad nat", strings.Replace(valid, "symmetric", "cone", 1),
 			[]string{"t.yaml:5: participants[0].nat: unknown NAT \"cone\" (allowed: open, full-cone"}},
 		{"negative loss", strings.Replace(valid, "3%", "-3%", 1),
@@ -63,7 +63,7 @@ func TestParseErrors(t *testing.T) {
 		{"yaml syntax", "name: [unclosed\n", []string{"t.yaml:"}},
 		{"empty", "", []string{"t.yaml: the file is empty"}},
 		{"unknown field under its own path", strings.Replace(valid, "downlink:", "downlnk:", 1),
-			[]string{`t.yaml:7: participants[0].downlnk: unknown field "downlnk" (allowed: name, nat, firewall, publish, video, simulcast, codecs, lan, mdns, uplink, downlink); did you mean "downlink"?`}},
+			[]string{`t.yaml:7: participants[0].downlnk: unknown field "downlnk" (allowed: name, nat, firewall, publish, video, simulcast, codecs, lan, mdns, uplink, downlink, e2ee); did you mean "downlink"?`}},
 		{"NAT typo", strings.Replace(valid, "symmetric", "symetric", 1),
 			[]string{`t.yaml:5: participants[0].nat: unknown NAT "symetric" (allowed: open, full-cone, restricted-cone, port-restricted-cone, symmetric, double-nat, udp-blocked, or a mapping with mapping/filtering); did you mean "symmetric"?`}},
 		{"signaling mdns mode typo", valid + "servers:\n  signaling:\n    mdns: strp\n",
@@ -77,6 +77,16 @@ func TestParseErrors(t *testing.T) {
 			[]string{`t.yaml:6: participants[0].mdns: mdns applies to calls (sfu, p2p), not the flows topology`}},
 		{"metric typo", valid + "expect:\n  - metric: loss_fractoin\n    max: 1%\n",
 			[]string{`did you mean "loss_fraction"?`}},
+		{"e2ee without key", strings.Replace(valid, "    publish: [audio]", "    publish: [audio]\n    e2ee: {cipher: aes_128_gcm}", 1),
+			[]string{`t.yaml:7: participants[0].e2ee.key: key is required`, `t.yaml:7: participants[0].e2ee.cipher: unknown cipher "aes_128_gcm" (allowed: aes_128_ctr_hmac_sha256_80, aes_128_ctr_hmac_sha256_64, aes_128_ctr_hmac_sha256_32, aes_128_gcm_sha256_128, aes_256_gcm_sha512_128)`}},
+		{"e2ee with vp9", strings.Replace(valid, "    publish: [audio]", "    publish: [audio, video]\n    video: vp9\n    e2ee: {key: k}", 1),
+			[]string{`t.yaml:8: participants[0].e2ee: e2ee leaves in clear only what an SFU needs of vp8 and opus; vp9 video is not supported`}},
+		{"e2ee for some only", valid + "  - {name: bob, publish: [video], e2ee: {key: k}}\n",
+			[]string{`participants: e2ee is set for bob but not for alice`}},
+		{"e2ee key id shared", strings.Replace(valid, "    publish: [audio]", "    publish: [audio]\n    e2ee: {key: k, key_id: 1}", 1) + "  - {name: bob, publish: [video], e2ee: {key: k}}\n",
+			[]string{`t.yaml:9: participants[1].e2ee.key_id: key_id 1 is alice's too, with the same key`}},
+		{"e2ee key id too big", strings.Replace(valid, "    publish: [audio]", "    publish: [audio]\n    e2ee: {key: k, key_id: 4294967296}", 1),
+			[]string{`participants[0].e2ee.key_id: key_id 4294967296 is outside 0..4294967295`}},
 		{"syntax error on its line", strings.Replace(valid, "    nat:", "   nat:", 1),
 			[]string{"t.yaml:5: did not find expected '-' indicator"}},
 	}
@@ -117,5 +127,18 @@ func TestBuiltinsLoad(t *testing.T) {
 		if _, err := Load(name); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// e2ee's defaults: a key ID per position, AES-GCM.
+func TestParseE2EE(t *testing.T) {
+	y := valid + "    e2ee: {key: secret}\n  - {name: bob, publish: [video], e2ee: {key: secret, cipher: AES_128_CTR_HMAC_SHA256_80}}\n"
+	s, err := Parse("t.yaml", []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := s.Participants[0].E2EE, s.Participants[1].E2EE
+	if *a.KeyID != 0 || *b.KeyID != 1 || a.Suite != 0x0004 || b.Suite != 0x0001 || b.Cipher != "aes_128_ctr_hmac_sha256_80" {
+		t.Errorf("parsed %+v %+v", a, b)
 	}
 }

@@ -118,6 +118,8 @@ type Participant struct {
 	// Uplink and Downlink impair its access link.
 	Uplink   Link `yaml:"uplink"`
 	Downlink Link `yaml:"downlink"`
+	// E2EE, when set, encrypts its media end to end with SFrame (e2ee.go).
+	E2EE *E2EE `yaml:"e2ee"`
 
 	// Resolved and Schedule are the resolved network, filled by
 	// validation: the access links at the start and their timed changes.

@@ -73,6 +73,9 @@ type Params struct {
 	Virtual bool
 	// OnEvent, when set, is told about state changes (kind, detail).
 	OnEvent func(kind, detail string)
+	// E2EE, when set, encrypts every frame the agent sends and decrypts
+	// every frame it receives with SFrame (e2ee.go).
+	E2EE *E2EE
 	// Rejoin makes the agent recover as a real client does (rejoin.go):
 	// it reconnects to signaling when the connection is lost and rejoins
 	// the room, offers afresh to an SFU that left and came back, and
@@ -87,6 +90,7 @@ type Agent struct {
 	log    *slog.Logger
 	events chan func()
 	cancel context.CancelFunc
+	sealer *sealer // nil without E2EE
 	wg     sync.WaitGroup
 
 	mu    sync.Mutex
@@ -183,10 +187,11 @@ type Receiver struct {
 	// SSRC of the received stream.
 	SSRC uint32
 
-	mu       sync.Mutex
-	seq      seqCounter
-	frames   frameLog
-	arrivals []analysis.Packet
+	mu          sync.Mutex
+	undecrypted int // frames E2EE could not open
+	seq         seqCounter
+	frames      frameLog
+	arrivals    []analysis.Packet
 }
 
 // Counts returns what the application received so far, after
@@ -221,8 +226,15 @@ func Start(ctx context.Context, p Params) (*Agent, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	var seal *sealer
+	if p.E2EE != nil {
+		var err error
+		if seal, err = newSealer(p.E2EE); err != nil {
+			return nil, fmt.Errorf("agent %s: %w", p.Name, err)
+		}
+	}
 	ctx, cancel := context.WithCancel(ctx)
-	a := &Agent{p: p, log: log.With("agent", p.Name), events: make(chan func(), 64), conns: map[string]*Conn{}, cancel: cancel}
+	a := &Agent{p: p, log: log.With("agent", p.Name), events: make(chan func(), 64), conns: map[string]*Conn{}, cancel: cancel, sealer: seal}
 	sig, err := signaling.Dial(ctx, p.SignalURL, p.HTTPClient, p.Room, p.Name)
 	if err != nil {
 		cancel()

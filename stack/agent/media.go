@@ -49,7 +49,16 @@ func (a *Agent) play(ctx context.Context, c *Conn, s *Sender) {
 			f := l.player.NextFrame()
 			l.sent = append(l.sent, f.Index)
 			s.mu.Unlock()
-			if err := l.track.WriteSample(f.Sample); err != nil {
+			sample := f.Sample
+			if a.sealer != nil {
+				data, err := a.sealer.seal(l.clip.MimeType(), sample.Data)
+				if err != nil {
+					a.log.Warn("e2ee", "err", err)
+					continue
+				}
+				sample.Data = data
+			}
+			if err := l.track.WriteSample(sample); err != nil {
 				a.log.Debug("write sample", "remote", c.Remote, "rid", l.rid, "err", err)
 			}
 			if dur == 0 {

@@ -80,6 +80,14 @@ func depacketizer(mime string) func() rtp.Depacketizer {
 func (a *Agent) receive(c *Conn, t *webrtc.TrackRemote, r *Receiver) {
 	defer a.wg.Done()
 	var asm *assembler
+	var open *opener
+	if a.p.E2EE != nil {
+		var err error
+		if open, err = newOpener(a.p.E2EE); err != nil {
+			a.log.Warn("e2ee", "err", err)
+			return
+		}
+	}
 	if d := depacketizer(r.Codec); d != nil {
 		asm = newAssembler(d, func(b []byte) bool { return clip.IsKeyframe(r.Codec, b) }, frameGiveUp)
 	}
@@ -129,8 +137,20 @@ func (a *Agent) receive(c *Conn, t *webrtc.TrackRemote, r *Receiver) {
 		}
 		needKey := false
 		for _, f := range asm.push(pkt, now) {
+			data, sealed := f.data, false
+			if open != nil {
+				plain, err := open.open(r.Codec, f.data)
+				if err != nil {
+					r.mu.Lock()
+					r.undecrypted++
+					r.mu.Unlock()
+					sealed = true
+				} else {
+					data = plain
+				}
+			}
 			r.mu.Lock()
-			if r.frames.add(now, f.timestamp, f.data, f.lostBefore) {
+			if r.frames.add(now, f.timestamp, data, f.lostBefore, sealed) {
 				needKey = true
 			}
 			r.mu.Unlock()
@@ -145,21 +165,28 @@ func (a *Agent) receive(c *Conn, t *webrtc.TrackRemote, r *Receiver) {
 const readBuffer = 1500
 
 // add records one frame and reports whether the picture is broken (the
-// receiver should ask for a keyframe).
-func (f *frameLog) add(at time.Time, ts uint32, data []byte, lostBefore int) bool {
+// receiver should ask for a keyframe). A sealed frame is one end-to-end
+// encryption could not open: the decoder never gets it, so it and the
+// frames that refer to it are not shown; a keyframe request would not
+// help (the next keyframe would not open either), so none is asked for.
+func (f *frameLog) add(at time.Time, ts uint32, data []byte, lostBefore int, sealed bool) bool {
 	key := clip.IsKeyframe(f.mime, data)
 	if lostBefore > 0 && f.started {
 		f.broken = true
 	}
-	if key {
+	if key && !sealed {
 		f.broken = false
 	}
 	f.started = true
-	fr := Frame{At: at, Timestamp: ts, Keyframe: key, Decodable: !f.broken, Size: len(data), LostBefore: lostBefore}
+	fr := Frame{At: at, Timestamp: ts, Keyframe: key, Decodable: !f.broken && !sealed, Size: len(data), LostBefore: lostBefore}
 	if f.record {
 		fr.Data = append([]byte(nil), data...)
 	}
 	f.frames = append(f.frames, fr)
+	if sealed {
+		f.broken = true
+		return false
+	}
 	return f.broken
 }
 
@@ -209,6 +236,14 @@ func (r *Receiver) Frames() []Frame {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]Frame(nil), r.frames.frames...)
+}
+
+// Undecrypted counts the frames end-to-end encryption could not open
+// (Params.E2EE): another secret, a modified frame, a replay.
+func (r *Receiver) Undecrypted() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.undecrypted
 }
 
 // KeyframeRequests returns when the receiver sent each PLI.

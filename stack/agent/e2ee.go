@@ -1,0 +1,166 @@
+package agent
+
+import (
+	"crypto/hkdf"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/rtclab/rtclab/stack/sframe"
+)
+
+// E2EE is end-to-end encryption of media frames with SFrame (RFC 9605),
+// applied as browsers' encoded transforms do: each encoded frame is
+// encrypted before packetization and decrypted after reassembly, so the
+// SFU forwards frames it cannot read. The bytes ClearBytes names stay in
+// the clear (authenticated as SFrame metadata, section 4.4.3).
+type E2EE struct {
+	// Secret is shared by everyone in the call who can decrypt (a
+	// participant with another secret cannot).
+	Secret []byte
+	// KID is the SFrame key ID this agent encrypts with. Each sender's
+	// base key is derived from Secret and its KID (SenderKey), so no two
+	// senders with distinct KIDs share a key (section 4.4.1).
+	KID uint64
+	// Suite is the cipher suite; zero means AES_128_GCM_SHA256_128.
+	Suite sframe.Suite
+}
+
+func (e *E2EE) suite() sframe.Suite {
+	if e.Suite == 0 {
+		return sframe.AES128GCMSHA256_128
+	}
+	return e.Suite
+}
+
+// SenderKey is the SFrame base_key of the sender with key ID kid:
+// HKDF-SHA256 with the salt "rtclab e2ee", the input keying material
+// secret, and the info "rtclab sframe sender" + kid (8 bytes,
+// big-endian), 32 bytes. A passphrase is used as it is, without key
+// stretching: this is a lab, not a password store.
+func SenderKey(secret []byte, kid uint64) ([]byte, error) {
+	prk, err := hkdf.Extract(sha256.New, secret, []byte("rtclab e2ee"))
+	if err != nil {
+		return nil, fmt.Errorf("e2ee key: %w", err)
+	}
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], kid)
+	key, err := hkdf.Expand(sha256.New, prk, "rtclab sframe sender"+string(b[:]), 32)
+	if err != nil {
+		return nil, fmt.Errorf("e2ee key: %w", err)
+	}
+	return key, nil
+}
+
+// ClearBytes is how many leading bytes of an encoded frame stay in the
+// clear, as the WebRTC encoded-transform samples leave them: for VP8 the
+// payload header an SFU reads (RFC 6386 section 9.1): a key frame's 10
+// bytes (3-byte frame tag with the key frame bit, start code 9d 01 2a,
+// width and height), a delta frame's 3-byte frame tag; for Opus the TOC
+// byte (RFC 6716 section 3.1). Other codecs leave nothing in the clear.
+func ClearBytes(mimeType string, frame []byte) int {
+	n := 0
+	switch strings.ToLower(mimeType) {
+	case "video/vp8":
+		n = 3
+		if len(frame) > 0 && frame[0]&0x01 == 0 { // P = 0: key frame
+			n = 10
+		}
+	case "audio/opus":
+		n = 1
+	}
+	return min(n, len(frame))
+}
+
+// sealer encrypts every frame the agent sends, on every connection and
+// track, with one key and one counter, so no (KID, CTR) repeats.
+type sealer struct {
+	mu  sync.Mutex
+	ctx *sframe.Context
+	kid uint64
+	ctr uint64
+}
+
+func newSealer(e *E2EE) (*sealer, error) {
+	key, err := SenderKey(e.Secret, e.KID)
+	if err != nil {
+		return nil, err
+	}
+	ctx, err := sframe.NewContext(e.suite())
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.AddKey(e.KID, key); err != nil {
+		return nil, err
+	}
+	return &sealer{ctx: ctx, kid: e.KID}, nil
+}
+
+// seal returns the frame with its clear bytes, then the SFrame
+// ciphertext of the rest.
+func (s *sealer) seal(mimeType string, frame []byte) ([]byte, error) {
+	n := ClearBytes(mimeType, frame)
+	out := make([]byte, n, len(frame)+24)
+	copy(out, frame[:n])
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out, err := s.ctx.Encrypt(out, s.kid, s.ctr, frame[:n], frame[n:])
+	if err != nil {
+		return nil, fmt.Errorf("e2ee: %w", err)
+	}
+	s.ctr++
+	return out, nil
+}
+
+// opener decrypts one received track's frames; it learns the key of
+// each sender's KID from the secret when a frame first carries it.
+type opener struct {
+	secret []byte
+	ctx    *sframe.Context
+	kids   int // keys derived so far
+}
+
+// maxKIDs bounds the keys a receiver derives for KIDs frames announce:
+// far more senders than a room holds, far fewer than a stream of made-up
+// KIDs would have it derive.
+const maxKIDs = 256
+
+func newOpener(e *E2EE) (*opener, error) {
+	ctx, err := sframe.NewContext(e.suite())
+	if err != nil {
+		return nil, err
+	}
+	return &opener{secret: e.Secret, ctx: ctx}, nil
+}
+
+// open returns the frame's plaintext, or an error: a frame that does
+// not decrypt (another secret, a modified frame, a replay) is dropped,
+// as a browser's transform drops it.
+func (o *opener) open(mimeType string, frame []byte) ([]byte, error) {
+	n := ClearBytes(mimeType, frame)
+	kid, _, _, err := sframe.ParseHeader(frame[n:])
+	if err != nil {
+		return nil, fmt.Errorf("e2ee: %w", err)
+	}
+	if !o.ctx.HasKey(kid) {
+		if o.kids >= maxKIDs {
+			return nil, fmt.Errorf("e2ee: KID %d: already %d senders' keys", kid, o.kids)
+		}
+		o.kids++
+		key, err := SenderKey(o.secret, kid)
+		if err != nil {
+			return nil, err
+		}
+		if err := o.ctx.AddKey(kid, key); err != nil {
+			return nil, fmt.Errorf("e2ee: %w", err)
+		}
+	}
+	out := append(make([]byte, 0, len(frame)), frame[:n]...)
+	out, _, _, err = o.ctx.Decrypt(out, frame[:n], frame[n:])
+	if err != nil {
+		return nil, fmt.Errorf("e2ee: %w", err)
+	}
+	return out, nil
+}
