@@ -145,7 +145,7 @@ type sendLayer struct {
 	// frame sent is a keyframe (guarded by Sender.mu).
 	keyframe bool
 	// sent lists the clip frame index of every sample sent (Sender.mu).
-	sent []int
+	sent frameRuns
 }
 
 // SimulcastRIDs are the RIDs of the simulcast layers, lowest first.
@@ -172,7 +172,7 @@ func (s *Sender) TimestampBase(i int) uint32 { return s.layers[i].base }
 func (s *Sender) SentFrames(i int) []int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]int(nil), s.layers[i].sent...)
+	return s.layers[i].sent.all()
 }
 
 // Receiver is one received track.
@@ -189,7 +189,7 @@ type Receiver struct {
 	mu       sync.Mutex
 	seq      seqCounter
 	frames   frameLog
-	arrivals []analysis.Packet
+	arrivals analysis.PacketLog // compact: it grows with the call
 }
 
 // Counts returns what the application received so far, after

@@ -49,13 +49,14 @@ type frameLog struct {
 	record    bool
 	broken    bool // a reference was lost: wait for a keyframe
 	started   bool
-	frames    []Frame
+	frames    frameStore
 	plis      []time.Time
 	lastPLI   time.Time
 }
 
 func (f *frameLog) init(mime string, clockRate uint32, record bool) {
 	f.mime, f.clockRate, f.record, f.broken = mime, clockRate, record, true
+	f.frames.record = record
 }
 
 // depacketizer returns a constructor of the codec's depacketizer, or nil.
@@ -119,7 +120,7 @@ func (a *Agent) receive(c *Conn, t *webrtc.TrackRemote, r *Receiver) {
 		}
 		r.mu.Lock()
 		r.seq.add(pkt.SequenceNumber, media)
-		r.arrivals = append(r.arrivals, analysis.Packet{
+		r.arrivals.Append(analysis.Packet{
 			Seq: pkt.SequenceNumber, Timestamp: pkt.Timestamp, At: now, Size: len(pkt.Payload),
 			RTX: attr != nil && attr.Get(webrtc.AttributeRtxSsrc) != nil, Padding: padding,
 		})
@@ -159,7 +160,7 @@ func (f *frameLog) add(at time.Time, ts uint32, data []byte, lostBefore int) boo
 	if f.record {
 		fr.Data = append([]byte(nil), data...)
 	}
-	f.frames = append(f.frames, fr)
+	f.frames.add(fr)
 	return f.broken
 }
 
@@ -185,30 +186,32 @@ func (a *Agent) requestKeyframe(c *Conn, r *Receiver, now time.Time) {
 func (r *Receiver) Arrivals() []analysis.Packet {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]analysis.Packet(nil), r.arrivals...)
+	return r.arrivals.Packets()
 }
 
 // ShownWithin counts the decodable frames that became complete less than
-// window before now, without copying the frame log (the runner samples
-// frames per second of every stream ten times a second); started reports
+// window (at most maxShownWindow) before now, without decoding the frame
+// log (the runner samples frames per second of every stream ten times a
+// second); started reports
 // whether a frame has arrived at all.
 func (r *Receiver) ShownWithin(now time.Time, window time.Duration) (shown int, started bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	frames := r.frames.frames
+	frames := r.frames.frames.recent
+	window = min(window, maxShownWindow)
 	for i := len(frames) - 1; i >= 0 && now.Sub(frames[i].At) < window; i-- {
 		if frames[i].Decodable {
 			shown++
 		}
 	}
-	return shown, len(frames) > 0
+	return shown, r.frames.frames.n > 0
 }
 
 // Frames returns every frame reassembled so far, in order.
 func (r *Receiver) Frames() []Frame {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]Frame(nil), r.frames.frames...)
+	return r.frames.frames.all()
 }
 
 // KeyframeRequests returns when the receiver sent each PLI.

@@ -21,7 +21,7 @@ type wire struct {
 
 type wireStream struct {
 	ssrc, rtx uint32
-	log       []analysis.Packet
+	log       analysis.PacketLog // compact: it grows with the call
 }
 
 // wireFactory makes the interceptor that fills a wire; it is registered
@@ -61,7 +61,7 @@ func (i *wireInterceptor) BindLocalStream(info *interceptor.StreamInfo, writer i
 			}
 		}
 		i.w.mu.Lock()
-		ws.log = append(ws.log, p)
+		ws.log.Append(p)
 		i.w.mu.Unlock()
 		return n, err
 	})
@@ -94,5 +94,5 @@ func (pc *PC) SendLog(ssrc uint32) (log []analysis.Packet, rtx uint32, ok bool) 
 	if ws == nil {
 		return nil, 0, false
 	}
-	return append([]analysis.Packet(nil), ws.log...), ws.rtx, true
+	return ws.log.Packets(), ws.rtx, true
 }
