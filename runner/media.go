@@ -96,7 +96,8 @@ func (r *run) joinedAt(name string) (time.Time, bool) {
 // videoStats measures what the receiver of st saw, over the whole time the
 // stream should have played.
 func (r *run) videoStats(st *streamTrack, logs streamLogs, rec analysis.Reception) *reports.VideoStream {
-	frames := st.rx.Frames()
+	frames, err := st.rx.Frames()
+	r.readFailed(err)
 	v := &reports.VideoStream{FramesReceived: len(frames), Layers: []string{}, LayerSwitches: []reports.LayerSwitch{}, Freezes: []reports.FreezeInterval{}}
 	var shown []time.Duration
 	for _, f := range frames {

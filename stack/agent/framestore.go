@@ -2,35 +2,35 @@ package agent
 
 import (
 	"encoding/binary"
+	"fmt"
 	"time"
+
+	"github.com/rtclab/rtclab/spool"
 )
 
 // frameStore keeps a receiver's frame log for the whole call, compact: a
 // long call reassembles a frame per audio packet and about 30 video
 // frames a second, which as Frames (72 bytes each, and as much again in a
 // slice's spare capacity) grew an hour's call by 34 MB. Each frame is
-// stored as varint differences from the one before (about 8 bytes), in
-// chunks that are never copied; frames that keep their data (recording,
-// Params.RecordMedia) are kept whole. The frames of the last
-// maxShownWindow stay decoded for ShownWithin.
+// stored as varint differences from the one before (about 8 bytes) in a
+// spool.Log, which moves a long log to a temporary file; frames that keep
+// their data (recording, Params.RecordMedia) are kept whole. The frames
+// of the last maxShownWindow stay decoded for ShownWithin.
 type frameStore struct {
-	chunks [][]byte
-	n      int
-	first  time.Time
-	prev   Frame
+	log   spool.Log
+	n     int
+	first time.Time
+	prev  Frame
 	// record: frames keep their data, and whole holds every frame.
 	record bool
 	whole  []Frame
 	// recent are the frames that became complete within maxShownWindow
-	// of the newest one.
+	// of the newest one (and up to as much again before).
 	recent []Frame
 }
 
 // maxShownWindow is the longest window ShownWithin looks back over.
 const maxShownWindow = 10 * time.Second
-
-// frameChunk is the size of each chunk of encoded frames.
-const frameChunk = 32 << 10
 
 // maxFrameRecord bounds one encoded frame: flags and four varints.
 const maxFrameRecord = 1 + 4*binary.MaxVarintLen64
@@ -52,15 +52,12 @@ func (s *frameStore) add(fr Frame) {
 		}
 		s.recent = append(s.recent[:0], s.recent[i:]...)
 	}
+	s.n++
 	if s.record {
 		s.whole = append(s.whole, fr)
-		s.n++
 		return
 	}
-	if len(s.chunks) == 0 || cap(s.chunks[len(s.chunks)-1])-len(s.chunks[len(s.chunks)-1]) < maxFrameRecord {
-		s.chunks = append(s.chunks, make([]byte, 0, frameChunk))
-	}
-	if s.n == 0 {
+	if s.n == 1 {
 		s.first = fr.At
 		s.prev = Frame{At: fr.At}
 	}
@@ -71,29 +68,29 @@ func (s *frameStore) add(fr Frame) {
 	if fr.Decodable {
 		flags |= frameDecodable
 	}
-	b := s.chunks[len(s.chunks)-1]
+	b := s.log.Reserve(maxFrameRecord)
 	b = append(b, flags)
 	b = binary.AppendVarint(b, int64(fr.At.Sub(s.prev.At)))
 	b = binary.AppendVarint(b, int64(int32(fr.Timestamp-s.prev.Timestamp)))
 	b = binary.AppendVarint(b, int64(fr.Size))
 	b = binary.AppendVarint(b, int64(fr.LostBefore))
-	s.chunks[len(s.chunks)-1] = b
+	s.log.Commit(b)
 	s.prev = fr
-	s.n++
 }
 
-// all returns every frame, in order, as a new slice.
-func (s *frameStore) all() []Frame {
-	if s.record {
-		return append([]Frame(nil), s.whole...)
-	}
+// all returns every frame, in order, as a new slice (nil when there is
+// none). An error means a spilled part could not be read back.
+func (s *frameStore) all() ([]Frame, error) {
 	if s.n == 0 {
-		return nil
+		return nil, nil
+	}
+	if s.record {
+		return append([]Frame(nil), s.whole...), nil
 	}
 	out := make([]Frame, 0, s.n)
 	var prev Frame
 	var elapsed time.Duration
-	for _, b := range s.chunks {
+	err := s.log.Chunks(func(b []byte) {
 		for len(b) > 0 {
 			flags := b[0]
 			b = b[1:]
@@ -101,7 +98,7 @@ func (s *frameStore) all() []Frame {
 			for i := range v {
 				x, k := binary.Varint(b)
 				if k <= 0 {
-					return out // cannot happen: add wrote it
+					return // cannot happen: add wrote it
 				}
 				v[i], b = x, b[k:]
 			}
@@ -117,8 +114,11 @@ func (s *frameStore) all() []Frame {
 			out = append(out, fr)
 			prev = fr
 		}
+	})
+	if err == nil && len(out) != s.n {
+		err = fmt.Errorf("frame log: %d of %d frames read back", len(out), s.n)
 	}
-	return out
+	return out, err
 }
 
 // frameRuns is a list of clip frame indexes kept as runs of consecutive

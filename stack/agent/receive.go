@@ -182,8 +182,9 @@ func (a *Agent) requestKeyframe(c *Conn, r *Receiver, now time.Time) {
 
 // Arrivals returns the arrival log: every packet the track delivered, in
 // arrival order, retransmissions (RFC 4588, folded back to the original
-// sequence number by pion) and padding marked.
-func (r *Receiver) Arrivals() []analysis.Packet {
+// sequence number by pion) and padding marked. An error means the log
+// could not be read back from its spill file.
+func (r *Receiver) Arrivals() ([]analysis.Packet, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.arrivals.Packets()
@@ -207,8 +208,9 @@ func (r *Receiver) ShownWithin(now time.Time, window time.Duration) (shown int, 
 	return shown, r.frames.frames.n > 0
 }
 
-// Frames returns every frame reassembled so far, in order.
-func (r *Receiver) Frames() []Frame {
+// Frames returns every frame reassembled so far, in order. An error means
+// the log could not be read back from its spill file.
+func (r *Receiver) Frames() ([]Frame, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.frames.frames.all()
