@@ -34,7 +34,8 @@ time per run (on a shared machine the wall time includes waiting for a
 CPU), the memory allocated per run and per media packet received (the
 sum of every stream's packets_received), the peak heap, and how fast the
 live heap grows with the call (MB per minute of scenario time, from a
-third of the call to its end: about 0 when nothing is kept per packet).
+third of the call to its end, for calls of 3 minutes or more: about 0
+when nothing is kept per packet).
 Nothing is
 written to disk unless --cpuprofile or --memprofile ask for a profile of
 every run (read it with go tool pprof). Use it to quote speed and memory;
@@ -205,7 +206,9 @@ type benchRow struct {
 	// on: the live heap after a full GC at the end of the call less that
 	// at a third of it, per minute of scenario time between the two (the
 	// mean over the runs). What a call keeps per packet shows here; it
-	// should be about 0. Absent for a call shorter than 6 s.
+	// should be about 0. Absent for a call shorter than minGrowthCall,
+	// whose first minute is mostly warm-up (quickstart's 30 s: 13 MB/min
+	// from 10 s to 28 s, 0.25 MB/min over 20 minutes).
 	HeapGrowthMBPerMin *float64 `json:"heap_growth_mb_per_call_min,omitempty"`
 }
 
@@ -217,8 +220,11 @@ type heapGrowth struct {
 	n    int
 }
 
+// minGrowthCall is the shortest call whose heap growth bench reports.
+const minGrowthCall = 3 * time.Minute
+
 func (g *heapGrowth) sample(elapsed, total time.Duration) {
-	if total < 6*time.Second || g.n == 2 {
+	if total < minGrowthCall || g.n == 2 {
 		return
 	}
 	if when := [2]time.Duration{total / 3, total - 2*time.Second}[g.n]; elapsed < when {
