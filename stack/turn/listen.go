@@ -112,14 +112,12 @@ type bufferedRelays struct {
 	pionturn.RelayAddressGenerator
 }
 
-// AllocatePacketConn opens the relay socket, sizes its buffers and reads
-// it in batches (batchConn). A size the kernel refuses leaves the
-// default: not an error.
+// AllocatePacketConn opens the relay socket and sizes its buffers. A size
+// the kernel refuses leaves the default: not an error.
 func (b bufferedRelays) AllocatePacketConn(network string, port int) (net.PacketConn, net.Addr, error) {
 	pc, addr, err := b.RelayAddressGenerator.AllocatePacketConn(network, port)
-	if err != nil {
-		return pc, addr, err
+	if err == nil {
+		setConnBuffers(pc, RelayBuffer)
 	}
-	setConnBuffers(pc, RelayBuffer)
-	return batched(pc, relayBatch), addr, nil
+	return pc, addr, err
 }

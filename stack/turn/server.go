@@ -131,7 +131,7 @@ func New(cfg Config) (*Server, error) {
 		for _, pc := range udp {
 			closers = append(closers, pc.Close)
 			pcs = append(pcs, pionturn.PacketConnConfig{
-				PacketConn: &fixedPacketConn{PacketConn: batched(pc, listenerBatch), f: fix}, RelayAddressGenerator: relayGen(), PermissionHandler: perm,
+				PacketConn: &fixedPacketConn{PacketConn: pc, f: fix}, RelayAddressGenerator: relayGen(), PermissionHandler: perm,
 			})
 		}
 	}
