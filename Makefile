@@ -32,6 +32,7 @@ FUZZ_TARGETS := \
 	./netem:FuzzParseTrace \
 	./stack/signaling:FuzzServer \
 	./stack/signaling:FuzzStripLocal \
+	./stack/agent:FuzzGlareSDP \
 	./stack/mdns:FuzzHandle \
 	./stack/stunserver:FuzzServer \
 	./stack/turn:FuzzServer \

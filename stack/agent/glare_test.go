@@ -52,3 +52,20 @@ func TestOfferAsAnswer(t *testing.T) {
 		}
 	}
 }
+
+// FuzzGlareSDP feeds remote descriptions (outside input: what signaling
+// carries) to what perfect negotiation reads of them: restartsICE and
+// offerAsAnswer must not panic, and an answer made of an offer keeps no
+// actpass.
+func FuzzGlareSDP(f *testing.F) {
+	f.Add(sdpWith("aaaa", "actpass"), sdpWith("bbbb", "active"))
+	f.Add(sdpWith("aaaa", "actpass"), sdpWith("aaaa", "passive"))
+	f.Add("v=0\r\na=ice-ufrag:x\r\n", "garbage")
+	f.Fuzz(func(t *testing.T, offer, current string) {
+		cur := &webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: current}
+		_ = restartsICE(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}, cur)
+		if got := offerAsAnswer(offer, *cur); strings.Contains(got, "a=setup:actpass") {
+			t.Errorf("actpass left in %q", got)
+		}
+	})
+}
