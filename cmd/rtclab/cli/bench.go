@@ -35,10 +35,9 @@ CPU), the memory allocated per run and per media packet received (the
 sum of every stream's packets_received), the peak heap, and how fast the
 live heap grows with the call (MB per minute of scenario time, from a
 third of the call to its end, for calls of 3 minutes or more: about 0
-when nothing is kept per packet).
-Nothing is
-written to disk unless --cpuprofile or --memprofile ask for a profile of
-every run (read it with go tool pprof). Use it to quote speed and memory;
+when nothing is kept per packet). Nothing is written to disk unless
+--cpuprofile or --memprofile ask for a profile of every run (read it
+with go tool pprof). Use it to quote speed and memory;
 the tests never assert on time.`,
 		Example: `  rtclab bench
   rtclab bench quickstart --runs 10
