@@ -42,7 +42,7 @@ func logFaults(t *testing.T, rep *reports.Report) {
 	for _, e := range rep.Events {
 		switch e.Kind {
 		case "fault", "recovered", "not-recovered", "stopped", "started", "ice-restart", "dropped", "republish",
-			"signaling-lost", "signaling-rejoined", "error", "media-silent", "rebound":
+			"signaling-lost", "signaling-rejoined", "error", "media-silent", "rebound", "glare", "rollback":
 			t.Logf("%7.3f %s %s %s", e.T, e.Source, e.Kind, e.Detail)
 		}
 	}
@@ -359,5 +359,59 @@ func TestFaultBuiltinServerRestarts(t *testing.T) {
 		if st.Audio != nil && st.Audio.MouthToEarMS > 200 {
 			t.Errorf("%s->%s audio: mouth-to-ear %.0f ms", st.From, st.To, st.Audio.MouthToEarMS)
 		}
+	}
+}
+
+// Both ends restart ICE at one instant (RFC 8829 section 4.1.8.1: glare):
+// their offers cross. Perfect negotiation settles it (stack/agent
+// glare.go): the polite end (in p2p the one whose name sorts last; every
+// client towards the SFU) rolls its offer back and answers the other's,
+// the impolite end ignores the offer that collided with its own. Media
+// recovers on every stream, and recovery_ms says how fast. Without it
+// both offers fail (have-local-offer cannot take a remote offer) and
+// neither end's restart completes.
+func TestFaultICERestartGlare(t *testing.T) {
+	tests := []struct {
+		name, topology, nat string
+		polite              string // who rolls back
+		relay               bool   // the pair at the end is a relay's
+	}{
+		{"p2p", "p2p", "port-restricted-cone", "bob", false},
+		{"p2p through the relay", "p2p", "symmetric", "bob", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := faultCall(t, tt.topology, tt.nat, "12s", "  - {at: 6s, ice_restart: alice}\n  - {at: 6s, ice_restart: bob}",
+				"  - {metric: recovery_ms, max: 1000}\n")
+			rep, err := runVirtual(t, s, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			logFaults(t, rep)
+			impolite := "alice"
+			if tt.polite == "alice" {
+				impolite = "bob"
+			}
+			for _, who := range []string{"alice", "bob"} {
+				if ev := events(rep, who, "ice-restart"); len(ev) != 1 {
+					t.Errorf("%s's ICE restarts %v, want 1", who, ev)
+				}
+				if ev := events(rep, who, "error"); len(ev) != 0 {
+					t.Errorf("%s's errors: %v", who, ev)
+				}
+			}
+			if ev := events(rep, tt.polite, "rollback"); len(ev) != 1 {
+				t.Errorf("%s's rollbacks %v, want 1", tt.polite, ev)
+			}
+			if ev := events(rep, impolite, "glare"); len(ev) != 1 {
+				t.Errorf("%s's ignored offers %v, want 1", impolite, ev)
+			}
+			for _, p := range rep.Participants {
+				if sp := p.SelectedPair; sp == nil || (tt.relay != (sp.Local == "relay" || sp.Remote == "relay")) {
+					t.Errorf("%s: pair %+v, relay %v wanted", p.Name, sp, tt.relay)
+				}
+			}
+			checkRecovered(t, rep, 0, 1000)
+		})
 	}
 }

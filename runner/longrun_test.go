@@ -23,13 +23,16 @@ type heapAt struct {
 // sample (compare two with go tool pprof -base); RTCLAB_LONG_RUN=20m
 // shortens the call.
 //
-// Measured (issue #17): 51.0 MB at 10 min, 201.5 MB at 60 min, 220 bytes
-// per media packet sent (819,327 packets). Of the 150 MB grown between
-// the two, the heap profiles put 138 MB in the per-packet records the
-// whole-call metrics need: the wire send logs of the agents' and the
-// SFU's PeerConnections 67 MB, the receivers' frame logs 34 MB and
-// arrival logs 32 MB, the players' sent-frame lists 5 MB; the 100 ms
-// series 3 MB. Nothing else grows with the call. 10-15 minutes of wall
+// Issue #17: the call kept 51.0 MB at 10 min and 201.5 MB at 60 min, 220
+// bytes per media packet sent (819,327 packets), 138 MB of the growth in
+// the per-packet records the whole-call metrics need (the wire send logs
+// of the agents' and the SFU's PeerConnections 67 MB, the receivers'
+// frame logs 34 MB and arrival logs 32 MB, the players' sent-frame lists
+// 5 MB). Kept as varint deltas (analysis.PacketLog, agent's frameStore)
+// they grew 46 bytes a packet (26.4 MB at 10 min, 32.7 MB at 20); spilled
+// to a file once long (package spool), 6 (23.7 MB, 24.5 MB); over the
+// hour 23.4 MB at 10 min and 28.9 MB at 60, 8 bytes a packet. What still
+// grows is the 100 ms series the report plots. About 9 minutes of wall
 // time on a 2-core machine, more than CI's budget: it runs only with
 // RTCLAB_HOUR_CALL=1 (make longcalls), not in make test.
 func TestLongRunHeap(t *testing.T) {
@@ -87,11 +90,11 @@ func TestLongRunHeap(t *testing.T) {
 	}
 }
 
-// maxBytesPerPacket bounds what a call may keep per media packet: only
-// its records for whole-call metrics grow with the call — the sender's
-// wire log and the SFU's (48-byte analysis.Packet each), the receiver's
-// arrival log (48 bytes) and frame log (72 bytes per frame; an audio
-// packet is a frame), with up to half again in slices' spare capacity.
-// Measured: about 220 bytes per packet sent (quickstart, 20 minutes). A
-// payload kept per packet (1,000 bytes and more) breaks it.
-const maxBytesPerPacket = 300
+// maxBytesPerPacket bounds what a call may keep on the heap per media
+// packet: the per-packet logs spill to a file (package spool), so only the
+// report's series grow with the call. Measured: 6 bytes per packet sent
+// (quickstart, 10 to 20 minutes; heap profiles sample, so a few bytes
+// either way are noise). Any per-packet log kept on the heap breaks it:
+// the compact logs unspilled grew 46 bytes a packet, as []analysis.Packet
+// and []Frame 220.
+const maxBytesPerPacket = 20

@@ -96,7 +96,8 @@ func (r *run) joinedAt(name string) (time.Time, bool) {
 // videoStats measures what the receiver of st saw, over the whole time the
 // stream should have played.
 func (r *run) videoStats(st *streamTrack, logs streamLogs, rec analysis.Reception) *reports.VideoStream {
-	frames := st.rx.Frames()
+	frames, err := st.rx.Frames()
+	r.readFailed(err)
 	v := &reports.VideoStream{FramesReceived: len(frames), Layers: []string{}, LayerSwitches: []reports.LayerSwitch{}, Freezes: []reports.FreezeInterval{}}
 	var shown []time.Duration
 	for _, f := range frames {
@@ -174,7 +175,9 @@ func (r *run) audioStats(st *streamTrack, out reports.Stream, logs streamLogs, r
 	if st.rx.Undecrypted() > 0 {
 		// A frame end-to-end encryption could not open never reached
 		// the decoder: the listener heard it as lost.
-		rec = analysis.Receive(heard(logs.arrivals, st.rx.Frames()), logs.hop)
+		frames, err := st.rx.Frames()
+		r.readFailed(err)
+		rec = analysis.Receive(heard(logs.arrivals, frames), logs.hop)
 	}
 	a := &reports.AudioStream{
 		PacketsLost: uint64(rec.Lost), LatePackets: uint64(rec.Late), ConcealmentEvents: rec.LossRuns,

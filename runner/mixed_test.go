@@ -172,7 +172,11 @@ func checkEveryTrackDelivers(t *testing.T, s *scenarios.Scenario, loss float64) 
 					continue
 				}
 				for _, rc := range got {
-					frames := len(rc.Frames())
+					all, err := rc.Frames()
+					if err != nil {
+						t.Fatal(err)
+					}
+					frames := len(all)
 					n := rc.Counts()
 					t.Logf("%s->%s %s %s ssrc %d: %d/%d frames, %d/%d packets", pub.p.Name, sub.p.Name, kind, rc.Codec, rc.SSRC, frames, sent, n.Unique, n.Expected)
 					allowed := mixedRepairSlack

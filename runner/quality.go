@@ -67,13 +67,15 @@ func (r *run) capture(c *MediaCapture) {
 					if snd.Clip.Kind() != "video" || len(snd.Layers()) != 1 {
 						continue
 					}
+					frames, err := st.rx.Frames()
+					r.readFailed(err)
 					c.Streams = append(c.Streams, ReceivedVideo{
 						From: st.rx.From, To: st.owner.p.Name, Codec: st.rx.Codec,
 						ClipFile:      snd.Clip.Name(),
 						TimestampBase: snd.TimestampBase(0),
 						FrameTicks:    snd.Clip.Duration().Seconds() / float64(snd.Clip.Frames()) * float64(snd.Clip.ClockRate()),
 						Sent:          snd.SentFrames(0),
-						Frames:        st.rx.Frames(),
+						Frames:        frames,
 					})
 				}
 			}

@@ -104,6 +104,8 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*reports.Repo
 	rep := r.report()
 	rep.StartedAt = start.UTC().Format(time.RFC3339)
 	rep.WallSeconds = round(time.Since(start).Seconds(), 3)
+	// A log that could not be read back leaves its metrics unmeasured.
+	err = errors.Join(err, r.readErr)
 	if err != nil {
 		rep.Partial = true
 		rep.Error = err.Error()
@@ -116,6 +118,10 @@ func Run(ctx context.Context, s *scenarios.Scenario, opt Options) (*reports.Repo
 var ErrInterrupted = errors.New("interrupted")
 
 type run struct {
+	// readErr collects logs that could not be read back (readFailed).
+	readMu  sync.Mutex
+	readErr error
+
 	s      *scenarios.Scenario
 	opt    Options
 	log    *slog.Logger
@@ -515,4 +521,15 @@ func round(x float64, digits int) float64 {
 		return -float64(int64(-x*p+0.5)) / p
 	}
 	return float64(int64(x*p+0.5)) / p
+}
+
+// readFailed records a log that could not be read back from its spill
+// file (package spool): the report is then partial, and Run fails.
+func (r *run) readFailed(err error) {
+	if err == nil {
+		return
+	}
+	r.readMu.Lock()
+	defer r.readMu.Unlock()
+	r.readErr = errors.Join(r.readErr, fmt.Errorf("read back a call log: %w", err))
 }

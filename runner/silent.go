@@ -34,7 +34,8 @@ func (r *run) silentStreams(have []reports.Stream) []reports.Stream {
 		}
 		if snd, conn := r.publisherSender(from, to, kind); snd != nil {
 			for _, enc := range snd.RTP.GetParameters().Encodings {
-				log, rtx, _ := conn.PC.SendLog(uint32(enc.SSRC))
+				log, rtx, _, err := conn.PC.SendLog(uint32(enc.SSRC))
+				r.readFailed(err)
 				c := analysis.CountSent(log)
 				st.PacketsSent += uint64(c.Media)
 				w.PublisherRTX += uint64(c.RTX)

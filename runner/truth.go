@@ -30,14 +30,18 @@ type streamLogs struct {
 func (s *sampler) logs() map[*agent.Receiver]streamLogs {
 	out := map[*agent.Receiver]streamLogs{}
 	for _, st := range s.order {
-		l := streamLogs{arrivals: st.rx.Arrivals()}
+		arrivals, err := st.rx.Arrivals()
+		s.r.readFailed(err)
+		l := streamLogs{arrivals: arrivals}
 		if s.r.currentSFU() != nil {
 			l.hopSender = "sfu"
-			l.hop, l.hopRTX, _ = s.r.currentSFU().SendLog(st.owner.p.Name, st.rx.SSRC)
+			l.hop, l.hopRTX, _, err = s.r.currentSFU().SendLog(st.owner.p.Name, st.rx.SSRC)
+			s.r.readFailed(err)
 		}
 		if snd, conn := s.r.streamSender(st); snd != nil {
 			for _, enc := range snd.RTP.GetParameters().Encodings {
-				log, rtx, _ := conn.PC.SendLog(uint32(enc.SSRC))
+				log, rtx, _, err := conn.PC.SendLog(uint32(enc.SSRC))
+				s.r.readFailed(err)
 				l.layers = append(l.layers, log)
 				l.ssrcs = append(l.ssrcs, uint32(enc.SSRC))
 				l.rtxSSRCs = append(l.rtxSSRCs, rtx)

@@ -110,6 +110,9 @@ type Conn struct {
 	cancel context.CancelFunc
 	// restarting is set while a watchdog restarts its ICE (rejoin.go).
 	restarting bool
+	// offeredRestart is set while our outstanding offer restarts ICE
+	// (loop only; glare.go).
+	offeredRestart bool
 
 	mu          sync.Mutex
 	connectedAt time.Time
@@ -146,7 +149,7 @@ type sendLayer struct {
 	// frame sent is a keyframe (guarded by Sender.mu).
 	keyframe bool
 	// sent lists the clip frame index of every sample sent (Sender.mu).
-	sent []int
+	sent frameRuns
 }
 
 // SimulcastRIDs are the RIDs of the simulcast layers, lowest first.
@@ -173,7 +176,7 @@ func (s *Sender) TimestampBase(i int) uint32 { return s.layers[i].base }
 func (s *Sender) SentFrames(i int) []int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]int(nil), s.layers[i].sent...)
+	return s.layers[i].sent.all()
 }
 
 // Receiver is one received track.
@@ -191,7 +194,7 @@ type Receiver struct {
 	undecrypted int // frames E2EE could not open
 	seq         seqCounter
 	frames      frameLog
-	arrivals    []analysis.Packet
+	arrivals    analysis.PacketLog // compact: it grows with the call
 }
 
 // Counts returns what the application received so far, after
@@ -356,27 +359,7 @@ func (a *Agent) handle(ctx context.Context, m signaling.Message) error {
 			a.peerLeft(m.Name)
 		}
 	case signaling.TypeOffer:
-		c, err := a.conn(ctx, m.From)
-		if err != nil {
-			return err
-		}
-		if err := c.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: m.SDP}); err != nil {
-			return fmt.Errorf("set offer: %w", err)
-		}
-		if err := c.PC.FlushCandidates(); err != nil {
-			return err
-		}
-		ans, err := c.PC.CreateAnswer(nil)
-		if err != nil {
-			return fmt.Errorf("create answer: %w", err)
-		}
-		if err := c.PC.SetLocalDescription(ans); err != nil {
-			return fmt.Errorf("set answer: %w", err)
-		}
-		// An answerer sends simulcast too (a p2p peer who joined second):
-		// its layers need their MID and RID as much as an offerer's.
-		c.tagSimulcast()
-		return a.signal().Send(ctx, signaling.Message{Type: signaling.TypeAnswer, To: m.From, SDP: c.PC.ConcealSDP(ans.SDP)})
+		return a.onOffer(ctx, m)
 	case signaling.TypeAnswer:
 		c := a.existing(m.From)
 		if c == nil {
@@ -385,6 +368,7 @@ func (a *Agent) handle(ctx context.Context, m signaling.Message) error {
 		if err := c.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP}); err != nil {
 			return fmt.Errorf("set answer: %w", err)
 		}
+		c.offeredRestart = false
 		c.tagSimulcast()
 		return c.PC.FlushCandidates()
 	case signaling.TypeCandidate:

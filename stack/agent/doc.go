@@ -23,5 +23,6 @@
 // transceiver for a kind it does not send, so its codecs are in the offer)
 // and answers the SFU's renegotiation offers. In the "p2p" topology it
 // keeps one PeerConnection per other participant; whoever was in the room
-// first makes the offer.
+// first makes the offer. Offers that cross are settled by perfect
+// negotiation (glare.go): the polite end rolls its own back.
 package agent

@@ -47,7 +47,7 @@ func (a *Agent) play(ctx context.Context, c *Conn, s *Sender) {
 				l.keyframe = false
 			}
 			f := l.player.NextFrame()
-			l.sent = append(l.sent, f.Index)
+			l.sent.add(f.Index)
 			s.mu.Unlock()
 			sample := f.Sample
 			if a.sealer != nil {

@@ -49,13 +49,14 @@ type frameLog struct {
 	record    bool
 	broken    bool // a reference was lost: wait for a keyframe
 	started   bool
-	frames    []Frame
+	frames    frameStore
 	plis      []time.Time
 	lastPLI   time.Time
 }
 
 func (f *frameLog) init(mime string, clockRate uint32, record bool) {
 	f.mime, f.clockRate, f.record, f.broken = mime, clockRate, record, true
+	f.frames.record = record
 }
 
 // depacketizer returns a constructor of the codec's depacketizer, or nil.
@@ -127,7 +128,7 @@ func (a *Agent) receive(c *Conn, t *webrtc.TrackRemote, r *Receiver) {
 		}
 		r.mu.Lock()
 		r.seq.add(pkt.SequenceNumber, media)
-		r.arrivals = append(r.arrivals, analysis.Packet{
+		r.arrivals.Append(analysis.Packet{
 			Seq: pkt.SequenceNumber, Timestamp: pkt.Timestamp, At: now, Size: len(pkt.Payload),
 			RTX: attr != nil && attr.Get(webrtc.AttributeRtxSsrc) != nil, Padding: padding,
 		})
@@ -182,7 +183,7 @@ func (f *frameLog) add(at time.Time, ts uint32, data []byte, lostBefore int, sea
 	if f.record {
 		fr.Data = append([]byte(nil), data...)
 	}
-	f.frames = append(f.frames, fr)
+	f.frames.add(fr)
 	if sealed {
 		f.broken = true
 		return false
@@ -208,34 +209,38 @@ func (a *Agent) requestKeyframe(c *Conn, r *Receiver, now time.Time) {
 
 // Arrivals returns the arrival log: every packet the track delivered, in
 // arrival order, retransmissions (RFC 4588, folded back to the original
-// sequence number by pion) and padding marked.
-func (r *Receiver) Arrivals() []analysis.Packet {
+// sequence number by pion) and padding marked. An error means the log
+// could not be read back from its spill file.
+func (r *Receiver) Arrivals() ([]analysis.Packet, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]analysis.Packet(nil), r.arrivals...)
+	return r.arrivals.Packets()
 }
 
 // ShownWithin counts the decodable frames that became complete less than
-// window before now, without copying the frame log (the runner samples
-// frames per second of every stream ten times a second); started reports
+// window (at most maxShownWindow) before now, without decoding the frame
+// log (the runner samples frames per second of every stream ten times a
+// second); started reports
 // whether a frame has arrived at all.
 func (r *Receiver) ShownWithin(now time.Time, window time.Duration) (shown int, started bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	frames := r.frames.frames
+	frames := r.frames.frames.recent
+	window = min(window, maxShownWindow)
 	for i := len(frames) - 1; i >= 0 && now.Sub(frames[i].At) < window; i-- {
 		if frames[i].Decodable {
 			shown++
 		}
 	}
-	return shown, len(frames) > 0
+	return shown, r.frames.frames.n > 0
 }
 
-// Frames returns every frame reassembled so far, in order.
-func (r *Receiver) Frames() []Frame {
+// Frames returns every frame reassembled so far, in order. An error means
+// the log could not be read back from its spill file.
+func (r *Receiver) Frames() ([]Frame, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]Frame(nil), r.frames.frames...)
+	return r.frames.frames.all()
 }
 
 // Undecrypted counts the frames end-to-end encryption could not open

@@ -157,6 +157,7 @@ func (a *Agent) restartICE(ctx context.Context, remote string) error {
 	if err := c.PC.SetLocalDescription(o); err != nil {
 		return fmt.Errorf("set offer: %w", err)
 	}
+	c.offeredRestart = true
 	a.event("ice-restart", remote)
 	return a.signal().Send(ctx, signaling.Message{Type: signaling.TypeOffer, To: remote, SDP: c.PC.ConcealSDP(o.SDP)})
 }

@@ -21,7 +21,7 @@ type wire struct {
 
 type wireStream struct {
 	ssrc, rtx uint32
-	log       []analysis.Packet
+	log       analysis.PacketLog // compact: it grows with the call
 }
 
 // wireFactory makes the interceptor that fills a wire; it is registered
@@ -61,7 +61,7 @@ func (i *wireInterceptor) BindLocalStream(info *interceptor.StreamInfo, writer i
 			}
 		}
 		i.w.mu.Lock()
-		ws.log = append(ws.log, p)
+		ws.log.Append(p)
 		i.w.mu.Unlock()
 		return n, err
 	})
@@ -86,13 +86,15 @@ func IsPadding(h *rtp.Header, payload []byte) bool {
 
 // SendLog returns what this PeerConnection put on the wire on the media
 // SSRC ssrc and its RTX SSRC, in send order, and the RTX SSRC (0 without).
-// False when no stream with that SSRC was bound.
-func (pc *PC) SendLog(ssrc uint32) (log []analysis.Packet, rtx uint32, ok bool) {
+// False when no stream with that SSRC was bound. An error means the log
+// could not be read back from its spill file (analysis.PacketLog).
+func (pc *PC) SendLog(ssrc uint32) (log []analysis.Packet, rtx uint32, ok bool, err error) {
 	pc.wire.mu.Lock()
 	defer pc.wire.mu.Unlock()
 	ws := pc.wire.streams[ssrc]
 	if ws == nil {
-		return nil, 0, false
+		return nil, 0, false, nil
 	}
-	return append([]analysis.Packet(nil), ws.log...), ws.rtx, true
+	log, err = ws.log.Packets()
+	return log, ws.rtx, true, err
 }

@@ -83,7 +83,10 @@ func TestSendLogIsTheWire(t *testing.T) {
 		write(true, 20*time.Millisecond)
 		time.Sleep(time.Second)
 		ssrc := uint32(sender.GetParameters().Encodings[0].SSRC)
-		log, _, ok := a.SendLog(ssrc)
+		log, _, ok, err := a.SendLog(ssrc)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if !ok {
 			t.Fatal("no send log")
 		}

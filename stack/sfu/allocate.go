@@ -168,12 +168,12 @@ func (s *SFU) Estimate(subscriber string) (int, bool) {
 
 // SendLog returns what the SFU put on the wire towards peer on the media
 // SSRC ssrc (and its RTX SSRC): see peer.PC.SendLog.
-func (s *SFU) SendLog(peerName string, ssrc uint32) (log []analysis.Packet, rtx uint32, ok bool) {
+func (s *SFU) SendLog(peerName string, ssrc uint32) (log []analysis.Packet, rtx uint32, ok bool, err error) {
 	s.mu.Lock()
 	pc := s.pcs[peerName]
 	s.mu.Unlock()
 	if pc == nil {
-		return nil, 0, false
+		return nil, 0, false, nil
 	}
 	return pc.SendLog(ssrc)
 }

@@ -286,6 +286,13 @@ func (s *SFU) onOffer(ctx context.Context, m signaling.Message) error {
 		}
 	}
 	pc := sub.pc
+	if pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer {
+		// Glare (RFC 8829 section 4.1.8.1): the SFU is the impolite end of
+		// perfect negotiation; the client rolls its offer back and answers
+		// ours, then offers again (stack/agent glare.go).
+		s.event("glare", sub.name, "ignored its offer, ours is outstanding")
+		return nil
+	}
 	if caps := offeredCodecs(m.SDP); sub.caps == nil || len(caps) > 0 {
 		sub.caps = caps
 	}

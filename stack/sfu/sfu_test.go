@@ -115,7 +115,8 @@ func shown(a *agent.Agent, from string) (n int, last time.Time) {
 			if rx.From != from {
 				continue
 			}
-			for _, f := range rx.Frames() {
+			frames, _ := rx.Frames() // a short call: never spilled
+			for _, f := range frames {
 				if f.Decodable {
 					n++
 					last = f.At

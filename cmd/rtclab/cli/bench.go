@@ -32,9 +32,12 @@ func newBenchCmd(env *Env) *cobra.Command {
 time and print the wall time per run, the speed-up over real time, the CPU
 time per run (on a shared machine the wall time includes waiting for a
 CPU), the memory allocated per run and per media packet received (the
-sum of every stream's packets_received), and the peak heap. Nothing is
-written to disk unless --cpuprofile or --memprofile ask for a profile of
-every run (read it with go tool pprof). Use it to quote speed and memory;
+sum of every stream's packets_received), the peak heap, and how fast the
+live heap grows with the call (MB per minute of scenario time, from a
+third of the call to its end, for calls of 3 minutes or more: about 0
+when nothing is kept per packet). Nothing is written to disk unless
+--cpuprofile or --memprofile ask for a profile of every run (read it
+with go tool pprof). Use it to quote speed and memory;
 the tests never assert on time.`,
 		Example: `  rtclab bench
   rtclab bench quickstart --runs 10
@@ -80,6 +83,8 @@ the tests never assert on time.`,
 				var packets uint64
 				var before, after runtime.MemStats
 				var peak uint64
+				var sumGrowth float64
+				grown := 0
 				runtime.GC()
 				runtime.ReadMemStats(&before)
 				cpu0 := cpuSeconds()
@@ -91,8 +96,9 @@ the tests never assert on time.`,
 					start := time.Now()
 					var err error
 					var rep *reports.Report
+					var growth heapGrowth
 					env.Bubble(func() {
-						rep, err = runner.Run(context.Background(), s, runner.Options{Clock: runner.ClockVirtual})
+						rep, err = runner.Run(context.Background(), s, runner.Options{Clock: runner.ClockVirtual, Progress: growth.sample})
 					})
 					w := time.Since(start).Seconds()
 					if err != nil {
@@ -102,6 +108,10 @@ the tests never assert on time.`,
 					var m runtime.MemStats
 					runtime.ReadMemStats(&m)
 					peak = max(peak, m.HeapAlloc)
+					if g, ok := growth.perMinute(); ok {
+						sumGrowth += g
+						grown++
+					}
 					sumWall += w
 					done++
 					if i == 0 || w < minWall {
@@ -120,6 +130,10 @@ the tests never assert on time.`,
 					CPUPerRun: (cpuSeconds() - cpu0) / n, AllocMBPerRun: float64(bytes) / n / 1e6,
 					PeakHeapMB: float64(peak) / 1e6, PacketsPerRun: packets / uint64(done),
 				}
+				if grown > 0 {
+					g := sumGrowth / float64(grown)
+					row.HeapGrowthMBPerMin = &g
+				}
 				if packets > 0 {
 					row.AllocsPerPacket = float64(allocs) / float64(packets)
 					row.KBPerPacket = float64(bytes) / 1e3 / float64(packets)
@@ -135,15 +149,19 @@ the tests never assert on time.`,
 				return writeJSON(env, benchJSON{Tool: env.build, GOMAXPROCS: runtime.GOMAXPROCS(0), Rows: rows})
 			}
 			tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintln(tw, "scenario\truns\tscenario s\twall s/run (min)\twall s/run (mean)\tspeed-up\tCPU s/run\tMB alloc/run\tpackets/run\tallocs/packet\tKB alloc/packet\tpeak heap MB\t")
+			fmt.Fprintln(tw, "scenario\truns\tscenario s\twall s/run (min)\twall s/run (mean)\tspeed-up\tCPU s/run\tMB alloc/run\tpackets/run\tallocs/packet\tKB alloc/packet\tpeak heap MB\theap MB/call-min\t")
 			for _, r := range rows {
-				fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.3f\t%.3f\t%s\t%.2f\t%.1f\t%d\t%s\t%s\t%.1f\t\n", r.Scenario, r.Runs, r.ScenarioSeconds,
+				growth := "-"
+				if r.HeapGrowthMBPerMin != nil {
+					growth = fmt.Sprintf("%.2f", *r.HeapGrowthMBPerMin)
+				}
+				fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.3f\t%.3f\t%s\t%.2f\t%.1f\t%d\t%s\t%s\t%.1f\t%s\t\n", r.Scenario, r.Runs, r.ScenarioSeconds,
 					r.WallMin, r.WallMean, speedUp(r.SpeedUp), r.CPUPerRun, r.AllocMBPerRun, r.PacketsPerRun,
-					perPacket(r.AllocsPerPacket, r.PacketsPerRun, "%.0f"), perPacket(r.KBPerPacket, r.PacketsPerRun, "%.1f"), r.PeakHeapMB)
+					perPacket(r.AllocsPerPacket, r.PacketsPerRun, "%.0f"), perPacket(r.KBPerPacket, r.PacketsPerRun, "%.1f"), r.PeakHeapMB, growth)
 			}
 			// A run uses one P (package bubble); the load average says how
 			// much of a CPU it got on a shared machine.
-			fmt.Fprintf(tw, "\n(runs on 1 of %d CPUs in the bubble, %s%s)\t\t\t\t\t\t\t\t\t\t\t\t\n", runtime.NumCPU(), runtime.Version(), loadAverage())
+			fmt.Fprintf(tw, "\n(runs on 1 of %d CPUs in the bubble, %s%s)\t\t\t\t\t\t\t\t\t\t\t\t\t\n", runtime.NumCPU(), runtime.Version(), loadAverage())
 			return tw.Flush()
 		},
 	}
@@ -183,6 +201,48 @@ type benchRow struct {
 	// allocated per packet received; 0 without packets.
 	AllocsPerPacket float64 `json:"allocs_per_packet"`
 	KBPerPacket     float64 `json:"kb_alloc_per_packet"`
+	// HeapGrowthMBPerMin is how fast the live heap grew as the call went
+	// on: the live heap after a full GC at the end of the call less that
+	// at a third of it, per minute of scenario time between the two (the
+	// mean over the runs). What a call keeps per packet shows here; it
+	// should be about 0. Absent for a call shorter than minGrowthCall,
+	// whose first minute is mostly warm-up (quickstart's 30 s: 13 MB/min
+	// from 10 s to 28 s, 0.25 MB/min over 20 minutes).
+	HeapGrowthMBPerMin *float64 `json:"heap_growth_mb_per_call_min,omitempty"`
+}
+
+// heapGrowth samples the live heap (after a full GC) twice in a run, at a
+// third of the call and 2 s before its end, from runner.Options.Progress.
+type heapGrowth struct {
+	at   [2]time.Duration
+	heap [2]uint64
+	n    int
+}
+
+// minGrowthCall is the shortest call whose heap growth bench reports.
+const minGrowthCall = 3 * time.Minute
+
+func (g *heapGrowth) sample(elapsed, total time.Duration) {
+	if total < minGrowthCall || g.n == 2 {
+		return
+	}
+	if when := [2]time.Duration{total / 3, total - 2*time.Second}[g.n]; elapsed < when {
+		return
+	}
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	g.at[g.n], g.heap[g.n] = elapsed, m.HeapAlloc
+	g.n++
+}
+
+// perMinute is the growth in MB per minute of the call; false without
+// both samples.
+func (g *heapGrowth) perMinute() (float64, bool) {
+	if g.n < 2 || g.at[1] <= g.at[0] {
+		return 0, false
+	}
+	return (float64(g.heap[1]) - float64(g.heap[0])) / 1e6 / (g.at[1] - g.at[0]).Minutes(), true
 }
 
 // mediaPackets is the number of media RTP packets every receiver of a run

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestBenchProfiles runs bench with both profiles and wants them written,
@@ -27,12 +28,40 @@ func TestBenchProfiles(t *testing.T) {
 			row = f
 		}
 	}
-	// scenario runs s min mean speed-up CPU MB packets allocs/packet KB/packet peak
-	if len(row) != 12 || row[8] == "0" || row[9] == "-" || row[10] == "-" {
-		t.Errorf("quickstart row %q in\n%s", row, out)
+	// scenario runs s min mean speed-up CPU MB packets allocs/packet
+	// KB/packet peak heap-growth
+	if len(row) != 13 || row[8] == "0" || row[9] == "-" || row[10] == "-" {
+		t.Fatalf("quickstart row %q in\n%s", row, out)
+	}
+	if row[12] != "-" {
+		t.Errorf("heap growth %q for a 30 s call, want - (warm-up, not growth)", row[12])
 	}
 	env, _, _ = testEnv(t)
 	if code := Main([]string{"bench", "quickstart", "--runs", "1", "--cpuprofile", filepath.Join(dir, "no", "such", "dir")}, env); code != ExitUsage {
 		t.Errorf("unwritable --cpuprofile: exit %d, want %d", code, ExitUsage)
+	}
+}
+
+// The heap growth is sampled at a third of the call and 2 s before its
+// end, once each, and is MB per minute of scenario time between them.
+func TestHeapGrowth(t *testing.T) {
+	var g heapGrowth
+	total := 3 * time.Minute
+	for s := time.Second; s < total; s += time.Second {
+		g.sample(s, total)
+	}
+	if g.n != 2 || g.at[0] != time.Minute || g.at[1] != 178*time.Second {
+		t.Fatalf("sampled %d at %v", g.n, g.at)
+	}
+	g.heap = [2]uint64{10e6, 69e6} // 59 MB over 118 s
+	if v, ok := g.perMinute(); !ok || v < 29.99 || v > 30.01 {
+		t.Errorf("perMinute %v %v, want 30", v, ok)
+	}
+	var short heapGrowth
+	for s := time.Second; s < 170*time.Second; s += time.Second {
+		short.sample(s, 170*time.Second)
+	}
+	if _, ok := short.perMinute(); ok {
+		t.Error("a call under 3 minutes has a growth")
 	}
 }

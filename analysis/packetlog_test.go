@@ -1,0 +1,87 @@
+package analysis
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+)
+
+// A PacketLog gives back exactly what was appended, across sequence
+// number and timestamp wraps, reordering, equal and backward times, and
+// chunk boundaries; and it stays small.
+func TestPacketLogRoundTrip(t *testing.T) {
+	t0 := time.Now() // with a monotonic reading, as the logs' times have
+	tests := []struct {
+		name string
+		in   []Packet
+	}{
+		{"empty", nil},
+		{"one", []Packet{{Seq: 65535, Timestamp: 1 << 31, At: t0, Size: 1200, RTX: true}}},
+		{"wraps and reorders", []Packet{
+			{Seq: 65534, Timestamp: 4294967000, At: t0, Size: 100},
+			{Seq: 65535, Timestamp: 4294967295, At: t0.Add(time.Millisecond), Size: 0, Padding: true},
+			{Seq: 1, Timestamp: 500, At: t0.Add(time.Millisecond), Size: 1},
+			{Seq: 0, Timestamp: 200, At: t0.Add(-time.Second), Size: 1500, RTX: true},
+			{Seq: 40000, Timestamp: 7, At: t0.Add(time.Hour), Size: 1 << 20},
+		}},
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	var long []Packet
+	seq, ts, at := uint16(r.Uint32()), r.Uint32(), t0
+	for range 300_000 { // spilled to a file
+		seq += uint16(1 + r.IntN(3) - 1)
+		ts += uint32(r.IntN(3000))
+		at = at.Add(time.Duration(r.Int64N(int64(30 * time.Millisecond))))
+		long = append(long, Packet{Seq: seq, Timestamp: ts, At: at, Size: r.IntN(1300), RTX: r.IntN(20) == 0, Padding: r.IntN(50) == 0})
+	}
+	tests = append(tests, struct {
+		name string
+		in   []Packet
+	}{"50,000 random", long})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var l PacketLog
+			for _, p := range tt.in {
+				l.Append(p)
+			}
+			if l.Len() != len(tt.in) {
+				t.Fatalf("Len %d, want %d", l.Len(), len(tt.in))
+			}
+			got, err := l.Packets()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tt.in) {
+				t.Fatalf("%d packets back, want %d", len(got), len(tt.in))
+			}
+			for i, p := range tt.in {
+				g := got[i]
+				if g.Seq != p.Seq || g.Timestamp != p.Timestamp || g.Size != p.Size || g.RTX != p.RTX || g.Padding != p.Padding ||
+					!g.At.Equal(p.At) || g.At.Sub(t0) != p.At.Sub(t0) || g.At.Compare(t0) != p.At.Compare(t0) {
+					t.Fatalf("packet %d: got %+v, want %+v", i, g, p)
+				}
+			}
+			if !slices.EqualFunc(got, tt.in, func(a, b Packet) bool { return a.At.Sub(b.At) == 0 }) {
+				t.Fatal("times differ")
+			}
+			if len(tt.in) > 1000 {
+				if per := float64(l.Bytes()) / float64(len(tt.in)); per > 1 {
+					t.Errorf("%.1f bytes per packet held on the heap, want at most 1: spilled (a []Packet holds 48-96)", per)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkPacketLogAppend is the cost of logging one packet.
+func BenchmarkPacketLogAppend(b *testing.B) {
+	var l PacketLog
+	t0 := time.Now()
+	b.ReportAllocs()
+	for i := range b.N {
+		l.Append(Packet{Seq: uint16(i), Timestamp: uint32(i * 960), At: t0.Add(time.Duration(i) * 20 * time.Millisecond), Size: 120})
+	}
+	b.ReportMetric(float64(l.Bytes())/float64(b.N), "B/packet-held")
+	b.ReportMetric(float64(l.log.OnDisk())/float64(b.N), "B/packet-spilled")
+}
