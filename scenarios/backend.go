@@ -32,15 +32,6 @@ const (
 	TURNExternal = "external" // {url: turn:IP:PORT, secret: ...}: a TURN server the user runs
 )
 
-// Servers declares which servers a scenario uses.
-type Servers struct {
-	// TURN is "embedded" (default), "coturn", or {url: turn:IP:PORT,
-	// secret: S} for a TURN server of the user's (REST credentials from
-	// the shared secret, RFC 8489 long-term credentials as coturn's
-	// use-auth-secret computes them).
-	TURN TURNServer `yaml:"turn"`
-}
-
 // TURNServer is servers.turn.
 type TURNServer struct {
 	// Kind is TURNEmbedded, TURNCoturn or TURNExternal.

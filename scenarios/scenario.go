@@ -42,8 +42,6 @@ type Scenario struct {
 	// Backend is the network: "in-process" (default; virtual time) or
 	// "kernel" (namespaces, real sockets, real time, root; backend.go).
 	Backend string `yaml:"backend"`
-	// Servers chooses the servers (backend.go).
-	Servers Servers `yaml:"servers"`
 
 	// File is where the scenario was loaded from.
 	File string `yaml:"-"`
@@ -71,6 +69,11 @@ type ICE struct {
 type Servers struct {
 	// Signaling configures the signaling server.
 	Signaling SignalingServer `yaml:"signaling"`
+	// TURN is "embedded" (default), "coturn" (kernel backend), or {url:
+	// turn:IP:PORT, secret: S} for a TURN server of the user's (REST
+	// credentials from the shared secret, RFC 8489 long-term credentials
+	// as coturn's use-auth-secret computes them); backend.go.
+	TURN TURNServer `yaml:"turn"`
 }
 
 // SignalingServer configures the signaling server.
