@@ -92,6 +92,14 @@ func (s *Scenario) validateBackend(bad func(msg string, path ...any)) {
 		if s.Topology == TopologyFlows {
 			bad("the flows topology runs on the in-process backend only (its GCC settling needs virtual time)", "backend")
 		}
+		for i, p := range s.Participants {
+			if p.LAN != "" {
+				bad("a shared LAN is not built on the kernel backend yet (each host has a namespace and a NAT of its own); use the in-process backend", "participants", i, "lan")
+			}
+			if p.MDNS {
+				bad("mDNS candidates need the in-process backend's multicast (the kernel backend's hosts are each alone on their link)", "participants", i, "mdns")
+			}
+		}
 		for i, f := range s.Timeline {
 			if f.Rebind != "" {
 				bad("rebind is not available on the kernel backend (conntrack keeps the mappings; use flap)", "timeline", i, "rebind")

@@ -85,6 +85,12 @@ func validate(cfg netem.Config) error {
 			return fmt.Errorf("%w: host name %q empty or used twice", netem.ErrConfig, h.Name)
 		}
 		seen[h.Name] = true
+		if h.LAN != "" {
+			return fmt.Errorf("%w: host %s: a shared LAN is not built on the kernel backend", netem.ErrUnsupported, h.Name)
+		}
+		if h.Rebindable {
+			return fmt.Errorf("%w: host %s: rebinding is not available on the kernel backend", netem.ErrUnsupported, h.Name)
+		}
 	}
 	return nil
 }
