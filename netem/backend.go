@@ -29,10 +29,10 @@ func inProcess(cfg Config) (Backend, error) { return New(cfg) }
 // the TUN read and write and in waking the link's goroutine, which the
 // configured delay does not include, and a sleeping sender is late by the
 // scheduler's latency (measured medians 0.5-4.1 ms above the configured
-// delay on the shared 2-core machine at load average 10-20). So a measured
-// median delay may exceed the configured one by RealDelaySlack (never fall short of it by more than the virtual
-// time tolerance), and a delay's spread gets half of it on top of its
-// ±10 %.
+// delay on the shared 2-core machine at load average 10-20). So a
+// measured median delay may exceed the configured one by RealDelaySlack
+// (and fall short of it by no more than 1 ms), and a delay's spread gets
+// half of it on top of its ±10 %.
 const RealDelaySlack = 5 * time.Millisecond
 
 // CheckFidelityOn measures a real-time backend with the part of
