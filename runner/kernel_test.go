@@ -96,10 +96,21 @@ func TestKernelCallThroughCoturn(t *testing.T) {
 	checked := 0
 	for _, row := range res.Rows {
 		switch row.Quantity {
-		case "packets_sent", "packets_received", "jitter_ms", "nack_count":
+		case "packets_sent", "packets_received", "nack_count":
 			checked++
 			if !row.Agree {
 				t.Errorf("%s %s: report %g, recount %g..%g (%s)", row.Stream, row.Quantity, row.Report, row.Low, row.High, row.Why)
+			}
+		case "jitter_ms":
+			// verify's 5 % is for virtual time. Here the capture
+			// stamps a packet when rtclab writes it into the host's
+			// TUN device and the application when it reads it from
+			// its socket: on a loaded machine the scheduler puts up
+			// to a few hundred microseconds between the two, which
+			// moves a jitter of 1-2 ms by more than 5 %. Allow 0.5 ms.
+			checked++
+			if row.Report < row.Low-row.Low*0.05-0.5 || row.Report > row.High+row.High*0.05+0.5 {
+				t.Errorf("%s jitter: report %g ms, recount %g ms (±5 %% + 0.5 ms)", row.Stream, row.Report, row.Low)
 			}
 		}
 	}
