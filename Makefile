@@ -8,7 +8,7 @@
 # instead of skipping silently.
 
 GO ?= go
-DEB_PACKAGES := coturn tshark ffmpeg nftables iproute2
+DEB_PACKAGES := coturn tshark ffmpeg nftables iproute2 chromium
 
 .PHONY: test deps vet bench clips longcalls fuzz fuzz-smoke docs screenshots
 

@@ -63,6 +63,9 @@ type Params struct {
 	Log *slog.Logger
 	// KeyLog, when set, receives DTLS secrets (see peer.Params.KeyLog).
 	KeyLog io.Writer
+	// Loopback: the agent is on real sockets and gathers loopback host
+	// candidates only (see peer.Params.Loopback).
+	Loopback bool
 	// Virtual says the agent runs in virtual time: its PeerConnections and
 	// its own spacings (PLIs, simulcast layers, track starts) take the
 	// values derived in package phase (see peer.Params.Virtual).
@@ -418,7 +421,7 @@ func (a *Agent) conn(ctx context.Context, remote string) (*Conn, error) {
 	if c := a.existing(remote); c != nil {
 		return c, nil
 	}
-	pc, err := peer.New(peer.Params{Net: a.p.Net, ICEServers: a.p.ICEServers, RelayOnly: a.p.RelayOnly, Codecs: a.p.Codecs, KeyLog: a.p.KeyLog, Virtual: a.p.Virtual})
+	pc, err := peer.New(peer.Params{Net: a.p.Net, ICEServers: a.p.ICEServers, RelayOnly: a.p.RelayOnly, Codecs: a.p.Codecs, KeyLog: a.p.KeyLog, Virtual: a.p.Virtual, Loopback: a.p.Loopback})
 	if err != nil {
 		return nil, fmt.Errorf("agent %s: %w", a.p.Name, err)
 	}

@@ -3,6 +3,7 @@ package peer
 import (
 	"fmt"
 	"io"
+	"net"
 	"time"
 
 	"github.com/pion/ice/v4"
@@ -44,6 +45,11 @@ type Params struct {
 	// log format (SSLKEYLOGFILE), so Wireshark can decrypt the DTLS of a
 	// capture. It must be safe for concurrent use.
 	KeyLog io.Writer
+	// Loopback gathers host candidates on loopback addresses only: a peer
+	// on real sockets (pion's stdnet) that a real program on the same
+	// machine (a browser) must reach, with no real network address in
+	// its candidates.
+	Loopback bool
 	// Virtual says the PeerConnection runs in virtual time (a synctest
 	// bubble), where events at one instant run in any order: its timers
 	// then take the periods derived in package phase, and its DTLS
@@ -133,7 +139,10 @@ func New(p Params) (*PC, error) {
 	}
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetIncludeLoopbackCandidate(false)
+	se.SetIncludeLoopbackCandidate(p.Loopback)
+	if p.Loopback {
+		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	}
 	se.SetICETimeouts(5*time.Second, 15*time.Second, 2*time.Second)
 	if len(p.NAT1To1IPs) > 0 {
 		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
