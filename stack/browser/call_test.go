@@ -4,12 +4,12 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/pion/transport/v3/stdnet"
+	"github.com/pion/webrtc/v4"
 
 	"github.com/rtclab/rtclab"
 	"github.com/rtclab/rtclab/internal/realpeer"
@@ -72,7 +72,7 @@ func launch(t *testing.T, ctx context.Context, dir string) *browser.Browser {
 
 // pionOnLoopback starts a pion agent on real sockets behind an access link
 // of rtclab's link code, its traffic captured.
-func pionOnLoopback(t *testing.T, ctx context.Context, l *lab, name, room string, hc netem.HostConfig, capture *netem.Capture) (*agent.Agent, *netem.Host) {
+func pionOnLoopback(t *testing.T, ctx context.Context, l *lab, name, room string, hc netem.HostConfig, capture *netem.Capture, ice []webrtc.ICEServer, relay bool) (*agent.Agent, *netem.Host) {
 	t.Helper()
 	sn, err := stdnet.NewNet()
 	if err != nil {
@@ -94,7 +94,7 @@ func pionOnLoopback(t *testing.T, ctx context.Context, l *lab, name, room string
 	a, err := agent.Start(ctx, agent.Params{
 		Name: name, Room: room, Topology: agent.TopologyP2P, Net: h.Net,
 		SignalURL: "ws" + l.origin[len("http"):] + signaling.Path, HTTPClient: http.DefaultClient,
-		Publish: pub, Loopback: true,
+		Publish: pub, Loopback: true, ICEServers: ice, RelayOnly: relay,
 	})
 	if err != nil {
 		closeNet()
@@ -102,33 +102,4 @@ func pionOnLoopback(t *testing.T, ctx context.Context, l *lab, name, room string
 	}
 	t.Cleanup(func() { a.Close(); closeNet() })
 	return a, h
-}
-
-func TestChromiumPionP2P(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	dir := t.TempDir()
-	l := startLab(t)
-	b := launch(t, ctx, dir)
-	if err := b.Join(ctx, browser.Join{Origin: l.origin, Room: "r", Name: "alice", Loopback: true}); err != nil {
-		t.Fatal(err)
-	}
-	pcapFile, err := os.Create(filepath.Join(dir, "bob.pcap"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pcapFile.Close()
-	capture, err := netem.NewCapture(pcapFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pionOnLoopback(t, ctx, l, "bob", "r", netem.HostConfig{}, capture)
-	time.Sleep(8 * time.Second)
-	s, err := b.Stats(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev, _ := b.Events(ctx)
-	t.Logf("events %+v", ev)
-	t.Logf("stats %+v", s)
 }
