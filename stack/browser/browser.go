@@ -178,6 +178,14 @@ func run[T any](ctx context.Context, b *Browser, a chromedp.Action[T]) (T, error
 	}()
 	select {
 	case r := <-done:
+		if r.err != nil && ctx.Err() == nil {
+			// CDP breaks as the process dies: say which happened.
+			select {
+			case <-b.exited:
+				return zero, fmt.Errorf("%w: %v", ErrExited, r.err)
+			case <-time.After(2 * time.Second):
+			}
+		}
 		return r.v, r.err
 	case <-b.exited:
 		return zero, ErrExited
@@ -201,8 +209,17 @@ func (b *Browser) Close() {
 		case <-time.After(10 * time.Second):
 			b.log.Warn("chromium did not exit within 10 s of SIGKILL", "pid", b.cmd.Process.Pid)
 		}
-		// A child may still hold the profile for an instant after the
-		// group's leader was reaped; removing it is best effort again.
+		// The group's other processes (renderers, zygote), orphaned by
+		// the leader's death, are reaped by init a moment later: wait
+		// until none is left, so Close returns with nothing running.
+		pgid := b.cmd.Process.Pid
+		for range 100 {
+			if err := syscall.Kill(-pgid, 0); errors.Is(err, syscall.ESRCH) {
+				break
+			}
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			time.Sleep(50 * time.Millisecond)
+		}
 		for range 20 {
 			if err := os.RemoveAll(b.profile); err == nil {
 				break

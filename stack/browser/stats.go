@@ -2,6 +2,7 @@ package browser
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -141,7 +142,7 @@ func (b *Browser) Sample(ctx context.Context, name string, every time.Duration, 
 		}
 		s, err := b.Stats(ctx)
 		if err != nil {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil && !errors.Is(err, ErrExited) {
 				return last, nil
 			}
 			return last, err
