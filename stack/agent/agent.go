@@ -88,6 +88,10 @@ type Agent struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	// http is the WHIP or WHEP session of an agent that does not signal
+	// (whip.go); nil otherwise.
+	http *httpSession
+
 	mu    sync.Mutex
 	sig   *signaling.Client // replaced by a rejoin
 	conns map[string]*Conn  // by remote name; a dropped connection leaves
@@ -244,7 +248,11 @@ func (a *Agent) Conns() []*Conn {
 // goroutine the agent started.
 func (a *Agent) Close() {
 	a.cancel()
-	_ = a.signal().Close()
+	if sig := a.signal(); sig != nil {
+		_ = sig.Close()
+	} else {
+		a.endHTTP() // WHIP/WHEP: DELETE the session (whip.go)
+	}
 	for _, c := range a.Conns() {
 		_ = c.PC.Close()
 	}
@@ -433,7 +441,7 @@ func (a *Agent) conn(ctx context.Context, remote string) (*Conn, error) {
 	a.mu.Unlock()
 
 	pc.OnICECandidate(func(ic *webrtc.ICECandidate) {
-		if ic == nil {
+		if ic == nil || a.http != nil { // WHIP/WHEP: the offer carries every candidate
 			return
 		}
 		data, err := json.Marshal(ic.ToJSON())
