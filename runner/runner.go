@@ -18,6 +18,7 @@ import (
 
 	"github.com/rtclab/rtclab"
 	"github.com/rtclab/rtclab/netem"
+	"github.com/rtclab/rtclab/netem/kernel"
 	"github.com/rtclab/rtclab/phase"
 	"github.com/rtclab/rtclab/probes"
 	"github.com/rtclab/rtclab/reports"
@@ -121,7 +122,8 @@ type run struct {
 	start  time.Time
 	keyLog io.Writer // DTLS secrets, with CaptureDir
 
-	net    *netem.Network
+	net    network
+	kernel *kernel.Network // the kernel backend's network, nil in-process
 	agents []*agentRun
 	ended  time.Duration // scenario time the media ran for
 
@@ -175,7 +177,7 @@ func (r *run) exec(parent context.Context) (err error) {
 		defer kl.Close() // renamed to its final name: a crash leaves none
 		r.keyLog = &lockedWriter{w: kl}
 	}
-	nw, err := netem.New(cfg)
+	nw, err := r.newNetwork(cfg)
 	if err != nil {
 		return fmt.Errorf("network: %w", err)
 	}
