@@ -125,6 +125,10 @@ type Plan struct {
 	// Duration is each cell's scenario time, and so its time limit to
 	// connect.
 	Duration time.Duration
+	// Backend is the cells' network backend (scenario field backend):
+	// "" or scenarios.BackendInProcess in virtual time, or
+	// scenarios.BackendKernel in namespaces, in real time.
+	Backend string
 }
 
 // DefaultDuration is a cell's scenario time: a relayed p2p call connects
@@ -187,7 +191,11 @@ var (
 // audio only (the cell is about connecting, not media).
 func (p Plan) Scenario(c Cell) (*scenarios.Scenario, error) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "name: matrix\ntopology: p2p\nduration: %s\nseed: %d\nice: %s\nparticipants:\n", p.Duration, p.Seed, c.ICE.scenarioICE())
+	fmt.Fprintf(&b, "name: matrix\ntopology: p2p\nduration: %s\nseed: %d\nice: %s\n", p.Duration, p.Seed, c.ICE.scenarioICE())
+	if p.Backend != "" {
+		fmt.Fprintf(&b, "backend: %s\n", p.Backend)
+	}
+	b.WriteString("participants:\n")
 	for _, pt := range []struct {
 		name  string
 		nat   NAT

@@ -29,8 +29,12 @@ type Result struct {
 	// CellSeconds is each cell's scenario time, which is also its time
 	// limit to connect.
 	CellSeconds float64 `json:"cell_seconds"`
-	// Clock is "virtual": every cell runs in a testing/synctest bubble.
+	// Clock is "virtual": every cell runs in a testing/synctest bubble;
+	// "real" on the kernel backend.
 	Clock string `json:"clock"`
+	// Backend is "kernel" when the cells ran in network namespaces
+	// (rtclab matrix --backend kernel); absent for the in-process backend.
+	Backend string `json:"backend,omitempty"`
 	// StartedAt is the wall-clock start of the grid (RFC 3339).
 	StartedAt string `json:"started_at"`
 	// WallSeconds is how long the whole grid took on the wall clock.

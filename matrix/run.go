@@ -12,6 +12,7 @@ import (
 
 	"github.com/rtclab/rtclab/reports"
 	"github.com/rtclab/rtclab/runner"
+	"github.com/rtclab/rtclab/scenarios"
 	"github.com/rtclab/rtclab/shard"
 )
 
@@ -61,7 +62,11 @@ func Run(ctx context.Context, p Plan, opt Options) (*Result, error) {
 	for _, c := range p.ICE {
 		res.ICE = append(res.ICE, string(c))
 	}
-	if opt.Bubble == nil {
+	kernel := p.Backend == scenarios.BackendKernel
+	if kernel {
+		res.Clock, res.Backend = runner.ClockReal, p.Backend
+	}
+	if opt.Bubble == nil && !kernel {
 		res.Verdict = "fail"
 		return res, ErrNoBubble
 	}
@@ -157,9 +162,14 @@ func runCell(p Plan, c Cell, bubble func(func())) CellResult {
 	s, err := p.Scenario(c)
 	if err == nil {
 		var rep *reports.Report
-		bubble(func() {
-			rep, err = runner.Run(context.Background(), s, runner.Options{Clock: runner.ClockVirtual})
-		})
+		if s.Kernel() {
+			// Namespaces and real sockets: real time, no bubble.
+			rep, err = runner.Run(context.Background(), s, runner.Options{Clock: runner.ClockReal})
+		} else {
+			bubble(func() {
+				rep, err = runner.Run(context.Background(), s, runner.Options{Clock: runner.ClockVirtual})
+			})
+		}
 		if err == nil {
 			fill(&cr, rep)
 		}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/rtclab/rtclab"
 	"github.com/rtclab/rtclab/netem"
+	"github.com/rtclab/rtclab/netem/kernel"
 	"github.com/rtclab/rtclab/phase"
 	"github.com/rtclab/rtclab/probes"
 	"github.com/rtclab/rtclab/reports"
@@ -121,7 +123,10 @@ type run struct {
 	start  time.Time
 	keyLog io.Writer // DTLS secrets, with CaptureDir
 
-	net    *netem.Network
+	turnSecret string // the TURN server's REST shared secret
+
+	net    network
+	kernel *kernel.Network // the kernel backend's network, nil in-process
 	agents []*agentRun
 	ended  time.Duration // scenario time the media ran for
 
@@ -175,7 +180,7 @@ func (r *run) exec(parent context.Context) (err error) {
 		defer kl.Close() // renamed to its final name: a crash leaves none
 		r.keyLog = &lockedWriter{w: kl}
 	}
-	nw, err := netem.New(cfg)
+	nw, err := r.newNetwork(cfg)
 	if err != nil {
 		return fmt.Errorf("network: %w", err)
 	}
@@ -189,16 +194,27 @@ func (r *run) exec(parent context.Context) (err error) {
 
 	th, _ := nw.Host(scenarios.TURNHost)
 	turnAddr := fmt.Sprintf("%s:%d", th.IP, turnPort)
-	tcfg := turn.Config{Net: th.Net, RelayIP: th.IP, UDPAddr: turnAddr, Secret: turnSecret, Logger: r.log}
-	if s.UseTURNTCP() {
-		tcfg.TCPAddr = turnAddr
+	switch s.TURNKind() {
+	case scenarios.TURNEmbedded:
+		tcfg := turn.Config{Net: th.Net, RelayIP: th.IP, UDPAddr: turnAddr, Secret: turnSecret, Logger: r.log}
+		if s.UseTURNTCP() {
+			tcfg.TCPAddr = turnAddr
+		}
+		ts, err := newTURNService(tcfg)
+		if err != nil {
+			return err
+		}
+		r.turn = ts
+		defer func() { _, _ = ts.stop() }()
+	case scenarios.TURNCoturn:
+		ct, err := startCoturn(parent, r.kernel, scenarios.TURNHost, th.Net, th.IP, turnPort, turnSecret, r.opt.CaptureDir)
+		if err != nil {
+			return err
+		}
+		defer ct.stop() // by PID, after the agents (deferred later) have closed
+		r.event("turn", "started", "coturn pid "+strconv.Itoa(ct.cmd.Process.Pid)+" in "+th.IP.String())
 	}
-	ts, err := newTURNService(tcfg)
-	if err != nil {
-		return err
-	}
-	r.turn = ts
-	defer func() { _, _ = ts.stop() }()
+	turnAddr, r.turnSecret = r.turnTarget(turnAddr)
 
 	sig, err := newSignalingService(r.log, r.opt.Clock == ClockVirtual, r.privacy.signaled)
 	if err != nil {
@@ -378,7 +394,7 @@ func (r *run) iceServers(turnAddr, user, _ string) ([]webrtc.ICEServer, error) {
 		out = append(out, webrtc.ICEServer{URLs: []string{"stun:" + turnAddr}})
 	}
 	if r.s.UseTURN() {
-		u, p, err := turn.Credentials(turnSecret, user, r.s.Duration.Duration+time.Hour)
+		u, p, err := turn.Credentials(r.turnSecret, user, r.s.Duration.Duration+time.Hour)
 		if err != nil {
 			return nil, fmt.Errorf("turn credentials: %w", err)
 		}

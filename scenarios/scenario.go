@@ -37,6 +37,11 @@ type Scenario struct {
 	// Timeline lists faults injected into the call at scenario times:
 	// server restarts, ICE restarts, link flaps (timeline.go).
 	Timeline []Fault `yaml:"timeline"`
+	// Backend is the network: "in-process" (default; virtual time) or
+	// "kernel" (namespaces, real sockets, real time, root; backend.go).
+	Backend string `yaml:"backend"`
+	// Servers chooses the servers (backend.go).
+	Servers Servers `yaml:"servers"`
 
 	// File is where the scenario was loaded from.
 	File string `yaml:"-"`

@@ -10,6 +10,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rtclab/rtclab/matrix"
+	"github.com/rtclab/rtclab/netem/kernel"
+	"github.com/rtclab/rtclab/scenarios"
 	"github.com/rtclab/rtclab/shard"
 	"github.com/rtclab/rtclab/yamldecode"
 )
@@ -24,6 +26,7 @@ func newMatrixCmd(env *Env) *cobra.Command {
 		asJSON    bool
 		overwrite bool
 		shardFlag string
+		backend   string
 	)
 	cmd := &cobra.Command{
 		Use:   "matrix [FILE]",
@@ -66,8 +69,17 @@ unexpected cell, 2 unusable input (nothing is run).`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if env.Bubble == nil {
-				return usagef("matrix needs virtual time, which this build lacks")
+			switch backend {
+			case scenarios.BackendInProcess:
+				if env.Bubble == nil {
+					return usagef("matrix needs virtual time, which this build lacks (or --backend kernel)")
+				}
+			case scenarios.BackendKernel:
+				if err := kernel.Check(); err != nil {
+					return fmt.Errorf("--backend kernel: %w", err)
+				}
+			default:
+				return usagef("--backend %q: allowed %s%s", backend, strings.Join(scenarios.Backends, ", "), yamldecode.DidYouMean(backend, scenarios.Backends))
 			}
 			if workers < 1 || workers > 16 {
 				return usagef("--workers %d: allowed 1..16", workers)
@@ -122,10 +134,17 @@ unexpected cell, 2 unusable input (nothing is run).`,
 				return err
 			}
 			out = od.path
+			if backend == scenarios.BackendKernel {
+				plan.Backend = backend
+			}
 			total := len(plan.Cells())
 			env.onStop("finishing the cells under way, then writing the partial result")
-			env.info("running the connectivity matrix: %d NATs x %d NATs x %d ICE configurations = %d cells, %v each (virtual clock, %d worker(s)) -> %s\n",
-				len(plan.NATs), len(plan.NATs), len(plan.ICE), total, plan.Duration, workers, out)
+			clock := "virtual clock"
+			if plan.Backend == scenarios.BackendKernel {
+				clock = "kernel backend, real clock"
+			}
+			env.info("running the connectivity matrix: %d NATs x %d NATs x %d ICE configurations = %d cells, %v each (%s, %d worker(s)) -> %s\n",
+				len(plan.NATs), len(plan.NATs), len(plan.ICE), total, plan.Duration, clock, workers, out)
 			res, runErr := matrix.Run(context.Background(), plan, matrix.Options{
 				Bubble: env.Bubble, Workers: workers, Interrupt: env.Interrupt,
 				Tool: env.tool(), File: file, Shard: sh,
@@ -152,7 +171,9 @@ unexpected cell, 2 unusable input (nothing is run).`,
 	}
 	cmd.Flags().StringVarP(&out, "out", "o", "", "output directory, new or empty (default a new rtclab-out/matrix-<timestamp>[-N])")
 	cmd.Flags().BoolVar(&overwrite, "overwrite", false, "let --out name a folder an earlier rtclab run wrote into: what that run\nwrote is removed first (anything else there stays)")
-	cmd.Flags().IntVar(&workers, "workers", 2, "cells run at once, each in its own virtual-time bubble")
+	cmd.Flags().IntVar(&workers, "workers", 2, "cells run at once, each in its own virtual-time bubble (kernel: its own namespaces)")
+	cmd.Flags().StringVar(&backend, "backend", scenarios.BackendInProcess, "network of every cell: in-process (virtual time) or kernel\n(network namespaces and nftables NATs, real time, needs root)")
+	_ = cmd.RegisterFlagCompletionFunc("backend", fixedValues(scenarios.Backends...))
 	cmd.Flags().Int64Var(&seed, "seed", 1, "seed of every cell's emulated network (overrides the file's)")
 	cmd.Flags().StringSliceVar(&ice, "ice", nil, "ICE configurations to run (overrides the file's): "+iceNames())
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "print every cell as it finishes")

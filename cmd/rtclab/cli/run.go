@@ -259,6 +259,9 @@ const (
 // whether it passed. An error means the outputs could not be written.
 func runOne(ctx context.Context, env *Env, s *scenarios.Scenario, rc runConfig) (*reports.Report, bool, error) {
 	dir, clock, verbose := rc.dir, rc.clock, rc.verbose
+	if s.Kernel() {
+		clock = runner.ClockReal // namespaces and real sockets: the wall clock
+	}
 	if err := rc.record(eventsPartial, eventsFile); err != nil {
 		return nil, false, err
 	}

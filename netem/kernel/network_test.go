@@ -1,0 +1,103 @@
+package kernel
+
+import (
+	"net"
+	"testing"
+	"time"
+
+	"github.com/rtclab/rtclab/internal/realpeer"
+	"github.com/rtclab/rtclab/netem"
+)
+
+// require skips the test where the backend cannot run, or fails it with
+// RTCLAB_REQUIRE_PEERS=1.
+func require(t *testing.T) {
+	t.Helper()
+	if err := Check(); err != nil {
+		realpeer.Unavailable(t, err.Error())
+	}
+}
+
+func newNetwork(t *testing.T, cfg netem.Config) *Network {
+	t.Helper()
+	require(t)
+	n, err := New(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := n.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return n
+}
+
+// echo serves UDP on the host's port and answers each datagram with the
+// address it came from.
+func echo(t *testing.T, h *netem.Host, port int) {
+	t.Helper()
+	c, err := h.Net.ListenUDP("udp4", &net.UDPAddr{IP: h.IP, Port: port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := c.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			_ = n
+			_, _ = c.WriteTo([]byte(from.String()), from)
+		}
+	}()
+}
+
+// ask sends one datagram from a fresh socket of h to dst and returns the
+// answer ("" on timeout).
+func ask(t *testing.T, h *netem.Host, dst *net.UDPAddr) string {
+	t.Helper()
+	c, err := h.Net.ListenUDP("udp4", &net.UDPAddr{IP: h.IP})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]byte, 1500)
+	for range 3 {
+		if _, err := c.WriteTo([]byte("hi"), dst); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		if n, _, err := c.ReadFrom(buf); err == nil {
+			return string(buf[:n])
+		}
+	}
+	return ""
+}
+
+func TestReachServerThroughEveryNAT(t *testing.T) {
+	var hosts []netem.HostConfig
+	for _, nat := range netem.NATs {
+		hosts = append(hosts, netem.HostConfig{Name: string(nat), NAT: nat})
+	}
+	n := newNetwork(t, netem.Config{Servers: []string{"srv"}, Hosts: hosts})
+	srv, _ := n.Host("srv")
+	echo(t, srv, 7000)
+	dst := &net.UDPAddr{IP: srv.IP, Port: 7000}
+	for _, nat := range netem.NATs {
+		h, _ := n.Host(string(nat))
+		got := ask(t, h, dst)
+		if nat == netem.UDPBlocked {
+			if got != "" {
+				t.Errorf("%s: reached the server over UDP: %q", nat, got)
+			}
+			continue
+		}
+		host, _, _ := net.SplitHostPort(got)
+		if host != h.PublicIP.String() {
+			t.Errorf("%s: server saw %q, want the public address %s", nat, got, h.PublicIP)
+		}
+	}
+}
