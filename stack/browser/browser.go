@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/chromedp/chromedp/remote"
 )
 
 // Flags are the command-line flags every participant's Chromium runs
@@ -30,7 +29,9 @@ var Flags = []string{
 	"--allow-loopback-in-peer-connection",
 	"--disable-features=WebRtcHideLocalIpsWithMdns",
 	"--autoplay-policy=no-user-gesture-required",
-	"--remote-debugging-port=0",
+	// CDP over file descriptors 3 and 4, which `ip netns exec` passes on:
+	// a port would listen on the loopback of the browser's namespace.
+	"--remote-debugging-pipe",
 }
 
 // ErrExited is returned when Chromium's process ends before it is closed.
@@ -46,8 +47,7 @@ type Params struct {
 	// files; see Media.
 	Video, Audio string
 	// Netns, when set, starts Chromium inside this network namespace
-	// (ip netns exec). Its DevTools port must then be reachable from
-	// rtclab's namespace.
+	// (ip netns exec; the CDP pipe goes through).
 	Netns string
 	// Log receives what the browser does; nil discards.
 	Log *slog.Logger
@@ -98,57 +98,72 @@ func Launch(ctx context.Context, p Params) (*Browser, error) {
 	// Its own process group, so Close kills the renderers and the zygote
 	// with it, by that group's ID.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stderr, err := cmd.StderrPipe()
+	// The CDP pipe: the browser reads commands from fd 3, writes to fd 4.
+	cmdR, cmdW, err := os.Pipe()
 	if err != nil {
 		_ = os.RemoveAll(profile)
-		return nil, fmt.Errorf("browser: %w", err)
+		return nil, fmt.Errorf("browser: pipe: %w", err)
 	}
-	if err := cmd.Start(); err != nil {
+	respR, respW, err := os.Pipe()
+	if err != nil {
+		_ = os.RemoveAll(profile)
+		cmdR.Close()
+		cmdW.Close()
+		return nil, fmt.Errorf("browser: pipe: %w", err)
+	}
+	cmd.ExtraFiles = []*os.File{cmdR, respW}
+	stderr, err := cmd.StderrPipe()
+	if err == nil {
+		err = cmd.Start()
+	}
+	cmdR.Close() // the child has its own copies
+	respW.Close()
+	if err != nil {
+		cmdW.Close()
+		respR.Close()
 		_ = os.RemoveAll(profile)
 		return nil, fmt.Errorf("browser: start %s: %w", bin, err)
 	}
 	b := &Browser{cmd: cmd, profile: profile, log: log, exited: make(chan struct{})}
-	wsURL := make(chan string, 1)
 	go func() {
-		// Chromium prints "DevTools listening on ws://..." on stderr; the
-		// rest is logged.
 		sc := bufio.NewScanner(stderr)
-		sent := false
 		for sc.Scan() {
-			line := sc.Text()
-			if i := strings.Index(line, "ws://"); !sent && strings.HasPrefix(line, "DevTools listening on") && i >= 0 {
-				wsURL <- strings.TrimSpace(line[i:])
-				sent = true
-				continue
-			}
-			log.Debug("chromium", "line", line)
+			log.Debug("chromium", "line", sc.Text())
 		}
 		b.waitErr = cmd.Wait()
 		close(b.exited)
 	}()
-	var u string
-	select {
-	case u = <-wsURL:
-	case <-b.exited:
-		b.Close()
-		return nil, fmt.Errorf("%w before DevTools came up: %v", ErrExited, b.waitErr)
-	case <-time.After(30 * time.Second):
-		b.Close()
-		return nil, errors.New("browser: no DevTools endpoint from chromium within 30 s")
-	case <-ctx.Done():
-		b.Close()
-		return nil, ctx.Err()
-	}
-	allocCtx, allocCancel := remote.NewAllocator(context.Background(), u, remote.NoModifyURL)
+	allocCtx, allocCancel := chromedp.NewAllocatorContext(context.Background(), &pipeAllocator{conn: chromedp.NewPipeConn(respR, cmdW)})
 	tab, tabCancel := chromedp.NewContext(allocCtx)
 	b.allocCancel, b.tabCancel, b.tab = allocCancel, tabCancel, tab
-	if err := chromedp.Do(tab); err != nil {
+	connected := make(chan error, 1)
+	go func() { connected <- chromedp.Do(tab) }()
+	select {
+	case err = <-connected:
+	case <-b.exited:
+		err = fmt.Errorf("%w before CDP came up: %v", ErrExited, b.waitErr)
+	case <-time.After(30 * time.Second):
+		err = errors.New("no CDP answer from chromium within 30 s")
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	if err != nil {
 		b.Close()
 		return nil, fmt.Errorf("browser: CDP connect: %w", err)
 	}
 	log.Info("chromium started", "pid", cmd.Process.Pid, "profile", profile)
 	return b, nil
 }
+
+// pipeAllocator hands chromedp the browser rtclab started, over its CDP
+// pipe; it starts nothing itself.
+type pipeAllocator struct{ conn *chromedp.PipeConn }
+
+func (a *pipeAllocator) Allocate(ctx context.Context, opts ...chromedp.BrowserOption) (*chromedp.Browser, error) {
+	return chromedp.NewBrowserTransport(ctx, a.conn, opts...)
+}
+
+func (a *pipeAllocator) Wait() {}
 
 // PID is the Chromium process's ID (its process group's too).
 func (b *Browser) PID() int { return b.cmd.Process.Pid }
