@@ -88,6 +88,9 @@ type Participant struct {
 	// order of preference (opus, vp8, vp9, h264, av1). Leaving out every
 	// codec of a kind accepts all of that kind.
 	Codecs []string `yaml:"codecs"`
+	// Client is the program that takes part: "pion" (rtclab's simulated
+	// client, the default) or "chromium" (client.go).
+	Client string `yaml:"client"`
 	// Uplink and Downlink impair its access link.
 	Uplink   Link `yaml:"uplink"`
 	Downlink Link `yaml:"downlink"`

@@ -99,6 +99,7 @@ func (s *Scenario) validate(root *yaml.Node) []error {
 
 	s.validateTimeline(bad, names)
 	s.validateBackend(bad)
+	s.validateClients(bad)
 	if s.Topology == TopologyFlows {
 		return append(errs, s.validateFlows(root, names)...)
 	}
