@@ -38,7 +38,8 @@ FUZZ_TARGETS := \
 	./stack/testpeer:FuzzOffer \
 	./seqnum:FuzzExtend \
 	./verify:FuzzReadPcap \
-	./verify:FuzzParseTshark
+	./verify:FuzzParseTshark \
+	./probes:FuzzWireAdd
 FUZZTIME ?= 3s
 FUZZTIME_LONG ?= 10m
 

@@ -74,8 +74,12 @@ func crossCheck(t *testing.T, relay bool) {
 	if err := b.Join(ctx, browser.Join{Origin: l.origin, Room: "r", Name: "alice", Loopback: true, ICEServers: ice, RelayOnly: relay}); err != nil {
 		t.Fatal(err)
 	}
-	w := newWire()
-	bob, _ := pionOnLoopback(t, ctx, l, "bob", "r", netem.HostConfig{Downlink: bobDown}, netem.Observe(nil, w.observe), ice, relay)
+	w := probes.NewWire()
+	bob, _ := pionOnLoopback(t, ctx, l, "bob", "r", netem.HostConfig{Downlink: bobDown}, netem.Observe(nil, func(p netem.Packet) {
+		if !p.TCP {
+			w.Add(p.At, p.Src, p.Payload)
+		}
+	}), ice, relay)
 
 	rec := probes.NewRecorder(time.Now(), nil)
 	sctx, stop := context.WithTimeout(ctx, callFor)
@@ -111,7 +115,7 @@ func crossCheck(t *testing.T, relay bool) {
 		if !ok1 || !ok2 || out.PacketsSent == 0 {
 			t.Fatalf("getStats has no %s outbound-rtp/remote-inbound-rtp: %+v %+v", kind, out, ri)
 		}
-		exp, lost := loss(w.stream(out.SSRC))
+		exp, lost := probes.SeqLoss(w.Stream(out.SSRC, time.Time{}))
 		if exp < 100 {
 			t.Fatalf("%s: the capture saw %d of Chromium's packets", kind, exp)
 		}
@@ -123,7 +127,7 @@ func crossCheck(t *testing.T, relay bool) {
 			t.Errorf("%s: capture loss %.3f, far below the link's %.2f: the recount misses the loss", kind, wl, bobDown.Loss)
 		}
 		if kind == "audio" { // a constant packet rate: RFC 3550 jitter means the network's
-			wj := analysis.Jitter(w.stream(out.SSRC), 48000)
+			wj := analysis.Jitter(w.Stream(out.SSRC, time.Time{}), 48000)
 			tol := max(jitterTolerance, wj*35/100)
 			bj := time.Duration(ri.Jitter * float64(time.Second))
 			add(row{what: "alice->bob audio jitter (bob's RR)", browser: ms(bj), wire: ms(wj), unit: "ms", tolerance: ms(tol), agree: (bj - wj).Abs() <= tol})
@@ -137,7 +141,7 @@ func crossCheck(t *testing.T, relay bool) {
 		if relay {
 			mine = func(a *net.UDPAddr) bool { return a.Port != turnPort }
 		}
-		rtts := w.rtts(mine)
+		rtts := w.RTTs(mine)
 		if len(rtts) == 0 {
 			t.Fatal("no binding round trip of bob's in the capture")
 		}
@@ -155,7 +159,7 @@ func crossCheck(t *testing.T, relay bool) {
 		if !ok {
 			t.Fatalf("getStats has no %s inbound-rtp", kind)
 		}
-		sent := len(w.until(in.SSRC, last.At))
+		sent := len(w.Stream(in.SSRC, last.At))
 		got := float64(in.PacketsReceived)
 		add(row{what: "bob->alice " + kind + " packets", browser: got, wire: float64(sent), tolerance: float64(sent) / 50, agree: math.Abs(got-float64(sent)) <= float64(sent)/50})
 		add(row{what: "bob->alice " + kind + " packets lost", browser: float64(in.PacketsLost), wire: 0, tolerance: 0, agree: in.PacketsLost == 0})

@@ -1,4 +1,4 @@
-package browser_test
+package probes
 
 import (
 	"encoding/binary"
@@ -10,13 +10,15 @@ import (
 	"github.com/pion/rtp"
 
 	"github.com/rtclab/rtclab/analysis"
-	"github.com/rtclab/rtclab/netem"
 )
 
-// wire is the test's own recount of what crossed the pion client's access
-// link, from rtclab's capture (netem.Observe): RTP headers (SRTP leaves
-// them in clear) per SSRC with arrival times, and STUN transactions.
-type wire struct {
+// Wire recounts what crossed one host's access link from its capture
+// (netem.Observe hands each packet to Add): the RTP headers of every
+// stream (SRTP leaves them in clear; relayed packets are unwrapped from
+// TURN ChannelData) with their capture times, and the STUN Binding
+// transactions. It is the independent side of a cross-check against a
+// client's own statistics (a browser's getStats). Safe for concurrent use.
+type Wire struct {
 	mu   sync.Mutex
 	rtp  map[uint32][]analysis.Packet // by SSRC, in capture order
 	stun map[[12]byte][]stunSeen      // by transaction ID
@@ -28,13 +30,14 @@ type stunSeen struct {
 	src      *net.UDPAddr
 }
 
-func newWire() *wire {
-	return &wire{rtp: map[uint32][]analysis.Packet{}, stun: map[[12]byte][]stunSeen{}}
+// NewWire returns an empty recount.
+func NewWire() *Wire {
+	return &Wire{rtp: map[uint32][]analysis.Packet{}, stun: map[[12]byte][]stunSeen{}}
 }
 
-func (w *wire) observe(p netem.Packet) {
-	b := p.Payload
-	if p.TCP || len(b) < 20 {
+// Add looks at one UDP datagram the capture recorded at at, sent from src.
+func (w *Wire) Add(at time.Time, src net.Addr, b []byte) {
+	if len(b) < 20 {
 		return
 	}
 	// A relayed packet travels in a TURN ChannelData message (RFC 8656
@@ -46,55 +49,51 @@ func (w *wire) observe(p netem.Packet) {
 		}
 		b = b[4 : 4+n]
 	}
+	ua, _ := src.(*net.UDPAddr)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	src, _ := p.Src.(*net.UDPAddr)
 	switch {
 	case b[0] < 2 && binary.BigEndian.Uint32(b[4:8]) == 0x2112A442: // STUN, RFC 8489 section 5
 		typ := binary.BigEndian.Uint16(b[0:2])
-		if typ != 0x0001 && typ != 0x0101 { // binding request, success response
+		if typ != 0x0001 && typ != 0x0101 { // Binding request, success response
 			return
 		}
 		var id [12]byte
 		copy(id[:], b[8:20])
-		w.stun[id] = append(w.stun[id], stunSeen{at: p.At, response: typ == 0x0101, src: src})
+		w.stun[id] = append(w.stun[id], stunSeen{at: at, response: typ == 0x0101, src: ua})
 	case b[0] >= 128 && b[0] < 192 && (b[1] < 192 || b[1] > 223): // RTP, not RTCP (RFC 5761 section 4)
 		var h rtp.Header
 		if _, err := h.Unmarshal(b); err != nil {
 			return
 		}
-		w.rtp[h.SSRC] = append(w.rtp[h.SSRC], analysis.Packet{Seq: h.SequenceNumber, Timestamp: h.Timestamp, At: p.At})
+		w.rtp[h.SSRC] = append(w.rtp[h.SSRC], analysis.Packet{Seq: h.SequenceNumber, Timestamp: h.Timestamp, At: at})
 	}
 }
 
-// stream returns the packets seen on ssrc.
-func (w *wire) stream(ssrc uint32) []analysis.Packet {
+// Stream returns the packets seen on ssrc up to at (every one when at
+// is zero).
+func (w *Wire) Stream(ssrc uint32, at time.Time) []analysis.Packet {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return append([]analysis.Packet(nil), w.rtp[ssrc]...)
-}
-
-// until returns the packets seen on ssrc up to at.
-func (w *wire) until(ssrc uint32, at time.Time) []analysis.Packet {
 	var out []analysis.Packet
-	for _, p := range w.stream(ssrc) {
-		if !p.At.After(at) {
+	for _, p := range w.rtp[ssrc] {
+		if at.IsZero() || !p.At.After(at) {
 			out = append(out, p)
 		}
 	}
 	return out
 }
 
-// loss counts a stream's sequence numbers from the first to the highest
-// seen (RFC 3550 appendix A.3, with 16-bit wrap) and how many of them
-// never crossed the link.
-func loss(ps []analysis.Packet) (expected, lost int) {
+// SeqLoss counts a stream's sequence numbers from the lowest to the
+// highest seen (RFC 3550 appendix A.3, extended over 16-bit wraps) and
+// how many of them the capture never saw.
+func SeqLoss(ps []analysis.Packet) (expected, lost int) {
 	if len(ps) == 0 {
 		return 0, 0
 	}
 	seen := map[int64]bool{}
-	var base, prev int64 = int64(ps[0].Seq), int64(ps[0].Seq)
-	lo, hi := base, base
+	prev := int64(ps[0].Seq)
+	lo, hi := prev, prev
 	for _, p := range ps {
 		// Extend to the candidate nearest the previous one.
 		s := prev&^0xffff | int64(p.Seq)
@@ -111,10 +110,10 @@ func loss(ps []analysis.Packet) (expected, lost int) {
 	return expected, expected - len(seen)
 }
 
-// rtts returns the round trips of the binding requests this host sent
-// (mine tells its packets by their source; the request leaves and the
-// answer arrives at this host's edge), sorted.
-func (w *wire) rtts(mine func(*net.UDPAddr) bool) []time.Duration {
+// RTTs returns the round trips of the Binding requests the host itself
+// sent (mine tells its packets by their source; the request leaves and
+// the answer arrives at the host's edge), shortest first.
+func (w *Wire) RTTs(mine func(*net.UDPAddr) bool) []time.Duration {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var out []time.Duration
