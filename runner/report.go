@@ -51,6 +51,7 @@ func (r *run) report() *reports.Report {
 		}
 		rep.Streams = append(rep.Streams, r.silentStreams(rep.Streams)...)
 	}
+	r.browserReport(rep)
 	slices.SortFunc(rep.Streams, func(a, b reports.Stream) int {
 		return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.To, b.To), cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Connection, b.Connection))
 	})

@@ -137,10 +137,11 @@ type run struct {
 	sfuMu     sync.Mutex
 	sfu       *sfu.SFU // the latest SFU started; read with currentSFU
 
-	privacy *privacyWatch // what each party saw (privacy.go)
-	sampler *sampler
-	final   *snapshot
-	media   mediaState
+	privacy  *privacyWatch // what each party saw (privacy.go)
+	browsers *browserCalls // Chromium participants (browser.go); nil without
+	sampler  *sampler
+	final    *snapshot
+	media    mediaState
 }
 
 type agentRun struct {
@@ -180,6 +181,7 @@ func (r *run) exec(parent context.Context) (err error) {
 		defer kl.Close() // renamed to its final name: a crash leaves none
 		r.keyLog = &lockedWriter{w: kl}
 	}
+	r.observeBrowserCalls(&cfg)
 	nw, err := r.newNetwork(cfg)
 	if err != nil {
 		return fmt.Errorf("network: %w", err)
@@ -252,6 +254,7 @@ func (r *run) exec(parent context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	defer r.closeBrowsers() // by PID, before the SFU, TURN and the network
 	for i, p := range s.Participants {
 		if i > 0 {
 			// One at a time: the SFU's PeerConnections, sockets and
@@ -262,6 +265,13 @@ func (r *run) exec(parent context.Context) (err error) {
 		ice, err := r.iceServers(turnAddr, p.Name, th.IP.String())
 		if err != nil {
 			return err
+		}
+		if p.IsChromium() {
+			if err := r.startChromium(ctx, &wg, p, h, ice, cancel); err != nil {
+				return err
+			}
+			r.event(p.Name, "joined", fmt.Sprintf("%s behind %s NAT (public %s)", h.IP, p.NAT, h.PublicIP))
+			continue
 		}
 		pub, simulcast := publishedClips(p, clips)
 		name := p.Name
@@ -313,6 +323,9 @@ func (r *run) exec(parent context.Context) (err error) {
 		}
 	}
 	r.final = r.sampler.snapshot()
+	if e := r.browsers.failure(); e != nil {
+		err = e
+	}
 	return err
 }
 

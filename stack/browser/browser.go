@@ -49,6 +49,9 @@ type Params struct {
 	// Netns, when set, starts Chromium inside this network namespace
 	// (ip netns exec; the CDP pipe goes through).
 	Netns string
+	// Origin, when set, is the call page's origin if it is not loopback:
+	// Chromium then treats it as secure, which getUserMedia needs.
+	Origin string
 	// Log receives what the browser does; nil discards.
 	Log *slog.Logger
 }
@@ -86,6 +89,9 @@ func Launch(ctx context.Context, p Params) (*Browser, error) {
 		"--use-file-for-fake-video-capture="+p.Video,
 		"--use-file-for-fake-audio-capture="+p.Audio,
 		"about:blank")
+	if p.Origin != "" {
+		args = append(args[:len(args)-1], "--unsafely-treat-insecure-origin-as-secure="+p.Origin, "about:blank")
+	}
 	if p.Netns != "" {
 		args = append([]string{"netns", "exec", p.Netns, bin}, args...)
 		bin = "ip"

@@ -28,6 +28,9 @@ type Stat struct {
 	BytesSent                uint64  `json:"bytesSent"`
 	BytesReceived            uint64  `json:"bytesReceived"`
 	RetransmittedPacketsSent uint64  `json:"retransmittedPacketsSent"`
+	// RetransmittedPacketsReceived counts RTX packets that arrived
+	// (inbound-rtp), each a packet lost once and repaired.
+	RetransmittedPacketsReceived uint64 `json:"retransmittedPacketsReceived"`
 	NackCount                uint64  `json:"nackCount"`
 	FramesDecoded            uint64  `json:"framesDecoded"`
 	// remote-inbound-rtp: what the remote receiver reported in RTCP.
