@@ -27,7 +27,7 @@ type Wire struct {
 type stunSeen struct {
 	at       time.Time
 	response bool
-	src      *net.UDPAddr
+	src, dst *net.UDPAddr
 }
 
 // NewWire returns an empty recount.
@@ -35,8 +35,9 @@ func NewWire() *Wire {
 	return &Wire{rtp: map[uint32][]analysis.Packet{}, stun: map[[12]byte][]stunSeen{}}
 }
 
-// Add looks at one UDP datagram the capture recorded at at, sent from src.
-func (w *Wire) Add(at time.Time, src net.Addr, b []byte) {
+// Add looks at one UDP datagram the capture recorded at at, sent from
+// src to dst.
+func (w *Wire) Add(at time.Time, src, dst net.Addr, b []byte) {
 	if len(b) < 20 {
 		return
 	}
@@ -50,6 +51,7 @@ func (w *Wire) Add(at time.Time, src net.Addr, b []byte) {
 		b = b[4 : 4+n]
 	}
 	ua, _ := src.(*net.UDPAddr)
+	da, _ := dst.(*net.UDPAddr)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	switch {
@@ -60,7 +62,7 @@ func (w *Wire) Add(at time.Time, src net.Addr, b []byte) {
 		}
 		var id [12]byte
 		copy(id[:], b[8:20])
-		w.stun[id] = append(w.stun[id], stunSeen{at: at, response: typ == 0x0101, src: ua})
+		w.stun[id] = append(w.stun[id], stunSeen{at: at, response: typ == 0x0101, src: ua, dst: da})
 	case b[0] >= 128 && b[0] < 192 && (b[1] < 192 || b[1] > 223): // RTP, not RTCP (RFC 5761 section 4)
 		var h rtp.Header
 		if _, err := h.Unmarshal(b); err != nil {
@@ -111,9 +113,10 @@ func SeqLoss(ps []analysis.Packet) (expected, lost int) {
 }
 
 // RTTs returns the round trips of the Binding requests the host itself
-// sent (mine tells its packets by their source; the request leaves and
-// the answer arrives at the host's edge), shortest first.
-func (w *Wire) RTTs(mine func(*net.UDPAddr) bool) []time.Duration {
+// sent (mine picks them by source and destination: the host's own, on
+// the path wanted; the request leaves and the answer arrives at the
+// host's edge), shortest first.
+func (w *Wire) RTTs(mine func(src, dst *net.UDPAddr) bool) []time.Duration {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var out []time.Duration
@@ -121,7 +124,7 @@ func (w *Wire) RTTs(mine func(*net.UDPAddr) bool) []time.Duration {
 		var req, resp *stunSeen
 		for i := range seen {
 			s := &seen[i]
-			if !s.response && s.src != nil && mine(s.src) && req == nil {
+			if !s.response && s.src != nil && s.dst != nil && mine(s.src, s.dst) && req == nil {
 				req = s
 			}
 			if s.response && resp == nil {

@@ -62,23 +62,23 @@ func TestWire(t *testing.T) {
 	t0 := time.Unix(100, 0)
 	me := &net.UDPAddr{IP: net.IPv4(10, 0, 1, 2), Port: 5000}
 	them := &net.UDPAddr{IP: net.IPv4(203, 0, 113, 10), Port: 6000}
-	w.Add(t0, them, rtpPacket(t, 7, 1))
-	w.Add(t0.Add(time.Millisecond), them, channelData(rtpPacket(t, 7, 3))) // relayed
-	w.Add(t0, them, []byte{0x80, 200, 0, 1})                               // short: ignored
+	w.Add(t0, them, me, rtpPacket(t, 7, 1))
+	w.Add(t0.Add(time.Millisecond), them, me, channelData(rtpPacket(t, 7, 3))) // relayed
+	w.Add(t0, them, me, []byte{0x80, 200, 0, 1})                               // short: ignored
 	rtcp := rtpPacket(t, 7, 9)
 	rtcp[1] = 200 // an RTCP sender report's type, not RTP
-	w.Add(t0, them, rtcp)
-	w.Add(t0, me, stun(0x0001, 1))                            // my request
-	w.Add(t0.Add(40*time.Millisecond), them, stun(0x0101, 1)) // its answer
-	w.Add(t0, them, stun(0x0001, 2))                          // their request
-	w.Add(t0.Add(time.Microsecond), me, stun(0x0101, 2))      // my answer: not my round trip
+	w.Add(t0, them, me, rtcp)
+	w.Add(t0, me, them, stun(0x0001, 1))                          // my request
+	w.Add(t0.Add(40*time.Millisecond), them, me, stun(0x0101, 1)) // its answer
+	w.Add(t0, them, me, stun(0x0001, 2))                          // their request
+	w.Add(t0.Add(time.Microsecond), me, them, stun(0x0101, 2))    // my answer: not my round trip
 	if e, l := SeqLoss(w.Stream(7, time.Time{})); e != 3 || l != 1 {
 		t.Errorf("stream 7: %d expected, %d lost; want 3 and 1 (ChannelData unwrapped, RTCP skipped)", e, l)
 	}
 	if n := len(w.Stream(7, t0)); n != 1 {
 		t.Errorf("%d packets up to t0, want 1", n)
 	}
-	rtts := w.RTTs(func(a *net.UDPAddr) bool { return a.Port == me.Port })
+	rtts := w.RTTs(func(src, _ *net.UDPAddr) bool { return src.Port == me.Port })
 	if len(rtts) != 1 || rtts[0] != 40*time.Millisecond {
 		t.Errorf("round trips %v, want [40ms]", rtts)
 	}
@@ -91,8 +91,8 @@ func FuzzWireAdd(f *testing.F) {
 	f.Add([]byte{0x40, 0x01, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		w := NewWire()
-		w.Add(time.Unix(1, 0), &net.UDPAddr{Port: 1}, b)
+		w.Add(time.Unix(1, 0), &net.UDPAddr{Port: 1}, &net.UDPAddr{Port: 2}, b)
 		SeqLoss(w.Stream(1, time.Time{}))
-		w.RTTs(func(*net.UDPAddr) bool { return true })
+		w.RTTs(func(_, _ *net.UDPAddr) bool { return true })
 	})
 }

@@ -41,7 +41,7 @@ const pagePort = 8080
 const (
 	crossLossTolerance   = 0.01                  // loss fraction, absolute
 	crossJitterTolerance = 3 * time.Millisecond  // or 35 % of the capture's figure, whichever is larger
-	crossRTTTolerance    = 15 * time.Millisecond // against the capture's median Binding round trip
+	crossRTTTolerance    = 15 * time.Millisecond // between the means of both ends' Binding round trips
 )
 
 // browserRun is one Chromium participant.
@@ -93,7 +93,7 @@ func (r *run) observeBrowserCalls(cfg *netem.Config) {
 		}
 		return netem.Observe(c, func(p netem.Packet) {
 			if !p.TCP {
-				w.Add(p.At, p.Src, p.Payload)
+				w.Add(p.At, p.Src, p.Dst, p.Payload)
 			}
 		})
 	}
@@ -294,6 +294,11 @@ func (r *run) browserReport(rep *reports.Report) {
 				}
 				st := reports.Stream{From: ps.Remote, To: br.p.Name, Kind: kind, PacketsReceived: in.PacketsReceived,
 					JitterMS: round(in.Jitter*1000, 3)}
+				if snd, conn := r.publisherSender(ps.Remote, br.p.Name, kind); snd != nil {
+					st.Codec = snd.Track.Codec().MimeType
+					log, _, _ := conn.PC.SendLog(uint32(snd.RTP.GetParameters().Encodings[0].SSRC))
+					st.PacketsSent = uint64(analysis.CountSent(log).Media)
+				}
 				if in.PacketsLost > 0 {
 					st.PacketsLost = uint64(in.PacketsLost)
 				}
@@ -331,12 +336,20 @@ func (r *run) crossCheck(br *browserRun, ps browser.PeerStats, at time.Time) []r
 		if in, ok := ps.Find("inbound-rtp", kind); ok && mine != nil {
 			wire := mine.Stream(in.SSRC, at)
 			exp, lost := probes.SeqLoss(wire)
-			if exp > 0 {
-				gsExp := float64(in.PacketsReceived) + float64(in.PacketsLost)
-				gsLost := float64(in.PacketsLost) + float64(in.RetransmittedPacketsReceived)
-				if gsExp > 0 {
-					add(fmt.Sprintf("loss_fraction %s->%s %s (before repair)", peer, me, kind), "", me, gsLost/gsExp, float64(lost)/float64(exp), crossLossTolerance)
-				}
+			gsExp := float64(in.PacketsReceived) + float64(in.PacketsLost)
+			switch {
+			case exp == 0 || gsExp == 0:
+			case kind == "audio":
+				// Chromium neither asks for nor gets Opus retransmissions:
+				// its loss is the wire's.
+				add(fmt.Sprintf("loss_fraction %s->%s audio", peer, me), "", me, float64(in.PacketsLost)/gsExp, float64(lost)/float64(exp), crossLossTolerance)
+			default:
+				// Video is repaired (NACK, retransmissions), which the two
+				// count differently: compare the packets that arrived.
+				// getStats counts a retransmission (RTX, its own SSRC) as a
+				// packet received; the capture of the media SSRC does not.
+				got := float64(len(wire))
+				add(fmt.Sprintf("packets_received %s->%s video (originals)", peer, me), "packets", me, float64(in.PacketsReceived)-float64(in.RetransmittedPacketsReceived), got, math.Max(2, got*2*crossLossTolerance))
 			}
 			if kind == "audio" && len(wire) > 1 {
 				wj := analysis.Jitter(wire, 48000)
@@ -348,11 +361,14 @@ func (r *run) crossCheck(br *browserRun, ps browser.PeerStats, at time.Time) []r
 		// repair.
 		out, ok1 := ps.Find("outbound-rtp", kind)
 		ri, ok2 := ps.Find("remote-inbound-rtp", kind)
-		if ok1 && ok2 && theirs != nil {
-			wire := theirs.Stream(out.SSRC, time.Time{})
-			exp, lost := probes.SeqLoss(wire)
-			if sent := out.PacketsSent - out.RetransmittedPacketsSent; exp > 0 && sent > 0 {
-				add(fmt.Sprintf("loss_fraction %s->%s %s (%s's reports)", me, peer, kind, peer), "", peer, float64(ri.PacketsLost)/float64(sent), float64(lost)/float64(exp), crossLossTolerance)
+		if ok1 && ok2 && theirs != nil && ri.Timestamp > 0 {
+			// The report describes the stream as it was when the peer
+			// sent it: half a round trip before it arrived.
+			rtt := time.Duration(ri.RoundTripTime * float64(time.Second))
+			cut := time.UnixMicro(int64(ri.Timestamp * 1000)).Add(-rtt / 2)
+			wire := theirs.Stream(out.SSRC, cut)
+			if exp, lost := probes.SeqLoss(wire); exp > 0 {
+				add(fmt.Sprintf("loss_fraction %s->%s %s (%s's reports)", me, peer, kind, peer), "", peer, float64(ri.PacketsLost)/float64(exp), float64(lost)/float64(exp), crossLossTolerance)
 			}
 			if kind == "audio" && len(wire) > 1 {
 				wj := analysis.Jitter(wire, 48000)
@@ -362,12 +378,27 @@ func (r *run) crossCheck(br *browserRun, ps browser.PeerStats, at time.Time) []r
 	}
 	// Round trip: the peer's own Binding requests, sent and answered at
 	// its link, against the browser's ICE estimate.
-	if pair, _, _, ok := ps.Selected(); ok && theirs != nil {
+	if pair, local, _, ok := ps.Selected(); ok && theirs != nil {
 		if ph, ok := r.net.Host(peer); ok {
-			ip := ph.IP
-			rtts := theirs.RTTs(func(a *net.UDPAddr) bool { return a.IP.Equal(ip) })
-			if len(rtts) > 0 {
-				add(fmt.Sprintf("rtt_ms %s-%s (candidate pair)", me, peer), "ms", peer, pair.CurrentRoundTripTime*1000, ms(rtts[len(rtts)/2]), ms(crossRTTTolerance))
+			// The peer's checks on the selected path go to the browser's
+			// candidate of the pair when the peer can see it as it is (a
+			// relay address); else every check of the peer's counts.
+			ip, to := ph.IP, &net.UDPAddr{IP: net.ParseIP(local.Address), Port: local.Port}
+			onPath := func(src, dst *net.UDPAddr) bool {
+				return src.IP.Equal(ip) && dst.IP.Equal(to.IP) && dst.Port == to.Port
+			}
+			rtts := theirs.RTTs(onPath)
+			if len(rtts) == 0 {
+				rtts = theirs.RTTs(func(src, _ *net.UDPAddr) bool { return src.IP.Equal(ip) })
+			}
+			// Both sides' checks on one path, averaged: the browser's
+			// (totalRoundTripTime / responsesReceived) and the peer's.
+			if len(rtts) > 0 && pair.ResponsesReceived > 0 {
+				var sum time.Duration
+				for _, d := range rtts {
+					sum += d
+				}
+				add(fmt.Sprintf("rtt_ms %s-%s (mean of ICE checks)", me, peer), "ms", peer, pair.TotalRoundTripTime*1000/float64(pair.ResponsesReceived), ms(sum/time.Duration(len(rtts))), ms(crossRTTTolerance))
 			}
 		}
 	}

@@ -39,6 +39,7 @@ func (r *run) report() *reports.Report {
 	for _, ar := range r.agents {
 		rep.Participants = append(rep.Participants, r.participant(ar, snap, rep.Events))
 	}
+	r.browserReport(rep) // before silentStreams, which adds what no one received
 	if r.sampler != nil {
 		seen := map[streamKey]int{}
 		for _, st := range r.sampler.order {
@@ -51,7 +52,6 @@ func (r *run) report() *reports.Report {
 		}
 		rep.Streams = append(rep.Streams, r.silentStreams(rep.Streams)...)
 	}
-	r.browserReport(rep)
 	slices.SortFunc(rep.Streams, func(a, b reports.Stream) int {
 		return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.To, b.To), cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Connection, b.Connection))
 	})

@@ -77,7 +77,7 @@ func crossCheck(t *testing.T, relay bool) {
 	w := probes.NewWire()
 	bob, _ := pionOnLoopback(t, ctx, l, "bob", "r", netem.HostConfig{Downlink: bobDown}, netem.Observe(nil, func(p netem.Packet) {
 		if !p.TCP {
-			w.Add(p.At, p.Src, p.Payload)
+			w.Add(p.At, p.Src, p.Dst, p.Payload)
 		}
 	}), ice, relay)
 
@@ -137,9 +137,9 @@ func crossCheck(t *testing.T, relay bool) {
 		}
 		// bob's own packets: from the socket Chromium sees, or, relayed,
 		// every packet not from the TURN server.
-		mine := func(a *net.UDPAddr) bool { return a.Port == remote.Port }
+		mine := func(a, _ *net.UDPAddr) bool { return a.Port == remote.Port }
 		if relay {
-			mine = func(a *net.UDPAddr) bool { return a.Port != turnPort }
+			mine = func(a, _ *net.UDPAddr) bool { return a.Port != turnPort }
 		}
 		rtts := w.RTTs(mine)
 		if len(rtts) == 0 {

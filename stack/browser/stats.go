@@ -18,8 +18,11 @@ import (
 type Stat struct {
 	ID   string `json:"id"`
 	Type string `json:"type"`
-	Kind string `json:"kind"`
-	SSRC uint32 `json:"ssrc"`
+	// Timestamp is when the figures were taken, in ms since the Unix
+	// epoch; for remote-inbound-rtp, when the receiver report came.
+	Timestamp float64 `json:"timestamp"`
+	Kind      string  `json:"kind"`
+	SSRC      uint32  `json:"ssrc"`
 	// RTP streams.
 	PacketsReceived          uint64  `json:"packetsReceived"`
 	PacketsLost              int64   `json:"packetsLost"` // may be negative (duplicates)
@@ -31,8 +34,8 @@ type Stat struct {
 	// RetransmittedPacketsReceived counts RTX packets that arrived
 	// (inbound-rtp), each a packet lost once and repaired.
 	RetransmittedPacketsReceived uint64 `json:"retransmittedPacketsReceived"`
-	NackCount                uint64  `json:"nackCount"`
-	FramesDecoded            uint64  `json:"framesDecoded"`
+	NackCount                    uint64 `json:"nackCount"`
+	FramesDecoded                uint64 `json:"framesDecoded"`
 	// remote-inbound-rtp: what the remote receiver reported in RTCP.
 	RoundTripTime float64 `json:"roundTripTime"`
 	FractionLost  float64 `json:"fractionLost"`
@@ -41,6 +44,8 @@ type Stat struct {
 	State                string  `json:"state"`
 	Nominated            bool    `json:"nominated"`
 	CurrentRoundTripTime float64 `json:"currentRoundTripTime"`
+	TotalRoundTripTime   float64 `json:"totalRoundTripTime"`
+	ResponsesReceived    uint64  `json:"responsesReceived"`
 	LocalCandidateID     string  `json:"localCandidateId"`
 	RemoteCandidateID    string  `json:"remoteCandidateId"`
 	// local-candidate, remote-candidate.
