@@ -60,6 +60,7 @@ type Params struct {
 type Browser struct {
 	cmd     *exec.Cmd
 	profile string
+	tmp     string // its TMPDIR
 	log     *slog.Logger
 	exited  chan struct{}
 	waitErr error
@@ -101,6 +102,15 @@ func Launch(ctx context.Context, p Params) (*Browser, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	cmd := exec.Command(bin, args...)
+	// Its temporary files (org.chromium.Chromium.*, which a killed browser
+	// leaves) go to a folder of its own that Close removes; a short path,
+	// since a Unix socket's path is limited to 107 bytes.
+	tmp, err := os.MkdirTemp("", "rc")
+	if err != nil {
+		_ = os.RemoveAll(profile)
+		return nil, fmt.Errorf("browser: %w", err)
+	}
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 	// Its own process group, so Close kills the renderers and the zygote
 	// with it, by that group's ID.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -108,11 +118,13 @@ func Launch(ctx context.Context, p Params) (*Browser, error) {
 	cmdR, cmdW, err := os.Pipe()
 	if err != nil {
 		_ = os.RemoveAll(profile)
+		_ = os.RemoveAll(tmp)
 		return nil, fmt.Errorf("browser: pipe: %w", err)
 	}
 	respR, respW, err := os.Pipe()
 	if err != nil {
 		_ = os.RemoveAll(profile)
+		_ = os.RemoveAll(tmp)
 		cmdR.Close()
 		cmdW.Close()
 		return nil, fmt.Errorf("browser: pipe: %w", err)
@@ -128,9 +140,10 @@ func Launch(ctx context.Context, p Params) (*Browser, error) {
 		cmdW.Close()
 		respR.Close()
 		_ = os.RemoveAll(profile)
+		_ = os.RemoveAll(tmp)
 		return nil, fmt.Errorf("browser: start %s: %w", bin, err)
 	}
-	b := &Browser{cmd: cmd, profile: profile, log: log, exited: make(chan struct{})}
+	b := &Browser{cmd: cmd, profile: profile, tmp: tmp, log: log, exited: make(chan struct{})}
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
@@ -241,6 +254,7 @@ func (b *Browser) Close() {
 			_ = syscall.Kill(-pgid, syscall.SIGKILL)
 			time.Sleep(50 * time.Millisecond)
 		}
+		_ = os.RemoveAll(b.tmp)
 		for range 20 {
 			if err := os.RemoveAll(b.profile); err == nil {
 				break
