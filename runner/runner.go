@@ -137,8 +137,9 @@ type run struct {
 	sfuMu     sync.Mutex
 	sfu       *sfu.SFU // the latest SFU started; read with currentSFU
 
-	privacy  *privacyWatch // what each party saw (privacy.go)
-	browsers *browserCalls // Chromium participants (browser.go); nil without
+	privacy  *privacyWatch  // what each party saw (privacy.go)
+	whip     *whipEndpoints // the SFU's WHIP/WHEP endpoints (whip.go); nil without
+	browsers *browserCalls  // Chromium participants (browser.go); nil without
 	sampler  *sampler
 	final    *snapshot
 	media    mediaState
@@ -232,7 +233,7 @@ func (r *run) exec(parent context.Context) (err error) {
 	defer wg.Wait()
 	defer cancel() // runs before wg.Wait
 
-	if s.Topology == "sfu" {
+	if s.Topology == "sfu" && s.SFUKind() != scenarios.SFUExternal {
 		sh, _ := nw.Host(scenarios.SFUHost)
 		r.sfuSvc = &sfuService{r: r, wg: &wg, params: sfu.Params{Net: sh.Net, SignalURL: sigURL, HTTPClient: httpClient, Log: r.log, KeyLog: r.keyLog,
 			Rejoin:  len(s.Timeline) > 0,
@@ -249,13 +250,20 @@ func (r *run) exec(parent context.Context) (err error) {
 		}
 		r.event("sfu", "started", sh.IP.String())
 	}
+	if s.OverHTTP() {
+		stopHTTP, err := r.serveWHIP(ctx) // whip.go
+		if err != nil {
+			return err
+		}
+		defer stopHTTP()
+	}
 
 	clips, err := openClips()
 	if err != nil {
 		return err
 	}
 	defer r.closeBrowsers() // by PID, before the SFU, TURN and the network
-	for i, p := range s.Participants {
+	for i, p := range r.joinOrder() {
 		if i > 0 {
 			// One at a time: the SFU's PeerConnections, sockets and
 			// ports then go to participants in order.
@@ -276,7 +284,7 @@ func (r *run) exec(parent context.Context) (err error) {
 		pub, simulcast := publishedClips(p, clips)
 		name := p.Name
 		ar := &agentRun{p: p, host: h, start: time.Now()}
-		a, err := agent.Start(ctx, agent.Params{
+		params := agent.Params{
 			Name: name, Room: room, Topology: s.Topology, SFUName: sfu.Name,
 			Net: h.Net, SignalURL: sigURL, HTTPClient: httpClient,
 			ICEServers: ice, RelayOnly: s.ICE.RelayOnly, Publish: pub, Log: r.log,
@@ -286,7 +294,13 @@ func (r *run) exec(parent context.Context) (err error) {
 			Rejoin:  len(s.Timeline) > 0, // a call without faults runs as before
 			Virtual: r.opt.Clock == ClockVirtual,
 			OnEvent: func(kind, detail string) { r.event(name, kind, detail) },
-		})
+		}
+		var a *agent.Agent
+		if s.OverHTTP() {
+			a, err = r.startOverHTTP(ctx, params) // whip.go
+		} else {
+			a, err = agent.Start(ctx, params)
+		}
 		if err != nil {
 			return err
 		}

@@ -39,6 +39,10 @@ type Servers struct {
 	// the shared secret, RFC 8489 long-term credentials as coturn's
 	// use-auth-secret computes them).
 	TURN TURNServer `yaml:"turn"`
+	// SFU is how participants reach the SFU: "embedded" (the signaling
+	// room, default), "whip" (the embedded SFU over WHIP/WHEP), or
+	// {whip: URL, whep: URL} for a user's SFU (whip.go).
+	SFU SFUServer `yaml:"sfu"`
 }
 
 // TURNServer is servers.turn.

@@ -100,6 +100,7 @@ func (s *Scenario) validate(root *yaml.Node) []error {
 	s.validateTimeline(bad, names)
 	s.validateBackend(bad)
 	s.validateClients(bad)
+	s.validateSFU(bad)
 	if s.Topology == TopologyFlows {
 		return append(errs, s.validateFlows(root, names)...)
 	}

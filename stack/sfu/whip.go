@@ -193,3 +193,17 @@ func (s *SFU) serveDelete(ctx context.Context, w http.ResponseWriter, r *http.Re
 		http.Error(w, "the SFU is shutting down", http.StatusServiceUnavailable)
 	}
 }
+
+// PublishedTracks returns how many tracks the SFU offers subscribers now
+// (a WHEP subscriber gets those present when it POSTs); 0 when ctx ends
+// first.
+func (s *SFU) PublishedTracks(ctx context.Context) int {
+	n := make(chan int, 1)
+	s.post(ctx, func() { n <- len(s.tracks) })
+	select {
+	case v := <-n:
+		return v
+	case <-ctx.Done():
+		return 0
+	}
+}
