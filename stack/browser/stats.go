@@ -37,9 +37,10 @@ type Stat struct {
 	NackCount                    uint64 `json:"nackCount"`
 	FramesDecoded                uint64 `json:"framesDecoded"`
 	// remote-inbound-rtp: what the remote receiver reported in RTCP.
-	RoundTripTime float64 `json:"roundTripTime"`
-	FractionLost  float64 `json:"fractionLost"`
-	LocalID       string  `json:"localId"`
+	RoundTripTime             float64 `json:"roundTripTime"`
+	RoundTripTimeMeasurements uint64  `json:"roundTripTimeMeasurements"`
+	FractionLost              float64 `json:"fractionLost"`
+	LocalID                   string  `json:"localId"`
 	// candidate-pair.
 	State                string  `json:"state"`
 	Nominated            bool    `json:"nominated"`
