@@ -93,11 +93,8 @@ func browsersHTML(bs []BrowserCheck) template.HTML {
 		return ""
 	}
 	var b strings.Builder
-	head := make([]string, len(browserHead))
-	for i, h := range browserHead {
-		head[i] = strings.ToUpper(h[:1]) + strings.ToLower(h[1:])
-	}
-	htmlTable(&b, "Browsers", "Each browser's own getStats() figures beside rtclab's count of the same streams on the capture of an access link; loss before repair, RFC 3550 jitter, the median STUN Binding round trip.",
+	head := []string{"Browser", "Figure", "getStats", "Capture", "Diff", "Tolerance", "Captured at", "Verdict"}
+	htmlTable(&b, "Browsers", "Each browser's own getStats() figures beside rtclab's count of the same streams on the capture of an access link: loss before repair, RFC 3550 jitter, packets, and the mean round trip (the browser's RTCP measurements against the peer's ICE checks).",
 		2, head, browserRows(bs))
 	return template.HTML(b.String()) //nolint:gosec // htmlTable escapes every value
 }
