@@ -37,6 +37,7 @@ type fidelityCase struct {
 	size     int
 	interval time.Duration
 	judge    func(c fidelityCase, m probeMeasure) []FidelityResult
+	build    Builder // the backend; nil: New (backend.go)
 }
 
 // probeMeasure is what the receiver saw.
@@ -100,7 +101,11 @@ var truncatedSD3 = math.Sqrt(1 - 6*math.Exp(-4.5)/math.Sqrt(2*math.Pi)/(math.Erf
 // probe sends c.packets probes from a server to a client whose downlink
 // has c.imp, and records what arrives.
 func probe(seed int64, c fidelityCase) (probeMeasure, error) {
-	n, err := New(Config{Seed: seed, Servers: []string{"src"}, Hosts: []HostConfig{{Name: "dst", NAT: FullCone, Downlink: c.imp}}})
+	build := c.build
+	if build == nil {
+		build = inProcess
+	}
+	n, err := build(Config{Seed: seed, Servers: []string{"src"}, Hosts: []HostConfig{{Name: "dst", NAT: FullCone, Downlink: c.imp}}})
 	if err != nil {
 		return probeMeasure{}, err
 	}
@@ -398,6 +403,10 @@ func kbps(bps int64) string {
 // every measured quantity has a tolerance of its own. Run it inside a
 // synctest bubble.
 func CheckLink(seed int64, imp Impairment) ([]FidelityResult, error) {
+	return checkLink(seed, imp, nil)
+}
+
+func checkLink(seed int64, imp Impairment, build Builder) ([]FidelityResult, error) {
 	if err := imp.Validate(); err != nil {
 		return nil, err
 	}
@@ -459,6 +468,7 @@ func CheckLink(seed int64, imp Impairment) ([]FidelityResult, error) {
 	}
 	var out []FidelityResult
 	for _, c := range cases {
+		c.build = build
 		m, err := probe(seed, c)
 		if err != nil {
 			return out, fmt.Errorf("check %s: %w", c.name, err)

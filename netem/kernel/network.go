@@ -367,3 +367,9 @@ func (n *Network) Close() error {
 	})
 	return n.closeErr
 }
+
+// Builder returns a netem.Builder for the kernel backend (netem's
+// fidelity checks run through it).
+func Builder(opt Options) netem.Builder {
+	return func(cfg netem.Config) (netem.Built, error) { return New(cfg, opt) }
+}

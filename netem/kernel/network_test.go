@@ -101,3 +101,22 @@ func TestReachServerThroughEveryNAT(t *testing.T) {
 		}
 	}
 }
+
+// TestFidelity runs netem's fidelity suite (loss, delay, jitter, rate)
+// through the kernel backend's TUN links, in real time (about 45 s).
+func TestFidelity(t *testing.T) {
+	require(t)
+	if testing.Short() {
+		t.Skip("about 45 s of real time")
+	}
+	res, err := netem.CheckFidelityOn(1, Builder(Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		t.Logf("%s: %s configured %g measured %g ±%g pass %v", r.Case, r.Quantity, r.Configured, r.Measured, r.Tolerance, r.Pass)
+		if !r.Pass {
+			t.Errorf("%s: %s %g, configured %g ±%g (%s)", r.Case, r.Quantity, r.Measured, r.Configured, r.Tolerance, r.Why)
+		}
+	}
+}
