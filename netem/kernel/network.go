@@ -282,9 +282,11 @@ func (n *Network) link(cfg netem.Config, name string, hc netem.HostConfig, hostN
 	w.start()
 	steps := [][]string{
 		{"-n", hostNS, "addr", "add", fmt.Sprintf("%s/%d", hostIP, bits), "dev", "tun0"},
-		{"-n", hostNS, "link", "set", "tun0", "up"},
+		// A long TUN queue: a packet waits there while rtclab's process
+		// is descheduled instead of being dropped (500 by default).
+		{"-n", hostNS, "link", "set", "tun0", "txqueuelen", "10000", "up"},
 		{"-n", hostNS, "route", "add", "default", "dev", "tun0"},
-		{"-n", peerNS, "link", "set", peerDev, "up"},
+		{"-n", peerNS, "link", "set", peerDev, "txqueuelen", "10000", "up"},
 	}
 	if peerIP != nil {
 		steps = append(steps, []string{"-n", peerNS, "addr", "add", peerIP.String() + "/24", "dev", peerDev})

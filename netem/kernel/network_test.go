@@ -103,11 +103,11 @@ func TestReachServerThroughEveryNAT(t *testing.T) {
 }
 
 // TestFidelity runs netem's fidelity suite (loss, delay, jitter, rate)
-// through the kernel backend's TUN links, in real time (about 45 s).
+// through the kernel backend's TUN links, in real time (about 65 s).
 func TestFidelity(t *testing.T) {
 	require(t)
 	if testing.Short() {
-		t.Skip("about 45 s of real time")
+		t.Skip("about 65 s of real time")
 	}
 	res, err := netem.CheckFidelityOn(1, Builder(Options{}))
 	if err != nil {
@@ -120,3 +120,4 @@ func TestFidelity(t *testing.T) {
 		}
 	}
 }
+
