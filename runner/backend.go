@@ -31,3 +31,11 @@ func (r *run) newNetwork(cfg netem.Config) (network, error) {
 	r.kernel = nw
 	return nw, nil
 }
+
+// kernelName is the report's scenario.backend: "kernel", or "" in-process.
+func kernelName(s *scenarios.Scenario) string {
+	if s.Kernel() {
+		return scenarios.BackendKernel
+	}
+	return ""
+}

@@ -95,3 +95,58 @@ func TestNATBehaviour(t *testing.T) {
 		})
 	}
 }
+
+// TestCrossingChecksKeepMapping: two port-restricted cones whose first
+// packets cross (ICE checks, RFC 8445 section 2.3). a's packet reaches
+// b's NAT before b has sent anything and is dropped; b's own packet to a
+// must then still leave from b's one endpoint-independent mapping, the
+// one a server saw, so that a's NAT (opened for exactly that
+// address:port) lets it in. Fails when conntrack keeps an entry for the
+// unsolicited packet, which takes the port.
+func TestCrossingChecksKeepMapping(t *testing.T) {
+	n := newNetwork(t, netem.Config{Servers: []string{"s1"}, Hosts: []netem.HostConfig{
+		{Name: "a", NAT: netem.PortRestrictedCone}, {Name: "b", NAT: netem.PortRestrictedCone}}})
+	s1, _ := n.Host("s1")
+	echo(t, s1, 7000)
+	a, _ := n.Host("a")
+	b, _ := n.Host("b")
+	open := func(h *netem.Host) (net.PacketConn, *net.UDPAddr) {
+		c, err := h.Net.ListenUDP("udp4", &net.UDPAddr{IP: h.IP})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		buf := make([]byte, 100)
+		for range 5 {
+			_, _ = c.WriteTo([]byte("map?"), &net.UDPAddr{IP: s1.IP, Port: 7000})
+			_ = c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+			if k, _, err := c.ReadFrom(buf); err == nil {
+				m, _ := net.ResolveUDPAddr("udp4", string(buf[:k]))
+				return c, m
+			}
+		}
+		t.Fatalf("%s: no answer from s1", h.Name)
+		return nil, nil
+	}
+	ca, ma := open(a)
+	cb, mb := open(b)
+	// a's check first: b's NAT has no mapping for a yet and drops it.
+	if _, err := ca.WriteTo([]byte("check a"), mb); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	// b's check crosses: it must come from mb, which a's NAT admits.
+	buf := make([]byte, 100)
+	got := ""
+	for range 5 {
+		_, _ = cb.WriteTo([]byte("check b"), ma)
+		_ = ca.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+		if k, from, err := ca.ReadFrom(buf); err == nil && string(buf[:k]) == "check b" {
+			got = from.String()
+			break
+		}
+	}
+	if got != mb.String() {
+		t.Errorf("b's check reached a from %q, want b's mapping %s", got, mb)
+	}
+}
