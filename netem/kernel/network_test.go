@@ -120,4 +120,3 @@ func TestFidelity(t *testing.T) {
 		}
 	}
 }
-
