@@ -23,7 +23,7 @@ func relayed(p Path) bool { return p == Relay || p == RelayTCP }
 // the kernel grid alone meets the RFC expectations (known pion
 // behaviours allowed), so a NAT ruleset that lets too much in (a direct
 // path where the RFC model needs the relay) or too little fails it.
-// Needs root; about 2 minutes of real time with 4 cells at once.
+// Needs root; about 75 s of real time with 6 cells at once.
 func TestKernelGridMatchesInProcess(t *testing.T) {
 	if err := kernel.Check(); err != nil {
 		realpeer.Unavailable(t, err.Error())
@@ -33,13 +33,13 @@ func TestKernelGridMatchesInProcess(t *testing.T) {
 	}
 	p := DefaultPlan()
 	p.ICE = []ICEConfig{STUNTURN}
-	p.Duration = 8 * time.Second // real time: room for a slow DTLS handshake
+	p.Duration = 6 * time.Second // real time: room for a slow DTLS handshake
 	in, err := Run(context.Background(), p, Options{Bubble: bubble(t), Workers: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	p.Backend = scenarios.BackendKernel
-	kr, err := Run(context.Background(), p, Options{Workers: 4})
+	kr, err := Run(context.Background(), p, Options{Workers: 6})
 	if err != nil {
 		t.Fatal(err)
 	}
