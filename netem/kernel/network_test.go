@@ -120,3 +120,36 @@ func TestFidelity(t *testing.T) {
 		}
 	}
 }
+
+// TestScheduleActsOnTUNLink: a timeline's SetImpairment reaches the TUN
+// link (a cut downlink drops the answers, and its stats count them), and
+// Stats counts what crossed, in IP packet bytes.
+func TestScheduleActsOnTUNLink(t *testing.T) {
+	n := newNetwork(t, netem.Config{Servers: []string{"srv"}, Hosts: []netem.HostConfig{{Name: "h", NAT: netem.PortRestrictedCone}}})
+	srv, _ := n.Host("srv")
+	h, _ := n.Host("h")
+	echo(t, srv, 7000)
+	dst := &net.UDPAddr{IP: srv.IP, Port: 7000}
+	if ask(t, h, dst) == "" {
+		t.Fatal("no answer on a clean link")
+	}
+	if err := h.SetImpairment(netem.Downlink, netem.Impairment{Down: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := ask(t, h, dst); got != "" {
+		t.Errorf("answer %q through a cut downlink", got)
+	}
+	if st := h.Stats(netem.Downlink); st.Down == 0 {
+		t.Errorf("downlink stats %+v: nothing counted as down", st)
+	}
+	if err := h.SetImpairment(netem.Downlink, netem.Impairment{}); err != nil {
+		t.Fatal(err)
+	}
+	if ask(t, h, dst) == "" {
+		t.Error("no answer once the link is back")
+	}
+	up := h.Stats(netem.Uplink)
+	if up.Packets < 3 || up.Bytes < up.Packets*(20+8+2) {
+		t.Errorf("uplink stats %+v: want every request counted in IP bytes", up)
+	}
+}
