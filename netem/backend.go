@@ -7,17 +7,22 @@ import (
 	"time"
 )
 
-// Built is a running network on some backend: this package's in-process
-// Network, or the kernel backend's (package netem/kernel).
-type Built interface {
+// Backend is a running network on one backend: this package's
+// in-process Network, or the kernel backend's (package netem/kernel).
+// The runner and the fidelity checks use either through it.
+type Backend interface {
+	// Host returns the named host (a server or a client).
 	Host(name string) (*Host, bool)
+	// Hosts returns every host, servers first, in declaration order.
+	Hosts() []*Host
+	// Close stops the network; close the programs using it first.
 	Close() error
 }
 
 // Builder builds the network a Config declares on one backend.
-type Builder func(Config) (Built, error)
+type Builder func(Config) (Backend, error)
 
-func inProcess(cfg Config) (Built, error) { return New(cfg) }
+func inProcess(cfg Config) (Backend, error) { return New(cfg) }
 
 // Real-time slack of the fidelity checks on a backend that runs in real
 // time (the kernel's): a packet there also spends time in the kernel, in

@@ -8,16 +8,8 @@ import (
 	"github.com/rtclab/rtclab/scenarios"
 )
 
-// network is what a run needs of its emulated network, on either backend
-// (scenario field backend): netem's in-process network or the kernel's.
-type network interface {
-	Host(name string) (*netem.Host, bool)
-	Hosts() []*netem.Host
-	Close() error
-}
-
 // newNetwork builds the network of s on its backend.
-func (r *run) newNetwork(cfg netem.Config) (network, error) {
+func (r *run) newNetwork(cfg netem.Config) (netem.Backend, error) {
 	if !r.s.Kernel() {
 		return netem.New(cfg)
 	}

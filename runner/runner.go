@@ -125,7 +125,7 @@ type run struct {
 
 	turnSecret string // the TURN server's REST shared secret
 
-	net    network
+	net    netem.Backend
 	kernel *kernel.Network // the kernel backend's network, nil in-process
 	agents []*agentRun
 	ended  time.Duration // scenario time the media ran for

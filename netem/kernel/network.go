@@ -373,5 +373,5 @@ func (n *Network) Close() error {
 // Builder returns a netem.Builder for the kernel backend (netem's
 // fidelity checks run through it).
 func Builder(opt Options) netem.Builder {
-	return func(cfg netem.Config) (netem.Built, error) { return New(cfg, opt) }
+	return func(cfg netem.Config) (netem.Backend, error) { return New(cfg, opt) }
 }
