@@ -177,7 +177,7 @@ func (n *Network) client(cfg netem.Config, coreNS string, i int, hc netem.HostCo
 		eh.Up, eh.Down = w.up, w.down
 		return n.addHost(eh, hostNS)
 	}
-	cidr, hostIP, natIP := plan.PrivateNet(i)
+	_, hostIP, natIP := plan.PrivateNet(i)
 	eh.IP = hostIP
 	natNS, err := n.namespace(fmt.Sprintf("n%d", i))
 	if err != nil {
@@ -188,12 +188,10 @@ func (n *Network) client(cfg netem.Config, coreNS string, i int, hc netem.HostCo
 		return err
 	}
 	eh.Up, eh.Down = w.up, w.down
-	_ = cidr
 	// The NAT's outside: the core's bridge, or the carrier-grade NAT.
 	outerNS, outerIP := natNS, public
 	if cgn != nil {
-		shared, homeOut, cgnIn := plan.SharedNet(i)
-		_ = shared
+		_, homeOut, cgnIn := plan.SharedNet(i)
 		cgnNS, err := n.namespace(fmt.Sprintf("c%d", i))
 		if err != nil {
 			return err
