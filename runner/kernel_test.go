@@ -103,3 +103,22 @@ func TestKernelCallThroughCoturn(t *testing.T) {
 		t.Errorf("only %d rows recounted", checked)
 	}
 }
+
+func TestTURNTarget(t *testing.T) {
+	for _, tc := range []struct {
+		yaml, addr, secret string
+	}{
+		{"", "198.51.100.10:3478", turnSecret},
+		{"servers: {turn: coturn}\n", "198.51.100.10:3478", turnSecret},
+		{"servers: {turn: {url: \"turn:198.51.100.20:3479?transport=udp\", secret: theirs}}\n", "198.51.100.20:3479", "theirs"},
+	} {
+		s, err := scenarios.Parse("t.yaml", []byte("name: t\nduration: 1s\nbackend: kernel\nparticipants: [{name: a}]\n"+tc.yaml))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &run{s: s}
+		if addr, secret := r.turnTarget("198.51.100.10:3478"); addr != tc.addr || secret != tc.secret {
+			t.Errorf("%q: %s %s, want %s %s", tc.yaml, addr, secret, tc.addr, tc.secret)
+		}
+	}
+}
