@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rtclab/rtclab/internal/leakcheck"
 	"github.com/rtclab/rtclab/internal/realpeer"
 	"github.com/rtclab/rtclab/netem/kernel"
 	"github.com/rtclab/rtclab/scenarios"
@@ -42,6 +43,7 @@ func TestKernelCallThroughCoturn(t *testing.T) {
 		realpeer.Unavailable(t, err.Error())
 	}
 	realpeer.Binary(t, "turnserver")
+	leakcheck.Check(t) // the TUN pumps, links and coturn's waiter end with the run
 	s, err := scenarios.Parse("kernel-coturn.yaml", []byte(kernelCall))
 	if err != nil {
 		t.Fatal(err)
