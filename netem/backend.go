@@ -76,21 +76,27 @@ func CheckLinkOn(seed int64, imp Impairment, build Builder) ([]FidelityResult, e
 // and a standard deviation but not the median and the quartiles. The
 // median may lie from 1 ms below to RealDelaySlack above the configured
 // delay; the interquartile range (uniform jitter j: j; normal σ: 1.349σ
-// before truncation) within ±10 % and RealDelaySlack/2.
+// before truncation; both clipped at 0) within ±10 % and RealDelaySlack/2.
 func judgeDelayReal(delayMS, jitterMS float64, dist string) func(fidelityCase, probeMeasure) []FidelityResult {
 	slack := float64(RealDelaySlack) / float64(time.Millisecond)
 	return func(c fidelityCase, m probeMeasure) []FidelityResult {
 		d := delays(m)
 		slices.Sort(d)
+		// A packet never leaves before it was sent: the delay is
+		// max(0, delay + jitter), whose quantiles are those of the
+		// unclipped distribution clipped at 0.
+		clip := func(x float64) float64 { return math.Max(0, x) }
+		dm := clip(delayMS)
 		med := quantile(d, 0.5)
-		r := result(c, "median delay ms", delayMS, med, slack, fmt.Sprintf("-1 .. +%g ms: real time adds the kernel's and the scheduler's latency", slack))
-		r.Pass = med >= delayMS-1 && med <= delayMS+slack
+		r := result(c, "median delay ms", dm, med, slack, fmt.Sprintf("-1 .. +%g ms: real time adds the kernel's and the scheduler's latency", slack))
+		r.Pass = med >= dm-1 && med <= dm+slack
 		out := []FidelityResult{r}
 		if dist != "" {
-			want := jitterMS // uniform on ±j: quartiles at ±j/2
+			half := jitterMS / 2 // uniform on ±j: quartiles at ±j/2
 			if dist == JitterNormal {
-				want = 1.349 * jitterMS
+				half = 0.6745 * jitterMS
 			}
+			want := clip(dm+half) - clip(dm-half)
 			tol := want*0.1 + slack/2
 			out = append(out, result(c, "delay interquartile range ms", want, quantile(d, 0.75)-quantile(d, 0.25), tol,
 				fmt.Sprintf("±10%% of the %s distribution's, +%g ms of real-time noise", dist, slack/2)))

@@ -434,6 +434,9 @@ func checkLink(seed int64, imp Impairment, build Builder) ([]FidelityResult, err
 		// delay the distribution is clipped at 0, and so are its moments.
 		delay, sd := clippedMoments(float64(imp.Delay)/float64(ms), float64(imp.Jitter)/float64(ms), dist == JitterNormal)
 		judge := judgeDelay(delay, sd, dist)
+		if build != nil { // real time (backend.go)
+			judge = judgeDelayReal(float64(imp.Delay)/float64(ms), float64(imp.Jitter)/float64(ms), dist)
+		}
 		if imp.Jitter > 0 && !imp.Reorder {
 			// FIFO: also check the order. The probes are further apart
 			// than the jitter's whole range (below), so none waits for the
@@ -455,7 +458,11 @@ func checkLink(seed int64, imp Impairment, build Builder) ([]FidelityResult, err
 		cases = append(cases, fidelityCase{name: name, imp: d, packets: 5000, size: 200, interval: interval, judge: judge})
 	}
 	if imp.Rate > 0 {
-		cases = append(cases, rateCase(Impairment{Rate: imp.Rate, QueueBytes: imp.QueueBytes, QueueDelay: imp.QueueDelay}))
+		c := rateCase(Impairment{Rate: imp.Rate, QueueBytes: imp.QueueBytes, QueueDelay: imp.QueueDelay})
+		if build != nil { // real time (backend.go)
+			c.judge = judgeRateReal(float64(imp.Rate), float64(c.imp.queueLimit()*8)/float64(imp.Rate)*1000)
+		}
+		cases = append(cases, c)
 	}
 	if imp.Trace != nil {
 		c := traceCase(imp.Trace, nil)
@@ -469,6 +476,10 @@ func checkLink(seed int64, imp Impairment, build Builder) ([]FidelityResult, err
 	var out []FidelityResult
 	for _, c := range cases {
 		c.build = build
+		if build != nil {
+			// Real time: at most 30 s of probes per case.
+			c.packets = min(c.packets, int(30*time.Second/c.interval))
+		}
 		m, err := probe(seed, c)
 		if err != nil {
 			return out, fmt.Errorf("check %s: %w", c.name, err)
