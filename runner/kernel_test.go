@@ -5,7 +5,9 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/rtclab/rtclab/internal/leakcheck"
 	"github.com/rtclab/rtclab/internal/realpeer"
@@ -121,6 +123,54 @@ func TestTURNTarget(t *testing.T) {
 		r := &run{s: s}
 		if addr, secret := r.turnTarget("198.51.100.10:3478"); addr != tc.addr || secret != tc.secret {
 			t.Errorf("%q: %s %s, want %s %s", tc.yaml, addr, secret, tc.addr, tc.secret)
+		}
+	}
+}
+
+// TestKernelCoturnCrash kills coturn with SIGKILL mid-call: the run goes
+// on to its end, records the crash as an event, and leaves nothing
+// behind. Fails if a crash goes unrecorded. About 6 s.
+func TestKernelCoturnCrash(t *testing.T) {
+	if err := kernel.Check(); err != nil {
+		realpeer.Unavailable(t, err.Error())
+	}
+	realpeer.Binary(t, "turnserver")
+	s, err := scenarios.Parse("crash.yaml", []byte(strings.Replace(kernelCall, "duration: 8s", "duration: 5s", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// coturn writes its pid file once it runs; kill it 3 s in.
+		time.Sleep(3 * time.Second)
+		b, err := os.ReadFile(dir + "/turnserver.pid")
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		if p, err := os.FindProcess(pid); err == nil {
+			_ = p.Signal(syscall.SIGKILL)
+		}
+	}()
+	rep, _ := Run(context.Background(), s, Options{Clock: ClockReal, CaptureDir: dir})
+	<-done
+	crashed := false
+	for _, e := range rep.Events {
+		if e.Source == "turn" && e.Kind == "crashed" {
+			crashed = true
+		}
+	}
+	if !crashed {
+		t.Errorf("no crash event among %d events", len(rep.Events))
+	}
+	entries, _ := os.ReadDir("/run/netns")
+	mine := kernel.Prefix + strconv.Itoa(os.Getpid()) + "-"
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), mine) {
+			t.Errorf("namespace %s left behind", e.Name())
 		}
 	}
 }

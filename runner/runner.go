@@ -207,7 +207,8 @@ func (r *run) exec(parent context.Context) (err error) {
 		r.turn = ts
 		defer func() { _, _ = ts.stop() }()
 	case scenarios.TURNCoturn:
-		ct, err := startCoturn(parent, r.kernel, scenarios.TURNHost, th.Net, th.IP, turnPort, turnSecret, r.opt.CaptureDir)
+		ct, err := startCoturn(parent, r.kernel, scenarios.TURNHost, th.Net, th.IP, turnPort, turnSecret, r.opt.CaptureDir,
+			func(err error) { r.event("turn", "crashed", fmt.Sprintf("coturn exited: %v", err)) })
 		if err != nil {
 			return err
 		}
