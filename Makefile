@@ -30,6 +30,7 @@ FUZZ_TARGETS := \
 	./matrix:FuzzParseFile \
 	./sweep:FuzzParseVary \
 	./netem:FuzzParseTrace \
+	./netem:FuzzIPPacket \
 	./stack/signaling:FuzzServer \
 	./stack/stunserver:FuzzServer \
 	./stack/turn:FuzzServer \

@@ -37,6 +37,7 @@ type fidelityCase struct {
 	size     int
 	interval time.Duration
 	judge    func(c fidelityCase, m probeMeasure) []FidelityResult
+	build    Builder // the backend; nil: New (backend.go)
 }
 
 // probeMeasure is what the receiver saw.
@@ -100,7 +101,11 @@ var truncatedSD3 = math.Sqrt(1 - 6*math.Exp(-4.5)/math.Sqrt(2*math.Pi)/(math.Erf
 // probe sends c.packets probes from a server to a client whose downlink
 // has c.imp, and records what arrives.
 func probe(seed int64, c fidelityCase) (probeMeasure, error) {
-	n, err := New(Config{Seed: seed, Servers: []string{"src"}, Hosts: []HostConfig{{Name: "dst", NAT: FullCone, Downlink: c.imp}}})
+	build := c.build
+	if build == nil {
+		build = inProcess
+	}
+	n, err := build(Config{Seed: seed, Servers: []string{"src"}, Hosts: []HostConfig{{Name: "dst", NAT: FullCone, Downlink: c.imp}}})
 	if err != nil {
 		return probeMeasure{}, err
 	}
@@ -398,6 +403,10 @@ func kbps(bps int64) string {
 // every measured quantity has a tolerance of its own. Run it inside a
 // synctest bubble.
 func CheckLink(seed int64, imp Impairment) ([]FidelityResult, error) {
+	return checkLink(seed, imp, nil)
+}
+
+func checkLink(seed int64, imp Impairment, build Builder) ([]FidelityResult, error) {
 	if err := imp.Validate(); err != nil {
 		return nil, err
 	}
@@ -425,6 +434,9 @@ func CheckLink(seed int64, imp Impairment) ([]FidelityResult, error) {
 		// delay the distribution is clipped at 0, and so are its moments.
 		delay, sd := clippedMoments(float64(imp.Delay)/float64(ms), float64(imp.Jitter)/float64(ms), dist == JitterNormal)
 		judge := judgeDelay(delay, sd, dist)
+		if build != nil { // real time (backend.go)
+			judge = judgeDelayReal(float64(imp.Delay)/float64(ms), float64(imp.Jitter)/float64(ms), dist)
+		}
 		if imp.Jitter > 0 && !imp.Reorder {
 			// FIFO: also check the order. The probes are further apart
 			// than the jitter's whole range (below), so none waits for the
@@ -446,7 +458,11 @@ func CheckLink(seed int64, imp Impairment) ([]FidelityResult, error) {
 		cases = append(cases, fidelityCase{name: name, imp: d, packets: 5000, size: 200, interval: interval, judge: judge})
 	}
 	if imp.Rate > 0 {
-		cases = append(cases, rateCase(Impairment{Rate: imp.Rate, QueueBytes: imp.QueueBytes, QueueDelay: imp.QueueDelay}))
+		c := rateCase(Impairment{Rate: imp.Rate, QueueBytes: imp.QueueBytes, QueueDelay: imp.QueueDelay})
+		if build != nil { // real time (backend.go)
+			c.judge = judgeRateReal(float64(imp.Rate), float64(c.imp.queueLimit()*8)/float64(imp.Rate)*1000)
+		}
+		cases = append(cases, c)
 	}
 	if imp.Trace != nil {
 		c := traceCase(imp.Trace, nil)
@@ -459,6 +475,11 @@ func CheckLink(seed int64, imp Impairment) ([]FidelityResult, error) {
 	}
 	var out []FidelityResult
 	for _, c := range cases {
+		c.build = build
+		if build != nil {
+			// Real time: at most 30 s of probes per case.
+			c.packets = min(c.packets, int(30*time.Second/c.interval))
+		}
 		m, err := probe(seed, c)
 		if err != nil {
 			return out, fmt.Errorf("check %s: %w", c.name, err)

@@ -41,6 +41,9 @@ func headline(r *Report) string {
 	if clock == "" {
 		clock = "unknown"
 	}
+	if r.Scenario.Backend != "" {
+		clock = r.Scenario.Backend + " backend, " + clock // "kernel backend, real clock"
+	}
 	run := "in"
 	if r.Partial {
 		run = "interrupted after"

@@ -128,6 +128,9 @@ func newHTMLView(r *Report, plots []Plot) htmlView {
 		{Name: "Wall time", Value: seconds(r.WallSeconds)},
 		{Name: "Started at", Value: r.StartedAt, Wide: true},
 	}
+	if s.Backend != "" {
+		v.Scenario = append(v.Scenario, field{Name: "Network", Value: s.Backend + " backend (network namespaces)"})
+	}
 
 	for _, c := range r.Checks {
 		v.Checks = append(v.Checks, checkRow{

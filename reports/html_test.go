@@ -101,3 +101,16 @@ func TestWriteHTMLNil(t *testing.T) {
 		t.Error("WriteHTML(nil report) did not fail")
 	}
 }
+
+// A kernel run's report says which network it ran on; an in-process one
+// has no such field.
+func TestHTMLNamesKernelBackend(t *testing.T) {
+	r := passing()
+	if strings.Contains(renderHTML(t, r, nil), "backend (network namespaces)") {
+		t.Error("an in-process report names a backend")
+	}
+	r.Scenario.Clock, r.Scenario.Backend = "real", "kernel"
+	if !strings.Contains(renderHTML(t, r, nil), "<dt>Network</dt><dd>kernel backend (network namespaces)</dd>") {
+		t.Error("a kernel report does not say so")
+	}
+}

@@ -71,6 +71,9 @@ type ScenarioInfo struct {
 	Topology string `json:"topology"`
 	// Clock is "virtual" (testing/synctest bubble) or "real" (wall clock).
 	Clock string `json:"clock"`
+	// Backend is "kernel" when the network was built from Linux network
+	// namespaces (scenario field backend); absent for the in-process one.
+	Backend string `json:"backend,omitempty"`
 	// Seed seeds every random choice of the emulated network.
 	Seed int64 `json:"seed"`
 	// DurationS is the scenario's media duration in seconds.

@@ -23,6 +23,11 @@ func TestWriteTextHeadline(t *testing.T) {
 			r.Scenario.Clock, r.Scenario.DurationS, r.WallSeconds = "real", 600, 612.345
 			return r
 		}(), "PASS quickstart (real clock, 600s scenario in 612s wall)"},
+		{"kernel backend", func() *reports.Report {
+			r := passing()
+			r.Scenario.Clock, r.Scenario.Backend, r.WallSeconds = "real", "kernel", 31.3
+			return r
+		}(), "PASS quickstart (kernel backend, real clock, 30s scenario in 31.3s wall)"},
 		{"empty", &reports.Report{}, "UNKNOWN (unnamed scenario) (unknown clock, 0s scenario in 0s wall)"},
 	}
 	for _, tt := range tests {

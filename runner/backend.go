@@ -8,16 +8,8 @@ import (
 	"github.com/rtclab/rtclab/scenarios"
 )
 
-// network is what a run needs of its emulated network, on either backend
-// (scenario field backend): netem's in-process network or the kernel's.
-type network interface {
-	Host(name string) (*netem.Host, bool)
-	Hosts() []*netem.Host
-	Close() error
-}
-
 // newNetwork builds the network of s on its backend.
-func (r *run) newNetwork(cfg netem.Config) (network, error) {
+func (r *run) newNetwork(cfg netem.Config) (netem.Backend, error) {
 	if !r.s.Kernel() {
 		return netem.New(cfg)
 	}
@@ -30,4 +22,12 @@ func (r *run) newNetwork(cfg netem.Config) (network, error) {
 	}
 	r.kernel = nw
 	return nw, nil
+}
+
+// kernelName is the report's scenario.backend: "kernel", or "" in-process.
+func kernelName(s *scenarios.Scenario) string {
+	if s.Kernel() {
+		return scenarios.BackendKernel
+	}
+	return ""
 }

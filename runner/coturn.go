@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/transport/v3"
@@ -20,10 +21,11 @@ import (
 // coturn is coturn's turnserver (servers: {turn: coturn}) running in the
 // TURN host's namespace of a kernel run, started and stopped by its PID.
 type coturn struct {
-	cmd  *exec.Cmd
-	dir  string
-	tmp  bool // dir is ours to remove
-	done chan struct{}
+	cmd     *exec.Cmd
+	dir     string
+	tmp     bool // dir is ours to remove
+	done    chan struct{}
+	stopped atomic.Bool // stop killed it; any other exit is a crash
 }
 
 // CoturnConfig is the name of coturn's configuration file in the run's
@@ -49,7 +51,9 @@ func coturnConf(ip net.IP, port int, secret, dir string) string {
 // startCoturn writes the configuration and starts coturn inside the
 // host's namespace, then waits until it answers a STUN Binding request
 // (RFC 8489 section 3) from inside that namespace.
-func startCoturn(ctx context.Context, nw *kernel.Network, host string, hn transport.Net, ip net.IP, port int, secret, dir string) (*coturn, error) {
+//
+// onCrash is called (from another goroutine) when coturn exits by itself.
+func startCoturn(ctx context.Context, nw *kernel.Network, host string, hn transport.Net, ip net.IP, port int, secret, dir string, onCrash func(error)) (*coturn, error) {
 	if _, err := exec.LookPath("turnserver"); err != nil {
 		return nil, fmt.Errorf("servers.turn coturn: turnserver is not installed (Debian: coturn): %w", err)
 	}
@@ -78,7 +82,10 @@ func startCoturn(ctx context.Context, nw *kernel.Network, host string, hn transp
 	}
 	c.cmd = cmd
 	go func() {
-		_ = cmd.Wait()
+		err := cmd.Wait()
+		if !c.stopped.Load() && onCrash != nil {
+			onCrash(err)
+		}
 		close(c.done)
 	}()
 	if err := waitBinding(ctx, hn, &net.UDPAddr{IP: ip, Port: port}, c.done); err != nil {
@@ -126,6 +133,7 @@ func lastLines(s string, n int) string {
 
 // stop kills coturn by its PID and waits for it.
 func (c *coturn) stop() {
+	c.stopped.Store(true)
 	if c.cmd != nil && c.cmd.Process != nil {
 		_ = c.cmd.Process.Kill()
 		<-c.done

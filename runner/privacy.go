@@ -64,7 +64,7 @@ func (w *privacyWatch) observe(caps map[string]*netem.Capture) func(string) *net
 }
 
 // learnHosts records whose every address on the network is.
-func (w *privacyWatch) learnHosts(nw network) {
+func (w *privacyWatch) learnHosts(nw netem.Backend) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, h := range nw.Hosts() {

@@ -125,7 +125,7 @@ type run struct {
 
 	turnSecret string // the TURN server's REST shared secret
 
-	net    network
+	net    netem.Backend
 	kernel *kernel.Network // the kernel backend's network, nil in-process
 	agents []*agentRun
 	ended  time.Duration // scenario time the media ran for
@@ -210,7 +210,8 @@ func (r *run) exec(parent context.Context) (err error) {
 		r.turn = ts
 		defer func() { _, _ = ts.stop() }()
 	case scenarios.TURNCoturn:
-		ct, err := startCoturn(parent, r.kernel, scenarios.TURNHost, th.Net, th.IP, turnPort, turnSecret, r.opt.CaptureDir)
+		ct, err := startCoturn(parent, r.kernel, scenarios.TURNHost, th.Net, th.IP, turnPort, turnSecret, r.opt.CaptureDir,
+			func(err error) { r.event("turn", "crashed", fmt.Sprintf("coturn exited: %v", err)) })
 		if err != nil {
 			return err
 		}

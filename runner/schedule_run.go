@@ -13,7 +13,7 @@ import (
 
 // applySchedules changes links as the participants' schedules say, in time
 // order from start, until ctx ends; every change is reported to event.
-func applySchedules(ctx context.Context, s *scenarios.Scenario, nw network, start time.Time, event func(source, kind, detail string)) {
+func applySchedules(ctx context.Context, s *scenarios.Scenario, nw netem.Backend, start time.Time, event func(source, kind, detail string)) {
 	type change struct {
 		scenarios.Scheduled
 		host *netem.Host

@@ -84,10 +84,12 @@ func (s *Scenario) TURNKind() string {
 // Kernel reports whether the scenario runs on the kernel backend.
 func (s *Scenario) Kernel() bool { return s.Backend == BackendKernel }
 
-// Addresses an external TURN server may have: loopback, or the servers'
-// and public networks of the run's own namespaces (netem's address plan);
-// rtclab sends to nothing else.
-var externalTURNNets = []string{"127.0.0.0/8", "198.51.100.0/24", "203.0.113.0/24"}
+// Addresses an external TURN server may have: the servers' and public
+// networks of the run's own namespaces (netem's address plan); rtclab
+// sends to nothing else. Loopback is safe too, but the hosts of a kernel
+// run, each in its own namespace, cannot reach the loopback of rtclab's,
+// so it is refused with that reason.
+var externalTURNNets = []string{"198.51.100.0/24", "203.0.113.0/24"}
 
 // validateBackend checks backend and servers.
 func (s *Scenario) validateBackend(bad func(msg string, path ...any)) {
@@ -161,5 +163,8 @@ func checkTURNURL(u string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%q: a scenario may only target loopback or the run's own namespaces (%s)", u, strings.Join(externalTURNNets, ", "))
+	if ip.IsLoopback() {
+		return fmt.Errorf("%q: every host of a kernel run has its own namespace and loopback, so none reaches a server on this machine's loopback; name an address on the run's networks (%s)", u, strings.Join(externalTURNNets, ", "))
+	}
+	return fmt.Errorf("%q: a scenario may only target the run's own namespaces (%s), never another network", u, strings.Join(externalTURNNets, ", "))
 }

@@ -37,7 +37,16 @@
 // run unchanged. To run another program there (Chromium, coturn), use
 // Network.Command, an exec.Cmd of `ip netns exec NS program args...`, or
 // Network.Namespace for the name; start it, and stop it by its PID before
-// Network.Close (which kills whatever is left in the namespaces).
+// Network.Close (which kills whatever is left in the namespaces). Such a
+// program reaches rtclab's own servers only over the emulated network: a
+// server meant for it listens inside a host's namespace with
+// Host(name).Net.ListenTCP on that host's address (the loopback of
+// rtclab's process is not the program's). Network.DialContext dials from
+// inside a host for a client of rtclab's (an http.Transport).
+//
+// In the runner, the kernel backend's *Network is run.kernel (nil on the
+// in-process backend); hosts are named as in the scenario, and the
+// servers "turn" and "sfu".
 //
 // # Names and clean-up
 //

@@ -177,7 +177,7 @@ func (n *Network) client(cfg netem.Config, coreNS string, i int, hc netem.HostCo
 		eh.Up, eh.Down = w.up, w.down
 		return n.addHost(eh, hostNS)
 	}
-	cidr, hostIP, natIP := plan.PrivateNet(i)
+	_, hostIP, natIP := plan.PrivateNet(i)
 	eh.IP = hostIP
 	natNS, err := n.namespace(fmt.Sprintf("n%d", i))
 	if err != nil {
@@ -188,12 +188,10 @@ func (n *Network) client(cfg netem.Config, coreNS string, i int, hc netem.HostCo
 		return err
 	}
 	eh.Up, eh.Down = w.up, w.down
-	_ = cidr
 	// The NAT's outside: the core's bridge, or the carrier-grade NAT.
 	outerNS, outerIP := natNS, public
 	if cgn != nil {
-		shared, homeOut, cgnIn := plan.SharedNet(i)
-		_ = shared
+		_, homeOut, cgnIn := plan.SharedNet(i)
 		cgnNS, err := n.namespace(fmt.Sprintf("c%d", i))
 		if err != nil {
 			return err
@@ -282,9 +280,11 @@ func (n *Network) link(cfg netem.Config, name string, hc netem.HostConfig, hostN
 	w.start()
 	steps := [][]string{
 		{"-n", hostNS, "addr", "add", fmt.Sprintf("%s/%d", hostIP, bits), "dev", "tun0"},
-		{"-n", hostNS, "link", "set", "tun0", "up"},
+		// A long TUN queue: a packet waits there while rtclab's process
+		// is descheduled instead of being dropped (500 by default).
+		{"-n", hostNS, "link", "set", "tun0", "txqueuelen", "10000", "up"},
 		{"-n", hostNS, "route", "add", "default", "dev", "tun0"},
-		{"-n", peerNS, "link", "set", peerDev, "up"},
+		{"-n", peerNS, "link", "set", peerDev, "txqueuelen", "10000", "up"},
 	}
 	if peerIP != nil {
 		steps = append(steps, []string{"-n", peerNS, "addr", "add", peerIP.String() + "/24", "dev", peerDev})
@@ -366,4 +366,10 @@ func (n *Network) Close() error {
 		n.closeErr = errors.Join(errs...)
 	})
 	return n.closeErr
+}
+
+// Builder returns a netem.Builder for the kernel backend (netem's
+// fidelity checks run through it).
+func Builder(opt Options) netem.Builder {
+	return func(cfg netem.Config) (netem.Backend, error) { return New(cfg, opt) }
 }

@@ -101,3 +101,55 @@ func TestReachServerThroughEveryNAT(t *testing.T) {
 		}
 	}
 }
+
+// TestFidelity runs netem's fidelity suite (loss, delay, jitter, rate)
+// through the kernel backend's TUN links, in real time (about 65 s).
+func TestFidelity(t *testing.T) {
+	require(t)
+	if testing.Short() {
+		t.Skip("about 65 s of real time")
+	}
+	res, err := netem.CheckFidelityOn(1, Builder(Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		t.Logf("%s: %s configured %g measured %g ±%g pass %v", r.Case, r.Quantity, r.Configured, r.Measured, r.Tolerance, r.Pass)
+		if !r.Pass {
+			t.Errorf("%s: %s %g, configured %g ±%g (%s)", r.Case, r.Quantity, r.Measured, r.Configured, r.Tolerance, r.Why)
+		}
+	}
+}
+
+// TestScheduleActsOnTUNLink: a timeline's SetImpairment reaches the TUN
+// link (a cut downlink drops the answers, and its stats count them), and
+// Stats counts what crossed, in IP packet bytes.
+func TestScheduleActsOnTUNLink(t *testing.T) {
+	n := newNetwork(t, netem.Config{Servers: []string{"srv"}, Hosts: []netem.HostConfig{{Name: "h", NAT: netem.PortRestrictedCone}}})
+	srv, _ := n.Host("srv")
+	h, _ := n.Host("h")
+	echo(t, srv, 7000)
+	dst := &net.UDPAddr{IP: srv.IP, Port: 7000}
+	if ask(t, h, dst) == "" {
+		t.Fatal("no answer on a clean link")
+	}
+	if err := h.SetImpairment(netem.Downlink, netem.Impairment{Down: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := ask(t, h, dst); got != "" {
+		t.Errorf("answer %q through a cut downlink", got)
+	}
+	if st := h.Stats(netem.Downlink); st.Down == 0 {
+		t.Errorf("downlink stats %+v: nothing counted as down", st)
+	}
+	if err := h.SetImpairment(netem.Downlink, netem.Impairment{}); err != nil {
+		t.Fatal(err)
+	}
+	if ask(t, h, dst) == "" {
+		t.Error("no answer once the link is back")
+	}
+	up := h.Stats(netem.Uplink)
+	if up.Packets < 3 || up.Bytes < up.Packets*(20+8+2) {
+		t.Errorf("uplink stats %+v: want every request counted in IP bytes", up)
+	}
+}

@@ -40,6 +40,13 @@ func natRules(c netem.NATConfig, inside net.IP, fw netem.Firewall, allowed []net
 	if c.Filtering == netem.AddressDependent {
 		fmt.Fprintf(&b, "\tset contacted { type ipv4_addr; flags dynamic, timeout; timeout %ds; }\n", int(life/time.Second))
 	}
+	// Unsolicited packets to the NAT itself are dropped in the input
+	// hook, before conntrack confirms an entry for them: a confirmed
+	// entry (peer -> outside:port) would take the outside port a later
+	// outbound packet to that peer maps to, and masquerade would then
+	// pick another port, breaking endpoint-independent mapping exactly
+	// when two peers' ICE checks cross (RFC 8445 section 2.3).
+	b.WriteString("\tchain inbound {\n\t\ttype filter hook input priority filter; policy accept;\n\t\tiifname \"wan\" ct state new drop\n\t}\n")
 	b.WriteString("\tchain filt {\n\t\ttype filter hook forward priority filter; policy accept;\n")
 	if fw.BlockUDP {
 		if len(allowed) > 0 {

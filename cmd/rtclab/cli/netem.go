@@ -9,7 +9,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rtclab/rtclab/netem"
+	"github.com/rtclab/rtclab/netem/kernel"
 	"github.com/rtclab/rtclab/scenarios"
+	"github.com/rtclab/rtclab/yamldecode"
 )
 
 func newNetemCmd(env *Env) *cobra.Command {
@@ -21,6 +23,7 @@ func newNetemCmd(env *Env) *cobra.Command {
 		seed        int64
 		asJSON      bool
 		link, trace string
+		backend     string
 	)
 	check := &cobra.Command{
 		Use:   "check",
@@ -31,6 +34,10 @@ with a bottleneck queue, a capacity trace, duplication) in virtual time,
 and print configured against measured values with the tolerance each is
 held to and why. Exit code 1 when any quantity is out of tolerance.
 
+With --backend kernel (root) the probes cross the kernel backend's TUN
+links between network namespaces in real time instead: loss, delay,
+jitter and rate, with the real-time tolerances of docs/netem.md.
+
 With --link (the fields of a scenario's uplink or downlink, e.g.
 'rate: 300kbps, queue: 100ms, jitter: 20ms') and/or --trace FILE (a
 mahimahi capacity trace, or builtin:NAME), it measures that link instead:
@@ -38,8 +45,19 @@ one probe stream per part of it (loss, delay and jitter, rate or trace,
 duplication). A mistake in either is reported with its field and what is
 allowed, exit code 2.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if env.Bubble == nil {
-				return usagef("netem check needs virtual time, which this build lacks")
+			kern := false
+			switch backend {
+			case scenarios.BackendInProcess:
+				if env.Bubble == nil {
+					return usagef("netem check needs virtual time, which this build lacks (or --backend kernel)")
+				}
+			case scenarios.BackendKernel:
+				if err := kernel.Check(); err != nil {
+					return fmt.Errorf("--backend kernel: %w", err)
+				}
+				kern = true
+			default:
+				return usagef("--backend %q: allowed %s%s", backend, strings.Join(scenarios.Backends, ", "), yamldecode.DidYouMean(backend, scenarios.Backends))
 			}
 			var results []netem.FidelityResult
 			var err error
@@ -51,7 +69,14 @@ allowed, exit code 2.`,
 				if imp == (netem.Impairment{}) {
 					return usagef("--link %q sets nothing to measure (fields: loss, burst, delay, jitter, jitter_distribution, reorder, rate, queue, duplicate, trace)", link)
 				}
-				env.Bubble(func() { results, err = netem.CheckLink(seed, imp) })
+				if kern {
+					results, err = netem.CheckLinkOn(seed, imp, kernel.Builder(kernel.Options{}))
+				} else {
+					env.Bubble(func() { results, err = netem.CheckLink(seed, imp) })
+				}
+			} else if kern {
+				env.info("measuring the kernel backend in real time (about a minute)\n")
+				results, err = netem.CheckFidelityOn(seed, kernel.Builder(kernel.Options{}))
 			} else {
 				env.Bubble(func() { results, err = netem.CheckFidelity(seed) })
 			}
@@ -92,6 +117,8 @@ allowed, exit code 2.`,
 		},
 	}
 	check.Flags().Int64Var(&seed, "seed", 1, "seed of the emulated links' random choices")
+	check.Flags().StringVar(&backend, "backend", scenarios.BackendInProcess, "in-process (virtual time, the whole suite) or kernel (network namespaces and\nTUN links, real time, root: loss, delay, jitter and rate, about a minute)")
+	_ = check.RegisterFlagCompletionFunc("backend", fixedValues(scenarios.Backends...))
 	check.Flags().BoolVar(&asJSON, "json", false, "print the results as JSON")
 	check.Flags().StringVar(&link, "link", "", "measure this link instead of the built-in cases, e.g. 'rate: 300kbps, queue: 100ms, jitter: 20ms'")
 	check.Flags().StringVar(&trace, "trace", "", "measure this mahimahi capacity trace (a file, or builtin:NAME)")

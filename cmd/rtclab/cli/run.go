@@ -68,7 +68,9 @@ Built-in scenarios: ` + joinNames(scenarios.BuiltinNames()) + `
 With --clock virtual (the default) the whole stack runs in a
 testing/synctest bubble: time jumps ahead whenever every goroutine waits,
 so a 30 s call takes well under a second and repeats exactly for a seed.
-With --clock real it runs on the wall clock.
+With --clock real it runs on the wall clock. A scenario with
+"backend: kernel" always runs on the wall clock, in Linux network
+namespaces with nftables NATs and real sockets (root; docs/netem.md).
 
 Metrics an expect entry may check (per, media kind, unit):
 ` + metricHelp(false) + `

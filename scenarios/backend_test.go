@@ -1,0 +1,58 @@
+package scenarios
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestBackendErrors(t *testing.T) {
+	for _, tt := range []struct {
+		name, yaml string
+		want       string
+	}{
+		{"backend typo", valid + "backend: kernal\n",
+			`t.yaml:8: backend: unknown backend "kernal" (allowed: in-process, kernel); did you mean "kernel"?`},
+		{"coturn in process", valid + "servers: {turn: coturn}\n",
+			"t.yaml:8: servers.turn: coturn TURN needs backend: kernel"},
+		{"turn kind typo", valid + "backend: kernel\nservers: {turn: cotrun}\n",
+			`t.yaml:9: servers.turn: unknown TURN server "cotrun" (allowed: embedded, coturn, or {url: turn:IP:PORT, secret: ...}); did you mean "coturn"?`},
+		{"url elsewhere", valid + "backend: kernel\nservers: {turn: {url: \"turn:192.0.2.1:3478\", secret: s}}\n",
+			`t.yaml:9: servers.turn.url: "turn:192.0.2.1:3478": a scenario may only target the run's own namespaces (198.51.100.0/24, 203.0.113.0/24), never another network`},
+		{"url on loopback", valid + "backend: kernel\nservers: {turn: {url: \"turn:127.0.0.1:3478\", secret: s}}\n",
+			`none reaches a server on this machine's loopback`},
+		{"url by name", valid + "backend: kernel\nservers: {turn: {url: \"turn:turn.example:3478\", secret: s}}\n",
+			`is not an IPv4 address (names are not resolved)`},
+		{"url without secret", valid + "backend: kernel\nservers: {turn: {url: \"turn:198.51.100.10:3478\"}}\n",
+			"servers.turn.secret: is required"},
+		{"rebind on kernel", valid + "backend: kernel\ntimeline:\n  - {at: 2s, rebind: alice}\n",
+			"timeline[0].rebind: rebind is not available on the kernel backend"},
+		{"restart coturn", valid + "backend: kernel\nservers: {turn: coturn}\ntimeline:\n  - {at: 2s, restart: turn}\n",
+			"timeline[0].restart: restart: turn restarts the embedded TURN server only"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("t.yaml", []byte(tt.yaml))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error\n  %v\nlacks\n  %s", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestBackendValid(t *testing.T) {
+	for _, tt := range []struct {
+		yaml, backend, turn string
+	}{
+		{valid, BackendInProcess, TURNEmbedded},
+		{valid + "backend: kernel\n", BackendKernel, TURNEmbedded},
+		{valid + "backend: kernel\nservers: {turn: coturn}\n", BackendKernel, TURNCoturn},
+		{valid + "backend: kernel\nservers: {turn: {url: \"turn:198.51.100.10:3478?transport=udp\", secret: s}}\n", BackendKernel, TURNExternal},
+	} {
+		s, err := Parse("t.yaml", []byte(tt.yaml))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Backend != tt.backend || s.TURNKind() != tt.turn {
+			t.Errorf("backend %q turn %q, want %q %q", s.Backend, s.TURNKind(), tt.backend, tt.turn)
+		}
+	}
+}
