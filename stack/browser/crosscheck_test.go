@@ -27,7 +27,7 @@ import (
 const (
 	lossTolerance   = 0.01                  // loss rate, absolute (1 percentage point)
 	jitterTolerance = 3 * time.Millisecond  // or 35 % of the capture's figure, whichever is larger
-	rttTolerance    = 15 * time.Millisecond // against the capture's median binding round trip
+	rttTolerance    = 25 * time.Millisecond // or 50 %: against the capture's median binding round trip (a loaded machine delays Chromium's own handling)
 	callFor         = 15 * time.Second
 )
 
@@ -115,19 +115,22 @@ func crossCheck(t *testing.T, relay bool) {
 		if !ok1 || !ok2 || out.PacketsSent == 0 {
 			t.Fatalf("getStats has no %s outbound-rtp/remote-inbound-rtp: %+v %+v", kind, out, ri)
 		}
-		exp, lost := probes.SeqLoss(w.Stream(out.SSRC, time.Time{}))
+		// bob's last report described the stream as it was half a round
+		// trip before it reached Chromium (remote-inbound-rtp timestamp):
+		// the capture is cut there.
+		cut := time.UnixMicro(int64(ri.Timestamp * 1000)).Add(-time.Duration(ri.RoundTripTime * float64(time.Second) / 2))
+		wire := w.Stream(out.SSRC, cut)
+		exp, lost := probes.SeqLoss(wire)
 		if exp < 100 {
 			t.Fatalf("%s: the capture saw %d of Chromium's packets", kind, exp)
 		}
-		// packetsSent counts retransmissions too (webrtc-stats
-		// RTCOutboundRtpStreamStats.retransmittedPacketsSent is a part of it).
-		bl, wl := float64(ri.PacketsLost)/float64(out.PacketsSent-out.RetransmittedPacketsSent), float64(lost)/float64(exp)
+		bl, wl := float64(ri.PacketsLost)/float64(exp), float64(lost)/float64(exp)
 		add(row{what: "alice->bob " + kind + " loss rate", browser: bl, wire: wl, tolerance: lossTolerance, agree: math.Abs(bl-wl) <= lossTolerance})
 		if wl < bobDown.Loss/3 {
 			t.Errorf("%s: capture loss %.3f, far below the link's %.2f: the recount misses the loss", kind, wl, bobDown.Loss)
 		}
 		if kind == "audio" { // a constant packet rate: RFC 3550 jitter means the network's
-			wj := analysis.Jitter(w.Stream(out.SSRC, time.Time{}), 48000)
+			wj := analysis.Jitter(wire, 48000)
 			tol := max(jitterTolerance, wj*35/100)
 			bj := time.Duration(ri.Jitter * float64(time.Second))
 			add(row{what: "alice->bob audio jitter (bob's RR)", browser: ms(bj), wire: ms(wj), unit: "ms", tolerance: ms(tol), agree: (bj - wj).Abs() <= tol})
@@ -147,9 +150,10 @@ func crossCheck(t *testing.T, relay bool) {
 		}
 		med := rtts[len(rtts)/2]
 		if kind == "audio" {
-			add(row{what: "RTT, RTCP (alice's remote-inbound-rtp)", browser: ri.RoundTripTime * 1000, wire: ms(med), unit: "ms", tolerance: ms(rttTolerance), agree: (time.Duration(ri.RoundTripTime*float64(time.Second)) - med).Abs() <= rttTolerance})
+			tol := max(rttTolerance, med/2)
+			add(row{what: "RTT, RTCP (alice's remote-inbound-rtp)", browser: ri.RoundTripTime * 1000, wire: ms(med), unit: "ms", tolerance: ms(tol), agree: (time.Duration(ri.RoundTripTime*float64(time.Second)) - med).Abs() <= tol})
 			pair, _, _, _ := p.Selected()
-			add(row{what: "RTT, ICE (alice's candidate-pair)", browser: pair.CurrentRoundTripTime * 1000, wire: ms(med), unit: "ms", tolerance: ms(rttTolerance), agree: (time.Duration(pair.CurrentRoundTripTime*float64(time.Second)) - med).Abs() <= rttTolerance})
+			add(row{what: "RTT, ICE (alice's candidate-pair)", browser: pair.CurrentRoundTripTime * 1000, wire: ms(med), unit: "ms", tolerance: ms(tol), agree: (time.Duration(pair.CurrentRoundTripTime*float64(time.Second)) - med).Abs() <= tol})
 		}
 	}
 	// bob -> Chromium, bob's uplink is clean: the case a mixed-up direction
