@@ -46,7 +46,8 @@ FUZZ_TARGETS := \
 	./seqnum:FuzzExtend \
 	./verify:FuzzReadPcap \
 	./verify:FuzzParseTshark \
-	./stack/sframe:FuzzDecrypt
+	./stack/sframe:FuzzDecrypt \
+	./probes:FuzzWireAdd
 FUZZTIME ?= 3s
 FUZZTIME_LONG ?= 10m
 

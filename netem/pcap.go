@@ -45,6 +45,10 @@ func Observe(c *Capture, fn func(Packet)) *Capture {
 	if c == nil {
 		return &Capture{observe: fn}
 	}
+	if prev := c.observe; prev != nil { // observed twice: both see every packet
+		c.observe = func(p Packet) { prev(p); fn(p) }
+		return c
+	}
 	c.observe = fn
 	return c
 }

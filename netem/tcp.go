@@ -67,6 +67,9 @@ func (f *tcpFabric) port(ip net.IP) int {
 // ListenTCP listens on the host's address.
 func (h *hostNet) ListenTCP(_ string, laddr *net.TCPAddr) (transport.TCPListener, error) {
 	f := h.tcp
+	if f == nil {
+		return nil, errWrappedTCP
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	addr := &net.TCPAddr{IP: h.ip, Port: 0}
@@ -90,6 +93,9 @@ func (h *hostNet) ListenTCP(_ string, laddr *net.TCPAddr) (transport.TCPListener
 // DialTCP connects to a listener on another host.
 func (h *hostNet) DialTCP(_ string, _ *net.TCPAddr, raddr *net.TCPAddr) (transport.TCPConn, error) {
 	f := h.tcp
+	if f == nil {
+		return nil, errWrappedTCP
+	}
 	f.mu.Lock()
 	l := f.listeners[raddr.String()]
 	var clientAddr, seenAs *net.TCPAddr

@@ -50,6 +50,7 @@ type htmlView struct {
 	Streams      []streamRow
 	Media        template.HTML // frames, freezes, codecs (media_table.go)
 	Privacy      template.HTML // what each party saw (privacy.go)
+	Browsers     template.HTML // browsers' getStats against the capture (browser.go)
 	Plots        []plotView
 	Events       []eventRow
 	Bandwidth    *bandwidthView // bandwidth test cases only
@@ -189,6 +190,7 @@ func newHTMLView(r *Report, plots []Plot) htmlView {
 	}
 	v.Media = mediaHTML(r)
 	v.Privacy = privacyHTML(r.Privacy)
+	v.Browsers = browsersHTML(r.Browsers)
 	v.Bandwidth = newBandwidthView(r.Bandwidth)
 	for _, e := range r.Events {
 		v.Events = append(v.Events, eventRow{Time: clockTime(e.T), Source: e.Source, Kind: e.Kind, Detail: e.Detail})

@@ -52,6 +52,10 @@ type Report struct {
 	// Privacy is what each party of the call saw (privacy.go); absent
 	// in the flows topology and in reports written before it existed.
 	Privacy *Privacy `json:"privacy,omitempty"`
+	// Browsers holds, for each Chromium participant, its own getStats
+	// figures beside rtclab's capture of the same streams (browser.go);
+	// absent when no participant is a browser.
+	Browsers []BrowserCheck `json:"browsers,omitempty"`
 }
 
 // ScenarioInfo says what was run and how.

@@ -41,6 +41,7 @@ func WriteText(w io.Writer, r *Report) error {
 			writeMedia(&b, r)
 		}
 		writePrivacy(&b, r.Privacy)
+		writeBrowsers(&b, r.Browsers)
 	}
 	writeChecks(&b, r.Checks)
 	if _, err := w.Write(b.Bytes()); err != nil {

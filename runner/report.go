@@ -39,6 +39,7 @@ func (r *run) report() *reports.Report {
 	for _, ar := range r.agents {
 		rep.Participants = append(rep.Participants, r.participant(ar, snap, rep.Events))
 	}
+	r.browserReport(rep) // before silentStreams, which adds what no one received
 	if r.sampler != nil {
 		seen := map[streamKey]int{}
 		for _, st := range r.sampler.order {

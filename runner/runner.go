@@ -145,10 +145,12 @@ type run struct {
 	sfuMu     sync.Mutex
 	sfu       *sfu.SFU // the latest SFU started; read with currentSFU
 
-	privacy *privacyWatch // what each party saw (privacy.go)
-	sampler *sampler
-	final   *snapshot
-	media   mediaState
+	privacy  *privacyWatch  // what each party saw (privacy.go)
+	whip     *whipEndpoints // the SFU's WHIP/WHEP endpoints (whip.go); nil without
+	browsers *browserCalls  // Chromium participants (browser.go); nil without
+	sampler  *sampler
+	final    *snapshot
+	media    mediaState
 }
 
 type agentRun struct {
@@ -204,6 +206,7 @@ func (r *run) exec(parent context.Context) (err error) {
 		defer kl.Close() // renamed to its final name: a crash leaves none
 		r.keyLog = &lockedWriter{w: kl}
 	}
+	r.observeBrowserCalls(&cfg)
 	nw, err := r.newNetwork(cfg)
 	if err != nil {
 		return fmt.Errorf("network: %w", err)
@@ -255,7 +258,7 @@ func (r *run) exec(parent context.Context) (err error) {
 	defer wg.Wait()
 	defer cancel() // runs before wg.Wait
 
-	if s.Topology == "sfu" {
+	if s.Topology == "sfu" && s.SFUKind() != scenarios.SFUExternal {
 		sh, _ := nw.Host(scenarios.SFUHost)
 		r.sfuSvc = &sfuService{r: r, wg: &wg, params: sfu.Params{Net: sh.Net, SignalURL: sigURL, HTTPClient: httpClient, Log: r.log, KeyLog: r.keyLog,
 			Rejoin:  len(s.Timeline) > 0,
@@ -272,12 +275,20 @@ func (r *run) exec(parent context.Context) (err error) {
 		}
 		r.event("sfu", "started", sh.IP.String())
 	}
+	if s.OverHTTP() {
+		stopHTTP, err := r.serveWHIP(ctx) // whip.go
+		if err != nil {
+			return err
+		}
+		defer stopHTTP()
+	}
 
 	clips, err := openClips()
 	if err != nil {
 		return err
 	}
-	for i, p := range s.Participants {
+	defer r.closeBrowsers() // by PID, before the SFU, TURN and the network
+	for i, p := range r.joinOrder() {
 		if i > 0 {
 			// One at a time: the SFU's PeerConnections, sockets and
 			// ports then go to participants in order.
@@ -288,11 +299,18 @@ func (r *run) exec(parent context.Context) (err error) {
 		if err != nil {
 			return err
 		}
+		if p.IsChromium() {
+			if err := r.startChromium(ctx, &wg, p, h, ice, cancel); err != nil {
+				return err
+			}
+			r.event(p.Name, "joined", fmt.Sprintf("%s behind %s NAT (public %s)", h.IP, p.NAT, h.PublicIP))
+			continue
+		}
 		pub, simulcast := publishedClips(p, clips)
 		r.privacy.published(slices.Concat(pub, simulcast)...)
 		name := p.Name
 		ar := &agentRun{p: p, host: h, start: time.Now()}
-		a, err := agent.Start(ctx, agent.Params{
+		params := agent.Params{
 			Name: name, Room: room, Topology: s.Topology, SFUName: sfu.Name,
 			Net: h.Net, SignalURL: sigURL, HTTPClient: httpClient,
 			ICEServers: ice, RelayOnly: s.ICE.RelayOnly, MDNS: p.MDNS, Publish: pub, Log: r.log,
@@ -303,7 +321,13 @@ func (r *run) exec(parent context.Context) (err error) {
 			Virtual: r.opt.Clock == ClockVirtual,
 			OnEvent: func(kind, detail string) { r.event(name, kind, detail) },
 			E2EE:    agentE2EE(p.E2EE),
-		})
+		}
+		var a *agent.Agent
+		if s.OverHTTP() {
+			a, err = r.startOverHTTP(ctx, params) // whip.go
+		} else {
+			a, err = agent.Start(ctx, params)
+		}
 		if err != nil {
 			return err
 		}
@@ -340,6 +364,9 @@ func (r *run) exec(parent context.Context) (err error) {
 		}
 	}
 	r.final = r.sampler.snapshot()
+	if e := r.browsers.failure(); e != nil {
+		err = e
+	}
 	return err
 }
 

@@ -33,7 +33,7 @@ func TestParseErrors(t *testing.T) {
 		want       []string
 	}{
 		{"unknown field", strings.Replace(valid, "    nat: symmetric", "    nat: symmetric\n    colour: red", 1),
-			[]string{"t.yaml:6: participants[0].colour: unknown field \"colour\" (allowed: name, nat, firewall, publish, video, simulcast, codecs, lan, mdns, uplink, downlink, e2ee)"}},
+			[]string{"t.yaml:6: participants[0].colour: unknown field \"colour\" (allowed: name, nat, firewall, publish, video, simulcast, codecs, lan, mdns, client, uplink, downlink, e2ee)"}},
 		{"bad nat", strings.Replace(valid, "symmetric", "cone", 1),
 			[]string{"t.yaml:5: participants[0].nat: unknown NAT \"cone\" (allowed: open, full-cone"}},
 		{"negative loss", strings.Replace(valid, "3%", "-3%", 1),
@@ -63,7 +63,7 @@ func TestParseErrors(t *testing.T) {
 		{"yaml syntax", "name: [unclosed\n", []string{"t.yaml:"}},
 		{"empty", "", []string{"t.yaml: the file is empty"}},
 		{"unknown field under its own path", strings.Replace(valid, "downlink:", "downlnk:", 1),
-			[]string{`t.yaml:7: participants[0].downlnk: unknown field "downlnk" (allowed: name, nat, firewall, publish, video, simulcast, codecs, lan, mdns, uplink, downlink, e2ee); did you mean "downlink"?`}},
+			[]string{`t.yaml:7: participants[0].downlnk: unknown field "downlnk" (allowed: name, nat, firewall, publish, video, simulcast, codecs, lan, mdns, client, uplink, downlink, e2ee); did you mean "downlink"?`}},
 		{"NAT typo", strings.Replace(valid, "symmetric", "symetric", 1),
 			[]string{`t.yaml:5: participants[0].nat: unknown NAT "symetric" (allowed: open, full-cone, restricted-cone, port-restricted-cone, symmetric, double-nat, udp-blocked, or a mapping with mapping/filtering); did you mean "symmetric"?`}},
 		{"signaling mdns mode typo", valid + "servers:\n  signaling:\n    mdns: strp\n",

@@ -74,6 +74,10 @@ type Servers struct {
 	// credentials from the shared secret, RFC 8489 long-term credentials
 	// as coturn's use-auth-secret computes them); backend.go.
 	TURN TURNServer `yaml:"turn"`
+	// SFU is how participants reach the SFU: "embedded" (the signaling
+	// room, default), "whip" (the embedded SFU over WHIP/WHEP), or
+	// {whip: URL, whep: URL} for a user's SFU (whip.go).
+	SFU SFUServer `yaml:"sfu"`
 }
 
 // SignalingServer configures the signaling server.
@@ -123,6 +127,9 @@ type Participant struct {
 	// (draft-ietf-rtcweb-mdns-ice-candidates), as browsers do by default;
 	// a peer on the same LAN resolves them, others cannot.
 	MDNS bool `yaml:"mdns"`
+	// Client is the program that takes part: "pion" (rtclab's simulated
+	// client, the default) or "chromium" (client.go).
+	Client string `yaml:"client"`
 	// Uplink and Downlink impair its access link.
 	Uplink   Link `yaml:"uplink"`
 	Downlink Link `yaml:"downlink"`

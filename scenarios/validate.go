@@ -107,6 +107,8 @@ func (s *Scenario) validate(root *yaml.Node) []error {
 	s.validateTimeline(bad, names)
 	errs = append(errs, s.validateE2EE(root)...)
 	s.validateBackend(bad)
+	s.validateClients(bad)
+	s.validateSFU(bad)
 	if s.Topology == TopologyFlows {
 		return append(errs, s.validateFlows(root, names)...)
 	}

@@ -67,6 +67,9 @@ type Params struct {
 	Log *slog.Logger
 	// KeyLog, when set, receives DTLS secrets (see peer.Params.KeyLog).
 	KeyLog io.Writer
+	// Loopback: the agent is on real sockets and gathers loopback host
+	// candidates only (see peer.Params.Loopback).
+	Loopback bool
 	// Virtual says the agent runs in virtual time: its PeerConnections and
 	// its own spacings (PLIs, simulcast layers, track starts) take the
 	// values derived in package phase (see peer.Params.Virtual).
@@ -92,6 +95,10 @@ type Agent struct {
 	cancel context.CancelFunc
 	sealer *sealer // nil without E2EE
 	wg     sync.WaitGroup
+
+	// http is the WHIP or WHEP session of an agent that does not signal
+	// (whip.go); nil otherwise.
+	http *httpSession
 
 	mu    sync.Mutex
 	sig   *signaling.Client // replaced by a rejoin
@@ -260,7 +267,11 @@ func (a *Agent) Conns() []*Conn {
 // goroutine the agent started.
 func (a *Agent) Close() {
 	a.cancel()
-	_ = a.signal().Close()
+	if sig := a.signal(); sig != nil {
+		_ = sig.Close()
+	} else {
+		a.endHTTP() // WHIP/WHEP: DELETE the session (whip.go)
+	}
 	for _, c := range a.Conns() {
 		_ = c.PC.Close()
 	}
@@ -418,7 +429,7 @@ func (a *Agent) conn(ctx context.Context, remote string) (*Conn, error) {
 	if c := a.existing(remote); c != nil {
 		return c, nil
 	}
-	pp := peer.Params{Net: a.p.Net, ICEServers: a.p.ICEServers, RelayOnly: a.p.RelayOnly, Codecs: a.p.Codecs, KeyLog: a.p.KeyLog, Virtual: a.p.Virtual}
+	pp := peer.Params{Net: a.p.Net, ICEServers: a.p.ICEServers, RelayOnly: a.p.RelayOnly, Codecs: a.p.Codecs, KeyLog: a.p.KeyLog, Virtual: a.p.Virtual, Loopback: a.p.Loopback}
 	if a.p.MDNS {
 		pp.MDNSName = peer.MDNSName(a.p.Room + "/" + a.p.Name + "/" + remote)
 	}
@@ -441,7 +452,7 @@ func (a *Agent) conn(ctx context.Context, remote string) (*Conn, error) {
 	a.mu.Unlock()
 
 	pc.OnICECandidate(func(ic *webrtc.ICECandidate) {
-		if ic == nil {
+		if ic == nil || a.http != nil { // WHIP/WHEP: the offer carries every candidate
 			return
 		}
 		ci, ok := pc.Conceal(ic.ToJSON())

@@ -3,6 +3,7 @@ package peer
 import (
 	"fmt"
 	"io"
+	"net"
 	"time"
 
 	"github.com/pion/ice/v4"
@@ -53,6 +54,11 @@ type Params struct {
 	// OnMDNSLookup, when set, is told how each resolution of a remote
 	// .local candidate ended (err nil: resolved).
 	OnMDNSLookup func(name string, err error)
+	// Loopback gathers host candidates on loopback addresses only: a peer
+	// on real sockets (pion's stdnet) that a real program on the same
+	// machine (a browser) must reach, with no real network address in
+	// its candidates.
+	Loopback bool
 	// Virtual says the PeerConnection runs in virtual time (a synctest
 	// bubble), where events at one instant run in any order: its timers
 	// then take the periods derived in package phase, and its DTLS
@@ -143,7 +149,10 @@ func New(p Params) (*PC, error) {
 	}
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetIncludeLoopbackCandidate(false)
+	se.SetIncludeLoopbackCandidate(p.Loopback)
+	if p.Loopback {
+		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	}
 	se.SetICETimeouts(5*time.Second, 15*time.Second, 2*time.Second)
 	if len(p.NAT1To1IPs) > 0 {
 		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{

@@ -117,7 +117,10 @@ type SFU struct {
 }
 
 type subscriber struct {
-	name        string
+	name string
+	// http is "" for a participant that signals, or whipPeer/whepPeer for
+	// one that came over HTTP (whip.go): no trickle, no renegotiation.
+	http        string
 	pc          *peer.PC
 	negotiating bool
 	pending     bool
@@ -342,7 +345,7 @@ func (s *SFU) addPeer(ctx context.Context, name string) (*subscriber, error) {
 	s.pcs[name] = pc
 	s.mu.Unlock()
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
-		if c == nil {
+		if c == nil || sub.http != "" { // WHIP/WHEP: every candidate is in the answer
 			return
 		}
 		data, err := json.Marshal(c.ToJSON())
@@ -429,8 +432,8 @@ func (s *SFU) publish(ctx context.Context, p *published) {
 	s.log.Debug("sfu: track", "publisher", p.publisher, "kind", p.kind.String(), "codec", p.codec.MimeType)
 	for _, name := range s.peerNames() {
 		sub := s.peers[name]
-		if sub.name == p.publisher {
-			continue
+		if sub.name == p.publisher || sub.http != "" {
+			continue // a WHIP publisher receives nothing; a WHEP session cannot be renegotiated
 		}
 		ok, err := s.subscribe(ctx, sub, p)
 		if err != nil {

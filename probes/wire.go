@@ -1,0 +1,140 @@
+package probes
+
+import (
+	"encoding/binary"
+	"net"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/rtclab/rtclab/analysis"
+)
+
+// Wire recounts what crossed one host's access link from its capture
+// (netem.Observe hands each packet to Add): the RTP headers of every
+// stream (SRTP leaves them in clear; relayed packets are unwrapped from
+// TURN ChannelData) with their capture times, and the STUN Binding
+// transactions. It is the independent side of a cross-check against a
+// client's own statistics (a browser's getStats). Safe for concurrent use.
+type Wire struct {
+	mu   sync.Mutex
+	rtp  map[uint32][]analysis.Packet // by SSRC, in capture order
+	stun map[[12]byte][]stunSeen      // by transaction ID
+}
+
+type stunSeen struct {
+	at       time.Time
+	response bool
+	src, dst *net.UDPAddr
+}
+
+// NewWire returns an empty recount.
+func NewWire() *Wire {
+	return &Wire{rtp: map[uint32][]analysis.Packet{}, stun: map[[12]byte][]stunSeen{}}
+}
+
+// Add looks at one UDP datagram the capture recorded at at, sent from
+// src to dst.
+func (w *Wire) Add(at time.Time, src, dst net.Addr, b []byte) {
+	if len(b) < 20 {
+		return
+	}
+	// A relayed packet travels in a TURN ChannelData message (RFC 8656
+	// section 12.4): channel number 0x4000-0x4FFF, length, data.
+	if b[0]&0xc0 == 0x40 {
+		n := int(binary.BigEndian.Uint16(b[2:4]))
+		if 4+n > len(b) || n < 20 {
+			return
+		}
+		b = b[4 : 4+n]
+	}
+	ua, _ := src.(*net.UDPAddr)
+	da, _ := dst.(*net.UDPAddr)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case b[0] < 2 && binary.BigEndian.Uint32(b[4:8]) == 0x2112A442: // STUN, RFC 8489 section 5
+		typ := binary.BigEndian.Uint16(b[0:2])
+		if typ != 0x0001 && typ != 0x0101 { // Binding request, success response
+			return
+		}
+		var id [12]byte
+		copy(id[:], b[8:20])
+		w.stun[id] = append(w.stun[id], stunSeen{at: at, response: typ == 0x0101, src: ua, dst: da})
+	case b[0] >= 128 && b[0] < 192 && (b[1] < 192 || b[1] > 223): // RTP, not RTCP (RFC 5761 section 4)
+		var h rtp.Header
+		if _, err := h.Unmarshal(b); err != nil {
+			return
+		}
+		w.rtp[h.SSRC] = append(w.rtp[h.SSRC], analysis.Packet{Seq: h.SequenceNumber, Timestamp: h.Timestamp, At: at})
+	}
+}
+
+// Stream returns the packets seen on ssrc up to at (every one when at
+// is zero).
+func (w *Wire) Stream(ssrc uint32, at time.Time) []analysis.Packet {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []analysis.Packet
+	for _, p := range w.rtp[ssrc] {
+		if at.IsZero() || !p.At.After(at) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// SeqLoss counts a stream's sequence numbers from the lowest to the
+// highest seen (RFC 3550 appendix A.3, extended over 16-bit wraps) and
+// how many of them the capture never saw.
+func SeqLoss(ps []analysis.Packet) (expected, lost int) {
+	if len(ps) == 0 {
+		return 0, 0
+	}
+	seen := map[int64]bool{}
+	prev := int64(ps[0].Seq)
+	lo, hi := prev, prev
+	for _, p := range ps {
+		// Extend to the candidate nearest the previous one.
+		s := prev&^0xffff | int64(p.Seq)
+		if s-prev > 0x8000 {
+			s -= 0x10000
+		} else if prev-s > 0x8000 {
+			s += 0x10000
+		}
+		prev = s
+		seen[s] = true
+		lo, hi = min(lo, s), max(hi, s)
+	}
+	expected = int(hi - lo + 1)
+	return expected, expected - len(seen)
+}
+
+// RTTs returns the round trips of the Binding requests the host itself
+// sent (mine picks them by source and destination: the host's own, on
+// the path wanted; the request leaves and the answer arrives at the
+// host's edge), shortest first.
+func (w *Wire) RTTs(mine func(src, dst *net.UDPAddr) bool) []time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []time.Duration
+	for _, seen := range w.stun {
+		var req, resp *stunSeen
+		for i := range seen {
+			s := &seen[i]
+			if !s.response && s.src != nil && s.dst != nil && mine(s.src, s.dst) && req == nil {
+				req = s
+			}
+			if s.response && resp == nil {
+				resp = s
+			}
+		}
+		if req != nil && resp != nil && resp.at.After(req.at) {
+			out = append(out, resp.at.Sub(req.at))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}

@@ -1,0 +1,98 @@
+package probes
+
+import (
+	"encoding/binary"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/rtclab/rtclab/analysis"
+)
+
+func rtpPacket(t testing.TB, ssrc uint32, seq uint16) []byte {
+	b, err := (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: seq, SSRC: ssrc}, Payload: make([]byte, 20)}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func channelData(b []byte) []byte {
+	out := make([]byte, 4, 4+len(b))
+	binary.BigEndian.PutUint16(out, 0x4001)
+	binary.BigEndian.PutUint16(out[2:], uint16(len(b)))
+	return append(out, b...)
+}
+
+func stun(typ uint16, id byte) []byte {
+	b := make([]byte, 20)
+	binary.BigEndian.PutUint16(b, typ)
+	binary.BigEndian.PutUint32(b[4:], 0x2112A442)
+	b[8] = id
+	return b
+}
+
+func TestSeqLoss(t *testing.T) {
+	for _, c := range []struct {
+		name           string
+		seqs           []uint16
+		expected, lost int
+	}{
+		{"none", nil, 0, 0},
+		{"clean", []uint16{1, 2, 3, 4}, 4, 0},
+		{"a gap", []uint16{1, 2, 4, 5}, 5, 1},
+		{"reordered, not lost", []uint16{1, 3, 2, 4}, 4, 0},
+		{"duplicate", []uint16{1, 2, 2, 3}, 3, 0},
+		{"across the wrap", []uint16{65534, 65535, 1, 2}, 5, 1},
+	} {
+		var ps []analysis.Packet
+		for _, s := range c.seqs {
+			ps = append(ps, analysis.Packet{Seq: s})
+		}
+		if e, l := SeqLoss(ps); e != c.expected || l != c.lost {
+			t.Errorf("%s: expected %d lost %d, want %d %d", c.name, e, l, c.expected, c.lost)
+		}
+	}
+}
+
+func TestWire(t *testing.T) {
+	w := NewWire()
+	t0 := time.Unix(100, 0)
+	me := &net.UDPAddr{IP: net.IPv4(10, 0, 1, 2), Port: 5000}
+	them := &net.UDPAddr{IP: net.IPv4(203, 0, 113, 10), Port: 6000}
+	w.Add(t0, them, me, rtpPacket(t, 7, 1))
+	w.Add(t0.Add(time.Millisecond), them, me, channelData(rtpPacket(t, 7, 3))) // relayed
+	w.Add(t0, them, me, []byte{0x80, 200, 0, 1})                               // short: ignored
+	rtcp := rtpPacket(t, 7, 9)
+	rtcp[1] = 200 // an RTCP sender report's type, not RTP
+	w.Add(t0, them, me, rtcp)
+	w.Add(t0, me, them, stun(0x0001, 1))                          // my request
+	w.Add(t0.Add(40*time.Millisecond), them, me, stun(0x0101, 1)) // its answer
+	w.Add(t0, them, me, stun(0x0001, 2))                          // their request
+	w.Add(t0.Add(time.Microsecond), me, them, stun(0x0101, 2))    // my answer: not my round trip
+	if e, l := SeqLoss(w.Stream(7, time.Time{})); e != 3 || l != 1 {
+		t.Errorf("stream 7: %d expected, %d lost; want 3 and 1 (ChannelData unwrapped, RTCP skipped)", e, l)
+	}
+	if n := len(w.Stream(7, t0)); n != 1 {
+		t.Errorf("%d packets up to t0, want 1", n)
+	}
+	rtts := w.RTTs(func(src, _ *net.UDPAddr) bool { return src.Port == me.Port })
+	if len(rtts) != 1 || rtts[0] != 40*time.Millisecond {
+		t.Errorf("round trips %v, want [40ms]", rtts)
+	}
+}
+
+func FuzzWireAdd(f *testing.F) {
+	f.Add(rtpPacket(f, 1, 1))
+	f.Add(channelData(rtpPacket(f, 1, 2)))
+	f.Add(stun(0x0001, 3))
+	f.Add([]byte{0x40, 0x01, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		w := NewWire()
+		w.Add(time.Unix(1, 0), &net.UDPAddr{Port: 1}, &net.UDPAddr{Port: 2}, b)
+		SeqLoss(w.Stream(1, time.Time{}))
+		w.RTTs(func(_, _ *net.UDPAddr) bool { return true })
+	})
+}

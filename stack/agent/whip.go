@@ -1,0 +1,169 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// WHIP (RFC 9725) and WHEP (draft-ietf-wish-whep): an agent that
+// publishes or watches through an SFU's HTTP endpoint instead of joining
+// a signaling room. It gathers every candidate, POSTs its offer with
+// content type application/sdp, takes the "201 Created" answer and its
+// Location, and DELETEs that session URL when it closes (RFC 9725
+// section 4.2). Trickle ICE over PATCH (section 4.3.1) is not used.
+
+// Modes of StartHTTP.
+const (
+	ModeWHIP = "whip"
+	ModeWHEP = "whep"
+)
+
+// HTTPError is a WHIP or WHEP request the server refused: its method,
+// URL, status and the reason it gave in the body (RFC 9725 section 4.1:
+// a client acts on the status class, not on the exact code).
+type HTTPError struct {
+	Method, URL string
+	Status      int
+	Body        string
+}
+
+func (e *HTTPError) Error() string {
+	return fmt.Sprintf("%s %s: %d %s: %s", e.Method, e.URL, e.Status, http.StatusText(e.Status), strings.TrimSpace(e.Body))
+}
+
+// ErrNoLocation is returned when a "201 Created" carries no Location.
+var ErrNoLocation = errors.New("whip: 201 Created without a Location header")
+
+type httpSession struct {
+	mode     string
+	location string
+	client   *http.Client
+}
+
+// StartHTTP publishes (ModeWHIP: the clips of p.Publish) or watches
+// (ModeWHEP) through the endpoint URL. p.Room, p.SignalURL and
+// p.Topology are not used. It returns once the answer is applied; Close
+// ends the session with a DELETE.
+func StartHTTP(ctx context.Context, p Params, mode, endpoint string) (*Agent, error) {
+	if p.Name == "" || p.Net == nil || endpoint == "" {
+		return nil, errors.New("agent: Name, Net and an endpoint are required")
+	}
+	if mode != ModeWHIP && mode != ModeWHEP {
+		return nil, fmt.Errorf("agent %s: mode %q, want %q or %q", p.Name, mode, ModeWHIP, ModeWHEP)
+	}
+	if mode == ModeWHEP {
+		p.Publish, p.Simulcast = nil, nil
+	}
+	p.Topology, p.SFUName = TopologySFU, "sfu"
+	log := p.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	client := p.HTTPClient
+	if client == nil {
+		client = http.DefaultClient
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	a := &Agent{p: p, log: log.With("agent", p.Name), events: make(chan func(), 64), conns: map[string]*Conn{}, cancel: cancel,
+		http: &httpSession{mode: mode, client: client}}
+	fail := func(err error) (*Agent, error) {
+		a.Close()
+		err = fmt.Errorf("agent %s %s: %w", p.Name, mode, err)
+		a.event("error", err.Error())
+		return nil, err
+	}
+	c, err := a.conn(ctx, p.SFUName)
+	if err != nil {
+		return fail(err)
+	}
+	// RFC 9725 section 4.2: a WHIP client SHOULD offer sendonly and MAY
+	// offer sendrecv; pion's AddTrack makes sendrecv transceivers.
+	offer, err := c.PC.CreateOffer(nil)
+	if err != nil {
+		return fail(fmt.Errorf("create offer: %w", err))
+	}
+	gathered := webrtc.GatheringCompletePromise(c.PC.PeerConnection)
+	if err := c.PC.SetLocalDescription(offer); err != nil {
+		return fail(fmt.Errorf("set offer: %w", err))
+	}
+	select {
+	case <-gathered:
+	case <-ctx.Done():
+		return fail(ctx.Err())
+	}
+	answer, location, err := a.http.post(ctx, endpoint, c.PC.LocalDescription().SDP)
+	if err != nil {
+		return fail(err)
+	}
+	a.http.location = location
+	a.event(mode+"-session", location)
+	if err := c.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+		return fail(fmt.Errorf("set answer: %w", err))
+	}
+	return a, nil
+}
+
+// post sends the offer and returns the answer and the session URL.
+func (h *httpSession) post(ctx context.Context, endpoint, offer string) (answer, location string, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(offer))
+	if err != nil {
+		return "", "", err
+	}
+	req.Header.Set("Content-Type", "application/sdp")
+	resp, err := h.client.Do(req)
+	if err != nil {
+		return "", "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return "", "", err
+	}
+	if resp.StatusCode/100 != 2 {
+		return "", "", &HTTPError{Method: http.MethodPost, URL: endpoint, Status: resp.StatusCode, Body: string(body)}
+	}
+	loc := resp.Header.Get("Location")
+	if loc == "" {
+		return "", "", ErrNoLocation
+	}
+	base, err := url.Parse(endpoint)
+	if err != nil {
+		return "", "", err
+	}
+	ref, err := url.Parse(loc)
+	if err != nil {
+		return "", "", fmt.Errorf("whip: Location %q: %w", loc, err)
+	}
+	return string(body), base.ResolveReference(ref).String(), nil
+}
+
+// endHTTP DELETEs the session, once.
+func (a *Agent) endHTTP() {
+	h := a.http
+	if h == nil || h.location == "" {
+		return
+	}
+	loc := h.location
+	h.location = ""
+	req, err := http.NewRequest(http.MethodDelete, loc, nil)
+	if err != nil {
+		return
+	}
+	resp, err := h.client.Do(req)
+	if err != nil {
+		a.event("error", fmt.Sprintf("DELETE %s: %v", loc, err))
+		return
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		a.event("error", (&HTTPError{Method: http.MethodDelete, URL: loc, Status: resp.StatusCode}).Error())
+	}
+}

@@ -1,0 +1,177 @@
+package sfu_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/rtclab/rtclab"
+	"github.com/rtclab/rtclab/stack/agent"
+	"github.com/rtclab/rtclab/stack/clip"
+	"github.com/rtclab/rtclab/stack/sfu"
+	"github.com/rtclab/rtclab/stack/signaling"
+)
+
+// whipServer serves the SFU's WHIP/WHEP handler on an in-memory listener
+// (the bubble has no sockets) and returns its origin and client.
+func whipServer(t *testing.T, ctx context.Context, r *room) (string, *http.Client, func()) {
+	t.Helper()
+	pl := signaling.NewPipeListener()
+	hs := &http.Server{Handler: r.sfu.Handler(ctx), ReadHeaderTimeout: time.Second}
+	served := make(chan struct{})
+	go func() { defer close(served); _ = hs.Serve(pl) }()
+	client := &http.Client{Transport: &http.Transport{DialContext: pl.DialContext}}
+	return "http://sfu", client, func() {
+		client.CloseIdleConnections()
+		_ = hs.Close()
+		<-served
+	}
+}
+
+// A WHIP publisher and two WHEP subscribers through the embedded SFU, in
+// virtual time: each subscriber gets both of the publisher's streams,
+// every packet of them; DELETE ends each session and the SFU removes it.
+func TestWHIPPublishWHEPSubscribe(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		r, stop := newRoom(t, ctx, "alice", "bob", "carol")
+		defer stop()
+		origin, client, stopHTTP := whipServer(t, ctx, r)
+		defer stopHTTP()
+		audio, err := clip.Open(rtclab.Clips, "testdata/clips/audio-opus.ogg")
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := func(name, mode, path string, pub []*clip.Clip) *agent.Agent {
+			h, _ := r.nw.Host(name)
+			a, err := agent.StartHTTP(ctx, agent.Params{Name: name, Net: h.Net, HTTPClient: client, Publish: pub, Virtual: true}, mode, origin+path+name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return a
+		}
+		alice := start("alice", agent.ModeWHIP, sfu.WHIPPath, []*clip.Clip{r.video, audio})
+		time.Sleep(time.Second) // the SFU publishes her tracks once their first packets arrive
+		bob := start("bob", agent.ModeWHEP, sfu.WHEPPath, nil)
+		carol := start("carol", agent.ModeWHEP, sfu.WHEPPath, nil)
+		time.Sleep(5 * time.Second)
+		alice.Close() // stops publishing; let the last packets arrive
+		time.Sleep(time.Second)
+
+		for _, sub := range []*agent.Agent{bob, carol} {
+			rx := sub.Conns()[0].Receivers()
+			kinds := map[string]agent.SeqCounts{}
+			for _, x := range rx {
+				if x.From != "alice" {
+					t.Errorf("a WHEP subscriber receives %s from %q, want alice", x.Kind, x.From)
+				}
+				kinds[x.Kind] = x.Counts()
+			}
+			for _, k := range []string{"audio", "video"} {
+				n, ok := kinds[k]
+				if !ok {
+					t.Errorf("subscriber %d: no %s from alice (got %v)", len(rx), k, kinds)
+					continue
+				}
+				// 5 s of a 50 packet/s audio clip and 30 frame/s video.
+				if n.Unique < 200 || n.Lost() != 0 {
+					t.Errorf("%s: %d of %d expected packets, %d lost; want ~5 s of the stream, nothing lost", k, n.Unique, n.Expected, n.Lost())
+				}
+				t.Logf("%s: %d of %d packets", k, n.Unique, n.Expected)
+			}
+		}
+		bob.Close()
+		carol.Close()
+		time.Sleep(100 * time.Millisecond)
+		removed := 0
+		for _, e := range r.sfuEvents() {
+			if strings.HasPrefix(e, "peer-removed ") {
+				removed++
+			}
+		}
+		if removed != 3 {
+			t.Errorf("the SFU removed %d sessions on DELETE, want 3 (events %v)", removed, r.sfuEvents())
+		}
+		if d := r.sfu.DownTracks(); len(d) != 0 {
+			t.Errorf("down tracks left after every session was deleted: %+v", d)
+		}
+	})
+}
+
+// What a WHIP client sees when the server refuses: the status and the
+// server's reason, in an error and an event.
+func TestWHIPErrors(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		r, stop := newRoom(t, ctx, "alice")
+		defer stop()
+		origin, client, stopHTTP := whipServer(t, ctx, r)
+		defer stopHTTP()
+		do := func(method, path, ctype, body string) (int, string) {
+			req, err := http.NewRequest(method, origin+path, strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ctype != "" {
+				req.Header.Set("Content-Type", ctype)
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(b)
+		}
+		for _, c := range []struct {
+			name, method, path, ctype, body string
+			status                          int
+			says                            string
+		}{
+			{"wrong content type", "POST", sfu.WHIPPath + "x", "application/json", "{}", 415, "must be application/sdp"},
+			{"no content type", "POST", sfu.WHEPPath + "x", "", "v=0", 415, "must be application/sdp"},
+			{"malformed SDP", "POST", sfu.WHIPPath + "x", "application/sdp", "hello", 422, "malformed SDP offer"},
+			{"SDP pion refuses", "POST", sfu.WHIPPath + "x", "application/sdp", "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n", 422, "SDP offer refused"},
+			{"unknown session", "DELETE", sfu.SessionPath + "nobody", "", "", 404, "no WHIP or WHEP session nobody"},
+			{"unknown endpoint", "POST", "/nope/x", "application/sdp", "v=0", 404, "not found"},
+			{"trickle", "PATCH", sfu.SessionPath + "x", "application/trickle-ice-sdpfrag", "a=x", 405, "not supported"},
+		} {
+			status, body := do(c.method, c.path, c.ctype, c.body)
+			if status != c.status || !strings.Contains(body, c.says) {
+				t.Errorf("%s: %d %q, want %d saying %q", c.name, status, body, c.status, c.says)
+			}
+		}
+		// The client's side: a clear error and an event.
+		h, _ := r.nw.Host("alice")
+		var events []string
+		_, err := agent.StartHTTP(ctx, agent.Params{Name: "alice", Net: h.Net, HTTPClient: client, Publish: []*clip.Clip{r.video}, Virtual: true,
+			OnEvent: func(kind, detail string) {
+				if kind == "error" {
+					events = append(events, kind+": "+detail)
+				}
+			}}, agent.ModeWHIP, origin+"/wrong/alice")
+		var he *agent.HTTPError
+		if !errors.As(err, &he) || he.Status != 404 {
+			t.Fatalf("publishing to a wrong URL: %v, want an HTTPError 404", err)
+		}
+		want := "agent alice whip: POST http://sfu/wrong/alice: 404 Not Found: 404 page not found"
+		if err.Error() != want || len(events) != 1 || events[0] != "error: "+want {
+			t.Errorf("error %q, events %q; want %q once", err, events, want)
+		}
+		// A name already in the room: 409.
+		a, err := agent.StartHTTP(ctx, agent.Params{Name: "alice", Net: h.Net, HTTPClient: client, Publish: []*clip.Clip{r.video}, Virtual: true}, agent.ModeWHIP, origin+sfu.WHIPPath+"alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = agent.StartHTTP(ctx, agent.Params{Name: "alice2", Net: h.Net, HTTPClient: client, Virtual: true}, agent.ModeWHEP, origin+sfu.WHEPPath+"alice")
+		if !errors.As(err, &he) || he.Status != 409 || !strings.Contains(err.Error(), "alice is already in the room") {
+			t.Errorf("a second alice: %v, want 409", err)
+		}
+		a.Close()
+	})
+}
