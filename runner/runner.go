@@ -356,13 +356,16 @@ func (r *run) timeline(ctx context.Context) error {
 	})
 }
 
-// gcFloor is the least garbage a virtual-time run lets pile up before it
-// collects (see gcDue).
-const gcFloor = 64 << 20
+// gcFloor and gcCeiling bound the garbage a virtual-time run lets pile
+// up before it collects (see gcDue).
+const (
+	gcFloor   = 64 << 20
+	gcCeiling = 256 << 20
+)
 
 // gcDue reports whether the heap now holds at least as much garbage as
-// live data, and at least gcFloor: the rule of the runtime's own
-// collector at GOGC=100, checked only at sample instants. The host of the
+// live data (the rule of the runtime's own collector at GOGC=100), or
+// gcCeiling, and at least gcFloor; checked only at sample instants. The host of the
 // bubble (package bubble) switches the automatic collector off, because a
 // collection that starts at an arbitrary point preempts whatever runs and
 // reorders goroutines woken at one instant; at a sample instant every
@@ -370,8 +373,10 @@ const gcFloor = 64 << 20
 // other events off it), so when the collection happens does not change
 // what the run does. A collection every virtual second took a fifth of a
 // quickstart run's CPU (20 % of its profile, 30 collections of a 20 MB
-// heap); this rule collects about twice per quickstart run and bounds the
-// heap of a large room at about twice its live data plus gcFloor.
+// heap); this rule collects about twice per quickstart run, and keeps a
+// large room (runs at once in one process: the matrix, the tests) within
+// gcCeiling of its live data, far from the memory limit at which the
+// runtime would collect on its own, at any instant (package bubble).
 //
 // runtime/metrics reads without stopping the world: the live heap as the
 // last collection marked it, and the heap's objects now, live or not yet
@@ -383,7 +388,7 @@ func gcDue() bool {
 		return true // an unknown metric: collect, as every second before
 	}
 	live, all := s[0].Value.Uint64(), s[1].Value.Uint64()
-	return all > live && all-live >= max(live, gcFloor)
+	return all > live && all-live >= max(gcFloor, min(live, gcCeiling))
 }
 
 // runTimeline calls sample every sampleEvery, with the scenario time
