@@ -365,8 +365,9 @@ const (
 
 // gcDue reports whether the heap now holds at least as much garbage as
 // live data (the rule of the runtime's own collector at GOGC=100), or
-// gcCeiling, and at least gcFloor; checked only at sample instants. The host of the
-// bubble (package bubble) switches the automatic collector off, because a
+// gcCeiling, and at least gcFloor; checked only at sample instants. The
+// host of the bubble (package bubble) switches the automatic collector
+// off, because a
 // collection that starts at an arbitrary point preempts whatever runs and
 // reorders goroutines woken at one instant; at a sample instant every
 // other goroutine of the bubble is blocked (phase.SampleOffset keeps
