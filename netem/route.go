@@ -41,6 +41,23 @@ import (
 type fabric struct {
 	mu  sync.Mutex
 	wan *router
+	// addrs holds one *net.UDPAddr per source address seen, handed to
+	// every receiver of a datagram from it (vnet made two allocations of
+	// each per datagram); readers do not change the addresses they get.
+	addrs map[endpoint]*net.UDPAddr
+}
+
+// addr returns the shared *net.UDPAddr of e. Called with f.mu held.
+func (f *fabric) addr(e endpoint) *net.UDPAddr {
+	a := f.addrs[e]
+	if a == nil {
+		if f.addrs == nil {
+			f.addrs = map[endpoint]*net.UDPAddr{}
+		}
+		a = e.addr()
+		f.addrs[e] = a
+	}
+	return a
 }
 
 // router is one node of the tree: the internet, or a NAT and its subnet.
@@ -170,9 +187,9 @@ func (n *natTable) remove(m *natMapping) {
 }
 
 // route finds the host a datagram from src to dst reaches, starting at
-// router r, and the source address it arrives with; nil when it is
-// dropped on the way.
-func (f *fabric) route(r *router, src, dst endpoint) (*hostNet, endpoint, endpoint) {
+// router r, the source address it arrives with and the destination
+// address; a nil host when it is dropped on the way.
+func (f *fabric) route(r *router, src, dst endpoint) (*hostNet, *net.UDPAddr, endpoint) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	now := time.Now()
@@ -180,20 +197,20 @@ func (f *fabric) route(r *router, src, dst endpoint) (*hostNet, endpoint, endpoi
 		if r.subnet.Contains(net.IP(dst.ip[:])) {
 			n, ok := r.nics[dst.ip]
 			if !ok {
-				return nil, src, dst // unreachable
+				return nil, nil, dst // unreachable
 			}
 			if n.host != nil {
-				return n.host, src, dst
+				return n.host, f.addr(src), dst
 			}
 			inside, ok := n.child.nat.inbound(src, dst, now)
 			if !ok {
-				return nil, src, dst // no mapping, or filtered
+				return nil, nil, dst // no mapping, or filtered
 			}
 			r, dst = n.child, inside
 			continue
 		}
 		if r.parent == nil {
-			return nil, src, dst // no route
+			return nil, nil, dst // no route
 		}
 		src = r.nat.outbound(src, dst, now)
 		r = r.parent
@@ -235,7 +252,7 @@ func (s *sockets) get(port int) *udpConn {
 // (vnet does). The datagram's buffer goes with it, or back to the pool.
 func (c *udpConn) sendFabric(d datagram) bool {
 	h := c.h
-	if h.fabric == nil {
+	if h.fabric == nil || c.port == 0 {
 		return false
 	}
 	addr := d.addr
@@ -246,11 +263,9 @@ func (c *udpConn) sendFabric(d datagram) bool {
 	if !ok || dst.IP.To4() == nil || dst.IP.IsLoopback() || dst.IP.IsUnspecified() {
 		return false
 	}
-	la := c.local()
-	if la == nil {
-		return false
-	}
-	to, from, at := h.fabric.route(h.router, endpointOf(la), endpointOf(dst))
+	// The host has one address: a socket bound to it or to none sends
+	// from it.
+	to, src, at := h.fabric.route(h.router, endpoint{ip: ip4(h.ip), port: c.port}, endpointOf(dst))
 	var sock *udpConn
 	if to != nil {
 		sock = to.socks.get(at.port)
@@ -259,8 +274,7 @@ func (c *udpConn) sendFabric(d datagram) bool {
 		h.bufs.put(d.buf)
 		return true
 	}
-	src := from.addr()
-	if ra, _ := sock.UDPConn.RemoteAddr().(*net.UDPAddr); ra != nil && endpointOf(ra) != from {
+	if ra, _ := sock.UDPConn.RemoteAddr().(*net.UDPAddr); ra != nil && endpointOf(ra) != endpointOf(src) {
 		h.bufs.put(d.buf) // a connected socket hears only its peer
 		return true
 	}
