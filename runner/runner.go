@@ -17,7 +17,6 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"runtime"
-	"runtime/metrics"
 
 	"github.com/rtclab/rtclab"
 	"github.com/rtclab/rtclab/netem"
@@ -351,45 +350,27 @@ const drain = time.Second
 // timeline samples every analysis resolution step until the scenario's
 // duration has passed, the context ends, or the user interrupts.
 func (r *run) timeline(ctx context.Context) error {
-	return runTimeline(ctx, r.start, r.s.Duration.Duration, r.opt, r.event, func(now time.Time, _ time.Duration) {
+	return runTimeline(ctx, r.start, r.s.Duration.Duration, gcEvery(len(r.s.Participants)), r.opt, r.event, func(now time.Time, _ time.Duration) {
 		r.sampler.sample(now)
 	})
 }
 
-// gcFloor and gcCeiling bound the garbage a virtual-time run lets pile
-// up before it collects (see gcDue).
-const (
-	gcFloor   = 64 << 20
-	gcCeiling = 256 << 20
-)
-
-// gcDue reports whether the heap now holds at least as much garbage as
-// live data (the rule of the runtime's own collector at GOGC=100), or
-// gcCeiling, and at least gcFloor; checked only at sample instants. The
-// host of the bubble (package bubble) switches the automatic collector
-// off, because a
+// gcEvery is how often a virtual-time run of n participants collects
+// garbage: every 5 s of scenario time for a call of up to four, every
+// second for a larger room (a flow run: every second). The host of the
+// bubble (package bubble) switches the automatic collector off, because a
 // collection that starts at an arbitrary point preempts whatever runs and
-// reorders goroutines woken at one instant; at a sample instant every
-// other goroutine of the bubble is blocked (phase.SampleOffset keeps
-// other events off it), so when the collection happens does not change
-// what the run does. A collection every virtual second took a fifth of a
-// quickstart run's CPU (20 % of its profile, 30 collections of a 20 MB
-// heap); this rule collects about twice per quickstart run, and keeps a
-// large room (runs at once in one process: the matrix, the tests) within
-// gcCeiling of its live data, far from the memory limit at which the
-// runtime would collect on its own, at any instant (package bubble).
-//
-// runtime/metrics reads without stopping the world: the live heap as the
-// last collection marked it, and the heap's objects now, live or not yet
-// swept.
-func gcDue() bool {
-	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
-	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindUint64 || s[1].Value.Kind() != metrics.KindUint64 {
-		return true // an unknown metric: collect, as every second before
+// reorders goroutines woken at one instant; collections at instants that
+// depend on the scenario alone (never on the process's heap, which other
+// runs before it in the same process shaped) repeat from run to run. A
+// collection every second took a fifth of a quickstart run's CPU (30
+// collections of a 20 MB heap); a larger room allocates over 100 MB a
+// second and needs them.
+func gcEvery(n int) time.Duration {
+	if n > 0 && n <= 4 {
+		return 5 * time.Second
 	}
-	live, all := s[0].Value.Uint64(), s[1].Value.Uint64()
-	return all > live && all-live >= max(gcFloor, min(live, gcCeiling))
+	return time.Second
 }
 
 // runTimeline calls sample every sampleEvery, with the scenario time
@@ -404,7 +385,7 @@ func gcDue() bool {
 // an offset after the setup instead, a virtual-time call sampled 23 µs
 // late and counted the packets a trace link delivered in those 23 µs
 // (issue #10, trace-dip).
-func runTimeline(ctx context.Context, start time.Time, total time.Duration, opt Options,
+func runTimeline(ctx context.Context, start time.Time, total, collectEvery time.Duration, opt Options,
 	event func(source, kind, detail string), sample func(now time.Time, elapsed time.Duration)) error {
 	time.Sleep(time.Until(firstStep(start, time.Now())))
 	tick := time.NewTicker(sampleEvery)
@@ -417,8 +398,8 @@ func runTimeline(ctx context.Context, start time.Time, total time.Duration, opt 
 		case now := <-tick.C:
 			elapsed := now.Sub(start).Truncate(time.Microsecond)
 			sample(now, elapsed)
-			if opt.Clock == ClockVirtual && gcDue() {
-				runtime.GC()
+			if opt.Clock == ClockVirtual && elapsed%collectEvery < sampleEvery {
+				runtime.GC() // see gcEvery
 			}
 			if opt.Interrupt != nil && opt.Interrupt.Load() {
 				event("runner", "interrupted", fmt.Sprintf("at %.1fs", elapsed.Seconds()))
