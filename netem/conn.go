@@ -31,6 +31,11 @@ type hostNet struct {
 	// seg is the host's LAN segment, nil when the config names none:
 	// only then do multicast sends and group sockets exist (lan.go).
 	seg *lanSegment
+	// fabric, when set, carries the host's datagrams instead of vnet
+	// (route.go), from router, to the sockets in socks.
+	fabric *fabric
+	router *router
+	socks  sockets
 
 	portMu   sync.Mutex
 	nextPort [3]int // per portClass, the next ephemeral UDP port to try, from 0
@@ -286,6 +291,12 @@ func (h *hostNet) wrapGroup(inner transport.UDPConn, group *net.UDPAddr) *udpCon
 	}
 	h.open[c] = struct{}{}
 	h.openMu.Unlock()
+	if h.fabric != nil {
+		if la, ok := inner.LocalAddr().(*net.UDPAddr); ok {
+			c.port = la.Port
+			h.socks.add(c.port, c)
+		}
+	}
 	c.wg.Add(1)
 	go c.readLoop()
 	return c
@@ -312,6 +323,7 @@ type udpConn struct {
 	wg        sync.WaitGroup
 	deadline  *deadline
 	group     *net.UDPAddr // the multicast group and port it listens on (lan.go); nil for most
+	port      int          // the port the host's fabric delivers to (0 without)
 }
 
 func (c *udpConn) readLoop() {
@@ -339,6 +351,9 @@ func (c *udpConn) readLoop() {
 // in ReadFrom). Its buffer goes back to the pool after the copy.
 func (c *udpConn) deliver(d datagram, up bool) {
 	if up {
+		if c.sendFabric(d) {
+			return
+		}
 		if d.addr == nil {
 			_, _ = c.UDPConn.Write(d.data())
 		} else {
@@ -467,6 +482,9 @@ func (c *udpConn) Close() error {
 		c.h.openMu.Unlock()
 		if c.group != nil {
 			c.h.seg.leave(c)
+		}
+		if c.port != 0 {
+			c.h.socks.remove(c.port, c)
 		}
 		close(c.closed)
 		err = c.UDPConn.Close()

@@ -161,6 +161,13 @@ func New(cfg Config) (*Network, error) {
 		return nil, fmt.Errorf("netem: wan: %w", err)
 	}
 	n := &Network{wan: wan, hosts: map[string]*Host{}, tcp: newTCPFabric(), bufs: newBufPool()}
+	// The fabric carries UDP in place of vnet (route.go), except in a
+	// network with a rebindable host (its sockets change under it) or a
+	// shared LAN segment (several hosts behind one NAT, multicast: lan.go).
+	var fab *fabric
+	if !slices.ContainsFunc(cfg.Hosts, func(h HostConfig) bool { return h.Rebindable || h.LAN != "" }) {
+		fab = &fabric{wan: newRouter("0.0.0.0/0", nil, nil)}
+	}
 	add := func(h *Host) {
 		n.hosts[h.Name] = h
 		n.order = append(n.order, h)
@@ -178,11 +185,16 @@ func New(cfg Config) (*Network, error) {
 		h := &Host{Name: name, NAT: Open, Behaviour: "no NAT", IP: ip, PublicIP: ip}
 		h.up = newLink(cfg.Seed, name, Uplink, Impairment{}, n.bufs)
 		h.down = newLink(cfg.Seed, name, Downlink, Impairment{}, n.bufs)
-		h.Net = &hostNet{Net: vn, up: h.up, down: h.down, ip: ip, public: ip, capture: capture(cfg, name), tcp: n.tcp, bufs: n.bufs, gap: cfg.Stagger}
+		hn := &hostNet{Net: vn, up: h.up, down: h.down, ip: ip, public: ip, capture: capture(cfg, name), tcp: n.tcp, bufs: n.bufs, gap: cfg.Stagger}
+		if fab != nil {
+			hn.fabric, hn.router = fab, fab.wan
+			fab.wan.nics[ip4(ip)] = nic{host: hn}
+		}
+		h.Net = hn
 		add(h)
 	}
 	for i, hc := range cfg.Hosts {
-		h, err := n.addClient(wan, lf, cfg, i, hc)
+		h, err := n.addClient(wan, fab, lf, cfg, i, hc)
 		if err != nil {
 			n.closeLinks()
 			return nil, err
@@ -196,7 +208,7 @@ func New(cfg Config) (*Network, error) {
 	return n, nil
 }
 
-func (n *Network) addClient(wan *vnet.Router, lf logging.LoggerFactory, cfg Config, i int, hc HostConfig) (*Host, error) {
+func (n *Network) addClient(wan *vnet.Router, fab *fabric, lf logging.LoggerFactory, cfg Config, i int, hc HostConfig) (*Host, error) {
 	home, cgn, fw, err := hc.NAT.config()
 	if err != nil {
 		return nil, fmt.Errorf("host %s: %w", hc.Name, err)
@@ -246,6 +258,10 @@ func (n *Network) addClient(wan *vnet.Router, lf logging.LoggerFactory, cfg Conf
 		return nil, err
 	}
 	var vn *vnet.Net
+	var fr *router // the fabric's router the host hangs off
+	if fab != nil {
+		fr = fab.wan
+	}
 	newNet := func(ip net.IP) error {
 		var err error
 		vn, err = vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{ip.String()}})
@@ -282,6 +298,11 @@ func (n *Network) addClient(wan *vnet.Router, lf logging.LoggerFactory, cfg Conf
 			}
 			parent = r
 			homeOutside = nthIP(cgnCIDR, 2)
+			if fab != nil {
+				c := newRouter(cgnCIDR, fr, newNATTable(cgn, public))
+				fr.nics[ip4(public)] = nic{child: c}
+				fr = c
+			}
 		}
 		cidr := fmt.Sprintf(privateFmt, i+1)
 		h.IP = nthIP(cidr, 2)
@@ -301,6 +322,11 @@ func (n *Network) addClient(wan *vnet.Router, lf logging.LoggerFactory, cfg Conf
 		if err := parent.AddRouter(lan); err != nil {
 			return nil, fmt.Errorf("netem: host %s nat: %w", hc.Name, err)
 		}
+		if fab != nil {
+			r := newRouter(cidr, fr, newNATTable(home, homeOutside))
+			fr.nics[ip4(homeOutside)] = nic{child: r}
+			fr = r
+		}
 		if seg != nil {
 			seg.router, seg.cidr = lan, cidr
 		}
@@ -311,6 +337,10 @@ func (n *Network) addClient(wan *vnet.Router, lf logging.LoggerFactory, cfg Conf
 	h.up = newLink(cfg.Seed, hc.Name, Uplink, hc.Uplink, n.bufs)
 	h.down = newLink(cfg.Seed, hc.Name, Downlink, hc.Downlink, n.bufs)
 	hn := &hostNet{Net: vn, up: h.up, down: h.down, blockUDP: fw.BlockUDP, allowed: allowed, ip: h.IP, public: h.PublicIP, capture: capture(cfg, hc.Name), tcp: n.tcp, canRebind: hc.Rebindable, bufs: n.bufs, gap: cfg.Stagger}
+	if fab != nil {
+		hn.fabric, hn.router = fab, fr
+		fr.nics[ip4(h.IP)] = nic{host: hn}
+	}
 	if seg != nil {
 		hn.seg = seg
 	}

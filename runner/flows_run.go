@@ -368,7 +368,7 @@ func (r *flowRun) closeFlows() error {
 // (runTimeline keeps the samples off the instants of arrivals).
 func (r *flowRun) timeline(ctx context.Context) error {
 	prev := make([]flow.Counters, len(r.flows))
-	return runTimeline(ctx, r.t0, r.s.Duration.Duration, r.opt, r.event, func(now time.Time, elapsed time.Duration) {
+	return runTimeline(ctx, r.t0, r.s.Duration.Duration, gcEvery(0), r.opt, r.event, func(now time.Time, elapsed time.Duration) {
 		r.sample(now, prev)
 	})
 }

@@ -377,14 +377,28 @@ const drain = time.Second
 // timeline samples every analysis resolution step until the scenario's
 // duration has passed, the context ends, or the user interrupts.
 func (r *run) timeline(ctx context.Context) error {
-	return runTimeline(ctx, r.start, r.s.Duration.Duration, r.opt, r.event, func(now time.Time, _ time.Duration) {
+	return runTimeline(ctx, r.start, r.s.Duration.Duration, gcEvery(len(r.s.Participants)), r.opt, r.event, func(now time.Time, _ time.Duration) {
 		r.sampler.sample(now)
 	})
 }
 
-// gcEvery is how often a virtual-time run collects garbage (a flow
-// allocates about 5 MB per second of scenario time).
-const gcEvery = time.Second
+// gcEvery is how often a virtual-time run of n participants collects
+// garbage: every 5 s of scenario time for a call of up to four, every
+// second for a larger room (a flow run: every second). The host of the
+// bubble (package bubble) switches the automatic collector off, because a
+// collection that starts at an arbitrary point preempts whatever runs and
+// reorders goroutines woken at one instant; collections at instants that
+// depend on the scenario alone (never on the process's heap, which other
+// runs before it in the same process shaped) repeat from run to run. A
+// collection every second took a fifth of a quickstart run's CPU (30
+// collections of a 20 MB heap); a larger room allocates over 100 MB a
+// second and needs them.
+func gcEvery(n int) time.Duration {
+	if n > 0 && n <= 4 {
+		return 5 * time.Second
+	}
+	return time.Second
+}
 
 // runTimeline calls sample every sampleEvery, with the scenario time
 // elapsed since start, until total has passed (nil), ctx ends, or
@@ -398,7 +412,7 @@ const gcEvery = time.Second
 // an offset after the setup instead, a virtual-time call sampled 23 µs
 // late and counted the packets a trace link delivered in those 23 µs
 // (issue #10, trace-dip).
-func runTimeline(ctx context.Context, start time.Time, total time.Duration, opt Options,
+func runTimeline(ctx context.Context, start time.Time, total, collectEvery time.Duration, opt Options,
 	event func(source, kind, detail string), sample func(now time.Time, elapsed time.Duration)) error {
 	time.Sleep(time.Until(firstStep(start, time.Now())))
 	tick := time.NewTicker(sampleEvery)
@@ -411,10 +425,8 @@ func runTimeline(ctx context.Context, start time.Time, total time.Duration, opt 
 		case now := <-tick.C:
 			elapsed := now.Sub(start).Truncate(time.Microsecond)
 			sample(now, elapsed)
-			if opt.Clock == ClockVirtual && elapsed%gcEvery < sampleEvery {
-				// The host of the bubble (package bubble) switched the
-				// automatic collector off; collect at fixed instants.
-				runtime.GC()
+			if opt.Clock == ClockVirtual && elapsed%collectEvery < sampleEvery {
+				runtime.GC() // see gcEvery
 			}
 			if opt.Interrupt != nil && opt.Interrupt.Load() {
 				event("runner", "interrupted", fmt.Sprintf("at %.1fs", elapsed.Seconds()))

@@ -251,7 +251,7 @@ func TestTimelineSamplesOnTheSteps(t *testing.T) {
 				start := time.Now()
 				time.Sleep(setup)
 				var got []time.Duration
-				err := runTimeline(context.Background(), start, 5*sampleEvery, Options{Clock: ClockVirtual}, func(string, string, string) {},
+				err := runTimeline(context.Background(), start, 5*sampleEvery, gcEvery(0), Options{Clock: ClockVirtual}, func(string, string, string) {},
 					func(now time.Time, _ time.Duration) { got = append(got, now.Sub(start)) })
 				if err != nil {
 					t.Fatal(err)

@@ -91,10 +91,13 @@ func (e *egress) BindLocalStream(_ *interceptor.StreamInfo, writer interceptor.R
 }
 
 func (e *egress) run() {
+	// spare is the previous round's list, emptied, handed back to the
+	// writers: a fresh list each round cost an allocation per packet or two.
+	var spare []egressPacket
 	for {
 		e.mu.Lock()
 		q, closed := e.queue, e.closed
-		e.queue = nil
+		e.queue = spare[:0]
 		e.mu.Unlock()
 		if closed {
 			return
@@ -106,6 +109,7 @@ func (e *egress) run() {
 			egressBuffers.Put(p.buf)
 			q[i] = egressPacket{}
 		}
+		spare = q
 		if len(q) > 0 {
 			continue
 		}

@@ -335,7 +335,7 @@ func (s *SFU) onOffer(ctx context.Context, m signaling.Message) error {
 }
 
 func (s *SFU) addPeer(ctx context.Context, name string) (*subscriber, error) {
-	pc, err := peer.New(peer.Params{Net: s.p.Net, ICEServers: s.p.ICEServers, EstimateBandwidth: true, InitialBitrate: s.p.InitialBitrate, KeyLog: s.p.KeyLog, Virtual: s.p.Virtual})
+	pc, err := peer.New(peer.Params{Net: s.p.Net, ICEServers: s.p.ICEServers, EstimateBandwidth: true, InitialBitrate: s.p.InitialBitrate, KeyLog: s.p.KeyLog, Virtual: s.p.Virtual, NoStats: true})
 	if err != nil {
 		return nil, fmt.Errorf("sfu peer %s: %w", name, err)
 	}

@@ -125,12 +125,17 @@ func (p *published) removeDown(d *downTrack) {
 }
 
 // pump reads one layer and hands every packet to every subscriber's
-// downTrack until the layer ends.
+// downTrack until the layer ends. It reads every packet into the same
+// storage: nothing below keeps a packet once its write returns (each
+// downTrack writes a copy of the header, pion's interceptors copy what
+// they keep, egress copies what it queues).
 func (s *SFU) pump(p *published, l *layer) {
 	defer s.wg.Done()
+	buf := make([]byte, peer.ReceiveMTU)
+	var scratch rtp.Packet
 	for {
-		pkt, _, err := p.pubPC.ReadRTP(l.remote)
-		if err != nil {
+		pkt := &scratch
+		if _, err := p.pubPC.ReadRTPInto(l.remote, buf, pkt); err != nil {
 			return
 		}
 		l.bytes.Add(uint64(len(pkt.Payload)))
