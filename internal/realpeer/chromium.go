@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/rtclab/rtclab/stack/browser"
 	"io"
 	"os/exec"
 	"strings"
@@ -12,15 +13,10 @@ import (
 	"time"
 )
 
-// ChromiumFlags are the headless flags every test browser runs with: no
-// GPU, no QUIC, nothing fetched in the background, fake camera and
-// microphone granted without a prompt.
-var ChromiumFlags = []string{
-	"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-	"--disable-background-networking", "--disable-component-update", "--disable-sync",
-	"--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-	"--hide-scrollbars",
-}
+// ChromiumFlags are the flags every test browser runs with: the ones
+// every Chromium rtclab starts has (browser.HeadlessFlags), and no
+// scrollbars in screenshots.
+var ChromiumFlags = append(append([]string(nil), browser.HeadlessFlags...), "--hide-scrollbars")
 
 // Chromium is a headless Chromium the test started.
 type Chromium struct {

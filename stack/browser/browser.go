@@ -17,22 +17,29 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// Flags are the command-line flags every participant's Chromium runs
-// with besides its profile directory and media files: headless, no
-// background traffic of its own, fake media devices that need no
-// permission prompt, and host candidates on loopback (the only network
-// a test on this machine may use).
-var Flags = []string{
+// HeadlessFlags are the flags every Chromium rtclab starts runs with (a
+// participant here, the test page's browser in internal/realpeer):
+// headless, no GPU or QUIC, no background traffic of its own (on a
+// closed network its lookups and connections only fail), and fake media
+// devices that need no permission prompt.
+var HeadlessFlags = []string{
 	"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 	"--disable-background-networking", "--disable-component-update", "--disable-sync",
 	"--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+}
+
+// Flags are the command-line flags every participant's Chromium runs
+// with besides its profile directory and media files: HeadlessFlags, and
+// host candidates on loopback (the only network a test on this machine
+// may use).
+var Flags = append(append([]string(nil), HeadlessFlags...),
 	"--allow-loopback-in-peer-connection",
 	"--disable-features=WebRtcHideLocalIpsWithMdns",
 	"--autoplay-policy=no-user-gesture-required",
 	// CDP over file descriptors 3 and 4, which `ip netns exec` passes on:
 	// a port would listen on the loopback of the browser's namespace.
 	"--remote-debugging-pipe",
-}
+)
 
 // ErrExited is returned when Chromium's process ends before it is closed.
 var ErrExited = errors.New("browser: chromium exited")
