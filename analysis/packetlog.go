@@ -1,7 +1,6 @@
 package analysis
 
 import (
-	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -28,10 +27,6 @@ type PacketLog struct {
 	prev  Packet
 }
 
-// maxPacketRecord bounds one encoded packet: a flags byte and four
-// varints (binary.MaxVarintLen64 each).
-const maxPacketRecord = 1 + 4*binary.MaxVarintLen64
-
 // flag bits of a record's first byte.
 const (
 	logRTX = 1 << iota
@@ -51,13 +46,9 @@ func (l *PacketLog) Append(p Packet) {
 	if p.Padding {
 		flags |= logPadding
 	}
-	b := l.log.Reserve(maxPacketRecord)
-	b = append(b, flags)
-	b = binary.AppendVarint(b, int64(int16(p.Seq-l.prev.Seq)))
-	b = binary.AppendVarint(b, int64(int32(p.Timestamp-l.prev.Timestamp)))
-	b = binary.AppendVarint(b, int64(p.At.Sub(l.prev.At)))
-	b = binary.AppendVarint(b, int64(p.Size))
-	l.log.Commit(b)
+	l.log.Append(spool.Record{Flags: flags, V: [4]int64{
+		int64(int16(p.Seq - l.prev.Seq)), int64(int32(p.Timestamp - l.prev.Timestamp)), int64(p.At.Sub(l.prev.At)), int64(p.Size),
+	}})
 	l.prev = p
 	l.n++
 }
@@ -77,30 +68,19 @@ func (l *PacketLog) Packets() ([]Packet, error) {
 	out := make([]Packet, 0, l.n)
 	var prev Packet
 	var elapsed time.Duration
-	err := l.log.Chunks(func(b []byte) {
-		for len(b) > 0 {
-			flags := b[0]
-			b = b[1:]
-			var v [4]int64
-			for i := range v {
-				x, k := binary.Varint(b)
-				if k <= 0 {
-					return // cannot happen: Append wrote it
-				}
-				v[i], b = x, b[k:]
-			}
-			elapsed += time.Duration(v[2])
-			p := Packet{
-				Seq:       prev.Seq + uint16(v[0]),
-				Timestamp: prev.Timestamp + uint32(v[1]),
-				At:        l.first.Add(elapsed),
-				Size:      int(v[3]),
-				RTX:       flags&logRTX != 0,
-				Padding:   flags&logPadding != 0,
-			}
-			out = append(out, p)
-			prev = p
+	err := l.log.Records(func(r spool.Record) {
+		v := r.V
+		elapsed += time.Duration(v[2])
+		p := Packet{
+			Seq:       prev.Seq + uint16(v[0]),
+			Timestamp: prev.Timestamp + uint32(v[1]),
+			At:        l.first.Add(elapsed),
+			Size:      int(v[3]),
+			RTX:       r.Flags&logRTX != 0,
+			Padding:   r.Flags&logPadding != 0,
 		}
+		out = append(out, p)
+		prev = p
 	})
 	if err == nil && len(out) != l.n {
 		err = fmt.Errorf("packet log: %d of %d packets read back", len(out), l.n)

@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -31,9 +30,6 @@ type frameStore struct {
 
 // maxShownWindow is the longest window ShownWithin looks back over.
 const maxShownWindow = 10 * time.Second
-
-// maxFrameRecord bounds one encoded frame: flags and four varints.
-const maxFrameRecord = 1 + 4*binary.MaxVarintLen64
 
 // flag bits of an encoded frame.
 const (
@@ -68,13 +64,9 @@ func (s *frameStore) add(fr Frame) {
 	if fr.Decodable {
 		flags |= frameDecodable
 	}
-	b := s.log.Reserve(maxFrameRecord)
-	b = append(b, flags)
-	b = binary.AppendVarint(b, int64(fr.At.Sub(s.prev.At)))
-	b = binary.AppendVarint(b, int64(int32(fr.Timestamp-s.prev.Timestamp)))
-	b = binary.AppendVarint(b, int64(fr.Size))
-	b = binary.AppendVarint(b, int64(fr.LostBefore))
-	s.log.Commit(b)
+	s.log.Append(spool.Record{Flags: flags, V: [4]int64{
+		int64(fr.At.Sub(s.prev.At)), int64(int32(fr.Timestamp - s.prev.Timestamp)), int64(fr.Size), int64(fr.LostBefore),
+	}})
 	s.prev = fr
 }
 
@@ -90,30 +82,19 @@ func (s *frameStore) all() ([]Frame, error) {
 	out := make([]Frame, 0, s.n)
 	var prev Frame
 	var elapsed time.Duration
-	err := s.log.Chunks(func(b []byte) {
-		for len(b) > 0 {
-			flags := b[0]
-			b = b[1:]
-			var v [4]int64
-			for i := range v {
-				x, k := binary.Varint(b)
-				if k <= 0 {
-					return // cannot happen: add wrote it
-				}
-				v[i], b = x, b[k:]
-			}
-			elapsed += time.Duration(v[0])
-			fr := Frame{
-				At:         s.first.Add(elapsed),
-				Timestamp:  prev.Timestamp + uint32(v[1]),
-				Keyframe:   flags&frameKey != 0,
-				Decodable:  flags&frameDecodable != 0,
-				Size:       int(v[2]),
-				LostBefore: int(v[3]),
-			}
-			out = append(out, fr)
-			prev = fr
+	err := s.log.Records(func(r spool.Record) {
+		v := r.V
+		elapsed += time.Duration(v[0])
+		fr := Frame{
+			At:         s.first.Add(elapsed),
+			Timestamp:  prev.Timestamp + uint32(v[1]),
+			Keyframe:   r.Flags&frameKey != 0,
+			Decodable:  r.Flags&frameDecodable != 0,
+			Size:       int(v[2]),
+			LostBefore: int(v[3]),
 		}
+		out = append(out, fr)
+		prev = fr
 	})
 	if err == nil && len(out) != s.n {
 		err = fmt.Errorf("frame log: %d of %d frames read back", len(out), s.n)
