@@ -12,11 +12,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rtclab/rtclab/bubble"
 	"github.com/rtclab/rtclab/diagnose"
 	"github.com/rtclab/rtclab/diagnose/page"
 	"github.com/rtclab/rtclab/internal/realpeer"
 	"github.com/rtclab/rtclab/probes/pathprobe"
 	"github.com/rtclab/rtclab/probes/turnprobe"
+	"github.com/rtclab/rtclab/reports"
+	"github.com/rtclab/rtclab/reproduce"
+	"github.com/rtclab/rtclab/runner"
+	"github.com/rtclab/rtclab/scenarios"
 )
 
 // resultsFileEnv names the file the serve-page helper writes the last
@@ -58,7 +63,8 @@ func helperServePage() int {
 // TestNetnsPageUDPBlocked opens the test page in Chromium inside the
 // client namespace, behind the router's NAT that drops UDP: the page must
 // report TURN over UDP timing out and the call relayed over TURN/TCP (TLS
-// is skipped: serve's certificate is self-signed).
+// is skipped: serve's certificate is self-signed); rtclab reproduce of that
+// result relays over TURN/TCP in the lab too.
 func TestNetnsPageUDPBlocked(t *testing.T) {
 	l := newLab(t)
 	realpeer.Binary(t, "chromium")
@@ -118,5 +124,39 @@ func TestNetnsPageUDPBlocked(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(res.Skipped, "\n"), "self-signed") {
 		t.Errorf("TLS not skipped with its reason: %v", res.Skipped)
+	}
+	reproduceRelaysOverTCP(t, res)
+}
+
+// reproduceRelaysOverTCP puts what the browser measured in the lab
+// (rtclab reproduce) and runs it for 6 s of virtual time: the customer
+// relays over TURN/TCP there too.
+func reproduceRelaysOverTCP(t *testing.T, res diagnose.Result) {
+	t.Helper()
+	y := reproduce.Scenario(res, reproduce.Source{From: "the browser's result"})
+	s, err := scenarios.Parse("repro.yaml", y)
+	if err != nil {
+		t.Fatalf("reproduce: %v\n%s", err, y)
+	}
+	s.Duration.Duration = 6 * time.Second
+	var rep *reports.Report
+	bubble.Run(t, func() {
+		rep, err = runner.Run(context.Background(), s, runner.Options{Clock: runner.ClockVirtual})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, p := range rep.Participants {
+		if p.Name != "customer" {
+			continue
+		}
+		found = true
+		if !p.Connected || p.SelectedPair == nil || p.SelectedPair.Local != "relay" || p.SelectedPair.RelayProtocol != "tcp" {
+			t.Errorf("reproduced: customer connected %v, pair %+v; want a relay over TCP, as in the browser\n%s", p.Connected, p.SelectedPair, y)
+		}
+	}
+	if !found {
+		t.Errorf("the reproduced scenario has no participant named customer:\n%s", y)
 	}
 }
