@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"github.com/rtclab/rtclab/reports"
 	"github.com/rtclab/rtclab/scenarios"
 	"github.com/rtclab/rtclab/stack/browser"
+	"github.com/rtclab/rtclab/stack/sfu"
 )
 
 // Chromium participants (client: chromium, kernel backend): each runs in
@@ -85,6 +87,11 @@ func (r *run) observeBrowserCalls(cfg *netem.Config) {
 	for _, p := range r.s.Participants {
 		r.browsers.wires[p.Name] = probes.NewWire()
 	}
+	if r.s.Topology == "sfu" {
+		// What a browser sends arrives at the SFU's link, whose receiver
+		// reports carry it back to the browser.
+		r.browsers.wires[scenarios.SFUHost] = probes.NewWire()
+	}
 	orig := cfg.Capture
 	cfg.Capture = func(host string) *netem.Capture {
 		var c *netem.Capture
@@ -130,7 +137,8 @@ func (r *run) startChromium(ctx context.Context, wg *sync.WaitGroup, p scenarios
 	br.b = b
 	bc.runs = append(bc.runs, br)
 	r.event(p.Name, "chromium", fmt.Sprintf("started, pid %d, in namespace %s", b.PID(), ns))
-	if err := b.Join(ctx, browser.Join{Origin: origin, Room: room, Name: p.Name, ICEServers: ice, RelayOnly: r.s.ICE.RelayOnly}); err != nil {
+	if err := b.Join(ctx, browser.Join{Origin: origin, Room: room, Name: p.Name, ICEServers: ice, RelayOnly: r.s.ICE.RelayOnly,
+		Topology: r.s.Topology, SFU: sfu.Name}); err != nil {
 		return fmt.Errorf("chromium %s: %w", p.Name, err)
 	}
 	wg.Add(1)
@@ -280,25 +288,28 @@ func (r *run) browserReport(rep *reports.Report) {
 			}
 		}
 		check := reports.BrowserCheck{Participant: br.p.Name, Client: scenarios.ClientChromium, Samples: samples, Exited: exited}
+		seen := map[streamKey]int{}
 		for _, ps := range snap.Peers {
-			part.Peer = ps.Remote
-			part.Connected = ps.State == "connected" && !exited
-			if part.Connected {
-				part.ConnectedFraction = 1
-			}
-			if pair, local, remote, ok := ps.Selected(); ok {
-				part.SelectedPair = &reports.CandidatePair{Local: local.CandidateType, Remote: remote.CandidateType, Protocol: "udp",
-					LocalAddress: fmt.Sprintf("%s:%d", local.Address, local.Port), RemoteAddress: fmt.Sprintf("%s:%d", remote.Address, remote.Port)}
-				_ = pair
-			}
-			for _, kind := range []string{"audio", "video"} {
-				in, ok := ps.Find("inbound-rtp", kind)
-				if !ok {
-					continue
+			if ps.State != "closed" { // a connection the page retired (an SFU that left) is in the streams only
+				part.Peer = ps.Remote
+				part.Connected = ps.State == "connected" && !exited
+				if part.Connected {
+					part.ConnectedFraction = 1
 				}
-				st := reports.Stream{From: ps.Remote, To: br.p.Name, Kind: kind, PacketsReceived: in.PacketsReceived,
+				if _, local, remote, ok := ps.Selected(); ok {
+					part.SelectedPair = &reports.CandidatePair{Local: local.CandidateType, Remote: remote.CandidateType, Protocol: "udp",
+						LocalAddress: fmt.Sprintf("%s:%d", local.Address, local.Port), RemoteAddress: fmt.Sprintf("%s:%d", remote.Address, remote.Port)}
+				}
+			}
+			for _, in := range ps.All("inbound-rtp", "") {
+				kind, from := in.Kind, cmp.Or(in.From, ps.Remote)
+				st := reports.Stream{From: from, To: br.p.Name, Kind: kind, PacketsReceived: in.PacketsReceived,
 					JitterMS: round(in.Jitter*1000, 3)}
-				if snd, conn := r.publisherSender(ps.Remote, br.p.Name, kind); snd != nil {
+				k := streamKey{from, br.p.Name, kind}
+				if seen[k]++; seen[k] > 1 {
+					st.Connection = seen[k] // a later incarnation (an SFU restart)
+				}
+				if snd, conn := r.publisherSender(from, br.p.Name, kind); snd != nil {
 					st.Codec = snd.Track.Codec().MimeType
 					log, _, _, err := conn.PC.SendLog(uint32(snd.RTP.GetParameters().Encodings[0].SSRC))
 					r.readFailed(err)
@@ -333,12 +344,13 @@ func (r *run) crossCheck(br *browserRun, ps browser.PeerStats, at time.Time) []r
 			Diff: round(d, 4), Tolerance: round(tol, 4), Agree: math.Abs(d) <= tol})
 	}
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-	for _, kind := range []string{"audio", "video"} {
-		// What the peer sent arrives at the browser's link: the capture
-		// there counts it after the browser's downlink, before repair;
-		// getStats counts a repaired packet as received, and each repair
-		// as a retransmission received.
-		if in, ok := ps.Find("inbound-rtp", kind); ok && mine != nil {
+	// What the peer (through an SFU: each publisher) sent arrives at the
+	// browser's link: the capture there counts it after the browser's
+	// downlink, before repair; getStats counts a repaired packet as
+	// received, and each repair as a retransmission received.
+	for _, in := range ps.All("inbound-rtp", "") {
+		kind, peer := in.Kind, cmp.Or(in.From, ps.Remote)
+		if mine != nil {
 			wire := mine.Stream(in.SSRC, at)
 			exp, lost := probes.SeqLoss(wire)
 			gsExp := float64(in.PacketsReceived) + float64(in.PacketsLost)
@@ -361,6 +373,8 @@ func (r *run) crossCheck(br *browserRun, ps browser.PeerStats, at time.Time) []r
 				add(fmt.Sprintf("jitter_ms %s->%s audio", peer, me), "ms", me, in.Jitter*1000, ms(wj), ms(max(crossJitterTolerance, wj*35/100)))
 			}
 		}
+	}
+	for _, kind := range []string{"audio", "video"} {
 		// What the browser sent arrives at the peer's link; the peer's
 		// receiver reports (remote-inbound-rtp) count it there, before
 		// repair.
@@ -408,4 +422,50 @@ func (r *run) crossCheck(br *browserRun, ps browser.PeerStats, at time.Time) []r
 		}
 	}
 	return rows
+}
+
+// restartBrowserICE has the browser participant name, if it is one,
+// restart ICE on every connection (an ice_restart step).
+func (r *run) restartBrowserICE(ctx context.Context, name string) error {
+	if r.browsers == nil {
+		return nil
+	}
+	for _, br := range r.browsers.runs {
+		if br.p.Name == name {
+			r.event(name, "ice-restart", "asked of the page")
+			return br.b.RestartICE(ctx)
+		}
+	}
+	return nil
+}
+
+// browserArrivals adds, for every stream a browser received (each
+// inbound-rtp of its last snapshot, a retired connection's included),
+// the media packets the capture of its link saw on the stream's SSRC to
+// arrivals, and the streams not yet in keys to keys: the wire side of a
+// browser stream's recovery after a fault. Its getStats cannot say when
+// a packet arrived.
+func (r *run) browserArrivals(arrivals map[streamKey][]analysis.Packet, keys []streamKey) []streamKey {
+	if r.browsers == nil {
+		return keys
+	}
+	for _, br := range r.browsers.runs {
+		br.mu.Lock()
+		snap := br.last
+		br.mu.Unlock()
+		w := r.browsers.wires[br.p.Name]
+		if w == nil {
+			continue
+		}
+		for _, ps := range snap.Peers {
+			for _, in := range ps.All("inbound-rtp", "") {
+				k := streamKey{cmp.Or(in.From, ps.Remote), br.p.Name, in.Kind}
+				if _, ok := arrivals[k]; !ok {
+					keys = append(keys, k)
+				}
+				arrivals[k] = append(arrivals[k], w.Stream(in.SSRC, time.Time{})...)
+			}
+		}
+	}
+	return keys
 }

@@ -53,6 +53,7 @@ func (r *run) applyFaults(ctx context.Context) {
 					ar.a.RestartICE(ctx)
 				}
 			}
+			err = r.restartBrowserICE(ctx, f.ICERestart)
 		}
 		if err != nil {
 			r.event("runner", "error", fmt.Sprintf("%s: %v", f, err))
@@ -141,6 +142,7 @@ func (r *run) recovery() map[streamKey]float64 {
 		}
 		arrivals[k] = append(arrivals[k], r.final.logs[st.rx].arrivals...)
 	}
+	keys = r.browserArrivals(arrivals, keys) // browser.go: from the capture of its link
 	end := r.start.Add(min(r.ended, r.s.Duration.Duration))
 	out := map[streamKey]float64{}
 	for _, f := range r.s.Timeline {

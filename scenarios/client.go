@@ -32,8 +32,9 @@ func (s *Scenario) HasChromium() bool {
 
 // validateClients checks every participant's client and what a Chromium
 // participant can do: it runs on real sockets in its own namespace
-// (backend: kernel), calls p2p (its page plays the pion agents' p2p
-// roles), and sends what its fake devices give (audio and video).
+// (backend: kernel), calls p2p or through the embedded SFU (its page
+// plays the pion agents' roles, rejoins and restarts ICE as they do),
+// and sends what its fake devices give (audio and video).
 func (s *Scenario) validateClients(bad func(msg string, path ...any)) {
 	for i := range s.Participants {
 		p := &s.Participants[i]
@@ -52,8 +53,11 @@ func (s *Scenario) validateClients(bad func(msg string, path ...any)) {
 		if !s.Kernel() {
 			bad("chromium needs backend: kernel (a browser runs on real sockets in its own network namespace, in real time)", at("client")...)
 		}
-		if s.Topology != "p2p" {
-			bad(fmt.Sprintf("chromium takes part in the p2p topology only, not %q", s.Topology), at("client")...)
+		switch {
+		case s.Topology != "p2p" && s.Topology != "sfu":
+			bad(fmt.Sprintf("chromium takes part in the p2p and sfu topologies only, not %q", s.Topology), at("client")...)
+		case s.Topology == "sfu" && s.OverHTTP():
+			bad(fmt.Sprintf("chromium joins the embedded SFU through the signaling room, not servers.sfu: %s (WHIP/WHEP)", s.SFUKind()), at("client")...)
 		}
 		if len(p.Publish) > 0 && !(len(p.Publish) == 2 && slices.Contains(p.Publish, "audio") && slices.Contains(p.Publish, "video")) {
 			bad("a chromium participant sends its fake camera and microphone: leave publish out or write [audio, video]", at("publish")...)
@@ -67,10 +71,5 @@ func (s *Scenario) validateClients(bad func(msg string, path ...any)) {
 			}
 		}
 		p.Publish = []string{"audio", "video"}
-	}
-	for i, f := range s.Timeline {
-		if s.HasChromium() && (f.Restart != "" || f.ICERestart != "") {
-			bad("server restarts and ICE restarts are not available with a chromium participant (its page does not rejoin)", "timeline", i)
-		}
 	}
 }

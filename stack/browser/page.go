@@ -44,6 +44,10 @@ type Join struct {
 	RelayOnly  bool
 	// Loopback signals host candidates on loopback addresses only.
 	Loopback bool
+	// Topology is "p2p" (the default: the page calls every peer) or
+	// "sfu" (it publishes to and subscribes from the SFU named SFU,
+	// "sfu" when empty, answering its renegotiation offers).
+	Topology, SFU string
 }
 
 // URL is the call page's address for j.
@@ -62,6 +66,12 @@ func (j Join) URL() (string, error) {
 	}
 	if j.Loopback {
 		q.Set("loopback", "1")
+	}
+	if j.Topology != "" {
+		q.Set("topology", j.Topology)
+	}
+	if j.SFU != "" {
+		q.Set("sfu", j.SFU)
 	}
 	return j.Origin + PagePath + "call.html?" + q.Encode(), nil
 }
@@ -123,4 +133,25 @@ func (b *Browser) Events(ctx context.Context) ([]PageEvent, error) {
 		out = append(out, PageEvent{At: time.UnixMilli(int64(ms)), Kind: k, Detail: d})
 	}
 	return out, nil
+}
+
+// RestartICE has the page restart ICE on every connection (an offer with
+// new ICE credentials, RFC 8445 section 9), as an application does on a
+// network change; a connection with an offer outstanding restarts once
+// that is answered.
+func (b *Browser) RestartICE(ctx context.Context) error {
+	if _, err := run(ctx, b, chromedp.Evaluate[bool]("window.rtclab.restartIce()")); err != nil {
+		return fmt.Errorf("browser: ICE restart: %w", err)
+	}
+	return nil
+}
+
+// Gathered returns every local ICE candidate the page's connections
+// gathered, signalled or not, as "TYPE ADDRESS" (e.g. "host 127.0.0.1").
+func (b *Browser) Gathered(ctx context.Context) ([]string, error) {
+	v, err := run(ctx, b, chromedp.Evaluate[[]string]("window.rtclab.gathered"))
+	if err != nil {
+		return nil, fmt.Errorf("browser: candidates: %w", err)
+	}
+	return v, nil
 }

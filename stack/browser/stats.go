@@ -1,6 +1,7 @@
 package browser
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,6 +24,10 @@ type Stat struct {
 	Timestamp float64 `json:"timestamp"`
 	Kind      string  `json:"kind"`
 	SSRC      uint32  `json:"ssrc"`
+	// From is the participant an inbound-rtp stream comes from: the
+	// connection's remote in p2p, the publisher through an SFU (the page
+	// reads it from the stream ID the SFU gives the track).
+	From string `json:"from"`
 	// RTP streams.
 	PacketsReceived          uint64  `json:"packetsReceived"`
 	PacketsLost              int64   `json:"packetsLost"` // may be negative (duplicates)
@@ -61,7 +66,8 @@ type Stat struct {
 type PeerStats struct {
 	// Remote is the peer the connection goes to.
 	Remote string `json:"remote"`
-	// State is its connectionState.
+	// State is its connectionState, or "closed" for a connection the page
+	// closed (an SFU that left): its stats are those it last had.
 	State string `json:"state"`
 	Stats []Stat `json:"stats"`
 }
@@ -93,6 +99,17 @@ func (s Snapshot) Peer(remote string) (PeerStats, bool) {
 		}
 	}
 	return PeerStats{}, false
+}
+
+// All returns every entry of type typ (and kind, when not "").
+func (p PeerStats) All(typ, kind string) []Stat {
+	var out []Stat
+	for _, st := range p.Stats {
+		if st.Type == typ && (kind == "" || st.Kind == kind) {
+			out = append(out, st)
+		}
+	}
+	return out
 }
 
 // Find returns the first entry of type typ (and kind, when not "").
@@ -164,14 +181,18 @@ func (b *Browser) Sample(ctx context.Context, name string, every time.Duration, 
 // record hands one snapshot's figures to sample.
 func (s Snapshot) record(name string, sample SampleFunc) {
 	for _, p := range s.Peers {
+		if p.State == "closed" {
+			continue // a retired connection's figures stopped
+		}
 		for _, kind := range []string{"audio", "video"} {
-			pre := fmt.Sprintf("getstats %s<-%s %s ", name, p.Remote, kind)
-			if in, ok := p.Find("inbound-rtp", kind); ok {
+			for _, in := range p.All("inbound-rtp", kind) {
+				from := cmp.Or(in.From, p.Remote)
+				pre := fmt.Sprintf("getstats %s<-%s %s ", name, from, kind)
 				sample(s.At, pre+"packets_received", "getstats_packets_received", "packets", float64(in.PacketsReceived))
 				sample(s.At, pre+"packets_lost", "getstats_packets_lost", "packets", float64(in.PacketsLost))
 				sample(s.At, pre+"jitter", "getstats_jitter_ms", "ms", in.Jitter*1000)
 			}
-			pre = fmt.Sprintf("getstats %s->%s %s ", name, p.Remote, kind)
+			pre := fmt.Sprintf("getstats %s->%s %s ", name, p.Remote, kind)
 			if out, ok := p.Find("outbound-rtp", kind); ok {
 				sample(s.At, pre+"packets_sent", "getstats_packets_sent", "packets", float64(out.PacketsSent))
 			}
