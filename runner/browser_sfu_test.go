@@ -1,0 +1,110 @@
+package runner_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rtclab/rtclab/reports"
+	"github.com/rtclab/rtclab/runner"
+)
+
+// chromeRoom is a mixed room through the embedded SFU: a Chromium and
+// two pion agents, each behind a NAT, alice's downlink and bob's
+// downlink lossy (so a recount that missed the loss disagrees).
+const chromeRoom = `name: chrome-in-sfu-room
+duration: 15s
+topology: sfu
+backend: kernel
+participants:
+  - name: alice
+    client: chromium
+    nat: symmetric
+    downlink: {loss: 3%, delay: 30ms, jitter: 5ms}
+  - name: bob
+    nat: port-restricted-cone
+    publish: [audio, video]
+    downlink: {loss: 3%, delay: 20ms, jitter: 5ms}
+  - name: carol
+    nat: full-cone
+    publish: [audio, video]
+`
+
+// TestChromiumThroughSFU: the Chromium joins the embedded SFU over the
+// signaling the agents use, publishes and subscribes; every one of the
+// room's 12 streams is delivered; the Chromium's streams in the report
+// come from its getStats, and its cross-check against the capture of its
+// link (and of the SFU's, for what it sends) agrees within the stated
+// tolerances (runner/browser.go).
+func TestChromiumThroughSFU(t *testing.T) {
+	requireBrowserPeers(t)
+	t.Setenv("TMPDIR", t.TempDir())
+	began := time.Now()
+	rep, err := runChrome(t, chromeRoom, runner.Options{})
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	t.Logf("took %v", time.Since(began).Round(time.Second))
+	var text strings.Builder
+	_ = reports.WriteText(&text, rep)
+	t.Log(text.String())
+	checkRoom(t, rep, []string{"alice", "bob", "carol"}, 0)
+	if len(rep.Browsers) != 1 {
+		t.Fatalf("browsers %+v", rep.Browsers)
+	}
+	rows := map[string]reports.CrossCheck{}
+	for _, r := range rep.Browsers[0].Rows {
+		rows[r.What] = r
+		if !r.Agree {
+			t.Errorf("getStats and the capture disagree: %+v", r)
+		}
+	}
+	// One row per publisher the browser receives, and for what it sends
+	// to the SFU (the SFU's receiver reports).
+	for _, want := range []string{
+		"loss_fraction bob->alice audio", "loss_fraction carol->alice audio",
+		"packets_received bob->alice video (originals)", "packets_received carol->alice video (originals)",
+		"jitter_ms bob->alice audio", "loss_fraction alice->sfu audio (sfu's reports)", "rtt_ms alice-sfu (mean)",
+	} {
+		if _, ok := rows[want]; !ok {
+			t.Errorf("no %q row in the cross-check: %+v", want, rep.Browsers[0].Rows)
+		}
+	}
+	// alice's downlink loses 3 %: the capture of her link sees it.
+	for _, k := range []string{"loss_fraction bob->alice audio", "loss_fraction carol->alice audio"} {
+		if r := rows[k]; r.Capture < 0.01 {
+			t.Errorf("%s: the capture shows %.4f under a link that loses 3 %%", k, r.Capture)
+		}
+	}
+	leftovers(t)
+}
+
+// checkRoom fails unless every participant is connected and every stream
+// between two of them (both kinds) is in the report with at least min
+// packets received per second of the call (audio: 50 a second).
+func checkRoom(t *testing.T, rep *reports.Report, names []string, connection int) {
+	t.Helper()
+	for _, p := range rep.Participants {
+		if !p.Connected {
+			t.Errorf("%s not connected at the end: %+v", p.Name, p)
+		}
+	}
+	got := map[string]uint64{}
+	for _, s := range rep.Streams {
+		got[s.From+"->"+s.To+" "+s.Kind] += s.PacketsReceived
+	}
+	for _, from := range names {
+		for _, to := range names {
+			if from == to {
+				continue
+			}
+			for _, kind := range []string{"audio", "video"} {
+				k := from + "->" + to + " " + kind
+				// 15 s of audio at 50 packets a second; video well over that.
+				if got[k] < 400 {
+					t.Errorf("%s: %d packets received, want the stream delivered", k, got[k])
+				}
+			}
+		}
+	}
+}
