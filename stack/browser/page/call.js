@@ -134,7 +134,7 @@
       const pc = pcs.get(remote);
       if (pc && rejoin && pc.connectionState === "connected") return; // signaling came back, media never left
       if (pc) await retire(remote);
-      if (rejoin || pc) event("republish", "offering to the SFU again");
+      if (rejoin || pc || retired.some((r) => r.remote === remote)) event("republish", "offering to the SFU again");
       await offer(remote);
       return;
     }
