@@ -8,32 +8,50 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/transport/v3/stdnet"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/rtclab/rtclab"
 	"github.com/rtclab/rtclab/internal/realpeer"
 	"github.com/rtclab/rtclab/netem"
+	"github.com/rtclab/rtclab/netem/kernel"
 	"github.com/rtclab/rtclab/stack/agent"
 	"github.com/rtclab/rtclab/stack/browser"
 	"github.com/rtclab/rtclab/stack/clip"
 	"github.com/rtclab/rtclab/stack/signaling"
 )
 
-// lab is what a Chromium call test runs on loopback: the signaling
-// server with the call page, and its origin.
+// lab is what a Chromium call test runs on loopback: a network
+// namespace of its own with nothing but its loopback interface (so the
+// browser can neither gather nor reach the machine's own addresses),
+// the signaling server with the call page inside it, and its origin.
 type lab struct {
 	origin string
 	sig    *signaling.Server
+	ns     *kernel.Loopback
+	client *http.Client // dials from inside the namespace
 }
 
 func startLab(t *testing.T) *lab {
 	t.Helper()
+	if err := kernel.Check(); err != nil {
+		realpeer.Unavailable(t, err.Error())
+	}
+	ns, err := kernel.NewLoopback()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Registered first, so it runs last: after the browser, the agents and
+	// the servers in it have stopped.
+	t.Cleanup(func() {
+		if err := ns.Close(); err != nil {
+			t.Errorf("delete namespace %s: %v", ns.Name, err)
+		}
+	})
 	sig := signaling.NewServer(nil)
 	mux := http.NewServeMux()
 	mux.Handle(signaling.Path, sig.Handler())
 	mux.Handle(browser.PagePath, browser.Handler())
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	ln, err := ns.Net.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,12 +63,13 @@ func startLab(t *testing.T) *lab {
 		_ = srv.Shutdown(ctx)
 		_ = srv.Close()
 	})
-	return &lab{origin: "http://" + ln.Addr().String(), sig: sig}
+	client := &http.Client{Transport: &http.Transport{DialContext: ns.DialContext}}
+	return &lab{origin: "http://" + ln.Addr().String(), sig: sig, ns: ns, client: client}
 }
 
-// launch starts one Chromium with fake media made from the committed
-// clips into dir.
-func launch(t *testing.T, ctx context.Context, dir string) *browser.Browser {
+// launch starts one Chromium in l's namespace with fake media made from
+// the committed clips into dir.
+func launch(t *testing.T, ctx context.Context, l *lab, dir string) *browser.Browser {
 	t.Helper()
 	realpeer.Binary(t, "chromium")
 	realpeer.Binary(t, "ffmpeg")
@@ -62,7 +81,7 @@ func launch(t *testing.T, ctx context.Context, dir string) *browser.Browser {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := browser.Launch(ctx, browser.Params{Dir: dir, Video: video, Audio: audio})
+	b, err := browser.Launch(ctx, browser.Params{Dir: dir, Video: video, Audio: audio, Netns: l.ns.Name})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,16 +89,12 @@ func launch(t *testing.T, ctx context.Context, dir string) *browser.Browser {
 	return b
 }
 
-// pionOnLoopback starts a pion agent on real sockets behind an access link
-// of rtclab's link code, its traffic captured.
+// pionOnLoopback starts a pion agent on real sockets in l's namespace
+// behind an access link of rtclab's link code, its traffic captured.
 func pionOnLoopback(t *testing.T, ctx context.Context, l *lab, name, room string, hc netem.HostConfig, capture *netem.Capture, ice []webrtc.ICEServer, relay bool) (*agent.Agent, *netem.Host) {
 	t.Helper()
-	sn, err := stdnet.NewNet()
-	if err != nil {
-		t.Fatal(err)
-	}
 	hc.Name = name
-	h, closeNet, err := netem.Wrap(sn, net.IPv4(127, 0, 0, 1), 1, hc, capture)
+	h, closeNet, err := netem.Wrap(l.ns.Net, net.IPv4(127, 0, 0, 1), 1, hc, capture)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +108,7 @@ func pionOnLoopback(t *testing.T, ctx context.Context, l *lab, name, room string
 	}
 	a, err := agent.Start(ctx, agent.Params{
 		Name: name, Room: room, Topology: agent.TopologyP2P, Net: h.Net,
-		SignalURL: "ws" + l.origin[len("http"):] + signaling.Path, HTTPClient: http.DefaultClient,
+		SignalURL: "ws" + l.origin[len("http"):] + signaling.Path, HTTPClient: l.client,
 		Publish: pub, Loopback: true, ICEServers: ice, RelayOnly: relay,
 	})
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pion/transport/v3/stdnet"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/rtclab/rtclab/analysis"
@@ -68,9 +67,9 @@ func crossCheck(t *testing.T, relay bool) {
 	var ice []webrtc.ICEServer
 	turnPort := 0
 	if relay {
-		ice, turnPort = startTURN(t)
+		ice, turnPort = startTURN(t, l)
 	}
-	b := launch(t, ctx, dir)
+	b := launch(t, ctx, l, dir)
 	if err := b.Join(ctx, browser.Join{Origin: l.origin, Room: "r", Name: "alice", Loopback: true, ICEServers: ice, RelayOnly: relay}); err != nil {
 		t.Fatal(err)
 	}
@@ -92,6 +91,7 @@ func crossCheck(t *testing.T, relay bool) {
 	if !ok || p.State != "connected" {
 		t.Fatalf("Chromium's connection to bob: %+v", p)
 	}
+	hermetic(t, ctx, b, p)
 	_, local, remote, ok := p.Selected()
 	if !ok {
 		t.Fatal("no selected candidate pair in getStats")
@@ -198,15 +198,12 @@ func crossCheck(t *testing.T, relay bool) {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// startTURN runs rtclab's embedded TURN server on loopback (real sockets),
-// its relay policy opened to loopback, the only network this test has.
-func startTURN(t *testing.T) ([]webrtc.ICEServer, int) {
+// startTURN runs rtclab's embedded TURN server on the loopback of l's
+// namespace (real sockets), its relay policy opened to loopback, the only
+// network this test has.
+func startTURN(t *testing.T, l *lab) ([]webrtc.ICEServer, int) {
 	t.Helper()
-	sn, err := stdnet.NewNet()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := turn.New(turn.Config{Net: sn, RelayIP: net.IPv4(127, 0, 0, 1).To4(), UDPAddr: "127.0.0.1:0", Secret: "s", UDPSockets: 1,
+	srv, err := turn.New(turn.Config{Net: l.ns.Net, RelayIP: net.IPv4(127, 0, 0, 1).To4(), UDPAddr: "127.0.0.1:0", Secret: "s", UDPSockets: 1,
 		AllowPeer: func(ip net.IP) bool { return ip.IsLoopback() }})
 	if err != nil {
 		t.Fatal(err)
@@ -218,4 +215,37 @@ func startTURN(t *testing.T) ([]webrtc.ICEServer, int) {
 	}
 	addr := srv.Addr("udp").(*net.UDPAddr)
 	return []webrtc.ICEServer{{URLs: []string{"turn:" + addr.String() + "?transport=udp"}, Username: user, Credential: pass}}, addr.Port
+}
+
+// hermetic fails unless every candidate the browser gathered, signalled
+// or not, and every local candidate in its getStats is on loopback: the
+// test's namespace has no other network (before, Chromium gathered the
+// machine's own address, 192.0.2.2, and the page only left it out of
+// signaling).
+func hermetic(t *testing.T, ctx context.Context, b *browser.Browser, p browser.PeerStats) {
+	t.Helper()
+	gathered, err := b.Gathered(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gathered) == 0 {
+		t.Error("the page recorded no gathered candidate")
+	}
+	loopback := func(a string) bool { ip := net.ParseIP(a); return ip != nil && ip.IsLoopback() }
+	for _, c := range gathered {
+		if typ, addr, _ := strings.Cut(c, " "); !loopback(addr) {
+			t.Errorf("Chromium gathered a %s candidate on %s, not loopback", typ, addr)
+		}
+	}
+	n := 0
+	for _, st := range p.All("local-candidate", "") {
+		n++
+		if !loopback(st.Address) {
+			t.Errorf("getStats has a local %s candidate on %s, not loopback", st.CandidateType, st.Address)
+		}
+	}
+	if n == 0 {
+		t.Error("no local-candidate in getStats")
+	}
+	t.Logf("gathered: %v; %d local candidates in getStats, all on loopback", gathered, n)
 }

@@ -22,7 +22,7 @@ func TestChromiumKilled(t *testing.T) {
 	defer cancel()
 	dir := t.TempDir()
 	l := startLab(t)
-	b := launch(t, ctx, dir)
+	b := launch(t, ctx, l, dir)
 	if err := b.Join(ctx, browser.Join{Origin: l.origin, Room: "r", Name: "alice", Loopback: true}); err != nil {
 		t.Fatal(err)
 	}
