@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -289,7 +290,17 @@ func (r *run) browserReport(rep *reports.Report) {
 		}
 		check := reports.BrowserCheck{Participant: br.p.Name, Client: scenarios.ClientChromium, Samples: samples, Exited: exited}
 		seen := map[streamKey]int{}
-		for _, ps := range snap.Peers {
+		// Connections the page closed (an SFU that left) first: streams
+		// are numbered in the order they ran.
+		peers := slices.Clone(snap.Peers)
+		live := func(p browser.PeerStats) int {
+			if p.State == "closed" {
+				return 0
+			}
+			return 1
+		}
+		slices.SortStableFunc(peers, func(a, b browser.PeerStats) int { return cmp.Compare(live(a), live(b)) })
+		for _, ps := range peers {
 			if ps.State != "closed" { // a connection the page retired (an SFU that left) is in the streams only
 				part.Peer = ps.Remote
 				part.Connected = ps.State == "connected" && !exited
@@ -311,9 +322,20 @@ func (r *run) browserReport(rep *reports.Report) {
 				}
 				if snd, conn := r.publisherSender(from, br.p.Name, kind); snd != nil {
 					st.Codec = snd.Track.Codec().MimeType
-					log, _, _, err := conn.PC.SendLog(uint32(snd.RTP.GetParameters().Encodings[0].SSRC))
+					if sf := r.currentSFU(); sf == nil {
+						log, _, _, err := conn.PC.SendLog(uint32(snd.RTP.GetParameters().Encodings[0].SSRC))
+						r.readFailed(err)
+						st.PacketsSent = uint64(analysis.CountSent(log).Media)
+					}
+				}
+				if sf := r.currentSFU(); sf != nil {
+					// Through the SFU: what it sent the browser on this SSRC
+					// (a connection to an SFU that is gone has no log).
+					log, _, ok, err := sf.SendLog(br.p.Name, in.SSRC)
 					r.readFailed(err)
-					st.PacketsSent = uint64(analysis.CountSent(log).Media)
+					if ok {
+						st.PacketsSent = uint64(analysis.CountSent(log).Media)
+					}
 				}
 				if in.PacketsLost > 0 {
 					st.PacketsLost = uint64(in.PacketsLost)
@@ -324,7 +346,13 @@ func (r *run) browserReport(rep *reports.Report) {
 				}
 				rep.Streams = append(rep.Streams, st)
 			}
-			check.Rows = append(check.Rows, r.crossCheck(br, ps, snap.At)...)
+			rows := r.crossCheck(br, ps, snap.At)
+			for i := range rows {
+				if ps.State == "closed" {
+					rows[i].What += " (closed connection)"
+				}
+			}
+			check.Rows = append(check.Rows, rows...)
 		}
 		rep.Participants = append(rep.Participants, part)
 		rep.Browsers = append(rep.Browsers, check)

@@ -165,12 +165,16 @@ func TestChromiumRestarts(t *testing.T) {
 		}
 	}
 	// What the browser received, counted at its own link, agrees. The
-	// SFU's receiver reports of what the browser sent do not, after the
-	// browser's ICE restart: the SFU reports 2-6 % of the packets lost
-	// that the capture of its link saw arrive (found here, not
-	// explained yet; without the ICE restart, through the SFU's restart
-	// alone, they agree): the report shows it as DIFFER, and this test
-	// only logs it.
+	// SFU's receiver reports of what the browser sent do not after the
+	// browser's ICE restart (they do through the SFU's restart alone):
+	// they count 2-6 % of the browser's packets lost that the capture
+	// of the SFU's link saw arrive. pion/ice v4.1.0's Agent.Restart
+	// deletes every candidate and the selected pair at once, and
+	// candidate_base.go discards non-STUN packets from an address that
+	// is no known remote candidate, so the SFU drops the media Chromium
+	// keeps sending on the old pair until the new one is up (RFC 8445
+	// section 9 lets an agent keep using it). The report shows those
+	// rows as DIFFER; this test logs them.
 	for _, r := range rep.Browsers[0].Rows {
 		if !r.Agree && r.Where != "sfu" {
 			t.Errorf("getStats and the capture disagree: %+v", r)

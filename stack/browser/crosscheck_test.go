@@ -247,5 +247,5 @@ func hermetic(t *testing.T, ctx context.Context, b *browser.Browser, p browser.P
 	if n == 0 {
 		t.Error("no local-candidate in getStats")
 	}
-	t.Logf("gathered: %v; %d local candidates in getStats, all on loopback", gathered, n)
+	t.Logf("gathered: %v; %d local candidates in getStats", gathered, n)
 }
