@@ -70,6 +70,19 @@ func TestChromiumThroughSFU(t *testing.T) {
 			t.Errorf("no %q row in the cross-check: %+v", want, rep.Browsers[0].Rows)
 		}
 	}
+	// As a user's browser, the participant's Chromium gathers no
+	// loopback candidate (browser.LoopbackFlag is for tests on loopback):
+	// nobody saw alice at 127.0.0.1.
+	if rep.Privacy == nil {
+		t.Fatal("no privacy section")
+	}
+	for _, party := range rep.Privacy.Parties {
+		for _, a := range party.Saw {
+			if a.Whose == "alice" && strings.HasPrefix(a.Address, "127.") {
+				t.Errorf("%s saw alice at %s (%s)", party.Party, a.Address, a.Via)
+			}
+		}
+	}
 	// alice's downlink loses 3 %: the capture of her link sees it.
 	for _, k := range []string{"loss_fraction bob->alice audio", "loss_fraction carol->alice audio"} {
 		if r := rows[k]; r.Capture < 0.01 {

@@ -29,17 +29,23 @@ var HeadlessFlags = []string{
 }
 
 // Flags are the command-line flags every participant's Chromium runs
-// with besides its profile directory and media files: HeadlessFlags, and
-// host candidates on loopback (the only network a test on this machine
-// may use).
+// with besides its profile directory and media files (and
+// LoopbackFlag when Params.Loopback): HeadlessFlags, host candidates
+// with their addresses (no mDNS names: rtclab's peers resolve none).
 var Flags = append(append([]string(nil), HeadlessFlags...),
-	"--allow-loopback-in-peer-connection",
 	"--disable-features=WebRtcHideLocalIpsWithMdns",
 	"--autoplay-policy=no-user-gesture-required",
 	// CDP over file descriptors 3 and 4, which `ip netns exec` passes on:
 	// a port would listen on the loopback of the browser's namespace.
 	"--remote-debugging-pipe",
 )
+
+// LoopbackFlag lets Chromium gather host candidates on loopback, which a
+// browser otherwise never does: for a call on loopback only (a test in
+// a namespace of its own, kernel.Loopback). On the kernel backend a
+// participant's browser runs without it, as a user's does, and announces
+// no 127.0.0.1 candidate.
+const LoopbackFlag = "--allow-loopback-in-peer-connection"
 
 // ErrExited is returned when Chromium's process ends before it is closed.
 var ErrExited = errors.New("browser: chromium exited")
@@ -59,6 +65,8 @@ type Params struct {
 	// Origin, when set, is the call page's origin if it is not loopback:
 	// Chromium then treats it as secure, which getUserMedia needs.
 	Origin string
+	// Loopback runs it with LoopbackFlag.
+	Loopback bool
 	// Log receives what the browser does; nil discards.
 	Log *slog.Logger
 }
@@ -93,6 +101,9 @@ func Launch(ctx context.Context, p Params) (*Browser, error) {
 		return nil, fmt.Errorf("browser: profile: %w", err)
 	}
 	args := append([]string(nil), Flags...)
+	if p.Loopback {
+		args = append(args, LoopbackFlag)
+	}
 	args = append(args, "--user-data-dir="+profile,
 		"--use-file-for-fake-video-capture="+p.Video,
 		"--use-file-for-fake-audio-capture="+p.Audio,

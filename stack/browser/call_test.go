@@ -81,7 +81,7 @@ func launch(t *testing.T, ctx context.Context, l *lab, dir string) *browser.Brow
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := browser.Launch(ctx, browser.Params{Dir: dir, Video: video, Audio: audio, Netns: l.ns.Name})
+	b, err := browser.Launch(ctx, browser.Params{Dir: dir, Video: video, Audio: audio, Netns: l.ns.Name, Loopback: true})
 	if err != nil {
 		t.Fatal(err)
 	}
