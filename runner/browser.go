@@ -303,10 +303,9 @@ func (r *run) browserReport(rep *reports.Report) {
 		for _, ps := range peers {
 			if ps.State != "closed" { // a connection the page retired (an SFU that left) is in the streams only
 				part.Peer = ps.Remote
-				part.Connected = ps.State == "connected" && !exited
-				if part.Connected {
-					part.ConnectedFraction = 1
-				}
+				// From the page's connection-state events, as an agent's.
+				pr := measurePresence(rep.Events, br.p.Name, ps.Remote, r.s.Duration.Seconds())
+				part.Connected, part.ConnectedFraction, part.Dropped = pr.stayed && ps.State == "connected" && !exited, pr.fraction, pr.drop
 				if _, local, remote, ok := ps.Selected(); ok {
 					part.SelectedPair = &reports.CandidatePair{Local: local.CandidateType, Remote: remote.CandidateType, Protocol: "udp",
 						LocalAddress: fmt.Sprintf("%s:%d", local.Address, local.Port), RemoteAddress: fmt.Sprintf("%s:%d", remote.Address, remote.Port)}

@@ -62,6 +62,16 @@ type Stat struct {
 	SelectedCandidatePairID string `json:"selectedCandidatePairId"`
 }
 
+// Taken is when the browser took st's figures (its timestamp), or at
+// when it has none. Under load a getStats() call returns a good part of
+// a second after it took them.
+func (st Stat) Taken(at time.Time) time.Time {
+	if st.Timestamp <= 0 {
+		return at
+	}
+	return time.UnixMicro(int64(st.Timestamp * 1000))
+}
+
 // PeerStats is one RTCPeerConnection's stats.
 type PeerStats struct {
 	// Remote is the peer the connection goes to.
@@ -188,13 +198,14 @@ func (s Snapshot) record(name string, sample SampleFunc) {
 			for _, in := range p.All("inbound-rtp", kind) {
 				from := cmp.Or(in.From, p.Remote)
 				pre := fmt.Sprintf("getstats %s<-%s %s ", name, from, kind)
-				sample(s.At, pre+"packets_received", "getstats_packets_received", "packets", float64(in.PacketsReceived))
-				sample(s.At, pre+"packets_lost", "getstats_packets_lost", "packets", float64(in.PacketsLost))
-				sample(s.At, pre+"jitter", "getstats_jitter_ms", "ms", in.Jitter*1000)
+				at := in.Taken(s.At)
+				sample(at, pre+"packets_received", "getstats_packets_received", "packets", float64(in.PacketsReceived))
+				sample(at, pre+"packets_lost", "getstats_packets_lost", "packets", float64(in.PacketsLost))
+				sample(at, pre+"jitter", "getstats_jitter_ms", "ms", in.Jitter*1000)
 			}
 			pre := fmt.Sprintf("getstats %s->%s %s ", name, p.Remote, kind)
 			if out, ok := p.Find("outbound-rtp", kind); ok {
-				sample(s.At, pre+"packets_sent", "getstats_packets_sent", "packets", float64(out.PacketsSent))
+				sample(out.Taken(s.At), pre+"packets_sent", "getstats_packets_sent", "packets", float64(out.PacketsSent))
 			}
 			if ri, ok := p.Find("remote-inbound-rtp", kind); ok {
 				sample(s.At, pre+"remote_packets_lost", "getstats_packets_lost", "packets", float64(ri.PacketsLost))

@@ -121,6 +121,7 @@
     try { retired.push(await peerStats(remote, pc, "closed")); } catch (e) { /* closed meanwhile */ }
     if (pc.rtclabWatch) clearTimeout(pc.rtclabWatch);
     pc.close();
+    event("connection-state", remote + ": closed"); // as the agents report it (the closed one's own events stopped)
     event("dropped", remote);
   }
 
