@@ -3,12 +3,12 @@
 #   make test                      every test, installing what the tests need
 #
 # `make test` installs the Debian packages the real-peer tests start (coturn,
-# tshark, ffmpeg, nftables, chromium) when they are missing and it runs as root, then
+# tshark, ffmpeg, nftables, chromium, nginx) when they are missing and it runs as root, then
 # runs every test with RTCLAB_REQUIRE_PEERS=1 so a missing peer fails the run
 # instead of skipping silently.
 
 GO ?= go
-DEB_PACKAGES := coturn tshark ffmpeg nftables iproute2 postgresql chromium
+DEB_PACKAGES := coturn tshark ffmpeg nftables iproute2 postgresql chromium nginx-light
 
 .PHONY: test deps vet bench clips longcalls fuzz fuzz-smoke docs screenshots
 
@@ -40,6 +40,7 @@ FUZZ_TARGETS := \
 	./stack/turn:FuzzFix \
 	./diagnose:FuzzServerConfig \
 	./diagnose:FuzzGrade \
+	./diagnose:FuzzClientAddr \
 	./reproduce:FuzzReadResult \
 	./history:FuzzParseResult \
 	./stack/testpeer:FuzzOffer \

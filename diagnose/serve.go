@@ -70,6 +70,12 @@ type ServerConfig struct {
 	// server answers 429 with Retry-After. 0 means no limit.
 	RequestsPerIP float64
 	RequestBurst  int
+	// TrustedProxies are the reverse proxies in front of the HTTP endpoint:
+	// from a peer in them, the client's address is taken from Forwarded
+	// (RFC 7239) or X-Forwarded-For, for the limits, the test peer's slots,
+	// the history and the address shown. None (the default) ignores those
+	// headers: any client can write them.
+	TrustedProxies []netip.Prefix
 	// ReadTimeout bounds reading one HTTP request, headers and body, so
 	// that slow clients (slowloris) cannot hold connections; 0 means
 	// DefaultReadTimeout. Headers get at most 5 s of it.
@@ -261,7 +267,7 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	if cfg.Mount != nil {
 		cfg.Mount(mux)
 	}
-	s.http = newHTTPServer(limitPerIP(mux, cfg.RequestsPerIP, cfg.RequestBurst), cfg.ReadTimeout)
+	s.http = newHTTPServer(fromProxies(limitPerIP(mux, cfg.RequestsPerIP, cfg.RequestBurst), cfg.TrustedProxies), cfg.ReadTimeout)
 	go func() {
 		defer close(s.done)
 		_ = s.http.Serve(ln)
@@ -321,6 +327,9 @@ func (s *Server) Describe() string {
 	}
 	fmt.Fprintf(&b, "  test peer and config: %s%s\n", s.info.HTTP, ConfigPath)
 	fmt.Fprintf(&b, "  limits per client IP: %s\n", s.limits())
+	if len(s.cfg.TrustedProxies) > 0 {
+		fmt.Fprintf(&b, "  client address: from Forwarded or X-Forwarded-For when the request comes from a trusted proxy %v\n", s.cfg.TrustedProxies)
+	}
 	fmt.Fprintf(&b, "  credentials: TURN REST (coturn use-auth-secret): username \"EXPIRY:USER\", password base64(HMAC-SHA1(secret, username)); %s hands out ones valid for %s\n", ConfigPath, s.cfg.CredentialTTL)
 	if s.cfg.AllowPrivatePeers {
 		fmt.Fprintf(&b, "  relay policy: ANY peer, including loopback and private addresses (--allow-private-peers: labs only)\n")

@@ -24,6 +24,7 @@ func newServeCmd(env *Env) *cobra.Command {
 		duration      time.Duration
 		verbose       bool
 		allowedPeers  []string
+		proxies       []string
 		hist          historyFlags
 		httpPort, ttl = 8080, 10 * time.Minute
 	)
@@ -45,7 +46,9 @@ func newServeCmd(env *Env) *cobra.Command {
 Abuse limits (per client IP address): --turn-quota allocations held at
 once and --turn-rate new ones per second (486 past them, RFC 8656),
 --turn-tcp-quota TURN TCP/TLS connections (silent ones close after 11 min),
---http-rate requests per second (429 past it). Offers over 64 KiB (413) or
+--http-rate requests per second (429 past it); behind a reverse proxy,
+name it with --trusted-proxy so that the client's address comes from its
+Forwarded or X-Forwarded-For header. Offers over 64 KiB (413) or
 with more than 16 m-lines (400) are refused before parsing; a third of
 the test peer's --max-peers calls are kept for the test page's invites,
 one address (or invite from one address) holds at most 6, a call not
@@ -106,6 +109,13 @@ Exit code: 0 stopped cleanly, 1 failed while running, 2 unusable input.`,
 					return usagef("serve: --allowed-peer-ip %q: want an address or CIDR prefix", a)
 				}
 				cfg.AllowedPeers = append(cfg.AllowedPeers, p)
+			}
+			for _, a := range proxies {
+				p, err := parsePrefix(a)
+				if err != nil {
+					return usagef("serve: --trusted-proxy %q: want an address or CIDR prefix of a reverse proxy in front of serve", a)
+				}
+				cfg.TrustedProxies = append(cfg.TrustedProxies, p.Masked())
 			}
 			generated := false
 			if cfg.Secret == "" {
@@ -201,6 +211,7 @@ Exit code: 0 stopped cleanly, 1 failed while running, 2 unusable input.`,
 	f.StringVar(&key, "key", "", "PEM private key for --cert")
 	f.BoolVar(&cfg.AllowPrivatePeers, "allow-private-peers", false, "let TURN relay to loopback and private addresses (labs and tests only)")
 	f.StringSliceVar(&allowedPeers, "allowed-peer-ip", nil, "address or CIDR TURN may relay to although the policy refuses it (repeatable; like coturn's allowed-peer-ip)")
+	f.StringSliceVar(&proxies, "trusted-proxy", nil, "address or CIDR of a reverse proxy in front of serve: from it, the client's address is read from Forwarded (RFC 7239) or X-Forwarded-For, right-most untrusted hop (repeatable; default none: those headers are ignored)")
 	f.IntVar(&cfg.TURNSockets, "turn-sockets", 0, "UDP sockets on the TURN port, SO_REUSEPORT (0: one per CPU)")
 	f.IntVar(&cfg.TURNBuffer, "turn-buffer", turn.DefaultSocketBuffer, "receive and send buffer asked for each TURN UDP socket, bytes")
 	f.IntVar(&cfg.TURNQuota.PerIP, "turn-quota", 128, "allocations one client IP address may hold at once (0: no limit)")
