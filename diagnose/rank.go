@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"net/http"
 	"sort"
 	"strings"
 
@@ -16,6 +17,17 @@ import (
 
 // ComparisonSchema is the version of Comparison's JSON.
 const ComparisonSchema = "rtclab.diagnose.compare/v1"
+
+// The ranking's words, the same in the CLI's text and HTML, the console
+// and the browser test page.
+const (
+	// RankTitle heads the ranking table.
+	RankTitle = "Servers ranked by verdict, path, audio MOS, RTT and bandwidth (best first)"
+	// RankNote says how the order was made.
+	RankNote = "Ranked by verdict, then a direct path before a relay, then the audio MOS (E-model: RTT, jitter and loss together), then RTT, then the smaller of upload and download. All numbers are over each server's best path."
+	// MaxRankServers bounds the servers one ranking (and one invite) holds.
+	MaxRankServers = 8
+)
 
 // Comparison ranks several servers diagnosed from one machine by the same
 // measurements (rtclab diagnose --server A --server B).
@@ -185,7 +197,7 @@ func WriteComparisonText(w io.Writer, c Comparison) error {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Servers ranked by verdict, path, audio MOS, RTT and bandwidth (best first)\n\n")
+	fmt.Fprintf(&b, "%s\n\n", RankTitle)
 	for _, row := range rows {
 		for i, cell := range row {
 			if i > 3 {
@@ -209,7 +221,7 @@ var comparisonTmpl = template.Must(template.New("cmp").Parse(`<h2>Ranking</h2>
 <thead><tr>{{range index .Rows 0}}<th>{{.}}</th>{{end}}</tr></thead>
 <tbody>{{range $i, $r := .Rows}}{{if $i}}<tr>{{range $j, $c := $r}}<td{{if gt $j 3}} class="num"{{end}}>{{if eq $j 2}}<span class="badge {{$c}}">{{$c}}</span>{{else}}{{$c}}{{end}}</td>{{end}}</tr>{{end}}{{end}}</tbody>
 </table></div>
-<p class="note">Ranked by verdict, then a direct path before a relay, then the audio MOS (E-model: RTT, jitter and loss together), then RTT, then the smaller of upload and download. All numbers are over each server's best path.</p>
+<p class="note">{{.Note}}</p>
 {{range .C.Servers}}<h2>{{.Rank}}. {{.Server}}</h2>
 <p><span class="badge {{.Verdict}}">{{.Verdict}}</span> {{.Result.Verdict.Summary}}</p>
 <ul class="findings">{{range .Result.Findings}}<li class="{{.Level}}">{{.Text}}{{if .Fix}} <i>To fix: {{.Fix}}</i>{{end}}</li>{{end}}</ul>
@@ -221,7 +233,8 @@ func WriteComparisonHTML(w io.Writer, c Comparison) error {
 	if err := comparisonTmpl.Execute(&body, struct {
 		C    Comparison
 		Rows [][]string
-	}{c, comparisonRows(c)}); err != nil {
+		Note string
+	}{c, comparisonRows(c), RankNote}); err != nil {
 		return fmt.Errorf("diagnose comparison html: %w", err)
 	}
 	word, class, summary := "NONE", "unknown", "No server was diagnosed."
@@ -240,4 +253,82 @@ func WriteComparisonHTML(w io.Writer, c Comparison) error {
 		Body:   template.HTML(body.String()), //nolint:gosec // executed by html/template above
 		Footer: "rtclab diagnose · schema " + ComparisonSchema,
 	})
+}
+
+// RankPath ranks results measured elsewhere (the browser test page's, one
+// per server of its invite): POST {"results": [Result, ...]}, each with
+// its target, and get back RankedTable. Each result is graded again here,
+// so the order follows from the measurements, never from a posted verdict.
+const RankPath = "/rtclab/v1/rank"
+
+// RankedTable is RankPath's answer: the Comparison with the words and the
+// table every other ranking shows.
+type RankedTable struct {
+	Comparison
+	// Title and Note are RankTitle and RankNote.
+	Title string `json:"title"`
+	Note  string `json:"note"`
+	// Table is the ranking's rows, the header first, as the CLI prints it.
+	Table [][]string `json:"table"`
+}
+
+// serveRank answers RankPath: 400 for anything but 1 to MaxRankServers
+// results, 413 past MaxRankServers results' worth of bytes.
+func serveRank(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST, OPTIONS")
+		http.Error(w, "POST results to rank", http.StatusMethodNotAllowed)
+		return
+	}
+	limit := int64(MaxRankServers * maxGradeBytes)
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		http.Error(w, "reading the results: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	if int64(len(body)) > limit {
+		http.Error(w, fmt.Sprintf("results larger than %d bytes", limit), http.StatusRequestEntityTooLarge)
+		return
+	}
+	c, err := RankBody(body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(RankedTable{Comparison: c, Title: RankTitle, Note: RankNote, Table: comparisonRows(c)})
+}
+
+// RankBody reads {"results": [...]} strictly, grades each result and ranks
+// them, each named by its target.
+func RankBody(body []byte) (Comparison, error) {
+	var req struct {
+		Results []json.RawMessage `json:"results"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return Comparison{}, fmt.Errorf(`rank: want {"results": [result, ...]}: %w`, err)
+	}
+	if dec.More() {
+		return Comparison{}, fmt.Errorf("rank: data after the JSON object")
+	}
+	if len(req.Results) == 0 || len(req.Results) > MaxRankServers {
+		return Comparison{}, fmt.Errorf("rank: %d results: want 1 to %d", len(req.Results), MaxRankServers)
+	}
+	servers := make([]string, len(req.Results))
+	results := make([]Result, len(req.Results))
+	for i, raw := range req.Results {
+		res, err := DecodeResult(bytes.NewReader(raw))
+		if err != nil {
+			return Comparison{}, fmt.Errorf("rank: results[%d]: %w", i, err)
+		}
+		Grade(&res)
+		servers[i], results[i] = res.Target, res
+		if servers[i] == "" {
+			servers[i] = fmt.Sprintf("server %d", i+1)
+		}
+	}
+	return Rank(servers, results), nil
 }

@@ -264,6 +264,7 @@ func StartServer(cfg ServerConfig) (*Server, error) {
 	mux.Handle("GET "+ConfigPath, config)
 	mux.Handle("OPTIONS "+ConfigPath, config)
 	mux.Handle(GradePath, allowCORS(http.HandlerFunc(serveGrade), "POST"))
+	mux.Handle(RankPath, allowCORS(http.HandlerFunc(serveRank), "POST"))
 	if cfg.Mount != nil {
 		cfg.Mount(mux)
 	}

@@ -112,8 +112,10 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("PUT /api/v1/results/{id}", a.putResult)
 	mux.HandleFunc("GET /api/v1/results", a.admin(a.listResults))
 	mux.HandleFunc("GET /api/v1/results/{id}", a.admin(a.getResult))
+	mux.HandleFunc("GET /api/v1/runs/{id}", a.admin(a.getRun))
 	mux.HandleFunc("GET /console", a.console)
 	mux.HandleFunc("GET /console/results/{id}", a.admin(a.consoleResult))
+	mux.HandleFunc("GET /console/runs/{id}", a.admin(a.consoleRun))
 	mux.HandleFunc("POST /console/login", a.login)
 	mux.HandleFunc("POST /console/logout", a.logout)
 	mux.HandleFunc("POST /console/invites", a.admin(a.consoleInvite))
@@ -222,9 +224,10 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool
 
 // inviteCreateRequest is POST /api/v1/invites's body.
 type inviteCreateRequest struct {
-	Label     string `json:"label"`
-	ExpiresIn string `json:"expires_in"`
-	MaxUses   int    `json:"max_uses"`
+	Label     string   `json:"label"`
+	ExpiresIn string   `json:"expires_in"`
+	MaxUses   int      `json:"max_uses"`
+	Servers   []string `json:"servers"`
 }
 
 // inviteResponse is an invite as the API shows it.
@@ -242,7 +245,7 @@ func (a *API) createInvite(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(strings.NewReader(string(b)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		apiError(w, http.StatusBadRequest, `body: want {"label": "...", "expires_in": "72h", "max_uses": 5}: `+err.Error())
+		apiError(w, http.StatusBadRequest, `body: want {"label": "...", "expires_in": "72h", "max_uses": 5, "servers": ["https://eu.example.com:8080", ...]}: `+err.Error())
 		return
 	}
 	inv, err := a.newInvite(r, req)
@@ -262,7 +265,7 @@ func (a *API) newInvite(r *http.Request, req inviteCreateRequest) (Invite, error
 		}
 		ttl = d
 	}
-	inv, err := a.cfg.Store.CreateInvite(r.Context(), NewInvite{Label: req.Label, TTL: ttl, MaxUses: req.MaxUses})
+	inv, err := a.cfg.Store.CreateInvite(r.Context(), NewInvite{Label: req.Label, TTL: ttl, MaxUses: req.MaxUses, Servers: req.Servers})
 	if err != nil {
 		return Invite{}, err
 	}
@@ -339,7 +342,9 @@ func observed(r *http.Request) string {
 
 // resultCreated is POST /api/v1/results's answer.
 type resultCreated struct {
-	ID  string `json:"id"`
+	ID string `json:"id"`
+	// Run is the page run it belongs to (its own ID for the first).
+	Run string `json:"run,omitempty"`
 	URL string `json:"url"`
 }
 
@@ -369,7 +374,7 @@ func (a *API) postResult(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	label := r.URL.Query().Get("label")
-	rec, err := a.cfg.Store.Add(r.Context(), Post{Invite: invite, Label: label, Body: b, Observed: observed(r)})
+	rec, err := a.cfg.Store.Add(r.Context(), Post{Invite: invite, Label: label, Body: b, Observed: observed(r), Run: r.URL.Query().Get("run")})
 	if a.storeError(w, r, err) {
 		return
 	}
@@ -377,7 +382,7 @@ func (a *API) postResult(w http.ResponseWriter, r *http.Request) {
 	if !rec.Partial {
 		a.notify(rec)
 	}
-	writeJSON(w, http.StatusCreated, resultCreated{ID: rec.ID, URL: "/console/results/" + rec.ID})
+	writeJSON(w, http.StatusCreated, resultCreated{ID: rec.ID, Run: rec.Run, URL: "/console/results/" + rec.ID})
 }
 
 func (a *API) putResult(w http.ResponseWriter, r *http.Request) {
@@ -428,4 +433,19 @@ func (a *API) getResult(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, rec)
+}
+
+// getRun answers the ranking of a page run's servers (rtclab diagnose's
+// Comparison: the same rule as diagnose --server A --server B).
+func (a *API) getRun(w http.ResponseWriter, r *http.Request) {
+	recs, err := a.cfg.Store.Run(r.Context(), r.PathValue("id"))
+	if a.storeError(w, r, err) {
+		return
+	}
+	c, err := RunComparison(recs)
+	if err != nil {
+		a.internal(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
 }

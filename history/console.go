@@ -36,6 +36,9 @@ var loginTmpl = template.Must(template.New("login").Parse(`{{if .}}<p class="err
 type consoleRow struct {
 	Record
 	RTT, Loss, Up, Down string
+	// RunSize is how many results the row's page run has (several: one
+	// per server, ranked at /console/runs/RUN).
+	RunSize int
 }
 
 type consoleData struct {
@@ -126,10 +129,14 @@ func (a *API) renderConsole(w http.ResponseWriter, r *http.Request, status int, 
 	if newInv != nil {
 		d.NewURL = inviteURL(r, newInv.Token)
 	}
+	runs := map[string]int{}
+	for _, rec := range recs {
+		runs[rec.Run]++
+	}
 	for _, rec := range recs {
 		res, _ := rec.Result()
 		d.Rows = append(d.Rows, consoleRow{Record: rec, RTT: metricCell(res, "rtt"), Loss: metricCell(res, "loss"),
-			Up: roundCell(metricCell(res, "upload")), Down: roundCell(metricCell(res, "download"))})
+			Up: roundCell(metricCell(res, "upload")), Down: roundCell(metricCell(res, "download")), RunSize: runs[rec.Run]})
 	}
 	var body bytes.Buffer
 	if err := consoleTmpl.Execute(&body, d); err != nil {
@@ -194,6 +201,55 @@ func (a *API) consoleResult(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(page.Bytes())
 }
 
+// RunComparison ranks the results of one page run (Store.Run) by
+// diagnose's rule, each named by the server it measured.
+func RunComparison(recs []Record) (diagnose.Comparison, error) {
+	servers := make([]string, 0, len(recs))
+	results := make([]diagnose.Result, 0, len(recs))
+	for _, rec := range recs {
+		res, err := rec.Result()
+		if err != nil {
+			return diagnose.Comparison{}, err
+		}
+		if res.Verdict.Level == "" {
+			res.Verdict = diagnose.Verdict{Level: diagnose.Info, Summary: "The check did not finish."}
+		}
+		name := rec.Target
+		if name == "" {
+			name = rec.ID
+		}
+		servers, results = append(servers, name), append(results, res)
+	}
+	return diagnose.Rank(servers, results), nil
+}
+
+// consoleRun shows a page run's servers ranked, as rtclab diagnose
+// --server A --server B --html does, each server linking to its result.
+func (a *API) consoleRun(w http.ResponseWriter, r *http.Request) {
+	recs, err := a.cfg.Store.Run(r.Context(), r.PathValue("id"))
+	if errors.Is(err, ErrNotFound) {
+		http.Error(w, "no such run", http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		a.internal(w, err)
+		return
+	}
+	c, err := RunComparison(recs)
+	if err != nil {
+		a.internal(w, err)
+		return
+	}
+	var page bytes.Buffer
+	if err := diagnose.WriteComparisonHTML(&page, c); err != nil {
+		a.internal(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(page.Bytes())
+}
+
 func (a *API) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	if err := r.ParseForm(); err != nil || !equal(r.PostForm.Get("token"), a.cfg.AdminToken) {
@@ -222,7 +278,8 @@ func (a *API) consoleInvite(w http.ResponseWriter, r *http.Request) {
 		a.renderConsole(w, r, http.StatusBadRequest, nil, "invite: uses: want a whole number")
 		return
 	}
-	inv, err := a.newInvite(r, inviteCreateRequest{Label: r.PostForm.Get("label"), ExpiresIn: r.PostForm.Get("expires_in"), MaxUses: uses})
+	inv, err := a.newInvite(r, inviteCreateRequest{Label: r.PostForm.Get("label"), ExpiresIn: r.PostForm.Get("expires_in"), MaxUses: uses,
+		Servers: strings.Fields(r.PostForm.Get("servers"))})
 	if err != nil {
 		a.renderConsole(w, r, http.StatusBadRequest, nil, "invite: "+strings.TrimPrefix(err.Error(), "history: invalid: "))
 		return

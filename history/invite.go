@@ -9,9 +9,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/rtclab/rtclab/diagnose"
 )
 
 // Invite limits.
@@ -27,6 +30,8 @@ const (
 	MaxInviteUses = 1000
 	// MaxLabel bounds a label, in characters.
 	MaxLabel = 200
+	// MaxServers bounds the servers one invite's page measures and ranks.
+	MaxServers = diagnose.MaxRankServers
 )
 
 // Invite is a link a customer may run the test page with.
@@ -45,6 +50,11 @@ type Invite struct {
 	// MaxUses is how many results it may post; Uses how many it has.
 	MaxUses int `json:"max_uses"`
 	Uses    int `json:"uses"`
+	// Servers are the rtclab serve base URLs the page measures, each in
+	// turn, and ranks as rtclab diagnose --server A --server B does;
+	// empty means only the server that serves the page. One run of the
+	// page posts one result per server and takes one use.
+	Servers []string `json:"servers,omitempty"`
 }
 
 // NewInvite asks for an invite.
@@ -52,6 +62,32 @@ type NewInvite struct {
 	Label   string
 	TTL     time.Duration // 0: DefaultInviteTTL
 	MaxUses int           // 0: 1
+	Servers []string      // CheckServers
+}
+
+// CheckServers refuses a server list the page could not use: at most
+// MaxServers http(s) base URLs (scheme, host and port, nothing after), no
+// repeats. It returns them without a trailing slash.
+func CheckServers(servers []string) ([]string, error) {
+	if len(servers) > MaxServers {
+		return nil, fmt.Errorf("%w: servers: %d of them: at most %d", ErrInvalid, len(servers), MaxServers)
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range servers {
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+			strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(s, " \t\n\"';,<>\\") {
+			return nil, fmt.Errorf("%w: servers: %q: want an rtclab serve base URL such as https://eu.example.com:8080", ErrInvalid, s)
+		}
+		base := u.Scheme + "://" + u.Host
+		if seen[base] {
+			return nil, fmt.Errorf("%w: servers: %q is named twice", ErrInvalid, s)
+		}
+		seen[base] = true
+		out = append(out, base)
+	}
+	return out, nil
 }
 
 // hashToken is the stored form of a token.
@@ -95,6 +131,10 @@ func (s *Store) CreateInvite(ctx context.Context, n NewInvite) (Invite, error) {
 	if n.MaxUses < 1 || n.MaxUses > MaxInviteUses {
 		return Invite{}, fmt.Errorf("%w: max_uses %d: want 1 to %d", ErrInvalid, n.MaxUses, MaxInviteUses)
 	}
+	servers, err := CheckServers(n.Servers)
+	if err != nil {
+		return Invite{}, err
+	}
 	b := make([]byte, TokenBytes)
 	if _, err := rand.Read(b); err != nil {
 		return Invite{}, fmt.Errorf("history: token: %w", err)
@@ -102,12 +142,12 @@ func (s *Store) CreateInvite(ctx context.Context, n NewInvite) (Invite, error) {
 	now := s.now().UTC().Truncate(time.Millisecond)
 	inv := Invite{
 		Token: base64.RawURLEncoding.EncodeToString(b), Label: n.Label,
-		Created: now, Expires: now.Add(n.TTL), MaxUses: n.MaxUses,
+		Created: now, Expires: now.Add(n.TTL), MaxUses: n.MaxUses, Servers: servers,
 	}
 	h := hashToken(inv.Token)
 	inv.ID = h[:12]
-	if _, err := s.db.ExecContext(ctx, s.bind(`INSERT INTO invites(hash, label, created, expires, max_uses) VALUES (?, ?, ?, ?, ?)`),
-		h, inv.Label, ms(inv.Created), ms(inv.Expires), inv.MaxUses); err != nil {
+	if _, err := s.db.ExecContext(ctx, s.bind(`INSERT INTO invites(hash, label, created, expires, max_uses, servers) VALUES (?, ?, ?, ?, ?, ?)`),
+		h, inv.Label, ms(inv.Created), ms(inv.Expires), inv.MaxUses, strings.Join(inv.Servers, " ")); err != nil {
 		return Invite{}, fmt.Errorf("history: create invite: %w", err)
 	}
 	return inv, nil
@@ -131,15 +171,16 @@ func (s *Store) lookupInvite(ctx context.Context, q queryer, token string, now t
 	h := hashToken(token)
 	inv := Invite{Token: token, ID: h[:12]}
 	var created, expires int64
-	err := q.QueryRowContext(ctx, s.bind(`SELECT label, created, expires, max_uses, uses FROM invites WHERE hash = ?`), h).
-		Scan(&inv.Label, &created, &expires, &inv.MaxUses, &inv.Uses)
+	var servers string
+	err := q.QueryRowContext(ctx, s.bind(`SELECT label, created, expires, max_uses, uses, servers FROM invites WHERE hash = ?`), h).
+		Scan(&inv.Label, &created, &expires, &inv.MaxUses, &inv.Uses, &servers)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Invite{}, ErrInviteUnknown
 	}
 	if err != nil {
 		return Invite{}, fmt.Errorf("history: invite: %w", err)
 	}
-	inv.Created, inv.Expires = fromMS(created), fromMS(expires)
+	inv.Created, inv.Expires, inv.Servers = fromMS(created), fromMS(expires), strings.Fields(servers)
 	switch {
 	case !now.Before(inv.Expires):
 		return inv, fmt.Errorf("%w (at %s)", ErrInviteExpired, inv.Expires.Format(time.RFC3339))
@@ -151,7 +192,7 @@ func (s *Store) lookupInvite(ctx context.Context, q queryer, token string, now t
 
 // Invites lists the invites, newest first (without tokens).
 func (s *Store) Invites(ctx context.Context) ([]Invite, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT hash, label, created, expires, max_uses, uses FROM invites ORDER BY created DESC LIMIT 500`)
+	rows, err := s.db.QueryContext(ctx, `SELECT hash, label, created, expires, max_uses, uses, servers FROM invites ORDER BY created DESC LIMIT 500`)
 	if err != nil {
 		return nil, fmt.Errorf("history: invites: %w", err)
 	}
@@ -159,12 +200,12 @@ func (s *Store) Invites(ctx context.Context) ([]Invite, error) {
 	var out []Invite
 	for rows.Next() {
 		var inv Invite
-		var h string
+		var h, servers string
 		var created, expires int64
-		if err := rows.Scan(&h, &inv.Label, &created, &expires, &inv.MaxUses, &inv.Uses); err != nil {
+		if err := rows.Scan(&h, &inv.Label, &created, &expires, &inv.MaxUses, &inv.Uses, &servers); err != nil {
 			return nil, fmt.Errorf("history: invites: %w", err)
 		}
-		inv.ID, inv.Created, inv.Expires = h[:12], fromMS(created), fromMS(expires)
+		inv.ID, inv.Created, inv.Expires, inv.Servers = h[:12], fromMS(created), fromMS(expires), strings.Fields(servers)
 		out = append(out, inv)
 	}
 	return out, rows.Err()

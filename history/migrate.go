@@ -62,6 +62,11 @@ func migrations() []migration {
 			`CREATE INDEX results_label ON results(label, created)`,
 			`CREATE INDEX results_verdict ON results(verdict, created)`,
 		}},
+		{3, "invites.servers (the servers an invite's page ranks) and results.run (one page run's results, one per server)", []string{
+			`ALTER TABLE invites ADD COLUMN servers TEXT NOT NULL DEFAULT ''`,
+			`ALTER TABLE results ADD COLUMN run TEXT NOT NULL DEFAULT ''`,
+			`CREATE INDEX results_run ON results(run)`,
+		}, nil},
 	}
 }
 

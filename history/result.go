@@ -50,6 +50,10 @@ type Record struct {
 	Observed string `json:"observed_address"`
 	// Target is the server diagnosed.
 	Target string `json:"target"`
+	// Run is the ID of the first result of the page run this one belongs
+	// to: an invite with several servers posts one result per server, all
+	// with the first one's ID (its own included), ranked together.
+	Run string `json:"run,omitempty"`
 	// Body is the stored rtclab.diagnose/v1 JSON.
 	Body json.RawMessage `json:"result,omitempty"`
 }
@@ -73,6 +77,10 @@ type Post struct {
 	Body []byte
 	// Observed is the client's address as the server saw it.
 	Observed string
+	// Run, when set, is the ID of the first result of the same page run
+	// (the same invite, within ReplaceWindow, at most one result per
+	// server of the invite): the result joins it and takes no use.
+	Run string
 }
 
 // ParseResult checks that body is one rtclab.diagnose/v1 result and
@@ -165,6 +173,7 @@ func (s *Store) Add(ctx context.Context, p Post) (Record, error) {
 	now := s.now().UTC().Truncate(time.Millisecond)
 	rec := Record{ID: hex.EncodeToString(id), Created: now, Updated: now,
 		Label: p.Label, Partial: res.Partial, Observed: p.Observed, Target: res.Target, Body: body}
+	rec.Run = rec.ID
 	rec.Verdict, rec.NAT, rec.BestPath, rec.RelayOnly, rec.ClientKind = columns(res)
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -172,7 +181,17 @@ func (s *Store) Add(ctx context.Context, p Post) (Record, error) {
 	}
 	defer func() { _ = tx.Rollback() }()
 	var invite sql.NullString
-	if p.Invite != "" {
+	if p.Run != "" {
+		if p.Invite == "" {
+			return Record{}, fmt.Errorf("%w: run: only an invite's page posts runs", ErrInvalid)
+		}
+		inv, err := s.joinRun(ctx, tx, p, now)
+		if err != nil {
+			return Record{}, err
+		}
+		invite = sql.NullString{String: hashToken(p.Invite), Valid: true}
+		rec.Invite, rec.Label, rec.Run = inv.ID, inv.Label, p.Run
+	} else if p.Invite != "" {
 		inv, err := s.lookupInvite(ctx, tx, p.Invite, now)
 		if err != nil {
 			return Record{}, err
@@ -193,16 +212,69 @@ func (s *Store) Add(ctx context.Context, p Post) (Record, error) {
 	if err := CheckLabel(rec.Label); err != nil {
 		return Record{}, err
 	}
-	if _, err := tx.ExecContext(ctx, s.bind(`INSERT INTO results(id, invite, created, updated, label, verdict, nat, best_path, relay_only, client_kind, partial, observed, target, body)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	if _, err := tx.ExecContext(ctx, s.bind(`INSERT INTO results(id, invite, created, updated, label, verdict, nat, best_path, relay_only, client_kind, partial, observed, target, run, body)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		rec.ID, invite, ms(now), ms(now), rec.Label, rec.Verdict, rec.NAT, rec.BestPath, b2i(rec.RelayOnly), rec.ClientKind,
-		b2i(rec.Partial), rec.Observed, rec.Target, string(body)); err != nil {
+		b2i(rec.Partial), rec.Observed, rec.Target, rec.Run, string(body)); err != nil {
 		return Record{}, fmt.Errorf("history: store result: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return Record{}, fmt.Errorf("history: store result: %w", err)
 	}
 	return rec, nil
+}
+
+// joinRun checks that p may join the run p.Run: the run's first result
+// was posted with the same invite, within ReplaceWindow, the invite has
+// not expired (it may be used up: the run's first result took the use),
+// and the run has fewer results than the invite has servers.
+func (s *Store) joinRun(ctx context.Context, tx *sql.Tx, p Post, now time.Time) (Invite, error) {
+	inv, err := s.lookupInvite(ctx, tx, p.Invite, now)
+	if err != nil && !errors.Is(err, ErrInviteUsedUp) {
+		return Invite{}, err
+	}
+	var owner sql.NullString
+	var created int64
+	err = tx.QueryRowContext(ctx, s.bind(`SELECT invite, created FROM results WHERE id = ? AND run = id`), p.Run).Scan(&owner, &created)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && (!owner.Valid || owner.String != hashToken(p.Invite))) {
+		return Invite{}, fmt.Errorf("%w: run %s", ErrNotFound, p.Run)
+	}
+	if err != nil {
+		return Invite{}, fmt.Errorf("history: run: %w", err)
+	}
+	if now.Sub(fromMS(created)) > ReplaceWindow {
+		return Invite{}, fmt.Errorf("%w: run %s is older than %s", ErrFinal, p.Run, ReplaceWindow)
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, s.bind(`SELECT COUNT(*) FROM results WHERE run = ?`), p.Run).Scan(&n); err != nil {
+		return Invite{}, fmt.Errorf("history: run: %w", err)
+	}
+	if n >= max(1, len(inv.Servers)) {
+		return Invite{}, fmt.Errorf("%w: run %s has a result for each of the invite's %d servers", ErrInviteUsedUp, p.Run, max(1, len(inv.Servers)))
+	}
+	return inv, nil
+}
+
+// Run returns the results of the page run id (see Record.Run), oldest
+// first: one per server, in the order the page measured them.
+func (s *Store) Run(ctx context.Context, id string) ([]Record, error) {
+	rows, err := s.db.QueryContext(ctx, s.bind(selectRecord+` WHERE r.run = ? ORDER BY r.created, r.id`), id)
+	if err != nil {
+		return nil, fmt.Errorf("history: run: %w", err)
+	}
+	defer rows.Close()
+	var out []Record
+	for rows.Next() {
+		rec, err := scanRecord(rows)
+		if err != nil {
+			return nil, fmt.Errorf("history: run: %w", err)
+		}
+		out = append(out, rec)
+	}
+	if len(out) == 0 && rows.Err() == nil {
+		return nil, ErrNotFound
+	}
+	return out, rows.Err()
 }
 
 // ReplaceWindow is how long after its creation an invite's result may
@@ -255,7 +327,7 @@ func (s *Store) Replace(ctx context.Context, id string, p Post, admin bool) (rec
 	return rec, !res.Partial, nil
 }
 
-const selectRecord = `SELECT r.id, COALESCE(substr(r.invite, 1, 12), ''), r.created, r.updated, r.label, r.verdict, r.nat, r.best_path, r.relay_only, r.client_kind, r.partial, r.observed, r.target, r.body FROM results r`
+const selectRecord = `SELECT r.id, COALESCE(substr(r.invite, 1, 12), ''), r.created, r.updated, r.label, r.verdict, r.nat, r.best_path, r.relay_only, r.client_kind, r.partial, r.observed, r.target, r.run, r.body FROM results r`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -264,7 +336,7 @@ func scanRecord(row scanner) (Record, error) {
 	var created, updated int64
 	var body string
 	if err := row.Scan(&rec.ID, &rec.Invite, &created, &updated, &rec.Label, &rec.Verdict, &rec.NAT, &rec.BestPath,
-		&rec.RelayOnly, &rec.ClientKind, &rec.Partial, &rec.Observed, &rec.Target, &body); err != nil {
+		&rec.RelayOnly, &rec.ClientKind, &rec.Partial, &rec.Observed, &rec.Target, &rec.Run, &body); err != nil {
 		return rec, err
 	}
 	rec.Created, rec.Updated, rec.Body = fromMS(created), fromMS(updated), json.RawMessage(body)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"html"
 	"html/template"
 	"io"
 	"io/fs"
@@ -34,6 +35,14 @@ var gone = template.Must(template.ParseFS(assets, "assets/gone.html"))
 // expired or used-up one a 410 page that says so; any other lookup error
 // is 503 (the history could not be read: the server's fault).
 func Handler(lookup func(ctx context.Context, token string) error) http.Handler {
+	return ServersHandler(func(ctx context.Context, token string) ([]string, error) { return nil, lookup(ctx, token) })
+}
+
+// ServersHandler is Handler for invites that name the servers the page
+// measures and ranks (lookup returns their base URLs; none: only this
+// server). The page reads them from its body's data-servers, and may
+// connect to them and to nothing else (Content-Security-Policy).
+func ServersHandler(lookup func(ctx context.Context, token string) ([]string, error)) http.Handler {
 	sub, _ := fs.Sub(assets, "assets")
 	files := http.StripPrefix(Path+"assets/", http.FileServerFS(sub))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -69,12 +78,16 @@ func Handler(lookup func(ctx context.Context, token string) error) http.Handler 
 				"The link is incomplete or mistyped: check that you copied all of it.")
 			return
 		}
-		err := lookup(r.Context(), rest)
+		servers, err := lookup(r.Context(), rest)
 		switch {
 		case err == nil:
 			h.Set("Content-Type", "text/html; charset=utf-8")
+			if len(servers) > 0 {
+				h.Set("Content-Security-Policy", "default-src 'self'; connect-src 'self' "+strings.Join(servers, " ")+"; img-src 'self' data:; frame-ancestors 'none'")
+			}
 			data, _ := assets.ReadFile("assets/index.html")
-			_, _ = w.Write(data)
+			_, _ = io.WriteString(w, strings.Replace(string(data), `data-state="loading"`,
+				`data-state="loading" data-servers="`+html.EscapeString(strings.Join(servers, " "))+`"`, 1))
 		case errors.Is(err, ErrUnknownInvite):
 			page(w, http.StatusNotFound, "unknown", "This test link is not valid",
 				"No test belongs to this link: check that you copied all of it.")

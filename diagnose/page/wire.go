@@ -24,24 +24,34 @@ func Wire(cfg *diagnose.ServerConfig, store Invites) {
 		if prev != nil {
 			prev(mux)
 		}
-		mux.Handle(Path, Handler(PageLookup(store)))
+		mux.Handle(Path, ServersHandler(ServersLookup(store)))
 	}
 	cfg.Invites = OfferLookup(store)
 }
 
 // PageLookup opens the page for an invite that can still be used.
 func PageLookup(store Invites) func(ctx context.Context, token string) error {
+	servers := ServersLookup(store)
 	return func(ctx context.Context, token string) error {
-		_, err := store.LookupInvite(ctx, token)
+		_, err := servers(ctx, token)
+		return err
+	}
+}
+
+// ServersLookup opens the page for an invite that can still be used, with
+// the servers it names.
+func ServersLookup(store Invites) func(ctx context.Context, token string) ([]string, error) {
+	return func(ctx context.Context, token string) ([]string, error) {
+		inv, err := store.LookupInvite(ctx, token)
 		switch {
 		case err == nil:
-			return nil
+			return inv.Servers, nil
 		case errors.Is(err, history.ErrInviteUnknown):
-			return fmt.Errorf("%w: %w", ErrUnknownInvite, err)
+			return nil, fmt.Errorf("%w: %w", ErrUnknownInvite, err)
 		case errors.Is(err, history.ErrInviteExpired), errors.Is(err, history.ErrInviteUsedUp):
-			return fmt.Errorf("%w: %w", ErrExpiredInvite, err)
+			return nil, fmt.Errorf("%w: %w", ErrExpiredInvite, err)
 		}
-		return err
+		return nil, err
 	}
 }
 

@@ -32,25 +32,35 @@ const round = (v, d = 3) => Math.round(v * 10 ** d) / 10 ** d;
 const sleep = ms => new Promise(r => setTimeout(r, ms));
 const withTimeout = (p, ms, value) => Promise.race([p, sleep(ms).then(() => value)]);
 
-const result = {
-  schema: 'rtclab.diagnose/v1',
-  version: 'browser-page',
-  started: new Date().toISOString(),
-  duration_ms: 0,
-  target: location.origin,
-  verdict: {level: '', summary: 'The test is still running.'},
-  findings: [],
-  turn: [],
-  paths: [],
-  quality: [],
-  metrics: [],
-  local: {addresses: [], note: ''},
-  skipped: [],
-  partial: true,
-  client: {kind: 'browser', user_agent: navigator.userAgent},
-  browser: {candidates: {mdns: 0}},
-};
-const t0 = performance.now();
+// The servers the invite names (serve puts them in data-servers; none:
+// only this one). Each is measured in turn, with a result of its own, and
+// serve ranks them at the end as rtclab diagnose --server A --server B does.
+const SERVERS = (document.body.dataset.servers || '').split(/\s+/).filter(Boolean);
+const BASES = SERVERS.length ? SERVERS.map(s => s === location.origin ? '' : s) : [''];
+
+function newResult(base) {
+  return {
+    schema: 'rtclab.diagnose/v1',
+    version: 'browser-page',
+    started: new Date().toISOString(),
+    duration_ms: 0,
+    target: base || location.origin,
+    verdict: {level: '', summary: 'The test is still running.'},
+    findings: [],
+    turn: [],
+    paths: [],
+    quality: [],
+    metrics: [],
+    local: {addresses: [], note: ''},
+    skipped: [],
+    partial: true,
+    client: {kind: 'browser', user_agent: navigator.userAgent},
+    browser: {candidates: {mdns: 0}},
+  };
+}
+// result is the server being measured's; results all of them, in order.
+let base = '', serverIndex = 0, result = newResult(''), t0 = performance.now();
+const results = [];
 
 // ---- progress -------------------------------------------------------------
 
@@ -74,22 +84,28 @@ function step(id, state, words) {
   const visible = STEPS.filter(([s]) => s !== 'media' || withMedia).map(([s]) => s);
   const i = visible.indexOf(id);
   const done = state === 'running' ? i : i + 1;
-  $('progress').value = Math.round(100 * done / visible.length);
+  $('progress').value = Math.round(100 * (serverIndex + done / visible.length) / BASES.length);
   if (state === 'running') $('now').textContent = STEPS.find(([s]) => s === id)[1] + '…';
 }
 
 // ---- saving to the history ------------------------------------------------
 
-let resultID = '', saving = Promise.resolve(), saveNote = '';
+// ids holds each result's id in the history; runID is the first one's,
+// which the other servers' results join (one use of the invite).
+const ids = new Map();
+let runID = '', saving = Promise.resolve(), saveNote = '';
 
 function save() {
-  result.duration_ms = Math.round(performance.now() - t0);
-  const body = JSON.stringify(result);
+  const res = result;
+  res.duration_ms = Math.round(performance.now() - t0);
+  const body = JSON.stringify(res);
   saving = saving.then(async () => {
     try {
-      const url = resultID ? '/api/v1/results/' + encodeURIComponent(resultID) : '/api/v1/results';
+      const id = ids.get(res) || '';
+      let url = id ? '/api/v1/results/' + encodeURIComponent(id) : '/api/v1/results';
+      if (!id && runID) url += '?run=' + encodeURIComponent(runID);
       const r = await fetch(url, {
-        method: resultID ? 'PUT' : 'POST',
+        method: id ? 'PUT' : 'POST',
         headers: {'Content-Type': 'application/json', [INVITE_HEADER]: token},
         body,
       });
@@ -97,8 +113,12 @@ function save() {
         saveNote = 'The results could not be sent to the support team (' + r.status + ' ' + (await r.text()).trim() + ').';
         return;
       }
-      if (!resultID) resultID = (await r.json()).id || '';
-      saveNote = resultID ? 'Results sent to the support team (reference ' + resultID.slice(0, 8) + ').' : '';
+      if (!id) {
+        const created = await r.json();
+        ids.set(res, created.id || '');
+        if (!runID) runID = created.run || created.id || '';
+      }
+      saveNote = runID ? 'Results sent to the support team (reference ' + runID.slice(0, 8) + ').' : '';
     } catch (e) {
       saveNote = 'The results could not be sent to the support team: ' + e.message;
     }
@@ -227,7 +247,7 @@ async function connectPath(kind, config) {
 }
 
 async function signal(offer) {
-  const r = await fetch(info.offer, {
+  const r = await fetch(base + info.offer, {
     method: 'POST',
     headers: {'Content-Type': 'application/json', [INVITE_HEADER]: token},
     body: JSON.stringify({type: offer.type, sdp: offer.sdp}),
@@ -490,11 +510,39 @@ let tlsUsable = true;
 
 async function run() {
   drawSteps();
+  drawServers();
   $('media-note').hidden = !withMedia;
   document.body.dataset.state = 'running';
+  for (serverIndex = 0; serverIndex < BASES.length; serverIndex++) {
+    base = BASES[serverIndex];
+    result = newResult(base);
+    results.push(result);
+    window.rtclabResult = result;
+    t0 = performance.now();
+    tlsUsable = true;
+    resetSteps();
+    serverState('running', 'measuring');
+    try {
+      await runServer();
+      const [cls, words] = SERVER_WORDS[result.verdict.level] || SERVER_WORDS.info;
+      serverState(cls, words);
+    } catch (e) {
+      // One server that cannot be measured does not stop the others.
+      if (BASES.length === 1) throw e;
+      result.skipped.push('the page stopped: ' + e.message);
+      serverState('bad', 'stopped: ' + e.message);
+      await save();
+    }
+  }
+  await saving;
+  if (BASES.length > 1) await rank();
+  show();
+}
 
+// runServer measures one server (base) into result, grades and saves it.
+async function runServer() {
   step('config', 'running', 'running');
-  const r = await fetch('/rtclab/v1/config', {cache: 'no-store'});
+  const r = await fetch(base + '/rtclab/v1/config', {cache: 'no-store'});
   if (!r.ok) throw new Error('the test server did not answer (' + r.status + ')');
   info = await r.json();
   step('config', 'ok', 'reached');
@@ -608,11 +656,70 @@ async function run() {
   if (!g.ok) throw new Error('grading: ' + g.status + ' ' + (await g.text()).trim());
   Object.assign(result, await g.json());
   result.partial = false;
-  const stepWords = {good: ['ok', 'good'], warn: ['warn', 'works, with caveats'], bad: ['bad', 'problems'], info: ['server', 'incomplete']};
-  const [cls, words] = stepWords[result.verdict.level] || stepWords.info;
+  const [cls, words] = SERVER_WORDS[result.verdict.level] || SERVER_WORDS.info;
   step('grade', cls, words);
   await save();
-  show();
+}
+
+// ---- several servers ------------------------------------------------------
+
+const SERVER_WORDS = {good: ['ok', 'good'], warn: ['warn', 'works, with caveats'], bad: ['bad', 'problems'], info: ['server', 'incomplete']};
+
+function drawServers() {
+  if (BASES.length < 2) return;
+  const ol = $('servers');
+  BASES.forEach((b, i) => {
+    const li = document.createElement('li');
+    li.id = 'server-' + i;
+    li.innerHTML = '<span class="name"></span><span class="state">waiting</span>';
+    li.querySelector('.name').textContent = b || location.origin;
+    ol.appendChild(li);
+  });
+  ol.hidden = false;
+}
+
+function serverState(cls, words) {
+  const li = $('server-' + serverIndex);
+  if (!li) return;
+  li.className = cls;
+  li.querySelector('.state').textContent = words;
+  $('server-now').textContent = 'Server ' + (serverIndex + 1) + ' of ' + BASES.length + ': ' + (base || location.origin);
+}
+
+function resetSteps() {
+  for (const li of $('steps').children) {
+    li.className = '';
+    li.querySelector('.state').textContent = 'waiting';
+  }
+}
+
+// rank has serve grade and rank the servers' results by rtclab diagnose's
+// rule (POST /rtclab/v1/rank) and shows its table in its words.
+async function rank() {
+  $('now').textContent = 'Ranking the servers…';
+  const r = await fetch('/rtclab/v1/rank', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify({results})});
+  if (!r.ok) throw new Error('ranking: ' + r.status + ' ' + (await r.text()).trim());
+  const ranked = await r.json();
+  window.rtclabRanking = ranked;
+  $('ranking-title').textContent = ranked.title;
+  $('ranking-note').textContent = ranked.note;
+  const [head, ...rows] = ranked.table;
+  const tr = document.createElement('tr');
+  for (const h of head) tr.appendChild(Object.assign(document.createElement('th'), {textContent: h}));
+  $('ranking').querySelector('thead').appendChild(tr);
+  for (const row of rows) {
+    const tr = document.createElement('tr');
+    row.forEach((c, j) => {
+      const td = Object.assign(document.createElement('td'), {textContent: c});
+      if (j > 3) td.className = 'num';
+      tr.appendChild(td);
+    });
+    $('ranking').querySelector('tbody').appendChild(tr);
+  }
+  $('ranked').hidden = false;
+  // The details below are the best server's.
+  const best = results.find(x => x.target === ranked.servers[0].server);
+  if (best) result = best;
 }
 
 // The verdict band in house.css's words and colours.
@@ -676,11 +783,13 @@ function show() {
   }
   $('details').hidden = false;
   $('progress').value = 100;
-  $('now').textContent = 'Done in ' + (result.duration_ms / 1000).toFixed(0) + ' s.';
+  const total = results.reduce((n, x) => n + x.duration_ms, 0);
+  $('now').textContent = 'Done in ' + (total / 1000).toFixed(0) + ' s' + (BASES.length > 1 ? ' (' + BASES.length + ' servers; details of the best: ' + result.target + ').' : '.');
   document.body.dataset.state = 'done';
 }
 
 window.rtclabResult = result;
+window.rtclabResults = results;
 run().catch(async e => {
   $('now').textContent = 'The test stopped: ' + e.message;
   $('now').classList.add('bad');
