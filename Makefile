@@ -41,8 +41,10 @@ FUZZ_TARGETS := \
 	./diagnose:FuzzServerConfig \
 	./diagnose:FuzzGrade \
 	./diagnose:FuzzClientAddr \
+	./diagnose:FuzzRankBody \
 	./reproduce:FuzzReadResult \
 	./history:FuzzParseResult \
+	./history:FuzzCheckServers \
 	./stack/testpeer:FuzzOffer \
 	./seqnum:FuzzExtend \
 	./verify:FuzzReadPcap \

@@ -95,3 +95,32 @@ func FuzzGrade(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRankBody feeds arbitrary bodies to RankPath's parser: nothing
+// panics, a refusal is an error, and a ranking has one place per result,
+// best first by compareRanked.
+func FuzzRankBody(f *testing.F) {
+	for _, s := range []string{
+		`{"results":[{"schema":"rtclab.diagnose/v1","target":"http://a:1","best_path":"host","paths":[{"kind":"host","ok":true}]},{"schema":"rtclab.diagnose/v1","target":"http://b:1"}]}`,
+		`{"results":[]}`,
+		`{"results":[{"schema":"rtclab.diagnose/v2"}]}`,
+		`{"results":[{"schema":"rtclab.diagnose/v1","quality":[{"path":"host","ping":{"sent":10,"received":5,"rtt_ms":40}}]}]}`,
+		`[]`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		c, err := RankBody(body)
+		if err != nil {
+			return
+		}
+		if len(c.Servers) == 0 || len(c.Servers) > MaxRankServers || c.Servers[0].Rank != 1 {
+			t.Fatalf("ranking of %d: %+v", len(c.Servers), c.Servers)
+		}
+		for i := 1; i < len(c.Servers); i++ {
+			if compareRanked(c.Servers[i-1], c.Servers[i]) > 0 {
+				t.Fatalf("%s ranked before a better %s", c.Servers[i-1].Server, c.Servers[i].Server)
+			}
+		}
+	})
+}

@@ -258,7 +258,7 @@ func (s *Store) joinRun(ctx context.Context, tx *sql.Tx, p Post, now time.Time) 
 // Run returns the results of the page run id (see Record.Run), oldest
 // first: one per server, in the order the page measured them.
 func (s *Store) Run(ctx context.Context, id string) ([]Record, error) {
-	rows, err := s.db.QueryContext(ctx, s.bind(selectRecord+` WHERE r.run = ? ORDER BY r.created, r.id`), id)
+	rows, err := s.db.QueryContext(ctx, s.bind(selectRecord+` WHERE r.run = ? ORDER BY CASE WHEN r.id = r.run THEN 0 ELSE 1 END, r.created, r.id`), id)
 	if err != nil {
 		return nil, fmt.Errorf("history: run: %w", err)
 	}
