@@ -34,7 +34,9 @@ type apiEnv struct {
 func newAPIEnv(t *testing.T, cfg APIConfig) *apiEnv {
 	t.Helper()
 	c := newClock()
-	cfg.Store = openTest(t, c)
+	if cfg.Store == nil {
+		cfg.Store = openTest(t, c)
+	}
 	if cfg.AdminToken == "" {
 		cfg.AdminToken = testAdmin
 	}
@@ -361,8 +363,11 @@ func TestNewAPIConfig(t *testing.T) {
 			t.Errorf("NewAPI(%+v) accepted", cfg)
 		}
 	}
+	if _, err := NewWebhook(WebhookConfig{URL: "http://127.0.0.1:9"}); err == nil {
+		t.Errorf("a webhook without a store (its queue) accepted")
+	}
 	for _, u := range []string{"", "ftp://x", "http://", "not a url"} {
-		if _, err := NewWebhook(WebhookConfig{URL: u}); err == nil {
+		if _, err := NewWebhook(WebhookConfig{URL: u, Store: s}); err == nil {
 			t.Errorf("webhook %q accepted", u)
 		}
 	}
@@ -398,11 +403,12 @@ func TestWebhook(t *testing.T) {
 		mu.Unlock()
 	}))
 	defer hook.Close()
-	wh, err := NewWebhook(WebhookConfig{URL: hook.URL, Backoff: 5 * time.Millisecond, Attempts: 3})
+	store := openTest(t, newClock())
+	wh, err := NewWebhook(WebhookConfig{URL: hook.URL, Store: store, Backoff: 5 * time.Millisecond, Attempts: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newAPIEnv(t, APIConfig{Webhook: wh})
+	e := newAPIEnv(t, APIConfig{Store: store, Webhook: wh})
 	e.api.SetBase("https://support.example")
 	tok := e.invite("ACME", 5, "1h")
 	good := body(t, result(diagnose.Good, "", pathprobe.Host, false))
@@ -429,9 +435,18 @@ func TestWebhook(t *testing.T) {
 	wh.Close(context.Background())
 	mu.Lock()
 	defer mu.Unlock()
-	if len(got) != 2 || got[0].ID != first.ID || got[1].ID != second.ID || got[0].Event != "result.complete" ||
-		got[1].URL != "https://support.example/console/results/"+second.ID || got[0].Verdict != "good" {
+	// The first event waits for its retry while the second goes ahead
+	// (an event in backoff holds nothing up).
+	byID := map[string]WebhookEvent{}
+	for _, ev := range got {
+		byID[ev.ID] = ev
+	}
+	if len(got) != 2 || byID[first.ID].Event != "result.complete" || byID[first.ID].Verdict != "good" ||
+		byID[second.ID].URL != "https://support.example/console/results/"+second.ID {
 		t.Fatalf("events %+v", got)
+	}
+	if n, err := store.QueuedEvents(context.Background()); n != 0 || err != nil {
+		t.Errorf("%d events still queued (%v)", n, err)
 	}
 	// 1 hang (500) + 1 retry of the first, 1 for the second, 1 for the refused.
 	if calls != 4 {

@@ -67,6 +67,17 @@ func migrations() []migration {
 			`ALTER TABLE results ADD COLUMN run TEXT NOT NULL DEFAULT ''`,
 			`CREATE INDEX results_run ON results(run)`,
 		}, nil},
+		{4, "webhook_queue: the webhook's undelivered events with their retry state, kept across restarts", []string{
+			// id is the result's: one result.complete event per result.
+			`CREATE TABLE webhook_queue (
+				id TEXT PRIMARY KEY,
+				body TEXT NOT NULL,
+				created BIGINT NOT NULL,
+				attempts INTEGER NOT NULL DEFAULT 0,
+				next_at BIGINT NOT NULL
+			)`,
+			`CREATE INDEX webhook_queue_next ON webhook_queue(next_at)`,
+		}, nil},
 	}
 }
 

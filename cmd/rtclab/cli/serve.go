@@ -156,7 +156,7 @@ Exit code: 0 stopped cleanly, 1 failed while running, 2 unusable input.`,
 			if err != nil {
 				return fmt.Errorf("serve: %w", err)
 			}
-			env.onStop("closing the servers: open TURN allocations and test-peer calls end; stored results stay, queued webhook events are sent")
+			env.onStop("closing the servers: open TURN allocations and test-peer calls end; stored results stay, queued webhook events are sent for up to 10 s and the rest kept for the next start")
 			fmt.Fprint(env.Stdout, srv.Describe())
 			if generated {
 				fmt.Fprintf(env.Stdout, "  REST secret (generated): %s\n", cfg.Secret)

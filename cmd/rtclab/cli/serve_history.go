@@ -27,7 +27,7 @@ func (h *historyFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&h.db, "db", "", "history database: a SQLite file (default $XDG_STATE_HOME/rtclab/history.db, else ~/.local/state/rtclab/history.db), a postgres:// URL, or 'none' (no history, console or invites)")
 	f.StringVar(&h.adminToken, "admin-token", "", "token for the console and the admin API, 16+ characters (default $RTCLAB_ADMIN_TOKEN, else a random one printed once)")
 	f.StringVar(&h.retention, "retention", "90d", "delete results older than this (e.g. 30d, 720h; 0 keeps them forever)")
-	f.StringVar(&h.webhook, "webhook", "", "POST each new complete result as JSON to this http(s) URL (5 s timeout, 3 tries)")
+	f.StringVar(&h.webhook, "webhook", "", "POST each new complete result as JSON to this http(s) URL (5 s timeout, 12 tries over about 27 min; the queue is kept in --db across restarts)")
 	f.Float64Var(&h.resultRate, "result-rate", history.DefaultPostsPerMinute, "new results one client IP address may post per minute, bursts of 10 (each uses an invite); past it 429")
 }
 
@@ -71,11 +71,11 @@ func (h *historyFlags) open(ctx context.Context, stderr io.Writer, logger *slog.
 		return nil, usagef("serve: --admin-token: want at least %d characters (or none: one is generated and printed)", history.MinAdminToken)
 	}
 	if h.webhook != "" {
-		hook, err := history.NewWebhook(history.WebhookConfig{URL: h.webhook, Logger: logger})
-		if err != nil {
-			return nil, usagef("serve: %s", strings.TrimPrefix(err.Error(), history.ErrAPIConfig.Error()+": "))
+		// Checked before the database is opened; started once it is (its
+		// queue lives there).
+		if _, err := url.Parse(h.webhook); err != nil || !(strings.HasPrefix(h.webhook, "http://") || strings.HasPrefix(h.webhook, "https://")) {
+			return nil, usagef("serve: --webhook %q: want an http:// or https:// URL", h.webhook)
 		}
-		s.hook = hook
 	}
 	path := h.db
 	if path == "" {
@@ -92,6 +92,17 @@ func (h *historyFlags) open(ctx context.Context, stderr io.Writer, logger *slog.
 			shown = u.Redacted() // never print a database password
 		}
 		return nil, usagef("serve: --db %s: %v", shown, strings.TrimPrefix(strings.TrimPrefix(err.Error(), "history: "), shown+": "))
+	}
+	if h.webhook != "" {
+		hook, err := history.NewWebhook(history.WebhookConfig{URL: h.webhook, Store: s.store, Logger: logger})
+		if err != nil {
+			s.close(stderr)
+			return nil, usagef("serve: %s", strings.TrimPrefix(err.Error(), history.ErrAPIConfig.Error()+": "))
+		}
+		s.hook = hook
+		if n, err := s.store.QueuedEvents(ctx); err == nil && n > 0 {
+			fmt.Fprintf(stderr, "rtclab serve: %d webhook events left queued by an earlier run: sending them\n", n)
+		}
 	}
 	rate := h.resultRate
 	if rate == 0 {
