@@ -175,12 +175,15 @@ func checkFinal(t *testing.T, res diagnose.Result) {
 	}
 	// Camera and microphone (Chromium's fake devices).
 	m := res.Browser.Media
-	if m == nil || m.Error != "" || m.Video == nil || m.Video.PacketsSent == 0 || m.Video.Kbps <= 0 || m.Audio == nil || m.Audio.PacketsSent == 0 {
+	// remote-inbound-rtp's RTT comes from the test peer's receiver
+	// reports: 0 until it read the browser's sender reports (issue #13).
+	if m == nil || m.Error != "" || m.Video == nil || m.Video.PacketsSent == 0 || m.Video.Kbps <= 0 || m.Audio == nil || m.Audio.PacketsSent == 0 ||
+		m.Video.RTTMs <= 0 || m.Audio.RTTMs <= 0 {
 		t.Errorf("media %+v", m)
 	} else {
-		t.Logf("media: video %.0f kbit/s %s %.0f fps (%s), audio %.0f kbit/s, available %.0f kbit/s, remote loss %.1f %% RTT %.1f ms",
+		t.Logf("media: video %.0f kbit/s %s %.0f fps (%s), audio %.0f kbit/s, available %.0f kbit/s, remote loss %.1f %%, RTCP RTT video %.2f ms audio %.2f ms",
 			m.Video.Kbps, m.Video.Resolution, m.Video.FramesPerSecond, m.Video.QualityLimitation, m.Audio.Kbps,
-			m.AvailableOutgoingKbps, m.Video.RemoteLossPct, m.Video.RTTMs)
+			m.AvailableOutgoingKbps, m.Video.RemoteLossPct, m.Video.RTTMs, m.Audio.RTTMs)
 	}
 	c := res.Browser.Candidates
 	t.Logf("candidates: host %v, %d mDNS, srflx %v; local %+v", c.Host, c.MDNS, c.Srflx, res.Local)

@@ -244,7 +244,17 @@ func (p *Peer) AnswerFor(ctx context.Context, offer webrtc.SessionDescription, c
 	pc.OnDataChannel(func(dc *webrtc.DataChannel) { p.serveChannel(dc, done) })
 	echoes := map[webrtc.RTPCodecType]*webrtc.TrackLocalStaticRTP{}
 	var echoMu sync.Mutex
-	pc.OnTrack(func(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	pc.OnTrack(func(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
+		// The receiver's RTCP must be read for its interceptors to see the
+		// caller's sender reports: pion's report interceptor answers an SR
+		// with LSR and DLSR only after reading it, and a receiver report
+		// with LSR 0 leaves the caller without an RTT (RFC 3550 section
+		// 6.4.1; a browser's remote-inbound-rtp roundTripTime stayed 0).
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			drainReceiverRTCP(receiver)
+		}()
 		echoMu.Lock()
 		local := echoes[remote.Kind()]
 		echoMu.Unlock()
@@ -522,6 +532,17 @@ func drainRTCP(s *webrtc.RTPSender) {
 	buf := make([]byte, 1500)
 	for {
 		if _, _, err := s.Read(buf); err != nil {
+			return
+		}
+	}
+}
+
+// drainReceiverRTCP reads a receiver's RTCP (the caller's sender reports)
+// so that its interceptors run; it ends when the connection closes.
+func drainReceiverRTCP(r *webrtc.RTPReceiver) {
+	buf := make([]byte, 1500)
+	for {
+		if _, _, err := r.Read(buf); err != nil {
 			return
 		}
 	}
