@@ -14,7 +14,9 @@
 #   testpage-result.png  the result opened there (diagnose's one renderer)
 #                 (all three written by diagnose/page's TestPageHistory)
 #   testpage-busy.png the page when the test peer is full (TestPageServerBusy)
-#   testpage-ranking.png two servers measured and ranked (TestPageRanksServers)
+#   testpage-ranking.png two servers measured and ranked (TestPageRanksServers),
+#   testpage-ranking-console.png and testpage-ranking-run.png: the console
+#                 with that run, and its ranking there
 # Run from the repository root (make screenshots). Needs chromium
 # (apt-get install -y chromium); look at every PNG before committing.
 set -euo pipefail
@@ -87,4 +89,4 @@ shoot "$work/matrix/report.html" "$out/matrix.png"
 shoot "$work/diagnose.html" "$out/diagnose.png"
 shoot "$work/compare.html" "$out/compare.png"
 RTCLAB_SCREENSHOT_DIR="$PWD/$out" go test -count=1 -run '^(TestPageHistory|TestPageServerBusy|TestPageRanksServers)$' ./diagnose/page >/dev/null
-echo "wrote $out/testpage.png $out/testpage-console.png $out/testpage-result.png $out/testpage-busy.png"
+echo "wrote $out/testpage.png $out/testpage-console.png $out/testpage-result.png $out/testpage-busy.png $out/testpage-ranking.png $out/testpage-ranking-console.png $out/testpage-ranking-run.png"

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/pion/transport/v3/stdnet"
 
@@ -72,7 +73,22 @@ func TestPageRanksServers(t *testing.T) {
 		if !strings.Contains(shown, diagnose.RankTitle) || !strings.Contains(shown, diagnose.RankNote) {
 			t.Errorf("the page does not show the ranking in diagnose's words:\n%s", shown)
 		}
-		screenshot(t, ctx, "testpage-ranking.png")
+		if screenshot(t, ctx, "testpage-ranking.png") {
+			// The console with the run, then the run's ranking there.
+			if _, err := chromedp.Call(ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{
+				Headers: network.Headers{"Authorization": "Bearer " + adminToken},
+			}); err != nil {
+				t.Fatal(err)
+			}
+			var recs []history.Record
+			adminDo(t, "GET", good+"/api/v1/results?label=two-regions", "", &recs)
+			for _, u := range []struct{ url, png string }{{good + "/console", "testpage-ranking-console.png"}, {good + "/console/runs/" + recs[0].Run, "testpage-ranking-run.png"}} {
+				if err := chromedp.Do(ctx, chromedp.Navigate(u.url)); err != nil {
+					t.Fatal(err)
+				}
+				screenshot(t, ctx, u.png)
+			}
+		}
 	})
 	t.Logf("page finished in %s: %s", time.Since(start).Round(time.Millisecond), state)
 	if !strings.HasPrefix(state, "done") {

@@ -676,6 +676,7 @@ function drawServers() {
     ol.appendChild(li);
   });
   ol.hidden = false;
+  $('server-now').hidden = false;
 }
 
 function serverState(cls, words) {
@@ -767,7 +768,10 @@ function show() {
     rows.push(['Download (measured by this browser)', result.bandwidth.down.mbps.toFixed(1) + ' Mbit/s']);
   }
   const m = result.browser.media;
-  if (m && !m.error && m.video) rows.push(['Camera sent', m.video.kbps.toFixed(0) + ' kbit/s, ' + (m.video.resolution || '?') + ', limited by ' + (m.video.quality_limitation || 'none')]);
+  if (m && !m.error && m.video) {
+    rows.push(['Camera sent', m.video.kbps.toFixed(0) + ' kbit/s, ' + (m.video.resolution || '?') + ', limited by ' + (m.video.quality_limitation || 'none') +
+      (m.video.rtt_ms ? ', RTT ' + m.video.rtt_ms.toFixed(1) + ' ms (RTCP)' : '')]);
+  }
   const c = result.browser.candidates;
   rows.push(['Local addresses shown', (c.host || []).length ? c.host.join(', ') : 'none (' + c.mdns + ' hidden behind mDNS names)']);
   if (result.client.observed_address) rows.push(['Public address (as the test server saw it)', result.client.observed_address]);
