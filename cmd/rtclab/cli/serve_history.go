@@ -101,7 +101,11 @@ func (h *historyFlags) open(ctx context.Context, stderr io.Writer, logger *slog.
 		}
 		s.hook = hook
 		if n, err := s.store.QueuedEvents(ctx); err == nil && n > 0 {
-			fmt.Fprintf(stderr, "rtclab serve: %d webhook events left queued by an earlier run: sending them\n", n)
+			what := fmt.Sprintf("%d webhook events", n)
+			if n == 1 {
+				what = "1 webhook event"
+			}
+			fmt.Fprintf(stderr, "rtclab serve: %s left queued by an earlier run: sending them\n", what)
 		}
 	}
 	rate := h.resultRate
