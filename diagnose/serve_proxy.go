@@ -20,13 +20,91 @@ func fromProxies(h http.Handler, trusted []netip.Prefix) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		peer := remoteIP(r)
-		if client := clientAddr(peer, r.Header, trusted); client != peer {
-			r2 := r.Clone(r.Context())
-			r2.RemoteAddr = netip.AddrPortFrom(client, 0).String()
-			r = r2
+		if !isTrusted(peer, trusted) {
+			h.ServeHTTP(w, r)
+			return
 		}
-		h.ServeHTTP(w, r)
+		r2 := r.Clone(r.Context())
+		r2.RemoteAddr = netip.AddrPortFrom(clientAddr(peer, r.Header, trusted), 0).String()
+		// The nearest proxy also says which scheme and host the client
+		// asked for: the links serve makes (invites) and the console's
+		// same-origin check use them. A scheme is left in URL.Scheme,
+		// empty on a server's request otherwise.
+		proto, host := forwardedOrigin(r.Header)
+		if host != "" {
+			r2.Host = host
+		}
+		if proto != "" {
+			r2.URL.Scheme = proto
+		}
+		h.ServeHTTP(w, r2)
 	})
+}
+
+// forwardedOrigin is the scheme ("http" or "https") and host the nearest
+// proxy recorded — Forwarded's last element's proto= and host= (RFC 7239
+// sections 5.3 and 5.4), else X-Forwarded-Proto and X-Forwarded-Host's
+// last values — each empty when absent or not plausible.
+func forwardedOrigin(h http.Header) (proto, host string) {
+	if f := h.Values("Forwarded"); len(f) > 0 {
+		elems := splitQuoted(strings.Join(f, ","), ',')
+		for _, pair := range splitQuoted(elems[len(elems)-1], ';') {
+			name, value, ok := strings.Cut(strings.TrimSpace(pair), "=")
+			if !ok {
+				continue
+			}
+			switch v := unquote(strings.TrimSpace(value)); strings.ToLower(strings.TrimSpace(name)) {
+			case "proto":
+				proto = v
+			case "host":
+				host = v
+			}
+		}
+	} else {
+		proto, host = lastValue(h, "X-Forwarded-Proto"), lastValue(h, "X-Forwarded-Host")
+	}
+	proto = strings.ToLower(proto)
+	if proto != "http" && proto != "https" {
+		proto = ""
+	}
+	if !plausibleHost(host) {
+		host = ""
+	}
+	return proto, host
+}
+
+// lastValue is the last comma-separated value of a header's lines.
+func lastValue(h http.Header, name string) string {
+	vs := h.Values(name)
+	if len(vs) == 0 {
+		return ""
+	}
+	parts := strings.Split(vs[len(vs)-1], ",")
+	return strings.TrimSpace(parts[len(parts)-1])
+}
+
+// plausibleHost accepts a host or host:port (RFC 9110 section 7.2's
+// Host): a name of letters, digits, dots and hyphens, or an address.
+func plausibleHost(host string) bool {
+	if host == "" || len(host) > 255 {
+		return false
+	}
+	name := host
+	if h, port, err := net.SplitHostPort(host); err == nil {
+		if _, err := netip.ParseAddrPort("0.0.0.0:" + port); err != nil {
+			return false
+		}
+		name = h
+	}
+	if _, err := netip.ParseAddr(strings.Trim(name, "[]")); err == nil {
+		return true
+	}
+	for _, c := range name {
+		if !(c == '.' || c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return name != ""
 }
 
 // clientAddr is the client's address of a request that came from peer:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/rtclab/rtclab/diagnose"
+	"github.com/rtclab/rtclab/history"
 	"github.com/rtclab/rtclab/internal/realpeer"
 )
 
@@ -134,6 +136,9 @@ http {
       proxy_pass http://%[3]s;
       proxy_bind 127.0.0.2;
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Host $http_host;
+      # As a proxy that ends TLS would say; this one speaks plain HTTP.
+      proxy_set_header X-Forwarded-Proto https;
     }
   }
 }
@@ -163,4 +168,80 @@ http {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// TestServeBehindNginxLinks: behind a trusted proxy the invite links serve
+// makes carry the scheme and host the client used (X-Forwarded-Proto and
+// -Host), and the console's same-origin check passes for a form posted
+// from the public origin; behind an untrusted one, links name serve's own
+// address and the same form is refused as cross-origin.
+func TestServeBehindNginxLinks(t *testing.T) {
+	bin := realpeer.Binary(t, "nginx")
+	const admin = "nginx-test-admin-token"
+	for _, trusted := range []bool{true, false} {
+		t.Run(fmt.Sprintf("trusted=%v", trusted), func(t *testing.T) {
+			store, err := history.Open(context.Background(), filepath.Join(t.TempDir(), "h.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer store.Close()
+			api, err := history.NewAPI(history.APIConfig{Store: store, AdminToken: admin})
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := diagnose.ServerConfig{TURNPort: -1, Mount: api.Register}
+			if trusted {
+				cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}
+			}
+			srv := startLoopbackServe(t, cfg)
+			proxy := startNginx(t, bin, strings.TrimPrefix(srv.Info().HTTP, "http://"))
+
+			req, _ := http.NewRequest(http.MethodPost, "http://"+proxy+"/api/v1/invites", strings.NewReader(`{"label":"proxied"}`))
+			req.Header.Set("Authorization", "Bearer "+admin)
+			var inv struct{ URL string }
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = json.NewDecoder(resp.Body).Decode(&inv)
+			resp.Body.Close()
+			want := "https://" + proxy + "/t/"
+			if !trusted {
+				want = srv.Info().HTTP + "/t/"
+			}
+			if !strings.HasPrefix(inv.URL, want) {
+				t.Errorf("invite link %q, want it to start with %s", inv.URL, want)
+			}
+
+			// The console's invite form, posted with the session cookie
+			// from the public origin.
+			jar := &http.Client{Jar: newJar(t), CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			login, _ := http.NewRequest(http.MethodPost, "http://"+proxy+"/console/login", strings.NewReader("token="+admin))
+			login.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			login.Header.Set("Origin", "https://"+proxy)
+			if resp, err := jar.Do(login); err != nil || resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("login: %v %v", resp, err)
+			}
+			form, _ := http.NewRequest(http.MethodPost, "http://"+proxy+"/console/invites", strings.NewReader("label=form&expires_in=24h&max_uses=1"))
+			form.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			form.Header.Set("Origin", "https://"+proxy)
+			resp, err = jar.Do(form)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if wantCode := map[bool]int{true: http.StatusCreated, false: http.StatusForbidden}[trusted]; resp.StatusCode != wantCode {
+				t.Errorf("console form from the public origin: %d, want %d", resp.StatusCode, wantCode)
+			}
+		})
+	}
+}
+
+func newJar(t *testing.T) http.CookieJar {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return jar
 }

@@ -83,9 +83,9 @@ func TestClientAddr(t *testing.T) {
 }
 
 // FuzzClientAddr feeds arbitrary Forwarded and X-Forwarded-For headers
-// from a trusted proxy: nothing panics, and the answer is the proxy or an
-// address written in the headers, never a trusted one when an untrusted
-// one is right of it.
+// from a trusted proxy: nothing panics, the answer is the proxy or an
+// address written in the headers, and the scheme and host taken from them
+// are http(s) and a bare host.
 func FuzzClientAddr(f *testing.F) {
 	for _, s := range [][2]string{
 		{"for=192.0.2.60;proto=http;by=203.0.113.43", ""},
@@ -106,6 +106,9 @@ func FuzzClientAddr(f *testing.F) {
 		if xff != "" {
 			h.Set("X-Forwarded-For", xff)
 		}
+		if proto, host := forwardedOrigin(h); (proto != "" && proto != "http" && proto != "https") || strings.ContainsAny(host, " /\\\"';,<>") {
+			t.Fatalf("origin %q %q from %q %q", proto, host, fwd, xff)
+		}
 		got := clientAddr(peer, h, trusted)
 		if !got.IsValid() {
 			t.Fatalf("invalid address from %q %q", fwd, xff)
@@ -120,4 +123,32 @@ func FuzzClientAddr(f *testing.F) {
 		}
 		t.Fatalf("%s is neither the proxy nor written in %q %q", got, fwd, xff)
 	})
+}
+
+// TestForwardedOrigin: the scheme and host the nearest proxy recorded,
+// and what is not taken from it.
+func TestForwardedOrigin(t *testing.T) {
+	for _, tc := range []struct {
+		headers     map[string]string
+		proto, host string
+	}{
+		{nil, "", ""},
+		{map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "rtc.example.com"}, "https", "rtc.example.com"},
+		{map[string]string{"X-Forwarded-Proto": "http, HTTPS", "X-Forwarded-Host": "a.example, rtc.example.com:8443"}, "https", "rtc.example.com:8443"},
+		{map[string]string{"Forwarded": `for=1.2.3.4;proto=http;host=a.example, for=5.6.7.8;proto=https;host="rtc.example.com:443"`}, "https", "rtc.example.com:443"},
+		{map[string]string{"Forwarded": "for=1.2.3.4", "X-Forwarded-Proto": "https"}, "", ""},
+		{map[string]string{"X-Forwarded-Proto": "javascript", "X-Forwarded-Host": "evil.example/t/x"}, "", ""},
+		{map[string]string{"X-Forwarded-Host": "rtc.example.com:99999"}, "", ""},
+		{map[string]string{"X-Forwarded-Host": "[2001:db8::1]:8443"}, "", "[2001:db8::1]:8443"},
+		{map[string]string{"X-Forwarded-Host": "a b"}, "", ""},
+	} {
+		h := http.Header{}
+		for k, v := range tc.headers {
+			h.Set(k, v)
+		}
+		proto, host := forwardedOrigin(h)
+		if proto != tc.proto || host != tc.host {
+			t.Errorf("%v: %q %q, want %q %q", tc.headers, proto, host, tc.proto, tc.host)
+		}
+	}
 }

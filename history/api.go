@@ -274,9 +274,11 @@ func (a *API) newInvite(r *http.Request, req inviteCreateRequest) (Invite, error
 }
 
 // inviteURL is the test page's link for token on the host r came to.
+// Behind a trusted reverse proxy, serve puts the scheme the client used
+// in r.URL.Scheme (diagnose's fromProxies).
 func inviteURL(r *http.Request, token string) string {
 	scheme := "http"
-	if r.TLS != nil {
+	if r.TLS != nil || r.URL.Scheme == "https" {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host + "/t/" + token
