@@ -71,9 +71,12 @@ the admin token (--admin-token or $RTCLAB_ADMIN_TOKEN; without either a
 random one is printed once); an invite only lets its holder post
 results, which only the admin can read. An invite's link opens the
 browser test page (/t/<token>, docs/testpage.md): the diagnosis in the
-customer's browser, its result posted as it goes. Results are deleted
-after --retention (90d); --webhook is told of each new complete result.
---db none turns it off.
+customer's browser, its result posted as it goes; an invite naming
+several servers ("servers" in POST /api/v1/invites) has the page measure
+each and rank them as 'rtclab diagnose --server A --server B' does.
+Results are deleted after --retention (90d); --webhook is told of each
+new complete result (its queue is kept in --db across restarts). --db
+none turns it off.
 
 Without --cert/--key, TURN over TLS uses a self-signed certificate that the
 config endpoint publishes. It runs until Ctrl-C (or for --for).
