@@ -272,15 +272,20 @@ type RankedTable struct {
 	Table [][]string `json:"table"`
 }
 
+// maxRankBytes bounds RankPath's body: a page's result is 5-60 KiB, so
+// MaxRankServers of them fit many times over, and an endpoint anyone may
+// call holds little memory per request.
+const maxRankBytes = 2 << 20
+
 // serveRank answers RankPath: 400 for anything but 1 to MaxRankServers
-// results, 413 past MaxRankServers results' worth of bytes.
+// results, 413 past maxRankBytes.
 func serveRank(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST, OPTIONS")
 		http.Error(w, "POST results to rank", http.StatusMethodNotAllowed)
 		return
 	}
-	limit := int64(MaxRankServers * maxGradeBytes)
+	limit := int64(maxRankBytes)
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		http.Error(w, "reading the results: "+err.Error(), http.StatusBadRequest)

@@ -2,6 +2,8 @@ package diagnose
 
 import (
 	"bytes"
+	"encoding/json"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -95,5 +97,56 @@ func TestRank(t *testing.T) {
 				t.Errorf("outputs lack the ranking:\n%s", text.String())
 			}
 		})
+	}
+}
+
+// TestServeRank: the page's results come back ranked by their
+// measurements, graded here (a posted verdict counts for nothing), with
+// the CLI's words and table; anything else is refused.
+func TestServeRank(t *testing.T) {
+	// "slow" claims good but measured 400 ms RTT and 8 % loss; "fast"
+	// claims bad but measured 20 ms and no loss.
+	one := func(target, claim string, rtt, loss float64) string {
+		return `{"schema":"rtclab.diagnose/v1","target":"` + target + `","partial":false,"verdict":{"level":"` + claim + `"},
+			"turn":[{"url":"turn:192.0.2.1:3478?transport=udp","transport":"udp","ok":true,"ms":30}],
+			"paths":[{"kind":"host","ok":true}],"best_path":"host",
+			"quality":[{"path":"host","ping":{"sent":150,"received":150,"rtt_ms":` + strconv.FormatFloat(rtt, 'f', -1, 64) + `,"loss_pct":` + strconv.FormatFloat(loss, 'f', -1, 64) + `,"jitter_ms":2}}],
+			"bandwidth":{"path":"host","up":{"mbps":5},"down":{"mbps":5}}}`
+	}
+	two := `{"results":[` + one("http://slow.example:8080", "good", 400, 8) + `,` + one("http://fast.example:8080", "bad", 20, 0) + `]}`
+	nine := `{"results":[` + strings.TrimSuffix(strings.Repeat(one("http://x.example", "good", 20, 0)+",", 9), ",") + `]}`
+	for _, tc := range []struct {
+		method, body string
+		code         int
+	}{
+		{"POST", two, 200},
+		{"POST", `{"results":[]}`, 400},
+		{"POST", nine, 400},
+		{"POST", `{"results":[{"schema":"rtclab.diagnose/v1","invented":1}]}`, 400},
+		{"POST", `{"results":[],"servers":[]}`, 400},
+		{"POST", `{"results":[{"schema":"rtclab.diagnose/v1","target":"` + strings.Repeat("x", maxRankBytes) + `"}]}`, 413},
+		{"GET", "", 405},
+	} {
+		req := httptest.NewRequest(tc.method, RankPath, strings.NewReader(tc.body))
+		rec := httptest.NewRecorder()
+		serveRank(rec, req)
+		if rec.Code != tc.code {
+			t.Errorf("%s %.60s: %d, want %d: %.200s", tc.method, tc.body, rec.Code, tc.code, rec.Body)
+			continue
+		}
+		if tc.code != 200 {
+			continue
+		}
+		var got RankedTable
+		if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Servers) != 2 || got.Servers[0].Server != "http://fast.example:8080" || got.Servers[1].Server != "http://slow.example:8080" ||
+			got.Servers[0].Verdict == Bad || got.Servers[1].Verdict == Good {
+			t.Errorf("ranking %+v: want fast (graded from its measurements) before slow", got.Servers)
+		}
+		if got.Title != RankTitle || got.Note != RankNote || len(got.Table) != 3 || got.Table[1][1] != "http://fast.example:8080" {
+			t.Errorf("words %q %q, table %v", got.Title, got.Note, got.Table)
+		}
 	}
 }
