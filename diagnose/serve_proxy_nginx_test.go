@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -214,18 +213,26 @@ func TestServeBehindNginxLinks(t *testing.T) {
 			}
 
 			// The console's invite form, posted with the session cookie
-			// from the public origin.
-			jar := &http.Client{Jar: newJar(t), CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			// from the public origin. The cookie is Secure when the client
+			// came over https (the proxy said so).
+			client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 			login, _ := http.NewRequest(http.MethodPost, "http://"+proxy+"/console/login", strings.NewReader("token="+admin))
 			login.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			login.Header.Set("Origin", "https://"+proxy)
-			if resp, err := jar.Do(login); err != nil || resp.StatusCode != http.StatusSeeOther {
+			resp, err = client.Do(login)
+			if err != nil || resp.StatusCode != http.StatusSeeOther || len(resp.Cookies()) != 1 {
 				t.Fatalf("login: %v %v", resp, err)
+			}
+			resp.Body.Close()
+			session := resp.Cookies()[0]
+			if session.Secure != trusted {
+				t.Errorf("session cookie Secure %v behind a trusted=%v proxy that said https", session.Secure, trusted)
 			}
 			form, _ := http.NewRequest(http.MethodPost, "http://"+proxy+"/console/invites", strings.NewReader("label=form&expires_in=24h&max_uses=1"))
 			form.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			form.Header.Set("Origin", "https://"+proxy)
-			resp, err = jar.Do(form)
+			form.AddCookie(&http.Cookie{Name: session.Name, Value: session.Value})
+			resp, err = client.Do(form)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -235,13 +242,4 @@ func TestServeBehindNginxLinks(t *testing.T) {
 			}
 		})
 	}
-}
-
-func newJar(t *testing.T) http.CookieJar {
-	t.Helper()
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return jar
 }

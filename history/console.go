@@ -258,7 +258,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: a.cookie, Path: "/", HttpOnly: true,
-		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode, MaxAge: 12 * 3600})
+		Secure: r.TLS != nil || r.URL.Scheme == "https", SameSite: http.SameSiteStrictMode, MaxAge: 12 * 3600}) // https behind a trusted proxy too
 	http.Redirect(w, r, "/console", http.StatusSeeOther)
 }
 
