@@ -42,6 +42,10 @@ type Params struct {
 	// SignalURL and HTTPClient reach the signaling server.
 	SignalURL  string
 	HTTPClient *http.Client
+	// WHEPSlots is how many tracks of each kind a WHEP viewer (StartHTTP)
+	// reserves in its offer: recvonly m-lines the SFU fills as
+	// publishers come (whip.go); 0 means 1.
+	WHEPSlots int
 	// ICEServers and RelayOnly configure ICE.
 	ICEServers []webrtc.ICEServer
 	RelayOnly  bool
@@ -489,7 +493,9 @@ func (a *Agent) conn(ctx context.Context, remote string) (*Conn, error) {
 	}
 	pc.OnTrack(func(t *webrtc.TrackRemote, rr *webrtc.RTPReceiver) {
 		from := remote
-		if a.p.Topology == TopologySFU && t.StreamID() != "" {
+		// "-" is no stream (RFC 8830 section 2): a WHEP slot the SFU
+		// filled after the answer does not say whose it is.
+		if a.p.Topology == TopologySFU && t.StreamID() != "" && t.StreamID() != "-" {
 			from = t.StreamID()
 		}
 		r := &Receiver{From: from, Kind: t.Kind().String(), Codec: t.Codec().MimeType, SSRC: uint32(t.SSRC())}

@@ -18,7 +18,9 @@ import (
 // a signaling room. It gathers every candidate, POSTs its offer with
 // content type application/sdp, takes the "201 Created" answer and its
 // Location, and DELETEs that session URL when it closes (RFC 9725
-// section 4.2). Trickle ICE over PATCH (section 4.3.1) is not used.
+// section 4.2). Trickle ICE over PATCH (section 4.3.1) is not used. A
+// WHEP viewer offers Params.WHEPSlots recvonly m-lines of each kind: the
+// SFU fills them with tracks published after the session was made.
 
 // Modes of StartHTTP.
 const (
@@ -83,6 +85,18 @@ func StartHTTP(ctx context.Context, p Params, mode, endpoint string) (*Agent, er
 	c, err := a.conn(ctx, p.SFUName)
 	if err != nil {
 		return fail(err)
+	}
+	if mode == ModeWHEP {
+		// conn offers one recvonly m-line per kind; each further one is
+		// another slot the SFU may fill with a track published later
+		// (WHEP has no renegotiation from the server).
+		for i := 1; i < p.WHEPSlots; i++ {
+			for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
+				if _, err := c.PC.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+					return fail(fmt.Errorf("WHEP slot: %w", err))
+				}
+			}
+		}
 	}
 	// RFC 9725 section 4.2: a WHIP client SHOULD offer sendonly and MAY
 	// offer sendrecv; pion's AddTrack makes sendrecv transceivers.

@@ -128,6 +128,8 @@ type subscriber struct {
 	// caps lists the codecs (MIME types) the peer offered, per kind, in
 	// its order of preference; nil until its first offer.
 	caps map[string][]string
+	// slots are a WHEP session's pre-negotiated m-lines (whep.go).
+	slots []*whepSlot
 	// connected is set while its PeerConnection is connected: packets
 	// written before that are lost.
 	connected atomic.Bool
@@ -432,8 +434,14 @@ func (s *SFU) publish(ctx context.Context, p *published) {
 	s.log.Debug("sfu: track", "publisher", p.publisher, "kind", p.kind.String(), "codec", p.codec.MimeType)
 	for _, name := range s.peerNames() {
 		sub := s.peers[name]
-		if sub.name == p.publisher || sub.http != "" {
-			continue // a WHIP publisher receives nothing; a WHEP session cannot be renegotiated
+		if sub.name == p.publisher || sub.http == whipPeer {
+			continue // a WHIP publisher receives nothing
+		}
+		if sub.http == whepPeer { // no renegotiation: into a slot
+			if err := s.fillSlot(sub, p); err != nil {
+				s.log.Warn("sfu: whep slot", "peer", sub.name, "err", err)
+			}
+			continue
 		}
 		ok, err := s.subscribe(ctx, sub, p)
 		if err != nil {
@@ -585,7 +593,10 @@ func (s *SFU) removePeer(ctx context.Context, name string) {
 		other := s.peers[oname]
 		changed := false
 		for _, p := range gone {
-			if d := other.downs[p]; d != nil {
+			if d := other.downs[p]; d != nil && other.http == whepPeer {
+				s.freeSlot(other, d) // its m-line stays, as negotiated
+				delete(other.downs, p)
+			} else if d != nil {
 				if d.sender != nil {
 					_ = other.pc.RemoveTrack(d.sender)
 				}

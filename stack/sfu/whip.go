@@ -21,8 +21,8 @@ import (
 // section 4.2). The offer carries the client's candidates and the answer
 // all of the SFU's (section 4.3.2): trickle ICE and ICE restarts over
 // HTTP PATCH (section 4.3.1) are not supported, so PATCH is answered 405.
-// A WHEP subscriber receives the tracks published when it POSTs: the
-// SFU cannot offer it more (WHEP has no server offer).
+// A WHEP subscriber's recvonly m-lines are slots the SFU fills with the
+// tracks published now and later (whep.go): WHEP has no server offer.
 const (
 	WHIPPath    = "/whip/"
 	WHEPPath    = "/whep/"
@@ -140,13 +140,10 @@ func (s *SFU) httpOffer(ctx context.Context, name, mode, offer string) (string, 
 		return fail(http.StatusUnprocessableEntity, fmt.Errorf("SDP offer refused: %w", err))
 	}
 	if mode == whepPeer {
-		// What is published now goes into this one answer.
-		for _, p := range s.tracks {
-			if !s.refused(p, sub) {
-				if _, err := s.subscribe(ctx, sub, p); err != nil {
-					return fail(http.StatusInternalServerError, err)
-				}
-			}
+		// Its recvonly m-lines are slots (whep.go), filled now with what
+		// is published and later with what will be.
+		if err := s.addSlots(sub); err != nil {
+			return fail(http.StatusInternalServerError, err)
 		}
 	}
 	answer, err := sub.pc.CreateAnswer(nil)
@@ -194,9 +191,8 @@ func (s *SFU) serveDelete(ctx context.Context, w http.ResponseWriter, r *http.Re
 	}
 }
 
-// PublishedTracks returns how many tracks the SFU offers subscribers now
-// (a WHEP subscriber gets those present when it POSTs); 0 when ctx ends
-// first.
+// PublishedTracks returns how many tracks the SFU offers subscribers now;
+// 0 when ctx ends first.
 func (s *SFU) PublishedTracks(ctx context.Context) int {
 	n := make(chan int, 1)
 	s.post(ctx, func() { n <- len(s.tracks) })

@@ -3,8 +3,10 @@ package sfu_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -173,5 +175,79 @@ func TestWHIPErrors(t *testing.T) {
 			t.Errorf("a second alice: %v, want 409", err)
 		}
 		a.Close()
+	})
+}
+
+// A WHEP viewer that comes before anyone publishes: its offer's recvonly
+// m-lines are slots the SFU fills when alice publishes, takes back when
+// she leaves and fills again with carol's tracks, on the same SSRCs and
+// with one continuous numbering; dave, publishing while carol holds the
+// viewer's only slots, is refused with the reason. On the old build
+// (tracks only in the answer) bob received nothing.
+func TestWHEPViewerBeforePublisher(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		r, stop := newRoom(t, ctx, "alice", "bob", "carol", "dave")
+		defer stop()
+		origin, client, stopHTTP := whipServer(t, ctx, r)
+		defer stopHTTP()
+		audio, err := clip.Open(rtclab.Clips, "testdata/clips/audio-opus.ogg")
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := func(name, mode, path string, pub []*clip.Clip) *agent.Agent {
+			h, _ := r.nw.Host(name)
+			a, err := agent.StartHTTP(ctx, agent.Params{Name: name, Net: h.Net, HTTPClient: client, Publish: pub, Virtual: true}, mode, origin+path+name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return a
+		}
+		bob := start("bob", agent.ModeWHEP, sfu.WHEPPath, nil)
+		time.Sleep(time.Second)
+		alice := start("alice", agent.ModeWHIP, sfu.WHIPPath, []*clip.Clip{r.video, audio})
+		time.Sleep(3 * time.Second)
+		alice.Close()
+		time.Sleep(500 * time.Millisecond)
+		carol := start("carol", agent.ModeWHIP, sfu.WHIPPath, []*clip.Clip{r.video, audio})
+		time.Sleep(time.Second)
+		dave := start("dave", agent.ModeWHIP, sfu.WHIPPath, []*clip.Clip{r.video})
+		time.Sleep(2 * time.Second)
+		carol.Close()
+		dave.Close()
+		time.Sleep(500 * time.Millisecond)
+
+		rx := bob.Conns()[0].Receivers()
+		if len(rx) != 2 {
+			t.Errorf("bob has %d receivers, want 2 (one per slot, kept across publishers)", len(rx))
+		}
+		for _, x := range rx {
+			n := x.Counts()
+			// ~3 s of alice then ~3 s of carol: 50 audio packets/s, 30
+			// frames/s of video (more packets than frames).
+			if n.Unique < 250 || n.Lost() != 0 || n.Duplicates != 0 {
+				t.Errorf("%s: %d of %d expected packets, %d lost, %d duplicates; want ~6 s of two publishers in one continuous stream",
+					x.Kind, n.Unique, n.Expected, n.Lost(), n.Duplicates)
+			}
+			if x.From != sfu.Name {
+				t.Errorf("%s of a slot filled after the answer is from %q, want %q (the answer named no stream)", x.Kind, x.From, sfu.Name)
+			}
+			t.Logf("%s: %d of %d packets", x.Kind, n.Unique, n.Expected)
+		}
+		var got []string
+		for _, n := range r.sfu.Negotiations() {
+			if n.Subscriber == "bob" {
+				got = append(got, fmt.Sprintf("%s %s ok=%v %s", n.Publisher, n.Kind, n.OK, n.Reason))
+			}
+		}
+		want := []string{
+			"alice audio ok=true ", "alice video ok=true ",
+			"carol audio ok=true ", "carol video ok=true ",
+			"dave video ok=false no free video slot: bob's WHEP offer reserved 1 video m-line(s), all in use",
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("bob's negotiations:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		bob.Close()
 	})
 }
