@@ -16,8 +16,11 @@ import (
 // Participants that reach the SFU over WHIP (RFC 9725) and WHEP
 // (servers.sfu: whip, or a user's {whip, whep}): each publisher POSTs its
 // offer to the WHIP endpoint followed by its name, each participant that
-// only watches to the WHEP endpoint, after the publishers' tracks are up
-// (a WHEP session gets the tracks present when it is made).
+// only watches to the WHEP endpoint, after the publishers' tracks are up:
+// those go into the answer under their publishers' names. The watcher
+// reserves a slot per publisher and kind (stack/sfu/whep.go), which the
+// SFU fills with a track published later, but such a slot's stream is
+// unnamed ("-") and its packets would be reported as the SFU's.
 
 // whipEndpoints are where the run's participants publish and watch.
 type whipEndpoints struct {
@@ -76,6 +79,11 @@ func (r *run) serveWHIP(ctx context.Context) (func(), error) {
 func (r *run) startOverHTTP(ctx context.Context, p agent.Params) (*agent.Agent, error) {
 	e := r.whip
 	p.HTTPClient = e.client
+	for _, q := range r.s.Participants {
+		if len(q.Publish) > 0 {
+			p.WHEPSlots++
+		}
+	}
 	if len(p.Publish) > 0 {
 		return agent.StartHTTP(ctx, p, agent.ModeWHIP, e.whip+p.Name)
 	}

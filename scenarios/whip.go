@@ -70,8 +70,8 @@ func (s *Scenario) SFUKind() string {
 func (s *Scenario) OverHTTP() bool { return s.SFUKind() != SFUEmbedded }
 
 // validateSFU checks servers.sfu. Over WHIP a participant publishes (it
-// receives nothing: WHIP is ingest only) and over WHEP it watches what
-// was published when it came (WHEP has no offer from the server): so a
+// receives nothing: WHIP is ingest only) and over WHEP it watches (slots
+// the SFU fills, stack/sfu/whep.go): so a
 // participant may not do both, and at least one must publish.
 func (s *Scenario) validateSFU(bad func(msg string, path ...any)) {
 	f := s.Servers.SFU
