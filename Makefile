@@ -34,6 +34,7 @@ FUZZ_TARGETS := \
 	./stack/signaling:FuzzServer \
 	./stack/signaling:FuzzStripLocal \
 	./stack/agent:FuzzGlareSDP \
+	./stack/sdpfrag:FuzzParse \
 	./stack/mdns:FuzzHandle \
 	./stack/stunserver:FuzzServer \
 	./stack/turn:FuzzServer \
