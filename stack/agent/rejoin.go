@@ -150,6 +150,9 @@ func (a *Agent) restartICE(ctx context.Context, remote string) error {
 	if c == nil {
 		return nil
 	}
+	if a.http != nil {
+		return a.restartHTTP(ctx, c) // whip.go
+	}
 	o, err := c.PC.CreateOffer(&webrtc.OfferOptions{ICERestart: true})
 	if err != nil {
 		return fmt.Errorf("create offer: %w", err)

@@ -9,8 +9,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/pion/webrtc/v4"
+
+	"github.com/rtclab/rtclab/stack/sdpfrag"
 )
 
 // WHIP (RFC 9725) and WHEP (draft-ietf-wish-whep): an agent that
@@ -18,7 +21,9 @@ import (
 // a signaling room. It gathers every candidate, POSTs its offer with
 // content type application/sdp, takes the "201 Created" answer and its
 // Location, and DELETEs that session URL when it closes (RFC 9725
-// section 4.2). Trickle ICE over PATCH (section 4.3.1) is not used. A
+// section 4.2). ICE restarts go over HTTP PATCH (section 4.3.1,
+// restartHTTP); the offer carries every candidate, so nothing is
+// trickled. A
 // WHEP viewer offers Params.WHEPSlots recvonly m-lines of each kind: the
 // SFU fills them with tracks published after the session was made.
 
@@ -45,9 +50,14 @@ func (e *HTTPError) Error() string {
 var ErrNoLocation = errors.New("whip: 201 Created without a Location header")
 
 type httpSession struct {
-	mode     string
+	mode string
+	mu   sync.Mutex // guards location and etag
+	// location is the session URL, "" once deleted.
 	location string
-	client   *http.Client
+	// etag names the session's current ICE session (RFC 9725 section
+	// 4.3.1), "" when the server sent none.
+	etag   string
+	client *http.Client
 }
 
 // StartHTTP publishes (ModeWHIP: the clips of p.Publish) or watches
@@ -113,60 +123,169 @@ func StartHTTP(ctx context.Context, p Params, mode, endpoint string) (*Agent, er
 	case <-ctx.Done():
 		return fail(ctx.Err())
 	}
-	answer, location, err := a.http.post(ctx, endpoint, c.PC.LocalDescription().SDP)
+	answer, location, tag, err := a.http.post(ctx, endpoint, c.PC.LocalDescription().SDP)
 	if err != nil {
 		return fail(err)
 	}
-	a.http.location = location
+	a.http.mu.Lock()
+	a.http.location, a.http.etag = location, tag
+	a.http.mu.Unlock()
 	a.event(mode+"-session", location)
 	if err := c.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
 		return fail(fmt.Errorf("set answer: %w", err))
 	}
+	// No signaling: the loop only runs what is posted (ICE restarts).
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case f := <-a.events:
+				f()
+			}
+		}
+	}()
 	return a, nil
 }
 
 // post sends the offer and returns the answer and the session URL.
-func (h *httpSession) post(ctx context.Context, endpoint, offer string) (answer, location string, err error) {
+func (h *httpSession) post(ctx context.Context, endpoint, offer string) (answer, location, etag string, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(offer))
 	if err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
 	req.Header.Set("Content-Type", "application/sdp")
 	resp, err := h.client.Do(req)
 	if err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
 	if resp.StatusCode/100 != 2 {
-		return "", "", &HTTPError{Method: http.MethodPost, URL: endpoint, Status: resp.StatusCode, Body: string(body)}
+		return "", "", "", &HTTPError{Method: http.MethodPost, URL: endpoint, Status: resp.StatusCode, Body: string(body)}
 	}
 	loc := resp.Header.Get("Location")
 	if loc == "" {
-		return "", "", ErrNoLocation
+		return "", "", "", ErrNoLocation
 	}
 	base, err := url.Parse(endpoint)
 	if err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
 	ref, err := url.Parse(loc)
 	if err != nil {
-		return "", "", fmt.Errorf("whip: Location %q: %w", loc, err)
+		return "", "", "", fmt.Errorf("whip: Location %q: %w", loc, err)
 	}
-	return string(body), base.ResolveReference(ref).String(), nil
+	return string(body), base.ResolveReference(ref).String(), resp.Header.Get("ETag"), nil
+}
+
+// restartHTTP restarts ICE over HTTP PATCH (RFC 9725 section 4.3.1): an
+// ICE-restart offer is made and applied locally but not sent; its new
+// credentials and candidates go in a trickle-ice-sdpfrag with
+// "If-Match: *", and the server's 200 answers its own, which are applied
+// to the answer in force (the non-ICE parts of the session still hold).
+// Loop only.
+func (a *Agent) restartHTTP(ctx context.Context, c *Conn) error {
+	h := a.http
+	h.mu.Lock()
+	loc := h.location
+	h.mu.Unlock()
+	if loc == "" {
+		return nil
+	}
+	answer := c.PC.RemoteDescription()
+	if answer == nil {
+		return errors.New("no answer yet")
+	}
+	o, err := c.PC.CreateOffer(&webrtc.OfferOptions{ICERestart: true})
+	if err != nil {
+		return fmt.Errorf("create offer: %w", err)
+	}
+	gathered := webrtc.GatheringCompletePromise(c.PC.PeerConnection)
+	if err := c.PC.SetLocalDescription(o); err != nil {
+		return fmt.Errorf("set offer: %w", err)
+	}
+	select {
+	case <-gathered:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	frag, err := sdpfrag.FromSDP(c.PC.LocalDescription().SDP)
+	if err != nil {
+		return err
+	}
+	frag.Media[0].End = true
+	a.event("ice-restart", loc)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPatch, loc, strings.NewReader(frag.Marshal()))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", sdpfrag.MediaType)
+	req.Header.Set("If-Match", "*")
+	resp, err := h.client.Do(req)
+	if err != nil {
+		return a.rollback(c, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, sdpfrag.MaxSize+1))
+	if err != nil {
+		return a.rollback(c, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return a.rollback(c, &HTTPError{Method: http.MethodPatch, URL: loc, Status: resp.StatusCode, Body: string(body)})
+	}
+	theirs, err := sdpfrag.Parse(body)
+	if err == nil && (theirs.Ufrag == "" || theirs.Pwd == "") {
+		err = sdpfrag.ErrNoICE
+	}
+	if err != nil {
+		return a.rollback(c, fmt.Errorf("PATCH %s: the restart's answer: %w", loc, err))
+	}
+	h.mu.Lock()
+	h.etag = resp.Header.Get("ETag")
+	h.mu.Unlock()
+	sdp := sdpfrag.WithCredentials(answer.SDP, theirs)
+	if err := c.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
+		return fmt.Errorf("set the restart's answer: %w", err)
+	}
+	for _, m := range theirs.Media {
+		mid := m.Mid
+		for _, cand := range m.Candidates {
+			if err := c.PC.AddICECandidate(webrtc.ICECandidateInit{Candidate: "candidate:" + cand, SDPMid: &mid}); err != nil {
+				return fmt.Errorf("the server's candidate %q: %w", cand, err)
+			}
+		}
+	}
+	return nil
+}
+
+// rollback takes back an ICE-restart offer the server did not answer, so
+// that the next restart can be made (the session goes on as it was).
+func (a *Agent) rollback(c *Conn, err error) error {
+	if rerr := c.PC.SetLocalDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeRollback}); rerr != nil {
+		return fmt.Errorf("%w (and rollback: %v)", err, rerr)
+	}
+	return err
 }
 
 // endHTTP DELETEs the session, once.
 func (a *Agent) endHTTP() {
 	h := a.http
-	if h == nil || h.location == "" {
+	if h == nil {
 		return
 	}
+	h.mu.Lock()
 	loc := h.location
 	h.location = ""
+	h.mu.Unlock()
+	if loc == "" {
+		return
+	}
 	req, err := http.NewRequest(http.MethodDelete, loc, nil)
 	if err != nil {
 		return
@@ -180,4 +299,15 @@ func (a *Agent) endHTTP() {
 	if resp.StatusCode/100 != 2 {
 		a.event("error", (&HTTPError{Method: http.MethodDelete, URL: loc, Status: resp.StatusCode}).Error())
 	}
+}
+
+// HTTPSession returns the agent's WHIP or WHEP session URL and the
+// entity-tag of its ICE session; "" for an agent that signals.
+func (a *Agent) HTTPSession() (location, etag string) {
+	if a.http == nil {
+		return "", ""
+	}
+	a.http.mu.Lock()
+	defer a.http.mu.Unlock()
+	return a.http.location, a.http.etag
 }

@@ -72,3 +72,24 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestFromSDP(t *testing.T) {
+	sdp := "v=0\r\no=- 1 2 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\na=ice-options:trickle\r\n" +
+		"m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=ice-ufrag:u1\r\na=ice-pwd:p1\r\na=rtpmap:111 opus/48000/2\r\n" +
+		"a=candidate:1 1 udp 2130706431 10.0.0.1 5000 typ host\r\na=end-of-candidates\r\n" +
+		"m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\na=ice-ufrag:u1\r\na=ice-pwd:p1\r\na=candidate:1 1 udp 2130706431 10.0.0.1 5000 typ host\r\n"
+	f, err := FromSDP(sdp)
+	want := Frag{Ufrag: "u1", Pwd: "p1", Options: "trickle", Group: "BUNDLE 0 1", Media: []Media{{
+		MLine: "audio 9 UDP/TLS/RTP/SAVPF 111", Mid: "0", End: true, Candidates: []string{"1 1 udp 2130706431 10.0.0.1 5000 typ host"}}}}
+	if err != nil || !reflect.DeepEqual(f, want) {
+		t.Fatalf("FromSDP: %+v, %v; want %+v", f, err, want)
+	}
+	got := WithCredentials(sdp, Frag{Ufrag: "u2", Pwd: "p2"})
+	if strings.Contains(got, "candidate") || strings.Count(got, "a=ice-ufrag:u2") != 2 || strings.Count(got, "a=ice-pwd:p2") != 2 ||
+		!strings.Contains(got, "a=rtpmap:111 opus/48000/2") || strings.Contains(got, "u1") {
+		t.Errorf("WithCredentials:\n%s", got)
+	}
+	if _, err := FromSDP("v=0\r\n"); err != ErrNoICE {
+		t.Errorf("no credentials: %v", err)
+	}
+}

@@ -19,8 +19,8 @@ import (
 // SFU answers "201 Created" with its SDP answer and a Location header,
 // the session's URL, which the client DELETEs to leave (RFC 9725
 // section 4.2). The offer carries the client's candidates and the answer
-// all of the SFU's (section 4.3.2): trickle ICE and ICE restarts over
-// HTTP PATCH (section 4.3.1) are not supported, so PATCH is answered 405.
+// all of the SFU's (section 4.3.2); a client may trickle more and restart
+// ICE with HTTP PATCH (section 4.3.1, whip_patch.go).
 // A WHEP subscriber's recvonly m-lines are slots the SFU fills with the
 // tracks published now and later (whep.go): WHEP has no server offer.
 const (
@@ -51,10 +51,7 @@ func (s *SFU) Handler(ctx context.Context) http.Handler {
 	mux.HandleFunc("POST "+WHIPPath+"{name}", func(w http.ResponseWriter, r *http.Request) { s.serveOffer(ctx, w, r, whipPeer) })
 	mux.HandleFunc("POST "+WHEPPath+"{name}", func(w http.ResponseWriter, r *http.Request) { s.serveOffer(ctx, w, r, whepPeer) })
 	mux.HandleFunc("DELETE "+SessionPath+"{name}", func(w http.ResponseWriter, r *http.Request) { s.serveDelete(ctx, w, r) })
-	mux.HandleFunc("PATCH "+SessionPath+"{name}", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Allow", "DELETE")
-		http.Error(w, "trickle ICE and ICE restarts are not supported: the offer must carry every candidate (RFC 9725 section 4.3.1)", http.StatusMethodNotAllowed)
-	})
+	mux.HandleFunc("PATCH "+SessionPath+"{name}", func(w http.ResponseWriter, r *http.Request) { s.servePatch(ctx, w, r) }) // whip_patch.go
 	// CORS preflight (RFC 9725 section 4.2: OPTIONS, Accept-Post).
 	for _, p := range []string{WHIPPath, WHEPPath} {
 		mux.HandleFunc("OPTIONS "+p+"{name}", func(w http.ResponseWriter, _ *http.Request) {
@@ -86,13 +83,17 @@ func (s *SFU) serveOffer(ctx context.Context, w http.ResponseWriter, r *http.Req
 		return
 	}
 	type result struct {
-		answer string
-		err    error
+		answer, etag string
+		err          error
 	}
 	done := make(chan result, 1)
 	s.post(ctx, func() {
 		a, err := s.httpOffer(ctx, name, mode, string(body))
-		done <- result{a, err}
+		tag := ""
+		if sub := s.peers[name]; err == nil && sub != nil {
+			tag = etag(sub)
+		}
+		done <- result{a, tag, err}
 	})
 	var res result
 	select {
@@ -114,6 +115,7 @@ func (s *SFU) serveOffer(ctx context.Context, w http.ResponseWriter, r *http.Req
 	}
 	w.Header().Set("Content-Type", sdpType)
 	w.Header().Set("Location", SessionPath+name)
+	w.Header().Set("ETag", res.etag)
 	w.WriteHeader(http.StatusCreated)
 	_, _ = io.WriteString(w, res.answer)
 }

@@ -141,7 +141,9 @@ func TestWHIPErrors(t *testing.T) {
 			{"SDP pion refuses", "POST", sfu.WHIPPath + "x", "application/sdp", "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n", 422, "SDP offer refused"},
 			{"unknown session", "DELETE", sfu.SessionPath + "nobody", "", "", 404, "no WHIP or WHEP session nobody"},
 			{"unknown endpoint", "POST", "/nope/x", "application/sdp", "v=0", 404, "not found"},
-			{"trickle", "PATCH", sfu.SessionPath + "x", "application/trickle-ice-sdpfrag", "a=x", 405, "not supported"},
+			{"PATCH not a fragment", "PATCH", sfu.SessionPath + "x", "application/trickle-ice-sdpfrag", "a=x", 400, "a=x is not an ICE attribute"},
+			{"PATCH as SDP", "PATCH", sfu.SessionPath + "x", "application/sdp", "v=0", 415, "must be application/trickle-ice-sdpfrag"},
+			{"PATCH unknown session", "PATCH", sfu.SessionPath + "x", "application/trickle-ice-sdpfrag", "a=ice-ufrag:u\r\na=ice-pwd:p\r\n", 404, "no WHIP or WHEP session x"},
 		} {
 			status, body := do(c.method, c.path, c.ctype, c.body)
 			if status != c.status || !strings.Contains(body, c.says) {
@@ -248,6 +250,101 @@ func TestWHEPViewerBeforePublisher(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("bob's negotiations:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
+		bob.Close()
+	})
+}
+
+// PATCH of a session (RFC 9725 section 4.3.1): trickle is checked
+// against the ICE session's entity-tag and credentials; alice restarts
+// ICE mid-call with If-Match: *, the SFU answers its new credentials
+// and a new entity-tag, and bob (WHEP) keeps receiving her media over
+// the new ICE session; a trickle for the ICE session before is refused
+// with 412. On the old build every PATCH was 405.
+func TestWHIPPatch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		r, stop := newRoom(t, ctx, "alice", "bob")
+		defer stop()
+		origin, client, stopHTTP := whipServer(t, ctx, r)
+		defer stopHTTP()
+		h, _ := r.nw.Host("alice")
+		var events []string
+		alice, err := agent.StartHTTP(ctx, agent.Params{Name: "alice", Net: h.Net, HTTPClient: client, Publish: []*clip.Clip{r.video}, Virtual: true,
+			OnEvent: func(kind, detail string) { events = append(events, kind+" "+detail) }}, agent.ModeWHIP, origin+sfu.WHIPPath+"alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Second)
+		hb, _ := r.nw.Host("bob")
+		bob, err := agent.StartHTTP(ctx, agent.Params{Name: "bob", Net: hb.Net, HTTPClient: client, Virtual: true}, agent.ModeWHEP, origin+sfu.WHEPPath+"bob")
+		if err != nil {
+			t.Fatal(err)
+		}
+		loc, tag0 := alice.HTTPSession()
+		if loc != origin+sfu.SessionPath+"alice" || len(tag0) < 3 || tag0[0] != '"' {
+			t.Fatalf("session %q, ETag %q", loc, tag0)
+		}
+		patch := func(ifMatch, body string) (int, string) {
+			req, _ := http.NewRequest(http.MethodPatch, loc, strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/trickle-ice-sdpfrag")
+			if ifMatch != "" {
+				req.Header.Set("If-Match", ifMatch)
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(b)
+		}
+		cand := "m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:0\r\na=candidate:9 1 udp 2130706431 10.9.9.9 9999 typ host\r\n"
+		for _, c := range []struct {
+			name, ifMatch, body string
+			status              int
+			says                string
+		}{
+			{"trickle, another ICE session", `"old"`, cand, 412, "is not the current ICE session"},
+			{"trickle, other credentials", tag0, "a=ice-ufrag:zz\r\na=ice-pwd:yy\r\n" + cand, 422, "is not this ICE session's"},
+			{"trickle", tag0, cand, 204, ""},
+			{"restart without credentials", "*", cand, 422, "must carry the new ice-ufrag and ice-pwd"},
+		} {
+			if st, b := patch(c.ifMatch, c.body); st != c.status || !strings.Contains(b, c.says) {
+				t.Errorf("%s: %d %q, want %d saying %q", c.name, st, b, c.status, c.says)
+			}
+		}
+		time.Sleep(2 * time.Second)
+		count := func() uint64 { return bob.Conns()[0].Receivers()[0].Counts().Unique }
+		before := count()
+		alice.RestartICE(ctx)
+		time.Sleep(3 * time.Second)
+		after := count()
+		if _, tag1 := alice.HTTPSession(); tag1 == tag0 || tag1 == "" {
+			t.Errorf("ETag %q after the restart, was %q: want a new one", tag1, tag0)
+		}
+		if st, b := patch(tag0, cand); st != 412 {
+			t.Errorf("trickle for the ICE session before the restart: %d %q, want 412", st, b)
+		}
+		// ~30 frames/s for 3 s, more than one packet a frame.
+		if after-before < 90 {
+			t.Errorf("bob received %d packets of alice's video in the 3 s after her ICE restart, want ~90 or more", after-before)
+		}
+		restarts := 0
+		for _, e := range r.sfuEvents() {
+			if e == "whip-ice-restart alice" {
+				restarts++
+			}
+		}
+		if restarts != 1 || !slices.ContainsFunc(events, func(e string) bool { return strings.HasPrefix(e, "ice-restart ") }) {
+			t.Errorf("SFU restarts %d (events %v), alice's events %v; want one restart each side", restarts, r.sfuEvents(), events)
+		}
+		for _, e := range events {
+			if strings.HasPrefix(e, "error") {
+				t.Errorf("alice: %s", e)
+			}
+		}
+		t.Logf("bob: %d packets before, %d in the 3 s after alice's restart", before, after-before)
+		alice.Close()
 		bob.Close()
 	})
 }
