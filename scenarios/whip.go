@@ -110,8 +110,8 @@ func (s *Scenario) validateSFU(bad func(msg string, path ...any)) {
 		bad("over WHIP/WHEP someone must publish (a participant with publish: sends over WHIP, one without watches over WHEP)", "servers", "sfu")
 	}
 	for i, f := range s.Timeline {
-		if f.Restart != "" || f.ICERestart != "" {
-			bad("restarts are not available over WHIP/WHEP (a session is not renegotiated)", "timeline", i)
+		if f.Restart != "" {
+			bad(fmt.Sprintf("restart: %s is not available over WHIP/WHEP (a session is not renegotiated; allowed: ice_restart, rebind, flap: ICE restarts go over HTTP PATCH)", f.Restart), "timeline", i, "restart")
 		}
 	}
 }

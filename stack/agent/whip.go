@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 
@@ -58,6 +59,10 @@ type httpSession struct {
 	// 4.3.1), "" when the server sent none.
 	etag   string
 	client *http.Client
+	// restartDone is when the last ICE restart was answered (loop only):
+	// a restart the watchdog queued while that one waited for its
+	// candidates is dropped.
+	restartDone time.Time
 }
 
 // StartHTTP publishes (ModeWHIP: the clips of p.Publish) or watches
@@ -195,7 +200,7 @@ func (a *Agent) restartHTTP(ctx context.Context, c *Conn) error {
 	h.mu.Lock()
 	loc := h.location
 	h.mu.Unlock()
-	if loc == "" {
+	if loc == "" || time.Since(h.restartDone) < restartRetry {
 		return nil
 	}
 	answer := c.PC.RemoteDescription()
@@ -210,6 +215,10 @@ func (a *Agent) restartHTTP(ctx context.Context, c *Conn) error {
 	if err := c.PC.SetLocalDescription(o); err != nil {
 		return fmt.Errorf("set offer: %w", err)
 	}
+	// The fragment carries every candidate (nothing is trickled): it
+	// waits for gathering, which lasts the STUN timeouts when the link
+	// is down.
+	a.event("ice-restart", loc)
 	select {
 	case <-gathered:
 	case <-ctx.Done():
@@ -220,7 +229,6 @@ func (a *Agent) restartHTTP(ctx context.Context, c *Conn) error {
 		return err
 	}
 	frag.Media[0].End = true
-	a.event("ice-restart", loc)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPatch, loc, strings.NewReader(frag.Marshal()))
 	if err != nil {
 		return err
@@ -249,6 +257,7 @@ func (a *Agent) restartHTTP(ctx context.Context, c *Conn) error {
 	h.mu.Lock()
 	h.etag = resp.Header.Get("ETag")
 	h.mu.Unlock()
+	h.restartDone = time.Now()
 	sdp := sdpfrag.WithCredentials(answer.SDP, theirs)
 	if err := c.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
 		return fmt.Errorf("set the restart's answer: %w", err)
