@@ -86,7 +86,10 @@ func TestWHIPICERestart(t *testing.T) {
 		timeline string
 		lo, hi   float64
 	}{
-		{"  - {at: 4s, flap: alice, for: 8s}", 8000, 12000},
+		// The link is back at 12 s; with the restart's candidates
+		// trickled media returns ~1.2 s later (sent with the restart
+		// after gathering, ~3.2 s: 11.2 s).
+		{"  - {at: 4s, flap: alice, for: 8s}", 8000, 10500},
 		{"  - {at: 4s, ice_restart: alice}", 0, 500},
 	} {
 		t.Run(strings.TrimSpace(tt.timeline), func(t *testing.T) {
@@ -117,6 +120,9 @@ expect:
 			}
 			if ev := events(rep, "sfu", "whip-ice-restart"); len(ev) != 1 {
 				t.Errorf("the SFU's PATCH restarts %v, want 1", ev)
+			}
+			if ev := events(rep, "sfu", "whip-trickle"); len(ev) == 0 {
+				t.Errorf("alice trickled no candidate of her restart")
 			}
 			for _, kind := range []string{"audio", "video"} {
 				st := stream(t, rep, "alice", "bob", kind)

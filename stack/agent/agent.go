@@ -456,7 +456,11 @@ func (a *Agent) conn(ctx context.Context, remote string) (*Conn, error) {
 	a.mu.Unlock()
 
 	pc.OnICECandidate(func(ic *webrtc.ICECandidate) {
-		if ic == nil || a.http != nil { // WHIP/WHEP: the offer carries every candidate
+		if a.http != nil { // WHIP/WHEP: the offer carries every candidate; a restart trickles
+			a.post(ctx, func() { a.trickleHTTP(ctx, c, ic) }) // whip.go
+			return
+		}
+		if ic == nil {
 			return
 		}
 		ci, ok := pc.Conceal(ic.ToJSON())

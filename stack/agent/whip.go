@@ -22,9 +22,9 @@ import (
 // a signaling room. It gathers every candidate, POSTs its offer with
 // content type application/sdp, takes the "201 Created" answer and its
 // Location, and DELETEs that session URL when it closes (RFC 9725
-// section 4.2). ICE restarts go over HTTP PATCH (section 4.3.1,
-// restartHTTP); the offer carries every candidate, so nothing is
-// trickled. A
+// section 4.2). The offer carries every candidate; ICE restarts go over
+// HTTP PATCH (section 4.3.1, restartHTTP) and trickle their candidates
+// in further PATCHes (trickleHTTP). A
 // WHEP viewer offers Params.WHEPSlots recvonly m-lines of each kind: the
 // SFU fills them with tracks published after the session was made.
 
@@ -63,6 +63,12 @@ type httpSession struct {
 	// a restart the watchdog queued while that one waited for its
 	// candidates is dropped.
 	restartDone time.Time
+	// trickling is set from an ICE restart until its gathering ends:
+	// its candidates go in PATCHes (loop only); mid and mline name the
+	// m= section they belong to.
+	trickling  bool
+	mid, mline string
+	ufrag, pwd string
 }
 
 // StartHTTP publishes (ModeWHIP: the clips of p.Publish) or watches
@@ -211,24 +217,20 @@ func (a *Agent) restartHTTP(ctx context.Context, c *Conn) error {
 	if err != nil {
 		return fmt.Errorf("create offer: %w", err)
 	}
-	gathered := webrtc.GatheringCompletePromise(c.PC.PeerConnection)
 	if err := c.PC.SetLocalDescription(o); err != nil {
 		return fmt.Errorf("set offer: %w", err)
 	}
-	// The fragment carries every candidate (nothing is trickled): it
-	// waits for gathering, which lasts the STUN timeouts when the link
-	// is down.
+	// The fragment carries the new credentials and the candidates
+	// gathered so far; the rest are trickled as they come (trickleHTTP,
+	// after this returns: the loop runs one thing at a time, so they go
+	// with the new entity-tag, as RFC 9725 section 4.3.1 asks).
 	a.event("ice-restart", loc)
-	select {
-	case <-gathered:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	h.trickling = true
 	frag, err := sdpfrag.FromSDP(c.PC.LocalDescription().SDP)
 	if err != nil {
 		return err
 	}
-	frag.Media[0].End = true
+	h.mid, h.mline, h.ufrag, h.pwd = frag.Media[0].Mid, frag.Media[0].MLine, frag.Ufrag, frag.Pwd
 	req, err := http.NewRequestWithContext(ctx, http.MethodPatch, loc, strings.NewReader(frag.Marshal()))
 	if err != nil {
 		return err
@@ -271,6 +273,49 @@ func (a *Agent) restartHTTP(ctx context.Context, c *Conn) error {
 		}
 	}
 	return nil
+}
+
+// trickleHTTP sends one candidate gathered for an ICE restart, or the
+// end of them (ic nil), in a PATCH with the ICE session's entity-tag
+// (RFC 9725 section 4.3.1; RFC 8840 section 8.2 for the end). Loop
+// only; candidates of the first offer are in it already.
+func (a *Agent) trickleHTTP(ctx context.Context, c *Conn, ic *webrtc.ICECandidate) {
+	h := a.http
+	if !h.trickling {
+		return
+	}
+	h.mu.Lock()
+	loc, tag := h.location, h.etag
+	h.mu.Unlock()
+	if loc == "" {
+		return
+	}
+	m := sdpfrag.Media{MLine: h.mline, Mid: h.mid}
+	if ic == nil {
+		m.End = true
+		h.trickling = false
+	} else {
+		m.Candidates = []string{strings.TrimPrefix(ic.ToJSON().Candidate, "candidate:")}
+	}
+	frag := sdpfrag.Frag{Ufrag: h.ufrag, Pwd: h.pwd, Media: []sdpfrag.Media{m}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPatch, loc, strings.NewReader(frag.Marshal()))
+	if err != nil {
+		return
+	}
+	req.Header.Set("Content-Type", sdpfrag.MediaType)
+	if tag != "" {
+		req.Header.Set("If-Match", tag)
+	}
+	resp, err := h.client.Do(req)
+	if err != nil {
+		a.event("error", fmt.Sprintf("PATCH %s: %v", loc, err))
+		return
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	_ = resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		a.event("error", (&HTTPError{Method: http.MethodPatch, URL: loc, Status: resp.StatusCode, Body: string(body)}).Error())
+	}
 }
 
 // rollback takes back an ICE-restart offer the server did not answer, so

@@ -329,11 +329,17 @@ func TestWHIPPatch(t *testing.T) {
 		if after-before < 90 {
 			t.Errorf("bob received %d packets of alice's video in the 3 s after her ICE restart, want ~90 or more", after-before)
 		}
-		restarts := 0
+		restarts, trickles := 0, 0
 		for _, e := range r.sfuEvents() {
-			if e == "whip-ice-restart alice" {
+			switch e {
+			case "whip-ice-restart alice":
 				restarts++
+			case "whip-trickle alice":
+				trickles++
 			}
+		}
+		if trickles < 2 {
+			t.Errorf("%d trickle PATCHes of alice's session, want the test's and those of her restart's candidates", trickles)
 		}
 		if restarts != 1 || !slices.ContainsFunc(events, func(e string) bool { return strings.HasPrefix(e, "ice-restart ") }) {
 			t.Errorf("SFU restarts %d (events %v), alice's events %v; want one restart each side", restarts, r.sfuEvents(), events)
