@@ -98,12 +98,9 @@ func (s *Scenario) validateSFU(bad func(msg string, path ...any)) {
 		}
 	}
 	publishers := 0
-	for i, p := range s.Participants {
+	for _, p := range s.Participants {
 		if len(p.Publish) > 0 {
 			publishers++
-		}
-		if p.Simulcast {
-			bad("simulcast is not sent over WHIP here", "participants", i, "simulcast")
 		}
 	}
 	if publishers == 0 {

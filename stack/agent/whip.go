@@ -145,6 +145,7 @@ func StartHTTP(ctx context.Context, p Params, mode, endpoint string) (*Agent, er
 	if err := c.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
 		return fail(fmt.Errorf("set answer: %w", err))
 	}
+	c.tagSimulcast() // RFC 9725 section 4.2 allows a simulcast offer (RFC 8853)
 	// No signaling: the loop only runs what is posted (ICE restarts).
 	a.wg.Add(1)
 	go func() {
