@@ -31,4 +31,8 @@
 //   - A track is offered to a subscriber only when the subscriber offered
 //     the track's codec; otherwise the refusal and its reason are kept
 //     (Negotiations).
+//   - Participants that do not signal publish over WHIP (RFC 9725) and
+//     watch over WHEP (whip.go): a WHEP session's recvonly m-lines are
+//     slots filled as tracks are published (whep.go), and a session's
+//     ICE is trickled and restarted with HTTP PATCH (whip_patch.go).
 package sfu

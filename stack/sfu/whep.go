@@ -16,8 +16,8 @@ import (
 // its offer: each recvonly m-line it offers is a slot, which the SFU
 // answers sendonly with a placeholder track (its SSRC and codec are then
 // negotiated) and fills with a publisher's track when one is published,
-// by RTCRtpSender.replaceTrack on the pre-negotiated m-line (as WHEP
-// servers such as Broadcast Box and mediamtx do). A track that finds no
+// by RTCRtpSender.replaceTrack on the pre-negotiated m-line (as several
+// WHEP servers do). A track that finds no
 // free slot of its kind is refused with a Negotiation saying so; a slot
 // whose publisher leaves takes the placeholder back and is free again.
 // The answer names a slot's stream "-" (no stream, RFC 8830 section 2)
