@@ -84,6 +84,10 @@ const DefaultInitialBitrate = 1_000_000
 // more than this.
 const MaxBitrate = 5_000_000
 
+// SRTPReplayWindow is the SRTP and SRTCP replay window, in packets, of
+// every PeerConnection: the browsers' (see New).
+const SRTPReplayWindow = 1024
+
 // PC is a PeerConnection with its RTP statistics.
 type PC struct {
 	*webrtc.PeerConnection
@@ -164,6 +168,16 @@ func New(p Params) (*PC, error) {
 		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	}
 	se.SetICETimeouts(5*time.Second, 15*time.Second, 2*time.Second)
+	// The SRTP and SRTCP replay windows of the browsers (RFC 3711 section
+	// 3.3.2 leaves the size to the implementation): libwebrtc's
+	// pc/srtp_session.cc and Firefox's SrtpFlow both set libsrtp's
+	// window_size to 1024. pion/srtp's default is 64, so an original an
+	// SFU forwarded more than 64 packets late (it got it from the
+	// publisher over RTX after an outage) reached the receiver's socket
+	// and was dropped as a replay: the report called it "never arrived
+	// as an original" where the capture and a browser saw it arrive.
+	se.SetSRTPReplayProtectionWindow(SRTPReplayWindow)
+	se.SetSRTCPReplayProtectionWindow(SRTPReplayWindow)
 	if len(p.NAT1To1IPs) > 0 {
 		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
 			External:        p.NAT1To1IPs,
