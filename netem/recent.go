@@ -7,12 +7,20 @@ package netem
 // 16-byte keys was 2 % of a quickstart run's CPU. Here the identities and
 // their counts sit in one ring, in the order they were first seen, and an
 // open-addressed table of ring positions (linear probing, at most half
-// full) finds them; both grow as the link sees new identities.
+// full) finds them. The ring grows by chunks, which are never copied, and
+// the table by doubling, as the link sees new identities.
 type recentSet struct {
-	ring   []recentEntry // first-seen order from oldest, wrapping once full
-	oldest int           // ring position of the oldest entry once full
-	slots  []int32       // ring position + 1 of the entry homed here, 0 if free
+	chunks [][]recentEntry // the ring: first-seen order from oldest, wrapping once full
+	size   int             // entries in the ring
+	oldest int             // ring position of the oldest entry once full
+	slots  []uint16        // ring position + 1 (at most recentIdentities) of the entry homed here, 0 if free
 }
+
+// recentChunk is the number of ring entries allocated at a time.
+const recentChunk = 256
+
+// at returns the ring entry at position p.
+func (s *recentSet) at(p int) *recentEntry { return &s.chunks[p/recentChunk][p%recentChunk] }
 
 type recentEntry struct {
 	key identityKey
@@ -27,26 +35,30 @@ const minSlots = 64
 func (s *recentSet) offer(k identityKey) uint64 {
 	if len(s.slots) > 0 {
 		if i, ok := s.find(k); ok {
-			e := &s.ring[s.slots[i]-1]
+			e := s.at(int(s.slots[i]) - 1)
 			e.n++
 			return e.n - 1
 		}
 	}
-	if len(s.ring) < recentIdentities {
-		s.ring = append(s.ring, recentEntry{key: k, n: 1})
-		if 2*len(s.ring) > len(s.slots) {
+	if s.size < recentIdentities {
+		if s.size%recentChunk == 0 {
+			s.chunks = append(s.chunks, make([]recentEntry, recentChunk))
+		}
+		*s.at(s.size) = recentEntry{key: k, n: 1}
+		s.size++
+		if 2*s.size > len(s.slots) {
 			s.rehash()
 			return 0
 		}
 		i, _ := s.find(k)
-		s.slots[i] = int32(len(s.ring))
+		s.slots[i] = uint16(s.size)
 		return 0
 	}
 	// Full: the new identity takes the oldest one's place.
-	s.remove(s.ring[s.oldest].key)
-	s.ring[s.oldest] = recentEntry{key: k, n: 1}
+	s.remove(s.at(s.oldest).key)
+	*s.at(s.oldest) = recentEntry{key: k, n: 1}
 	i, _ := s.find(k)
-	s.slots[i] = int32(s.oldest + 1)
+	s.slots[i] = uint16(s.oldest + 1)
 	s.oldest = (s.oldest + 1) % recentIdentities
 	return 0
 }
@@ -71,7 +83,7 @@ func (s *recentSet) find(k identityKey) (int, bool) {
 		if e == 0 {
 			return i, false
 		}
-		if s.ring[e-1].key == k {
+		if s.at(int(e)-1).key == k {
 			return i, true
 		}
 	}
@@ -87,7 +99,7 @@ func (s *recentSet) remove(k identityKey) {
 	}
 	mask := len(s.slots) - 1
 	for j := (i + 1) & mask; s.slots[j] != 0; j = (j + 1) & mask {
-		h := s.home(s.ring[s.slots[j]-1].key)
+		h := s.home(s.at(int(s.slots[j]) - 1).key)
 		// The entry at j may move to the hole at i if i lies on its
 		// probe path, from its home h up to j.
 		if (i-h)&mask < (j-h)&mask {
@@ -102,12 +114,12 @@ func (s *recentSet) remove(k identityKey) {
 // every ring entry again.
 func (s *recentSet) rehash() {
 	size := max(len(s.slots), minSlots)
-	for 2*len(s.ring) > size {
+	for 2*s.size > size {
 		size *= 2
 	}
-	s.slots = make([]int32, size)
-	for p := range s.ring {
-		i, _ := s.find(s.ring[p].key)
-		s.slots[i] = int32(p + 1)
+	s.slots = make([]uint16, size)
+	for p := range s.size {
+		i, _ := s.find(s.at(p).key)
+		s.slots[i] = uint16(p + 1)
 	}
 }

@@ -65,8 +65,8 @@ func TestRecentSetMatchesMap(t *testing.T) {
 					t.Fatalf("offer %d of %v: %d, model %d", i, k, got, want)
 				}
 			}
-			if len(s.ring) != len(m.seen) {
-				t.Fatalf("holds %d identities, model %d", len(s.ring), len(m.seen))
+			if s.size != len(m.seen) {
+				t.Fatalf("holds %d identities, model %d", s.size, len(m.seen))
 			}
 		})
 	}
