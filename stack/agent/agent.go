@@ -513,8 +513,9 @@ func (a *Agent) conn(ctx context.Context, remote string) (*Conn, error) {
 		go a.receive(c, t, r)
 		go func() {
 			defer a.wg.Done()
+			buf := make([]byte, peer.ReceiveMTU)
 			for {
-				if _, _, err := rr.ReadRTCP(); err != nil {
+				if _, err := readRTCP(rr.Read, buf); err != nil {
 					return
 				}
 			}

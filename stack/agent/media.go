@@ -5,8 +5,10 @@ import (
 	"hash/fnv"
 	"time"
 
+	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/rtclab/rtclab/phase"
+	"github.com/rtclab/rtclab/stack/peer"
 )
 
 // play writes the clip's frames to the track at the clip's own pace, on an
@@ -78,14 +80,13 @@ func (a *Agent) play(ctx context.Context, c *Conn, s *Sender) {
 // layer for a keyframe on a PLI or FIR.
 func (a *Agent) drainSender(s *Sender, l *sendLayer) {
 	defer a.wg.Done()
+	read := s.RTP.Read
+	if l.rid != "" && l != s.layers[0] {
+		read = func(b []byte) (int, interceptor.Attributes, error) { return s.RTP.ReadSimulcast(b, l.rid) }
+	}
+	buf := make([]byte, peer.ReceiveMTU)
 	for {
-		var pkts []rtcp.Packet
-		var err error
-		if l.rid == "" || l == s.layers[0] {
-			pkts, _, err = s.RTP.ReadRTCP()
-		} else {
-			pkts, _, err = s.RTP.ReadSimulcastRTCP(l.rid)
-		}
+		pkts, err := readRTCP(read, buf)
 		if err != nil {
 			return
 		}
@@ -105,6 +106,24 @@ func (a *Agent) drainSender(s *Sender, l *sendLayer) {
 			}
 		}
 	}
+}
+
+// readRTCP reads one compound RTCP packet into buf and parses it, as
+// pion's RTPSender.ReadRTCP and RTPReceiver.ReadRTCP (webrtc v4.2.1) do
+// but without their receive-MTU buffer per call (2 % of a quickstart
+// run's allocation). The interceptors that read it may already have
+// parsed the same bytes (interceptor.Attributes.GetRTCPPackets); then
+// their packets are returned. Like pion's, it fails on a packet that
+// does not parse.
+func readRTCP(read func([]byte) (int, interceptor.Attributes, error), buf []byte) ([]rtcp.Packet, error) {
+	n, attr, err := read(buf)
+	if err != nil {
+		return nil, err
+	}
+	if attr == nil {
+		return rtcp.Unmarshal(buf[:n])
+	}
+	return attr.GetRTCPPackets(buf[:n])
 }
 
 // trackOffset is a stable offset in [0.1 ms, 7.1 ms) from the
