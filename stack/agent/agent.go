@@ -515,7 +515,7 @@ func (a *Agent) conn(ctx context.Context, remote string) (*Conn, error) {
 			defer a.wg.Done()
 			buf := make([]byte, peer.ReceiveMTU)
 			for {
-				if _, err := readRTCP(rr.Read, buf); err != nil {
+				if _, err := peer.ReadRTCP(rr.Read, buf); err != nil {
 					return
 				}
 			}

@@ -86,7 +86,7 @@ func (a *Agent) drainSender(s *Sender, l *sendLayer) {
 	}
 	buf := make([]byte, peer.ReceiveMTU)
 	for {
-		pkts, err := readRTCP(read, buf)
+		pkts, err := peer.ReadRTCP(read, buf)
 		if err != nil {
 			return
 		}
@@ -106,24 +106,6 @@ func (a *Agent) drainSender(s *Sender, l *sendLayer) {
 			}
 		}
 	}
-}
-
-// readRTCP reads one compound RTCP packet into buf and parses it, as
-// pion's RTPSender.ReadRTCP and RTPReceiver.ReadRTCP (webrtc v4.2.1) do
-// but without their receive-MTU buffer per call (2 % of a quickstart
-// run's allocation). The interceptors that read it may already have
-// parsed the same bytes (interceptor.Attributes.GetRTCPPackets); then
-// their packets are returned. Like pion's, it fails on a packet that
-// does not parse.
-func readRTCP(read func([]byte) (int, interceptor.Attributes, error), buf []byte) ([]rtcp.Packet, error) {
-	n, attr, err := read(buf)
-	if err != nil {
-		return nil, err
-	}
-	if attr == nil {
-		return rtcp.Unmarshal(buf[:n])
-	}
-	return attr.GetRTCPPackets(buf[:n])
 }
 
 // trackOffset is a stable offset in [0.1 ms, 7.1 ms) from the

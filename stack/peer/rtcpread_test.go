@@ -1,4 +1,4 @@
-package agent
+package peer
 
 import (
 	"errors"
@@ -9,7 +9,7 @@ import (
 	"github.com/pion/rtcp"
 )
 
-// TestReadRTCP: readRTCP returns what pion's ReadRTCP would (the parsed
+// TestReadRTCP: ReadRTCP returns what pion's ReadRTCP would (the parsed
 // packet, or an error for bytes that do not parse or a failed read), and
 // reuses the interceptors' parse when the attributes carry one.
 func TestReadRTCP(t *testing.T) {
@@ -41,7 +41,7 @@ func TestReadRTCP(t *testing.T) {
 				}
 				return copy(b, tc.data), tc.attr, nil
 			}
-			pkts, err := readRTCP(read, make([]byte, 1500))
+			pkts, err := ReadRTCP(read, make([]byte, ReceiveMTU))
 			if tc.wantErr {
 				if err == nil {
 					t.Fatalf("got %v, want an error", pkts)
