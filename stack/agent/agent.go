@@ -566,7 +566,7 @@ func (a *Agent) addSender(ctx context.Context, c *Conn, clips []*clip.Clip) erro
 		}
 		base := timestampBase(a.p.Name, cl.Kind(), rid)
 		opts = append(opts, webrtc.WithRTPTimestamp(base))
-		opts = append(opts, withVP8Payloader(cl.MimeType())...)
+		opts = append(opts, withPayloader(cl.MimeType())...)
 		track, err := webrtc.NewTrackLocalStaticSample(cl.Capability(), cl.Kind(), a.p.Name, opts...)
 		if err != nil {
 			return fmt.Errorf("agent %s track: %w", a.p.Name, err)

@@ -74,16 +74,45 @@ func (p *vp8Payloader) Payload(mtu uint16, frame []byte) [][]byte {
 	return p.out
 }
 
-// withVP8Payloader is the track option that packetizes VP8 with
-// vp8Payloader; for a track of another codec it adds nothing.
-func withVP8Payloader(mimeType string) []func(*webrtc.TrackLocalStaticRTP) {
-	if !strings.EqualFold(mimeType, webrtc.MimeTypeVP8) {
+// opusPayloader hands an Opus packet on as one RTP payload (RFC 7587
+// section 4.2), as pion's codecs.OpusPayloader does, but in a buffer it
+// reuses from packet to packet instead of a fresh copy of each (rtp
+// v1.8.27, opus_packet.go); see vp8Payloader for why reuse is safe.
+type opusPayloader struct {
+	buf []byte
+	out [1][]byte
+}
+
+// Payload returns packet as one payload, valid until the next call.
+func (p *opusPayloader) Payload(_ uint16, packet []byte) [][]byte {
+	if packet == nil {
+		return [][]byte{}
+	}
+	if p.buf == nil {
+		p.buf = make([]byte, 0, 512)
+	}
+	p.buf = append(p.buf[:0], packet...)
+	p.out[0] = p.buf[:len(packet):len(packet)]
+	return p.out[:]
+}
+
+// withPayloader is the track option that packetizes VP8 with vp8Payloader
+// and Opus with opusPayloader; for a track of another codec it adds
+// nothing (pion's own payloader).
+func withPayloader(mimeType string) []func(*webrtc.TrackLocalStaticRTP) {
+	var newPayloader func() rtp.Payloader
+	switch {
+	case strings.EqualFold(mimeType, webrtc.MimeTypeVP8):
+		newPayloader = func() rtp.Payloader { return &vp8Payloader{} }
+	case strings.EqualFold(mimeType, webrtc.MimeTypeOpus):
+		newPayloader = func() rtp.Payloader { return &opusPayloader{} }
+	default:
 		return nil
 	}
 	return []func(*webrtc.TrackLocalStaticRTP){webrtc.WithPayloader(func(c webrtc.RTPCodecCapability) (rtp.Payloader, error) {
-		if !strings.EqualFold(c.MimeType, webrtc.MimeTypeVP8) {
+		if !strings.EqualFold(c.MimeType, mimeType) {
 			return nil, webrtc.ErrNoPayloaderForCodec
 		}
-		return &vp8Payloader{}, nil
+		return newPayloader(), nil
 	})}
 }

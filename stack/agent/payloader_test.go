@@ -52,13 +52,33 @@ func TestVP8PayloaderMatchesPion(t *testing.T) {
 	}
 }
 
-// TestWithVP8Payloader: only a VP8 track gets the payloader.
-func TestWithVP8Payloader(t *testing.T) {
-	if got := len(withVP8Payloader(webrtc.MimeTypeOpus)); got != 0 {
-		t.Fatalf("an Opus track got %d options", got)
+// TestOpusPayloaderMatchesPion: one payload per packet, the packet's
+// bytes, as pion's; nil gives none.
+func TestOpusPayloaderMatchesPion(t *testing.T) {
+	ours, pions := &opusPayloader{}, &codecs.OpusPayloader{}
+	for i, packet := range [][]byte{nil, {}, {1}, bytes.Repeat([]byte{7}, 200), {2, 3}, bytes.Repeat([]byte{9}, 1500)} {
+		got, want := ours.Payload(1188, packet), pions.Payload(1188, packet)
+		if len(got) != len(want) {
+			t.Fatalf("packet %d: %d payloads, pion %d", i, len(got), len(want))
+		}
+		for k := range want {
+			if !bytes.Equal(got[k], want[k]) || (got[k] == nil) != (want[k] == nil) {
+				t.Fatalf("packet %d payload %d: %v, pion %v", i, k, got[k], want[k])
+			}
+		}
 	}
-	if got := len(withVP8Payloader("video/vp8")); got != 1 {
-		t.Fatalf("a VP8 track got %d options", got)
+}
+
+// TestWithPayloader: VP8 and Opus tracks get rtclab's payloaders, other
+// codecs pion's.
+func TestWithPayloader(t *testing.T) {
+	for _, tc := range []struct {
+		mime string
+		want int
+	}{{webrtc.MimeTypeOpus, 1}, {"video/vp8", 1}, {webrtc.MimeTypeVP9, 0}, {webrtc.MimeTypeH264, 0}, {webrtc.MimeTypeAV1, 0}} {
+		if got := len(withPayloader(tc.mime)); got != tc.want {
+			t.Errorf("a %s track got %d options, want %d", tc.mime, got, tc.want)
+		}
 	}
 }
 
