@@ -281,7 +281,7 @@ func (h *hostNet) wrapGroup(inner transport.UDPConn, group *net.UDPAddr) *udpCon
 		UDPConn:  inner,
 		h:        h,
 		group:    group,
-		recv:     make(chan datagram, recvQueue),
+		inbox:    newInbox(),
 		closed:   make(chan struct{}),
 		deadline: makeDeadline(),
 	}
@@ -317,7 +317,7 @@ func (d datagram) data() []byte { return *d.buf }
 type udpConn struct {
 	transport.UDPConn
 	h         *hostNet
-	recv      chan datagram
+	inbox     *inbox // what the downlink delivered, for ReadFrom (inbox.go)
 	closed    chan struct{}
 	closeOnce sync.Once
 	wg        sync.WaitGroup
@@ -372,9 +372,11 @@ func (c *udpConn) deliver(d datagram, up bool) {
 	}
 	select {
 	case <-c.closed:
-	case c.recv <- d:
-		return
-	default: // receive buffer full: the kernel would drop it too
+	default:
+		if c.inbox.push(d) {
+			return
+		}
+		// receive buffer full: the kernel would drop it too
 	}
 	c.h.bufs.put(d.buf)
 }
@@ -385,15 +387,19 @@ func (c *udpConn) ReadFrom(p []byte) (int, net.Addr, error) {
 		return 0, nil, net.ErrClosed
 	default:
 	}
-	select {
-	case d := <-c.recv:
-		n := copy(p, d.data())
-		c.h.bufs.put(d.buf)
-		return n, d.addr, nil
-	case <-c.closed:
-		return 0, nil, net.ErrClosed
-	case <-c.deadline.wait():
-		return 0, nil, os.ErrDeadlineExceeded
+	for {
+		if d, ok := c.inbox.pop(); ok {
+			n := copy(p, d.data())
+			c.h.bufs.put(d.buf)
+			return n, d.addr, nil
+		}
+		select {
+		case <-c.inbox.ready: // look again
+		case <-c.closed:
+			return 0, nil, net.ErrClosed
+		case <-c.deadline.wait():
+			return 0, nil, os.ErrDeadlineExceeded
+		}
 	}
 }
 

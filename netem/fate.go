@@ -17,17 +17,15 @@ type fates struct {
 	counters   map[uint64]uint64
 	streams    map[streamKey]*stream
 	perPT      map[byte]uint64 // streams seen per payload type
-	// seen counts recent identities, so that a byte-identical resend
+	// recent counts recent identities, so that a byte-identical resend
 	// (pion sends every retry of a packet as the same RTX packet) meets a
-	// fate of its own instead of repeating the first one's.
-	seen   map[identityKey]uint64
-	recent []identityKey // ring of the keys in seen, oldest first
-	oldest int
+	// fate of its own instead of repeating the first one's (recent.go).
+	recent recentSet
 }
 
 type identityKey struct{ class, index uint64 }
 
-// recentIdentities bounds seen: a resend comes within seconds, long
+// recentIdentities bounds recent: a resend comes within seconds, long
 // before this many other packets.
 const recentIdentities = 8192
 
@@ -47,26 +45,13 @@ func newFates(seed uint64, link string) *fates {
 	h := fnv.New64a()
 	h.Write([]byte(link))
 	return &fates{seed: seed, link: h.Sum64(), counters: map[uint64]uint64{}, streams: map[streamKey]*stream{},
-		perPT: map[byte]uint64{}, seen: map[identityKey]uint64{}, recent: make([]identityKey, 0, recentIdentities)}
+		perPT: map[byte]uint64{}}
 }
 
 // occurrence returns how many times this identity was offered before
 // (0 the first time).
 func (f *fates) occurrence(class, index uint64) uint64 {
-	k := identityKey{class, index}
-	n, ok := f.seen[k]
-	f.seen[k] = n + 1
-	if ok {
-		return n
-	}
-	if len(f.recent) < recentIdentities {
-		f.recent = append(f.recent, k)
-	} else {
-		delete(f.seen, f.recent[f.oldest])
-		f.recent[f.oldest] = k
-		f.oldest = (f.oldest + 1) % recentIdentities
-	}
-	return 0
+	return f.recent.offer(identityKey{class, index})
 }
 
 // Packet classes, from the first byte as RFC 7983 section 7 demultiplexes

@@ -65,11 +65,14 @@ type link struct {
 	lastOut time.Time           // for no-reorder
 	ge      map[uint64]*geState // bursty loss, per packet class
 
-	batch []offer // offers not yet taken, oldest first (batch.go)
-	// flushTimer fires 1 ns after the batch's first offer; flushArmed
-	// says it is pending (set by enqueue, cleared by run on firing).
+	batch  []offer // offers not yet taken, oldest first (batch.go)
+	offers int     // offers so far: the next one's arrival order
+	// flushTimer fires at flushWhen, flushAt of the batch's first offer
+	// or sooner; flushArmed says it is pending (set by armFlush, cleared
+	// by run on firing).
 	flushTimer *time.Timer
 	flushArmed bool
+	flushWhen  time.Time
 
 	seq       uint64
 	queue     pending
@@ -434,12 +437,9 @@ func (l *link) run() {
 		l.mu.Lock()
 		due = due[:0]
 		now := time.Now()
-		if len(l.batch) > 0 && l.batch[0].at.Before(now) {
-			l.flush(now)
-		}
-		if len(l.batch) > 0 && !l.flushArmed {
-			l.flushArmed = true
-			l.flushTimer.Reset(l.batch[0].at.Add(time.Nanosecond).Sub(now))
+		l.flushDue(now)
+		if len(l.batch) > 0 {
+			l.armFlush(l.batch[0].at, now)
 		}
 		for len(l.queue) > 0 && !l.queue[0].at.After(now) {
 			due = append(due, l.queue.pop())
@@ -475,10 +475,18 @@ func (l *link) run() {
 func (l *link) set(imp Impairment) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	now := time.Now()
+	l.flushDue(now) // offered before: the impairment they met
 	if imp.Trace != l.imp.Trace {
-		l.start, l.traceK, l.traceLeft = time.Now(), 0, 0
+		l.start, l.traceK, l.traceLeft = now, 0, 0
 	}
 	l.imp = imp
+	// Offers of this instant meet the new impairment, which may let them
+	// out sooner than the pending flush. (That flush stays: packets taken
+	// above come out no sooner, and it wakes run to deliver them.)
+	if len(l.batch) > 0 {
+		l.armFlush(l.batch[0].at, now)
+	}
 }
 
 func (l *link) get() Impairment {
@@ -496,6 +504,7 @@ func (l *link) firewalled() {
 func (l *link) snapshot() LinkStats {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.flushDue(time.Now()) // what was offered before now is counted
 	return l.stats
 }
 

@@ -18,16 +18,29 @@ import (
 // Publish (video in p.Video's codec), or, with simulcast, the video as the
 // three simulcast layers instead.
 func publishedClips(p scenarios.Participant, clips map[string]*clip.Clip) (single, simulcast []*clip.Clip) {
+	keys, layers := clipKeys(p)
+	for _, k := range keys {
+		single = append(single, clips[k])
+	}
+	for _, k := range layers {
+		simulcast = append(simulcast, clips[k])
+	}
+	return single, simulcast
+}
+
+// clipKeys returns the clipFiles keys of the clips participant p sends,
+// as publishedClips hands them out.
+func clipKeys(p scenarios.Participant) (single, simulcast []string) {
 	for _, m := range p.Publish {
 		switch {
 		case m == "video" && p.Simulcast:
 			for _, rid := range agent.SimulcastRIDs {
-				simulcast = append(simulcast, clips["simulcast/"+rid])
+				simulcast = append(simulcast, "simulcast/"+rid)
 			}
 		case m == "video" && p.Video != "":
-			single = append(single, clips["video/"+p.Video])
+			single = append(single, "video/"+p.Video)
 		default:
-			single = append(single, clips[m])
+			single = append(single, m)
 		}
 	}
 	return single, simulcast

@@ -69,6 +69,11 @@ type Options struct {
 	// end of the run, what MeasureQuality needs to compare received video
 	// with its source (quality.go).
 	Media *MediaCapture
+	// Clips, when set, opens the media clips for this run and keeps them
+	// for the next runs that share it (clip.NewLibrary(rtclab.Clips)): a
+	// process that runs many calls reads and parses each clip once. Nil
+	// opens them for this run alone.
+	Clips *clip.Library
 }
 
 // Addresses of the embedded stack on the emulated internet.
@@ -283,7 +288,7 @@ func (r *run) exec(parent context.Context) (err error) {
 		defer stopHTTP()
 	}
 
-	clips, err := openClips()
+	clips, err := openClips(r.opt.Clips, s.Participants)
 	if err != nil {
 		return err
 	}
@@ -556,14 +561,29 @@ func agentE2EE(e *scenarios.E2EE) *agent.E2EE {
 	return &agent.E2EE{Secret: []byte(e.Key), KID: *e.KeyID, Suite: e.Suite}
 }
 
-func openClips() (map[string]*clip.Clip, error) {
+// openClips opens the clips the participants send, from lib (a library
+// of rtclab.Clips shared with other runs) or, when lib is nil, from a
+// library of this run's own: each file once. A run used to read and parse
+// all seven committed clips (three copies of the VP8 one), a tenth of what
+// a quickstart run allocated.
+func openClips(lib *clip.Library, ps []scenarios.Participant) (map[string]*clip.Clip, error) {
+	if lib == nil {
+		lib = clip.NewLibrary(rtclab.Clips)
+	}
 	out := map[string]*clip.Clip{}
-	for media, file := range clipFiles {
-		c, err := clip.Open(rtclab.Clips, file)
-		if err != nil {
-			return nil, err
+	for _, p := range ps {
+		single, simulcast := clipKeys(p)
+		for _, media := range slices.Concat(single, simulcast) {
+			file, ok := clipFiles[media]
+			if !ok || out[media] != nil {
+				continue
+			}
+			c, err := lib.Open(file)
+			if err != nil {
+				return nil, err
+			}
+			out[media] = c
 		}
-		out[media] = c
 	}
 	return out, nil
 }

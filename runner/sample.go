@@ -110,7 +110,7 @@ func connRTT(c *agent.Conn) (float64, bool) {
 	var sum float64
 	var n int
 	for _, snd := range c.Senders() {
-		ssrc := senderSSRC(snd)
+		ssrc := snd.SSRC()
 		if out, ok := probes.ReadOutbound(c.PC.Stats, ssrc); ok && out.RTTMeasurements > 0 {
 			sum += out.RTTMS
 			n++
@@ -123,14 +123,6 @@ func connRTT(c *agent.Conn) (float64, bool) {
 		return p.RTTMS, true
 	}
 	return 0, false
-}
-
-func senderSSRC(s *agent.Sender) uint32 {
-	enc := s.RTP.GetParameters().Encodings
-	if len(enc) == 0 {
-		return 0
-	}
-	return uint32(enc[0].SSRC)
 }
 
 // snapshot is everything the report needs, taken before the stack closes.

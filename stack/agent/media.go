@@ -5,8 +5,10 @@ import (
 	"hash/fnv"
 	"time"
 
+	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/rtclab/rtclab/phase"
+	"github.com/rtclab/rtclab/stack/peer"
 )
 
 // play writes the clip's frames to the track at the clip's own pace, on an
@@ -78,14 +80,13 @@ func (a *Agent) play(ctx context.Context, c *Conn, s *Sender) {
 // layer for a keyframe on a PLI or FIR.
 func (a *Agent) drainSender(s *Sender, l *sendLayer) {
 	defer a.wg.Done()
+	read := s.RTP.Read
+	if l.rid != "" && l != s.layers[0] {
+		read = func(b []byte) (int, interceptor.Attributes, error) { return s.RTP.ReadSimulcast(b, l.rid) }
+	}
+	buf := make([]byte, peer.ReceiveMTU)
 	for {
-		var pkts []rtcp.Packet
-		var err error
-		if l.rid == "" || l == s.layers[0] {
-			pkts, _, err = s.RTP.ReadRTCP()
-		} else {
-			pkts, _, err = s.RTP.ReadSimulcastRTCP(l.rid)
-		}
+		pkts, err := peer.ReadRTCP(read, buf)
 		if err != nil {
 			return
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rtclab/rtclab/analysis"
 	"github.com/rtclab/rtclab/phase"
+	"github.com/rtclab/rtclab/stack/peer"
 )
 
 // allocateEvery is how often layer bitrates are measured and every
@@ -83,8 +84,9 @@ func (s *SFU) allocate(now time.Time) {
 // for its interceptors to run) and sends keyframe requests on.
 func (s *SFU) readFeedback(d *downTrack) {
 	defer s.wg.Done()
+	buf := make([]byte, peer.ReceiveMTU)
 	for {
-		pkts, _, err := d.sender.ReadRTCP()
+		pkts, err := peer.ReadRTCP(d.sender.Read, buf)
 		if err != nil {
 			return
 		}

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 	"github.com/pion/transport/v3"
 	"github.com/pion/webrtc/v4"
@@ -380,14 +381,13 @@ func (s *SFU) addPeer(ctx context.Context, name string) (*subscriber, error) {
 		go func() { // drained so the receiver's interceptors run
 			defer s.wg.Done()
 			rid := remote.RID()
+			read := receiver.Read
+			if rid != "" { // one reader per simulcast layer
+				read = func(b []byte) (int, interceptor.Attributes, error) { return receiver.ReadSimulcast(b, rid) }
+			}
+			buf := make([]byte, peer.ReceiveMTU)
 			for {
-				var err error
-				if rid == "" {
-					_, _, err = receiver.ReadRTCP()
-				} else { // one reader per simulcast layer
-					_, _, err = receiver.ReadSimulcastRTCP(rid)
-				}
-				if err != nil {
+				if _, err := peer.ReadRTCP(read, buf); err != nil {
 					return
 				}
 			}

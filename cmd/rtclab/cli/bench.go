@@ -14,9 +14,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rtclab/rtclab"
 	"github.com/rtclab/rtclab/reports"
 	"github.com/rtclab/rtclab/runner"
 	"github.com/rtclab/rtclab/scenarios"
+	"github.com/rtclab/rtclab/stack/clip"
 )
 
 func newBenchCmd(env *Env) *cobra.Command {
@@ -85,6 +87,9 @@ the tests never assert on time.`,
 				var peak uint64
 				var sumGrowth float64
 				grown := 0
+				// The scenario's runs share the clips as a sweep's do:
+				// the first run reads and parses them, in the figures.
+				clips := clip.NewLibrary(rtclab.Clips)
 				runtime.GC()
 				runtime.ReadMemStats(&before)
 				cpu0 := cpuSeconds()
@@ -98,7 +103,7 @@ the tests never assert on time.`,
 					var rep *reports.Report
 					var growth heapGrowth
 					env.Bubble(func() {
-						rep, err = runner.Run(context.Background(), s, runner.Options{Clock: runner.ClockVirtual, Progress: growth.sample})
+						rep, err = runner.Run(context.Background(), s, runner.Options{Clock: runner.ClockVirtual, Progress: growth.sample, Clips: clips})
 					})
 					w := time.Since(start).Seconds()
 					if err != nil {
