@@ -100,12 +100,15 @@ type ExternalHost struct {
 	// Up and Down are its access link; Host.Stats and Host.SetImpairment
 	// (timeline schedules) act on them.
 	Up, Down *Link
+	// Rebind, when set, is what Host.Rebind does (the kernel backend's
+	// NAT rebinding); nil: Host.Rebind is unsupported.
+	Rebind func() (int, error)
 }
 
 // NewExternalHost returns a Host for another backend's host: Stats and
-// SetImpairment work on its links; Rebind is unsupported.
+// SetImpairment work on its links; Rebind calls e.Rebind.
 func NewExternalHost(e ExternalHost) *Host {
-	h := &Host{Name: e.Name, NAT: e.NAT, Behaviour: e.Behaviour, IP: e.IP, PublicIP: e.PublicIP, Net: e.Net}
+	h := &Host{Name: e.Name, NAT: e.NAT, Behaviour: e.Behaviour, IP: e.IP, PublicIP: e.PublicIP, Net: e.Net, rebind: e.Rebind}
 	if e.Up != nil {
 		h.up = e.Up.l
 	}

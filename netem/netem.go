@@ -93,6 +93,7 @@ type Host struct {
 	Net transport.Net
 
 	up, down *link
+	rebind   func() (int, error) // another backend's Rebind (ExternalHost)
 }
 
 // Stats returns what the host's access link did in direction dir.

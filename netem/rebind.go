@@ -23,6 +23,9 @@ import (
 // and returns how many changed. TCP connections are not moved (a real
 // rebinding resets them).
 func (h *Host) Rebind() (int, error) {
+	if h.rebind != nil {
+		return h.rebind()
+	}
 	hn, ok := h.Net.(*hostNet)
 	if !ok || !hn.canRebind {
 		return 0, fmt.Errorf("%w: host %s was not declared rebindable (HostConfig.Rebindable)", ErrUnsupported, h.Name)

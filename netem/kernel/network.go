@@ -24,7 +24,10 @@ type Network struct {
 	ns    map[string]string // host name -> its namespace
 	nss   []string          // every namespace made, in order
 	wires []*wire
+	nats  map[string]*natSpec // host name -> its (home) NAT, for Rebind
+	dests []net.IP            // every address on the run's networks (natSpec.dests)
 
+	rebindMu  sync.Mutex
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -62,7 +65,7 @@ func New(cfg netem.Config, opt Options) (*Network, error) {
 	if err := validate(cfg); err != nil {
 		return nil, err
 	}
-	n := &Network{prefix: newRunPrefix(), log: log, hosts: map[string]*netem.Host{}, ns: map[string]string{}}
+	n := &Network{prefix: newRunPrefix(), log: log, hosts: map[string]*netem.Host{}, ns: map[string]string{}, nats: map[string]*natSpec{}}
 	if err := n.build(cfg); err != nil {
 		return nil, errors.Join(err, n.Close())
 	}
@@ -88,8 +91,8 @@ func validate(cfg netem.Config) error {
 		if h.LAN != "" {
 			return fmt.Errorf("%w: host %s: a shared LAN is not built on the kernel backend", netem.ErrUnsupported, h.Name)
 		}
-		if h.Rebindable {
-			return fmt.Errorf("%w: host %s: rebinding is not available on the kernel backend", netem.ErrUnsupported, h.Name)
+		if h.Rebindable && (h.NAT == "" || h.NAT == netem.Open) && h.HomeNAT == nil {
+			return fmt.Errorf("%w: host %s: rebinding changes a NAT's mappings, and the host has no NAT on the kernel backend", netem.ErrUnsupported, h.Name)
 		}
 	}
 	return nil
@@ -107,6 +110,12 @@ func (n *Network) namespace(role string) (string, error) {
 
 func (n *Network) build(cfg netem.Config) error {
 	var plan netem.Addresses
+	for k := range cfg.Servers {
+		n.dests = append(n.dests, plan.ServerIP(k))
+	}
+	for i := range cfg.Hosts {
+		n.dests = append(n.dests, plan.PublicIP(i))
+	}
 	coreNS, err := n.namespace(core)
 	if err != nil {
 		return err
@@ -173,6 +182,9 @@ func (n *Network) client(cfg netem.Config, coreNS string, i int, hc netem.HostCo
 		return err
 	}
 	eh := netem.ExternalHost{Name: hc.Name, NAT: nat, PublicIP: public, Behaviour: netem.Describe(home, cgn, fw)}
+	if hc.Rebindable {
+		eh.Rebind = func() (int, error) { return n.Rebind(hc.Name) }
+	}
 	if home == nil {
 		// Open: the host has the public address; its link ends in the core.
 		eh.IP = public
@@ -195,7 +207,7 @@ func (n *Network) client(cfg netem.Config, coreNS string, i int, hc netem.HostCo
 	}
 	eh.Up, eh.Down = w.up, w.down
 	// The NAT's outside: the core's bridge, or the carrier-grade NAT.
-	outerNS, outerIP := natNS, public
+	outerNS, outerIP, homeOutside := natNS, public, public
 	if cgn != nil {
 		_, homeOut, cgnIn := plan.SharedNet(i)
 		cgnNS, err := n.namespace(fmt.Sprintf("c%d", i))
@@ -208,10 +220,10 @@ func (n *Network) client(cfg netem.Config, coreNS string, i int, hc netem.HostCo
 		if err := ip("-n", natNS, "route", "add", "default", "via", cgnIn.String()); err != nil {
 			return err
 		}
-		if err := loadRules(cgnNS, natRules(*cgn, homeOut, netem.Firewall{}, nil)); err != nil {
+		if err := loadRules(cgnNS, natRules(natSpec{ns: cgnNS, c: *cgn, inside: homeOut, outside: public, dests: n.dests})); err != nil {
 			return err
 		}
-		outerNS = cgnNS
+		outerNS, homeOutside = cgnNS, homeOut
 	}
 	if err := n.veth(outerNS, "wan", outerIP, coreNS, fmt.Sprintf("n%d", i), nil); err != nil {
 		return err
@@ -222,9 +234,11 @@ func (n *Network) client(cfg netem.Config, coreNS string, i int, hc netem.HostCo
 	if err := ip("-n", outerNS, "route", "add", "default", "via", coreIP); err != nil {
 		return err
 	}
-	if err := loadRules(natNS, natRules(*home, hostIP, fw, allowed)); err != nil {
+	spec := &natSpec{ns: natNS, c: *home, inside: hostIP, outside: homeOutside, fw: fw, allowed: allowed, dests: n.dests}
+	if err := loadRules(natNS, natRules(*spec)); err != nil {
 		return err
 	}
+	n.nats[hc.Name] = spec
 	for _, ns := range []string{natNS, outerNS} {
 		if err := sysctl(ns, "net.ipv4.ip_forward=1"); err != nil {
 			return err

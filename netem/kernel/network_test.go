@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,7 +35,8 @@ func newNetwork(t *testing.T, cfg netem.Config) *Network {
 }
 
 // echo serves UDP on the host's port and answers each datagram with the
-// address it came from.
+// address it came from; "to ADDR" makes it send "poke" to ADDR instead
+// (from the echo's own port: what a port-restricted cone admits).
 func echo(t *testing.T, h *netem.Host, port int) {
 	t.Helper()
 	c, err := h.Net.ListenUDP("udp4", &net.UDPAddr{IP: h.IP, Port: port})
@@ -49,7 +51,12 @@ func echo(t *testing.T, h *netem.Host, port int) {
 			if err != nil {
 				return
 			}
-			_ = n
+			if to, ok := strings.CutPrefix(string(buf[:n]), "to "); ok {
+				if a, err := net.ResolveUDPAddr("udp4", to); err == nil {
+					_, _ = c.WriteTo([]byte("poke"), a)
+				}
+				continue
+			}
 			_, _ = c.WriteTo([]byte(from.String()), from)
 		}
 	}()
