@@ -101,8 +101,13 @@ func (s *Scenario) validateBackend(bad func(msg string, path ...any)) {
 			}
 		}
 		for i, f := range s.Timeline {
-			if f.Rebind != "" {
-				bad("rebind is not available on the kernel backend (conntrack keeps the mappings; use flap)", "timeline", i, "rebind")
+			if f.Rebind == "" {
+				continue
+			}
+			for _, p := range s.Participants {
+				if home, _, _, err := p.Resolved.Resolve(); p.Name == f.Rebind && err == nil && home == nil {
+					bad(fmt.Sprintf("%s has no NAT: on the kernel backend a rebind changes the mappings of the participant's NAT (give %s a nat:)", p.Name, p.Name), "timeline", i, "rebind")
+				}
 			}
 		}
 	}

@@ -28,8 +28,8 @@ func TestBackendErrors(t *testing.T) {
 			"participants[0].lan: a shared LAN is not built on the kernel backend yet"},
 		{"mdns on kernel", strings.Replace(valid, "    publish: [audio]", "    publish: [audio]\n    mdns: true", 1) + "backend: kernel\n",
 			"participants[0].mdns: mDNS candidates need the in-process backend's multicast"},
-		{"rebind on kernel", valid + "backend: kernel\ntimeline:\n  - {at: 2s, rebind: alice}\n",
-			"timeline[0].rebind: rebind is not available on the kernel backend"},
+		{"rebind of an open host on kernel", strings.Replace(valid, "nat: symmetric", "nat: open", 1) + "backend: kernel\ntimeline:\n  - {at: 2s, rebind: alice}\n",
+			"t.yaml:10: timeline[0].rebind: alice has no NAT: on the kernel backend a rebind changes the mappings of the participant's NAT (give alice a nat:)"},
 		{"restart coturn", valid + "backend: kernel\nservers: {turn: coturn}\ntimeline:\n  - {at: 2s, restart: turn}\n",
 			"timeline[0].restart: restart: turn restarts the embedded TURN server only"},
 	} {
@@ -48,6 +48,7 @@ func TestBackendValid(t *testing.T) {
 	}{
 		{valid, BackendInProcess, TURNEmbedded},
 		{valid + "backend: kernel\n", BackendKernel, TURNEmbedded},
+		{valid + "backend: kernel\ntimeline:\n  - {at: 2s, rebind: alice}\n", BackendKernel, TURNEmbedded},
 		{valid + "backend: kernel\nservers: {turn: coturn}\n", BackendKernel, TURNCoturn},
 		{valid + "backend: kernel\nservers: {turn: {url: \"turn:198.51.100.10:3478?transport=udp\", secret: s}}\n", BackendKernel, TURNExternal},
 	} {
