@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -148,13 +150,40 @@ func (c *coturn) cleanup() {
 }
 
 // turnTarget returns the address and shared secret the participants'
-// ICE servers use: the TURN host's (embedded or coturn) or the user's.
+// ICE servers use: the TURN host's (embedded or coturn) or the user's;
+// a user's server on loopback is reached through the TURN host's
+// address, at the URL's port (forwardTURN).
 func (r *run) turnTarget(defaultAddr string) (addr, secret string) {
 	t := r.s.Servers.TURN
 	if r.s.TURNKind() == scenarios.TURNExternal {
 		a := strings.TrimPrefix(t.URL, "turn:")
 		a, _, _ = strings.Cut(a, "?")
+		if ap, err := netip.ParseAddrPort(a); err == nil && ap.Addr().IsLoopback() {
+			host, _, _ := net.SplitHostPort(defaultAddr)
+			return net.JoinHostPort(host, strconv.Itoa(int(ap.Port()))), t.Secret
+		}
 		return a, t.Secret
 	}
 	return defaultAddr, turnSecret
+}
+
+// forwardTURN starts, for a user's TURN server on this machine's
+// loopback (servers.turn {url: turn:127.0.0.1:PORT}), a forwarder from
+// the TURN host's address at the same port (UDP and TCP) to it; nil when
+// the scenario names no such server.
+func (r *run) forwardTURN() (*kernel.Forwarder, error) {
+	if r.s.TURNKind() != scenarios.TURNExternal || r.kernel == nil {
+		return nil, nil
+	}
+	a := strings.TrimPrefix(r.s.Servers.TURN.URL, "turn:")
+	a, _, _ = strings.Cut(a, "?")
+	ap, _ := netip.ParseAddrPort(a) // validated by scenarios
+	if !ap.IsValid() || !ap.Addr().IsLoopback() {
+		return nil, nil // on the run's own networks: reached directly
+	}
+	f, err := r.kernel.ForwardLoopback(scenarios.TURNHost, int(ap.Port()), ap)
+	if err != nil {
+		return nil, fmt.Errorf("servers.turn %s: %w", r.s.Servers.TURN.URL, err)
+	}
+	return f, nil
 }

@@ -126,6 +126,8 @@ func TestTURNTarget(t *testing.T) {
 		{"", "198.51.100.10:3478", turnSecret},
 		{"servers: {turn: coturn}\n", "198.51.100.10:3478", turnSecret},
 		{"servers: {turn: {url: \"turn:198.51.100.20:3479?transport=udp\", secret: theirs}}\n", "198.51.100.20:3479", "theirs"},
+		// On loopback: through the forwarder on the TURN host, at the URL's port.
+		{"servers: {turn: {url: \"turn:127.0.0.1:40001\", secret: theirs}}\n", "198.51.100.10:40001", "theirs"},
 	} {
 		s, err := scenarios.Parse("t.yaml", []byte("name: t\nduration: 1s\nbackend: kernel\nparticipants: [{name: a}]\n"+tc.yaml))
 		if err != nil {

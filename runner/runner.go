@@ -247,7 +247,17 @@ func (r *run) exec(parent context.Context) (err error) {
 		defer ct.stop() // by PID, after the agents (deferred later) have closed
 		r.event("turn", "started", "coturn pid "+strconv.Itoa(ct.cmd.Process.Pid)+" in "+th.IP.String())
 	}
+	fwd, err := r.forwardTURN()
+	if err != nil {
+		return err
+	}
+	if fwd != nil {
+		defer fwd.Close() // after the agents (deferred later) have closed
+	}
 	turnAddr, r.turnSecret = r.turnTarget(turnAddr)
+	if fwd != nil {
+		r.event("turn", "started", "forwarding "+turnAddr+" to "+s.Servers.TURN.URL)
+	}
 
 	sig, err := newSignalingService(r.log, r.opt.Clock == ClockVirtual, r.privacy.signaled, signaling.MDNSMode(s.Servers.Signaling.MDNS))
 	if err != nil {

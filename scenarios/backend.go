@@ -71,12 +71,15 @@ func (s *Scenario) TURNKind() string {
 // Kernel reports whether the scenario runs on the kernel backend.
 func (s *Scenario) Kernel() bool { return s.Backend == BackendKernel }
 
-// Addresses an external TURN server may have: the servers' and public
-// networks of the run's own namespaces (netem's address plan); rtclab
-// sends to nothing else. Loopback is safe too, but the hosts of a kernel
-// run, each in its own namespace, cannot reach the loopback of rtclab's,
-// so it is refused with that reason.
+// The run's own networks (netem's address plan): the servers' and the
+// public one. A user's server (WHIP/WHEP) may be there.
 var externalTURNNets = []string{"198.51.100.0/24", "203.0.113.0/24"}
+
+// Addresses an external TURN server may have: loopback (this machine's:
+// rtclab forwards to it from the TURN host's address, as no namespace of
+// the run reaches it otherwise; netem/kernel's Forwarder) and the run's
+// own networks; rtclab sends to nothing else.
+var turnURLNets = append([]string{"127.0.0.0/8"}, externalTURNNets...)
 
 // validateBackend checks backend and servers.
 func (s *Scenario) validateBackend(bad func(msg string, path ...any)) {
@@ -158,13 +161,10 @@ func checkTURNURL(u string) error {
 	if ip == nil {
 		return fmt.Errorf("%q: %q is not an IPv4 address (names are not resolved)", u, host)
 	}
-	for _, c := range externalTURNNets {
+	for _, c := range turnURLNets {
 		if _, n, _ := net.ParseCIDR(c); n.Contains(ip) {
 			return nil
 		}
 	}
-	if ip.IsLoopback() {
-		return fmt.Errorf("%q: every host of a kernel run has its own namespace and loopback, so none reaches a server on this machine's loopback; name an address on the run's networks (%s)", u, strings.Join(externalTURNNets, ", "))
-	}
-	return fmt.Errorf("%q: a scenario may only target the run's own namespaces (%s), never another network", u, strings.Join(externalTURNNets, ", "))
+	return fmt.Errorf("%q: a scenario may only target this machine's loopback or the run's own namespaces (%s), never another network", u, strings.Join(turnURLNets, ", "))
 }

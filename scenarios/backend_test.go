@@ -17,9 +17,7 @@ func TestBackendErrors(t *testing.T) {
 		{"turn kind typo", valid + "backend: kernel\nservers: {turn: cotrun}\n",
 			`t.yaml:9: servers.turn: unknown TURN server "cotrun" (allowed: embedded, coturn, or {url: turn:IP:PORT, secret: ...}); did you mean "coturn"?`},
 		{"url elsewhere", valid + "backend: kernel\nservers: {turn: {url: \"turn:192.0.2.1:3478\", secret: s}}\n",
-			`t.yaml:9: servers.turn.url: "turn:192.0.2.1:3478": a scenario may only target the run's own namespaces (198.51.100.0/24, 203.0.113.0/24), never another network`},
-		{"url on loopback", valid + "backend: kernel\nservers: {turn: {url: \"turn:127.0.0.1:3478\", secret: s}}\n",
-			`none reaches a server on this machine's loopback`},
+			`t.yaml:9: servers.turn.url: "turn:192.0.2.1:3478": a scenario may only target this machine's loopback or the run's own namespaces (127.0.0.0/8, 198.51.100.0/24, 203.0.113.0/24), never another network`},
 		{"url by name", valid + "backend: kernel\nservers: {turn: {url: \"turn:turn.example:3478\", secret: s}}\n",
 			`is not an IPv4 address (names are not resolved)`},
 		{"url without secret", valid + "backend: kernel\nservers: {turn: {url: \"turn:198.51.100.10:3478\"}}\n",
@@ -51,6 +49,7 @@ func TestBackendValid(t *testing.T) {
 		{valid + "backend: kernel\ntimeline:\n  - {at: 2s, rebind: alice}\n", BackendKernel, TURNEmbedded},
 		{valid + "backend: kernel\nservers: {turn: coturn}\n", BackendKernel, TURNCoturn},
 		{valid + "backend: kernel\nservers: {turn: {url: \"turn:198.51.100.10:3478?transport=udp\", secret: s}}\n", BackendKernel, TURNExternal},
+		{valid + "backend: kernel\nservers: {turn: {url: \"turn:127.0.0.1:3478\", secret: s}}\n", BackendKernel, TURNExternal},
 	} {
 		s, err := Parse("t.yaml", []byte(tt.yaml))
 		if err != nil {
