@@ -169,9 +169,14 @@ func (f *Forwarder) untrack(cs ...net.Conn) {
 }
 
 // Close stops forwarding: the listeners, every client's socket and TCP
-// connection; it returns when every goroutine has ended.
+// connection; it returns when every goroutine has ended. Closing again
+// does nothing.
 func (f *Forwarder) Close() error {
 	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return nil
+	}
 	f.closed = true
 	for _, c := range f.sessions {
 		_ = c.Close()
