@@ -25,6 +25,7 @@ type Network struct {
 	nss   []string          // every namespace made, in order
 	wires []*wire
 	nats  map[string]*natSpec // host name -> its (home) NAT, for Rebind
+	lans  map[string]*lanGroup
 	dests []net.IP            // every address on the run's networks (natSpec.dests)
 
 	rebindMu  sync.Mutex
@@ -65,7 +66,7 @@ func New(cfg netem.Config, opt Options) (*Network, error) {
 	if err := validate(cfg); err != nil {
 		return nil, err
 	}
-	n := &Network{prefix: newRunPrefix(), log: log, hosts: map[string]*netem.Host{}, ns: map[string]string{}, nats: map[string]*natSpec{}}
+	n := &Network{prefix: newRunPrefix(), log: log, hosts: map[string]*netem.Host{}, ns: map[string]string{}, nats: map[string]*natSpec{}, lans: map[string]*lanGroup{}}
 	if err := n.build(cfg); err != nil {
 		return nil, errors.Join(err, n.Close())
 	}
@@ -77,6 +78,12 @@ func validate(cfg netem.Config) error {
 		return fmt.Errorf("%w: at most 200 servers and 200 hosts", netem.ErrConfig)
 	}
 	seen := map[string]bool{}
+	lans := map[string]int{}
+	for _, h := range cfg.Hosts {
+		if h.LAN != "" {
+			lans[h.LAN]++
+		}
+	}
 	for _, name := range cfg.Servers {
 		if name == "" || seen[name] {
 			return fmt.Errorf("%w: server name %q empty or used twice", netem.ErrConfig, name)
@@ -88,11 +95,11 @@ func validate(cfg netem.Config) error {
 			return fmt.Errorf("%w: host name %q empty or used twice", netem.ErrConfig, h.Name)
 		}
 		seen[h.Name] = true
-		if h.LAN != "" {
-			return fmt.Errorf("%w: host %s: a shared LAN is not built on the kernel backend", netem.ErrUnsupported, h.Name)
-		}
 		if h.Rebindable && (h.NAT == "" || h.NAT == netem.Open) && h.HomeNAT == nil {
 			return fmt.Errorf("%w: host %s: rebinding changes a NAT's mappings, and the host has no NAT on the kernel backend", netem.ErrUnsupported, h.Name)
+		}
+		if h.Rebindable && h.LAN != "" && lans[h.LAN] > 1 {
+			return fmt.Errorf("%w: host %s: rebinding its NAT would rebind every host of LAN %q on the kernel backend", netem.ErrUnsupported, h.Name, h.LAN)
 		}
 	}
 	return nil
@@ -177,6 +184,17 @@ func (n *Network) client(cfg netem.Config, coreNS string, i int, hc netem.HostCo
 		nat = netem.Open
 	}
 	public := plan.PublicIP(i)
+	g := n.lans[hc.LAN]
+	if g != nil && !sameNAT(hc, g.first) {
+		return fmt.Errorf("%w: LAN %q has one NAT, host %s's (%s); this host declares %s", netem.ErrConfig, hc.LAN, g.first.Name, g.first.NAT, hc.NAT)
+	}
+	if g != nil && g.nat != nil {
+		return n.joinLAN(cfg, g, i, hc)
+	}
+	if hc.LAN != "" && g == nil {
+		g = &lanGroup{name: hc.LAN, first: hc}
+		n.lans[hc.LAN] = g
+	}
 	hostNS, err := n.namespace(fmt.Sprintf("h%d", i))
 	if err != nil {
 		return err
@@ -193,6 +211,9 @@ func (n *Network) client(cfg netem.Config, coreNS string, i int, hc netem.HostCo
 			return err
 		}
 		eh.Up, eh.Down = w.up, w.down
+		if g != nil {
+			g.add(w) // side by side on the internet: multicast only
+		}
 		return n.addHost(eh, hostNS)
 	}
 	_, hostIP, natIP := plan.PrivateNet(i)
@@ -239,6 +260,10 @@ func (n *Network) client(cfg netem.Config, coreNS string, i int, hc netem.HostCo
 		return err
 	}
 	n.nats[hc.Name] = spec
+	if g != nil {
+		g.nat, g.natNS, g.public, g.base = spec, natNS, public, hostIP
+		g.add(w)
+	}
 	for _, ns := range []string{natNS, outerNS} {
 		if err := sysctl(ns, "net.ipv4.ip_forward=1"); err != nil {
 			return err

@@ -6,6 +6,7 @@ import (
 
 	"github.com/pion/transport/v3"
 	"github.com/pion/transport/v3/stdnet"
+	"golang.org/x/sys/unix"
 )
 
 // nsNet is a transport.Net whose sockets live in one network namespace:
@@ -47,7 +48,33 @@ func (n *nsNet) ListenPacket(network, address string) (net.PacketConn, error) {
 	return in(n, func() (net.PacketConn, error) { return n.Net.ListenPacket(network, address) })
 }
 
+// ListenUDP on a multicast address (mDNS's 224.0.0.251:5353, RFC 6762)
+// joins the group on the host's interface, as the in-process backend's
+// listenGroup does: the socket receives what the LAN's other hosts send
+// to the group (lanGroup.fanout), and the host's own other sockets on the
+// group get its sends (IP_MULTICAST_LOOP, on by default: RFC 1112 section
+// 6.3). SO_REUSEADDR (set by ListenMulticastUDP) lets several sockets of
+// the host share the group's port.
 func (n *nsNet) ListenUDP(network string, laddr *net.UDPAddr) (transport.UDPConn, error) {
+	if laddr != nil && laddr.IP.IsMulticast() {
+		return in(n, func() (transport.UDPConn, error) {
+			ifi, err := net.InterfaceByName("tun0")
+			if err != nil {
+				return nil, err
+			}
+			c, err := net.ListenMulticastUDP(network, ifi, laddr)
+			if err != nil {
+				return nil, err
+			}
+			// Go turns multicast loopback off here; the in-process
+			// backend, as a host by default, has it on.
+			if err := setMulticastLoop(c); err != nil {
+				_ = c.Close()
+				return nil, err
+			}
+			return c, nil
+		})
+	}
 	return in(n, func() (transport.UDPConn, error) { return n.Net.ListenUDP(network, laddr) })
 }
 
@@ -84,4 +111,18 @@ type nsDialer struct {
 
 func (d nsDialer) Dial(network, address string) (net.Conn, error) {
 	return in(d.n, func() (net.Conn, error) { return d.d.Dial(network, address) })
+}
+
+func setMulticastLoop(c *net.UDPConn) error {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_MULTICAST_LOOP, 1)
+	}); err != nil {
+		return err
+	}
+	return serr
 }

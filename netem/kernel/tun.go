@@ -48,6 +48,7 @@ type wire struct {
 	host, peer *os.File
 	up, down   *netem.Link
 	capture    *netem.Capture
+	lan        *lanGroup // the LAN segment it is on; nil: alone
 	wg         sync.WaitGroup
 }
 
@@ -57,18 +58,37 @@ func (w *wire) start() {
 	go func() {
 		defer w.wg.Done()
 		// The host sends: recorded when sent, as in the in-process capture.
-		pump(w.host, w.up, func(p []byte) { _, _ = w.peer.Write(p) }, w.capture, nil)
+		pump(w.host, w.up, w.capture, w.send)
 	}()
 	go func() {
 		defer w.wg.Done()
-		// The host receives: recorded once through the downlink.
-		pump(w.peer, w.down, func(p []byte) { _, _ = w.host.Write(p) }, nil, w.capture)
+		pump(w.peer, w.down, nil, w.deliver)
 	}()
 }
 
-// pump reads packets from in and offers each to the link, which writes it
-// out when it comes through.
-func pump(in *os.File, l *netem.Link, out func([]byte), sent, received *netem.Capture) {
+// send is where a packet the host sent leaves its uplink: into its NAT's
+// (or the core's) namespace or, for a multicast datagram on a LAN, to the
+// segment's other hosts through their downlinks (lanGroup.fanout).
+func (w *wire) send(p []byte) {
+	if w.lan != nil && len(p) >= 20 && p[16]&0xf0 == 0xe0 {
+		w.lan.fanout(w, p)
+		return
+	}
+	_, _ = w.peer.Write(p)
+}
+
+// deliver hands a packet that came through the host's downlink to the
+// host, recorded once there.
+func (w *wire) deliver(p []byte) {
+	if w.capture != nil {
+		w.capture.IP(time.Now(), p)
+	}
+	_, _ = w.host.Write(p)
+}
+
+// pump reads packets from in and offers each to the link, which hands it
+// to out when it comes through.
+func pump(in *os.File, l *netem.Link, sent *netem.Capture, out func([]byte)) {
 	buf := make([]byte, 65536)
 	for {
 		n, err := in.Read(buf)
@@ -79,12 +99,7 @@ func pump(in *os.File, l *netem.Link, out func([]byte), sent, received *netem.Ca
 		if sent != nil {
 			sent.IP(time.Now(), pkt)
 		}
-		l.SendIP(pkt, func(p []byte) {
-			if received != nil {
-				received.IP(time.Now(), p)
-			}
-			out(p)
-		})
+		l.SendIP(pkt, out)
 	}
 }
 

@@ -1,0 +1,84 @@
+package kernel
+
+import (
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rtclab/rtclab/netem"
+)
+
+// TestLAN: two hosts on one LAN behind one port-restricted cone share its
+// outside address and reach each other's private addresses; a multicast
+// datagram (mDNS's group) from one reaches the other, not a host behind
+// another NAT, and crosses the receiver's downlink (its loss drops it).
+// A full cone cannot be shared. Fails if LAN is ignored (each host
+// behind a NAT of its own). About 2 s.
+func TestLAN(t *testing.T) {
+	n := newNetwork(t, netem.Config{Servers: []string{"s1"}, Hosts: []netem.HostConfig{
+		{Name: "a", NAT: netem.PortRestrictedCone, LAN: "home"},
+		{Name: "b", NAT: netem.PortRestrictedCone, LAN: "home"},
+		{Name: "c", NAT: netem.PortRestrictedCone, LAN: "c/home"},
+		{Name: "d", NAT: netem.PortRestrictedCone, LAN: "home", Downlink: netem.Impairment{Loss: 1}},
+	}})
+	s1, _ := n.Host("s1")
+	echo(t, s1, 7000)
+	a, _ := n.Host("a")
+	b, _ := n.Host("b")
+	c, _ := n.Host("c")
+	d, _ := n.Host("d")
+	if !a.PublicIP.Equal(b.PublicIP) || a.IP.Equal(b.IP) || a.PublicIP.Equal(c.PublicIP) {
+		t.Errorf("a %s (public %s), b %s (public %s), c public %s: want a and b behind one NAT", a.IP, a.PublicIP, b.IP, b.PublicIP, c.PublicIP)
+	}
+	srv := &net.UDPAddr{IP: s1.IP, Port: 7000}
+	if got := ask(t, b, srv); !strings.HasPrefix(got, a.PublicIP.String()+":") {
+		t.Errorf("b reached s1 as %q, want the LAN's address %s", got, a.PublicIP)
+	}
+	echo(t, a, 7100)
+	if got := ask(t, b, &net.UDPAddr{IP: a.IP, Port: 7100}); !strings.HasPrefix(got, b.IP.String()+":") {
+		t.Errorf("b asked a's private address: answer %q, want b's own private address %s", got, b.IP)
+	}
+	group := &net.UDPAddr{IP: net.IPv4(224, 0, 0, 251), Port: 5353}
+	listen := func(h *netem.Host) net.PacketConn {
+		l, err := h.Net.ListenUDP("udp4", group)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+		return l
+	}
+	la, lc, ld := listen(a), listen(c), listen(d)
+	sb := listen(b)
+	for range 3 {
+		if _, err := sb.WriteTo([]byte("who is x.local"), group); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := func(l net.PacketConn) string {
+		buf := make([]byte, 1500)
+		_ = l.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		k, from, err := l.ReadFrom(buf)
+		if err != nil {
+			return ""
+		}
+		return string(buf[:k]) + " from " + from.String()
+	}
+	if s := got(la); s != "who is x.local from "+b.IP.String()+":5353" {
+		t.Errorf("a got %q from the group", s)
+	}
+	if s := got(lc); s != "" {
+		t.Errorf("c, on another LAN, got %q", s)
+	}
+	if s := got(ld); s != "" {
+		t.Errorf("d, on the LAN behind a downlink that loses everything, got %q", s)
+	}
+	t.Run("full cone shared", func(t *testing.T) {
+		require(t)
+		_, err := New(netem.Config{Hosts: []netem.HostConfig{{Name: "a", NAT: netem.FullCone, LAN: "x"}, {Name: "b", NAT: netem.FullCone, LAN: "x"}}}, Options{})
+		if !errors.Is(err, netem.ErrUnsupported) {
+			t.Errorf("a shared full cone: %v, want ErrUnsupported", err)
+		}
+	})
+}
