@@ -8,6 +8,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/rtclab/rtclab/netem"
 	"github.com/rtclab/rtclab/yamldecode"
 )
 
@@ -95,12 +96,17 @@ func (s *Scenario) validateBackend(bad func(msg string, path ...any)) {
 		if s.Topology == TopologyFlows {
 			bad("the flows topology runs on the in-process backend only (its GCC settling needs virtual time)", "backend")
 		}
-		for i, p := range s.Participants {
+		lans := map[string]int{}
+		for _, p := range s.Participants {
 			if p.LAN != "" {
-				bad("a shared LAN is not built on the kernel backend yet (each host has a namespace and a NAT of its own); use the in-process backend", "participants", i, "lan")
+				lans[p.LAN]++
 			}
-			if p.MDNS {
-				bad("mDNS candidates need the in-process backend's multicast (the kernel backend's hosts are each alone on their link)", "participants", i, "mdns")
+		}
+		for i, p := range s.Participants {
+			home, _, _, err := p.Resolved.Resolve()
+			if err == nil && home != nil && lans[p.LAN] > 1 && home.Filtering != netem.AddressAndPortDependent {
+				bad(fmt.Sprintf("on the kernel backend a LAN's NAT forwards unsolicited packets by an nftables dnat to one inside host, so participants cannot share a NAT with %s filtering (%s); use port-restricted-cone, symmetric, double-nat or udp-blocked, or the in-process backend",
+					home.Filtering, p.NAT), "participants", i, "lan")
 			}
 		}
 		for i, f := range s.Timeline {
@@ -108,8 +114,13 @@ func (s *Scenario) validateBackend(bad func(msg string, path ...any)) {
 				continue
 			}
 			for _, p := range s.Participants {
-				if home, _, _, err := p.Resolved.Resolve(); p.Name == f.Rebind && err == nil && home == nil {
+				if p.Name != f.Rebind {
+					continue
+				}
+				if home, _, _, err := p.Resolved.Resolve(); err == nil && home == nil {
 					bad(fmt.Sprintf("%s has no NAT: on the kernel backend a rebind changes the mappings of the participant's NAT (give %s a nat:)", p.Name, p.Name), "timeline", i, "rebind")
+				} else if lans[p.LAN] > 1 {
+					bad(fmt.Sprintf("%s shares LAN %q's NAT: on the kernel backend a rebind changes the NAT's mappings, which would rebind every participant of the LAN", p.Name, p.LAN), "timeline", i, "rebind")
 				}
 			}
 		}
