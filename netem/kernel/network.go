@@ -26,7 +26,7 @@ type Network struct {
 	wires []*wire
 	nats  map[string]*natSpec // host name -> its (home) NAT, for Rebind
 	lans  map[string]*lanGroup
-	dests []net.IP            // every address on the run's networks (natSpec.dests)
+	dests []net.IP // every address on the run's networks (natSpec.dests)
 
 	rebindMu  sync.Mutex
 	closeOnce sync.Once
