@@ -29,7 +29,7 @@ func (r *flowRun) report() *reports.Report {
 		Tool:   r.opt.Tool,
 		Scenario: reports.ScenarioInfo{
 			Name: s.Name, File: s.File, Description: s.Description, Topology: s.Topology,
-			Clock: r.opt.Clock, Seed: s.Seed, DurationS: s.Duration.Seconds(),
+			Clock: r.opt.Clock, Backend: kernelName(s), Seed: s.Seed, DurationS: s.Duration.Seconds(),
 		},
 		Participants: []reports.Participant{},
 		Streams:      []reports.Stream{},

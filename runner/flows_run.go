@@ -66,7 +66,7 @@ type flowRun struct {
 	s     *scenarios.Scenario
 	opt   Options
 	rec   *probes.Recorder
-	net   *netem.Network
+	net   netem.Backend
 	flows []*flowState
 	t0    time.Time // scenario time zero
 	ended time.Duration
@@ -148,7 +148,7 @@ func (r *flowRun) exec(parent context.Context) (err error) {
 		defer closeCaps()
 		cfg.Capture = func(host string) *netem.Capture { return caps[host] }
 	}
-	nw, err := netem.New(cfg)
+	nw, _, err := buildNetwork(s, r.opt.Clock, cfg, r.opt.Log)
 	if err != nil {
 		return fmt.Errorf("network: %w", err)
 	}

@@ -93,9 +93,6 @@ func (s *Scenario) validateBackend(bad func(msg string, path ...any)) {
 			yamldecode.DidYouMean(s.Backend, Backends)), "backend")
 	}
 	if s.Kernel() {
-		if s.Topology == TopologyFlows {
-			bad("the flows topology runs on the in-process backend only (its GCC settling needs virtual time)", "backend")
-		}
 		lans := map[string]int{}
 		for _, p := range s.Participants {
 			if p.LAN != "" {
