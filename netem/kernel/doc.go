@@ -28,7 +28,15 @@
 // "masquerade fully-random" is symmetric, a dnat of every inbound packet to
 // the inside host is full cone, and a dnat only for sources in a dynamic
 // set of contacted addresses is restricted cone (behaviours verified with
-// coturn's turnutils_natdiscovery, diagnose/netns_test.go).
+// coturn's turnutils_natdiscovery, diagnose/netns_test.go); an
+// address-dependent mapping XORs a constant per destination into the UDP
+// port. Network.Rebind moves a NAT to a new conntrack zone and port
+// mapping (RFC 4787 section 4.3; netem.Host.Rebind calls it).
+//
+// Hosts naming one LAN (netem.HostConfig.LAN) share one NAT namespace,
+// each with its own TUN link into it; rtclab hands multicast from one
+// host's uplink to the others' downlinks (lan.go), and a socket opened on
+// a multicast address joins the group (mDNS).
 //
 // # Programs inside a host's namespace
 //
@@ -42,7 +50,10 @@
 // server meant for it listens inside a host's namespace with
 // Host(name).Net.ListenTCP on that host's address (the loopback of
 // rtclab's process is not the program's). Network.DialContext dials from
-// inside a host for a client of rtclab's (an http.Transport).
+// inside a host for a client of rtclab's (an http.Transport). The other
+// way, Network.ForwardLoopback carries UDP and TCP that reach a host's
+// address:port to a server on this machine's loopback (a user's TURN
+// server), from rtclab's own process.
 //
 // In the runner, the kernel backend's *Network is run.kernel (nil on the
 // in-process backend); hosts are named as in the scenario, and the
