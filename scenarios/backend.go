@@ -8,7 +8,6 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/rtclab/rtclab/netem"
 	"github.com/rtclab/rtclab/yamldecode"
 )
 
@@ -97,13 +96,6 @@ func (s *Scenario) validateBackend(bad func(msg string, path ...any)) {
 		for _, p := range s.Participants {
 			if p.LAN != "" {
 				lans[p.LAN]++
-			}
-		}
-		for i, p := range s.Participants {
-			home, _, _, err := p.Resolved.Resolve()
-			if err == nil && home != nil && lans[p.LAN] > 1 && home.Filtering != netem.AddressAndPortDependent {
-				bad(fmt.Sprintf("on the kernel backend a LAN's NAT forwards unsolicited packets by an nftables dnat to one inside host, so participants cannot share a NAT with %s filtering (%s); use port-restricted-cone, symmetric, double-nat or udp-blocked, or the in-process backend",
-					home.Filtering, p.NAT), "participants", i, "lan")
 			}
 		}
 		for i, f := range s.Timeline {

@@ -22,9 +22,6 @@ func TestBackendErrors(t *testing.T) {
 			`is not an IPv4 address (names are not resolved)`},
 		{"url without secret", valid + "backend: kernel\nservers: {turn: {url: \"turn:198.51.100.10:3478\"}}\n",
 			"servers.turn.secret: is required"},
-		{"shared full cone on kernel", strings.Replace(strings.Replace(valid, "nat: symmetric", "nat: full-cone", 1), "    publish: [audio]", "    publish: [audio]\n    lan: home", 1) +
-			"  - name: bob\n    nat: full-cone\n    lan: home\nbackend: kernel\n",
-			"t.yaml:7: participants[0].lan: on the kernel backend a LAN's NAT forwards unsolicited packets by an nftables dnat to one inside host, so participants cannot share a NAT with endpoint-independent filtering (full-cone)"},
 		{"rebind on a shared LAN on kernel", strings.Replace(valid, "    publish: [audio]", "    publish: [audio]\n    lan: home", 1) +
 			"  - name: bob\n    nat: symmetric\n    lan: home\nbackend: kernel\ntimeline:\n  - {at: 2s, rebind: alice}\n",
 			"timeline[0].rebind: alice shares LAN \"home\"'s NAT"},
@@ -50,6 +47,7 @@ func TestBackendValid(t *testing.T) {
 		{valid + "backend: kernel\n", BackendKernel, TURNEmbedded},
 		{valid + "backend: kernel\ntimeline:\n  - {at: 2s, rebind: alice}\n", BackendKernel, TURNEmbedded},
 		{strings.Replace(valid, "    publish: [audio]", "    publish: [audio]\n    lan: home\n    mdns: true", 1) + "  - name: bob\n    nat: symmetric\n    lan: home\nbackend: kernel\n", BackendKernel, TURNEmbedded},
+		{strings.Replace(strings.Replace(valid, "nat: symmetric", "nat: full-cone", 1), "    publish: [audio]", "    publish: [audio]\n    lan: home", 1) + "  - name: bob\n    nat: full-cone\n    lan: home\nbackend: kernel\n", BackendKernel, TURNEmbedded},
 		{valid + "backend: kernel\nservers: {turn: coturn}\n", BackendKernel, TURNCoturn},
 		{valid + "backend: kernel\nservers: {turn: {url: \"turn:198.51.100.10:3478?transport=udp\", secret: s}}\n", BackendKernel, TURNExternal},
 		{valid + "backend: kernel\nservers: {turn: {url: \"turn:127.0.0.1:3478\", secret: s}}\n", BackendKernel, TURNExternal},

@@ -64,10 +64,6 @@ func sameNAT(a, b netem.HostConfig) bool {
 // joinLAN places host i on the LAN g whose NAT the first host made: the
 // next address of its /24, a TUN link into the NAT's namespace.
 func (n *Network) joinLAN(cfg netem.Config, g *lanGroup, i int, hc netem.HostConfig) error {
-	if f := g.nat.c.Filtering; f != netem.AddressAndPortDependent {
-		return fmt.Errorf("%w: LAN %q: a NAT with %s filtering cannot be shared on the kernel backend (it forwards unsolicited packets by a dnat, which has one inside host; nftables has no per-mapping target): use a port-restricted cone or a symmetric NAT, or the in-process backend",
-			netem.ErrUnsupported, g.name, f)
-	}
 	g.mu.Lock()
 	k := len(g.members)
 	g.mu.Unlock()

@@ -1,7 +1,6 @@
 package kernel
 
 import (
-	"errors"
 	"net"
 	"strings"
 	"testing"
@@ -14,8 +13,8 @@ import (
 // outside address and reach each other's private addresses; a multicast
 // datagram (mDNS's group) from one reaches the other, not a host behind
 // another NAT, and crosses the receiver's downlink (its loss drops it).
-// A full cone cannot be shared. Fails if LAN is ignored (each host
-// behind a NAT of its own). About 2 s.
+// Full and restricted cones shared by two hosts filter as for one. Fails
+// if LAN is ignored (each host behind a NAT of its own). About 3 s.
 func TestLAN(t *testing.T) {
 	n := newNetwork(t, netem.Config{Servers: []string{"s1"}, Hosts: []netem.HostConfig{
 		{Name: "a", NAT: netem.PortRestrictedCone, LAN: "home"},
@@ -74,11 +73,33 @@ func TestLAN(t *testing.T) {
 	if s := got(ld); s != "" {
 		t.Errorf("d, on the LAN behind a downlink that loses everything, got %q", s)
 	}
-	t.Run("full cone shared", func(t *testing.T) {
-		require(t)
-		_, err := New(netem.Config{Hosts: []netem.HostConfig{{Name: "a", NAT: netem.FullCone, LAN: "x"}, {Name: "b", NAT: netem.FullCone, LAN: "x"}}}, Options{})
-		if !errors.Is(err, netem.ErrUnsupported) {
-			t.Errorf("a shared full cone: %v, want ErrUnsupported", err)
+	// Full and restricted cones shared by two hosts: an unsolicited
+	// packet reaches the host whose mapping it was sent to.
+	t.Run("cones shared", func(t *testing.T) {
+		n := newNetwork(t, netem.Config{Servers: []string{"s1", "s3"}, Hosts: []netem.HostConfig{
+			{Name: "f1", NAT: netem.FullCone, LAN: "f"}, {Name: "f2", NAT: netem.FullCone, LAN: "f"},
+			{Name: "r1", NAT: netem.RestrictedCone, LAN: "r"}, {Name: "r2", NAT: netem.RestrictedCone, LAN: "r"},
+		}})
+		s1, _ := n.Host("s1")
+		s3, _ := n.Host("s3")
+		echo(t, s1, 7000)
+		for _, tc := range []struct {
+			name      string
+			otherAddr bool
+		}{{"f2", true}, {"r2", false}, {"f1", true}, {"r1", false}} {
+			h, _ := n.Host(tc.name)
+			c, err := h.Net.ListenUDP("udp4", &net.UDPAddr{IP: h.IP})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			m, _ := net.ResolveUDPAddr("udp4", mappedBy(t, c, &net.UDPAddr{IP: s1.IP, Port: 7000}))
+			if !reaches(t, s1, c, m) {
+				t.Errorf("%s: s1 from another port did not reach its mapping %s", tc.name, m)
+			}
+			if got := reaches(t, s3, c, m); got != tc.otherAddr {
+				t.Errorf("%s: s3, never sent to, reached its mapping %s: %v, want %v", tc.name, m, got, tc.otherAddr)
+			}
 		}
 	})
 }

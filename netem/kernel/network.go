@@ -26,7 +26,8 @@ type Network struct {
 	wires []*wire
 	nats  map[string]*natSpec // host name -> its (home) NAT, for Rebind
 	lans  map[string]*lanGroup
-	dests []net.IP // every address on the run's networks (natSpec.dests)
+	lanN  map[string]int // hosts per LAN
+	dests []net.IP       // every address on the run's networks (natSpec.dests)
 
 	rebindMu  sync.Mutex
 	closeOnce sync.Once
@@ -117,6 +118,12 @@ func (n *Network) namespace(role string) (string, error) {
 
 func (n *Network) build(cfg netem.Config) error {
 	var plan netem.Addresses
+	n.lanN = map[string]int{}
+	for _, h := range cfg.Hosts {
+		if h.LAN != "" {
+			n.lanN[h.LAN]++
+		}
+	}
 	for k := range cfg.Servers {
 		n.dests = append(n.dests, plan.ServerIP(k))
 	}
@@ -255,7 +262,8 @@ func (n *Network) client(cfg netem.Config, coreNS string, i int, hc netem.HostCo
 	if err := ip("-n", outerNS, "route", "add", "default", "via", coreIP); err != nil {
 		return err
 	}
-	spec := &natSpec{ns: natNS, c: *home, inside: hostIP, outside: homeOutside, fw: fw, allowed: allowed, dests: n.dests}
+	spec := &natSpec{ns: natNS, c: *home, inside: hostIP, outside: homeOutside, fw: fw, allowed: allowed, dests: n.dests,
+		shared: n.lanN[hc.LAN] > 1}
 	if err := loadRules(natNS, natRules(*spec)); err != nil {
 		return err
 	}

@@ -25,6 +25,9 @@ type natSpec struct {
 	dests []net.IP
 	// epoch counts the rebinds (Network.Rebind) so far.
 	epoch int
+	// shared: more than one host behind it (a LAN): unsolicited packets
+	// find their inside host through the owner map, not one dnat target.
+	shared bool
 }
 
 // epochMask is what an endpoint-independent mapping XORs into a UDP
@@ -64,7 +67,11 @@ func destMask(j int) uint16 { return uint16(j%63+1) << 4 }
 //     (endpoint-independent); a dnat only for sources in a set of the
 //     addresses the host has sent to, refreshed by outbound packets and
 //     forgotten after the mapping lifetime, lets in any port of those
-//     (address-dependent). The dnat undoes the mapping's XOR.
+//     (address-dependent). The dnat undoes the mapping's XOR. A NAT
+//     shared by a LAN's hosts (natSpec.shared) cannot dnat to one host:
+//     it learns, from every outbound UDP packet after translation, which
+//     inside address:port an outside port stands for (map owner, with
+//     the mapping's lifetime) and sends unsolicited packets there.
 //   - rebinding (section 4.3): every packet is tracked in conntrack zone
 //     epoch+1, so a rebind, which reloads the rules with the next epoch,
 //     leaves every mapping behind in the old zone; an
@@ -84,6 +91,10 @@ func natRules(s natSpec) string {
 	b.WriteString("table ip rtclab {\n")
 	if c.Filtering == netem.AddressDependent {
 		fmt.Fprintf(&b, "\tset contacted { type ipv4_addr; flags dynamic, timeout; timeout %ds; }\n", int(life/time.Second))
+	}
+	owner := s.shared && c.Filtering != netem.AddressAndPortDependent
+	if owner {
+		fmt.Fprintf(&b, "\tmap owner { type inet_service : ipv4_addr . inet_service; flags dynamic, timeout; timeout %ds; }\n", int(life/time.Second))
 	}
 	fmt.Fprintf(&b, "\tchain zone {\n\t\ttype filter hook prerouting priority raw; policy accept;\n\t\tct zone set %d\n\t}\n", s.epoch+1)
 	// Unsolicited packets to the NAT itself are dropped in the input
@@ -134,7 +145,11 @@ func natRules(s natSpec) string {
 		if c.Filtering == netem.AddressDependent {
 			from += " ip saddr @contacted"
 		}
-		if xor {
+		if owner {
+			// The inside address:port behind an outside port, learnt
+			// from outbound packets after translation (chain learn).
+			fmt.Fprintf(&b, "\t\t%s meta l4proto udp dnat ip to udp dport map @owner\n", from)
+		} else if xor {
 			xorRules(from, "saddr", "dport", "dnat to "+s.inside.String())
 			fmt.Fprintf(&b, "\t\t%s meta l4proto tcp dnat to %s\n", from, s.inside)
 		} else {
@@ -150,7 +165,12 @@ func natRules(s natSpec) string {
 	if c.Mapping == netem.AddressAndPortDependent {
 		masq += " fully-random"
 	}
-	fmt.Fprintf(&b, "\t\toifname \"wan\" %s\n\t}\n}\n", masq)
+	fmt.Fprintf(&b, "\t\toifname \"wan\" %s\n\t}\n", masq)
+	if owner {
+		b.WriteString("\tchain learn {\n\t\ttype filter hook postrouting priority srcnat + 1; policy accept;\n" +
+			"\t\toifname \"wan\" meta l4proto udp update @owner { udp sport : ct original ip saddr . ct original proto-src }\n\t}\n")
+	}
+	b.WriteString("}\n")
 	return b.String()
 }
 
