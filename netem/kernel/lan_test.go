@@ -73,6 +73,44 @@ func TestLAN(t *testing.T) {
 	if s := got(ld); s != "" {
 		t.Errorf("d, on the LAN behind a downlink that loses everything, got %q", s)
 	}
+	// Hairpinning (RFC 4787 section 6), as TestLANHairpin in-process: b
+	// opens its port-restricted filter for a's outside mapping, then a's
+	// packet to b's outside mapping comes back in to b, from a's mapping.
+	t.Run("hairpin", func(t *testing.T) {
+		ac, err := a.Net.ListenUDP("udp4", &net.UDPAddr{IP: a.IP})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ac.Close()
+		bc, err := b.Net.ListenUDP("udp4", &net.UDPAddr{IP: b.IP})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer bc.Close()
+		am, _ := net.ResolveUDPAddr("udp4", mappedBy(t, ac, srv))
+		bm, _ := net.ResolveUDPAddr("udp4", mappedBy(t, bc, srv))
+		if _, err := bc.WriteTo([]byte("open"), am); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+		if _, err := ac.WriteTo([]byte("hairpin"), bm); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 100)
+		_ = bc.SetReadDeadline(time.Now().Add(time.Second))
+		for {
+			k, from, err := bc.ReadFrom(buf)
+			if err != nil {
+				t.Fatalf("b got nothing through the hairpin: %v", err)
+			}
+			if string(buf[:k]) == "hairpin" {
+				if from.String() != am.String() {
+					t.Errorf("b saw the hairpinned packet from %s, want a's outside mapping %s", from, am)
+				}
+				break
+			}
+		}
+	})
 	// Full and restricted cones shared by two hosts: an unsolicited
 	// packet reaches the host whose mapping it was sent to.
 	t.Run("cones shared", func(t *testing.T) {

@@ -277,7 +277,38 @@ func (n *Network) client(cfg netem.Config, coreNS string, i int, hc netem.HostCo
 			return err
 		}
 	}
+	if spec.shared {
+		// The LAN's hosts reach each other's outside mappings too; the
+		// address they send to is the outermost NAT's.
+		cidr, _, _ := plan.PrivateNet(i)
+		if cgn != nil {
+			cidr = homeOutside.String() + "/32"
+		}
+		if err := hairpin(outerNS, cidr, public); err != nil {
+			return err
+		}
+	}
 	return n.addHost(eh, hostNS)
+}
+
+// hairpin makes the NAT in ns hairpin (RFC 4787 section 6, REQ-9):
+// packets from the inside network from to its own outside address own
+// leave through wan to the core, which sends them back, so they come in
+// translated (from the sender's mapping) and filtered as any packet from
+// outside. The local routing table moves behind one rule for exactly
+// those packets; wan accepts packets from its own address.
+func hairpin(ns, from string, own net.IP) error {
+	for _, step := range [][]string{
+		{"-n", ns, "rule", "add", "pref", "32765", "lookup", "local"},
+		{"-n", ns, "rule", "del", "pref", "0"},
+		{"-n", ns, "rule", "add", "pref", "10", "from", from, "to", own.String() + "/32", "lookup", "100"},
+		{"-n", ns, "route", "add", "default", "via", coreIP, "dev", "wan", "table", "100"},
+	} {
+		if err := ip(step...); err != nil {
+			return err
+		}
+	}
+	return sysctl(ns, "net.ipv4.conf.wan.accept_local=1")
 }
 
 // veth connects namespace a (interface an, address aIP/24) with b (bn,
