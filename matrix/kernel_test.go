@@ -73,3 +73,47 @@ func TestKernelGridMatchesInProcess(t *testing.T) {
 	}
 	t.Logf("kernel: %s", kr.Headline())
 }
+
+// TestKernelMDNSLANMatchesInProcess runs the mDNS LAN slice (both peers
+// on one LAN behind one NAT of each preset; .local names resolved by
+// multicast, or stripped by the signaling server) on both backends: every
+// cell connects, and relays or goes direct, alike. It fails when the
+// kernel's LAN, its multicast or its hairpinning is missing: without
+// hairpinning the stripped port-restricted and double-NAT cells relay.
+// Needs root; about 35 s.
+func TestKernelMDNSLANMatchesInProcess(t *testing.T) {
+	if err := kernel.Check(); err != nil {
+		realpeer.Unavailable(t, err.Error())
+	}
+	p := DefaultPlan()
+	p.ICE = []ICEConfig{MDNSLAN, MDNSLANStrip}
+	p.Duration = 6 * time.Second // real time: room for a slow DTLS handshake
+	in, err := Run(context.Background(), p, Options{Bubble: bubble(t), Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Backend = scenarios.BackendKernel
+	kr, err := Run(context.Background(), p, Options{Workers: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(kr.Cells) != 14 || len(in.Cells) != 14 {
+		t.Fatalf("%d kernel cells, %d in-process, want 14", len(kr.Cells), len(in.Cells))
+	}
+	agree := func(k, v CellResult) bool {
+		return k.Status != StatusError && k.Connected == v.Connected && relayed(k.Path) == relayed(v.Path)
+	}
+	for i, k := range kr.Cells {
+		v := in.Cells[i]
+		if !agree(k, v) && k.Error == "" {
+			// As in the grid: a cell that disagrees in real time on a
+			// loaded machine runs once more.
+			t.Logf("%s %s -> %s: kernel %s, in-process %s; running it again", k.ICE, k.Row, k.Col, k.Path, v.Path)
+			k = runCell(p, Cell{ICE: ICEConfig(k.ICE), Row: PresetNAT(netemNAT(k.Row)), Col: PresetNAT(netemNAT(k.Col))}, nil)
+		}
+		if !agree(k, v) {
+			t.Errorf("%s %s -> %s: kernel %s %s, in-process %s", k.ICE, k.Row, k.Col, k.Path, k.Error, v.Path)
+		}
+	}
+	t.Logf("kernel: %s", kr.Headline())
+}
