@@ -72,9 +72,9 @@ func destMask(j int) uint16 { return uint16(j%63+1) << 4 }
 //     it learns, from every outbound UDP packet after translation, which
 //     inside address:port an outside port stands for (map owner, with
 //     the mapping's lifetime) and sends unsolicited packets there.
-//   - rebinding (section 4.3): every packet is tracked in conntrack zone
-//     epoch+1, so a rebind, which reloads the rules with the next epoch,
-//     leaves every mapping behind in the old zone; an
+//   - rebinding (section 4.3): every packet but TCP is tracked in
+//     conntrack zone epoch+1, so a rebind, which reloads the rules with
+//     the next epoch, leaves every UDP mapping behind in the old zone; an
 //     endpoint-independent mapping then XORs epochMask into the port
 //     (masquerade would give the same port again), a fully-random one
 //     draws new ports anyway.
@@ -96,7 +96,10 @@ func natRules(s natSpec) string {
 	if owner {
 		fmt.Fprintf(&b, "\tmap owner { type inet_service : ipv4_addr . inet_service; flags dynamic, timeout; timeout %ds; }\n", int(life/time.Second))
 	}
-	fmt.Fprintf(&b, "\tchain zone {\n\t\ttype filter hook prerouting priority raw; policy accept;\n\t\tct zone set %d\n\t}\n", s.epoch+1)
+	// TCP stays in the default zone: a rebinding moves UDP mappings
+	// only, as in-process (netem/rebind.go), and a program's TCP
+	// connection (a browser's signaling) outlives it.
+	fmt.Fprintf(&b, "\tchain zone {\n\t\ttype filter hook prerouting priority raw; policy accept;\n\t\tmeta l4proto != tcp ct zone set %d\n\t}\n", s.epoch+1)
 	// Unsolicited packets to the NAT itself are dropped in the input
 	// hook, before conntrack confirms an entry for them: a confirmed
 	// entry (peer -> outside:port) would take the outside port a later

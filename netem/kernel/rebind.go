@@ -15,10 +15,10 @@ import (
 // with the next epoch (natRules): a new conntrack zone, so no packet
 // matches a mapping made before, and for an endpoint-independent mapping
 // a new port transformation. Packets to an old mapping are lost. TCP
-// is picked up again mid-connection by conntrack: behind a cone its port
-// stays (masquerade keeps it), behind a symmetric NAT it gets a new one,
-// which breaks the connection as a real rebinding does. The NAT that
-// rebinds is the host's home NAT; a CGN in front maps the new ports anew.
+// connections keep their mappings (they stay in the default zone), as
+// in-process, where TCP is not moved either: a browser's signaling
+// connection survives. The NAT that rebinds is the host's home NAT; a
+// CGN in front maps the new ports anew.
 //
 // The in-process backend (netem/rebind.go) moves each socket of the host
 // to a new inside port instead; both change every socket's outside port

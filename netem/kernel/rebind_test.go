@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"errors"
+	"io"
 	"net"
 	"testing"
 	"time"
@@ -80,6 +81,56 @@ func TestRebind(t *testing.T) {
 			}
 		})
 	}
+	// A TCP connection (a browser's signaling) outlives its host's
+	// rebindings, as in-process: before, it lost its NAT state, and its
+	// end never reached the server (a run with a rebound Chromium then
+	// hung in the signaling server's shutdown).
+	t.Run("tcp survives", func(t *testing.T) {
+		l, err := s1.Net.ListenTCP("tcp4", &net.TCPAddr{IP: s1.IP, Port: 7010})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		ended := make(chan struct{})
+		go func() {
+			defer close(ended)
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			_, _ = io.Copy(c, c)
+		}()
+		h, _ := n.Host(string(netem.PortRestrictedCone))
+		dial, _ := n.DialContext(h.Name)
+		c, err := dial(t.Context(), "tcp4", (&net.TCPAddr{IP: s1.IP, Port: 7010}).String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(3 * time.Second))
+		buf := make([]byte, 5)
+		for i := range 2 {
+			if _, err := h.Rebind(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.Write([]byte("ping\n")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "ping\n" {
+				t.Fatalf("after rebind %d the TCP echo answered %q, %v", i+1, buf, err)
+			}
+		}
+		// The end of the connection reaches the server.
+		_ = c.Close()
+		select {
+		case <-ended:
+		case <-time.After(3 * time.Second):
+			t.Error("the server never saw the connection end")
+			_ = l.Close()
+			<-ended
+		}
+	})
 	t.Run("open host", func(t *testing.T) {
 		require(t)
 		_, err := New(netem.Config{Hosts: []netem.HostConfig{{Name: "o", Rebindable: true}}}, Options{})
