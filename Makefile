@@ -51,6 +51,7 @@ FUZZ_TARGETS := \
 	./verify:FuzzReadPcap \
 	./verify:FuzzParseTshark \
 	./stack/sframe:FuzzDecrypt \
+	./runner:FuzzTURNPeerAddresses \
 	./probes:FuzzWireAdd
 FUZZTIME ?= 3s
 FUZZTIME_LONG ?= 10m
