@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/rtclab/rtclab/stack/sframe"
 )
@@ -26,6 +28,29 @@ type E2EE struct {
 	KID uint64
 	// Suite is the cipher suite; zero means AES_128_GCM_SHA256_128.
 	Suite sframe.Suite
+	// Keys, when set, replaces Secret and KID with a key schedule: the
+	// agent sends with the key whose From is the latest not after the
+	// frame's time (RFC 9605 section 4.4: the sender picks the KID of its
+	// current key and writes it in the header), and opens only frames
+	// whose KID one of Keys has — a receiver that lacks a key gets no
+	// frame from the moment a sender starts using it. Each key's base
+	// key is SenderKey(Secret, KID), as without Keys.
+	Keys []Key
+	// CTRBase is where the agent's frame counter starts. Senders that
+	// share a key (the same Keys) are given disjoint ranges, so no (KID,
+	// CTR) pair, and so no nonce, is used twice (section 4.4.3).
+	CTRBase uint64
+}
+
+// Key is one key of an E2EE schedule.
+type Key struct {
+	// KID is the SFrame key ID.
+	KID uint64
+	// Secret is the shared passphrase the base key is derived from.
+	Secret []byte
+	// From is when the agent starts sending with it (zero: from the
+	// start).
+	From time.Time
 }
 
 func (e *E2EE) suite() sframe.Suite {
@@ -74,28 +99,62 @@ func ClearBytes(mimeType string, frame []byte) int {
 	return min(n, len(frame))
 }
 
+// keys is the schedule: Keys, or the one key of Secret and KID.
+func (e *E2EE) keys() []Key {
+	if len(e.Keys) > 0 {
+		return e.Keys
+	}
+	return []Key{{KID: e.KID, Secret: e.Secret}}
+}
+
+// addKeys derives and stores every key of ks in ctx.
+func addKeys(ctx *sframe.Context, ks []Key) error {
+	for _, k := range ks {
+		base, err := SenderKey(k.Secret, k.KID)
+		if err != nil {
+			return err
+		}
+		if err := ctx.AddKey(k.KID, base); err != nil {
+			return fmt.Errorf("e2ee: %w", err)
+		}
+	}
+	return nil
+}
+
 // sealer encrypts every frame the agent sends, on every connection and
-// track, with one key and one counter, so no (KID, CTR) repeats.
+// track, with the current key of its schedule and one counter, so no
+// (KID, CTR) repeats.
 type sealer struct {
-	mu  sync.Mutex
-	ctx *sframe.Context
-	kid uint64
-	ctr uint64
+	mu    sync.Mutex
+	ctx   *sframe.Context
+	sched []Key // by From
+	ctr   uint64
 }
 
 func newSealer(e *E2EE) (*sealer, error) {
-	key, err := SenderKey(e.Secret, e.KID)
-	if err != nil {
-		return nil, err
-	}
 	ctx, err := sframe.NewContext(e.suite())
 	if err != nil {
 		return nil, err
 	}
-	if err := ctx.AddKey(e.KID, key); err != nil {
+	sched := slices.Clone(e.keys())
+	slices.SortStableFunc(sched, func(a, b Key) int { return a.From.Compare(b.From) })
+	if err := addKeys(ctx, sched); err != nil {
 		return nil, err
 	}
-	return &sealer{ctx: ctx, kid: e.KID}, nil
+	return &sealer{ctx: ctx, sched: sched, ctr: e.CTRBase}, nil
+}
+
+// kidAt is the KID of the key in use at now: the last one whose From
+// is not after now, or the first.
+func (s *sealer) kidAt(now time.Time) uint64 {
+	kid := s.sched[0].KID
+	for _, k := range s.sched[1:] {
+		if k.From.After(now) {
+			break
+		}
+		kid = k.KID
+	}
+	return kid
 }
 
 // seal returns the frame with its clear bytes, then the SFrame
@@ -106,7 +165,7 @@ func (s *sealer) seal(mimeType string, frame []byte) ([]byte, error) {
 	copy(out, frame[:n])
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out, err := s.ctx.Encrypt(out, s.kid, s.ctr, frame[:n], frame[n:])
+	out, err := s.ctx.Encrypt(out, s.kidAt(time.Now()), s.ctr, frame[:n], frame[n:])
 	if err != nil {
 		return nil, fmt.Errorf("e2ee: %w", err)
 	}
@@ -114,10 +173,13 @@ func (s *sealer) seal(mimeType string, frame []byte) ([]byte, error) {
 	return out, nil
 }
 
-// opener decrypts one received track's frames; it learns the key of
-// each sender's KID from the secret when a frame first carries it.
+// opener decrypts one received track's frames. With one secret it
+// learns the key of each sender's KID from the secret when a frame
+// first carries it; with a schedule (E2EE.Keys) it holds those keys
+// only, and a frame of any other KID does not open.
 type opener struct {
 	secret []byte
+	fixed  bool // a schedule: no key is derived for a KID it lacks
 	ctx    *sframe.Context
 	kids   int // keys derived so far
 }
@@ -132,6 +194,12 @@ func newOpener(e *E2EE) (*opener, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(e.Keys) > 0 {
+		if err := addKeys(ctx, e.Keys); err != nil {
+			return nil, err
+		}
+		return &opener{ctx: ctx, fixed: true}, nil
+	}
 	return &opener{secret: e.Secret, ctx: ctx}, nil
 }
 
@@ -144,7 +212,7 @@ func (o *opener) open(mimeType string, frame []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("e2ee: %w", err)
 	}
-	if !o.ctx.HasKey(kid) {
+	if !o.ctx.HasKey(kid) && !o.fixed {
 		if o.kids >= maxKIDs {
 			return nil, fmt.Errorf("e2ee: KID %d: already %d senders' keys", kid, o.kids)
 		}
