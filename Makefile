@@ -52,6 +52,7 @@ FUZZ_TARGETS := \
 	./verify:FuzzParseTshark \
 	./stack/sframe:FuzzDecrypt \
 	./runner:FuzzTURNPeerAddresses \
+	./stack/agent:FuzzUnescape \
 	./probes:FuzzWireAdd
 FUZZTIME ?= 3s
 FUZZTIME_LONG ?= 10m

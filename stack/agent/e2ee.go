@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rtclab/rtclab/stack/clip"
 	"github.com/rtclab/rtclab/stack/sframe"
 )
 
@@ -80,11 +81,11 @@ func SenderKey(secret []byte, kid uint64) ([]byte, error) {
 }
 
 // ClearBytes is how many leading bytes of an encoded frame stay in the
-// clear, as the WebRTC encoded-transform samples leave them: for VP8 the
-// payload header an SFU reads (RFC 6386 section 9.1): a key frame's 10
-// bytes (3-byte frame tag with the key frame bit, start code 9d 01 2a,
-// width and height), a delta frame's 3-byte frame tag; for Opus the TOC
-// byte (RFC 6716 section 3.1). Other codecs leave nothing in the clear.
+// clear (e2ee_codec.go says which and why): VP8 a key frame's 10 bytes
+// and a delta frame's 3 (RFC 6386 section 9.1), VP9 a key frame's 10 and
+// another's 2, H.264 everything up to and including the first slice's
+// NAL header, Opus the TOC byte (RFC 6716 section 3.1). Other codecs
+// leave nothing in the clear.
 func ClearBytes(mimeType string, frame []byte) int {
 	n := 0
 	switch strings.ToLower(mimeType) {
@@ -93,6 +94,13 @@ func ClearBytes(mimeType string, frame []byte) int {
 		if len(frame) > 0 && frame[0]&0x01 == 0 { // P = 0: key frame
 			n = 10
 		}
+	case "video/vp9":
+		n = 2
+		if clip.IsKeyframe(mimeType, frame) {
+			n = 10
+		}
+	case "video/h264":
+		n, _ = h264Clear(frame)
 	case "audio/opus":
 		n = 1
 	}
@@ -160,12 +168,24 @@ func (s *sealer) kidAt(now time.Time) uint64 {
 // seal returns the frame with its clear bytes, then the SFrame
 // ciphertext of the rest.
 func (s *sealer) seal(mimeType string, frame []byte) ([]byte, error) {
+	h264 := strings.EqualFold(mimeType, "video/h264")
+	if _, ok := h264Clear(frame); h264 && !ok {
+		return nil, fmt.Errorf("e2ee: an H.264 frame without a slice")
+	}
 	n := ClearBytes(mimeType, frame)
 	out := make([]byte, n, len(frame)+24)
 	copy(out, frame[:n])
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out, err := s.ctx.Encrypt(out, s.kidAt(time.Now()), s.ctr, frame[:n], frame[n:])
+	var err error
+	if h264 {
+		var sealed []byte
+		if sealed, err = s.ctx.Encrypt(nil, s.kidAt(time.Now()), s.ctr, frame[:n], frame[n:]); err == nil {
+			out = appendEscaped(out, sealed)
+		}
+	} else {
+		out, err = s.ctx.Encrypt(out, s.kidAt(time.Now()), s.ctr, frame[:n], frame[n:])
+	}
 	if err != nil {
 		return nil, fmt.Errorf("e2ee: %w", err)
 	}
@@ -208,7 +228,11 @@ func newOpener(e *E2EE) (*opener, error) {
 // as a browser's transform drops it.
 func (o *opener) open(mimeType string, frame []byte) ([]byte, error) {
 	n := ClearBytes(mimeType, frame)
-	kid, _, _, err := sframe.ParseHeader(frame[n:])
+	body := frame[n:]
+	if strings.EqualFold(mimeType, "video/h264") {
+		body = unescape(body)
+	}
+	kid, _, _, err := sframe.ParseHeader(body)
 	if err != nil {
 		return nil, fmt.Errorf("e2ee: %w", err)
 	}
@@ -226,7 +250,7 @@ func (o *opener) open(mimeType string, frame []byte) ([]byte, error) {
 		}
 	}
 	out := append(make([]byte, 0, len(frame)), frame[:n]...)
-	out, _, _, err = o.ctx.Decrypt(out, frame[:n], frame[n:])
+	out, _, _, err = o.ctx.Decrypt(out, frame[:n], body)
 	if err != nil {
 		return nil, fmt.Errorf("e2ee: %w", err)
 	}

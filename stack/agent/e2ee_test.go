@@ -21,7 +21,7 @@ func TestClearBytes(t *testing.T) {
 		{"video/vp8", []byte{0x31, 0x02, 0x00, 0x44, 0x55}, 3},
 		{"video/vp8", []byte{0x31}, 1},
 		{"audio/opus", []byte{0xfc, 0xff, 0xfe}, 1},
-		{"video/H264", []byte{0, 0, 0, 1, 0x65}, 0},
+		{"video/H264", []byte{0, 0, 0, 1, 0x65}, 5},
 		{"audio/opus", nil, 0},
 	}
 	for _, c := range cases {
