@@ -51,6 +51,8 @@ FUZZ_TARGETS := \
 	./verify:FuzzReadPcap \
 	./verify:FuzzParseTshark \
 	./stack/sframe:FuzzDecrypt \
+	./runner:FuzzTURNPeerAddresses \
+	./stack/agent:FuzzUnescape \
 	./probes:FuzzWireAdd
 FUZZTIME ?= 3s
 FUZZTIME_LONG ?= 10m

@@ -4,8 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"io"
 	"net"
 	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,7 +47,8 @@ func TestServeAndDiagnoseLoopback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := &http.Client{Transport: &http.Transport{}}
+	answers := &answerRecorder{next: &http.Transport{}}
+	client := &http.Client{Transport: answers}
 	start := time.Now()
 	res, err := diagnose.Run(context.Background(), plan, diagnose.Options{
 		TLSConfig: &tls.Config{RootCAs: info.CertPool()}, IncludeLoopback: true, HTTPClient: client,
@@ -76,8 +82,94 @@ func TestServeAndDiagnoseLoopback(t *testing.T) {
 	if len(res.Quality) != 2 {
 		t.Errorf("quality over %d paths, want best and relay", len(res.Quality))
 	}
+	checkEncryption(t, res, answers.fingerprints())
 	client.CloseIdleConnections()
 	if err := srv.Close(); err != nil {
 		t.Error(err)
+	}
+}
+
+// answerRecorder is an HTTP transport that keeps the a=fingerprint lines
+// of every answer the test peer returned: what the test peer said its
+// certificate was, read apart from the diagnosis.
+type answerRecorder struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	fps  []string
+}
+
+var fingerprintLine = regexp.MustCompile(`a=fingerprint:sha-256 ([0-9A-Fa-f:]+)`)
+
+func (a *answerRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := a.next.RoundTrip(r)
+	if err != nil || !strings.HasSuffix(r.URL.Path, "/offer") {
+		return resp, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, m := range fingerprintLine.FindAllStringSubmatch(string(body), -1) {
+		a.fps = append(a.fps, "sha-256 "+strings.ToUpper(m[1]))
+	}
+	return resp, err
+}
+
+func (a *answerRecorder) fingerprints() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.fps)
+}
+
+// checkEncryption checks the per-server statement against the run: the
+// host path has no relay and ends at the test peer; each relay path has
+// its TURN server carrying end-to-end encrypted media; the certificate
+// verified on every path is one an answer of the test peer named.
+func checkEncryption(t *testing.T, res diagnose.Result, answered []string) {
+	t.Helper()
+	if len(answered) == 0 {
+		t.Fatal("no answer fingerprint recorded")
+	}
+	entries := map[pathprobe.Kind][]diagnose.Encryption{}
+	for _, e := range res.Encryption {
+		entries[e.Path] = append(entries[e.Path], e)
+	}
+	relays := 0
+	for _, p := range res.Paths {
+		if !p.OK {
+			if len(entries[p.Kind]) != 0 {
+				t.Errorf("%s did not connect but has %+v", p.Kind, entries[p.Kind])
+			}
+			continue
+		}
+		if !slices.Contains(answered, p.DTLSFingerprint) {
+			t.Errorf("%s: verified certificate %q is in none of the test peer's answers %q", p.Kind, p.DTLSFingerprint, answered)
+		}
+		var roles []string
+		for _, e := range entries[p.Kind] {
+			roles = append(roles, e.Role+" "+e.Media)
+			switch e.Role {
+			case diagnose.RoleRelay:
+				if !p.Kind.IsRelay() || e.Media != diagnose.MediaEndToEnd || !strings.HasPrefix(e.Server, "turn") {
+					t.Errorf("%s: relay entry %+v", p.Kind, e)
+				}
+			case diagnose.RoleEndpoint:
+				if e.Server != diagnose.TestPeer || e.Media != diagnose.MediaTerminated || !strings.Contains(p.Remote, e.Address) {
+					t.Errorf("%s: endpoint entry %+v (remote %s)", p.Kind, e, p.Remote)
+				}
+			}
+		}
+		want := []string{"endpoint terminated"}
+		if p.Kind.IsRelay() {
+			relays++
+			want = []string{"relay end-to-end", "endpoint terminated"}
+		}
+		if !slices.Equal(roles, want) {
+			t.Errorf("%s (local %s): %v, want %v", p.Kind, p.Local, roles, want)
+		}
+	}
+	if relays == 0 || len(entries[pathprobe.Host]) != 1 {
+		t.Errorf("want a relay path and the host path measured: %+v", res.Encryption)
 	}
 }

@@ -165,6 +165,7 @@ func analyze(res *Result) {
 	}
 	res.Local.Exposure = exposure(res.Local, relays)
 	res.Local.Note = privacyNote(res.Local)
+	res.Encryption = encryption(res.Paths)
 	if res.Local.Note != "" {
 		add(Info, "privacy", res.Local.Note, "")
 	}

@@ -115,6 +115,20 @@ var htmlTmpl = template.Must(template.New("diagnose").Parse(`<section>
 </table>
 </section>
 {{- end}}
+{{- with .R.Encryption}}
+<section>
+<h2>Media through each server</h2>
+<p>End-to-end encrypted: the server relayed DTLS-SRTP to a peer whose certificate was not its own. Terminated: the server was the DTLS peer and holds the SRTP keys, as an SFU does.</p>
+<div class="scroll"><table>
+<thead><tr><th>Path</th><th>Server</th><th>Role</th><th>Media</th><th>Why</th></tr></thead>
+<tbody>
+{{- range .}}
+<tr><td>{{.Path}}</td><td class="mono">{{.Server}}{{with .Address}}<br>{{.}}{{end}}</td><td>{{.Role}}</td><td>{{.Media}}</td><td>{{.Why}}</td></tr>
+{{- end}}
+</tbody>
+</table></div>
+</section>
+{{- end}}
 {{- if .Metrics}}
 <section>
 <h2>Measurements</h2>

@@ -53,6 +53,13 @@ type Result struct {
 	Metrics []Metric `json:"metrics"`
 	// Local is what ICE would reveal about this machine.
 	Local LocalReport `json:"local"`
+	// Encryption says, for each server on each path that connected,
+	// whether the media through it was end-to-end encrypted (a TURN
+	// relay) or terminated there (the test peer, as an SFU), derived from
+	// the path's selected candidate pair and the DTLS certificate it
+	// verified (encryption.go); empty in results written before it
+	// existed.
+	Encryption []Encryption `json:"encryption,omitempty"`
 	// Skipped lists the steps that did not run and why.
 	Skipped []string `json:"skipped,omitempty"`
 	// Partial is true while a diagnosis is still running: the browser test

@@ -91,6 +91,12 @@ func WriteText(w io.Writer, res Result) error {
 			fmt.Fprintf(&b, "  %s:\n    %s\n", e.Words(), strings.Join(e.Addresses, "\n    "))
 		}
 	}
+	if len(res.Encryption) > 0 {
+		fmt.Fprintf(&b, "\nMedia through each server\n")
+		for _, e := range res.Encryption {
+			fmt.Fprintf(&b, "  %-9s %-8s %s (%s)\n    %s\n", e.Path, e.Role, e.Server, e.Address, e.Words())
+		}
+	}
 	if len(res.Skipped) > 0 {
 		fmt.Fprintf(&b, "\nNot measured\n")
 		for _, s := range res.Skipped {

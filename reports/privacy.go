@@ -45,6 +45,15 @@ const (
 	// ViaAllocation: the source of a TURN Allocate request (RFC 8656
 	// section 7.1), the client's reflexive address.
 	ViaAllocation = "turn-allocation"
+	// ViaTURNPermission: an XOR-PEER-ADDRESS in a CreatePermission
+	// request a client sent the TURN server (RFC 8656 sections 9, 14.3).
+	ViaTURNPermission = "turn-permission"
+	// ViaTURNChannelBind: an XOR-PEER-ADDRESS in a ChannelBind request
+	// (RFC 8656 section 11).
+	ViaTURNChannelBind = "turn-channel-bind"
+	// ViaTURNSend: an XOR-PEER-ADDRESS in a Send indication (RFC 8656
+	// section 10).
+	ViaTURNSend = "turn-send"
 )
 
 // Address classes (SeenAddress.Class).
@@ -52,6 +61,12 @@ const (
 	ClassPrivate = "private" // RFC 1918, RFC 4193, loopback, link-local
 	ClassPublic  = "public"
 	ClassMDNS    = "mdns" // a .local name (draft-ietf-rtcweb-mdns-ice-candidates)
+	// ClassMDNSResolved is a private address its owner signaled only
+	// behind a .local name, handed to the TURN server in a peer address:
+	// the other party resolved the name (or met the address in a LAN
+	// check) and paired it with its own relayed candidate, which the
+	// draft (section 5.2) asks agents not to do.
+	ClassMDNSResolved = "mdns-resolved"
 )
 
 // SeenAddress is one address of someone a party saw.
@@ -61,7 +76,7 @@ type SeenAddress struct {
 	Whose string `json:"whose"`
 	// Address is the IP address (or .local name).
 	Address string `json:"address"`
-	// Class is ClassPrivate, ClassPublic or ClassMDNS.
+	// Class is ClassPrivate, ClassPublic, ClassMDNS or ClassMDNSResolved.
 	Class string `json:"class"`
 	// Relay is true for a TURN relayed address standing for Whose: the
 	// relay's address, not one of Whose's own.
@@ -165,7 +180,7 @@ func privacyHTML(p *Privacy) template.HTML {
 		return ""
 	}
 	var b strings.Builder
-	htmlTable(&b, "Privacy", "Which addresses of whom each party saw, and how: ICE candidates the signaling server relayed, source addresses of packets reaching its host, TURN Allocate requests. A relay address is the TURN server's, standing for the participant.",
+	htmlTable(&b, "Privacy", "Which addresses of whom each party saw, and how: ICE candidates the signaling server relayed, source addresses of packets reaching its host, TURN Allocate requests, and the peer addresses (XOR-PEER-ADDRESS, RFC 8656 section 14.3) clients gave the TURN server in CreatePermission, ChannelBind and Send (turn-permission, turn-channel-bind, turn-send). A relay address is the TURN server's, standing for the participant. mdns-resolved: a private address its owner signaled only behind a .local name, resolved by the other party and handed to the TURN server.",
 		5, []string{"Party", "Whose", "Address", "Class", "How"}, privacyRows(p))
 	var hops [][]string
 	for _, h := range p.Hops {

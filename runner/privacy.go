@@ -114,8 +114,13 @@ func (w *privacyWatch) packet(host string, p netem.Packet) {
 		return // sent by host
 	}
 	via := reports.ViaPacket
-	if host == scenarios.TURNHost && isAllocate(p.Payload) {
-		via = reports.ViaAllocation
+	if host == scenarios.TURNHost {
+		if isAllocate(p.Payload) {
+			via = reports.ViaAllocation
+		}
+		for _, pa := range turnPeerAddresses(p.Payload, p.TCP) {
+			w.peerAddress(pa)
+		}
 	}
 	// An address shared behind one NAT (a LAN) is each of its hosts'.
 	for _, whose := range from {
@@ -124,6 +129,26 @@ func (w *privacyWatch) packet(host string, p netem.Packet) {
 		}
 	}
 }
+
+// peerAddress records a peer address a client gave the TURN server: the
+// server learns it as the address of whoever owns it (several hosts
+// behind one NAT; "unknown" when no host has it). Its own relayed
+// addresses tell it nothing.
+func (w *privacyWatch) peerAddress(pa peerAddress) {
+	owners := w.owner[pa.addr]
+	if slices.Contains(owners, scenarios.TURNHost) {
+		return
+	}
+	if len(owners) == 0 {
+		owners = []string{unknownOwner}
+	}
+	for _, whose := range owners {
+		w.see(scenarios.TURNHost, whose, pa.addr, "", false, pa.via)
+	}
+}
+
+// unknownOwner is the owner of an address no host of the network has.
+const unknownOwner = "unknown"
 
 // isAllocate reports whether b starts with a STUN Allocate request
 // (method 0x003, class request: type 0x0003; RFC 8656 section 18).
@@ -329,6 +354,21 @@ func (w *privacyWatch) report() *reports.Privacy {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	// What the signaling server relayed of each participant: its
+	// candidates' addresses, and whether it hid some behind .local names.
+	signaledIP, signaledName := map[string]map[netip.Addr]bool{}, map[string]bool{}
+	for k := range w.seen {
+		switch {
+		case k.party != signalingParty:
+		case k.ip.IsValid():
+			if signaledIP[k.whose] == nil {
+				signaledIP[k.whose] = map[netip.Addr]bool{}
+			}
+			signaledIP[k.whose][k.ip] = true
+		case addressClass(k.name) == reports.ClassMDNS:
+			signaledName[k.whose] = true
+		}
+	}
 	parties := map[string][]reports.SeenAddress{}
 	for k, via := range w.seen {
 		if k.party == "" || k.whose == "" {
@@ -341,6 +381,12 @@ func (w *privacyWatch) report() *reports.Privacy {
 		a := reports.SeenAddress{Whose: k.whose, Address: addr, Class: addressClass(addr), Relay: k.relay}
 		for v := range via {
 			a.Via = append(a.Via, v)
+		}
+		// A private peer address at the TURN server that its owner only
+		// ever signaled as a .local name came from the name's resolution.
+		if k.party == scenarios.TURNHost && a.Class == reports.ClassPrivate && signaledName[k.whose] && !signaledIP[k.whose][k.ip] &&
+			(via[reports.ViaTURNPermission] || via[reports.ViaTURNChannelBind] || via[reports.ViaTURNSend]) {
+			a.Class = reports.ClassMDNSResolved
 		}
 		slices.Sort(a.Via)
 		parties[k.party] = append(parties[k.party], a)

@@ -335,7 +335,7 @@ func (r *run) exec(parent context.Context) (err error) {
 			Rejoin:  len(s.Timeline) > 0, // a call without faults runs as before
 			Virtual: r.opt.Clock == ClockVirtual,
 			OnEvent: func(kind, detail string) { r.event(name, kind, detail) },
-			E2EE:    agentE2EE(p.E2EE),
+			E2EE:    agentE2EE(p.E2EE, i, r.start),
 		}
 		var a *agent.Agent
 		if s.OverHTTP() {
@@ -563,12 +563,22 @@ var clipFiles = map[string]string{
 	"simulcast/f": "testdata/clips/video-vp8.ivf",
 }
 
-// agentE2EE is a participant's e2ee option as the agent takes it.
-func agentE2EE(e *scenarios.E2EE) *agent.E2EE {
+// agentE2EE is a participant's e2ee option as the agent takes it: a
+// schedule's times from the run's start, its frame counters from
+// index<<40 (participants sharing keys never share a (KID, CTR): RFC 9605
+// section 4.4.3).
+func agentE2EE(e *scenarios.E2EE, index int, start time.Time) *agent.E2EE {
 	if e == nil {
 		return nil
 	}
-	return &agent.E2EE{Secret: []byte(e.Key), KID: *e.KeyID, Suite: e.Suite}
+	if len(e.Keys) == 0 {
+		return &agent.E2EE{Secret: []byte(e.Key), KID: *e.KeyID, Suite: e.Suite}
+	}
+	out := &agent.E2EE{Suite: e.Suite, CTRBase: uint64(index) << 40}
+	for _, k := range e.Keys {
+		out.Keys = append(out.Keys, agent.Key{KID: *k.KID, Secret: []byte(k.Key), From: start.Add(k.From.Duration)})
+	}
+	return out
 }
 
 // openClips opens the clips the participants send, from lib (a library

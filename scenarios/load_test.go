@@ -79,14 +79,28 @@ func TestParseErrors(t *testing.T) {
 			[]string{`did you mean "loss_fraction"?`}},
 		{"e2ee without key", strings.Replace(valid, "    publish: [audio]", "    publish: [audio]\n    e2ee: {cipher: aes_128_gcm}", 1),
 			[]string{`t.yaml:7: participants[0].e2ee.key: key is required`, `t.yaml:7: participants[0].e2ee.cipher: unknown cipher "aes_128_gcm" (allowed: aes_128_ctr_hmac_sha256_80, aes_128_ctr_hmac_sha256_64, aes_128_ctr_hmac_sha256_32, aes_128_gcm_sha256_128, aes_256_gcm_sha512_128)`}},
-		{"e2ee with vp9", strings.Replace(valid, "    publish: [audio]", "    publish: [audio, video]\n    video: vp9\n    e2ee: {key: k}", 1),
-			[]string{`t.yaml:8: participants[0].e2ee: e2ee leaves in clear only what an SFU needs of vp8 and opus; vp9 video is not supported`}},
+		{"e2ee with av1", strings.Replace(valid, "    publish: [audio]", "    publish: [audio, video]\n    video: av1\n    e2ee: {key: k}", 1),
+			[]string{`t.yaml:8: participants[0].e2ee: e2ee supports vp8, vp9 and h264 video (and opus): av1 is not supported`}},
 		{"e2ee for some only", valid + "  - {name: bob, publish: [video], e2ee: {key: k}}\n",
 			[]string{`participants: e2ee is set for bob but not for alice`}},
 		{"e2ee key id shared", strings.Replace(valid, "    publish: [audio]", "    publish: [audio]\n    e2ee: {key: k, key_id: 1}", 1) + "  - {name: bob, publish: [video], e2ee: {key: k}}\n",
 			[]string{`t.yaml:9: participants[1].e2ee.key_id: key_id 1 is alice's too, with the same key`}},
 		{"e2ee key id too big", strings.Replace(valid, "    publish: [audio]", "    publish: [audio]\n    e2ee: {key: k, key_id: 4294967296}", 1),
 			[]string{`participants[0].e2ee.key_id: key_id 4294967296 is outside 0..4294967295`}},
+		{"e2ee keys and key", strings.Replace(valid, "    publish: [audio]", "    publish: [audio]\n    e2ee: {key: k, keys: [{kid: 1, key: a}]}", 1),
+			[]string{`t.yaml:7: participants[0].e2ee.keys: give either key (and key_id) or keys, not both`}},
+		{"e2ee keys: no kid, no key", strings.Replace(valid, "    publish: [audio]", "    publish: [audio]\n    e2ee:\n      keys:\n        - {key: a}\n        - {kid: 2, from: 5s}", 1),
+			[]string{`t.yaml:9: participants[0].e2ee.keys[0]: kid is required: the SFrame key ID`, `t.yaml:10: participants[0].e2ee.keys[1]: key is required: a passphrase`}},
+		{"e2ee keys: kid twice, from twice", strings.Replace(valid, "    publish: [audio]", "    publish: [audio]\n    e2ee:\n      keys:\n        - {kid: 1, key: a}\n        - {kid: 1, key: b, from: 0s}", 1),
+			[]string{`t.yaml:10: participants[0].e2ee.keys[1].kid: kid 1 is keys[0]'s too`, `participants[0].e2ee.keys[1].from: from 0s is keys[0]'s too: two keys cannot start at once`}},
+		{"e2ee keys: from past the end, none from 0", strings.Replace(valid, "    publish: [audio]", "    publish: [audio]\n    e2ee:\n      keys:\n        - {kid: 1, key: a, from: 2s}\n        - {kid: 2, key: b, from: 10s}", 1),
+			[]string{`t.yaml:10: participants[0].e2ee.keys[1].from: from 10s is outside 0s..10s (the scenario's duration)`}},
+		{"e2ee keys: none from 0", strings.Replace(valid, "    publish: [audio]", "    publish: [audio]\n    e2ee:\n      keys:\n        - {kid: 1, key: a, from: 2s}", 1),
+			[]string{`t.yaml:8: participants[0].e2ee.keys: no key starts at 0s`}},
+		{"e2ee keys: unknown field", strings.Replace(valid, "    publish: [audio]", "    publish: [audio]\n    e2ee:\n      keys:\n        - {kid: 1, key: a, start: 2s}", 1),
+			[]string{`participants[0].e2ee.keys[0].start: unknown field "start" (allowed: kid, key, from)`}},
+		{"e2ee keys for some, key for others", strings.Replace(valid, "    publish: [audio]", "    publish: [audio]\n    e2ee: {keys: [{kid: 1, key: a}]}", 1) + "  - {name: bob, publish: [video], e2ee: {key: k}}\n",
+			[]string{`participants: some participants have e2ee keys (a schedule) and others e2ee key: use one form for everyone`}},
 		{"syntax error on its line", strings.Replace(valid, "    nat:", "   nat:", 1),
 			[]string{"t.yaml:5: did not find expected '-' indicator"}},
 	}
@@ -105,6 +119,20 @@ func TestParseErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A key schedule parses with its KIDs and start times, the first key
+// from 0 by default.
+func TestParseKeySchedule(t *testing.T) {
+	y := strings.Replace(valid, "    publish: [audio]", "    publish: [audio]\n    e2ee:\n      keys:\n        - {kid: 1, key: first}\n        - {kid: 2, key: second, from: 4s}", 1)
+	s, err := Parse("t.yaml", []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := s.Participants[0].E2EE.Keys
+	if len(k) != 2 || *k[0].KID != 1 || k[0].From.Duration != 0 || *k[1].KID != 2 || k[1].Key != "second" || k[1].From.Seconds() != 4 {
+		t.Errorf("keys %+v", k)
 	}
 }
 

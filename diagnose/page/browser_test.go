@@ -145,6 +145,7 @@ func checkFinal(t *testing.T, res diagnose.Result) {
 	for _, p := range res.Paths {
 		t.Logf("path %s: ok %v %.0f ms %s %s %s", p.Kind, p.OK, p.Ms, p.Local, p.Remote, p.Reason)
 	}
+	checkEncryption(t, res)
 	if res.BestPath == "" || res.Browser == nil || res.Browser.Pair == nil {
 		t.Fatalf("best path %q, browser %+v", res.BestPath, res.Browser)
 	}
@@ -334,5 +335,48 @@ func checkSummarize(t *testing.T) func(ctx context.Context) {
 				t.Errorf("%s = %+v, want %+v", tt.js, got, tt.want)
 			}
 		}
+	}
+}
+
+// checkEncryption: the graded result says, per path the browser
+// connected, that the test peer terminated DTLS and, on relay paths, that
+// the TURN URL the path was given carried end-to-end encrypted media; the
+// host path has no relay. The certificate Chromium verified
+// (getStats) is the one the answer named.
+func checkEncryption(t *testing.T, res diagnose.Result) {
+	t.Helper()
+	turnURLs := map[string]bool{}
+	for _, tr := range res.TURN {
+		turnURLs[tr.URL] = true
+	}
+	relays := 0
+	for _, p := range res.Paths {
+		if !p.OK {
+			continue
+		}
+		if p.DTLSFingerprint == "" || p.DTLSFingerprint != p.PeerFingerprint {
+			t.Errorf("%s: verified certificate %q, the answer's %q", p.Kind, p.DTLSFingerprint, p.PeerFingerprint)
+		}
+		var got []string
+		for _, e := range res.Encryption {
+			if e.Path != p.Kind {
+				continue
+			}
+			got = append(got, e.Role+" "+e.Media)
+			if e.Role == diagnose.RoleRelay && !turnURLs[e.Server] {
+				t.Errorf("%s: relay %q is none of the TURN URLs", p.Kind, e.Server)
+			}
+		}
+		want := []string{"endpoint terminated"}
+		if p.Kind.IsRelay() {
+			relays++
+			want = []string{"relay end-to-end", "endpoint terminated"}
+		}
+		if strings.Join(got, ", ") != strings.Join(want, ", ") {
+			t.Errorf("%s (local %s): %v, want %v", p.Kind, p.Local, got, want)
+		}
+	}
+	if relays == 0 {
+		t.Errorf("no relay path connected: %+v", res.Paths)
 	}
 }

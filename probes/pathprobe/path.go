@@ -3,6 +3,7 @@ package pathprobe
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/logging"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/transport/v3"
 	"github.com/pion/webrtc/v4"
 
@@ -120,6 +122,17 @@ type Result struct {
 	Remote string `json:"remote,omitempty"`
 	// Reason says why it did not connect; empty on success.
 	Reason string `json:"reason,omitempty"`
+	// Relay is the TURN URL the media went through: set when the selected
+	// local candidate is a relayed one (RFC 8656), empty on a direct path.
+	Relay string `json:"relay,omitempty"`
+	// DTLSFingerprint is the fingerprint ("sha-256 AB:CD:...") of the
+	// certificate the DTLS handshake on this path verified (RFC 8122
+	// section 5): whoever holds its key terminated DTLS and holds the
+	// SRTP keys derived from it (RFC 5764 section 4.2).
+	DTLSFingerprint string `json:"dtls_fingerprint,omitempty"`
+	// PeerFingerprint is the a=fingerprint the test peer put in its
+	// answer (RFC 8842 section 5), the certificate it said it would use.
+	PeerFingerprint string `json:"peer_fingerprint,omitempty"`
 	// ServerBusy says the path was not tried: the test peer's server
 	// refused the offer for its own state (503: every slot in use, or it
 	// timed out; 429: this address asked too often). It says nothing
@@ -274,8 +287,59 @@ func Connect(ctx context.Context, p Params) (*Conn, Result, error) {
 	if pair := selectedPair(pc); pair != nil {
 		res.Local = describe(pair.Local)
 		res.Remote = describe(pair.Remote)
+		if pair.Local != nil && pair.Local.Typ == webrtc.ICECandidateTypeRelay {
+			res.Relay = p.TURN
+		}
 	}
+	if sctp := pc.SCTP(); sctp != nil && sctp.Transport() != nil {
+		res.DTLSFingerprint = Fingerprint(sctp.Transport().GetRemoteCertificate())
+	}
+	res.PeerFingerprint = answerFingerprint(answer.SDP)
 	return c, res, nil
+}
+
+// Fingerprint is the SHA-256 fingerprint of a DER certificate as SDP
+// writes it (RFC 8122 section 5: "sha-256" and upper-case hex pairs
+// joined by colons); empty for no certificate.
+func Fingerprint(der []byte) string {
+	if len(der) == 0 {
+		return ""
+	}
+	sum := sha256.Sum256(der)
+	var b strings.Builder
+	b.WriteString("sha-256 ")
+	for i, x := range sum {
+		if i > 0 {
+			b.WriteByte(':')
+		}
+		fmt.Fprintf(&b, "%02X", x)
+	}
+	return b.String()
+}
+
+// answerFingerprint is the first sha-256 a=fingerprint of an SDP, at
+// session or media level (RFC 8842 section 5), read with pion's SDP
+// parser; empty if there is none.
+func answerFingerprint(raw string) string {
+	var d sdp.SessionDescription
+	if d.Unmarshal([]byte(raw)) != nil {
+		return ""
+	}
+	values := []string{}
+	if v, ok := d.Attribute("fingerprint"); ok {
+		values = append(values, v)
+	}
+	for _, m := range d.MediaDescriptions {
+		if v, ok := m.Attribute("fingerprint"); ok {
+			values = append(values, v)
+		}
+	}
+	for _, v := range values {
+		if alg, hash, ok := strings.Cut(strings.TrimSpace(v), " "); ok && strings.EqualFold(alg, "sha-256") {
+			return "sha-256 " + strings.ToUpper(strings.TrimSpace(hash))
+		}
+	}
+	return ""
 }
 
 func wantCandidate(k Kind) string {

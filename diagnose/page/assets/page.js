@@ -214,10 +214,11 @@ async function connectPath(kind, config) {
   for (const c of Object.values(ch)) c.binaryType = 'arraybuffer';
   const cands = [];
   pc.addEventListener('icecandidate', e => e.candidate && cands.push(e.candidate));
+  let answer = null;
   try {
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc, GATHER_TIMEOUT_MS);
-    const answer = await signal(pc.localDescription);
+    answer = await signal(pc.localDescription);
     await pc.setRemoteDescription(answer);
     const open = Promise.all(Object.values(ch).map(c => new Promise((resolve, reject) => {
       if (c.readyState === 'open') return resolve();
@@ -235,7 +236,15 @@ async function connectPath(kind, config) {
     if (pair) {
       res.local = pair.localAddr;
       res.remote = pair.remoteAddr;
+      // A relayed local candidate: the media went through the one TURN
+      // URL this call was given.
+      const turn = (config.iceServers || []).find(s => /^turns?:/.test(s.urls));
+      if (pair.local === 'relay' && turn) res.relay = turn.urls;
     }
+    // Who terminated DTLS: the certificate the browser verified, and the
+    // one the test peer's answer named (the server derives the statement).
+    res.dtls_fingerprint = await remoteFingerprint(pc);
+    res.peer_fingerprint = answerFingerprint(answer.sdp);
     return {res, pc, ch, cands, pair};
   } catch (e) {
     res.ms = round(performance.now() - start, 1);
@@ -281,6 +290,26 @@ async function selectedPair(pc) {
     protocol: l.protocol, relayProtocol: l.relayProtocol || '',
     localAddr: addr(l) + ' ' + l.candidateType, remoteAddr: addr(r) + ' ' + r.candidateType,
   };
+}
+
+// remoteFingerprint is the fingerprint of the certificate the DTLS
+// handshake verified (webrtc-stats RTCCertificateStats of the transport's
+// remoteCertificateId), as "sha-256 AB:CD:...".
+async function remoteFingerprint(pc) {
+  const stats = await pc.getStats();
+  let fp = '';
+  stats.forEach(s => {
+    if (s.type !== 'transport' || !s.remoteCertificateId) return;
+    const c = stats.get(s.remoteCertificateId);
+    if (c && c.fingerprint) fp = (c.fingerprintAlgorithm || 'sha-256').toLowerCase() + ' ' + c.fingerprint.toUpperCase();
+  });
+  return fp;
+}
+
+// answerFingerprint is the first sha-256 a=fingerprint of an SDP.
+function answerFingerprint(sdp) {
+  const m = /^a=fingerprint:sha-256 ([0-9A-Fa-f:]+)/m.exec(sdp || '');
+  return m ? 'sha-256 ' + m[1].toUpperCase() : '';
 }
 
 // channelBytesSent is a data channel's bytesSent from getStats.
@@ -775,6 +804,10 @@ function show() {
   if (m && !m.error && m.video) {
     rows.push(['Camera sent', m.video.kbps.toFixed(0) + ' kbit/s, ' + (m.video.resolution || '?') + ', limited by ' + (m.video.quality_limitation || 'none') +
       (m.video.rtt_ms ? ', RTT ' + m.video.rtt_ms.toFixed(1) + ' ms (RTCP)' : '')]);
+  }
+  const media = {'end-to-end': 'end-to-end encrypted: relayed, cannot read it', terminated: 'terminated there: can read it (as an SFU can)', unknown: 'not known'};
+  for (const e of result.encryption || []) {
+    rows.push(['Media through ' + (e.role === 'relay' ? 'the relay ' + e.server : 'the ' + e.server) + ' (' + e.path + ')', media[e.media] || e.media]);
   }
   const c = result.browser.candidates;
   rows.push(['Local addresses shown', (c.host || []).length ? c.host.join(', ') : 'none (' + c.mdns + ' hidden behind mDNS names)']);
