@@ -80,11 +80,14 @@ type Options struct {
 }
 
 // testHooks are called, when set, as a run starts each agent (from the
-// runner's goroutine) and as the signaling server relays each message
-// (before the recipient can read it).
+// runner's goroutine), as the signaling server relays each message
+// (before the recipient can read it), and with the heap's size in bytes
+// at each point where the report may collect (truth.go's logReader,
+// before collecting) and when it is done.
 type testHooks struct {
 	agentStarted func(name string, a *agent.Agent)
 	relayed      func(signaling.Message)
+	reportHeap   func(bytes uint64)
 }
 
 // Addresses of the embedded stack on the emulated internet.
@@ -166,6 +169,7 @@ type run struct {
 	browsers *browserCalls  // Chromium participants (browser.go); nil without
 	sampler  *sampler
 	final    *snapshot
+	reader   *logReader // decodes final's logs for the report (truth.go)
 	media    mediaState
 }
 
