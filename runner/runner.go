@@ -75,7 +75,7 @@ type Options struct {
 	// opens them for this run alone.
 	Clips *clip.Library
 	// hooks let in-package tests act at chosen instants of a run
-	// (glare_test.go); nil in every real run.
+	// (glare_test.go, longcall_test.go); nil in every real run.
 	hooks *testHooks
 }
 
