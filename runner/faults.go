@@ -142,7 +142,13 @@ func (r *run) recovery() map[streamKey]float64 {
 		}
 		incarnations[k] = append(incarnations[k], r.final.logs[st.rx])
 	}
-	keys = r.browserArrivals(arrivals, keys) // browser.go: from the capture of its link
+	// A Chromium participant's arrivals come decoded from the capture of
+	// its link (browser.go), after the pion receivers' of the same key.
+	captured := make(map[streamKey][]analysis.Packet, len(keys))
+	for _, k := range keys {
+		captured[k] = nil
+	}
+	keys = r.browserArrivals(captured, keys)
 	end := r.start.Add(min(r.ended, r.s.Duration.Duration))
 	window := func(f scenarios.Fault) (time.Time, bool) {
 		at := r.start.Add(f.At.Duration)
@@ -159,6 +165,7 @@ func (r *run) recovery() map[streamKey]float64 {
 		for _, v := range incarnations[k] {
 			arrivals = r.reader.appendArrivals(arrivals, v)
 		}
+		arrivals = append(arrivals, captured[k]...)
 		found[i] = make([]analysis.Interruption, len(r.s.Timeline))
 		for j, f := range r.s.Timeline {
 			if at, ok := window(f); ok && affects(f, k.from, k.to) {
