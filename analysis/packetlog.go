@@ -65,25 +65,49 @@ func (l *PacketLog) Packets() ([]Packet, error) {
 	if l.n == 0 {
 		return nil, nil // as a nil slice copied
 	}
-	out := make([]Packet, 0, l.n)
+	return l.View().AppendTo(make([]Packet, 0, l.n))
+}
+
+// PacketView is a PacketLog as it was when View was called, read without
+// the owner's lock (spool.View): a run takes the view of every log at the
+// end of the call, then decodes one at a time into buffers it reuses, so
+// the heap at report time holds one stream's packets, not the whole
+// call's.
+type PacketView struct {
+	log   spool.View
+	n     int
+	first time.Time
+}
+
+// View returns the log as it is now (the owner locks around it).
+func (l *PacketLog) View() PacketView { return PacketView{log: l.log.View(), n: l.n, first: l.first} }
+
+// Len is the number of packets in the view.
+func (v PacketView) Len() int { return v.n }
+
+// AppendTo decodes the view's packets, in append order, onto dst (pass
+// dst[:0] to reuse its array). An error means a spilled part could not be
+// read back.
+func (v PacketView) AppendTo(dst []Packet) ([]Packet, error) {
+	start := len(dst)
 	var prev Packet
 	var elapsed time.Duration
-	err := l.log.Records(func(r spool.Record) {
-		v := r.V
-		elapsed += time.Duration(v[2])
+	err := v.log.Records(func(r spool.Record) {
+		x := r.V
+		elapsed += time.Duration(x[2])
 		p := Packet{
-			Seq:       prev.Seq + uint16(v[0]),
-			Timestamp: prev.Timestamp + uint32(v[1]),
-			At:        l.first.Add(elapsed),
-			Size:      int(v[3]),
+			Seq:       prev.Seq + uint16(x[0]),
+			Timestamp: prev.Timestamp + uint32(x[1]),
+			At:        v.first.Add(elapsed),
+			Size:      int(x[3]),
 			RTX:       r.Flags&logRTX != 0,
 			Padding:   r.Flags&logPadding != 0,
 		}
-		out = append(out, p)
+		dst = append(dst, p)
 		prev = p
 	})
-	if err == nil && len(out) != l.n {
-		err = fmt.Errorf("packet log: %d of %d packets read back", len(out), l.n)
+	if err == nil && len(dst)-start != v.n {
+		err = fmt.Errorf("packet log: %d of %d packets read back", len(dst)-start, v.n)
 	}
-	return out, err
+	return dst, err
 }

@@ -3,6 +3,7 @@ package analysis
 import (
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 )
@@ -84,4 +85,54 @@ func BenchmarkPacketLogAppend(b *testing.B) {
 	}
 	b.ReportMetric(float64(l.Bytes())/float64(b.N), "B/packet-held")
 	b.ReportMetric(float64(l.log.OnDisk())/float64(b.N), "B/packet-spilled")
+}
+
+// A view keeps the log as it was when taken: the packets appended after
+// it (past the chunk it ends in, and spilled to the file after it) are
+// not in it, and reading it needs no lock while the owner appends (run
+// with -race). AppendTo decodes into the array it is given.
+func TestPacketViewFrozen(t *testing.T) {
+	t0 := time.Now()
+	var mu sync.Mutex
+	var l PacketLog
+	var want []Packet
+	for i := range 100_003 { // a spilled part, full chunks and a part-filled one
+		p := Packet{Seq: uint16(i), Timestamp: uint32(i * 90), At: t0.Add(time.Duration(i) * time.Millisecond), Size: i % 1300}
+		l.Append(p)
+		want = append(want, p)
+	}
+	mu.Lock()
+	v := l.View()
+	mu.Unlock()
+	done := make(chan struct{})
+	go func() { // the owner goes on, spilling the chunks the view holds
+		defer close(done)
+		for i := range 200_000 {
+			mu.Lock()
+			l.Append(Packet{Seq: uint16(i), At: t0.Add(time.Hour), Size: 7, RTX: true})
+			mu.Unlock()
+		}
+	}()
+	buf := make([]Packet, 0, len(want))
+	for range 3 {
+		got, err := v.AppendTo(buf[:0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Len() != len(want) || len(got) != len(want) {
+			t.Fatalf("view of %d packets gave %d, want %d", v.Len(), len(got), len(want))
+		}
+		if &got[0] != &buf[:1][0] {
+			t.Fatal("AppendTo did not decode into the array it was given")
+		}
+		for i, p := range want {
+			if g := got[i]; g.Seq != p.Seq || g.Timestamp != p.Timestamp || g.Size != p.Size || g.RTX || g.At.Sub(p.At) != 0 {
+				t.Fatalf("packet %d: got %+v, want %+v", i, g, p)
+			}
+		}
+	}
+	<-done
+	if n, err := l.Packets(); err != nil || len(n) != len(want)+200_000 {
+		t.Fatalf("the log itself: %d packets (%v), want %d", len(n), err, len(want)+200_000)
+	}
 }

@@ -133,28 +133,57 @@ func (r *run) recovery() map[streamKey]float64 {
 	if len(r.s.Timeline) == 0 || r.sampler == nil || r.final == nil {
 		return nil
 	}
-	arrivals := map[streamKey][]analysis.Packet{}
+	incarnations := map[streamKey][]logViews{}
 	var keys []streamKey
 	for _, st := range r.sampler.order {
 		k := streamKey{st.rx.From, st.owner.p.Name, st.rx.Kind}
-		if _, ok := arrivals[k]; !ok {
+		if _, ok := incarnations[k]; !ok {
 			keys = append(keys, k)
 		}
-		arrivals[k] = append(arrivals[k], r.final.logs[st.rx].arrivals...)
+		incarnations[k] = append(incarnations[k], r.final.logs[st.rx])
 	}
-	keys = r.browserArrivals(arrivals, keys) // browser.go: from the capture of its link
+	// A Chromium participant's arrivals come decoded from the capture of
+	// its link (browser.go), after the pion receivers' of the same key.
+	captured := make(map[streamKey][]analysis.Packet, len(keys))
+	for _, k := range keys {
+		captured[k] = nil
+	}
+	keys = r.browserArrivals(captured, keys)
 	end := r.start.Add(min(r.ended, r.s.Duration.Duration))
-	out := map[streamKey]float64{}
-	for _, f := range r.s.Timeline {
+	window := func(f scenarios.Fault) (time.Time, bool) {
 		at := r.start.Add(f.At.Duration)
-		if at.After(end) {
-			continue // the run stopped before the fault
+		return at, !at.After(end) // false: the run stopped before the fault
+	}
+	// One stream's arrivals at a time (every incarnation's, in order), each
+	// fault measured on them; the events are then recorded fault by fault,
+	// as they are listed.
+	found := make([][]analysis.Interruption, len(keys))
+	var arrivals []analysis.Packet
+	for i, k := range keys {
+		r.reader.collect()
+		arrivals = arrivals[:0]
+		for _, v := range incarnations[k] {
+			arrivals = r.reader.appendArrivals(arrivals, v)
 		}
-		for _, k := range keys {
+		arrivals = append(arrivals, captured[k]...)
+		found[i] = make([]analysis.Interruption, len(r.s.Timeline))
+		for j, f := range r.s.Timeline {
+			if at, ok := window(f); ok && affects(f, k.from, k.to) {
+				found[i][j] = analysis.Recover(arrivals, analysis.FaultWindow{Fault: at, Window: f.Gap() + faultEffect, End: end})
+			}
+		}
+	}
+	out := map[streamKey]float64{}
+	for j, f := range r.s.Timeline {
+		at, ok := window(f)
+		if !ok {
+			continue
+		}
+		for i, k := range keys {
 			if !affects(f, k.from, k.to) {
 				continue
 			}
-			in := analysis.Recover(arrivals[k], analysis.FaultWindow{Fault: at, Window: f.Gap() + faultEffect, End: end})
+			in := found[i][j]
 			name := fmt.Sprintf("%s->%s %s", k.from, k.to, k.kind)
 			worst, seen := out[k]
 			if !in.Recovered {
@@ -209,7 +238,7 @@ func (r *run) supersededAt(st *streamTrack) (time.Time, bool) {
 		if !after || (streamKey{o.rx.From, o.owner.p.Name, o.rx.Kind}) != k {
 			continue
 		}
-		for _, p := range r.final.logs[o.rx].arrivals {
+		for _, p := range r.reader.arrivals(r.final.logs[o.rx]) {
 			if !p.Padding {
 				return p.At, true
 			}

@@ -16,6 +16,7 @@ import (
 // run that stopped at any point, even before the network existed.
 func (r *run) report() *reports.Report {
 	s := r.s
+	r.reader = newLogReader(r)
 	recovery := r.recovery() // adds its events before they are read
 	rep := &reports.Report{
 		Schema: reports.Schema,
@@ -66,6 +67,7 @@ func (r *run) report() *reports.Report {
 	}
 	rep.Checks = append(r.checks(rep), r.deliveryChecks(rep)...)
 	rep.Verdict = analysis.OverallVerdict(rep.Checks)
+	r.reader.done()
 	return rep
 }
 
@@ -114,8 +116,9 @@ func (r *run) stream(st *streamTrack, snap *snapshot) reports.Stream {
 		return out
 	}
 	in := snap.inbound[st.rx]
-	logs := snap.logs[st.rx]
+	logs := r.reader.read(snap.logs[st.rx])
 	rec := countStream(&out, logs, st.rx.ClockRate())
+	r.reader.collect() // the counts' sets of sequence numbers are garbage now
 	out.Wire.SSRC = st.rx.SSRC
 	out.PionJitterMS = round(in.JitterMS, 3)
 	out.NACKCount = in.NACKs

@@ -74,6 +74,20 @@ type Options struct {
 	// process that runs many calls reads and parses each clip once. Nil
 	// opens them for this run alone.
 	Clips *clip.Library
+	// hooks let in-package tests act at chosen instants of a run
+	// (glare_test.go, longcall_test.go); nil in every real run.
+	hooks *testHooks
+}
+
+// testHooks are called, when set, as a run starts each agent (from the
+// runner's goroutine), as the signaling server relays each message
+// (before the recipient can read it), and with the heap's size in bytes
+// at each point where the report may collect (truth.go's logReader,
+// before collecting) and when it is done.
+type testHooks struct {
+	agentStarted func(name string, a *agent.Agent)
+	relayed      func(signaling.Message)
+	reportHeap   func(bytes uint64)
 }
 
 // Addresses of the embedded stack on the emulated internet.
@@ -155,6 +169,7 @@ type run struct {
 	browsers *browserCalls  // Chromium participants (browser.go); nil without
 	sampler  *sampler
 	final    *snapshot
+	reader   *logReader // decodes final's logs for the report (truth.go)
 	media    mediaState
 }
 
@@ -259,7 +274,11 @@ func (r *run) exec(parent context.Context) (err error) {
 		r.event("turn", "started", "forwarding "+turnAddr+" to "+s.Servers.TURN.URL)
 	}
 
-	sig, err := newSignalingService(r.log, r.opt.Clock == ClockVirtual, r.privacy.signaled, signaling.MDNSMode(s.Servers.Signaling.MDNS))
+	relayed := r.privacy.signaled
+	if h := r.opt.hooks; h != nil && h.relayed != nil {
+		relayed = func(m signaling.Message) { r.privacy.signaled(m); h.relayed(m) }
+	}
+	sig, err := newSignalingService(r.log, r.opt.Clock == ClockVirtual, relayed, signaling.MDNSMode(s.Servers.Signaling.MDNS))
 	if err != nil {
 		return err
 	}
@@ -348,6 +367,9 @@ func (r *run) exec(parent context.Context) (err error) {
 		}
 		ar.a = a
 		r.agents = append(r.agents, ar)
+		if h := r.opt.hooks; h != nil && h.agentStarted != nil {
+			h.agentStarted(name, a)
+		}
 		defer a.Close() // deferred: closed before the SFU, TURN and network
 		r.event(name, "joined", fmt.Sprintf("%s behind %s NAT (public %s)", h.IP, p.NAT, h.PublicIP))
 	}

@@ -130,7 +130,7 @@ type snapshot struct {
 	pairs   map[*agent.Conn]probes.Pair
 	inbound map[*agent.Receiver]probes.Inbound
 	ice     map[*agent.Conn]probes.ICE
-	logs    map[*agent.Receiver]streamLogs
+	logs    map[*agent.Receiver]logViews
 }
 
 func (s *sampler) snapshot() *snapshot {

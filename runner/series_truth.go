@@ -26,10 +26,11 @@ func (r *run) truthSeries(series []analysis.Series, streams []reports.Stream, sn
 		ts = append(ts, t.Seconds())
 	}
 	for _, st := range r.sampler.order {
-		logs := snap.logs[st.rx]
-		if len(logs.hop) == 0 {
+		v := snap.logs[st.rx]
+		if v.hop.Len() == 0 {
 			continue
 		}
+		logs := r.reader.read(v)
 		s := analysis.Series{Name: "loss " + st.name, Metric: "loss_fraction", Unit: "fraction"}
 		for i, v := range analysis.LossPerWindow(logs.arrivals, logs.hop, ends, window*sampleEvery) {
 			if !math.IsNaN(v) {

@@ -2,6 +2,8 @@ package runner
 
 import (
 	"math"
+	"runtime"
+	"runtime/metrics"
 	"time"
 
 	"github.com/rtclab/rtclab/analysis"
@@ -11,7 +13,8 @@ import (
 
 // streamLogs is what a received stream's metrics are computed from: the
 // receiver's arrival log and the send logs of what was put on the wire
-// (see analysis.Packet), taken when the run ends.
+// (see analysis.Packet), as they were when the run ended (logViews),
+// decoded by a logReader into arrays it reuses for the next stream.
 type streamLogs struct {
 	arrivals []analysis.Packet
 	// hop is the last hop's send log towards the receiver (the SFU's, or
@@ -26,22 +29,31 @@ type streamLogs struct {
 	rtxSSRCs []uint32
 }
 
-// logs reads the logs of every received stream.
-func (s *sampler) logs() map[*agent.Receiver]streamLogs {
-	out := map[*agent.Receiver]streamLogs{}
+// logViews are a received stream's logs (streamLogs) as they were when
+// the call ended, not decoded: the report decodes one stream at a time, so
+// its heap holds one stream's packets, not the whole call's (issue #17).
+type logViews struct {
+	arrivals  analysis.PacketView
+	hop       analysis.PacketView
+	hopRTX    uint32
+	hopSender string
+	layers    []analysis.PacketView
+	ssrcs     []uint32
+	rtxSSRCs  []uint32
+}
+
+// logs takes the views of every received stream's logs.
+func (s *sampler) logs() map[*agent.Receiver]logViews {
+	out := map[*agent.Receiver]logViews{}
 	for _, st := range s.order {
-		arrivals, err := st.rx.Arrivals()
-		s.r.readFailed(err)
-		l := streamLogs{arrivals: arrivals}
+		l := logViews{arrivals: st.rx.ArrivalView()}
 		if s.r.currentSFU() != nil {
 			l.hopSender = "sfu"
-			l.hop, l.hopRTX, _, err = s.r.currentSFU().SendLog(st.owner.p.Name, st.rx.SSRC)
-			s.r.readFailed(err)
+			l.hop, l.hopRTX, _ = s.r.currentSFU().SendLogView(st.owner.p.Name, st.rx.SSRC)
 		}
 		if snd, conn := s.r.streamSender(st); snd != nil {
 			for _, enc := range snd.RTP.GetParameters().Encodings {
-				log, rtx, _, err := conn.PC.SendLog(uint32(enc.SSRC))
-				s.r.readFailed(err)
+				log, rtx, _ := conn.PC.SendLogView(uint32(enc.SSRC))
 				l.layers = append(l.layers, log)
 				l.ssrcs = append(l.ssrcs, uint32(enc.SSRC))
 				l.rtxSSRCs = append(l.rtxSSRCs, rtx)
@@ -52,6 +64,112 @@ func (s *sampler) logs() map[*agent.Receiver]streamLogs {
 		}
 		out[st.rx] = l
 	}
+	return out
+}
+
+// reportGCBytes is how much the report may allocate before logReader
+// collects: the bubble's collector is off (package bubble), so without it
+// every stream's decoded packets and the analyses of them stayed on the
+// heap to the end of the report (a 20-minute call's report allocated
+// about 200 MB on a 25 MB heap).
+const reportGCBytes = 32 << 20
+
+// logReader decodes the logs of one stream at a time into arrays it
+// reuses: what read returns is valid until the next read, and nothing
+// may keep it. Between streams it collects the garbage the report made
+// once there is more than reportGCBytes of it (the call is over: a
+// collection here reorders nothing the numbers depend on).
+type logReader struct {
+	r      *run
+	buf    streamLogs
+	other  []analysis.Packet // one more arrival log, for supersededAt
+	allocs uint64            // bytes allocated by the process at the last collection
+	// sample reads the bytes allocated so far and the heap's size.
+	sample []metrics.Sample
+}
+
+func newLogReader(r *run) *logReader {
+	d := &logReader{r: r, sample: []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}}
+	d.allocs, _ = d.read2()
+	return d
+}
+
+// read2 returns the bytes allocated so far and the heap's size now.
+func (d *logReader) read2() (allocated, heap uint64) {
+	metrics.Read(d.sample)
+	if d.sample[0].Value.Kind() == metrics.KindUint64 {
+		allocated = d.sample[0].Value.Uint64()
+	}
+	if d.sample[1].Value.Kind() == metrics.KindUint64 {
+		heap = d.sample[1].Value.Uint64()
+	}
+	return allocated, heap
+}
+
+// collect runs the collector when the report allocated more than
+// reportGCBytes since the last time. The report calls it between the
+// steps that allocate in proportion to a stream's packets.
+func (d *logReader) collect() {
+	now, heap := d.read2()
+	if h := d.r.opt.hooks; h != nil && h.reportHeap != nil {
+		h.reportHeap(heap)
+	}
+	if now-d.allocs > reportGCBytes {
+		runtime.GC()
+		d.allocs, _ = d.read2()
+	}
+}
+
+// done tells a test hook the heap's size at the end of the report.
+func (d *logReader) done() {
+	if h := d.r.opt.hooks; h != nil && h.reportHeap != nil {
+		_, heap := d.read2()
+		h.reportHeap(heap)
+	}
+}
+
+// read decodes v (see logReader).
+func (d *logReader) read(v logViews) streamLogs {
+	d.collect()
+	b := &d.buf
+	b.arrivals = d.decode(v.arrivals, b.arrivals)
+	b.hop = d.decode(v.hop, b.hop)
+	for i, l := range v.layers {
+		if i == len(b.layers) {
+			b.layers = append(b.layers, nil)
+		}
+		b.layers[i] = d.decode(l, b.layers[i])
+	}
+	return streamLogs{
+		arrivals: b.arrivals, hop: b.hop, hopRTX: v.hopRTX, hopSender: v.hopSender,
+		layers: b.layers[:len(v.layers)], ssrcs: v.ssrcs, rtxSSRCs: v.rtxSSRCs,
+	}
+}
+
+// arrivals decodes only the arrival log of v, into an array of its own
+// (valid until the next call), for a look at another stream while one is
+// read.
+func (d *logReader) arrivals(v logViews) []analysis.Packet {
+	d.other = d.decode(v.arrivals, d.other)
+	return d.other
+}
+
+// appendArrivals decodes the arrival log of v onto dst.
+func (d *logReader) appendArrivals(dst []analysis.Packet, v logViews) []analysis.Packet {
+	if cap(dst)-len(dst) < v.arrivals.Len() {
+		dst = append(make([]analysis.Packet, 0, len(dst)+v.arrivals.Len()), dst...)
+	}
+	out, err := v.arrivals.AppendTo(dst)
+	d.r.readFailed(err)
+	return out
+}
+
+func (d *logReader) decode(v analysis.PacketView, into []analysis.Packet) []analysis.Packet {
+	if cap(into) < v.Len() {
+		into = make([]analysis.Packet, 0, v.Len())
+	}
+	out, err := v.AppendTo(into[:0])
+	d.r.readFailed(err)
 	return out
 }
 

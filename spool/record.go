@@ -28,7 +28,16 @@ func (l *Log) Append(r Record) {
 // spilled part could not be read back; a record cut short (which Append
 // never writes) ends its chunk.
 func (l *Log) Records(f func(Record)) error {
-	return l.Chunks(func(b []byte) {
+	return records(l.Chunks, f)
+}
+
+// Records calls f with every Record of the view, in order, as Log.Records.
+func (v View) Records(f func(Record)) error {
+	return records(v.Chunks, f)
+}
+
+func records(chunks func(func([]byte)) error, f func(Record)) error {
+	return chunks(func(b []byte) {
 		for len(b) > 0 {
 			r := Record{Flags: b[0]}
 			b = b[1:]

@@ -3,6 +3,7 @@ package spool
 import (
 	"fmt"
 	"os"
+	"slices"
 )
 
 // ChunkSize is the size of each chunk: records never straddle two, and a
@@ -66,22 +67,47 @@ func (l *Log) spill() {
 	l.mem = nil
 }
 
+// View is a read-only copy of a Log as it was when View was called,
+// sharing its chunks and file: what is appended to the Log later is not
+// in it. Only View itself needs the owner's lock; reading the View does
+// not (chunks once written never change: the Log appends past the bytes
+// a View holds, and spills whole chunks at offsets past its file part).
+type View struct {
+	mem     [][]byte
+	file    *os.File
+	spilled []int
+}
+
+// View returns the log as it is now, to be read later without its lock.
+func (l *Log) View() View {
+	v := View{file: l.file, spilled: slices.Clip(l.spilled), mem: make([][]byte, len(l.mem))}
+	for i, c := range l.mem {
+		v.mem[i] = slices.Clip(c)
+	}
+	return v
+}
+
 // Chunks calls f with every chunk in order, spilled ones read back into
 // one reused buffer (f must not keep it); each chunk holds whole records.
 func (l *Log) Chunks(f func(chunk []byte)) error {
+	return View{mem: l.mem, file: l.file, spilled: l.spilled}.Chunks(f)
+}
+
+// Chunks calls f with every chunk of the view in order, as Log.Chunks.
+func (v View) Chunks(f func(chunk []byte)) error {
 	var buf []byte
 	var off int64
-	for _, n := range l.spilled {
+	for _, n := range v.spilled {
 		if cap(buf) < n {
 			buf = make([]byte, max(n, ChunkSize))
 		}
-		if _, err := l.file.ReadAt(buf[:n], off); err != nil {
+		if _, err := v.file.ReadAt(buf[:n], off); err != nil {
 			return fmt.Errorf("spool: read back %d bytes at %d: %w", n, off, err)
 		}
 		off += int64(n)
 		f(buf[:n])
 	}
-	for _, c := range l.mem {
+	for _, c := range v.mem {
 		f(c)
 	}
 	return nil

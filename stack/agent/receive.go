@@ -217,6 +217,14 @@ func (r *Receiver) Arrivals() ([]analysis.Packet, error) {
 	return r.arrivals.Packets()
 }
 
+// ArrivalView is the arrival log as it is now, to be decoded later
+// (analysis.PacketView): the runner's report reads one stream at a time.
+func (r *Receiver) ArrivalView() analysis.PacketView {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.arrivals.View()
+}
+
 // ShownWithin counts the decodable frames that became complete less than
 // window (at most maxShownWindow) before now, without decoding the frame
 // log (the runner samples frames per second of every stream ten times a

@@ -98,3 +98,15 @@ func (pc *PC) SendLog(ssrc uint32) (log []analysis.Packet, rtx uint32, ok bool, 
 	log, err = ws.log.Packets()
 	return log, ws.rtx, true, err
 }
+
+// SendLogView is SendLog's log as it is now, to be decoded later
+// (analysis.PacketView).
+func (pc *PC) SendLogView(ssrc uint32) (log analysis.PacketView, rtx uint32, ok bool) {
+	pc.wire.mu.Lock()
+	defer pc.wire.mu.Unlock()
+	ws := pc.wire.streams[ssrc]
+	if ws == nil {
+		return analysis.PacketView{}, 0, false
+	}
+	return ws.log.View(), ws.rtx, true
+}

@@ -180,6 +180,17 @@ func (s *SFU) SendLog(peerName string, ssrc uint32) (log []analysis.Packet, rtx 
 	return pc.SendLog(ssrc)
 }
 
+// SendLogView is SendLog's log as it is now, to be decoded later.
+func (s *SFU) SendLogView(peerName string, ssrc uint32) (log analysis.PacketView, rtx uint32, ok bool) {
+	s.mu.Lock()
+	pc := s.pcs[peerName]
+	s.mu.Unlock()
+	if pc == nil {
+		return analysis.PacketView{}, 0, false
+	}
+	return pc.SendLogView(ssrc)
+}
+
 // offeredCodecs lists the codecs of an SDP offer per media kind, as MIME
 // types in the offer's order (RFC 4566 section 6, a=rtpmap), leaving out
 // the retransmission and redundancy formats that are no codecs.
