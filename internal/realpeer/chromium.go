@@ -41,10 +41,26 @@ type Chromium struct {
 // reach).
 func (c Chromium) Allocator(parent context.Context) (context.Context, context.CancelFunc) {
 	if c.pipe != nil {
-		return browser.NewPipeAllocator(parent, c.pipe)
+		return chromedp.NewAllocatorContext(parent, attachedPipe{c.pipe})
 	}
 	return remote.NewAllocator(parent, c.DevTools)
 }
+
+// attachedPipe hands chromedp the browser over its CDP pipe as an
+// attached one, like remote.Allocator's: the test started it and its
+// cleanup stops it, so cancelling a tab context (chromedp.Cancel) closes
+// the tab only, and nothing waits for chromedp to stop the process.
+// (stack/browser's pipe allocator owns its browser instead.)
+type attachedPipe struct{ conn *chromedp.PipeConn }
+
+func (a attachedPipe) Allocate(ctx context.Context, opts ...chromedp.BrowserOption) (*chromedp.Browser, error) {
+	return chromedp.NewBrowserTransport(ctx, a.conn, opts...)
+}
+
+func (attachedPipe) Wait() {}
+
+// Attaches is chromedp.Attacher's: this allocator starts no process.
+func (attachedPipe) Attaches() bool { return true }
 
 // StartChromium starts Debian's chromium with its own profile directory
 // and ChromiumFlags plus extra; prefix runs it through another command

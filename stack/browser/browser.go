@@ -170,7 +170,7 @@ func Launch(ctx context.Context, p Params) (*Browser, error) {
 		b.waitErr = cmd.Wait()
 		close(b.exited)
 	}()
-	allocCtx, allocCancel := NewPipeAllocator(context.Background(), chromedp.NewPipeConn(respR, cmdW))
+	allocCtx, allocCancel := chromedp.NewAllocatorContext(context.Background(), &pipeAllocator{conn: chromedp.NewPipeConn(respR, cmdW)})
 	tab, tabCancel := chromedp.NewContext(allocCtx)
 	b.allocCancel, b.tabCancel, b.tab = allocCancel, tabCancel, tab
 	connected := make(chan error, 1)
@@ -190,13 +190,6 @@ func Launch(ctx context.Context, p Params) (*Browser, error) {
 	}
 	log.Info("chromium started", "pid", cmd.Process.Pid, "profile", profile)
 	return b, nil
-}
-
-// NewPipeAllocator returns a chromedp allocator context for a Chromium
-// already started with --remote-debugging-pipe, over conn (Launch's, and
-// the test browser's in internal/realpeer when it runs in a namespace).
-func NewPipeAllocator(parent context.Context, conn *chromedp.PipeConn) (context.Context, context.CancelFunc) {
-	return chromedp.NewAllocatorContext(parent, &pipeAllocator{conn: conn})
 }
 
 // pipeAllocator hands chromedp the browser rtclab started, over its CDP

@@ -55,6 +55,11 @@ func (n *NS) Serve(t testing.TB, h http.Handler) *httptest.Server {
 	return srv
 }
 
+// Client is an HTTP client that dials from inside the namespace.
+func (n *NS) Client() *http.Client {
+	return &http.Client{Transport: &http.Transport{DialContext: n.DialContext}}
+}
+
 // Chromium starts a headless Chromium in the namespace, driven over its
 // CDP pipe (Chromium.Allocator), with host candidates on loopback
 // (browser.LoopbackFlag: a browser gathers none there otherwise) and with
