@@ -14,15 +14,14 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/chromedp/chromedp/remote"
 	"github.com/pion/ice/v4"
-	"github.com/pion/transport/v3/stdnet"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/rtclab/rtclab/diagnose"
 	"github.com/rtclab/rtclab/diagnose/page"
 	"github.com/rtclab/rtclab/history"
 	"github.com/rtclab/rtclab/internal/realpeer"
+	"github.com/rtclab/rtclab/internal/realpeer/loopns"
 	"github.com/rtclab/rtclab/probes/pathprobe"
 	"github.com/rtclab/rtclab/probes/turnprobe"
 	"github.com/rtclab/rtclab/stack/testpeer"
@@ -65,7 +64,7 @@ func (p *posts) handle(w http.ResponseWriter, r *http.Request) {
 // given, in the same tab.
 func runPage(t *testing.T, browser realpeer.Chromium, url string, after ...func(ctx context.Context)) string {
 	t.Helper()
-	actx, acancel := remote.NewAllocator(context.Background(), browser.DevTools)
+	actx, acancel := browser.Allocator(context.Background())
 	defer acancel()
 	ctx, cancel := chromedp.NewContext(actx)
 	defer cancel()
@@ -92,13 +91,14 @@ func runPage(t *testing.T, browser realpeer.Chromium, url string, after ...func(
 // TestPageInChromium runs the test page in a real headless Chromium
 // against serve on loopback, camera and microphone faked, and checks what
 // it posted: partial results, then a final graded one with every part
-// measured, each number against a count the other end made.
+// measured, each number against a count the other end made. Browser and
+// serve run in a loopback-only namespace.
 func TestPageInChromium(t *testing.T) {
-	browser := realpeer.StartChromium(t, nil, "", "--window-size=1000,1600")
+	l := newLab(t, "--window-size=1000,1600")
 	var got posts
-	srv := servePage(t, diagnose.ServerConfig{Invites: func(context.Context, string) error { return nil }}, &got)
+	srv := servePage(t, l, diagnose.ServerConfig{Invites: func(context.Context, string) error { return nil }}, &got)
 	start := time.Now()
-	state := runPage(t, browser, srv.Info().HTTP+page.Path+"tok?media=1", checkSummarize(t))
+	state := runPage(t, l.browser, srv.Info().HTTP+page.Path+"tok?media=1", checkSummarize(t))
 	t.Logf("page finished in %s: %s", time.Since(start).Round(time.Millisecond), state)
 	got.mu.Lock()
 	defer got.mu.Unlock()
@@ -188,17 +188,29 @@ func checkFinal(t *testing.T, res diagnose.Result) {
 	}
 	c := res.Browser.Candidates
 	t.Logf("candidates: host %v, %d mDNS, srflx %v; local %+v", c.Host, c.MDNS, c.Srflx, res.Local)
+	// In the test's namespace there is nothing but loopback to gather or
+	// be seen from (the browser shows addresses, not mDNS names, there).
+	if c.MDNS != 0 {
+		t.Errorf("%d candidates behind mDNS names: their addresses cannot be checked", c.MDNS)
+	}
+	// (A server-reflexive candidate equal to the host one is dropped, so
+	// there may be none.)
+	loopns.CheckLoopback(t, "host and server-reflexive candidates", append(append([]string(nil), c.Host...), c.Srflx...))
+	var local []string
+	for _, a := range res.Local.Addresses {
+		local = append(local, a.IP)
+	}
+	if res.Local.Mapped != "" {
+		local = append(local, res.Local.Mapped)
+	}
+	loopns.CheckLoopback(t, "local addresses", local)
 }
 
 // servePage starts serve on loopback with the page and a recording
 // results API mounted.
-func servePage(t *testing.T, cfg diagnose.ServerConfig, got *posts) *diagnose.Server {
+func servePage(t *testing.T, l *lab, cfg diagnose.ServerConfig, got *posts) *diagnose.Server {
 	t.Helper()
-	n, err := stdnet.NewNet()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Net, cfg.IP, cfg.Secret, cfg.AllowPrivatePeers = n, "127.0.0.1", "page", true
+	cfg.Net, cfg.IP, cfg.Secret, cfg.AllowPrivatePeers = l.ns.Net, "127.0.0.1", "page", true
 	cfg.Mount = func(mux *http.ServeMux) {
 		mux.Handle(page.Path, page.Handler(func(_ context.Context, token string) error {
 			if token != "tok" {
@@ -222,13 +234,13 @@ func servePage(t *testing.T, cfg diagnose.ServerConfig, got *posts) *diagnose.Se
 // once more, then says the server was busy — a finding about the server,
 // an "incomplete" verdict — and never that calls fail on this network.
 func TestPageServerBusy(t *testing.T) {
-	browser := realpeer.StartChromium(t, nil, "")
+	l := newLab(t)
 	var got posts
-	srv := servePage(t, diagnose.ServerConfig{MaxPeers: 2}, &got)
+	srv := servePage(t, l, diagnose.ServerConfig{MaxPeers: 2}, &got)
 	for range 2 {
-		pc, offer := loopbackOffer(t)
+		pc, offer := loopbackOffer(t, l)
 		defer pc.Close()
-		answer, err := postOffer(srv.Info().HTTP, offer)
+		answer, err := postOffer(l.client, srv.Info().HTTP, offer)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -237,7 +249,7 @@ func TestPageServerBusy(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	state := runPage(t, browser, srv.Info().HTTP+page.Path+"tok", func(ctx context.Context) {
+	state := runPage(t, l.browser, srv.Info().HTTP+page.Path+"tok", func(ctx context.Context) {
 		screenshot(t, ctx, "testpage-busy.png")
 	})
 	got.mu.Lock()
@@ -265,10 +277,12 @@ func TestPageServerBusy(t *testing.T) {
 	}
 }
 
-// loopbackOffer is a pion client's offer on loopback, gathered.
-func loopbackOffer(t *testing.T) (*webrtc.PeerConnection, webrtc.SessionDescription) {
+// loopbackOffer is a pion client's offer on loopback in l's namespace,
+// gathered.
+func loopbackOffer(t *testing.T, l *lab) (*webrtc.PeerConnection, webrtc.SessionDescription) {
 	t.Helper()
 	se := webrtc.SettingEngine{}
+	se.SetNet(l.ns.Net)
 	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
@@ -291,10 +305,10 @@ func loopbackOffer(t *testing.T) (*webrtc.PeerConnection, webrtc.SessionDescript
 	return pc, *pc.LocalDescription()
 }
 
-func postOffer(base string, offer webrtc.SessionDescription) (webrtc.SessionDescription, error) {
+func postOffer(client *http.Client, base string, offer webrtc.SessionDescription) (webrtc.SessionDescription, error) {
 	var answer webrtc.SessionDescription
 	body, _ := json.Marshal(offer)
-	resp, err := http.Post(base+testpeer.OfferPath, "application/json", bytes.NewReader(body))
+	resp, err := client.Post(base+testpeer.OfferPath, "application/json", bytes.NewReader(body))
 	if err != nil {
 		return answer, err
 	}

@@ -13,26 +13,23 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
-	"github.com/chromedp/chromedp/remote"
-	"github.com/pion/transport/v3/stdnet"
 
 	"github.com/rtclab/rtclab/diagnose"
 	"github.com/rtclab/rtclab/diagnose/page"
 	"github.com/rtclab/rtclab/history"
-	"github.com/rtclab/rtclab/internal/realpeer"
 )
 
 const adminToken = "page-test-admin-token"
 
 // adminDo makes an admin API request and decodes the JSON answer into v.
-func adminDo(t *testing.T, method, url, body string, v any) int {
+func adminDo(t *testing.T, client *http.Client, method, url, body string, v any) int {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Authorization", "Bearer "+adminToken)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +46,7 @@ func adminDo(t *testing.T, method, url, body string, v any) int {
 // serveHistory starts serve on loopback with a history in a temporary
 // file and the page wired to it, as `rtclab serve --db` does; it returns
 // serve's base URL.
-func serveHistory(t *testing.T) string {
+func serveHistory(t *testing.T, l *lab) string {
 	t.Helper()
 	store, err := history.Open(context.Background(), filepath.Join(t.TempDir(), "history.db"))
 	if err != nil {
@@ -60,11 +57,7 @@ func serveHistory(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := stdnet.NewNet()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := diagnose.ServerConfig{Net: n, IP: "127.0.0.1", Secret: "page", AllowPrivatePeers: true, Mount: api.Register}
+	cfg := diagnose.ServerConfig{Net: l.ns.Net, IP: "127.0.0.1", Secret: "page", AllowPrivatePeers: true, Mount: api.Register}
 	page.Wire(&cfg, store)
 	srv, err := diagnose.StartServer(cfg)
 	if err != nil {
@@ -75,9 +68,9 @@ func serveHistory(t *testing.T) string {
 }
 
 // invite creates a one-use invite over the admin API.
-func invite(t *testing.T, base, label string) (inv struct{ Token, URL string }) {
+func invite(t *testing.T, l *lab, base, label string) (inv struct{ Token, URL string }) {
 	t.Helper()
-	if code := adminDo(t, "POST", base+"/api/v1/invites", `{"label":"`+label+`","expires_in":"1h","max_uses":1}`, &inv); code != http.StatusCreated || inv.URL == "" {
+	if code := adminDo(t, l.client, "POST", base+"/api/v1/invites", `{"label":"`+label+`","expires_in":"1h","max_uses":1}`, &inv); code != http.StatusCreated || inv.URL == "" {
 		t.Fatalf("invite: %d %+v", code, inv)
 	}
 	return inv
@@ -86,12 +79,19 @@ func invite(t *testing.T, base, label string) (inv struct{ Token, URL string }) 
 // TestPageClosedHalfWay: a tab closed while the test runs leaves its
 // partial result in the history.
 func TestPageClosedHalfWay(t *testing.T) {
-	browser := realpeer.StartChromium(t, nil, "")
-	base := serveHistory(t)
-	inv := invite(t, base, "closed-tab")
-	actx, acancel := remote.NewAllocator(context.Background(), browser.DevTools)
+	l := newLab(t)
+	base := serveHistory(t, l)
+	inv := invite(t, l, base, "closed-tab")
+	actx, acancel := l.browser.Allocator(context.Background())
 	defer acancel()
-	ctx, cancel := chromedp.NewContext(actx)
+	// The connection to the browser (its first tab) stays; the page runs
+	// in a second tab, the one closed.
+	bctx, bcancel := chromedp.NewContext(actx)
+	defer bcancel()
+	if err := chromedp.Do(bctx); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := chromedp.NewContext(bctx)
 	defer cancel()
 	if err := chromedp.Do(ctx, chromedp.Navigate(inv.URL)); err != nil {
 		t.Fatal(err)
@@ -101,10 +101,10 @@ func TestPageClosedHalfWay(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		recs = nil
-		adminDo(t, "GET", base+"/api/v1/results?label=closed-tab", "", &recs)
+		adminDo(t, l.client, "GET", base+"/api/v1/results?label=closed-tab", "", &recs)
 		if len(recs) == 1 {
 			var full history.Record
-			adminDo(t, "GET", base+"/api/v1/results/"+recs[0].ID, "", &full)
+			adminDo(t, l.client, "GET", base+"/api/v1/results/"+recs[0].ID, "", &full)
 			if res, err := full.Result(); err == nil && len(res.TURN) > 0 {
 				break
 			}
@@ -119,7 +119,7 @@ func TestPageClosedHalfWay(t *testing.T) {
 	}
 	time.Sleep(time.Second)
 	var full history.Record
-	adminDo(t, "GET", base+"/api/v1/results/"+recs[0].ID, "", &full)
+	adminDo(t, l.client, "GET", base+"/api/v1/results/"+recs[0].ID, "", &full)
 	res, err := full.Result()
 	if err != nil {
 		t.Fatal(err)
@@ -136,11 +136,11 @@ func TestPageClosedHalfWay(t *testing.T) {
 // RTT, upload and download and a verdict; the one-use invite then opens
 // only the "expired" page.
 func TestPageHistory(t *testing.T) {
-	browser := realpeer.StartChromium(t, nil, "", "--window-size=1280,1400")
-	base := serveHistory(t)
-	inv := invite(t, base, "ticket-4711")
+	l := newLab(t, "--window-size=1280,1400")
+	base := serveHistory(t, l)
+	inv := invite(t, l, base, "ticket-4711")
 	start := time.Now()
-	state := runPage(t, browser, inv.URL+"?media=1", func(ctx context.Context) {
+	state := runPage(t, l.browser, inv.URL+"?media=1", func(ctx context.Context) {
 		// make screenshots: the finished page, then the console with it.
 		if screenshot(t, ctx, "testpage.png") {
 			if _, err := chromedp.Call(ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{
@@ -153,7 +153,7 @@ func TestPageHistory(t *testing.T) {
 			}
 			screenshot(t, ctx, "testpage-console.png")
 			var recs []history.Record
-			adminDo(t, "GET", base+"/api/v1/results?label=ticket-4711", "", &recs)
+			adminDo(t, l.client, "GET", base+"/api/v1/results?label=ticket-4711", "", &recs)
 			if len(recs) == 1 {
 				if err := chromedp.Do(ctx, chromedp.Navigate(base+"/console/results/"+recs[0].ID)); err != nil {
 					t.Fatal(err)
@@ -165,7 +165,7 @@ func TestPageHistory(t *testing.T) {
 	t.Logf("page finished in %s: %s", time.Since(start).Round(time.Millisecond), state)
 
 	var recs []history.Record
-	if code := adminDo(t, "GET", base+"/api/v1/results?label=ticket-4711", "", &recs); code != http.StatusOK || len(recs) != 1 {
+	if code := adminDo(t, l.client, "GET", base+"/api/v1/results?label=ticket-4711", "", &recs); code != http.StatusOK || len(recs) != 1 {
 		t.Fatalf("history: %d, %d results: %+v", code, len(recs), recs)
 	}
 	rec := recs[0]
@@ -174,7 +174,7 @@ func TestPageHistory(t *testing.T) {
 		t.Errorf("record %+v", rec)
 	}
 	var full history.Record
-	if code := adminDo(t, "GET", base+"/api/v1/results/"+rec.ID, "", &full); code != http.StatusOK {
+	if code := adminDo(t, l.client, "GET", base+"/api/v1/results/"+rec.ID, "", &full); code != http.StatusOK {
 		t.Fatalf("result %s: %d", rec.ID, code)
 	}
 	res, err := full.Result()
@@ -186,7 +186,7 @@ func TestPageHistory(t *testing.T) {
 	// The console shows it with diagnose's renderer.
 	req, _ := http.NewRequest("GET", base+"/console/results/"+rec.ID, nil)
 	req.Header.Set("Authorization", "Bearer "+adminToken)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := l.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +197,7 @@ func TestPageHistory(t *testing.T) {
 	}
 
 	// One use: the link now opens the page that says so.
-	resp, err = http.Get(inv.URL)
+	resp, err = l.client.Get(inv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +206,7 @@ func TestPageHistory(t *testing.T) {
 	if resp.StatusCode != http.StatusGone || !strings.Contains(string(gone), "expired") {
 		t.Errorf("used-up invite: %s\n%.300s", resp.Status, gone)
 	}
-	resp, err = http.Get(base + page.Path + "AAAAAAAAAAAAAAAAAAAAAA")
+	resp, err = l.client.Get(base + page.Path + "AAAAAAAAAAAAAAAAAAAAAA")
 	if err != nil {
 		t.Fatal(err)
 	}

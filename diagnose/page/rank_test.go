@@ -28,19 +28,19 @@ import (
 // in the history's run and in the console.
 func TestPageRanksServers(t *testing.T) {
 	nft := realpeer.Binary(t, "nft")
-	browser := realpeer.StartChromium(t, nil, "", "--window-size=1000,1800")
+	l := newLab(t, "--window-size=1000,1800")
 	// Two full serves, each with its own history (as every region's
 	// would be): the invite is the first's only.
-	good, worse := serveHistory(t), serveHistory(t)
-	infoB, err := diagnose.FetchServer(context.Background(), nil, worse)
+	good, worse := serveHistory(t, l), serveHistory(t, l)
+	infoB, err := diagnose.FetchServer(context.Background(), l.client, worse)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dropTURNUDP(t, nft, infoB)
+	dropTURNUDP(t, l, nft, infoB)
 
 	var inv struct{ Token, URL string }
 	body := fmt.Sprintf(`{"label":"two-regions","expires_in":"1h","max_uses":1,"servers":[%q,%q]}`, worse, good)
-	if code := adminDo(t, "POST", good+"/api/v1/invites", body, &inv); code != http.StatusCreated {
+	if code := adminDo(t, l.client, "POST", good+"/api/v1/invites", body, &inv); code != http.StatusCreated {
 		t.Fatalf("invite: %d %+v", code, inv)
 	}
 	start := time.Now()
@@ -53,7 +53,7 @@ func TestPageRanksServers(t *testing.T) {
 		Title string
 		Table [][]string
 	}
-	state := runPage(t, browser, inv.URL, func(ctx context.Context) {
+	state := runPage(t, l.browser, inv.URL, func(ctx context.Context) {
 		js, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.stringify(window.rtclabRanking || null)`))
 		if err != nil {
 			t.Fatal(err)
@@ -76,7 +76,7 @@ func TestPageRanksServers(t *testing.T) {
 				t.Fatal(err)
 			}
 			var recs []history.Record
-			adminDo(t, "GET", good+"/api/v1/results?label=two-regions", "", &recs)
+			adminDo(t, l.client, "GET", good+"/api/v1/results?label=two-regions", "", &recs)
 			for _, u := range []struct{ url, png string }{{good + "/console", "testpage-ranking-console.png"}, {good + "/console/runs/" + recs[0].Run, "testpage-ranking-run.png"}} {
 				if err := chromedp.Do(ctx, chromedp.Navigate(u.url)); err != nil {
 					t.Fatal(err)
@@ -99,7 +99,7 @@ func TestPageRanksServers(t *testing.T) {
 
 	// The history: one result per server, one run, one use of the invite.
 	var recs []history.Record
-	adminDo(t, "GET", good+"/api/v1/results?label=two-regions", "", &recs)
+	adminDo(t, l.client, "GET", good+"/api/v1/results?label=two-regions", "", &recs)
 	if len(recs) != 2 || recs[0].Run == "" || recs[0].Run != recs[1].Run {
 		t.Fatalf("history: %+v", recs)
 	}
@@ -111,7 +111,7 @@ func TestPageRanksServers(t *testing.T) {
 		}
 	}
 	var full history.Record
-	adminDo(t, "GET", good+"/api/v1/results/"+byTarget[worse].ID, "", &full)
+	adminDo(t, l.client, "GET", good+"/api/v1/results/"+byTarget[worse].ID, "", &full)
 	res, err := full.Result()
 	if err != nil {
 		t.Fatal(err)
@@ -125,18 +125,18 @@ func TestPageRanksServers(t *testing.T) {
 		t.Errorf("%s: UDP to TURN dropped, yet %s: %s", worse, res.Verdict.Level, res.Verdict.Summary)
 	}
 	var invites []history.Invite
-	adminDo(t, "GET", good+"/api/v1/invites", "", &invites)
+	adminDo(t, l.client, "GET", good+"/api/v1/invites", "", &invites)
 	if len(invites) != 1 || invites[0].Uses != 1 || len(invites[0].Servers) != 2 {
 		t.Errorf("invites %+v: want one use of a two-server invite", invites)
 	}
 	var cmp diagnose.Comparison
-	adminDo(t, "GET", good+"/api/v1/runs/"+recs[0].Run, "", &cmp)
+	adminDo(t, l.client, "GET", good+"/api/v1/runs/"+recs[0].Run, "", &cmp)
 	if len(cmp.Servers) != 2 || cmp.Servers[0].Server != good || cmp.Servers[1].Server != worse {
 		t.Errorf("the history's ranking of the run: %+v", cmp.Servers)
 	}
 	req, _ := http.NewRequest("GET", good+"/console/runs/"+recs[0].Run, nil)
 	req.Header.Set("Authorization", "Bearer "+adminToken)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := l.client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,9 +147,9 @@ func TestPageRanksServers(t *testing.T) {
 	}
 }
 
-// dropTURNUDP drops UDP to the server's TURN port on loopback with an
+// dropTURNUDP drops UDP to the server's TURN port on the loopback of l's namespace with an
 // nftables table of its own, deleted when the test ends.
-func dropTURNUDP(t *testing.T, nft string, info diagnose.ServerInfo) {
+func dropTURNUDP(t *testing.T, l *lab, nft string, info diagnose.ServerInfo) {
 	t.Helper()
 	port := ""
 	for _, u := range info.TURN {
@@ -163,13 +163,13 @@ func dropTURNUDP(t *testing.T, nft string, info diagnose.ServerInfo) {
 	}
 	table := fmt.Sprintf("page_rank_%d", os.Getpid())
 	rules := fmt.Sprintf("table inet %s {\n chain in {\n  type filter hook input priority -10;\n  ip daddr 127.0.0.1 udp dport %s drop\n }\n}\n", table, port)
-	cmd := exec.Command(nft, "-f", "-")
+	cmd := exec.Command("ip", "netns", "exec", l.ns.Name, nft, "-f", "-")
 	cmd.Stdin = strings.NewReader(rules)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		realpeer.Unavailable(t, fmt.Sprintf("nft: %v: %s", err, out))
 	}
 	t.Cleanup(func() {
-		if out, err := exec.Command(nft, "delete", "table", "inet", table).CombinedOutput(); err != nil {
+		if out, err := exec.Command("ip", "netns", "exec", l.ns.Name, nft, "delete", "table", "inet", table).CombinedOutput(); err != nil {
 			t.Errorf("nft delete table %s: %v: %s", table, err, out)
 		}
 	})

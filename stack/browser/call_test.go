@@ -12,8 +12,8 @@ import (
 
 	"github.com/rtclab/rtclab"
 	"github.com/rtclab/rtclab/internal/realpeer"
+	"github.com/rtclab/rtclab/internal/realpeer/loopns"
 	"github.com/rtclab/rtclab/netem"
-	"github.com/rtclab/rtclab/netem/kernel"
 	"github.com/rtclab/rtclab/stack/agent"
 	"github.com/rtclab/rtclab/stack/browser"
 	"github.com/rtclab/rtclab/stack/clip"
@@ -27,26 +27,15 @@ import (
 type lab struct {
 	origin string
 	sig    *signaling.Server
-	ns     *kernel.Loopback
+	ns     *loopns.NS
 	client *http.Client // dials from inside the namespace
 }
 
 func startLab(t *testing.T) *lab {
 	t.Helper()
-	if err := kernel.Check(); err != nil {
-		realpeer.Unavailable(t, err.Error())
-	}
-	ns, err := kernel.NewLoopback()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Registered first, so it runs last: after the browser, the agents and
+	// Made first, so it is deleted last: after the browser, the agents and
 	// the servers in it have stopped.
-	t.Cleanup(func() {
-		if err := ns.Close(); err != nil {
-			t.Errorf("delete namespace %s: %v", ns.Name, err)
-		}
-	})
+	ns := loopns.New(t)
 	sig := signaling.NewServer(nil)
 	mux := http.NewServeMux()
 	mux.Handle(signaling.Path, sig.Handler())
@@ -63,8 +52,7 @@ func startLab(t *testing.T) *lab {
 		_ = srv.Shutdown(ctx)
 		_ = srv.Close()
 	})
-	client := &http.Client{Transport: &http.Transport{DialContext: ns.DialContext}}
-	return &lab{origin: "http://" + ln.Addr().String(), sig: sig, ns: ns, client: client}
+	return &lab{origin: "http://" + ln.Addr().String(), sig: sig, ns: ns, client: ns.Client()}
 }
 
 // launch starts one Chromium in l's namespace with fake media made from

@@ -4,15 +4,12 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/chromedp/chromedp/remote"
-	"github.com/pion/transport/v3/stdnet"
 
-	"github.com/rtclab/rtclab/internal/realpeer"
+	"github.com/rtclab/rtclab/internal/realpeer/loopns"
 	"github.com/rtclab/rtclab/netem"
 	"github.com/rtclab/rtclab/stack/testpeer"
 )
@@ -22,10 +19,11 @@ import (
 // echo channel, and reads getStats: the RTCP round-trip time of each
 // outbound stream (remote-inbound-rtp, RFC 3550 section 6.4.1: from the
 // peer's receiver reports' LSR and DLSR) and the data channel's median.
-const mediaRTTPage = `<!doctype html><script>
+const mediaRTTPage = `<!doctype html><script>` + candidatesJS + `
 async function mediaRTT(waitMs) {
   const stream = await navigator.mediaDevices.getUserMedia({audio: true, video: {width: 320, height: 240}});
   const pc = new RTCPeerConnection();
+  const gathered = watchCandidates(pc);
   for (const t of stream.getTracks()) pc.addTrack(t, stream);
   const echo = pc.createDataChannel('echo', {ordered: false, maxRetransmits: 0});
   echo.binaryType = 'arraybuffer';
@@ -62,7 +60,7 @@ async function mediaRTT(waitMs) {
   await new Promise(resolve => setTimeout(resolve, 500));
   clearInterval(poll);
   const median = v => { v = [...v].sort((a, b) => a - b); return v.length ? v[Math.floor(v.length / 2)] : 0; };
-  const out = {dc_ms: median(rtts), dc_min_ms: Math.min(...rtts), dc_n: rtts.length, streams: []};
+  const out = {dc_ms: median(rtts), dc_min_ms: Math.min(...rtts), dc_n: rtts.length, streams: [], gathered: gathered, local: await localCandidates(pc)};
   (await pc.getStats()).forEach(s => {
     if (s.type !== 'remote-inbound-rtp') return;
     out.streams.push({kind: s.kind, rtt_ms: median(rtcp[s.kind] || []), samples: rtcp[s.kind] || [], n: s.roundTripTimeMeasurements || 0});
@@ -83,6 +81,8 @@ type mediaRTT struct {
 		Samples []float64 `json:"samples"`
 		N       int       `json:"n"`
 	} `json:"streams"`
+	Gathered []string `json:"gathered"`
+	Local    []string `json:"local"`
 }
 
 // TestBrowserMediaRTT: Chromium sends audio and video to the test peer,
@@ -104,14 +104,13 @@ type mediaRTT struct {
 // 2 ms (no RTT is shorter than the path: an over-subtracted DLSR would
 // be) and its median plus 20 ms. What it guards against is far outside:
 // 0 (no LSR), or a report's hold time left in (a missing or wrong DLSR
-// adds up to pion's 1 s report interval).
+// adds up to pion's 1 s report interval). Browser and peer run in a
+// loopback-only namespace; every candidate the browser gathered or used
+// is loopback.
 func TestBrowserMediaRTT(t *testing.T) {
-	sn, err := stdnet.NewNet()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ns := loopns.New(t)
 	delay := netem.Impairment{Delay: 20 * time.Millisecond}
-	host, closeNet, err := netem.Wrap(sn, net.IPv4(127, 0, 0, 1), 1, netem.HostConfig{Name: "testpeer", Uplink: delay, Downlink: delay}, nil)
+	host, closeNet, err := netem.Wrap(ns.Net, net.IPv4(127, 0, 0, 1), 1, netem.HostConfig{Name: "testpeer", Uplink: delay, Downlink: delay}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,11 +126,10 @@ func TestBrowserMediaRTT(t *testing.T) {
 		w.Header().Set("Content-Type", "text/html")
 		_, _ = w.Write([]byte(mediaRTTPage))
 	})
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
+	srv := ns.Serve(t, mux)
 
-	browser := realpeer.StartChromium(t, nil, "")
-	actx, acancel := remote.NewAllocator(context.Background(), browser.DevTools)
+	browser := ns.Chromium(t)
+	actx, acancel := browser.Allocator(context.Background())
 	defer acancel()
 	ctx, cancel := chromedp.NewContext(actx)
 	defer cancel()
@@ -151,6 +149,8 @@ func TestBrowserMediaRTT(t *testing.T) {
 	if len(got.Streams) != 2 {
 		t.Fatalf("remote-inbound-rtp for %d streams, want audio and video: %+v", len(got.Streams), got.Streams)
 	}
+	loopns.CheckLoopback(t, "candidates gathered", got.Gathered)
+	loopns.CheckLoopback(t, "getStats local-candidate", got.Local)
 	for _, s := range got.Streams {
 		t.Logf("%s: remote-inbound-rtp roundTripTime median %.2f ms of %.1f (%d measurements in all)", s.Kind, s.RTTMs, s.Samples, s.N)
 		if s.N == 0 || s.RTTMs == 0 {

@@ -5,24 +5,39 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/chromedp/chromedp/remote"
 
-	"github.com/rtclab/rtclab/internal/realpeer"
+	"github.com/rtclab/rtclab/internal/realpeer/loopns"
 	"github.com/rtclab/rtclab/stack/testpeer"
 )
+
+// candidatesJS is what the pages here use to report the browser's
+// candidates: every one gathered (its address, or the whole line when it
+// has none), and every getStats local-candidate's address.
+const candidatesJS = `
+function watchCandidates(pc) {
+  const c = [];
+  pc.addEventListener('icecandidate', e => e.candidate && e.candidate.candidate && c.push(e.candidate.address || e.candidate.candidate));
+  return c;
+}
+async function localCandidates(pc) {
+  const a = [];
+  (await pc.getStats()).forEach(s => s.type === 'local-candidate' && a.push(s.address || JSON.stringify(s)));
+  return a;
+}
+`
 
 // downloadPage asks the test peer's source channel for ms milliseconds of
 // data and counts what arrives, as the browser test page does; it resolves
 // to {bytes, end, ms} where end is the peer's "end N" marker ("" if it never
 // came within ms + 8 s).
-const downloadPage = `<!doctype html><script>
+const downloadPage = `<!doctype html><script>` + candidatesJS + `
 async function download(ms) {
   const pc = new RTCPeerConnection();
+  const gathered = watchCandidates(pc);
   const dc = pc.createDataChannel('source');
   dc.binaryType = 'arraybuffer';
   let bytes = 0, first = 0, last = 0;
@@ -47,15 +62,18 @@ async function download(ms) {
   await opened;
   dc.send('send ' + ms);
   const marker = await Promise.race([end, new Promise(resolve => setTimeout(() => resolve(''), ms + 8000))]);
+  const local = await localCandidates(pc);
   pc.close();
-  return {bytes: bytes, end: marker, ms: last - first};
+  return {bytes: bytes, end: marker, ms: last - first, gathered: gathered, local: local};
 }
 </script>`
 
 type download struct {
-	Bytes int64   `json:"bytes"`
-	End   string  `json:"end"`
-	Ms    float64 `json:"ms"`
+	Bytes    int64    `json:"bytes"`
+	End      string   `json:"end"`
+	Ms       float64  `json:"ms"`
+	Gathered []string `json:"gathered"`
+	Local    []string `json:"local"`
 }
 
 // TestBrowserDownload has a real Chromium download from the test peer's
@@ -68,9 +86,12 @@ type download struct {
 // and each DATA packet waited for Chromium's 200 ms delayed SACK. v1.9.2
 // leaves fast recovery once the cumulative ack passes the exit point (and
 // on T3-rtx expiry). The download must end with the marker and carry every
-// byte the peer says it sent.
+// byte the peer says it sent. The browser and the peer run in a
+// loopback-only namespace, and every candidate the browser gathered or
+// used is loopback.
 func TestBrowserDownload(t *testing.T) {
-	peer, err := testpeer.New(testpeer.Config{IPs: []net.IP{net.IPv4(127, 0, 0, 1)}, IncludeLoopback: true})
+	ns := loopns.New(t)
+	peer, err := testpeer.New(testpeer.Config{Net: ns.Net, IPs: []net.IP{net.IPv4(127, 0, 0, 1)}, IncludeLoopback: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,11 +102,10 @@ func TestBrowserDownload(t *testing.T) {
 		w.Header().Set("Content-Type", "text/html")
 		_, _ = w.Write([]byte(downloadPage))
 	})
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
+	srv := ns.Serve(t, mux)
 
-	browser := realpeer.StartChromium(t, nil, "")
-	actx, acancel := remote.NewAllocator(context.Background(), browser.DevTools)
+	browser := ns.Chromium(t)
+	actx, acancel := browser.Allocator(context.Background())
 	defer acancel()
 	ctx, cancel := chromedp.NewContext(actx)
 	defer cancel()
@@ -107,5 +127,7 @@ func TestBrowserDownload(t *testing.T) {
 		if sent != got.Bytes {
 			t.Errorf("download %d: the peer sent %d bytes, the browser received %d", i, sent, got.Bytes)
 		}
+		loopns.CheckLoopback(t, fmt.Sprintf("download %d: candidates gathered", i), got.Gathered)
+		loopns.CheckLoopback(t, fmt.Sprintf("download %d: getStats local-candidate", i), got.Local)
 	}
 }
