@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/pion/ice/v4"
@@ -143,7 +144,7 @@ func New(p Params) (*PC, error) {
 	// Next to the stats interceptor, so it also tags the retransmissions
 	// the NACK responder writes.
 	ir.Add(&taggerFactory{tags: tg})
-	if err := configureInterceptors(m, ir, p.Virtual); err != nil {
+	if err := configureInterceptors(m, ir, p.Virtual, usesTURN(p.ICEServers)); err != nil {
 		return nil, err
 	}
 	estimator := make(chan cc.BandwidthEstimator, 1)
@@ -255,7 +256,7 @@ const NACKRetries = 4
 // and an RTT gate for pion's responder, registered before the responder so
 // that it trims the NACKs the responder reads), RTCP sender/receiver
 // reports and TWCC feedback, after the stats interceptor.
-func configureInterceptors(m *webrtc.MediaEngine, ir *interceptor.Registry, virtual bool) error {
+func configureInterceptors(m *webrtc.MediaEngine, ir *interceptor.Registry, virtual, turn bool) error {
 	responder, err := nack.NewResponderInterceptor()
 	if err != nil {
 		return fmt.Errorf("peer nack responder: %w", err)
@@ -270,8 +271,11 @@ func configureInterceptors(m *webrtc.MediaEngine, ir *interceptor.Registry, virt
 	// offset).
 	ir.Add(&nackRepairFactory{interval: phase.NACKInterval.For(virtual), retries: NACKRetries})
 	// Between the two: the responder (and pion's track writer above it)
-	// hold locks while they write; egress.go takes the write off them.
-	ir.Add(egressFactory{})
+	// hold locks while they write; egress.go takes the write off them
+	// when a write can wait on a TURN transaction (usesTURN).
+	if turn {
+		ir.Add(egressFactory{})
+	}
 	ir.Add(responder)
 	// Reports and TWCC feedback as webrtc.ConfigureRTCPReports and
 	// ConfigureTWCCSender set them up, with intervals from package phase
@@ -295,6 +299,23 @@ func configureInterceptors(m *webrtc.MediaEngine, ir *interceptor.Registry, virt
 	}
 	ir.Add(feedback)
 	return nil
+}
+
+// usesTURN reports whether servers include a TURN server, so that the
+// PeerConnection may gather relay candidates and a media write may wait
+// on a TURN transaction (egress.go). Without one every write goes to a
+// UDP socket and never waits: the SFU (which has no ICE servers) and
+// agents without TURN write in place (issue #21: the egress goroutine's
+// hand-over of every packet cost the SFU's legs CPU for nothing).
+func usesTURN(servers []webrtc.ICEServer) bool {
+	for _, s := range servers {
+		for _, u := range s.URLs {
+			if u = strings.ToLower(u); strings.HasPrefix(u, "turn:") || strings.HasPrefix(u, "turns:") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // configureEstimator adds TWCC sequence numbers to outgoing packets
