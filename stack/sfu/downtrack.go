@@ -85,7 +85,7 @@ func (d *downTrack) writeRTP(idx int, pkt *rtp.Packet, now time.Time) bool {
 	}
 	out := copyPacket(pkt)
 	out.SequenceNumber, out.Timestamp = seq, ts
-	err := d.local.WriteRTP(out)
+	err := d.local.WriteRTP(&out)
 	if pkt.Marker {
 		d.sendPadding()
 	}

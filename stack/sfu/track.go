@@ -183,12 +183,15 @@ func (s *SFU) requestKeyframe(p *published, i int) {
 
 // copyPacket returns a packet the caller may change: a header of its own
 // without the publisher's header extensions (their IDs were negotiated
-// with the publisher, not the subscriber), sharing the payload.
-func copyPacket(pkt *rtp.Packet) *rtp.Packet {
+// with the publisher, not the subscriber), sharing the payload. It is a
+// value: pion's TrackLocalStaticRTP.WriteRTP copies what it writes into
+// a packet of its own pool, so the copy need not live on the heap (one
+// allocation per forwarded packet).
+func copyPacket(pkt *rtp.Packet) rtp.Packet {
 	h := pkt.Header
 	h.Extension = false
 	h.Extensions = nil
 	h.ExtensionProfile = 0
 	h.CSRC = append([]uint32(nil), pkt.CSRC...)
-	return &rtp.Packet{Header: h, Payload: pkt.Payload}
+	return rtp.Packet{Header: h, Payload: pkt.Payload}
 }
