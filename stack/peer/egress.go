@@ -10,7 +10,9 @@ import (
 
 // egress hands every RTP packet written below pion's NACK responder to one
 // goroutine per PeerConnection, which writes it on to the wire, so that no
-// lock above it is held while a write blocks.
+// lock above it is held while a write blocks. Only PeerConnections with a
+// TURN server have one (peer.go, usesTURN): without relay candidates no
+// write waits.
 //
 // Why: pion holds locks across blocking writes. pion/interceptor v0.1.42's
 // NACK responder holds a stream's rtpBufferMutex while it writes a media
