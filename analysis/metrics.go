@@ -84,7 +84,7 @@ var Metrics = []Metric{
 	{"mos", ScopeStream, KindAudio, false, "1..4.5", "audio E-model MOS (ITU-T G.107)", "EstimateMOS with the measured publisher→listener delay, 2 × jitter, codec delay, loss and burst ratio"},
 	{"negotiated", ScopeStream, KindAny, false, "0/1", "1 when the SFU could give the receiver the publisher's codec; one check per track offered", "the SFU's negotiations"},
 
-	{"utilization", ScopeLink, KindAny, false, "fraction", "media sending rate over bottleneck capacity; not with TCP on the link", "RFC 8868 section 3 item 10: Σ media sending rate ÷ Σ capacity over samples with an active media flow"},
+	{"utilization", ScopeLink, KindAny, false, "fraction", "media sending rate over bottleneck capacity; not with TCP on the link", "RFC 8868 section 3 item 10: Σ media sending rate on the wire (IP bytes offered to the link: RTP, SRTP, UDP and IP headers, RTCP; CBR cross traffic left out) ÷ Σ capacity (IP bytes too) over samples with an active media flow"},
 	{"fairness_1s", ScopeLink, KindAny, false, "0..1", "mean min/max throughput ratio of concurrent GCC flows, 1 s windows in static periods", "RFC 8868 section 3 item 7"},
 	{"fairness_5s", ScopeLink, KindAny, false, "0..1", "the same over 5 s windows", "RFC 8868 section 3 item 7"},
 	{"fairness_20s", ScopeLink, KindAny, false, "0..1", "the same over 20 s windows", "RFC 8868 section 3 item 7"},
