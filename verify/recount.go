@@ -278,7 +278,7 @@ func (sc *StreamCount) count(pub, hop, rx *capture, clock float64, end time.Time
 	}
 	// The receiver's media: arrivals, distinct numbers, jitter.
 	got := map[int64]bool{}
-	media := rxUnwrap // extends the RTX packets' original numbers below, at their arrival
+	media := rxUnwrap           // extends the RTX packets' original numbers below, at their arrival
 	var transits [][2]time.Time // arrival, sending of each matched packet
 	var j, prevTransit float64
 	first := true
