@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rtclab/rtclab/seqnum"
 )
 
 // tsharkKey counts packets per SSRC and direction.
@@ -48,11 +50,15 @@ func runTshark(bin string, args []string, limit time.Duration) ([]byte, error) {
 // packets lists them comma-separated; each counts.
 func parseTshark(out []byte, self string) (map[tsharkKey]uint64, error) {
 	n := map[tsharkKey]uint64{}
+	// Over TCP, copies of one packet (retransmitted segments) count once,
+	// by the stream's extended sequence number (RFC 3550 A.1: a call of
+	// more than 65,536 packets reuses every 16-bit number).
 	type overTCP struct {
 		k   tsharkKey
-		seq string
+		seq int64
 	}
 	seen := map[overTCP]bool{}
+	unwrap := map[tsharkKey]*seqnum.Unwrapper{}
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for line := 1; sc.Scan(); line++ {
 		f := strings.Split(sc.Text(), "\t")
@@ -71,10 +77,20 @@ func parseTshark(out []byte, self string) (map[tsharkKey]uint64, error) {
 			}
 			k := tsharkKey{uint32(v), f[0] == self}
 			if tcp && i < len(seqs) {
-				if seen[overTCP{k, seqs[i]}] {
+				seq, err := strconv.ParseUint(seqs[i], 10, 16)
+				if err != nil {
+					return nil, fmt.Errorf("tshark output line %d: sequence number %q: %w", line, seqs[i], err)
+				}
+				u := unwrap[k]
+				if u == nil {
+					u = &seqnum.Unwrapper{}
+					unwrap[k] = u
+				}
+				ext := overTCP{k, u.Unwrap(uint16(seq))}
+				if seen[ext] {
 					continue
 				}
-				seen[overTCP{k, seqs[i]}] = true
+				seen[ext] = true
 			}
 			n[k]++
 		}
