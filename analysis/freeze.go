@@ -18,7 +18,8 @@ const (
 
 // Freeze is one frozen interval of a video stream.
 type Freeze struct {
-	// Start is when the last frame before the freeze was shown.
+	// Start is when the last frame before the freeze was shown (for a
+	// picture that failed to start, when its first frame was due).
 	Start time.Duration
 	// Duration is the gap until the next frame.
 	Duration time.Duration
@@ -59,6 +60,15 @@ type PlaySpan struct {
 	// instead of not at all, so a stream that shows a handful of frames
 	// in a minute is frozen, not smooth.
 	FrameInterval time.Duration
+	// FirstDue, when positive, is when the first picture was due: when
+	// the stream's first media packet reached the viewer. The wait from
+	// then to the first frame shown is judged as a gap (against
+	// FrameInterval, as the early gaps are): a picture that fails to
+	// start while its packets arrive is frozen from FirstDue, as one
+	// that never starts is frozen for the whole span. The network's
+	// delay before the first packet is not counted (that is the time to
+	// first frame).
+	FirstDue time.Duration
 }
 
 // AnalyzePlayback measures frames shown at the given times (in order)
@@ -66,7 +76,8 @@ type PlaySpan struct {
 // last frame to span.End is one more gap: a picture that stands still
 // until the end is a freeze (when it is long enough to be one), and a
 // stream that showed nothing has no frames, no rate and one freeze of the
-// whole span.
+// whole span; with span.FirstDue, so is a first frame that came a
+// freeze's gap after its packets began to arrive.
 func AnalyzePlayback(shown []time.Duration, span PlaySpan) VideoPlayback {
 	out := VideoPlayback{Frames: len(shown), FirstFrame: -1, Freezes: []Freeze{}}
 	if len(shown) > 0 {
@@ -86,6 +97,14 @@ func AnalyzePlayback(shown []time.Duration, span PlaySpan) VideoPlayback {
 	var gaps []time.Duration // the moving window
 	var sum time.Duration
 	var sumSq float64
+	if lead := shown[0] - span.FirstDue; span.FirstDue > 0 && span.FrameInterval > 0 && lead > 0 {
+		if avg := span.FrameInterval; lead >= max(freezeFactor*avg, avg+freezeMinExtra) {
+			out.Freezes = append(out.Freezes, Freeze{Start: span.FirstDue, Duration: lead})
+			out.FreezeTime += lead
+			sum += lead
+			sumSq += lead.Seconds() * lead.Seconds()
+		}
+	}
 	for i := 1; i <= len(shown); i++ {
 		var gap time.Duration
 		if i < len(shown) {

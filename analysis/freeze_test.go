@@ -143,3 +143,39 @@ func TestAnalyzePlaybackFewFrames(t *testing.T) {
 		t.Fatalf("steady: %d freezes", n)
 	}
 }
+
+// The wait from the first packets (FirstDue) to the first frame is judged
+// as a gap: a picture that starts 59 s late is frozen for 59 s, not
+// smooth (audit: 7 frames shown from 60.6 s of a 60 s call, 0 freezes).
+func TestAnalyzePlaybackLateStart(t *testing.T) {
+	const f30 = time.Second / 30
+	tests := []struct {
+		name       string
+		firstDue   time.Duration
+		wantCount  int
+		wantFreeze time.Duration
+	}{
+		{"not known", 0, 0, 0},
+		{"first frame 100 ms after the first packet", 900 * time.Millisecond, 0, 0},
+		{"182 ms: below max(3 x 33 ms, 33 ms + 150 ms)", 818 * time.Millisecond, 0, 0},
+		{"184 ms", 816 * time.Millisecond, 1, 184 * time.Millisecond},
+		{"999 ms", time.Millisecond, 1, 999 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			shown := steady(time.Second, f30, 60)
+			got := AnalyzePlayback(shown, PlaySpan{Start: 0, End: time.Second + 60*f30, FrameInterval: f30, FirstDue: tt.firstDue})
+			if len(got.Freezes) != tt.wantCount || got.FreezeTime != tt.wantFreeze {
+				t.Fatalf("freezes %d (%v), want %d (%v): %+v", len(got.Freezes), got.FreezeTime, tt.wantCount, tt.wantFreeze, got.Freezes)
+			}
+			if tt.wantCount == 1 && got.Freezes[0].Start != tt.firstDue {
+				t.Fatalf("freeze starts at %v, want at the first packet %v", got.Freezes[0].Start, tt.firstDue)
+			}
+		})
+	}
+	late := steady(60*time.Second, f30, 7)
+	got := AnalyzePlayback(late, PlaySpan{Start: time.Second, End: 60 * time.Second, FrameInterval: f30, FirstDue: 1100 * time.Millisecond})
+	if len(got.Freezes) != 1 || got.FreezeTime != 60*time.Second-1100*time.Millisecond {
+		t.Fatalf("late start: %d freezes (%v), want one of 58.9 s", len(got.Freezes), got.FreezeTime)
+	}
+}

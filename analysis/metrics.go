@@ -73,7 +73,7 @@ var Metrics = []Metric{
 	{"packets_repaired", ScopeStream, KindVideo, false, "packets", "media packets received only by retransmission", "arrival log: RTX packets whose sequence number had not arrived (Receive)"},
 	{"frames_received", ScopeStream, KindVideo, false, "frames", "video frames shown (decodable) at the receiver", "frames reassembled from the arrival order, decodable after the last keyframe"},
 	{"fps", ScopeStream, KindVideo, false, "frames/s", "frames shown over the time the stream should have played", "shown frames / (end of call − first packet on the wire) (AnalyzePlayback)"},
-	{"freeze_count", ScopeStream, KindVideo, false, "freezes", "video freezes, a picture frozen until the end included", "gaps ≥ max(3 × mean, mean + 150 ms) of the last 30 gaps (before 5 gaps: the sender's frame interval), the last frame to the end of the call a gap too (AnalyzePlayback)"},
+	{"freeze_count", ScopeStream, KindVideo, false, "freezes", "video freezes, a picture frozen until the end or before its first frame included", "gaps ≥ max(3 × mean, mean + 150 ms) of the last 30 gaps (before 5 gaps: the sender's frame interval), the last frame to the end of the call and the first packet's arrival to the first frame gaps too (AnalyzePlayback)"},
 	{"freeze_ms", ScopeStream, KindVideo, false, "ms", "total video freeze time", "sum of the freezes' gaps (AnalyzePlayback)"},
 	{"time_to_first_frame_ms", ScopeStream, KindVideo, false, "ms", "both ends joined to the first shown frame", "time of the first decodable frame minus the later join"},
 	{"keyframe_latency_ms", ScopeStream, KindVideo, false, "ms", "longest time from a PLI to the next shown keyframe", "receiver's PLI times against its frame log"},
@@ -84,7 +84,7 @@ var Metrics = []Metric{
 	{"mos", ScopeStream, KindAudio, false, "1..4.5", "audio E-model MOS (ITU-T G.107)", "EstimateMOS with the measured publisher→listener delay, 2 × jitter, codec delay, loss and burst ratio"},
 	{"negotiated", ScopeStream, KindAny, false, "0/1", "1 when the SFU could give the receiver the publisher's codec; one check per track offered", "the SFU's negotiations"},
 
-	{"utilization", ScopeLink, KindAny, false, "fraction", "media sending rate over bottleneck capacity; not with TCP on the link", "RFC 8868 section 3 item 10: Σ media sending rate ÷ Σ capacity over samples with an active media flow"},
+	{"utilization", ScopeLink, KindAny, false, "fraction", "media sending rate over bottleneck capacity; not with TCP on the link", "RFC 8868 section 3 item 10: Σ media sending rate on the wire (IP bytes offered to the link: RTP, SRTP, UDP and IP headers, RTCP; CBR cross traffic left out) ÷ Σ capacity (IP bytes too) over samples with an active media flow"},
 	{"fairness_1s", ScopeLink, KindAny, false, "0..1", "mean min/max throughput ratio of concurrent GCC flows, 1 s windows in static periods", "RFC 8868 section 3 item 7"},
 	{"fairness_5s", ScopeLink, KindAny, false, "0..1", "the same over 5 s windows", "RFC 8868 section 3 item 7"},
 	{"fairness_20s", ScopeLink, KindAny, false, "0..1", "the same over 20 s windows", "RFC 8868 section 3 item 7"},

@@ -153,6 +153,9 @@ func highlights(r *Report) []string {
 	}
 	for _, l := range bw.Links {
 		s := l.Name + ": utilization " + optionalPercent(l.Utilization) + "%"
+		if l.Utilization == nil {
+			s = l.Name + ": utilization — (beside TCP)" // RFC 8868 section 3 item 10; not "—%"
+		}
 		if l.Fairness5s != nil {
 			s += ", fairness (5 s) " + optional(l.Fairness5s, 2)
 		}

@@ -71,3 +71,16 @@ func TestIndexHeadlinesForCalls(t *testing.T) {
 		}
 	}
 }
+
+// A link with TCP on it has no utilization (RFC 8868 section 3 item 10):
+// its headline says so, not "utilization —%" (audit: summary.json of
+// rtclab run rfc8867, cases 5.6 and 5.7).
+func TestIndexHeadlineWithoutUtilization(t *testing.T) {
+	u := 0.5
+	r := &reports.Report{Bandwidth: &reports.Bandwidth{Links: []reports.BottleneckLink{{Name: "a uplink"}, {Name: "b uplink", Utilization: &u}}}}
+	sum := reports.NewSummary("rtclab test", []*reports.Report{r}, []string{"x"}, 1)
+	h := sum.Scenarios[0].Highlights
+	if len(h) != 2 || h[0] != "a uplink: utilization — (beside TCP)" || h[1] != "b uplink: utilization 50.00%" {
+		t.Fatalf("highlights %q", h)
+	}
+}

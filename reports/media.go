@@ -20,7 +20,9 @@ type VideoStream struct {
 	// FreezeCount counts freezes: gaps between shown frames of at least
 	// max(3 × the mean of the previous 30 gaps, that mean + 150 ms), as
 	// libwebrtc defines them; the time from the last frame to the end of
-	// the call is a gap too, so a picture frozen until the end is one.
+	// the call is a gap too, so a picture frozen until the end is one, and
+	// so is the time from the stream's first packet arriving to its first
+	// frame (a picture that fails to start).
 	FreezeCount int `json:"freeze_count"`
 	// FreezeMS is the total duration of the freezes, in ms.
 	FreezeMS float64 `json:"freeze_ms"`

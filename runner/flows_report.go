@@ -374,16 +374,13 @@ func (r *flowRun) linkMetrics(link string) reports.BottleneckLink {
 	var sent, capacity []float64
 	tcp := slices.ContainsFunc(onLink, func(st *flowState) bool { return st.in.Kind == scenarios.FlowTCP })
 	if len(onLink) > 0 && !tcp {
+		// The media's rate on the wire, in the capacity's IP bytes, while
+		// a media flow is active.
+		wire := r.wire[link]
 		for i, t := range onLink[0].series.t {
-			sum, any := 0.0, false
-			for _, st := range onLink {
-				if st.isMedia() && st.active(t-0.05) {
-					sum += st.series.send[i]
-					any = true
-				}
-			}
-			if any {
-				sent = append(sent, sum)
+			active := slices.ContainsFunc(onLink, func(st *flowState) bool { return st.isMedia() && st.active(t-0.05) })
+			if active && i < len(wire) {
+				sent = append(sent, wire[i])
 				capacity = append(capacity, float64(r.s.LinkAt(h.participant, h.dir, secs(t-0.05)).Rate)/1000)
 			}
 		}

@@ -232,7 +232,8 @@ func heard(arrivals []analysis.Packet, frames []agent.Frame) []analysis.Packet {
 
 // playSpan is when the stream st should have played: from the last hop's
 // first media packet on the wire (or, without one, when both ends had
-// joined) to the end of the call, with the publisher's frame interval.
+// joined) to the end of the call, with the publisher's frame interval and
+// the arrival of the first media packet, when the first picture was due.
 func (r *run) playSpan(st *streamTrack, logs streamLogs) analysis.PlaySpan {
 	start := st.owner.start
 	if pub, ok := r.joinedAt(st.rx.From); ok && pub.After(start) {
@@ -250,6 +251,12 @@ func (r *run) playSpan(st *streamTrack, logs streamLogs) analysis.PlaySpan {
 	}
 	if snd, _ := r.streamSender(st); snd != nil && snd.Clip.Frames() > 0 {
 		span.FrameInterval = snd.Clip.Duration() / time.Duration(snd.Clip.Frames())
+	}
+	for _, p := range logs.arrivals {
+		if !p.Padding {
+			span.FirstDue = p.At.Sub(r.start)
+			break
+		}
 	}
 	return span
 }

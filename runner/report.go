@@ -123,10 +123,19 @@ func (r *run) stream(st *streamTrack, snap *snapshot) reports.Stream {
 	out.PionJitterMS = round(in.JitterMS, 3)
 	out.NACKCount = in.NACKs
 	out.PLICount = in.PLIs
-	if !st.firstData.IsZero() {
-		if span := r.start.Add(r.ended).Sub(st.firstData).Seconds(); span > 0 {
+	// From the first 100 ms sample after the first media packet arrived
+	// (the arrival log's, not the sampler's first sight of the stream,
+	// which can be a sample late for a receiver the first sample did not
+	// list yet: 0.25 % too high a bitrate, audit) to the end of the call.
+	for _, p := range logs.arrivals {
+		if p.RTX || p.Padding {
+			continue
+		}
+		first := (p.At.Sub(r.start) + sampleEvery - 1).Truncate(sampleEvery)
+		if span := (r.ended - first).Seconds(); span > 0 {
 			out.BitrateKbps = round(float64(rec.Bytes)*8/1000/span, 1)
 		}
+		break
 	}
 	if rtt := meanOrNaN(r.sampler.rtts[st.conn]); !math.IsNaN(rtt) {
 		v := round(rtt, 2)

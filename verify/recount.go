@@ -235,29 +235,35 @@ func (sc *StreamCount) count(pub, hop, rx *capture, clock float64, end time.Time
 		ts   uint32
 		body int
 	}
-	sentAt := map[uint16]time.Time{}
-	padSeq := map[uint16]bool{}
-	sentKey := map[uint16]key{}
+	// Sequence numbers are extended (RFC 3550 A.1) in the hop's numbering:
+	// a call of more than 65,536 packets reuses every 16-bit number (the
+	// recount of a 32-minute call counted 65,536 of 94,091 packets).
+	sentAt := map[int64]time.Time{}
+	padSeq := map[int64]bool{}
+	sentKey := map[int64]key{}
 	var lastSent time.Time
-	// The hop's sequence numbers, extended (RFC 3550 A.1), to find the
-	// numbers it gave packets it never put on the wire.
-	var unwrap seqnum.Unwrapper
+	// The hop's sequence numbers, extended, also find the numbers it gave
+	// packets it never put on the wire.
+	var unwrap, rxUnwrap seqnum.Unwrapper
 	numbered := map[int64]bool{}
 	lowest, highest := int64(math.MaxInt64), int64(math.MinInt64)
 	for _, r := range hop.rtp {
 		if !r.Out || r.SSRC != sc.SSRC || !before(r.At) {
 			continue
 		}
+		if _, ok := unwrap.Highest(); !ok {
+			rxUnwrap.Unwrap(r.Seq) // the receiver's numbers extend from the hop's first
+		}
 		ext := unwrap.Unwrap(r.Seq)
 		numbered[ext] = true
 		lowest, highest = min(lowest, ext), max(highest, ext)
 		if r.isPadding() {
 			sc.HopPadding++
-			padSeq[r.Seq] = true
+			padSeq[ext] = true
 			continue
 		}
-		if _, dup := sentAt[r.Seq]; !dup {
-			sentAt[r.Seq], sentKey[r.Seq] = r.At, key{r.Timestamp, r.Body}
+		if _, dup := sentAt[ext]; !dup {
+			sentAt[ext], sentKey[ext] = r.At, key{r.Timestamp, r.Body}
 		}
 		lastSent = r.At
 	}
@@ -271,7 +277,8 @@ func (sc *StreamCount) count(pub, hop, rx *capture, clock float64, end time.Time
 		sc.HopUnsent = uint64(highest-lowest+1) - uint64(len(numbered))
 	}
 	// The receiver's media: arrivals, distinct numbers, jitter.
-	got := map[uint16]bool{}
+	got := map[int64]bool{}
+	media := rxUnwrap           // extends the RTX packets' original numbers below, at their arrival
 	var transits [][2]time.Time // arrival, sending of each matched packet
 	var j, prevTransit float64
 	first := true
@@ -282,6 +289,7 @@ func (sc *StreamCount) count(pub, hop, rx *capture, clock float64, end time.Time
 		if r.SSRC != sc.SSRC || !before(r.At) {
 			continue
 		}
+		ext := rxUnwrap.Unwrap(r.Seq)
 		if r.isPadding() {
 			sc.Padding++
 			continue
@@ -290,7 +298,7 @@ func (sc *StreamCount) count(pub, hop, rx *capture, clock float64, end time.Time
 		if sc.FirstArrival.IsZero() {
 			sc.FirstArrival = r.At
 		}
-		if at, ok := sentAt[r.Seq]; ok {
+		if at, ok := sentAt[ext]; ok {
 			transits = append(transits, [2]time.Time{r.At, at})
 		}
 		// RFC 3550 appendix A.8, in timestamp units, as a real number.
@@ -303,10 +311,10 @@ func (sc *StreamCount) count(pub, hop, rx *capture, clock float64, end time.Time
 			j += (d - j) / 16
 		}
 		prevTransit, first = transit, false
-		if got[r.Seq] {
+		if got[ext] {
 			continue
 		}
-		got[r.Seq] = true
+		got[ext] = true
 		payload := r.Body - tag
 		if r.Decrypted {
 			payload = r.Payload
@@ -352,7 +360,7 @@ func (sc *StreamCount) count(pub, hop, rx *capture, clock float64, end time.Time
 	// Missing packets: sent by the hop, never arrived, and not on their way.
 	missing := map[key]int{}
 	total := map[key]int{}
-	inFlight := map[uint16]bool{}
+	inFlight := map[int64]bool{}
 	for seq, at := range sentAt {
 		k := sentKey[seq]
 		total[k]++
@@ -383,17 +391,21 @@ func (sc *StreamCount) count(pub, hop, rx *capture, clock float64, end time.Time
 	type rtxPacket struct {
 		at        time.Time
 		k         key
-		osn       uint16
+		osn       int64 // extended against the media's highest number at its arrival
 		decrypted bool
 		payload   int
 	}
 	rtxBy := map[uint32][]rtxPacket{}
 	for _, r := range rx.rtp {
+		if !r.Out && r.SSRC == sc.SSRC && before(r.At) {
+			media.Unwrap(r.Seq)
+			continue
+		}
 		pt, ok := payloadTypes[r.PT]
 		if r.Out || !ok || !pt.rtx || pt.kind != sc.Kind || !before(r.At) || r.isPadding() {
 			continue
 		}
-		rtxBy[r.SSRC] = append(rtxBy[r.SSRC], rtxPacket{r.At, key{r.Timestamp, r.Body - 2}, r.OSN, r.Decrypted, r.Payload})
+		rtxBy[r.SSRC] = append(rtxBy[r.SSRC], rtxPacket{r.At, key{r.Timestamp, r.Body - 2}, media.Peek(r.OSN), r.Decrypted, r.Payload})
 	}
 	bestN := 0
 	for s, ps := range rtxBy {
@@ -414,7 +426,7 @@ func (sc *StreamCount) count(pub, hop, rx *capture, clock float64, end time.Time
 		exact = exact && p.decrypted
 	}
 	if exact {
-		repaired, stray := map[uint16]bool{}, map[uint16]bool{}
+		repaired, stray := map[int64]bool{}, map[int64]bool{}
 		for _, p := range rtx {
 			if _, sent := sentAt[p.osn]; !sent {
 				if !stray[p.osn] {

@@ -3,7 +3,9 @@ package verify
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 )
@@ -183,5 +185,28 @@ func TestTCPReassembly(t *testing.T) {
 		if s != uint16(100+i) {
 			t.Errorf("message %d: seq %d, want %d", i, s, 100+i)
 		}
+	}
+}
+
+// Over TCP tshark lists a retransmitted segment's RTP again: a packet
+// counts once, by its extended sequence number, so a stream of more than
+// 65,536 packets over TURN/TCP is counted whole (audit: a 20 min call,
+// 76,414 video packets over bob's TCP relay, counted as 65,536).
+func TestParseTsharkOverTCPPastWrap(t *testing.T) {
+	var b strings.Builder
+	const n = 70000
+	for i := 0; i < n; i++ {
+		line := fmt.Sprintf("10.0.0.2\t0x1234abcd\t%d\t40000\n", uint16(60000+i))
+		b.WriteString(line)
+		if i%1000 == 0 {
+			b.WriteString(line) // a retransmitted segment
+		}
+	}
+	got, err := parseTshark([]byte(b.String()), "10.0.0.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := got[tsharkKey{0x1234abcd, true}]; c != n {
+		t.Fatalf("%d packets, want %d", c, n)
 	}
 }

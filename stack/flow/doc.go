@@ -5,7 +5,8 @@
 // feedback) and whose encoder is a statistical codec after RFC 8593; and
 // the competing cross traffic the RFC's cases need — constant-bitrate UDP
 // and a window-based, loss-responsive TCP-like flow carried over UDP
-// (netem's emulated TCP is lossless and has no congestion control).
+// (netem's emulated TCP carries its acks outside the links: they cost
+// no capacity).
 //
 // Every flow measures itself: bytes sent and received, the bandwidth
 // estimate, and the one-way delay of every packet against its send time

@@ -14,7 +14,8 @@ import (
 // TCPParams declare a TCP-like flow: NewReno congestion control (RFC 5681
 // slow start and congestion avoidance, RFC 6582 fast recovery, RFC 6298
 // retransmission timer) over UDP with 1200-byte segments and an ACK per
-// segment. netem's emulated TCP has no congestion control, so this stands in for the TCP
+// segment, acks on the backward path as packets. netem's emulated TCP carries
+// its acks outside the links, so this stands in for the TCP
 // flows of RFC 8867 sections 5.6 and 5.7: window-based, ACK-clocked and
 // halving on loss, which is what a media flow competes against.
 type TCPParams struct {

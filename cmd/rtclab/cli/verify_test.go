@@ -61,3 +61,31 @@ func TestVerifyBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// tshark is a second opinion: when it fails on a capture (killed, out of
+// time: it ran out of its two minutes on the 1 GB SFU capture of a 32 min
+// call on a loaded machine), verify still prints the recount and its
+// verdict, and says where tshark failed. The old build printed nothing
+// after 16 minutes of recounting and exited 1, "disagree".
+func TestVerifyTsharkFailureKeepsTheRecount(t *testing.T) {
+	env, out, errb := testEnv(t)
+	dir := t.TempDir()
+	pcap := filepath.Join(dir, "pcap")
+	if code := Main([]string{"run", "--out", dir, "--pcap", pcap, "quickstart"}, env); code != ExitPass {
+		t.Fatalf("run: exit %d\n%s", code, errb)
+	}
+	stub := filepath.Join(t.TempDir(), "tshark")
+	if err := os.WriteFile(stub, []byte("#!/bin/sh\necho 'tshark: killed' >&2\nexit 137\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	errb.Reset()
+	code := Main([]string{"verify", "--tshark", stub, dir}, env)
+	text := out.String()
+	if code != ExitPass || !strings.Contains(text, "AGREE") {
+		t.Fatalf("exit %d, stderr %q, want the recount's verdict (AGREE, exit 0):\n%s", code, errb, text)
+	}
+	if !strings.Contains(text, "failed on") || !strings.Contains(text, "alice.pcap") {
+		t.Errorf("the output does not say tshark failed on the captures:\n%s", text)
+	}
+}
