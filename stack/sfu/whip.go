@@ -95,22 +95,8 @@ func (s *SFU) serveOffer(ctx context.Context, w http.ResponseWriter, r *http.Req
 		}
 		done <- result{a, tag, err}
 	})
-	var res result
-	select {
-	case res = <-done:
-	case <-ctx.Done():
-		http.Error(w, "the SFU is shutting down", http.StatusServiceUnavailable)
-		return
-	case <-r.Context().Done():
-		return
-	}
-	if res.err != nil {
-		var he *httpError
-		if errors.As(res.err, &he) {
-			http.Error(w, he.msg, he.status)
-			return
-		}
-		http.Error(w, res.err.Error(), http.StatusInternalServerError)
+	res, ok := awaitLoop(ctx, w, r, done)
+	if !ok || writeError(w, res.err) {
 		return
 	}
 	w.Header().Set("Content-Type", sdpType)
@@ -118,6 +104,35 @@ func (s *SFU) serveOffer(ctx context.Context, w http.ResponseWriter, r *http.Req
 	w.Header().Set("ETag", res.etag)
 	w.WriteHeader(http.StatusCreated)
 	_, _ = io.WriteString(w, res.answer)
+}
+
+// awaitLoop waits for the Serve loop's answer to an HTTP request; false
+// when the SFU shut down first (503 written) or the client went away.
+func awaitLoop[T any](ctx context.Context, w http.ResponseWriter, r *http.Request, done <-chan T) (T, bool) {
+	var res T
+	select {
+	case res = <-done:
+		return res, true
+	case <-ctx.Done():
+		http.Error(w, "the SFU is shutting down", http.StatusServiceUnavailable)
+	case <-r.Context().Done():
+	}
+	return res, false
+}
+
+// writeError answers err, if any, with its httpError status (500 for
+// any other error) and reports whether it did.
+func writeError(w http.ResponseWriter, err error) bool {
+	if err == nil {
+		return false
+	}
+	var he *httpError
+	if errors.As(err, &he) {
+		http.Error(w, he.msg, he.status)
+	} else {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+	}
+	return true
 }
 
 // httpOffer answers a WHIP or WHEP offer on the Serve loop.

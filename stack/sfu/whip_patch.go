@@ -2,7 +2,6 @@ package sfu
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -53,22 +52,8 @@ func (s *SFU) servePatch(ctx context.Context, w http.ResponseWriter, r *http.Req
 		st, etag, b, err := s.patch(ctx, name, ifMatch, frag)
 		done <- result{st, etag, b, err}
 	})
-	var res result
-	select {
-	case res = <-done:
-	case <-ctx.Done():
-		http.Error(w, "the SFU is shutting down", http.StatusServiceUnavailable)
-		return
-	case <-r.Context().Done():
-		return
-	}
-	if res.err != nil {
-		var he *httpError
-		if errors.As(res.err, &he) {
-			http.Error(w, he.msg, he.status)
-			return
-		}
-		http.Error(w, res.err.Error(), http.StatusInternalServerError)
+	res, ok := awaitLoop(ctx, w, r, done)
+	if !ok || writeError(w, res.err) {
 		return
 	}
 	w.Header().Set("ETag", res.etag)
