@@ -8,7 +8,7 @@
 # instead of skipping silently.
 
 GO ?= go
-DEB_PACKAGES := coturn tshark ffmpeg nftables iproute2 postgresql chromium nginx-light
+DEB_PACKAGES := coturn tshark ffmpeg nftables iproute2 postgresql chromium nginx-light firefox-esr
 
 .PHONY: test deps vet bench clips longcalls fuzz fuzz-smoke docs screenshots
 
