@@ -3,7 +3,7 @@
 #   make test                      every test, installing what the tests need
 #
 # `make test` installs the Debian packages the real-peer tests start (coturn,
-# tshark, ffmpeg, nftables, chromium, nginx) when they are missing and it runs as root, then
+# tshark, ffmpeg, nftables, postgresql, chromium, nginx, firefox-esr) when they are missing and it runs as root, then
 # runs every test with RTCLAB_REQUIRE_PEERS=1 so a missing peer fails the run
 # instead of skipping silently.
 
