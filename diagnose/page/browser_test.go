@@ -129,16 +129,7 @@ func checkFinal(t *testing.T, res diagnose.Result) {
 	}
 	// TURN: UDP and TCP allocate; TLS with serve's self-signed certificate
 	// is not the customer's failure: skipped with the reason.
-	byTr := map[turnprobe.Transport]turnprobe.Result{}
-	for _, tr := range res.TURN {
-		byTr[tr.Transport] = tr
-		t.Logf("TURN %s: ok %v in %.0f ms %s", tr.Transport, tr.OK, tr.Ms, tr.Error)
-	}
-	for _, tr := range []turnprobe.Transport{turnprobe.UDP, turnprobe.TCP} {
-		if r := byTr[tr]; !r.OK || r.Ms <= 0 || r.Relayed == "" {
-			t.Errorf("TURN over %s: %+v", tr, r)
-		}
-	}
+	byTr := checkTURN(t, res)
 	if _, tested := byTr[turnprobe.TLS]; tested || !strings.Contains(strings.Join(res.Skipped, "\n"), "self-signed certificate") {
 		t.Errorf("TURN over TLS with a self-signed certificate: tested %v, skipped %q", tested, res.Skipped)
 	}
@@ -150,30 +141,8 @@ func checkFinal(t *testing.T, res diagnose.Result) {
 		t.Fatalf("best path %q, browser %+v", res.BestPath, res.Browser)
 	}
 	// RTT, jitter, loss: 3 s of probes every 20 ms, the counts consistent.
-	if len(res.Quality) != 1 {
-		t.Fatalf("quality %+v", res.Quality)
-	}
-	p := res.Quality[0].Ping
-	t.Logf("ping: %d sent, %d back, RTT %.2f ms (p95 %.2f), jitter %.2f ms, loss %.1f %%; pair RTT %.2f ms",
-		p.Sent, p.Received, p.RTTMs, p.RTTP95Ms, p.JitterMs, p.LossPct, res.Browser.Pair.RTTMs)
-	if p.Sent < 100 || p.Received != len(p.Samples) || p.RTTMs <= 0 ||
-		p.LossPct != 100*float64(p.Sent-p.Received)/float64(p.Sent) {
-		t.Errorf("ping inconsistent: %+v", p)
-	}
-	// Upload and download, each counted by its receiver, against the
-	// sender's own count.
-	bw := res.Bandwidth
-	if bw == nil {
-		t.Fatal("no bandwidth")
-	}
-	t.Logf("upload %.1f Mbit/s (%d of %d bytes sent), download %.1f Mbit/s (%d of %d bytes sent)",
-		bw.Up.Mbps, bw.Up.Bytes, res.Browser.UpSentBytes, bw.Down.Mbps, bw.Down.Bytes, res.Browser.DownSentBytes)
-	if bw.Up.Bytes <= 0 || bw.Up.Bytes > res.Browser.UpSentBytes || float64(bw.Up.Bytes) < 0.8*float64(res.Browser.UpSentBytes) {
-		t.Errorf("the test peer received %d bytes of the %d the browser sent", bw.Up.Bytes, res.Browser.UpSentBytes)
-	}
-	if bw.Down.Bytes <= 0 || bw.Down.Bytes != res.Browser.DownSentBytes {
-		t.Errorf("the browser received %d bytes, the test peer sent %d", bw.Down.Bytes, res.Browser.DownSentBytes)
-	}
+	checkPing(t, res)
+	checkBandwidth(t, res)
 	// Camera and microphone (Chromium's fake devices).
 	m := res.Browser.Media
 	// remote-inbound-rtp's RTT comes from the test peer's receiver
@@ -204,6 +173,61 @@ func checkFinal(t *testing.T, res diagnose.Result) {
 		local = append(local, res.Local.Mapped)
 	}
 	loopns.CheckLoopback(t, "local addresses", local)
+}
+
+// checkTURN checks that TURN allocated over UDP and over TCP and returns
+// the results by transport.
+func checkTURN(t *testing.T, res diagnose.Result) map[turnprobe.Transport]turnprobe.Result {
+	t.Helper()
+	byTr := map[turnprobe.Transport]turnprobe.Result{}
+	for _, tr := range res.TURN {
+		byTr[tr.Transport] = tr
+		t.Logf("TURN %s: ok %v in %.0f ms %s", tr.Transport, tr.OK, tr.Ms, tr.Error)
+	}
+	for _, tr := range []turnprobe.Transport{turnprobe.UDP, turnprobe.TCP} {
+		if r := byTr[tr]; !r.OK || r.Ms <= 0 || r.Relayed == "" {
+			t.Errorf("TURN over %s: %+v", tr, r)
+		}
+	}
+	return byTr
+}
+
+// checkPing checks the data-channel probes: 3 s every 20 ms, the counts
+// consistent with each other.
+func checkPing(t *testing.T, res diagnose.Result) {
+	t.Helper()
+	if len(res.Quality) != 1 {
+		t.Fatalf("quality %+v", res.Quality)
+	}
+	p := res.Quality[0].Ping
+	pairRTT := 0.0
+	if res.Browser.Pair != nil {
+		pairRTT = res.Browser.Pair.RTTMs
+	}
+	t.Logf("ping: %d sent, %d back, RTT %.2f ms (p95 %.2f), jitter %.2f ms, loss %.1f %%; pair RTT %.2f ms",
+		p.Sent, p.Received, p.RTTMs, p.RTTP95Ms, p.JitterMs, p.LossPct, pairRTT)
+	if p.Sent < 100 || p.Received != len(p.Samples) || p.RTTMs <= 0 ||
+		p.LossPct != 100*float64(p.Sent-p.Received)/float64(p.Sent) {
+		t.Errorf("ping inconsistent: %+v", p)
+	}
+}
+
+// checkBandwidth checks upload and download, each counted by its
+// receiver, against the sender's own count.
+func checkBandwidth(t *testing.T, res diagnose.Result) {
+	t.Helper()
+	bw := res.Bandwidth
+	if bw == nil {
+		t.Fatal("no bandwidth")
+	}
+	t.Logf("upload %.1f Mbit/s (%d of %d bytes sent), download %.1f Mbit/s (%d of %d bytes sent)",
+		bw.Up.Mbps, bw.Up.Bytes, res.Browser.UpSentBytes, bw.Down.Mbps, bw.Down.Bytes, res.Browser.DownSentBytes)
+	if bw.Up.Bytes <= 0 || bw.Up.Bytes > res.Browser.UpSentBytes || float64(bw.Up.Bytes) < 0.8*float64(res.Browser.UpSentBytes) {
+		t.Errorf("the test peer received %d bytes of the %d the browser sent", bw.Up.Bytes, res.Browser.UpSentBytes)
+	}
+	if bw.Down.Bytes <= 0 || bw.Down.Bytes != res.Browser.DownSentBytes {
+		t.Errorf("the browser received %d bytes, the test peer sent %d", bw.Down.Bytes, res.Browser.DownSentBytes)
+	}
 }
 
 // servePage starts serve on loopback with the page and a recording

@@ -14,7 +14,6 @@ import (
 	"github.com/rtclab/rtclab/diagnose/page"
 	"github.com/rtclab/rtclab/internal/realpeer"
 	"github.com/rtclab/rtclab/internal/realpeer/loopns"
-	"github.com/rtclab/rtclab/probes/turnprobe"
 )
 
 // firefoxPrefs make headless Firefox a customer's browser for the page:
@@ -131,43 +130,15 @@ func TestPageInFirefox(t *testing.T) {
 	if res.Client == nil || !strings.Contains(res.Client.UserAgent, "Firefox") || res.Client.ObservedAddress != "127.0.0.1" {
 		t.Errorf("client %+v", res.Client)
 	}
-	byTr := map[turnprobe.Transport]turnprobe.Result{}
-	for _, tr := range res.TURN {
-		byTr[tr.Transport] = tr
-		t.Logf("TURN %s: ok %v in %.0f ms %s", tr.Transport, tr.OK, tr.Ms, tr.Error)
-	}
-	for _, tr := range []turnprobe.Transport{turnprobe.UDP, turnprobe.TCP} {
-		if r := byTr[tr]; !r.OK || r.Ms <= 0 || r.Relayed == "" {
-			t.Errorf("TURN over %s: %+v", tr, r)
-		}
-	}
+	checkTURN(t, res)
 	for _, p := range res.Paths {
 		t.Logf("path %s: ok %v %.0f ms %s %s %s", p.Kind, p.OK, p.Ms, p.Local, p.Remote, p.Reason)
 	}
 	if res.BestPath == "" || res.Browser == nil {
 		t.Fatalf("best path %q, browser %+v; skipped %v", res.BestPath, res.Browser, res.Skipped)
 	}
-	if len(res.Quality) != 1 {
-		t.Fatalf("quality %+v", res.Quality)
-	}
-	p := res.Quality[0].Ping
-	t.Logf("ping: %d sent, %d back, RTT %.2f ms, jitter %.2f ms, loss %.1f %%", p.Sent, p.Received, p.RTTMs, p.JitterMs, p.LossPct)
-	if p.Sent < 100 || p.Received != len(p.Samples) || p.RTTMs <= 0 ||
-		p.LossPct != 100*float64(p.Sent-p.Received)/float64(p.Sent) {
-		t.Errorf("ping inconsistent: %+v", p)
-	}
-	bw := res.Bandwidth
-	if bw == nil {
-		t.Fatal("no bandwidth")
-	}
-	t.Logf("upload %.1f Mbit/s (%d of %d bytes sent), download %.1f Mbit/s (%d of %d bytes sent)",
-		bw.Up.Mbps, bw.Up.Bytes, res.Browser.UpSentBytes, bw.Down.Mbps, bw.Down.Bytes, res.Browser.DownSentBytes)
-	if bw.Up.Bytes <= 0 || bw.Up.Bytes > res.Browser.UpSentBytes || float64(bw.Up.Bytes) < 0.8*float64(res.Browser.UpSentBytes) {
-		t.Errorf("the test peer received %d bytes of the %d the browser sent", bw.Up.Bytes, res.Browser.UpSentBytes)
-	}
-	if bw.Down.Bytes <= 0 || bw.Down.Bytes != res.Browser.DownSentBytes {
-		t.Errorf("the browser received %d bytes, the test peer sent %d", bw.Down.Bytes, res.Browser.DownSentBytes)
-	}
+	checkPing(t, res)
+	checkBandwidth(t, res)
 	if m := res.Browser.Media; m == nil || m.Error != "" || m.Video == nil || m.Video.PacketsSent == 0 || m.Audio == nil || m.Audio.PacketsSent == 0 ||
 		m.Video.RTTMs <= 0 || m.Audio.RTTMs <= 0 {
 		t.Errorf("media %+v", m)
