@@ -121,8 +121,16 @@ func readCapture(dir, host string, addr netip.Addr, keys map[string][]byte) (*ca
 	// new 5-tuple with no handshake on it. A packet of a flow without a
 	// session of its own tries every session's contexts (a wrong key
 	// fails SRTP's authentication, RFC 3711 section 3.3, and changes no
-	// state); the flow then keeps the one that authenticated.
-	adopted := map[flowKey]way{}
+	// state); the flow then keeps that session, the end that sent the
+	// packet as that direction and its other end as the other one (the
+	// flow's first packet was often media one way, and its feedback the
+	// other way had been tried with the media's direction: after an ICE
+	// restart a WHEP viewer's whole SRTCP went undecrypted).
+	type adoption struct {
+		w    way
+		from netip.AddrPort // the end whose packets w decrypts
+	}
+	adopted := map[flowKey]adoption{}
 	pick := func(flow flowKey, from netip.AddrPort, try func(*srtp.Context) bool) {
 		if s := sessions[flow]; s != nil {
 			if ctx := ctxs[way{flow, from == s.client}]; ctx != nil {
@@ -130,13 +138,19 @@ func readCapture(dir, host string, addr netip.Addr, keys map[string][]byte) (*ca
 			}
 			return
 		}
-		if w, ok := adopted[flow]; ok {
-			try(ctxs[w])
+		if a, ok := adopted[flow]; ok {
+			w := a.w
+			if from != a.from {
+				w.fromClient = !w.fromClient
+			}
+			if ctx := ctxs[w]; ctx != nil {
+				try(ctx)
+			}
 			return
 		}
 		for _, w := range sortedWays(ctxs) {
 			if try(ctxs[w]) {
-				adopted[flow] = w
+				adopted[flow] = adoption{w, from}
 				return
 			}
 		}

@@ -41,7 +41,7 @@ type Result struct {
 	Streams []*StreamCount `json:"streams"`
 	// Rows are every comparison, stream by stream.
 	Rows []Row `json:"rows"`
-	// Decrypted says how many RTP packets the key log opened: the
+	// Decrypted says how many RTP and SRTCP packets the key log opened: the
 	// numbers that depend on payloads are exact for those.
 	Decrypted string `json:"decrypted"`
 	// Tshark says whether tshark decoded the captures too, and how.
@@ -196,7 +196,7 @@ func Recount(rep *reports.Report, pcapDir string, opt Options) (*Result, error) 
 		r := &res.Rows[i]
 		r.Agree = r.Report >= r.Low-r.Tolerance && r.Report <= r.High+r.Tolerance && !math.IsNaN(r.Report)
 	}
-	var all, dec int
+	var all, dec, allRTCP, decRTCP int
 	for _, h := range hosts {
 		for _, r := range caps[h].rtp {
 			all++
@@ -204,8 +204,14 @@ func Recount(rep *reports.Report, pcapDir string, opt Options) (*Result, error) 
 				dec++
 			}
 		}
+		for _, r := range caps[h].rtcp {
+			allRTCP++
+			if r.Decrypted {
+				decRTCP++
+			}
+		}
 	}
-	res.Decrypted = fmt.Sprintf("%d of %d RTP packets decrypted with %s", dec, all, filepath.Join(pcapDir, "dtls-keys.log"))
+	res.Decrypted = fmt.Sprintf("%d of %d RTP and %d of %d RTCP packets decrypted with %s", dec, all, decRTCP, allRTCP, filepath.Join(pcapDir, "dtls-keys.log"))
 	if err := tsharkCheck(res, caps, hosts, opt); err != nil {
 		return nil, err
 	}
@@ -270,8 +276,15 @@ func streamRows(name string, s reports.Stream, sc *StreamCount, rep *reports.Rep
 	}
 	switch {
 	case sc.FeedbackDecrypted:
-		exact("nack_count", float64(s.NACKCount), sc.NACKs, fmt.Sprintf("exact: generic NACKs (RFC 4585 6.2.1) about SSRC %#08x in %s's decrypted SRTCP", sc.SSRC, s.To))
-		exact("pli_count", float64(s.PLICount), sc.PLIs, fmt.Sprintf("exact: PLIs and FIRs about SSRC %#08x in %s's decrypted SRTCP", sc.SSRC, s.To))
+		feedback := func(q string, report float64, n, sealed uint64, what string) {
+			why := fmt.Sprintf("exact: %s about SSRC %#08x in %s's decrypted SRTCP", what, sc.SSRC, s.To)
+			if sealed > 0 {
+				why = fmt.Sprintf("%s about SSRC %#08x in %s's decrypted SRTCP, plus up to %d SRTCP packets that could not be decrypted and whose clear first header is one (about this stream or another)", what, sc.SSRC, s.To, sealed)
+			}
+			rows = append(rows, Row{Stream: name, Quantity: q, Report: report, Low: float64(n), High: float64(n + sealed), Why: why})
+		}
+		feedback("nack_count", float64(s.NACKCount), sc.NACKs, sc.NACKsSealed, "generic NACKs (RFC 4585 6.2.1)")
+		feedback("pli_count", float64(s.PLICount), sc.PLIs, sc.PLIsSealed, "PLIs and FIRs")
 	case oneVideo && s.Kind == "video":
 		exact("nack_count", float64(s.NACKCount), sc.NACKs, fmt.Sprintf("exact: SRTCP packets from %s whose clear first header is a generic NACK (its only video stream; no key log)", s.To))
 		exact("pli_count", float64(s.PLICount), sc.PLIs, fmt.Sprintf("exact: SRTCP packets from %s whose clear first header is a PLI or FIR (its only video stream; no key log)", s.To))

@@ -93,6 +93,11 @@ type StreamCount struct {
 	// FeedbackDecrypted is true when the receiver's SRTCP was decrypted:
 	// NACKs and PLIs then count the feedback about this stream's SSRC.
 	FeedbackDecrypted bool
+	// NACKsSealed and PLIsSealed count, when some of the receiver's
+	// SRTCP was decrypted, the packets that were not and whose clear
+	// first header is a generic NACK or a PLI/FIR: each may be about this
+	// stream or another, so NACKs and PLIs are then lower bounds.
+	NACKsSealed, PLIsSealed uint64
 }
 
 // isPadding reports a bandwidth probe: the P bit set and, when it could
@@ -487,9 +492,12 @@ func (sc *StreamCount) count(pub, hop, rx *capture, clock float64, end time.Time
 		}
 		switch {
 		case r.PT == 205 && r.FMT == 1:
-			sc.NACKs++
+			sc.NACKsSealed++
 		case r.PT == 206 && (r.FMT == 1 || r.FMT == 4):
-			sc.PLIs++
+			sc.PLIsSealed++
 		}
+	}
+	if !sc.FeedbackDecrypted { // no key log: the clear headers are all there is
+		sc.NACKs, sc.PLIs, sc.NACKsSealed, sc.PLIsSealed = sc.NACKsSealed, sc.PLIsSealed, 0, 0
 	}
 }

@@ -3,6 +3,8 @@ package verify
 import (
 	"testing"
 	"time"
+
+	"github.com/rtclab/rtclab/reports"
 )
 
 // A synthetic hop: the sender sends packets every 20 ms; deliver says
@@ -118,5 +120,50 @@ func TestCountMoreThan65536Packets(t *testing.T) {
 	}
 	if sc.RepairedMin != 2 || sc.RepairedMax != 2 || sc.RTXNotSent != 0 {
 		t.Errorf("repaired %d..%d (%d not sent), want 2", sc.RepairedMin, sc.RepairedMax, sc.RTXNotSent)
+	}
+}
+
+// Feedback counts per stream: decrypted SRTCP names the media SSRC of
+// each NACK and PLI; a packet that could not be decrypted shows only its
+// first header. Where some of a receiver's SRTCP was decrypted and some
+// not, the sealed ones may be about this stream or another: the count is
+// a range, not an exact number (the old build added every sealed NACK to
+// every stream and called the sum exact: a NACK about bob's video made
+// his audio's nack_count 1 after an ICE restart).
+func TestCountFeedback(t *testing.T) {
+	nack := func(decrypted bool, ssrc uint32) rtcpRecord {
+		r := rtcpRecord{At: virtualEpoch.Add(time.Second), Out: true, RTCP: RTCP{PT: 205, FMT: 1}, Decrypted: decrypted}
+		if decrypted {
+			r.NACKs = []uint32{ssrc}
+		}
+		return r
+	}
+	pli := rtcpRecord{At: virtualEpoch.Add(time.Second), Out: true, RTCP: RTCP{PT: 206, FMT: 1}}
+	for _, tc := range []struct {
+		name                string
+		rtcp                []rtcpRecord
+		decrypted           bool
+		nacks, plis, sealed uint64
+	}{
+		{name: "all decrypted", rtcp: []rtcpRecord{nack(true, 1), nack(true, 9), nack(true, 1)}, decrypted: true, nacks: 2},
+		{name: "some sealed", rtcp: []rtcpRecord{nack(true, 9), nack(false, 0), pli}, decrypted: true, nacks: 0, sealed: 1},
+		{name: "no key log", rtcp: []rtcpRecord{nack(false, 0), nack(false, 0), pli}, nacks: 2, plis: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hop, rx := hopCaptures(10, func(int) (time.Duration, bool) { return 30 * time.Millisecond, true }, nil)
+			rx.rtcp = tc.rtcp
+			sc := &StreamCount{Kind: "audio", SSRC: 1}
+			sc.count(&capture{}, hop, rx, 48000, time.Time{})
+			if sc.FeedbackDecrypted != tc.decrypted || sc.NACKs != tc.nacks || sc.PLIs != tc.plis || sc.NACKsSealed != tc.sealed {
+				t.Errorf("decrypted %v, NACKs %d (+%d sealed), PLIs %d; want %v, %d (+%d), %d",
+					sc.FeedbackDecrypted, sc.NACKs, sc.NACKsSealed, sc.PLIs, tc.decrypted, tc.nacks, tc.sealed, tc.plis)
+			}
+			rows := streamRows("alice->bob audio", reports.Stream{Kind: "audio"}, sc, &reports.Report{}, false)
+			for _, r := range rows {
+				if r.Quantity == "nack_count" && r.High-r.Low != float64(tc.sealed) {
+					t.Errorf("nack_count row %g..%g, want a range of %d", r.Low, r.High, tc.sealed)
+				}
+			}
+		})
 	}
 }
