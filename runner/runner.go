@@ -377,6 +377,9 @@ func (r *run) exec(parent context.Context) (err error) {
 	// Deferred last, so it runs first: every loop stops before any
 	// PeerConnection closes, and a leaving peer is not renegotiated.
 	defer cancel()
+	if s.OverHTTP() {
+		defer r.endSessions() // whip.go: while the SFU still answers
+	}
 
 	wg.Add(1)
 	go func() {

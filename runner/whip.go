@@ -131,3 +131,16 @@ func (r *run) joinOrder() []scenarios.Participant {
 	}
 	return append(pubs, watchers...)
 }
+
+// endSessions ends the participants' WHIP and WHEP sessions, watchers
+// first, while the SFU still serves them: each DELETEs its session URL
+// (RFC 9725 section 4.2) and the SFU removes it. It runs before the
+// run's context ends, which stops the SFU's loop: a DELETE after that
+// was answered "503 the SFU is shutting down", logged as an error by
+// every participant of every WHIP run. A DELETE that fails now (a dead
+// server) is still reported by the agent.
+func (r *run) endSessions() {
+	for i := len(r.agents) - 1; i >= 0; i-- {
+		r.agents[i].a.Close() // the deferred Close after this does nothing
+	}
+}

@@ -55,6 +55,21 @@ participants:
 	if whip != 3 {
 		t.Errorf("the SFU made %d WHIP/WHEP sessions, want 3", whip)
 	}
+	// Teardown: every session is DELETEd while the SFU still answers
+	// and removed by it; no error. The old build cancelled the SFU's
+	// loop first: each DELETE was answered 503 and logged as an error.
+	removed := 0
+	for _, e := range rep.Events {
+		if e.Kind == "error" {
+			t.Errorf("%s: error at %gs: %s", e.Source, e.T, e.Detail)
+		}
+		if e.Source == "sfu" && e.Kind == "peer-removed" && strings.HasSuffix(e.Detail, " session deleted") {
+			removed++
+		}
+	}
+	if removed != 3 {
+		t.Errorf("the SFU removed %d sessions on DELETE, want 3", removed)
+	}
 }
 
 func TestWHIPScenarioErrors(t *testing.T) {
