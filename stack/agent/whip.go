@@ -350,9 +350,10 @@ func (a *Agent) endHTTP() {
 		a.event("error", fmt.Sprintf("DELETE %s: %v", loc, err))
 		return
 	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	_ = resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		a.event("error", (&HTTPError{Method: http.MethodDelete, URL: loc, Status: resp.StatusCode}).Error())
+	if resp.StatusCode/100 != 2 { // with the server's reason, as for POST and PATCH
+		a.event("error", (&HTTPError{Method: http.MethodDelete, URL: loc, Status: resp.StatusCode, Body: string(body)}).Error())
 	}
 }
 

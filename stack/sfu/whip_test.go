@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -352,5 +353,55 @@ func TestWHIPPatch(t *testing.T) {
 		t.Logf("bob: %d packets before, %d in the 3 s after alice's restart", before, after-before)
 		alice.Close()
 		bob.Close()
+	})
+}
+
+// A DELETE that fails is reported by the client, with the server's
+// reason: to an SFU that is shutting down (503 and why: the old build
+// dropped the reason, "503 Service Unavailable: ") and to a server that
+// is gone mid-call (the connection is refused). A normal teardown, the
+// SFU still serving, logs no error (runner's TestWHIPScenario).
+func TestWHIPDeleteErrors(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		r, stop := newRoom(t, ctx, "alice", "bob")
+		defer stop()
+		hctx, shutDown := context.WithCancel(ctx)
+		origin, client, stopHTTP := whipServer(t, hctx, r)
+		defer stopHTTP()
+		var mu sync.Mutex
+		errs := map[string][]string{}
+		start := func(name string) *agent.Agent {
+			h, _ := r.nw.Host(name)
+			a, err := agent.StartHTTP(ctx, agent.Params{Name: name, Net: h.Net, HTTPClient: client, Publish: []*clip.Clip{r.video}, Virtual: true,
+				OnEvent: func(kind, detail string) {
+					if kind == "error" {
+						mu.Lock()
+						defer mu.Unlock()
+						errs[name] = append(errs[name], detail)
+					}
+				}}, agent.ModeWHIP, origin+sfu.WHIPPath+name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return a
+		}
+		alice, bob := start("alice"), start("bob")
+		time.Sleep(time.Second)
+		shutDown() // the handler answers 503 from now on
+		alice.Close()
+		stopHTTP() // the server is gone
+		bob.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		want := map[string]string{
+			"alice": "DELETE http://sfu/session/alice: 503 Service Unavailable: the SFU is shutting down",
+			"bob":   "DELETE http://sfu/session/bob: ",
+		}
+		for name, w := range want {
+			if len(errs[name]) != 1 || !strings.HasPrefix(errs[name][0], w) {
+				t.Errorf("%s's errors %q, want one starting %q", name, errs[name], w)
+			}
+		}
 	})
 }
