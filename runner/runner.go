@@ -88,6 +88,9 @@ type testHooks struct {
 	agentStarted func(name string, a *agent.Agent)
 	relayed      func(signaling.Message)
 	reportHeap   func(bytes uint64)
+	// watchEarly: WHEP watchers join without waiting for the
+	// publishers' tracks, whose slots are then filled after the answer.
+	watchEarly bool
 }
 
 // Addresses of the embedded stack on the emulated internet.

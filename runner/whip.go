@@ -19,8 +19,11 @@ import (
 // only watches to the WHEP endpoint, after the publishers' tracks are up:
 // those go into the answer under their publishers' names. The watcher
 // reserves a slot per publisher and kind (stack/sfu/whep.go), which the
-// SFU fills with a track published later, but such a slot's stream is
-// unnamed ("-") and its packets would be reported as the SFU's.
+// SFU fills with a track published later; such a slot's stream is
+// unnamed ("-") in the answer, and the run asks the embedded SFU whose
+// track it carries when its first packet arrives, so that the report
+// credits the publisher, not the SFU (a user's SFU cannot be asked: its
+// late slots stay the SFU's).
 
 // whipEndpoints are where the run's participants publish and watch.
 type whipEndpoints struct {
@@ -87,7 +90,14 @@ func (r *run) startOverHTTP(ctx context.Context, p agent.Params) (*agent.Agent, 
 	if len(p.Publish) > 0 {
 		return agent.StartHTTP(ctx, p, agent.ModeWHIP, e.whip+p.Name)
 	}
-	if !e.waited {
+	if sf := r.currentSFU(); sf != nil {
+		name := p.Name
+		p.SlotSource = func(ssrc uint32) string {
+			pub, _ := sf.SlotSource(ctx, name, ssrc)
+			return pub
+		}
+	}
+	if !e.waited && (r.opt.hooks == nil || !r.opt.hooks.watchEarly) {
 		e.waited = true
 		r.waitPublished(ctx)
 	}

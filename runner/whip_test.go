@@ -72,6 +72,52 @@ participants:
 	}
 }
 
+// A WHEP watcher who joins before the publisher's tracks are up gets
+// slots the SFU fills later, under a stream the answer named "-": the
+// report credits them to the publisher (asked of the SFU when the
+// first packet arrives) as it does a slot filled at the answer, and
+// counts them against her send log. The old build reported them as
+// "sfu->bob", with no packets_sent.
+func TestWHEPSlotFilledLate(t *testing.T) {
+	s, err := scenarios.Parse("whep-late.yaml", []byte(`name: whep-late
+duration: 6s
+servers:
+  sfu: whip
+participants:
+  - name: alice
+    publish: [audio, video]
+  - name: bob
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := runVirtual(t, s, Options{hooks: &testHooks{watchEarly: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var session, filled float64 = -1, -1
+	for _, e := range rep.Events {
+		switch {
+		case e.Source == "sfu" && e.Kind == "whep-session" && session < 0:
+			session = e.T
+		case e.Source == "sfu" && e.Kind == "whep-slot" && strings.HasPrefix(e.Detail, "bob: ") && filled < 0:
+			filled = e.T
+		}
+	}
+	if session < 0 || filled <= session {
+		t.Fatalf("bob's session at %gs, his first slot filled at %gs: the slots were not filled after the answer, the test proves nothing", session, filled)
+	}
+	if len(rep.Streams) != 2 {
+		t.Errorf("%d streams, want alice's audio and video to bob", len(rep.Streams))
+	}
+	for _, kind := range []string{"audio", "video"} {
+		st := stream(t, rep, "alice", "bob", kind)
+		if st.PacketsSent < 200 || st.PacketsReceived < st.PacketsSent*9/10 {
+			t.Errorf("alice->bob %s: %d of %d packets", kind, st.PacketsReceived, st.PacketsSent)
+		}
+	}
+}
+
 func TestWHIPScenarioErrors(t *testing.T) {
 	for _, c := range []struct{ name, yaml, want string }{
 		{"unknown", "servers:\n  sfu: whep\n", `servers.sfu: unknown SFU "whep" (allowed: embedded, whip, or {whip: URL, whep: URL}); did you mean "whip"?`},

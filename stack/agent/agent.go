@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -46,6 +47,12 @@ type Params struct {
 	// reserves in its offer: recvonly m-lines the SFU fills as
 	// publishers come (whip.go); 0 means 1.
 	WHEPSlots int
+	// SlotSource, when set, names the publisher of a track the session
+	// description left unnamed (stream "-": a WHEP slot the SFU filled
+	// after its answer), asked with the track's SSRC when its first
+	// packet arrives; "" or nil leaves the track the SFU's. The lab
+	// asks its embedded SFU (sfu.SFU.SlotSource).
+	SlotSource func(ssrc uint32) string
 	// ICEServers and RelayOnly configure ICE.
 	ICEServers []webrtc.ICEServer
 	RelayOnly  bool
@@ -502,6 +509,8 @@ func (a *Agent) conn(ctx context.Context, remote string) (*Conn, error) {
 		// filled after the answer does not say whose it is.
 		if a.p.Topology == TopologySFU && t.StreamID() != "" && t.StreamID() != "-" {
 			from = t.StreamID()
+		} else if t.StreamID() == "-" && a.p.SlotSource != nil {
+			from = cmp.Or(a.p.SlotSource(uint32(t.SSRC())), from)
 		}
 		r := &Receiver{From: from, Kind: t.Kind().String(), Codec: t.Codec().MimeType, SSRC: uint32(t.SSRC())}
 		r.frames.init(r.Codec, t.Codec().ClockRate, a.p.RecordMedia)

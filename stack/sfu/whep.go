@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -120,6 +121,39 @@ func (s *SFU) fillSlot(sub *subscriber, p *published) error {
 		s.requestKeyframe(p, 0)
 	}
 	return nil
+}
+
+// SlotSource returns the publisher whose track fills subscriber's WHEP
+// slot with SSRC ssrc now, and false when the slot is free, unknown, or
+// ctx ends first. The viewer's session description cannot say (the
+// answer named the slot's stream "-"); the lab's report asks here, when
+// the slot's first packet arrives, so that the stream is credited to its
+// publisher as a slot filled at the answer is. A slot that another
+// publisher fills later keeps the SSRC, so it keeps the first name.
+func (s *SFU) SlotSource(ctx context.Context, subscriber string, ssrc uint32) (string, bool) {
+	type answer struct {
+		name string
+		ok   bool
+	}
+	done := make(chan answer, 1)
+	s.post(ctx, func() {
+		if sub := s.peers[subscriber]; sub != nil {
+			for _, sl := range sub.slots {
+				enc := sl.sender.GetParameters().Encodings
+				if d := sl.down.Load(); d != nil && len(enc) > 0 && uint32(enc[0].SSRC) == ssrc {
+					done <- answer{d.pub.publisher, true}
+					return
+				}
+			}
+		}
+		done <- answer{}
+	})
+	select {
+	case a := <-done:
+		return a.name, a.ok
+	case <-ctx.Done():
+		return "", false
+	}
 }
 
 // freeSlot takes the placeholder back into the slot d was forwarded to.
