@@ -181,10 +181,16 @@ func (hc HostConfig) Resolve() (home, cgn *NATConfig, fw Firewall, err error) {
 func Describe(home, cgn *NATConfig, fw Firewall) string { return describe(home, cgn, fw) }
 
 // IP records one whole IPv4 packet (the kernel backend's TUN read path),
-// and hands UDP datagrams and TCP segments to Observe's function.
+// and hands UDP datagrams and TCP segments to Observe's function, ICMP
+// port unreachables the host sent to ObserveRefused's.
 func (c *Capture) IP(at time.Time, pkt []byte) {
 	if c == nil || len(pkt) < 20 || pkt[0]>>4 != 4 {
 		return
+	}
+	if c.refused != nil {
+		if r, ok := refusal(at, pkt); ok {
+			c.refused(r)
+		}
 	}
 	if c.observe != nil {
 		ihl := int(pkt[0]&0x0f) * 4

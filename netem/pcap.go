@@ -23,7 +23,8 @@ type Capture struct {
 	err     error
 	id      uint16
 	observe func(Packet)
-	buf     []byte // one record, reused (an io.Writer keeps nothing of p)
+	refused func(Refusal) // refused.go
+	buf     []byte        // one record, reused (an io.Writer keeps nothing of p)
 }
 
 // Packet is one packet a capture saw, as Observe hands it over: UDP

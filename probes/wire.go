@@ -3,6 +3,7 @@ package probes
 import (
 	"encoding/binary"
 	"net"
+	"net/netip"
 	"sort"
 	"sync"
 	"time"
@@ -22,6 +23,11 @@ type Wire struct {
 	mu   sync.Mutex
 	rtp  map[uint32][]analysis.Packet // by SSRC, in capture order
 	stun map[[12]byte][]stunSeen      // by transaction ID
+	// closed are the host's ports it refused a datagram on (Refused)
+	// and has not sent from since; refused counts, by SSRC, the RTP
+	// packets that arrived at one (on the wire, received by no one).
+	closed  map[netip.AddrPort]bool
+	refused map[uint32]int
 }
 
 type stunSeen struct {
@@ -32,7 +38,58 @@ type stunSeen struct {
 
 // NewWire returns an empty recount.
 func NewWire() *Wire {
-	return &Wire{rtp: map[uint32][]analysis.Packet{}, stun: map[[12]byte][]stunSeen{}}
+	return &Wire{rtp: map[uint32][]analysis.Packet{}, stun: map[[12]byte][]stunSeen{},
+		closed: map[netip.AddrPort]bool{}, refused: map[uint32]int{}}
+}
+
+// Refused records that the host answered a datagram from remote to its
+// port local with an ICMP port unreachable (netem.ObserveRefused): no
+// socket was bound there, so that datagram and every later one to the
+// port, until the host sends from it again (a socket bound there anew),
+// reached no application. quoted is the start of the datagram's payload
+// the ICMP message carries: when it is the RTP packet the capture
+// already counted as arrived, it is taken back. ICMP errors are rate
+// limited (Linux: a burst of a few, then one a second), so the port's
+// state, not each message, decides.
+func (w *Wire) Refused(local, remote *net.UDPAddr, quoted []byte) {
+	port, ok := addrPort(local)
+	if !ok {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.closed[port] {
+		w.closed[port] = true
+		var h rtp.Header
+		if len(quoted) >= 12 && quoted[0] >= 128 && quoted[0] < 192 && (quoted[1] < 192 || quoted[1] > 223) {
+			if _, err := h.Unmarshal(quoted); err == nil {
+				ps := w.rtp[h.SSRC]
+				for i := len(ps) - 1; i >= 0 && i >= len(ps)-16; i-- { // the datagram just before
+					if ps[i].Seq == h.SequenceNumber {
+						w.rtp[h.SSRC] = append(ps[:i], ps[i+1:]...)
+						w.refused[h.SSRC]++
+						break
+					}
+				}
+			}
+		}
+	}
+}
+
+// RefusedPackets returns how many RTP packets of ssrc reached a port the
+// host had closed (Refused): on the wire, and lost to the receiver.
+func (w *Wire) RefusedPackets(ssrc uint32) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.refused[ssrc]
+}
+
+func addrPort(a *net.UDPAddr) (netip.AddrPort, bool) {
+	if a == nil {
+		return netip.AddrPort{}, false
+	}
+	ap := a.AddrPort()
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), ap.IsValid()
 }
 
 // Add looks at one UDP datagram the capture recorded at at, sent from
@@ -54,6 +111,20 @@ func (w *Wire) Add(at time.Time, src, dst net.Addr, b []byte) {
 	da, _ := dst.(*net.UDPAddr)
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if len(w.closed) > 0 {
+		if p, ok := addrPort(ua); ok && w.closed[p] {
+			delete(w.closed, p) // the host sends from it: a socket is bound there again
+		}
+		if p, ok := addrPort(da); ok && w.closed[p] {
+			if b[0] >= 128 && b[0] < 192 && (b[1] < 192 || b[1] > 223) {
+				var h rtp.Header
+				if _, err := h.Unmarshal(b); err == nil {
+					w.refused[h.SSRC]++
+				}
+			}
+			return
+		}
+	}
 	switch {
 	case b[0] < 2 && binary.BigEndian.Uint32(b[4:8]) == 0x2112A442: // STUN, RFC 8489 section 5
 		typ := binary.BigEndian.Uint16(b[0:2])

@@ -96,3 +96,47 @@ func FuzzWireAdd(f *testing.F) {
 		w.RTTs(func(_, _ *net.UDPAddr) bool { return true })
 	})
 }
+
+// A port the host closed mid-stream (an ICE restart that gathered new
+// sockets): the packet its ICMP port unreachable quotes and every later
+// one to that port reached no socket, and the stream's loss counts them,
+// as the receiver's reports do (RFC 3550 section 6.4.1: expected less
+// received); the RTCP and STUN that also arrive there are not counted.
+// Once the host sends from the port again a socket is bound there, and
+// what arrives is received. The old recount counted all eight packets
+// as arrived: loss 0 against the receiver's reported 3 of 8.
+func TestWireRefused(t *testing.T) {
+	host := &net.UDPAddr{IP: net.IP{198, 51, 100, 11}, Port: 57511}
+	other := &net.UDPAddr{IP: net.IP{198, 51, 100, 11}, Port: 33521}
+	peer := &net.UDPAddr{IP: net.IP{203, 0, 113, 10}, Port: 40088}
+	w := NewWire()
+	at := time.Unix(0, 0)
+	send := func(seq uint16, to *net.UDPAddr) {
+		at = at.Add(20 * time.Millisecond)
+		w.Add(at, peer, to, rtpPacket(t, 7, seq))
+	}
+	send(1, host)
+	send(2, host)
+	send(3, host)                             // the port is closed now:
+	w.Refused(host, peer, rtpPacket(t, 7, 3)) // the ICMP quotes seq 3
+	send(4, host)                             // no ICMP (rate limited): refused all the same
+	w.Add(at, peer, host, stun(0x0001, 1))
+	send(5, other) // the new port
+	send(6, host)
+	w.Add(at, host, peer, stun(0x0001, 2)) // the host sends from its old port: open again
+	send(7, host)
+	send(8, other)
+	exp, lost := SeqLoss(w.Stream(7, time.Time{}))
+	if exp != 8 || lost != 3 || w.RefusedPackets(7) != 3 {
+		t.Errorf("expected %d lost %d refused %d, want 8, 3 (seq 3, 4, 6), 3", exp, lost, w.RefusedPackets(7))
+	}
+	// A refusal of a packet not counted (its quote is no RTP) closes the
+	// port without taking anything back.
+	w2 := NewWire()
+	w2.Add(at, peer, host, rtpPacket(t, 9, 1))
+	w2.Refused(host, peer, []byte{1, 2})
+	w2.Add(at, peer, host, rtpPacket(t, 9, 2))
+	if got := w2.Stream(9, time.Time{}); len(got) != 1 || got[0].Seq != 1 || w2.RefusedPackets(9) != 1 {
+		t.Errorf("stream %+v, refused %d; want seq 1 only, 1 refused", got, w2.RefusedPackets(9))
+	}
+}

@@ -103,11 +103,15 @@ func (r *run) observeBrowserCalls(cfg *netem.Config) {
 		if w == nil {
 			return c
 		}
-		return netem.Observe(c, func(p netem.Packet) {
+		c = netem.Observe(c, func(p netem.Packet) {
 			if !p.TCP {
 				w.Add(p.At, p.Src, p.Dst, p.Payload)
 			}
 		})
+		// A datagram to a port the host had closed (its ICMP port
+		// unreachable says so) was on the link but received by no one:
+		// the receiver's reports count it lost, and so does the wire.
+		return netem.ObserveRefused(c, func(rf netem.Refusal) { w.Refused(rf.Local, rf.Remote, rf.Quoted) })
 	}
 }
 
