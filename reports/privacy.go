@@ -90,20 +90,26 @@ type PrivacyHop struct {
 	// Hop is "turn" (the TURN server's host, what it relayed) or "sfu"
 	// (inside the SFU, after it decrypted SRTP).
 	Hop string `json:"hop"`
-	// VideoPackets is the number of VP8 video RTP packets examined.
+	// VideoPackets is the number of VP8, VP9 and H.264 video RTP packets
+	// examined.
 	VideoPackets int `json:"video_packets"`
-	// Keyframes is how many of them start a VP8 keyframe that parses: a
-	// payload descriptor with S=1 and partition 0 (RFC 7741 section 4.2),
-	// the key frame bit and the start code 9d 01 2a (RFC 6386 section
-	// 9.1). Ciphertext matches by chance about once in 2^29 packets.
+	// Codecs names their codecs ("VP8", "VP9", "H264"); empty in reports
+	// of builds that read VP8 only.
+	Codecs []string `json:"codecs,omitempty"`
+	// Keyframes is how many of them start a keyframe that parses: for
+	// VP8 a payload descriptor with S=1 and partition 0 (RFC 7741 section
+	// 4.2), the key frame bit and the start code 9d 01 2a (RFC 6386
+	// section 9.1), which ciphertext matches by chance about once in 2^29
+	// packets; for VP9 and H.264, runner/privacy_decode.go's checks.
 	Keyframes int `json:"keyframes"`
 	// KeyframesTried is how many keyframes reassembled from the hop's
-	// packets were given to a VP8 decoder: the first 4, until one decoded
-	// to the sender's picture.
+	// packets were checked: the first 4, until one was the sender's.
 	KeyframesTried int `json:"keyframes_tried"`
-	// KeyframesDecoded is how many of those decoded to the sender's
-	// picture (luma PSNR of at least 30 dB against the published clip's
-	// keyframes; the plaintext decodes bit-exactly).
+	// KeyframesDecoded is how many of those were the sender's: a VP8 one
+	// decoded to the sender's picture (luma PSNR of at least 30 dB against
+	// the published clip's keyframes; the plaintext decodes bit-exactly),
+	// a VP9 or H.264 one is one of the clip's keyframes byte for byte (Go
+	// has no decoder for them).
 	KeyframesDecoded int `json:"keyframes_decoded"`
 	// Readable is true when KeyframesDecoded > 0: the hop could see the
 	// video. A keyframe that only parses as one (Keyframes) is not
@@ -145,8 +151,8 @@ func writePrivacy(b *bytes.Buffer, p *Privacy) {
 	}
 	t.writeTo(b)
 	for _, h := range p.Hops {
-		fmt.Fprintf(b, "  media at %s: %s (%d VP8 packets, %d parse as keyframes, %d of %d keyframes tried decoded to the sender's picture)\n",
-			h.Hop, readableText(h.Readable), h.VideoPackets, h.Keyframes, h.KeyframesDecoded, h.KeyframesTried)
+		fmt.Fprintf(b, "  media at %s: %s (%d %s packets, %d parse as keyframes, %d of %d keyframes tried %s)\n",
+			h.Hop, readableText(h.Readable), h.VideoPackets, h.codecNames(), h.Keyframes, h.KeyframesDecoded, h.KeyframesTried, h.matchText())
 	}
 	if len(p.ClearExtensions) > 0 {
 		fmt.Fprintf(b, "  header extensions in clear: %s\n", strings.Join(p.ClearExtensions, ", "))
@@ -184,13 +190,30 @@ func privacyHTML(p *Privacy) template.HTML {
 		5, []string{"Party", "Whose", "Address", "Class", "How"}, privacyRows(p))
 	var hops [][]string
 	for _, h := range p.Hops {
-		hops = append(hops, []string{h.Hop, readableText(h.Readable), strconv.Itoa(h.VideoPackets), strconv.Itoa(h.Keyframes),
+		hops = append(hops, []string{h.Hop, readableText(h.Readable), h.codecNames(), strconv.Itoa(h.VideoPackets), strconv.Itoa(h.Keyframes),
 			fmt.Sprintf("%d of %d", h.KeyframesDecoded, h.KeyframesTried)})
 	}
-	note := "Keyframes: VP8 packets whose payload parses as the start of a keyframe (RFC 7741 section 4.2, RFC 6386 section 9.1). Decoded: keyframes reassembled from the hop's packets that a VP8 decoder turned into the sender's picture; only these make the media readable."
+	note := "Keyframes: packets whose payload parses as the start of a keyframe (VP8: RFC 7741 section 4.2, RFC 6386 section 9.1; VP9: RFC 9628 section 4.2 and the frame's sync code; H.264: a STAP-A starting with a sequence parameter set, RFC 6184 section 5.7.1). Decoded: keyframes reassembled from the hop's packets that were the sender's: a VP8 decoder turned them into the sender's picture, or, for VP9 and H.264 (no decoder in Go), they were the sender's keyframes byte for byte; only these make the media readable."
 	if len(p.ClearExtensions) > 0 {
 		note += " RTP header extensions in clear at the TURN server: " + strings.Join(p.ClearExtensions, ", ") + "."
 	}
-	htmlTable(&b, "Media readable at", note, 2, []string{"Hop", "Media", "VP8 packets", "Keyframes", "Decoded"}, hops)
+	htmlTable(&b, "Media readable at", note, 3, []string{"Hop", "Media", "Codecs", "Video packets", "Keyframes", "Decoded"}, hops)
 	return template.HTML(b.String()) //nolint:gosec // htmlTable escapes every value
+}
+
+// codecNames are the hop's video codecs as the text shows them: VP8 for
+// a report that names none (builds that read VP8 only).
+func (h PrivacyHop) codecNames() string {
+	if len(h.Codecs) == 0 {
+		return "VP8"
+	}
+	return strings.Join(h.Codecs, "/")
+}
+
+// matchText says what made a tried keyframe the sender's.
+func (h PrivacyHop) matchText() string {
+	if h.codecNames() == "VP8" {
+		return "decoded to the sender's picture"
+	}
+	return "were the sender's (VP8 decoded to its picture, VP9 and H.264 byte for byte)"
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/binary"
 	"encoding/json"
+	"maps"
 	"net"
 	"net/netip"
 	"slices"
@@ -30,11 +31,11 @@ type privacyWatch struct {
 	mu     sync.Mutex
 	owner  map[netip.Addr][]string // host and NAT addresses -> host names (several behind one NAT)
 	seen   map[seenKey]map[string]bool
-	vp8    map[uint8]bool       // VP8 payload types from the SDPs
+	video  map[uint8]string     // VP8, VP9 and H.264 payload types from the SDPs -> MIME type
 	extmap map[int]string       // extmap ID -> URI from the SDPs
 	clear  map[int]bool         // extension IDs seen at the TURN server's host
 	hops   map[string]*mediaHop // "turn", "sfu"
-	source sourcePictures       // the published VP8 clips' keyframes
+	source sourcePictures       // the published video clips' keyframes
 }
 
 // seenKey is who saw whose address: ip, or name when the address is not
@@ -49,14 +50,15 @@ type seenKey struct {
 
 type mediaHop struct {
 	video, keyframes int
-	frames           hopFrames // keyframes reassembled for the decode
+	codecs           map[string]bool // "VP8", "VP9", "H264"
+	frames           hopFrames       // keyframes reassembled for the decode
 }
 
 const signalingParty = "signaling"
 
 func newPrivacyWatch() *privacyWatch {
 	return &privacyWatch{owner: map[netip.Addr][]string{}, seen: map[seenKey]map[string]bool{},
-		vp8: map[uint8]bool{}, extmap: map[int]string{}, clear: map[int]bool{},
+		video: map[uint8]string{}, extmap: map[int]string{}, clear: map[int]bool{},
 		hops: map[string]*mediaHop{scenarios.TURNHost: {}}}
 }
 
@@ -162,7 +164,7 @@ func isAllocate(b []byte) bool {
 // one) or the bare datagram to a peer. An RTP packet in it (RFC 7983
 // section 7: first byte 128..191, not RTCP) is SRTP: its header and
 // header extensions are in clear, its payload is checked for a readable
-// VP8 keyframe.
+// VP8, VP9 or H.264 keyframe.
 func (w *privacyWatch) relayed(b []byte, tcp bool) {
 	if len(b) < 4 || b[0] < 0x40 || b[0] > 0x7f {
 		if !tcp {
@@ -195,31 +197,35 @@ func (w *privacyWatch) rtp(b []byte) {
 	for _, id := range h.GetExtensionIDs() {
 		w.clear[int(id)] = true
 	}
-	if w.vp8[h.PayloadType] {
-		w.count(scenarios.TURNHost, &h, b[n:])
+	if mt := w.video[h.PayloadType]; mt != "" {
+		w.count(scenarios.TURNHost, mt, &h, b[n:])
 	}
 }
 
-func (w *privacyWatch) count(at string, hdr *rtp.Header, payload []byte) {
+func (w *privacyWatch) count(at, mimeType string, hdr *rtp.Header, payload []byte) {
 	hp := w.hops[at]
 	if hp == nil {
 		hp = &mediaHop{}
 		w.hops[at] = hp
 	}
 	hp.video++
-	if vp8Keyframe(payload) {
+	if hp.codecs == nil {
+		hp.codecs = map[string]bool{}
+	}
+	hp.codecs[strings.ToUpper(strings.TrimPrefix(strings.ToLower(mimeType), "video/"))] = true
+	if startsKeyframe(mimeType, payload) {
 		hp.keyframes++
 	}
-	hp.frames.vp8Packet(hdr, payload)
+	hp.frames.packet(mimeType, hdr, payload)
 }
 
-// published adds the VP8 clips a participant sends, whose keyframes a
-// hop's decoded keyframes are compared with.
+// published adds the VP8, VP9 and H.264 clips a participant sends, whose
+// keyframes a hop's keyframes are compared with.
 func (w *privacyWatch) published(clips ...*clip.Clip) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, c := range clips {
-		if strings.EqualFold(c.MimeType(), webrtc.MimeTypeVP8) && !slices.Contains(w.source.clips, c) {
+		if privacyVideo(c.MimeType()) && !slices.Contains(w.source.clips, c) {
 			w.source.clips = append(w.source.clips, c)
 		}
 	}
@@ -227,12 +233,12 @@ func (w *privacyWatch) published(clips ...*clip.Clip) {
 
 // decrypted is sfu.Params.OnMedia: the SFU's plaintext.
 func (w *privacyWatch) decrypted(_, mimeType string, pkt *rtp.Packet) {
-	if !strings.EqualFold(mimeType, webrtc.MimeTypeVP8) {
+	if !privacyVideo(mimeType) {
 		return
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.count(scenarios.SFUHost, &pkt.Header, pkt.Payload)
+	w.count(scenarios.SFUHost, mimeType, &pkt.Header, pkt.Payload)
 }
 
 // vp8Keyframe reports whether an RTP payload starts a VP8 key frame: the
@@ -273,8 +279,8 @@ func vp8Keyframe(p []byte) bool {
 }
 
 // signaled is signaling.Server.OnRelay: the signaling server and the
-// recipient learn the sender's candidates; the SDPs give the VP8 payload
-// types and the header extensions negotiated.
+// recipient learn the sender's candidates; the SDPs give the video
+// payload types and the header extensions negotiated.
 func (w *privacyWatch) signaled(m signaling.Message) {
 	var lines []string
 	if m.SDP != "" {
@@ -312,9 +318,11 @@ func (w *privacyWatch) signaled(m signaling.Message) {
 			}
 		case strings.HasPrefix(l, "a=rtpmap:"):
 			f := strings.Fields(strings.TrimPrefix(l, "a=rtpmap:"))
-			if len(f) == 2 && strings.HasPrefix(strings.ToUpper(f[1]), "VP8/") {
-				if pt, err := strconv.Atoi(f[0]); err == nil && pt >= 0 && pt < 128 {
-					w.vp8[uint8(pt)] = true
+			if len(f) == 2 {
+				if mt := "video/" + strings.SplitN(f[1], "/", 2)[0]; privacyVideo(mt) {
+					if pt, err := strconv.Atoi(f[0]); err == nil && pt >= 0 && pt < 128 {
+						w.video[uint8(pt)] = mt
+					}
 				}
 			}
 		}
@@ -403,7 +411,7 @@ func (w *privacyWatch) report() *reports.Privacy {
 		if hp.video == 0 {
 			continue
 		}
-		h := reports.PrivacyHop{Hop: name, VideoPackets: hp.video, Keyframes: hp.keyframes}
+		h := reports.PrivacyHop{Hop: name, VideoPackets: hp.video, Keyframes: hp.keyframes, Codecs: slices.Sorted(maps.Keys(hp.codecs))}
 		for _, f := range hp.frames.kept { // one readable keyframe is proof enough
 			h.KeyframesTried++
 			if _, match := w.source.readable(f); match {

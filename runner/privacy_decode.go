@@ -2,26 +2,35 @@ package runner
 
 import (
 	"bytes"
+	"encoding/binary"
+	"errors"
 	"image"
 	"math"
+	"strings"
 
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
+	"github.com/pion/webrtc/v4"
 	"golang.org/x/image/vp8"
 
 	"github.com/rtclab/rtclab/stack/clip"
 )
 
-// Whether a hop could read the video is decided by decoding what it saw:
-// the VP8 keyframes it carried are reassembled from its RTP packets
-// (contiguous sequence numbers from the packet that starts the frame to
-// the one with the marker bit, RFC 7741 section 4.1), given to a VP8
-// decoder (golang.org/x/image/vp8, which decodes key frames), and the
-// picture is compared with the sender's: the same keyframes of the
-// published clips, decoded. A keyframe whose picture matches (PSNR of the
-// luma at least matchPSNR) was readable. End-to-end encryption leaves a
-// keyframe's first 10 bytes in clear, enough to look like a keyframe,
-// not enough to decode one.
+// Whether a hop could read the video is decided from the keyframes it
+// carried, reassembled from its RTP packets (contiguous sequence numbers
+// from the packet that starts the frame to the one with the marker bit:
+// RFC 7741 section 4.1 for VP8, RFC 9628 section 4.1 for VP9, an access
+// unit of RFC 6184 section 5.1 for H.264). A VP8 keyframe is given to a
+// decoder (golang.org/x/image/vp8, which decodes key frames) and its
+// picture compared with the sender's: the same keyframes of the
+// published clips, decoded; a match (PSNR of the luma at least
+// matchPSNR) was readable. Go has no VP9 or H.264 decoder, so their
+// keyframes are compared with the published clips' byte for byte (an
+// H.264 access unit as its NAL units, without the start codes and the
+// delimiters a payloader drops): what a hop holds is then the sender's
+// encoded picture, which any decoder reads. End-to-end encryption leaves
+// a keyframe's first bytes in clear, enough to look like a keyframe, not
+// enough to decode one or to be one.
 
 // Limits of the decode attempts per hop: keyframes kept for decoding and
 // the bytes of one keyframe.
@@ -39,17 +48,29 @@ type frameBuilder struct {
 	ts       uint32
 	next     uint16
 	buf      []byte
+	// ended is true after a packet with the marker bit, the last of a
+	// frame: an H.264 access unit starts with the next (RFC 6184 has no
+	// start-of-frame bit). h264 depacketizes the unit being built.
+	ended bool
+	h264  *codecs.H264Packet
+}
+
+// keptFrame is a complete keyframe a hop carried, of codec mimeType.
+type keptFrame struct {
+	mimeType string
+	data     []byte
 }
 
 // hopFrames is what a hop keeps for the decode: the streams' builders
 // and the complete keyframes.
 type hopFrames struct {
 	streams map[uint32]*frameBuilder
-	kept    [][]byte
+	kept    []keptFrame
 }
 
-// vp8Packet feeds one VP8 RTP packet (header and payload) seen at a hop.
-func (h *hopFrames) vp8Packet(hdr *rtp.Header, payload []byte) {
+// packet feeds one RTP packet (header and payload) of a video stream in
+// codec mimeType (VP8, VP9 or H.264) seen at a hop.
+func (h *hopFrames) packet(mimeType string, hdr *rtp.Header, payload []byte) {
 	if len(h.kept) >= keptKeyframes {
 		return
 	}
@@ -61,16 +82,19 @@ func (h *hopFrames) vp8Packet(hdr *rtp.Header, payload []byte) {
 		b = &frameBuilder{}
 		h.streams[hdr.SSRC] = b
 	}
-	var d codecs.VP8Packet
-	body, err := d.Unmarshal(payload)
+	contiguous := hdr.SequenceNumber == b.next
+	b.next = hdr.SequenceNumber + 1
+	ended := b.ended
+	b.ended = hdr.Marker
+	body, start, key, err := depacketize(strings.ToLower(mimeType), b, payload, ended && contiguous)
 	switch {
-	case err != nil || len(body) == 0:
+	case err != nil:
 		b.building = false
 		return
-	case d.S == 1 && d.PID == 0:
-		b.building = body[0]&0x01 == 0 // P = 0: a key frame starts
+	case start:
+		b.building = key
 		b.ts, b.buf = hdr.Timestamp, b.buf[:0]
-	case !b.building || hdr.Timestamp != b.ts || hdr.SequenceNumber != b.next || len(b.buf)+len(body) > maxKeyframe:
+	case !b.building || hdr.Timestamp != b.ts || !contiguous || len(b.buf)+len(body) > maxKeyframe:
 		b.building = false // lost, reordered or repeated: give the frame up
 		return
 	}
@@ -78,12 +102,51 @@ func (h *hopFrames) vp8Packet(hdr *rtp.Header, payload []byte) {
 		return
 	}
 	b.buf = append(b.buf, body...)
-	b.next = hdr.SequenceNumber + 1
 	if hdr.Marker {
-		h.kept = append(h.kept, append([]byte(nil), b.buf...))
 		b.building = false
+		if clip.IsKeyframe(mimeType, b.buf) {
+			h.kept = append(h.kept, keptFrame{mimeType, append([]byte(nil), b.buf...)})
+		}
 	}
 }
+
+// depacketize returns the frame bytes an RTP payload carries, whether it
+// starts a frame and, if so, whether that frame may be a keyframe (for
+// H.264 the access unit decides at its end). unitStart says that the
+// packet follows the last of a frame in sequence.
+func depacketize(mimeType string, b *frameBuilder, payload []byte, unitStart bool) (body []byte, start, key bool, err error) {
+	switch mimeType {
+	case "video/vp8":
+		var d codecs.VP8Packet
+		if body, err = d.Unmarshal(payload); err != nil || len(body) == 0 {
+			return nil, false, false, errNoFrame
+		}
+		start = d.S == 1 && d.PID == 0
+		return body, start, start && body[0]&0x01 == 0, nil // P = 0: a key frame
+	case "video/vp9":
+		var d codecs.VP9Packet
+		if body, err = d.Unmarshal(payload); err != nil || len(body) == 0 {
+			return nil, false, false, errNoFrame
+		}
+		return body, d.B, d.B && !d.P, nil // B: beginning of a frame; P: predicted from another
+	case "video/h264":
+		if unitStart {
+			b.h264 = &codecs.H264Packet{}
+		}
+		if b.h264 == nil {
+			return nil, false, false, errNoFrame
+		}
+		if body, err = b.h264.Unmarshal(payload); err != nil {
+			b.h264 = nil
+			return nil, false, false, errNoFrame
+		}
+		return body, unitStart, unitStart, nil
+	}
+	return nil, false, false, errNoFrame
+}
+
+// errNoFrame is a payload that carries no part of a frame this file reads.
+var errNoFrame = errors.New("privacy: no video frame")
 
 // decodeVP8 decodes a VP8 key frame.
 func decodeVP8(frame []byte) (*image.YCbCr, error) {
@@ -95,22 +158,30 @@ func decodeVP8(frame []byte) (*image.YCbCr, error) {
 	return d.DecodeFrame()
 }
 
-// sourcePictures are the keyframes of the published VP8 clips, decoded
-// one at a time as a comparison needs them (the plaintext of a call's
-// first keyframe is usually the first clip's first), kept for the next.
+// sourcePictures are the keyframes of the published clips: VP8 ones
+// decoded one at a time as a comparison needs them (the plaintext of a
+// call's first keyframe is usually the first clip's first), kept for the
+// next; VP9 and H.264 ones as their bytes.
 type sourcePictures struct {
 	clips []*clip.Clip
 	pics  []*image.YCbCr
-	clip  int          // the clip the next keyframe is decoded from
+	clip  int          // the VP8 clip the next keyframe is decoded from
 	play  *clip.Player // its player; nil before its first frame
 	left  int          // frames of it not read yet
+	// frames are the VP9 and H.264 keyframes, normalized (sameFrame),
+	// by codec; read once, at the first comparison.
+	frames map[string][][]byte
 }
 
-// nextPicture decodes the next keyframe of the clips, or returns nil
+// nextPicture decodes the next keyframe of the VP8 clips, or returns nil
 // when every one was.
 func (s *sourcePictures) nextPicture() *image.YCbCr {
 	for s.clip < len(s.clips) {
 		c := s.clips[s.clip]
+		if !strings.EqualFold(c.MimeType(), webrtc.MimeTypeVP8) {
+			s.clip++
+			continue
+		}
 		if s.play == nil {
 			s.play, s.left = c.Player(), c.Frames()
 		}
@@ -130,10 +201,35 @@ func (s *sourcePictures) nextPicture() *image.YCbCr {
 	return nil
 }
 
-// readable decodes a hop's keyframe and reports whether it decoded and
-// whether its picture is one of the sender's.
-func (s *sourcePictures) readable(frame []byte) (decoded, matches bool) {
-	img, err := decodeVP8(frame)
+// readable checks a hop's keyframe: a VP8 one is decoded (decoded) and
+// its picture compared with the sender's (matches); a VP9 or H.264 one
+// is compared with the sender's keyframes byte for byte (decoded is
+// then false: no decoder).
+func (s *sourcePictures) readable(f keptFrame) (decoded, matches bool) {
+	mt := strings.ToLower(f.mimeType)
+	if mt != "video/vp8" {
+		if s.frames == nil {
+			s.frames = map[string][][]byte{}
+			for _, c := range s.clips {
+				p := c.Player()
+				for range c.Frames() {
+					fr := p.NextFrame()
+					if c.Keyframe(fr.Index) {
+						k := strings.ToLower(c.MimeType())
+						s.frames[k] = append(s.frames[k], normalized(k, fr.Sample.Data))
+					}
+				}
+			}
+		}
+		got := normalized(mt, f.data)
+		for _, src := range s.frames[mt] {
+			if bytes.Equal(got, src) {
+				return false, true
+			}
+		}
+		return false, false
+	}
+	img, err := decodeVP8(f.data)
 	if err != nil {
 		return false, false
 	}
@@ -148,6 +244,24 @@ func (s *sourcePictures) readable(frame []byte) (decoded, matches bool) {
 		}
 	}
 	return true, false
+}
+
+// normalized is a keyframe as compared: an H.264 access unit's NAL units
+// each after a 4-byte start code, without access unit delimiters and
+// filler (ITU-T H.264 table 7-1: types 9 and 12, which pion's payloader
+// drops); any other codec's frame as it is.
+func normalized(mimeType string, frame []byte) []byte {
+	if mimeType != "video/h264" {
+		return frame
+	}
+	var out []byte
+	for _, nal := range clip.SplitAnnexB(frame) {
+		if len(nal) == 0 || nal[0]&0x1f == 9 || nal[0]&0x1f == 12 {
+			continue
+		}
+		out = append(append(out, 0, 0, 0, 1), nal...)
+	}
+	return out
 }
 
 // lumaPSNR is the PSNR of a's luma against b's in dB (+Inf when equal, 0
@@ -170,4 +284,49 @@ func lumaPSNR(a, b *image.YCbCr) float64 {
 		return math.Inf(1)
 	}
 	return 10 * math.Log10(255*255*float64(r.Dx()*r.Dy())/se)
+}
+
+// privacyVideo reports whether the privacy section reads the video codec
+// mimeType: VP8, VP9 and H.264 (the codecs of the published clips whose
+// keyframes it can check).
+func privacyVideo(mimeType string) bool {
+	switch strings.ToLower(mimeType) {
+	case "video/vp8", "video/vp9", "video/h264":
+		return true
+	}
+	return false
+}
+
+// startsKeyframe reports whether an RTP payload starts a keyframe that
+// parses as one, of codec mimeType: VP8 (vp8Keyframe); VP9, a payload
+// descriptor with B set and P clear (RFC 9628 section 4.2) and a frame
+// whose header is a key frame's with its sync code 49 83 42 (VP9
+// bitstream specification section 6.2, profiles 0-2); H.264, a STAP-A
+// (RFC 6184 section 5.7.1) whose first NAL unit is a sequence parameter
+// set of a known profile, as every IDR access unit of the clips starts
+// (pion's payloader aggregates the parameter sets). Ciphertext passes
+// the VP9 check about once in 2^30 packets and the H.264 one about once
+// in 2^17.
+func startsKeyframe(mimeType string, p []byte) bool {
+	switch strings.ToLower(mimeType) {
+	case "video/vp8":
+		return vp8Keyframe(p)
+	case "video/vp9":
+		var d codecs.VP9Packet
+		body, err := d.Unmarshal(p)
+		return err == nil && d.B && !d.P && len(body) >= 4 && clip.IsKeyframe(mimeType, body) &&
+			body[1] == 0x49 && body[2] == 0x83 && body[3] == 0x42
+	case "video/h264":
+		if len(p) < 5 || p[0]&0x9f != 24 { // forbidden bit 0, type 24: STAP-A
+			return false
+		}
+		size := int(binary.BigEndian.Uint16(p[1:3]))
+		switch p[4] { // profile_idc (ITU-T H.264 section 7.4.2.1.1)
+		case 66, 77, 88, 100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135:
+		default:
+			return false
+		}
+		return size >= 4 && 3+size <= len(p) && p[3]&0x9f == 7 && p[3]&0x60 != 0 // SPS, nal_ref_idc > 0
+	}
+	return false
 }

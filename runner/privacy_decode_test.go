@@ -2,6 +2,7 @@ package runner
 
 import (
 	"crypto/rand"
+	"fmt"
 	"math"
 	"testing"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/pion/rtp/codecs"
 
 	rtclab "github.com/rtclab/rtclab"
+	"github.com/rtclab/rtclab/scenarios"
 	"github.com/rtclab/rtclab/stack/agent"
 	"github.com/rtclab/rtclab/stack/clip"
 	"github.com/rtclab/rtclab/stack/sframe"
@@ -36,20 +38,30 @@ func clipFrames(t testing.TB, c *clip.Clip) (key, delta []byte) {
 	return key, delta
 }
 
-// packetize splits a frame into RTP packets as the agents' VP8 payloader
-// does, from sequence number seq.
-func packetize(frame []byte, ssrc uint32, seq uint16, ts uint32) []*rtp.Packet {
+// packetize splits a frame into RTP packets as the agents' payloader
+// for its codec does, from sequence number seq, the last with the marker
+// bit.
+func packetize(mimeType string, frame []byte, ssrc uint32, seq uint16, ts uint32) []*rtp.Packet {
+	var pl rtp.Payloader
+	switch mimeType {
+	case "video/vp8":
+		pl = &codecs.VP8Payloader{}
+	case "video/vp9":
+		pl = &codecs.VP9Payloader{}
+	default:
+		pl = &codecs.H264Payloader{}
+	}
 	var out []*rtp.Packet
-	payloads := (&codecs.VP8Payloader{}).Payload(1100, frame)
+	payloads := pl.Payload(1100, frame)
 	for i, p := range payloads {
 		out = append(out, &rtp.Packet{Header: rtp.Header{SSRC: ssrc, SequenceNumber: seq + uint16(i), Timestamp: ts, Marker: i == len(payloads)-1}, Payload: p})
 	}
 	return out
 }
 
-// sealFrame encrypts a VP8 frame as the agents' e2ee does: its clear
-// bytes, then SFrame.
-func sealFrame(t *testing.T, frame []byte) []byte {
+// sealFrame encrypts a frame as the agents' e2ee does: its clear bytes,
+// then SFrame.
+func sealFrame(t *testing.T, mimeType string, frame []byte) []byte {
 	t.Helper()
 	ctx, err := sframe.NewContext(sframe.AES128GCMSHA256_128)
 	if err != nil {
@@ -58,7 +70,7 @@ func sealFrame(t *testing.T, frame []byte) []byte {
 	if err := ctx.AddKey(1, []byte("k")); err != nil {
 		t.Fatal(err)
 	}
-	n := agent.ClearBytes("video/vp8", frame)
+	n := agent.ClearBytes(mimeType, frame)
 	out, err := ctx.Encrypt(append([]byte(nil), frame[:n]...), 1, 0, frame[:n], frame[n:])
 	if err != nil {
 		t.Fatal(err)
@@ -66,54 +78,101 @@ func sealFrame(t *testing.T, frame []byte) []byte {
 	return out
 }
 
-// A keyframe is kept only when all its packets came in order; what the
-// decoder then makes of it decides readability: the plaintext is the
-// sender's picture, the same keyframe sealed with e2ee (its first 10
-// bytes in clear) or with random bytes after the header does not decode.
+// A keyframe is kept only when all its packets came in order; then what
+// it is decides readability. A VP8 keyframe is decoded: the plaintext is
+// the sender's picture, the same keyframe sealed with e2ee (its first
+// 10 bytes in clear) or with random bytes after the header does not
+// decode. A VP9 or H.264 keyframe (no decoder in Go) is the sender's
+// byte for byte or it is not: the old build read VP8 only, and a hop
+// carrying either in plaintext was "not readable".
 func TestHopFrames(t *testing.T) {
-	c := vp8Clip(t, "video-vp8.ivf")
-	key, delta := clipFrames(t, c)
-	sealed := sealFrame(t, key)
-	garbage := append([]byte(nil), key...)
-	_, _ = rand.Read(garbage[10:])
-	cases := []struct {
-		name          string
-		frame         []byte
-		edit          func([]*rtp.Packet) []*rtp.Packet
-		kept, decoded bool
-		matches       bool
-	}{
-		{name: "plain keyframe", frame: key, kept: true, decoded: true, matches: true},
-		{name: "delta frame", frame: delta},
-		{name: "a packet lost", frame: key, edit: func(p []*rtp.Packet) []*rtp.Packet { return append(p[:1], p[2:]...) }},
-		{name: "reordered", frame: key, edit: func(p []*rtp.Packet) []*rtp.Packet { p[1], p[2] = p[2], p[1]; return p }},
-		{name: "no marker", frame: key, edit: func(p []*rtp.Packet) []*rtp.Packet { return p[:len(p)-1] }},
-		{name: "sealed keyframe", frame: sealed, kept: true},
-		{name: "random after the header", frame: garbage, kept: true},
+	for _, codec := range []struct{ mimeType, clip, other string }{
+		{"video/vp8", "video-vp8.ivf", "video-vp8-q.ivf"},
+		{"video/vp9", "video-vp9.ivf", "video-vp8.ivf"},
+		{"video/h264", "video-h264.h264", "video-vp9.ivf"},
+	} {
+		t.Run(codec.mimeType, func(t *testing.T) {
+			c := vp8Clip(t, codec.clip)
+			key, delta := clipFrames(t, c)
+			garbage := append([]byte(nil), key...)
+			_, _ = rand.Read(garbage[10:])
+			vp8 := codec.mimeType == "video/vp8"
+			cases := []struct {
+				name          string
+				frame         []byte
+				edit          func([]*rtp.Packet) []*rtp.Packet
+				kept, decoded bool
+				matches       bool
+				unsure        bool // kept or not: what is left of the frame's structure decides
+			}{
+				{name: "plain keyframe", frame: key, kept: true, decoded: vp8, matches: true},
+				{name: "delta frame", frame: delta},
+				{name: "a packet lost", frame: key, edit: func(p []*rtp.Packet) []*rtp.Packet { return append(p[:1], p[2:]...) }},
+				{name: "reordered", frame: key, edit: func(p []*rtp.Packet) []*rtp.Packet { p[1], p[2] = p[2], p[1]; return p }},
+				{name: "no marker", frame: key, edit: func(p []*rtp.Packet) []*rtp.Packet { return p[:len(p)-1] }},
+				{name: "sealed keyframe", frame: sealFrame(t, codec.mimeType, key), unsure: true},
+				{name: "random after 10 bytes", frame: garbage, kept: codec.mimeType != "video/h264", unsure: codec.mimeType == "video/h264"},
+			}
+			for _, tc := range cases {
+				// A delta frame first: an H.264 access unit starts after
+				// the marker of the one before.
+				head := packetize(codec.mimeType, delta, 5, 90, 6000)
+				pkts := packetize(codec.mimeType, tc.frame, 5, 90+uint16(len(head)), 9000)
+				if len(pkts) < 3 && tc.edit != nil {
+					t.Fatalf("%s: %d packets", tc.name, len(pkts))
+				}
+				if tc.edit != nil {
+					pkts = tc.edit(pkts)
+				}
+				var h hopFrames
+				for _, p := range append(head, pkts...) {
+					h.packet(codec.mimeType, &p.Header, p.Payload)
+				}
+				if got := len(h.kept) == 1; got != tc.kept && !tc.unsure {
+					t.Errorf("%s: kept %d frames, want kept %v", tc.name, len(h.kept), tc.kept)
+					continue
+				}
+				if len(h.kept) == 0 {
+					continue
+				}
+				src := sourcePictures{clips: []*clip.Clip{vp8Clip(t, codec.other), c}}
+				dec, match := src.readable(h.kept[0])
+				if (dec != tc.decoded && !tc.unsure) || match != tc.matches {
+					t.Errorf("%s: decoded %v matches %v, want %v %v", tc.name, dec, match, tc.decoded, tc.matches)
+				}
+			}
+		})
 	}
-	for _, tc := range cases {
-		pkts := packetize(tc.frame, 5, 100, 9000)
-		if len(pkts) < 3 && tc.edit != nil {
-			t.Fatalf("%s: %d packets", tc.name, len(pkts))
+}
+
+// The packets that start a keyframe, as the privacy section counts them
+// per hop, of each codec: the plaintext's first packet of a keyframe and
+// of no other frame; SRTP ciphertext (random bytes) of none.
+func TestStartsKeyframe(t *testing.T) {
+	for _, codec := range []struct{ mimeType, clip string }{
+		{"video/vp8", "video-vp8.ivf"}, {"video/vp9", "video-vp9.ivf"}, {"video/h264", "video-h264.h264"},
+	} {
+		c := vp8Clip(t, codec.clip)
+		key, delta := clipFrames(t, c)
+		k, d := packetize(codec.mimeType, key, 1, 0, 0), packetize(codec.mimeType, delta, 1, 0, 0)
+		if !startsKeyframe(codec.mimeType, k[0].Payload) {
+			t.Errorf("%s: a keyframe's first packet does not start one", codec.mimeType)
 		}
-		if tc.edit != nil {
-			pkts = tc.edit(pkts)
+		for _, p := range append(k[1:], d...) {
+			if startsKeyframe(codec.mimeType, p.Payload) {
+				t.Errorf("%s: packet %d of a frame (%d bytes) starts a keyframe", codec.mimeType, p.SequenceNumber, len(p.Payload))
+			}
 		}
-		var h hopFrames
-		for _, p := range pkts {
-			h.vp8Packet(&p.Header, p.Payload)
+		n := 0
+		b := make([]byte, 1100)
+		for range 20000 {
+			_, _ = rand.Read(b)
+			if startsKeyframe(codec.mimeType, b) {
+				n++
+			}
 		}
-		if got := len(h.kept) == 1; got != tc.kept {
-			t.Errorf("%s: kept %d frames, want kept %v", tc.name, len(h.kept), tc.kept)
-			continue
-		}
-		if !tc.kept {
-			continue
-		}
-		src := sourcePictures{clips: []*clip.Clip{vp8Clip(t, "video-vp8-q.ivf"), c}}
-		dec, match := src.readable(h.kept[0])
-		if dec != tc.decoded || match != tc.matches {
-			t.Errorf("%s: decoded %v matches %v, want %v %v", tc.name, dec, match, tc.decoded, tc.matches)
+		if n > 2 {
+			t.Errorf("%s: %d of 20000 random payloads start a keyframe", codec.mimeType, n)
 		}
 	}
 }
@@ -146,8 +205,44 @@ func BenchmarkHopDecode(b *testing.B) {
 	key, _ := clipFrames(b, c)
 	src := sourcePictures{clips: []*clip.Clip{c}}
 	for b.Loop() {
-		if _, ok := src.readable(key); !ok {
+		if _, ok := src.readable(keptFrame{"video/vp8", key}); !ok {
 			b.Fatal("not readable")
+		}
+	}
+}
+
+// Through the SFU, which decrypts SRTP, VP9 and H.264 keyframes are as
+// readable as VP8 ones: the SFU's plaintext holds the sender's keyframes
+// byte for byte; end to end encrypted, it holds none, though their clear
+// headers still parse as keyframes. On the old build
+// the privacy section read VP8 only: a VP9 and H.264 call's SFU hop was
+// missing, as if it had seen no video.
+func TestPrivacyVP9H264(t *testing.T) {
+	for _, video := range []string{"vp9", "h264"} {
+		for _, e2ee := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s e2ee=%v", video, e2ee), func(t *testing.T) {
+				add := "    video: " + video + "\n"
+				if e2ee {
+					add += "    e2ee: {key: \"correct horse battery staple\"}\n"
+				}
+				var replace []string
+				for _, p := range []string{"alice", "bob"} { // both: no VP8 in the call
+					replace = append(replace, "  - name: "+p+"\n", "  - name: "+p+"\n"+add)
+				}
+				rep := runPrivacy(t, privacyScenario(t, "privacy/sfu", "", replace...))
+				h, ok := privacyHop(rep, scenarios.SFUHost)
+				t.Logf("sfu hop %+v", h)
+				switch {
+				case !ok || h.VideoPackets < 300 || h.KeyframesTried == 0:
+					t.Errorf("sfu hop %+v: want the video examined and its keyframes tried", h)
+				case e2ee && h.Readable:
+					// Their headers are in clear (Keyframes counts them),
+					// the rest is not: tried, none the sender's.
+					t.Errorf("sfu hop %+v: end to end encrypted, want none readable", h)
+				case !e2ee && (!h.Readable || h.Keyframes == 0):
+					t.Errorf("sfu hop %+v: the SFU's plaintext, want keyframes parsed and readable", h)
+				}
+			})
 		}
 	}
 }

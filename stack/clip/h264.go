@@ -27,7 +27,7 @@ const (
 // sample, ready for pion's H.264 payloader, which splits on start codes.
 // A sample is a keyframe when it holds an IDR slice.
 func loadH264(data []byte) (*Clip, error) {
-	nals := splitAnnexB(data)
+	nals := SplitAnnexB(data)
 	if len(nals) == 0 {
 		return nil, fmt.Errorf("h264: no start code: %w", ErrMalformed)
 	}
@@ -52,9 +52,9 @@ func loadH264(data []byte) (*Clip, error) {
 	return c, nil
 }
 
-// splitAnnexB splits a byte stream at its 3- or 4-byte start codes
+// SplitAnnexB splits a byte stream at its 3- or 4-byte start codes
 // (ITU-T H.264 section B.2) and returns the NAL units without them.
-func splitAnnexB(b []byte) [][]byte {
+func SplitAnnexB(b []byte) [][]byte {
 	var out [][]byte
 	start := -1
 	for i := 0; i+2 < len(b); {
@@ -80,7 +80,7 @@ func splitAnnexB(b []byte) [][]byte {
 
 // h264Keyframe reports whether an Annex-B access unit holds an IDR slice.
 func h264Keyframe(au []byte) bool {
-	for _, nal := range splitAnnexB(au) {
+	for _, nal := range SplitAnnexB(au) {
 		if len(nal) > 0 && nal[0]&0x1f == nalIDR {
 			return true
 		}
