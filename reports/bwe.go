@@ -54,8 +54,13 @@ type BandwidthFlow struct {
 	RateKbps float64 `json:"rate_kbps"`
 	// ReceiveKbps is its mean receive rate while active.
 	ReceiveKbps float64 `json:"receive_kbps"`
-	// RampUpS is the time from its start until its 1 s sending rate came
-	// within 20 % of its share; null when not media.
+	// WireKbps is its mean sending rate on the wire while active: the IP
+	// packets of its 5-tuple from the sender (RTP, SRTP tag, its SRTCP,
+	// UDP and IPv4 headers), the units the capacity is counted in and
+	// its share, ramp-up, convergence and oscillations are judged in.
+	WireKbps float64 `json:"wire_kbps"`
+	// RampUpS is the time from its start until its 1 s sending rate on
+	// the wire came within 20 % of its share; null when not media.
 	RampUpS *float64 `json:"ramp_up_s"`
 	// RampUpConverged is false when the flow had not come within 20 %
 	// of its share by the next change: RampUpS is then a lower bound.
@@ -105,8 +110,9 @@ type BandwidthFlow struct {
 	LossFraction         *float64 `json:"loss_fraction"`
 	ResidualLossFraction *float64 `json:"residual_loss_fraction"`
 	// EstimateOvershoot is the 95th percentile of the bandwidth estimate
-	// over the flow's share of the available capacity (media only; above
-	// 1 the estimate claims more than the link has, pion/interceptor#299).
+	// (scaled from RTP bytes to the wire's by the flow's own ratio) over
+	// the flow's share of the available capacity (media only; above 1
+	// the estimate claims more than the link has, pion/interceptor#299).
 	EstimateOvershoot *float64 `json:"estimate_overshoot"`
 }
 

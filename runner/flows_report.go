@@ -41,6 +41,9 @@ func (r *flowRun) report() *reports.Report {
 	}
 	bw := &reports.Bandwidth{Links: []reports.BottleneckLink{}, Flows: []reports.BandwidthFlow{}}
 	for _, st := range r.flows {
+		st.ratio = st.wireRatio()
+	}
+	for _, st := range r.flows {
 		bw.Flows = append(bw.Flows, r.flowMetrics(st))
 	}
 	for _, link := range r.links {
@@ -100,6 +103,12 @@ func (st *flowState) longLived() bool {
 // share is the rate a flow should get at t: the capacity of its
 // bottleneck less the cbr traffic on it, split evenly among the active
 // long-lived flows; capped to the encoder's range for media when capped.
+// It is in the capacity's units, IP packet bytes (netem counts the IPv4
+// and UDP headers), and so are the rates it is compared with (fs.wire):
+// RFC 8868 section 3 items 8 to 10 set a flow's sending rate against the
+// bottleneck's capacity, which is only a comparison in one unit. A CBR
+// flow takes its rate and 28 bytes a datagram; the encoder's range is
+// scaled by the flow's own wire bytes per RTP byte (wireRatio).
 func (r *flowRun) share(st *flowState, t float64, capped bool) float64 {
 	if st.link == "" {
 		return math.NaN()
@@ -113,7 +122,8 @@ func (r *flowRun) share(st *flowState, t float64, capped bool) float64 {
 		}
 		switch {
 		case o.in.Constant():
-			avail -= float64(o.in.CBRRate())
+			pkt := float64(o.in.CBRPacket())
+			avail -= float64(o.in.CBRRate()) * (pkt + udpIPHeader) / pkt
 		case o.longLived():
 			n++
 		}
@@ -124,7 +134,8 @@ func (r *flowRun) share(st *flowState, t float64, capped bool) float64 {
 	v := avail / float64(n)
 	if capped && st.in.Kind == scenarios.FlowMedia {
 		c := flow.NewCodec(st.in.CodecParams(), 0).Params()
-		v = math.Max(math.Min(v, float64(c.MaxRate)), float64(c.MinRate))
+		k := math.Max(st.ratio, 1) // a packet never takes fewer bytes on the wire
+		v = math.Max(math.Min(v, float64(c.MaxRate)*k), float64(c.MinRate)*k)
 	}
 	return v / 1000 // kbps
 }
@@ -222,14 +233,15 @@ func (r *flowRun) flowMetrics(st *flowState) reports.BandwidthFlow {
 		Convergence: []reports.Convergence{}, DelayCDFMS: []float64{},
 	}
 	fs := st.series
-	var send, recv []float64
+	var send, recv, wire []float64
 	for i, t := range fs.t {
 		if st.active(t - sampleEvery.Seconds()/2) {
-			send, recv = append(send, fs.send[i]), append(recv, fs.recv[i])
+			send, recv, wire = append(send, fs.send[i]), append(recv, fs.recv[i]), append(wire, fs.wire[i])
 		}
 	}
 	out.RateKbps = round(nanZero(mean(send)), 1)
 	out.ReceiveKbps = round(nanZero(mean(recv)), 1)
+	out.WireKbps = round(nanZero(mean(wire)), 1)
 	c := st.counters
 	out.PacketsSent, out.PacketsReceived = c.SentPackets, c.ReceivedPackets
 	out.BytesSent, out.BytesReceived = c.SentBytes, c.ReceivedBytes
@@ -260,7 +272,7 @@ func (r *flowRun) flowMetrics(st *flowState) reports.BandwidthFlow {
 	if st.link == "" {
 		return out
 	}
-	rate := st.points(fs.send1s)
+	rate := st.points(fs.wire1s)
 	chs := r.changes(st)
 	start := in.Start.Seconds()
 	if ref := r.share(st, start+0.001, true); !math.IsNaN(ref) {
@@ -290,7 +302,9 @@ func (r *flowRun) flowMetrics(st *flowState) reports.BandwidthFlow {
 			continue
 		}
 		if sh := r.share(st, t, false); sh > 0 {
-			over = append(over, fs.estimate[i]/sh)
+			// GCC counts RTP bytes (pion's TWCC feedback adapter):
+			// its estimate in the share's IP bytes.
+			over = append(over, fs.estimate[i]*st.ratio/sh)
 		}
 	}
 	out.EstimateOvershoot = opt(analysis.Percentile(over, 95))
@@ -308,7 +322,7 @@ func (r *flowRun) oscillation(st *flowState, chs []change) float64 {
 		starts = append(starts, c.at)
 	}
 	var xs []float64
-	pts := st.points(st.series.send)
+	pts := st.points(st.series.wire)
 	for i, from := range starts {
 		until := st.until(from, chs)
 		if i+1 < len(starts) {
@@ -343,10 +357,28 @@ func (r *flowRun) oscillations(st *flowState) int {
 	return analysis.Oscillations(rel, 1/half, half, analysis.WatermarkWindow)
 }
 
-// rate200 is the flow's sending rate at RFC 8868 section 3 item 1's
-// 200 ms: the mean of two 100 ms samples, each placed at its middle.
+// rate200 is the flow's sending rate on the wire at RFC 8868 section 3
+// item 1's 200 ms: the mean of two 100 ms samples, each placed at its
+// middle.
 func (st *flowState) rate200() []analysis.Point {
-	return st.windowed(st.series.send, analysis.RateInterval)
+	return st.windowed(st.series.wire, analysis.RateInterval)
+}
+
+// wireRatio is the flow's IP bytes on the wire over its RTP bytes (UDP
+// payload bytes for cross traffic) while it was active: the factor that
+// takes an encoder rate or GCC's estimate, which count RTP bytes, into
+// the capacity's units. 1 when nothing was sent.
+func (st *flowState) wireRatio() float64 {
+	var w, s float64
+	for i, t := range st.series.t {
+		if st.active(t - sampleEvery.Seconds()/2) {
+			w, s = w+st.series.wire[i], s+st.series.send[i]
+		}
+	}
+	if w == 0 || s == 0 {
+		return 1
+	}
+	return w / s
 }
 
 // windowed averages a 100 ms series over windows of width seconds from 0.

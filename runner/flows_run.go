@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing/synctest"
 	"time"
 
@@ -42,6 +43,12 @@ type flowState struct {
 	counters flow.Counters
 	// sentLog and recvLog are its RFC 8868 packet records (RTPLogDir).
 	sentLog, recvLog []flow.PacketRecord
+	// wireBytes counts the IP bytes its sender put on the network
+	// (wireTap); wirePrev is the count at the last sample.
+	wireBytes atomic.Uint64
+	wirePrev  uint64
+	// ratio is wireRatio, once the run is over.
+	ratio float64
 }
 
 // hop is one direction of a participant's access link.
@@ -59,6 +66,9 @@ type flowSeries struct {
 	recv     []float64
 	estimate []float64
 	send1s   []float64 // kbps over the last second
+	// wire and wire1s are the sending rate in IP packet bytes, the
+	// capacity's units (wireTap), over the last 100 ms and second.
+	wire, wire1s []float64
 }
 
 // flowRun is one run of a flows scenario.
@@ -77,6 +87,8 @@ type flowRun struct {
 	// wireBytes is the link's offered byte count at the last sample.
 	wire      map[string][]float64
 	wireBytes map[string]uint64
+	// tap counts each flow's bytes on the wire.
+	tap wireTap
 	// settle lets GCC's goroutines finish after each feedback (virtual
 	// clock only; see flow.MediaParams.Settle).
 	settle func()
@@ -146,13 +158,16 @@ func (r *flowRun) exec(parent context.Context) (err error) {
 		hosts[i] = p.Resolved
 	}
 	cfg := netem.Config{Seed: s.Seed, Hosts: hosts, Stagger: phase.SocketStagger.For(r.opt.Clock == ClockVirtual)}
+	caps := map[string]*netem.Capture{}
 	if dir := r.opt.CaptureDir; dir != "" {
-		caps, closeCaps, err := openCaptures(dir, participantNames(s))
-		if err != nil {
+		var closeCaps func()
+		if caps, closeCaps, err = openCaptures(dir, participantNames(s)); err != nil {
 			return err
 		}
 		defer closeCaps()
-		cfg.Capture = func(host string) *netem.Capture { return caps[host] }
+	}
+	cfg.Capture = func(host string) *netem.Capture {
+		return netem.Observe(caps[host], func(p netem.Packet) { r.tap.observe(host, p) })
 	}
 	nw, _, err := buildNetwork(s, r.opt.Clock, cfg, r.opt.Log)
 	if err != nil {
@@ -307,6 +322,7 @@ func (r *flowRun) newFlow(i int, st *flowState) (trafficFlow, error) {
 			return nil, err
 		}
 		st.media = m
+		r.tap.add(m.SSRC(), st)
 		return m, nil
 	}
 	ep := flow.Endpoints{
@@ -315,6 +331,7 @@ func (r *flowRun) newFlow(i int, st *flowState) (trafficFlow, error) {
 		RecvAddr: fmt.Sprintf("%s:%d", to.IP, flowPort+i),
 		SSRC:     uint32(hashName(in.ID)),
 	}
+	r.tap.add(ep.SSRC, st)
 	if in.Constant() {
 		c, err := flow.NewCBR(in.ID, ep, in.CBRRate(), in.CBRPacket())
 		if err == nil && r.opt.RTPLogDir != "" {
@@ -407,6 +424,10 @@ func (r *flowRun) sample(now time.Time, prev []flow.Counters) {
 		fs.recv = append(fs.recv, recv)
 		fs.estimate = append(fs.estimate, float64(c.Estimate)/1000)
 		fs.send1s = append(fs.send1s, tail(fs.send, window))
+		w := st.wireBytes.Load()
+		fs.wire = append(fs.wire, float64(w-st.wirePrev)*8/dt/1000)
+		fs.wire1s = append(fs.wire1s, tail(fs.wire, window))
+		st.wirePrev = w
 		name := st.in.ID
 		if st.in.Index > 0 {
 			name = fmt.Sprintf("%s (%d, sum)", st.in.Name, max(st.in.Count, 1))

@@ -278,7 +278,8 @@ func pcapRTP(t *testing.T, path string) map[uint32]uint64 {
 // sits at 1000 except 2400 over [2.0, 2.2), 300 over [2.4, 2.6) (0.4 s
 // later: a swing), 2400 over [5.0, 5.2) and 300 over [6.0, 6.2) (too
 // slow), and 300 over [8.0, 8.4) then 2200 over [8.4, 8.6) (a swing):
-// two in all. At 100 ms instead of 200 ms nothing would change here; at
+// two in all (counted on the rate on the wire, the capacity's units; the
+// RTP rate is not looked at). At 100 ms instead of 200 ms nothing would change here; at
 // a 1 s resolution none would be seen.
 func TestOscillationsOfAFlow(t *testing.T) {
 	s, err := scenarios.Parse("t.yaml", []byte("name: x\ntopology: flows\nduration: 10s\nparticipants:\n  - {name: a, uplink: {rate: 1Mbps}}\n  - name: b\nflows:\n  - {name: v, kind: media, from: a, to: b}\n"))
@@ -302,7 +303,7 @@ func TestOscillationsOfAFlow(t *testing.T) {
 	for i := 1; i <= 100; i++ {
 		ts := 0.1 * float64(i)
 		st.series.t = append(st.series.t, ts)
-		st.series.send = append(st.series.send, level(ts))
+		st.series.wire = append(st.series.wire, level(ts)) // the rate on the wire is judged
 	}
 	r := &flowRun{s: s, flows: []*flowState{st}}
 	if sh := r.share(st, 1, true); sh != 1000 {

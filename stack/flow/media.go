@@ -414,6 +414,16 @@ func (m *Media) receive(tr *webrtc.TrackRemote) {
 // included) and received so far; nil unless MediaParams.LogPackets.
 func (m *Media) PacketLog() (sent, received []PacketRecord) { return m.plog.records() }
 
+// SSRC is the SSRC of the flow's video stream, as its RTP and SRTCP
+// packets carry it in the clear (RFC 3711 section 3.1): the runner finds
+// the flow's packets on the wire by it.
+func (m *Media) SSRC() uint32 {
+	if enc := m.sender.GetParameters().Encodings; len(enc) > 0 {
+		return uint32(enc[0].SSRC)
+	}
+	return 0
+}
+
 // Counters returns what the flow measured so far, with GCC's current
 // target bitrate as the estimate.
 func (m *Media) Counters() Counters {

@@ -1,0 +1,138 @@
+package runner
+
+import (
+	"math"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rtclab/rtclab/internal/realpeer"
+	"github.com/rtclab/rtclab/reports"
+	"github.com/rtclab/rtclab/scenarios"
+)
+
+// TestFlowsShareOnTheWire recounts, with tshark on the sender's capture,
+// the numbers that set a flow's sending rate against the bottleneck's
+// capacity: its rate on the wire, its share (capacity less the audio's
+// IP packets), its ramp-up and its convergence after a capacity step.
+// netem counts capacity in IP packet bytes, so the rate must be too
+// (RFC 8868 section 3 items 8 to 10). The old build set the flow's RTP
+// bytes (3 % fewer for this video) against a share that left out 28
+// bytes of each audio packet: 580 kbit/s after the step, not 568.8.
+func TestFlowsShareOnTheWire(t *testing.T) {
+	tshark := realpeer.Binary(t, "tshark")
+	s, err := scenarios.Parse("wire.yaml", []byte(`name: wire
+topology: flows
+duration: 30s
+participants:
+  - name: sender
+    uplink: {rate: 1Mbps, queue: 300ms, schedule: [{at: 20s, rate: 600kbps}]}
+  - name: receiver
+    downlink: {delay: 50ms}
+    uplink: {delay: 50ms}
+flows:
+  - {name: video, kind: media, from: sender, to: receiver}
+  - {name: audio, kind: audio, from: sender, to: receiver}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	rep, err := runVirtual(t, s, Options{CaptureDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(tshark, "-r", filepath.Join(dir, "sender.pcap"), "-Y", "udp && ip.src == 203.0.113.10",
+		"-T", "fields", "-e", "frame.time_epoch", "-e", "udp.srcport", "-e", "ip.len").Output()
+	if err != nil {
+		t.Fatalf("tshark: %v", err)
+	}
+	type pkt struct {
+		at   float64
+		size float64
+	}
+	byPort := map[int][]pkt{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			continue
+		}
+		at, _ := strconv.ParseFloat(f[0], 64)
+		port, _ := strconv.Atoi(f[1])
+		size, _ := strconv.ParseFloat(f[2], 64)
+		byPort[port] = append(byPort[port], pkt{at, size})
+	}
+	audio := byPort[flowPort+1] // the second flow's CBR socket
+	var video []pkt             // the media's 5-tuple: the other one, the largest
+	for port, ps := range byPort {
+		if port != flowPort+1 && len(ps) > len(video) {
+			video = ps
+		}
+	}
+	if len(audio) == 0 || len(video) == 0 {
+		t.Fatalf("tshark found %d audio and %d video packets from the sender (ports %v)", len(audio), len(video), len(byPort))
+	}
+	// Scenario time zero: the audio flow (index 1) starts at its phase
+	// and the sources' shift; its first 50-byte packet needs four 5 ms
+	// ticks of 12.5 bytes of credit, so it leaves 15 ms after the start.
+	t0 := audio[0].at - (stagger(1) + sourceShift + 15*time.Millisecond).Seconds()
+	dur := s.Duration.Seconds()
+	var audioBytes float64
+	for _, p := range audio {
+		audioBytes += p.size
+	}
+	audioKbps := audioBytes * 8 / dur / 1000
+	// The video's 100 ms samples, (k-1)/10 < t <= k/10, and their 1 s means.
+	bins := make([]float64, int(dur*10)+1)
+	for _, p := range video {
+		if k := int(math.Ceil((p.at - t0) * 10)); k >= 1 && k < len(bins) {
+			bins[k] += p.size * 8 / 0.1 / 1000
+		}
+	}
+	rate1s := func(k int) float64 { return mean(bins[max(1, k-9) : k+1]) }
+	// First sample at or after from within ±20 % of share, as scenario
+	// seconds since from.
+	converge := func(from, until, share float64) float64 {
+		for k := int(math.Round(from * 10)); float64(k)/10 < until; k++ {
+			if math.Abs(rate1s(k)-share) <= convergenceBand*share {
+				return float64(k)/10 - from
+			}
+		}
+		return math.NaN()
+	}
+	var v reports.BandwidthFlow
+	for _, f := range rep.Bandwidth.Flows {
+		if f.Name == "video" {
+			v = f
+		}
+	}
+	if want := mean(bins[1:]); math.Abs(v.WireKbps-want) > 0.005*want {
+		t.Errorf("wire_kbps %.1f, tshark %.1f", v.WireKbps, want)
+	}
+	if v.RateKbps > 0.97*v.WireKbps {
+		t.Errorf("RTP rate %.1f kbit/s within 3 %% of the wire's %.1f: the test cannot tell them apart", v.RateKbps, v.WireKbps)
+	}
+	if v.RampUpS == nil || len(v.Convergence) != 1 {
+		t.Fatalf("ramp-up %v, convergence %+v", v.RampUpS, v.Convergence)
+	}
+	for _, c := range []struct {
+		what           string
+		from, capacity float64
+		gotS, gotShare float64
+	}{
+		{"ramp-up", 0, 1000, *v.RampUpS, math.NaN()},
+		{"after the step to 600 kbit/s", 20, 600, v.Convergence[0].S, v.Convergence[0].ShareKbps},
+	} {
+		share := c.capacity - audioKbps // one video flow, the encoder's range not reached
+		if !math.IsNaN(c.gotShare) && math.Abs(c.gotShare-share) > 0.5 {
+			t.Errorf("%s: share %.1f kbit/s, want capacity less the audio's %.1f kbit/s on the wire (tshark): %.1f", c.what, c.gotShare, audioKbps, share)
+		}
+		want := converge(c.from, c.from+20, share)
+		if math.IsNaN(want) || math.Abs(c.gotS-want) > 0.15 {
+			t.Errorf("%s: %.2f s, tshark's 1 s rates come within 20 %% of %.1f kbit/s after %.2f s", c.what, c.gotS, share, want)
+		}
+	}
+}
