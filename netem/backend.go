@@ -90,17 +90,22 @@ func judgeDelayReal(delayMS, jitterMS float64, dist string) func(fidelityCase, p
 		// max(0, delay + jitter), whose quantiles are those of the
 		// unclipped distribution clipped at 0.
 		clip := func(x float64) float64 { return math.Max(0, x) }
-		dm := clip(delayMS)
+		// Quartile offsets of the jitter: uniform on ±j at ±j/2, normal
+		// at ±0.6745σ, half-normal (|N|) at 0.3186σ, 0.6745σ, 1.1503σ.
+		q1, q2, q3 := -jitterMS/2, 0.0, jitterMS/2
+		switch dist {
+		case JitterNormal:
+			q1, q3 = -0.6745*jitterMS, 0.6745*jitterMS
+		case JitterHalfNormal:
+			q1, q2, q3 = 0.3186*jitterMS, 0.6745*jitterMS, 1.1503*jitterMS
+		}
+		dm := clip(delayMS + q2)
 		med := quantile(d, 0.5)
 		r := result(c, "median delay ms", dm, med, slack, fmt.Sprintf("-1 .. +%g ms: real time adds the kernel's and the scheduler's latency", slack))
 		r.Pass = med >= dm-1 && med <= dm+slack
 		out := []FidelityResult{r}
 		if dist != "" {
-			half := jitterMS / 2 // uniform on ±j: quartiles at ±j/2
-			if dist == JitterNormal {
-				half = 0.6745 * jitterMS
-			}
-			want := clip(dm+half) - clip(dm-half)
+			want := clip(delayMS+q3) - clip(delayMS+q1)
 			tol := want*0.1 + slack/2
 			out = append(out, result(c, "delay interquartile range ms", want, quantile(d, 0.75)-quantile(d, 0.25), tol,
 				fmt.Sprintf("±10%% of the %s distribution's, +%g ms of real-time noise", dist, slack/2)))

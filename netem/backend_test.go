@@ -1,6 +1,7 @@
 package netem
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -26,6 +27,11 @@ func TestRealTimeJudges(t *testing.T) {
 	}
 	c := fidelityCase{name: "t", size: 1250 - udpOverhead}
 	uniform := func(i int) time.Duration { return 50*ms + time.Duration((i*7919)%2001-1000)*10*time.Microsecond }
+	// 50 ms + |N(0, 10 ms²)| clamped at 30 ms, at 2000 evenly spread quantiles.
+	halfNormal := func(i int) time.Duration {
+		u := (float64((i*7919)%2000) + 0.5) / 2000
+		return 50*ms + time.Duration(min(3, math.Sqrt2*math.Erfinv(u))*10*float64(ms))
+	}
 	for _, tc := range []struct {
 		name  string
 		judge func(fidelityCase, probeMeasure) []FidelityResult
@@ -35,6 +41,8 @@ func TestRealTimeJudges(t *testing.T) {
 		{"delay as configured", judgeDelayReal(50, 10, JitterUniform), measure(2000, ms, uniform), true},
 		{"delay 10 ms long", judgeDelayReal(50, 10, JitterUniform), measure(2000, ms, func(i int) time.Duration { return uniform(i) + 10*ms }), false},
 		{"jitter twice as wide", judgeDelayReal(50, 10, JitterUniform), measure(2000, ms, func(i int) time.Duration { return 2*uniform(i) - 50*ms }), false},
+		{"half-normal as configured", judgeDelayReal(50, 10, JitterHalfNormal), measure(2000, ms, halfNormal), true},
+		{"half-normal mirrored below the delay", judgeDelayReal(50, 10, JitterHalfNormal), measure(2000, ms, func(i int) time.Duration { return 100*ms - halfNormal(i) }), false},
 		// A full 1 Mbit/s queue of 100 ms: 1250-byte packets leave 10 ms apart.
 		{"rate as configured", judgeRateReal(1e6, 100), measure(2000, 10*ms, func(int) time.Duration { return 100 * ms }), true},
 		{"rate 20 % short", judgeRateReal(1e6, 100), measure(2000, 12500*time.Microsecond, func(int) time.Duration { return 100 * ms }), false},

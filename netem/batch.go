@@ -77,9 +77,11 @@ func (l *link) flushAt(at time.Time) time.Time {
 	imp := l.imp
 	early := imp.Delay + l.skew
 	if imp.Jitter > 0 {
-		if imp.JitterDist == JitterNormal {
+		switch imp.JitterDist {
+		case JitterNormal:
 			early -= 3 * imp.Jitter // jitter truncated at 3 standard deviations
-		} else {
+		case JitterHalfNormal: // never below the delay
+		default:
 			early -= imp.Jitter
 		}
 	}

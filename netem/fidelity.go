@@ -363,12 +363,14 @@ func traceCase(t *Trace, secs []int) fidelityCase {
 }
 
 // clippedMoments is the mean and standard deviation of delay + jitter,
-// uniform on ±jitter or normal with σ = jitter truncated at ±3σ, clipped
-// below at 0, by numerical integration.
-func clippedMoments(delay, jitter float64, normal bool) (mean, sd float64) {
+// uniform on ±jitter, normal with σ = jitter truncated at ±3σ, or the
+// absolute value of that normal (half-normal), clipped below at 0, by
+// numerical integration.
+func clippedMoments(delay, jitter float64, dist string) (mean, sd float64) {
 	if jitter == 0 {
 		return delay, 0
 	}
+	normal := dist == JitterNormal || dist == JitterHalfNormal
 	lo, hi := -1.0, 1.0
 	if normal {
 		lo, hi = -3, 3
@@ -380,6 +382,9 @@ func clippedMoments(delay, jitter float64, normal bool) (mean, sd float64) {
 		p := 1.0
 		if normal {
 			p = math.Exp(-z * z / 2)
+		}
+		if dist == JitterHalfNormal {
+			z = math.Abs(z)
 		}
 		x := math.Max(0, delay+z*jitter)
 		w += p
@@ -425,14 +430,14 @@ func checkLink(seed int64, imp Impairment, build Builder) ([]FidelityResult, err
 		d := Impairment{Delay: imp.Delay, Jitter: imp.Jitter, JitterDist: imp.JitterDist, Reorder: imp.Reorder}
 		dist := ""
 		switch {
-		case imp.Jitter > 0 && imp.JitterDist == JitterNormal:
-			dist = JitterNormal
+		case imp.Jitter > 0 && (imp.JitterDist == JitterNormal || imp.JitterDist == JitterHalfNormal):
+			dist = imp.JitterDist
 		case imp.Jitter > 0:
 			dist = JitterUniform
 		}
 		// A packet never leaves before it was sent: with jitter above the
 		// delay the distribution is clipped at 0, and so are its moments.
-		delay, sd := clippedMoments(float64(imp.Delay)/float64(ms), float64(imp.Jitter)/float64(ms), dist == JitterNormal)
+		delay, sd := clippedMoments(float64(imp.Delay)/float64(ms), float64(imp.Jitter)/float64(ms), dist)
 		judge := judgeDelay(delay, sd, dist)
 		if build != nil { // real time (backend.go)
 			judge = judgeDelayReal(float64(imp.Delay)/float64(ms), float64(imp.Jitter)/float64(ms), dist)

@@ -23,6 +23,7 @@ func TestDeferredFlushKeepsInstants(t *testing.T) {
 		{"no delay", Impairment{}, nil, false, [2]time.Duration{0, 0}},
 		{"delay", Impairment{Delay: 40 * time.Millisecond}, nil, false, [2]time.Duration{40 * time.Millisecond, 40 * time.Millisecond}},
 		{"delay and jitter", Impairment{Delay: 40 * time.Millisecond, Jitter: 10 * time.Millisecond, JitterDist: JitterNormal}, nil, false, [2]time.Duration{-1, -1}},
+		{"delay and half-normal jitter", Impairment{Delay: 40 * time.Millisecond, Jitter: 10 * time.Millisecond, JitterDist: JitterHalfNormal}, nil, false, [2]time.Duration{-1, -1}},
 		{"shorter delay set, then an offer", Impairment{Delay: 100 * time.Millisecond, Reorder: true}, &Impairment{Delay: 5 * time.Millisecond, Reorder: true}, false, [2]time.Duration{100 * time.Millisecond, 5 * time.Millisecond}},
 		{"an offer, then a shorter delay set", Impairment{Delay: 100 * time.Millisecond, Reorder: true}, &Impairment{Delay: 5 * time.Millisecond, Reorder: true}, true, [2]time.Duration{100 * time.Millisecond, 5 * time.Millisecond}},
 		{"longer delay set", Impairment{Delay: 5 * time.Millisecond}, &Impairment{Delay: 100 * time.Millisecond}, false, [2]time.Duration{5 * time.Millisecond, 100 * time.Millisecond}},

@@ -9,6 +9,12 @@ import (
 const (
 	JitterUniform = "uniform" // delay + U(-jitter, +jitter)
 	JitterNormal  = "normal"  // delay + N(0, jitter²), truncated at ±3 jitter
+	// JitterHalfNormal is RFC 8868 section 4.5.3's recommended PDV:
+	// delay + |max(min(N(0, jitter²), 3 jitter), -3 jitter)|, one-sided
+	// (section 4.5: most packets near the minimum delay, a few late), so
+	// the delay lies in [delay, delay + 3 jitter] with mean about
+	// delay + 0.797 jitter.
+	JitterHalfNormal = "half-normal"
 )
 
 // Impairment is what one direction of an access link does to packets.
@@ -28,7 +34,8 @@ type Impairment struct {
 	// Jitter spreads the delay per packet: the half-width of a uniform
 	// distribution or the standard deviation of a normal one (JitterDist).
 	Jitter time.Duration
-	// JitterDist is JitterUniform (default) or JitterNormal.
+	// JitterDist is JitterUniform (default), JitterNormal or
+	// JitterHalfNormal.
 	JitterDist string
 	// Reorder lets jitter reorder packets. When false a packet never
 	// leaves before the one sent ahead of it (it waits, like a FIFO link).
@@ -66,8 +73,8 @@ func (i Impairment) Validate() error {
 		return fmt.Errorf("%w: delay %v is negative", ErrConfig, i.Delay)
 	case i.Jitter < 0:
 		return fmt.Errorf("%w: jitter %v is negative", ErrConfig, i.Jitter)
-	case i.JitterDist != "" && i.JitterDist != JitterUniform && i.JitterDist != JitterNormal:
-		return fmt.Errorf("%w: jitter distribution %q (allowed: uniform, normal)", ErrConfig, i.JitterDist)
+	case i.JitterDist != "" && i.JitterDist != JitterUniform && i.JitterDist != JitterNormal && i.JitterDist != JitterHalfNormal:
+		return fmt.Errorf("%w: jitter distribution %q (allowed: uniform, normal, half-normal)", ErrConfig, i.JitterDist)
 	case i.Rate < 0:
 		return fmt.Errorf("%w: rate %v is negative", ErrConfig, i.Rate)
 	case i.QueueBytes < 0 || i.QueueDelay < 0:

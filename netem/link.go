@@ -408,10 +408,13 @@ func (l *link) jitter(imp Impairment, class, index uint64) time.Duration {
 	}
 	u1 := l.fates.uniform(class, index, drawJitter1)
 	j := float64(imp.Jitter)
-	if imp.JitterDist == JitterNormal {
+	if imp.JitterDist == JitterNormal || imp.JitterDist == JitterHalfNormal {
 		u2 := l.fates.uniform(class, index, drawJitter2)
 		z := math.Sqrt(-2*math.Log(1-u1)) * math.Cos(2*math.Pi*u2) // Box–Muller
 		z = max(-3, min(3, z))
+		if imp.JitterDist == JitterHalfNormal {
+			z = math.Abs(z) // RFC 8868 section 4.5.3
+		}
 		return time.Duration(z * j)
 	}
 	return time.Duration((2*u1 - 1) * j)

@@ -91,7 +91,8 @@ type LinkChange struct {
 	Delay *Duration `yaml:"delay"`
 	// Jitter is the delay variation: uniform half-width or normal std dev.
 	Jitter *Duration `yaml:"jitter"`
-	// JitterDistribution is "uniform" (default) or "normal".
+	// JitterDistribution is "uniform" (default), "normal" or
+	// "half-normal" (RFC 8868 section 4.5.3: delay + |N|, one-sided).
 	JitterDistribution *string `yaml:"jitter_distribution"`
 	// Reorder lets jitter reorder packets (default false: FIFO).
 	Reorder *bool `yaml:"reorder"`
@@ -247,8 +248,8 @@ func (ch LinkChange) resolve(c linkCtx, imp netem.Impairment) netem.Impairment {
 		*d.set = d.v.Duration
 	}
 	if ch.JitterDistribution != nil {
-		if v := *ch.JitterDistribution; v != netem.JitterUniform && v != netem.JitterNormal {
-			c.bad(fmt.Sprintf("unknown distribution %q (allowed: uniform, normal)", v), c.At("jitter_distribution")...)
+		if v := *ch.JitterDistribution; v != netem.JitterUniform && v != netem.JitterNormal && v != netem.JitterHalfNormal {
+			c.bad(fmt.Sprintf("unknown distribution %q (allowed: uniform, normal, half-normal)", v), c.At("jitter_distribution")...)
 		}
 		imp.JitterDist = *ch.JitterDistribution
 	}
