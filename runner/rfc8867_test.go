@@ -19,7 +19,7 @@ import (
 // of RFC 8867 section 5: media stops where the tables stop it, every
 // video flow has a 20 kbit/s audio flow beside it (section 4.3), every
 // delayed link carries section 4.2's jitter as RFC 8868 section 4.5 says
-// (truncated normal, std 5 ms, no reordering), and 5.8 pauses flow 2.
+// (one-sided: |normal| truncated at 3 std, std 5 ms, no reordering; section 4.5.3), and 5.8 pauses flow 2.
 func TestRFC8867Timelines(t *testing.T) {
 	stops := map[string]time.Duration{
 		"rfc8867/5.1": 99 * time.Second, "rfc8867/5.1_100ms": 99 * time.Second, "rfc8867/5.2": 124 * time.Second,
@@ -54,8 +54,8 @@ func TestRFC8867Timelines(t *testing.T) {
 		}
 		for _, p := range s.Participants {
 			for _, imp := range []netem.Impairment{p.Resolved.Uplink, p.Resolved.Downlink} {
-				if imp.Delay > 0 && (imp.Jitter != 5*time.Millisecond || imp.JitterDist != netem.JitterNormal || imp.Reorder) {
-					t.Errorf("%s %s: delay %v with jitter %v %q reorder %v, want 5ms normal without reordering", name, p.Name, imp.Delay, imp.Jitter, imp.JitterDist, imp.Reorder)
+				if imp.Delay > 0 && (imp.Jitter != 5*time.Millisecond || imp.JitterDist != netem.JitterHalfNormal || imp.Reorder) {
+					t.Errorf("%s %s: delay %v with jitter %v %q reorder %v, want 5ms half-normal without reordering", name, p.Name, imp.Delay, imp.Jitter, imp.JitterDist, imp.Reorder)
 				}
 			}
 		}
