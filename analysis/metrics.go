@@ -92,8 +92,8 @@ var Metrics = []Metric{
 	{"feedback_kbps", ScopeFlow, KindAny, false, "kbit/s", "RTCP feedback (TWCC, NACK) the receiver sent, while active", "RFC 8867 section 4.1 item 1.D"},
 	{"packets_sent", ScopeFlow, KindAny, false, "packets", "packets sent, retransmissions included", "RFC 8868 section 3 item 2, from the flow's send log"},
 	{"packets_received", ScopeFlow, KindAny, false, "packets", "packets received, duplicates excluded", "RFC 8868 section 3 item 2, from the flow's arrival log"},
-	{"ramp_up_s", ScopeFlow, KindAny, false, "s", "from the flow's start until its rate is within 20% of its share", "1 s sending rate against the share"},
-	{"convergence_s", ScopeFlow, KindAny, false, "s", "longest time after a change until its rate is within 20% of its share", "RFC 8868 section 3 item 8: 1 s sending rate against the share"},
+	{"ramp_up_s", ScopeFlow, KindAny, false, "s", "from the flow's start until its rate is within 20% of its share", "1 s sending rate on the wire against the share, both in IP packet bytes"},
+	{"convergence_s", ScopeFlow, KindAny, false, "s", "longest time after a change until its rate is within 20% of its share", "RFC 8868 section 3 item 8: 1 s sending rate on the wire against the share, both in IP packet bytes"},
 	{"oscillation", ScopeFlow, KindAny, false, "ratio", "coefficient of variation of the 1 s rate, 5 s or more after any change", "magnitude, RFC 8867 section 4.1 item 1.B"},
 	{"oscillations", ScopeFlow, KindAny, false, "swings", "swings of the 200 ms rate between 1/2 and 2 times the share within 500 ms", "RFC 8868 section 3 item 9"},
 	{"queue_delay_p50_ms", ScopeFlow, KindAny, false, "ms", "median queueing delay of its packets", "one-way delay − propagation − serialisation"},
@@ -101,6 +101,8 @@ var Metrics = []Metric{
 	{"loss_fraction", ScopeFlow, KindAny, false, "fraction", "packets lost on their first transmission (tcp: segments sent that did not arrive)", "send and arrival logs of the flow"},
 	{"residual_loss_fraction", ScopeFlow, KindAny, false, "fraction", "packets never received, after NACK repair", "send and arrival logs of the flow"},
 	{"estimate_overshoot", ScopeFlow, KindAny, false, "ratio", "95th percentile of the bandwidth estimate over its share", "GCC estimate samples ÷ uncapped share"},
+	{"rate_vs_reference", ScopeFlow, KindAny, false, "ratio", "its mean sending rate over that of the flow of the same name in the scenario's reference run", "RFC 8867 section 5.3's comparison with the reference case: rate_kbps ÷ the reference's rate_kbps"},
+	{"queue_delay_p95_vs_reference_ms", ScopeFlow, KindAny, false, "ms", "its 95th percentile queueing delay less that of the flow of the same name in the reference run", "RFC 8867 section 5.3: queue_delay_p95_ms − the reference's"},
 }
 
 // flowsScope reports whether s belongs to the flows topology.

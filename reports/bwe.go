@@ -10,6 +10,20 @@ type Bandwidth struct {
 	Links []BottleneckLink `json:"links"`
 	// Flows are every flow of the scenario, in declaration order.
 	Flows []BandwidthFlow `json:"flows"`
+	// Reference is the run of the scenario's reference case (RFC 8867
+	// section 5.3: "logs are compared with the reference case"), run
+	// before it with the same seed and clock; nil without one.
+	Reference *BandwidthReference `json:"reference,omitempty"`
+}
+
+// BandwidthReference is a reference run's outcome.
+type BandwidthReference struct {
+	// Scenario is the reference scenario's name; File where it came from.
+	Scenario string `json:"scenario"`
+	File     string `json:"file"`
+	// Links and Flows are its metrics, as for the run itself.
+	Links []BottleneckLink `json:"links"`
+	Flows []BandwidthFlow  `json:"flows"`
 }
 
 // BottleneckLink is one rate-limited link direction and what its flows
@@ -114,6 +128,13 @@ type BandwidthFlow struct {
 	// the flow's share of the available capacity (media only; above 1
 	// the estimate claims more than the link has, pion/interceptor#299).
 	EstimateOvershoot *float64 `json:"estimate_overshoot"`
+	// RateVsReference is RateKbps over that of the media flow of the same
+	// name in the reference run, QueueDelayP95VsReferenceMS its
+	// QueueDelayP95MS less that flow's (RFC 8867 section 5.3); null
+	// without a reference, and when that flow's bottleneck is not the
+	// same link (5.3's backward flow, unlimited in the reference).
+	RateVsReference            *float64 `json:"rate_vs_reference,omitempty"`
+	QueueDelayP95VsReferenceMS *float64 `json:"queue_delay_p95_vs_reference_ms,omitempty"`
 }
 
 // Convergence is the flow's reaction to one change.

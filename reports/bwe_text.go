@@ -13,6 +13,44 @@ type bandwidthRow struct {
 	Oscillations, QueueP50, QueueP95, Loss, Residual, Overshoot string
 }
 
+// referenceRow sets one media flow against its twin in the reference
+// run (RFC 8867 section 5.3), formatted.
+type referenceRow struct {
+	Name, Rate, RefRate, RateRatio, QueueP95, RefQueueP95, QueueP95Diff,
+	Convergence, RefConvergence, Residual, RefResidual string
+}
+
+// referenceRows pairs every media flow compared with the reference run
+// with its twin there.
+func referenceRows(bw *Bandwidth) []referenceRow {
+	if bw.Reference == nil {
+		return nil
+	}
+	var out []referenceRow
+	for _, f := range bw.Flows {
+		for _, g := range bw.Reference.Flows {
+			if f.RateVsReference == nil || g.Name != f.Name {
+				continue
+			}
+			out = append(out, referenceRow{
+				Name: f.Name, Rate: fixed(f.RateKbps, 0), RefRate: fixed(g.RateKbps, 0), RateRatio: optional(f.RateVsReference, 2),
+				QueueP95: optional(f.QueueDelayP95MS, 1), RefQueueP95: optional(g.QueueDelayP95MS, 1), QueueP95Diff: signed(f.QueueDelayP95VsReferenceMS),
+				Convergence: lowerBound(f.ConvergenceS, f.ConvergedAll), RefConvergence: lowerBound(g.ConvergenceS, g.ConvergedAll),
+				Residual: optionalPercent(f.ResidualLossFraction), RefResidual: optionalPercent(g.ResidualLossFraction),
+			})
+		}
+	}
+	return out
+}
+
+// signed renders a difference with its sign, one decimal.
+func signed(v *float64) string {
+	if v == nil {
+		return none
+	}
+	return fmt.Sprintf("%+.1f", *v)
+}
+
 // linkRow is one bottleneck link, formatted.
 type linkRow struct {
 	Name, Flows, Utilization, Fairness1s, Fairness5s, Fairness20s string
@@ -78,6 +116,15 @@ func writeBandwidth(b *bytes.Buffer, bw *Bandwidth) {
 	}
 	t.writeTo(b)
 	fmt.Fprintf(b, "  (FAIR: min/max throughput of GCC flows in static periods; RAMP: start to within 20%% of its share;\n   CONV: longest after a change; OSC: rate variation when steady; SWINGS: 200 ms rate between 1/2 and 2x share within 500 ms;\n   EST/SHARE: 95th percentile of the estimate over the flow's share of the capacity)\n")
+	if rows := referenceRows(bw); len(rows) > 0 {
+		fmt.Fprintf(b, "\nCompared with the reference run %s (RFC 8867 section 5.3)\n", bw.Reference.Scenario)
+		t = table{}
+		t.row("FLOW", "KBPS", "REF KBPS", "RATIO", "P95 MS", "REF P95", "DIFF MS", "CONV S", "REF CONV", "RESID %", "REF RESID %")
+		for _, r := range rows {
+			t.row(r.Name, r.Rate, r.RefRate, r.RateRatio, r.QueueP95, r.RefQueueP95, r.QueueP95Diff, r.Convergence, r.RefConvergence, r.Residual, r.RefResidual)
+		}
+		t.writeTo(b)
+	}
 }
 
 // bandwidthView is the bandwidth section of the HTML report.
@@ -85,6 +132,9 @@ type bandwidthView struct {
 	Links   []linkRow
 	Flows   []bandwidthRow
 	Changes []changeRow
+	// Reference names the reference run; References compares with it.
+	Reference  string
+	References []referenceRow
 }
 
 type changeRow struct {
@@ -98,6 +148,9 @@ func newBandwidthView(bw *Bandwidth) *bandwidthView {
 	}
 	v := &bandwidthView{}
 	v.Links, v.Flows = bandwidthRows(bw)
+	if bw.Reference != nil {
+		v.Reference, v.References = bw.Reference.Scenario, referenceRows(bw)
+	}
 	for _, f := range bw.Flows {
 		for _, c := range f.Convergence {
 			v.Changes = append(v.Changes, changeRow{

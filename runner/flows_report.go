@@ -49,6 +49,24 @@ func (r *flowRun) report() *reports.Report {
 	for _, link := range r.links {
 		bw.Links = append(bw.Links, r.linkMetrics(link))
 	}
+	if ref := r.ref; ref != nil {
+		bw.Reference = ref
+		for i, f := range bw.Flows {
+			for _, g := range ref.Flows {
+				// Only a flow whose bottleneck is the same link there: in
+				// 5.3's reference the backward flow has none.
+				if g.Name != f.Name || f.Kind != scenarios.FlowMedia || g.Kind != f.Kind || f.Link == "" || g.Link != f.Link {
+					continue
+				}
+				if g.RateKbps > 0 {
+					bw.Flows[i].RateVsReference = opt(f.RateKbps / g.RateKbps)
+				}
+				if f.QueueDelayP95MS != nil && g.QueueDelayP95MS != nil {
+					bw.Flows[i].QueueDelayP95VsReferenceMS = opt(*f.QueueDelayP95MS - *g.QueueDelayP95MS)
+				}
+			}
+		}
+	}
 	rep.Bandwidth = bw
 	rep.Checks = r.checks(bw)
 	rep.Verdict = analysis.OverallVerdict(rep.Checks)
@@ -608,6 +626,10 @@ func flowValue(f reports.BandwidthFlow, metric string) float64 {
 		return val(f.ResidualLossFraction)
 	case "estimate_overshoot":
 		return val(f.EstimateOvershoot)
+	case "rate_vs_reference":
+		return val(f.RateVsReference)
+	case "queue_delay_p95_vs_reference_ms":
+		return val(f.QueueDelayP95VsReferenceMS)
 	}
 	return math.NaN()
 }

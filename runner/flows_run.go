@@ -87,6 +87,9 @@ type flowRun struct {
 	// wireBytes is the link's offered byte count at the last sample.
 	wire      map[string][]float64
 	wireBytes map[string]uint64
+	// ref is the reference run's outcome (Scenario.Reference), nil
+	// without one.
+	ref *reports.BandwidthReference
 	// tap counts each flow's bytes on the wire.
 	tap wireTap
 	// settle lets GCC's goroutines finish after each feedback (virtual
@@ -118,6 +121,19 @@ func runFlows(ctx context.Context, s *scenarios.Scenario, opt Options) (*reports
 	}
 	wall := time.Now()
 	r := &flowRun{s: s, opt: opt}
+	var refErr error
+	if rs := s.ReferenceScenario; rs != nil {
+		// RFC 8867 section 5.3: the run is compared with the reference
+		// case, run first with the same clock; it writes no files of its
+		// own and reports no progress.
+		ro := Options{Clock: opt.Clock, Interrupt: opt.Interrupt, Log: opt.Log, Tool: opt.Tool}
+		rr, err := runFlows(ctx, rs, ro)
+		if err != nil {
+			refErr = fmt.Errorf("reference %s: %w", rs.Name, err)
+		} else {
+			r.ref = &reports.BandwidthReference{Scenario: rs.Name, File: rs.File, Links: rr.Bandwidth.Links, Flows: rr.Bandwidth.Flows}
+		}
+	}
 	if opt.Clock == ClockVirtual {
 		// One settler at a time: synctest.Wait must not be called
 		// concurrently, and a goroutine blocked on this channel counts
@@ -130,7 +146,10 @@ func runFlows(ctx context.Context, s *scenarios.Scenario, opt Options) (*reports
 			synctest.Wait()
 		}
 	}
-	err := r.exec(ctx)
+	err := refErr
+	if err == nil {
+		err = r.exec(ctx)
+	}
 	if opt.RTPLogDir != "" {
 		err = errors.Join(err, r.writeRTPLogs(opt.RTPLogDir))
 	}

@@ -23,7 +23,7 @@ import (
 func TestRFC8867Timelines(t *testing.T) {
 	stops := map[string]time.Duration{
 		"rfc8867/5.1": 99 * time.Second, "rfc8867/5.1_100ms": 99 * time.Second, "rfc8867/5.2": 124 * time.Second,
-		"rfc8867/5.3": 99 * time.Second, "rfc8867/5.4": 119 * time.Second, "rfc8867/5.5": 299 * time.Second,
+		"rfc8867/5.3": 99 * time.Second, "rfc8867/5.3_reference": 99 * time.Second, "rfc8867/5.4": 119 * time.Second, "rfc8867/5.5": 299 * time.Second,
 		"rfc8867/5.6": 119 * time.Second, "rfc8867/5.6_1000ms": 119 * time.Second, "rfc8867/5.7": 299 * time.Second,
 		"rfc8867/5.8": 119 * time.Second,
 	}

@@ -36,6 +36,10 @@ type Scenario struct {
 	// Flows declares the traffic of the flows topology (RFC 8867 test
 	// cases): media flows run GCC, cbr and tcp flows compete with them.
 	Flows []Flow `yaml:"flows"`
+	// Reference names the scenario a flows scenario's media flows are
+	// compared with, flow by flow (RFC 8867 section 5.3's reference
+	// case): a file relative to this one, or a built-in name.
+	Reference string `yaml:"reference"`
 	// Timeline lists faults injected into the call at scenario times:
 	// server restarts, ICE restarts, link flaps (timeline.go).
 	Timeline []Fault `yaml:"timeline"`
@@ -49,6 +53,8 @@ type Scenario struct {
 	// FlowInstances are the resolved flows (Count copies expanded), filled by
 	// validation of a flows scenario.
 	FlowInstances []FlowInstance `yaml:"-" json:"-"`
+	// ReferenceScenario is Reference, loaded by validation.
+	ReferenceScenario *Scenario `yaml:"-" json:"-"`
 }
 
 // ICE declares the ICE servers of every participant.

@@ -109,6 +109,7 @@ func (s *Scenario) validate(root *yaml.Node) []error {
 	s.validateBackend(bad)
 	s.validateClients(bad)
 	s.validateSFU(bad)
+	s.validateReference(bad)
 	if s.Topology == TopologyFlows {
 		return append(errs, s.validateFlows(root, names)...)
 	}
