@@ -187,3 +187,38 @@ func TestKnownFailureShown(t *testing.T) {
 		t.Errorf("summary %+v", s)
 	}
 }
+
+// A run with a reference (RFC 8867 section 5.3) shows each compared flow
+// beside its twin, in the text and the HTML report; a run without one
+// shows no such table.
+func TestBandwidthReferenceShown(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	r := bweReport()
+	plain := func() (string, string) {
+		var text, html bytes.Buffer
+		if err := WriteText(&text, r); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteHTML(&html, r, nil); err != nil {
+			t.Fatal(err)
+		}
+		return text.String(), html.String()
+	}
+	if text, html := plain(); strings.Contains(text, "Compared with") || strings.Contains(html, "Compared with") {
+		t.Error("a report without a reference shows a comparison")
+	}
+	v := &r.Bandwidth.Flows[0]
+	v.RateVsReference, v.QueueDelayP95VsReferenceMS = f(0.875), f(-2)
+	r.Bandwidth.Reference = &BandwidthReference{Scenario: "rfc8867-5.1-reference", Flows: []BandwidthFlow{{
+		Name: "video", Kind: "media", Link: "sender uplink", RateKbps: 600, QueueDelayP95MS: f(20), ResidualLossFraction: f(0),
+	}}}
+	text, html := plain()
+	for _, want := range []string{"Compared with the reference run rfc8867-5.1-reference (RFC 8867 section 5.3)", "video  525   600       0.88   18.0    20.0     -2.0"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text lacks %q:\n%s", want, text)
+		}
+	}
+	if !strings.Contains(html, "Compared with the reference run rfc8867-5.1-reference") || !strings.Contains(html, "<td class=\"num\">0.88</td>") {
+		t.Error("html lacks the comparison")
+	}
+}
