@@ -150,6 +150,13 @@ func readBuiltin(ref string) ([]byte, string, bool) {
 
 // Parse decodes and validates scenario YAML; file names it in errors.
 func Parse(file string, data []byte) (*Scenario, error) {
+	return parse(file, data, true)
+}
+
+// parse is Parse; refs false leaves a reference: unloaded (a reference
+// being loaded: it must have none, and a scenario naming itself would
+// otherwise load forever).
+func parse(file string, data []byte, refs bool) (*Scenario, error) {
 	root, err := yamldecode.Parse(data)
 	if err != nil {
 		return nil, fileErrors(file, err)
@@ -157,7 +164,7 @@ func Parse(file string, data []byte) (*Scenario, error) {
 	if root == nil {
 		return nil, &Error{File: file, Msg: "the file is empty"}
 	}
-	s := &Scenario{File: file}
+	s := &Scenario{File: file, skipReference: !refs}
 	if err := yamldecode.Decode(root, s); err != nil {
 		return nil, fileErrors(file, err)
 	}

@@ -15,7 +15,7 @@ import (
 // of this one under the same name, so each flow can be set against its
 // twin.
 func (s *Scenario) validateReference(bad func(string, ...any)) {
-	if s.Reference == "" {
+	if s.Reference == "" || s.skipReference {
 		return
 	}
 	if s.Topology != TopologyFlows {
@@ -26,7 +26,11 @@ func (s *Scenario) validateReference(bad func(string, ...any)) {
 	if _, _, ok := readBuiltin(ref); !ok && !filepath.IsAbs(ref) && s.File != "" && !strings.HasPrefix(s.File, "embedded:") {
 		ref = filepath.Join(filepath.Dir(s.File), ref)
 	}
-	r, err := Load(ref)
+	data, name, err := Read(ref)
+	var r *Scenario
+	if err == nil {
+		r, err = parse(name, data, false)
+	}
 	switch {
 	case err != nil:
 		bad(fmt.Sprintf("%q does not load: %v", s.Reference, err), "reference")

@@ -28,6 +28,7 @@ func TestReference(t *testing.T) {
 	write("other.yaml", flows("other", "", "audio-ish"))
 	write("nested.yaml", flows("nested", "ref.yaml", "video"))
 	write("call.yaml", "name: call\nduration: 10s\nparticipants:\n  - {name: a}\n")
+	write("loop.yaml", flows("loop", "loop.yaml", "video"))
 	for _, tc := range []struct {
 		name, yaml, want string
 	}{
@@ -36,6 +37,7 @@ func TestReference(t *testing.T) {
 		{"missing", flows("s", "nope.yaml", "video"), "t.yaml:4: reference: \"nope.yaml\" does not load"},
 		{"not flows", flows("s", "call.yaml", "video"), "t.yaml:4: reference: \"call.yaml\" is a sfu scenario; a reference must be a flows scenario"},
 		{"nested", flows("s", "nested.yaml", "video"), "t.yaml:4: reference: \"nested.yaml\" has a reference of its own"},
+		{"names itself", flows("s", "loop.yaml", "video"), "t.yaml:4: reference: \"loop.yaml\" has a reference of its own"},
 		{"no twin", flows("s", "other.yaml", "video"), "t.yaml:4: reference: \"other.yaml\" has no media flow \"video\" to compare with"},
 		{"call scenario", "name: c\nduration: 10s\nreference: ref.yaml\nparticipants:\n  - {name: a}\n", "t.yaml:3: reference: reference applies to the flows topology"},
 	} {

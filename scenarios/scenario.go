@@ -55,6 +55,8 @@ type Scenario struct {
 	FlowInstances []FlowInstance `yaml:"-" json:"-"`
 	// ReferenceScenario is Reference, loaded by validation.
 	ReferenceScenario *Scenario `yaml:"-" json:"-"`
+	// skipReference leaves Reference unloaded (parse).
+	skipReference bool
 }
 
 // ICE declares the ICE servers of every participant.
