@@ -45,8 +45,8 @@ flows:
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(tshark, "-r", filepath.Join(dir, "sender.pcap"), "-Y", "udp && ip.src == 203.0.113.10",
-		"-T", "fields", "-e", "frame.time_epoch", "-e", "udp.srcport", "-e", "ip.len").Output()
+	out, err := exec.Command(tshark, "-r", filepath.Join(dir, "sender.pcap"), "-Y", "udp",
+		"-T", "fields", "-e", "frame.time_epoch", "-e", "ip.src", "-e", "udp.srcport", "-e", "ip.len").Output()
 	if err != nil {
 		t.Fatalf("tshark: %v", err)
 	}
@@ -54,15 +54,25 @@ flows:
 		at   float64
 		size float64
 	}
+	// The sender's address: the source of the audio's datagrams (only
+	// the sender sends from the audio flow's port).
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	sender := ""
+	for _, line := range lines {
+		if f := strings.Fields(line); len(f) == 4 && f[2] == strconv.Itoa(flowPort+1) {
+			sender = f[1]
+			break
+		}
+	}
 	byPort := map[int][]pkt{}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+	for _, line := range lines {
 		f := strings.Fields(line)
-		if len(f) != 3 {
+		if len(f) != 4 || f[1] != sender {
 			continue
 		}
 		at, _ := strconv.ParseFloat(f[0], 64)
-		port, _ := strconv.Atoi(f[1])
-		size, _ := strconv.ParseFloat(f[2], 64)
+		port, _ := strconv.Atoi(f[2])
+		size, _ := strconv.ParseFloat(f[3], 64)
 		byPort[port] = append(byPort[port], pkt{at, size})
 	}
 	audio := byPort[flowPort+1] // the second flow's CBR socket
