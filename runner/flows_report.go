@@ -424,15 +424,20 @@ func (r *flowRun) linkMetrics(link string) reports.BottleneckLink {
 	var sent, capacity []float64
 	tcp := slices.ContainsFunc(onLink, func(st *flowState) bool { return st.in.Kind == scenarios.FlowTCP })
 	if len(onLink) > 0 && !tcp {
-		// The media's rate on the wire, in the capacity's IP bytes, while
-		// a media flow is active.
-		wire := r.wire[link]
+		// The media's (video and audio) rate on the wire, in the
+		// capacity's IP bytes (wireTap), while a media flow is active.
 		for i, t := range onLink[0].series.t {
-			active := slices.ContainsFunc(onLink, func(st *flowState) bool { return st.isMedia() && st.active(t-0.05) })
-			if active && i < len(wire) {
-				sent = append(sent, wire[i])
-				capacity = append(capacity, float64(r.s.LinkAt(h.participant, h.dir, secs(t-0.05)).Rate)/1000)
+			if !slices.ContainsFunc(onLink, func(st *flowState) bool { return st.isMedia() && st.active(t-0.05) }) {
+				continue
 			}
+			var v float64
+			for _, st := range onLink {
+				if st.isMedia() {
+					v += st.series.wire[i]
+				}
+			}
+			sent = append(sent, v)
+			capacity = append(capacity, float64(r.s.LinkAt(h.participant, h.dir, secs(t-0.05)).Rate)/1000)
 		}
 	}
 	// RFC 8868 section 3 item 10: utilization is useful only when the

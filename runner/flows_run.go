@@ -81,12 +81,6 @@ type flowRun struct {
 	t0    time.Time // scenario time zero
 	ended time.Duration
 	links []string // bottleneck links, in first-use order
-	// wire is, per bottleneck link, the media's sending rate in the
-	// link's own units (IP packet bytes, kbit/s) over each 100 ms sample:
-	// what was offered to the link less any CBR cross traffic.
-	// wireBytes is the link's offered byte count at the last sample.
-	wire      map[string][]float64
-	wireBytes map[string]uint64
 	// ref is the reference run's outcome (Scenario.Reference), nil
 	// without one.
 	ref *reports.BandwidthReference
@@ -422,7 +416,6 @@ func (r *flowRun) sample(now time.Time, prev []flow.Counters) {
 	for _, link := range r.links {
 		h := r.hopByName(link)
 		r.rec.Sample(now, "capacity "+link, "capacity_kbps", "kbps", float64(r.s.LinkAt(h.participant, h.dir, t).Rate)/1000)
-		r.sampleWire(link, h, prev, dt)
 	}
 	// Copies of a counted flow (ten short TCP flows) are drawn as one
 	// line, their sum: ten lines would hide the media.
@@ -528,33 +521,6 @@ func mean(xs []float64) float64 {
 	return s / float64(len(xs))
 }
 
-// udpIPHeader is the IPv4 and UDP header a CBR datagram carries on the
+// udpIPHeader is the IPv4 and UDP header every datagram carries on the
 // link (netem counts capacity in IP packet bytes).
 const udpIPHeader = 20 + 8
-
-// sampleWire records the media's sending rate on a bottleneck link over
-// the last sample in the units its capacity is counted in: the IP bytes
-// offered to the link (media with its RTP, SRTP, UDP and IP headers, and
-// its RTCP), less the CBR flows' datagrams on it. Counting the flows'
-// own RTP bytes instead left out 28 bytes of every packet and SRTP's
-// tag: 20 kbit/s of audio takes 31 of the link.
-func (r *flowRun) sampleWire(link string, h hop, prev []flow.Counters, dt float64) {
-	if r.wire == nil {
-		r.wire, r.wireBytes = map[string][]float64{}, map[string]uint64{}
-	}
-	host, ok := r.net.Host(h.participant)
-	if !ok {
-		r.wire[link] = append(r.wire[link], math.NaN())
-		return
-	}
-	b := host.Stats(h.dir).Bytes
-	bytes := float64(b - r.wireBytes[link])
-	r.wireBytes[link] = b
-	for i, st := range r.flows {
-		if st.link == link && st.in.Kind == scenarios.FlowCBR {
-			c := st.f.Counters()
-			bytes -= float64(c.SentBytes-prev[i].SentBytes) + float64(c.SentPackets-prev[i].SentPackets)*udpIPHeader
-		}
-	}
-	r.wire[link] = append(r.wire[link], max(bytes, 0)*8/dt/1000)
-}
