@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 )
@@ -23,8 +24,15 @@ func (s *Scenario) validateReference(bad func(string, ...any)) {
 		return
 	}
 	ref := s.Reference
-	if _, _, ok := readBuiltin(ref); !ok && !filepath.IsAbs(ref) && s.File != "" && !strings.HasPrefix(s.File, "embedded:") {
-		ref = filepath.Join(filepath.Dir(s.File), ref)
+	if _, _, ok := readBuiltin(ref); !ok {
+		if !filepath.IsAbs(ref) && s.File != "" && !strings.HasPrefix(s.File, "embedded:") {
+			ref = filepath.Join(filepath.Dir(s.File), ref)
+		}
+		// Not a device or a pipe: /dev/zero would be read forever.
+		if fi, err := os.Stat(ref); err == nil && !fi.Mode().IsRegular() {
+			bad(fmt.Sprintf("%q is not a regular file", s.Reference), "reference")
+			return
+		}
 	}
 	data, name, err := Read(ref)
 	var r *Scenario

@@ -37,6 +37,8 @@ func TestReference(t *testing.T) {
 		{"missing", flows("s", "nope.yaml", "video"), "t.yaml:4: reference: \"nope.yaml\" does not load"},
 		{"not flows", flows("s", "call.yaml", "video"), "t.yaml:4: reference: \"call.yaml\" is a sfu scenario; a reference must be a flows scenario"},
 		{"nested", flows("s", "nested.yaml", "video"), "t.yaml:4: reference: \"nested.yaml\" has a reference of its own"},
+		{"a device", flows("s", "/dev/zero", "video"), "t.yaml:4: reference: \"/dev/zero\" is not a regular file"},
+		{"a directory", flows("s", ".", "video"), "t.yaml:4: reference: \".\" is not a regular file"},
 		{"names itself", flows("s", "loop.yaml", "video"), "t.yaml:4: reference: \"loop.yaml\" has a reference of its own"},
 		{"no twin", flows("s", "other.yaml", "video"), "t.yaml:4: reference: \"other.yaml\" has no media flow \"video\" to compare with"},
 		{"call scenario", "name: c\nduration: 10s\nreference: ref.yaml\nparticipants:\n  - {name: a}\n", "t.yaml:3: reference: reference applies to the flows topology"},
