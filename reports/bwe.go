@@ -124,7 +124,8 @@ type BandwidthFlow struct {
 	LossFraction         *float64 `json:"loss_fraction"`
 	ResidualLossFraction *float64 `json:"residual_loss_fraction"`
 	// EstimateOvershoot is the 95th percentile of the bandwidth estimate
-	// (scaled from RTP bytes to the wire's by the flow's own ratio) over
+	// (scaled from payload bytes, which GCC counts, to the wire's by the
+	// flow's own ratio) over
 	// the flow's share of the available capacity (media only; above 1
 	// the estimate claims more than the link has, pion/interceptor#299).
 	EstimateOvershoot *float64 `json:"estimate_overshoot"`

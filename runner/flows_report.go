@@ -126,7 +126,7 @@ func (st *flowState) longLived() bool {
 // RFC 8868 section 3 items 8 to 10 set a flow's sending rate against the
 // bottleneck's capacity, which is only a comparison in one unit. A CBR
 // flow takes its rate and 28 bytes a datagram; the encoder's range is
-// scaled by the flow's own wire bytes per RTP byte (wireRatio).
+// scaled by the flow's own wire bytes per payload byte (wireRatio).
 func (r *flowRun) share(st *flowState, t float64, capped bool) float64 {
 	if st.link == "" {
 		return math.NaN()
@@ -320,8 +320,8 @@ func (r *flowRun) flowMetrics(st *flowState) reports.BandwidthFlow {
 			continue
 		}
 		if sh := r.share(st, t, false); sh > 0 {
-			// GCC counts RTP bytes (pion's TWCC feedback adapter):
-			// its estimate in the share's IP bytes.
+			// GCC counts payload bytes (pion's feedback adapter takes
+			// len(payload)): its estimate in the share's IP bytes.
 			over = append(over, fs.estimate[i]*st.ratio/sh)
 		}
 	}
@@ -382,15 +382,16 @@ func (st *flowState) rate200() []analysis.Point {
 	return st.windowed(st.series.wire, analysis.RateInterval)
 }
 
-// wireRatio is the flow's IP bytes on the wire over its RTP bytes (UDP
-// payload bytes for cross traffic) while it was active: the factor that
-// takes an encoder rate or GCC's estimate, which count RTP bytes, into
-// the capacity's units. 1 when nothing was sent.
+// wireRatio is the flow's IP bytes on the wire over its media payload
+// bytes (UDP payload bytes for cross traffic) while it was active: the
+// factor that takes an encoder rate or GCC's estimate, which count
+// payload bytes (pion's feedback adapter takes len(payload)), into the
+// capacity's units. 1 when nothing was sent.
 func (st *flowState) wireRatio() float64 {
 	var w, s float64
 	for i, t := range st.series.t {
 		if st.active(t - sampleEvery.Seconds()/2) {
-			w, s = w+st.series.wire[i], s+st.series.send[i]
+			w, s = w+st.series.wire[i], s+st.series.payload[i]
 		}
 	}
 	if w == 0 || s == 0 {

@@ -67,8 +67,9 @@ type flowSeries struct {
 	estimate []float64
 	send1s   []float64 // kbps over the last second
 	// wire and wire1s are the sending rate in IP packet bytes, the
-	// capacity's units (wireTap), over the last 100 ms and second.
-	wire, wire1s []float64
+	// capacity's units (wireTap), over the last 100 ms and second;
+	// payload the media payload rate (the encoder's and GCC's units).
+	wire, wire1s, payload []float64
 }
 
 // flowRun is one run of a flows scenario.
@@ -431,8 +432,10 @@ func (r *flowRun) sample(now time.Time, prev []flow.Counters) {
 		fs.t = append(fs.t, round(t.Seconds(), 3))
 		send := float64(c.SentBytes-prev[i].SentBytes) * 8 / dt / 1000
 		recv := float64(c.ReceivedBytes-prev[i].ReceivedBytes) * 8 / dt / 1000
+		payload := float64(c.SentPayloadBytes-prev[i].SentPayloadBytes) * 8 / dt / 1000
 		prev[i] = c
 		fs.send = append(fs.send, send)
+		fs.payload = append(fs.payload, payload)
 		fs.recv = append(fs.recv, recv)
 		fs.estimate = append(fs.estimate, float64(c.Estimate)/1000)
 		fs.send1s = append(fs.send1s, tail(fs.send, window))

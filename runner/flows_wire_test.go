@@ -2,6 +2,7 @@ package runner
 
 import (
 	"math"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -29,7 +30,7 @@ topology: flows
 duration: 30s
 participants:
   - name: sender
-    uplink: {rate: 1Mbps, queue: 300ms, schedule: [{at: 20s, rate: 600kbps}]}
+    uplink: {rate: 1Mbps, queue: 300ms, schedule: [{at: 20s, rate: 600kbps}, {at: 27s, rate: 4Mbps}]}
   - name: receiver
     downlink: {delay: 50ms}
     uplink: {delay: 50ms}
@@ -41,7 +42,7 @@ flows:
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	rep, err := runVirtual(t, s, Options{CaptureDir: dir})
+	rep, err := runVirtual(t, s, Options{CaptureDir: dir, RTPLogDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,24 +126,46 @@ flows:
 	if v.RateKbps > 0.97*v.WireKbps {
 		t.Errorf("RTP rate %.1f kbit/s within 3 %% of the wire's %.1f: the test cannot tell them apart", v.RateKbps, v.WireKbps)
 	}
-	if v.RampUpS == nil || len(v.Convergence) != 1 {
+	if v.RampUpS == nil || len(v.Convergence) != 2 {
 		t.Fatalf("ramp-up %v, convergence %+v", v.RampUpS, v.Convergence)
 	}
 	for _, c := range []struct {
-		what           string
-		from, capacity float64
-		gotS, gotShare float64
+		what                  string
+		from, until, capacity float64
+		gotS, gotShare        float64
 	}{
-		{"ramp-up", 0, 1000, *v.RampUpS, math.NaN()},
-		{"after the step to 600 kbit/s", 20, 600, v.Convergence[0].S, v.Convergence[0].ShareKbps},
+		{"ramp-up", 0, 20, 1000, *v.RampUpS, math.NaN()},
+		{"after the step to 600 kbit/s", 20, 27, 600, v.Convergence[0].S, v.Convergence[0].ShareKbps},
 	} {
 		share := c.capacity - audioKbps // one video flow, the encoder's range not reached
 		if !math.IsNaN(c.gotShare) && math.Abs(c.gotShare-share) > 0.5 {
 			t.Errorf("%s: share %.1f kbit/s, want capacity less the audio's %.1f kbit/s on the wire (tshark): %.1f", c.what, c.gotShare, audioKbps, share)
 		}
-		want := converge(c.from, c.from+20, share)
+		want := converge(c.from, c.until, share)
 		if math.IsNaN(want) || math.Abs(c.gotS-want) > 0.15 {
 			t.Errorf("%s: %.2f s, tshark's 1 s rates come within 20 %% of %.1f kbit/s after %.2f s", c.what, c.gotS, share, want)
 		}
+	}
+
+	// At 4 Mbit/s the share is the encoder's 1.5 Mbit/s maximum, which
+	// counts payload bytes (as GCC does), in the wire's units: times the
+	// flow's IP bytes (tshark) per payload byte (its RFC 8868 send log).
+	logf, err := os.ReadFile(filepath.Join(dir, "video.send.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var payload float64
+	for _, line := range strings.Split(string(logf), "\n") {
+		if f := strings.Fields(line); len(f) == 7 && !strings.HasPrefix(line, "#") {
+			n, _ := strconv.ParseFloat(f[6], 64)
+			payload += n
+		}
+	}
+	var wire float64
+	for _, p := range video {
+		wire += p.size
+	}
+	if want := 1500 * wire / payload; math.Abs(v.Convergence[1].ShareKbps-want) > 0.005*want {
+		t.Errorf("share at 4 Mbit/s %.1f kbit/s, want the encoder's 1500 × %.4f wire bytes per payload byte = %.1f", v.Convergence[1].ShareKbps, wire/payload, want)
 	}
 }

@@ -469,7 +469,7 @@ func (p *probe) BindLocalStream(_ *interceptor.StreamInfo, w interceptor.RTPWrit
 	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
 		now := time.Now()
 		p.m.log.sent(h.SequenceNumber, now)
-		p.m.meter.sent(h.MarshalSize() + len(payload))
+		p.m.meter.sentRTP(h.MarshalSize()+len(payload), len(payload))
 		p.m.plog.add(true, PacketRecord{At: now, PayloadType: h.PayloadType, SSRC: h.SSRC, Seq: h.SequenceNumber, Timestamp: h.Timestamp, Marker: h.Marker, PayloadSize: len(payload)})
 		return w.Write(h, payload, a)
 	})

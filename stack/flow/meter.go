@@ -11,6 +11,10 @@ type Counters struct {
 	// SentBytes and SentPackets count what left the sender, repairs
 	// included.
 	SentBytes, SentPackets uint64
+	// SentPayloadBytes is SentBytes without the RTP headers (media), what
+	// the encoder's rate and pion's GCC count (its feedback adapter takes
+	// len(payload)); equal to SentBytes for cross traffic.
+	SentPayloadBytes uint64
 	// ReceivedBytes and ReceivedPackets count what reached the
 	// receiver's application, duplicates excluded.
 	ReceivedBytes, ReceivedPackets uint64
@@ -53,9 +57,14 @@ type meter struct {
 	delays []Delay
 }
 
-func (m *meter) sent(size int) {
+func (m *meter) sent(size int) { m.sentRTP(size, size) }
+
+// sentRTP counts a packet of size bytes that carries payload bytes of
+// media.
+func (m *meter) sentRTP(size, payload int) {
 	m.mu.Lock()
 	m.c.SentBytes += uint64(size)
+	m.c.SentPayloadBytes += uint64(payload)
 	m.c.SentPackets++
 	m.mu.Unlock()
 }
