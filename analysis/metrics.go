@@ -94,7 +94,7 @@ var Metrics = []Metric{
 	{"packets_received", ScopeFlow, KindAny, false, "packets", "packets received, duplicates excluded", "RFC 8868 section 3 item 2, from the flow's arrival log"},
 	{"ramp_up_s", ScopeFlow, KindAny, false, "s", "from the flow's start until its rate is within 20% of its share", "1 s sending rate on the wire against the share, both in IP packet bytes"},
 	{"convergence_s", ScopeFlow, KindAny, false, "s", "longest time after a change until its rate is within 20% of its share", "RFC 8868 section 3 item 8: 1 s sending rate on the wire against the share, both in IP packet bytes"},
-	{"oscillation", ScopeFlow, KindAny, false, "ratio", "coefficient of variation of the 1 s rate, 5 s or more after any change", "magnitude, RFC 8867 section 4.1 item 1.B"},
+	{"oscillation", ScopeFlow, KindAny, false, "ratio", "coefficient of variation of the 1 s rate, 5 s or more after any change (tcp: of its 1 s sending rate over its whole time)", "magnitude, RFC 8867 section 4.1 item 1.B; tcp: section 5.7 item 1.A"},
 	{"oscillations", ScopeFlow, KindAny, false, "swings", "swings of the 200 ms rate between 1/2 and 2 times the share within 500 ms", "RFC 8868 section 3 item 9"},
 	{"queue_delay_p50_ms", ScopeFlow, KindAny, false, "ms", "median queueing delay of its packets", "one-way delay − propagation − serialisation"},
 	{"queue_delay_p95_ms", ScopeFlow, KindAny, false, "ms", "95th percentile queueing delay", "one-way delay − propagation − serialisation"},

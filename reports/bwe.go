@@ -90,7 +90,9 @@ type BandwidthFlow struct {
 	Convergence []Convergence `json:"convergence"`
 	// Oscillation is the coefficient of variation of its 1 s sending rate
 	// relative to its share, in windows 5 s or more after any change: the
-	// magnitude of oscillation (RFC 8867 section 4.1 item 1.B).
+	// magnitude of oscillation (RFC 8867 section 4.1 item 1.B); for a tcp
+	// flow, of its 1 s sending rate over its whole time (section 5.7's
+	// "variation in the sending rate of the TCP flow").
 	Oscillation *float64 `json:"oscillation"`
 	// Oscillations counts swings of its 200 ms sending rate between half
 	// and twice its share within 500 ms: RFC 8868 section 3 item 9's

@@ -277,6 +277,9 @@ func (r *flowRun) flowMetrics(st *flowState) reports.BandwidthFlow {
 			out.DelayCDFMS = append(out.DelayCDFMS, round(v, 2))
 		}
 	}
+	if in.Kind == scenarios.FlowTCP {
+		out.Oscillation = opt(st.tcpVariation())
+	}
 	if in.Kind != scenarios.FlowMedia {
 		return out
 	}
@@ -341,6 +344,9 @@ func (r *flowRun) oscillation(st *flowState, chs []change) float64 {
 	}
 	var xs []float64
 	pts := st.points(st.series.wire)
+	for i := range pts {
+		pts[i].T -= sampleEvery.Seconds() / 2 // each 100 ms sample at its middle, in its own second
+	}
 	for i, from := range starts {
 		until := st.until(from, chs)
 		if i+1 < len(starts) {
@@ -350,6 +356,21 @@ func (r *flowRun) oscillation(st *flowState, chs []change) float64 {
 			if sh := r.share(st, w.T+0.5, true); sh > 0 && st.active(w.T) && st.active(w.T+0.99) {
 				xs = append(xs, w.V/sh)
 			}
+		}
+	}
+	return analysis.RateVariation(xs)
+}
+
+// tcpVariation is RFC 8867 section 5.7's "variation in the sending rate
+// of the TCP flow" (flow level metric 1.A): the coefficient of variation
+// of its 1 s sending rate over the whole seconds it was scheduled to
+// send. A TCP flow has no share to be judged against (a short one is
+// idle between downloads by design), so the rate itself varies.
+func (st *flowState) tcpVariation() float64 {
+	var xs []float64
+	for _, w := range st.windowed(st.series.send, 1) {
+		if w.T >= math.Ceil(st.in.Start.Seconds()) && w.T+1 <= math.Floor(st.in.StopAt.Seconds())+1e-9 {
+			xs = append(xs, w.V)
 		}
 	}
 	return analysis.RateVariation(xs)
