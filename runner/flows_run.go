@@ -47,6 +47,9 @@ type flowState struct {
 	// (wireTap); wirePrev is the count at the last sample.
 	wireBytes atomic.Uint64
 	wirePrev  uint64
+	// wireRecvBytes counts the same at its receiver, after the links.
+	wireRecvBytes atomic.Uint64
+	wireRecvPrev  uint64
 	// ratio is wireRatio, once the run is over.
 	ratio float64
 }
@@ -68,8 +71,9 @@ type flowSeries struct {
 	send1s   []float64 // kbps over the last second
 	// wire and wire1s are the sending rate in IP packet bytes, the
 	// capacity's units (wireTap), over the last 100 ms and second;
-	// payload the media payload rate (the encoder's and GCC's units).
-	wire, wire1s, payload []float64
+	// payload the media payload rate (the encoder's and GCC's units);
+	// wireRecv the rate on the wire at the receiver.
+	wire, wire1s, payload, wireRecv []float64
 }
 
 // flowRun is one run of a flows scenario.
@@ -336,7 +340,7 @@ func (r *flowRun) newFlow(i int, st *flowState) (trafficFlow, error) {
 			return nil, err
 		}
 		st.media = m
-		r.tap.add(m.SSRC(), st)
+		r.tap.add(m.SSRC(), from.IP, st)
 		return m, nil
 	}
 	ep := flow.Endpoints{
@@ -345,7 +349,7 @@ func (r *flowRun) newFlow(i int, st *flowState) (trafficFlow, error) {
 		RecvAddr: fmt.Sprintf("%s:%d", to.IP, flowPort+i),
 		SSRC:     uint32(hashName(in.ID)),
 	}
-	r.tap.add(ep.SSRC, st)
+	r.tap.add(ep.SSRC, from.IP, st)
 	if in.Constant() {
 		c, err := flow.NewCBR(in.ID, ep, in.CBRRate(), in.CBRPacket())
 		if err == nil && r.opt.RTPLogDir != "" {
@@ -443,6 +447,9 @@ func (r *flowRun) sample(now time.Time, prev []flow.Counters) {
 		fs.wire = append(fs.wire, float64(w-st.wirePrev)*8/dt/1000)
 		fs.wire1s = append(fs.wire1s, tail(fs.wire, window))
 		st.wirePrev = w
+		w = st.wireRecvBytes.Load()
+		fs.wireRecv = append(fs.wireRecv, float64(w-st.wireRecvPrev)*8/dt/1000)
+		st.wireRecvPrev = w
 		name := st.in.ID
 		if st.in.Index > 0 {
 			name = fmt.Sprintf("%s (%d, sum)", st.in.Name, max(st.in.Count, 1))
@@ -453,8 +460,9 @@ func (r *flowRun) sample(now time.Time, prev []flow.Counters) {
 			byName[name] = g
 			groups = append(groups, g)
 		}
-		g.send += fs.send1s[len(fs.send1s)-1]
-		g.recv += tail(fs.recv, window)
+		// Drawn against the capacity: in its units, IP packet bytes.
+		g.send += fs.wire1s[len(fs.wire1s)-1]
+		g.recv += tail(fs.wireRecv, window)
 		if st.in.Kind == scenarios.FlowMedia {
 			r.rec.Sample(now, "estimate "+name, "estimate_kbps", "kbps", float64(c.Estimate)/1000)
 		}

@@ -16,7 +16,8 @@ import (
 // (docs/netem.md). It sees what the host's capture sees (netem.Observe),
 // so a pcap of the run recounts it. A 5-tuple is tied to its flow by the
 // first RTP packet carrying the flow's SSRC (RFC 3550 section 5.1; SRTP
-// leaves the header in the clear, RFC 3711 section 3.1).
+// leaves the header in the clear, RFC 3711 section 3.1) from the flow's
+// sender's address: the acks of a tcp flow carry its SSRC the other way.
 //
 // RFC 8868 section 3 compares sending rates with the bottleneck's
 // capacity (item 10, utilization; items 8 and 9 and RFC 8867 section 4.1
@@ -27,22 +28,28 @@ type wireTap struct {
 	mu     sync.Mutex
 	ssrc   map[uint32]*flowState
 	tuples map[tuple]*flowState
+	// from is each flow's sender's own address.
+	from map[*flowState]netip.Addr
 }
 
 type tuple struct{ src, dst netip.AddrPort }
 
-// add lets the tap find st's packets by their SSRC.
-func (w *wireTap) add(ssrc uint32, st *flowState) {
+// add lets the tap find st's packets by their SSRC and its sender's
+// address.
+func (w *wireTap) add(ssrc uint32, from net.IP, st *flowState) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.ssrc == nil {
-		w.ssrc, w.tuples = map[uint32]*flowState{}, map[tuple]*flowState{}
+		w.ssrc, w.tuples, w.from = map[uint32]*flowState{}, map[tuple]*flowState{}, map[*flowState]netip.Addr{}
 	}
 	w.ssrc[ssrc] = st
+	a, _ := netip.AddrFromSlice(from)
+	w.from[st] = a.Unmap()
 }
 
 // observe takes one packet of host's capture: one it sent, or one it
-// received through its downlink. Only what a flow's sender sent counts.
+// received through its downlink; the flow's sender counts what it sent,
+// its receiver what arrived.
 func (w *wireTap) observe(host string, p netem.Packet) {
 	if p.TCP {
 		return
@@ -56,14 +63,18 @@ func (w *wireTap) observe(host string, p netem.Packet) {
 	w.mu.Lock()
 	st := w.tuples[k]
 	if st == nil {
-		if ssrc, ok := rtpSSRC(p.Payload); ok && w.ssrc[ssrc] != nil && w.ssrc[ssrc].in.From == host {
+		if ssrc, ok := rtpSSRC(p.Payload); ok && w.ssrc[ssrc] != nil && w.from[w.ssrc[ssrc]] == k.src.Addr().Unmap() {
 			st = w.ssrc[ssrc]
 			w.tuples[k] = st
 		}
 	}
 	w.mu.Unlock()
-	if st != nil && st.in.From == host {
+	switch {
+	case st == nil:
+	case st.in.From == host:
 		st.wireBytes.Add(uint64(len(p.Payload) + udpIPHeader))
+	case st.in.To == host:
+		st.wireRecvBytes.Add(uint64(len(p.Payload) + udpIPHeader))
 	}
 }
 

@@ -123,6 +123,28 @@ flows:
 	if want := mean(bins[1:]); math.Abs(v.WireKbps-want) > 0.005*want {
 		t.Errorf("wire_kbps %.1f, tshark %.1f", v.WireKbps, want)
 	}
+	// The plotted sending rate (series "send video", 1 s mean) is the
+	// same rate on the wire, drawn against the capacity in its units.
+	compared := 0
+	for _, sr := range rep.Series {
+		if sr.Name != "send video" {
+			continue
+		}
+		for _, p := range sr.Points {
+			k := int(math.Round(p.T * 10))
+			if p.T < 2 || k >= len(bins) {
+				continue
+			}
+			compared++
+			if want := rate1s(k); math.Abs(p.V-want) > 0.01*want+1 {
+				t.Errorf("send video at %.1f s: %.1f kbit/s plotted, tshark %.1f", p.T, p.V, want)
+				break
+			}
+		}
+	}
+	if compared < 200 {
+		t.Errorf("%d points of the send series compared with tshark", compared)
+	}
 	if v.RateKbps > 0.97*v.WireKbps {
 		t.Errorf("RTP rate %.1f kbit/s within 3 %% of the wire's %.1f: the test cannot tell them apart", v.RateKbps, v.WireKbps)
 	}
@@ -167,5 +189,34 @@ flows:
 	}
 	if want := 1500 * wire / payload; math.Abs(v.Convergence[1].ShareKbps-want) > 0.005*want {
 		t.Errorf("share at 4 Mbit/s %.1f kbit/s, want the encoder's 1500 × %.4f wire bytes per payload byte = %.1f", v.Convergence[1].ShareKbps, wire/payload, want)
+	}
+}
+
+// TestFlowsWireOfTCP: a tcp flow's rate on the wire is its segments with
+// their 28 bytes of UDP and IP headers, and not its receiver's acks,
+// which carry its SSRC the other way: 1200-byte segments make it
+// 1228/1200 of rate_kbps. Counting the acks too gave 1073 for 1028.
+func TestFlowsWireOfTCP(t *testing.T) {
+	s, err := scenarios.Parse("tcp.yaml", []byte(`name: tcp
+topology: flows
+duration: 5s
+participants:
+  - name: a
+    uplink: {rate: 1Mbps, queue: 100ms}
+  - name: b
+    downlink: {delay: 20ms}
+flows:
+  - {name: web, kind: tcp, from: a, to: b}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := runVirtual(t, s, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := rep.Bandwidth.Flows[0]
+	if want := f.RateKbps * 1228 / 1200; f.RateKbps < 500 || math.Abs(f.WireKbps-want) > 0.2 {
+		t.Errorf("tcp: wire %.1f kbit/s, want %.1f (rate %.1f with 28 of 1228 bytes of headers)", f.WireKbps, want, f.RateKbps)
 	}
 }
