@@ -33,8 +33,8 @@ func bwePlots(r *Report) ([]Plot, error) {
 	var plots []Plot
 	for _, c := range []chart{
 		{metric: "estimate_kbps", file: "bwe-estimate.png", title: "Bandwidth estimate (GCC) per media flow, and capacity", yLabel: "kbit/s", scale: 1, fromZero: true},
-		{metric: "send_kbps", file: "bwe-send.png", title: "Sending rate per flow on the wire (1 s mean, IP bytes), and capacity", yLabel: "kbit/s", scale: 1, fromZero: true},
-		{metric: "receive_kbps", file: "bwe-receive.png", title: "Receive rate per flow on the wire (1 s mean, IP bytes), and capacity", yLabel: "kbit/s", scale: 1, fromZero: true},
+		{metric: "send_kbps", file: "bwe-send.png", title: "Sending rate on the wire (1 s mean), and capacity", yLabel: "kbit/s", scale: 1, fromZero: true},
+		{metric: "receive_kbps", file: "bwe-receive.png", title: "Receive rate on the wire (1 s mean), and capacity", yLabel: "kbit/s", scale: 1, fromZero: true},
 		{metric: "queue_delay_ms", file: "bwe-queue-delay.png", title: "Queueing delay per flow (100 ms mean)", yLabel: "queueing delay (ms)", scale: 1, fromZero: true},
 	} {
 		series := seriesOf(r.Series, c.metric)
