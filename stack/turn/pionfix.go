@@ -3,6 +3,7 @@ package turn
 import (
 	"encoding/binary"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -250,13 +251,34 @@ func (f *fixer) rebuild(m *stun.Message, code stun.ErrorCode, dst net.Addr) ([]b
 type fixedPacketConn struct {
 	net.PacketConn
 	f *fixer
+	// fast relays bound channels' data itself (real network only).
+	fast *fastPath
 }
 
 // ReadFrom hands pion the messages the screen lets through, answering
-// the others itself.
+// the others itself, and the ChannelData the fast path does not relay.
 func (c *fixedPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
+	udp, _ := c.PacketConn.(*net.UDPConn)
 	for {
-		n, addr, err := c.PacketConn.ReadFrom(p)
+		var (
+			n    int
+			addr net.Addr
+			err  error
+		)
+		if udp != nil && c.fast != nil {
+			var ap netip.AddrPort
+			n, ap, err = udp.ReadFromUDPAddrPort(p)
+			if err != nil {
+				return n, nil, err
+			}
+			ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+			if c.fast.fromClient(p[:n], ap) != toPion {
+				continue
+			}
+			addr = net.UDPAddrFromAddrPort(ap)
+		} else {
+			n, addr, err = c.PacketConn.ReadFrom(p)
+		}
 		if err != nil || n == 0 {
 			return n, addr, err
 		}

@@ -3,6 +3,7 @@ package turn
 import (
 	"net"
 	"net/netip"
+	"sync/atomic"
 
 	pionturn "github.com/pion/turn/v4"
 )
@@ -98,6 +99,8 @@ func peerFamilyMatches(relay, peer net.IP) bool {
 type ownPortsGuard struct {
 	pionturn.RelayAddressGenerator
 	own func() []net.Addr
+	// fast, when set, relays the socket's bound channels (fastpath.go).
+	fast *fastPath
 }
 
 func (g ownPortsGuard) AllocatePacketConn(network string, requestedPort int) (net.PacketConn, net.Addr, error) {
@@ -105,12 +108,38 @@ func (g ownPortsGuard) AllocatePacketConn(network string, requestedPort int) (ne
 	if err != nil {
 		return nil, nil, err
 	}
-	return &guardedRelay{PacketConn: pc, own: g.own}, addr, nil
+	r := &guardedRelay{PacketConn: pc, own: g.own}
+	if g.fast != nil {
+		g.fast.opened(r)
+		r.path = g.fast
+	}
+	return r, addr, nil
 }
 
 type guardedRelay struct {
 	net.PacketConn
 	own func() []net.Addr
+	// path is the fast path that knows this socket; fast its allocation
+	// once pion reported it; buf the read buffer with room for a
+	// ChannelData header (only pion's one reader goroutine uses it).
+	path *fastPath
+	fast atomic.Pointer[fastAlloc]
+	buf  []byte
+}
+
+// ReadFrom hands pion what the fast path does not relay itself.
+func (r *guardedRelay) ReadFrom(p []byte) (int, net.Addr, error) {
+	if udp, ok := r.PacketConn.(*net.UDPConn); ok && r.path != nil {
+		return r.readRelay(udp, p)
+	}
+	return r.PacketConn.ReadFrom(p)
+}
+
+func (r *guardedRelay) Close() error {
+	if r.path != nil {
+		r.path.closed(r)
+	}
+	return r.PacketConn.Close()
 }
 
 // WriteTo drops datagrams to the server's listeners as if sent.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/pion/logging"
@@ -96,19 +97,22 @@ func New(cfg Config) (*Server, error) {
 		return false
 	})
 	addrs := map[string]net.Addr{}
-	own := func() []net.Addr {
+	// The listen addresses, read once relays open (after New): every
+	// relayed datagram checks them.
+	own := sync.OnceValue(func() []net.Addr {
 		out := make([]net.Addr, 0, len(addrs))
 		for _, a := range addrs {
 			out = append(out, a)
 		}
 		return out
-	}
+	})
+	var fast *fastPath
 	relayGen := func() pionturn.RelayAddressGenerator {
 		return ownPortsGuard{RelayAddressGenerator: bufferedRelays{&pionturn.RelayAddressGeneratorStatic{
 			RelayAddress: cfg.RelayIP,
 			Address:      cfg.RelayIP.String(),
 			Net:          cfg.Net,
-		}}, own: own}
+		}}, own: own, fast: fast}
 	}
 	var (
 		pcs     []pionturn.PacketConnConfig
@@ -128,10 +132,13 @@ func New(cfg Config) (*Server, error) {
 		}
 		sockets = info
 		addrs["udp"] = udp[0].LocalAddr()
+		if out, ok := udp[0].(*net.UDPConn); ok {
+			fast = newFastPath(out, own) // the real network only
+		}
 		for _, pc := range udp {
 			closers = append(closers, pc.Close)
 			pcs = append(pcs, pionturn.PacketConnConfig{
-				PacketConn: &fixedPacketConn{PacketConn: pc, f: fix}, RelayAddressGenerator: relayGen(), PermissionHandler: perm,
+				PacketConn: &fixedPacketConn{PacketConn: pc, f: fix, fast: fast}, RelayAddressGenerator: relayGen(), PermissionHandler: perm,
 			})
 		}
 	}
@@ -166,14 +173,19 @@ func New(cfg Config) (*Server, error) {
 		realm = DefaultRealm
 	}
 	q := newQuotas(cfg.Quota, log)
+	events := q.events()
+	if fast != nil {
+		events = fast.events(events)
+	}
 	srv, err := pionturn.NewServer(pionturn.ServerConfig{
-		Realm:             realm,
-		AuthHandler:       fix.auth(authHandler(cfg.Secret, log)),
-		QuotaHandler:      q.allow,
-		EventHandler:      q.events(),
-		PacketConnConfigs: pcs,
-		ListenerConfigs:   lns,
-		LoggerFactory:     quietLoggerFactory(),
+		Realm:              realm,
+		AuthHandler:        fix.auth(authHandler(cfg.Secret, log)),
+		QuotaHandler:       q.allow,
+		EventHandler:       events,
+		ChannelBindTimeout: channelLifetime,
+		PacketConnConfigs:  pcs,
+		ListenerConfigs:    lns,
+		LoggerFactory:      quietLoggerFactory(),
 	})
 	if err != nil {
 		closeAll()
