@@ -42,7 +42,7 @@ type fastPath struct {
 	own func() []net.Addr
 	// out writes ChannelData to clients: a listening socket (any one of
 	// the SO_REUSEPORT group sends from the listen address).
-	out *net.UDPConn
+	out *rawUDP
 
 	mu sync.RWMutex
 	// clients are the UDP clients' allocations by transport address.
@@ -55,7 +55,8 @@ type fastPath struct {
 // fastAlloc is one allocation of a UDP client.
 type fastAlloc struct {
 	client netip.AddrPort
-	relay  *net.UDPConn
+	relay  *rawUDP
+	guard  *guardedRelay
 
 	mu       sync.RWMutex
 	byNumber map[uint16]netip.AddrPort // channel number -> peer
@@ -64,7 +65,7 @@ type fastAlloc struct {
 }
 
 func newFastPath(out *net.UDPConn, own func() []net.Addr) *fastPath {
-	return &fastPath{out: out, own: own, clients: map[netip.AddrPort]*fastAlloc{}, relays: map[int]*guardedRelay{}}
+	return &fastPath{out: newRawUDP(out), own: own, clients: map[netip.AddrPort]*fastAlloc{}, relays: map[int]*guardedRelay{}}
 }
 
 // udpAddrPort is a's address when a is a UDP address, IPv4 unmapped.
@@ -169,7 +170,7 @@ func (p *fastPath) allocated(src, relayAddr net.Addr) {
 		return
 	}
 	a := &fastAlloc{
-		client: client, relay: r.PacketConn.(*net.UDPConn),
+		client: client, relay: newRawUDP(r.PacketConn.(*net.UDPConn)), guard: r,
 		byNumber: map[uint16]netip.AddrPort{}, byPeer: map[netip.AddrPort]uint16{}, perms: map[netip.Addr]bool{},
 	}
 	p.clients[client] = a
@@ -182,7 +183,10 @@ func (p *fastPath) deleted(src net.Addr) {
 		return
 	}
 	p.mu.Lock()
-	delete(p.clients, client)
+	if a := p.clients[client]; a != nil {
+		a.guard.fast.Store(nil)
+		delete(p.clients, client)
+	}
 	p.mu.Unlock()
 }
 
@@ -260,7 +264,7 @@ func (p *fastPath) fromClient(b []byte, client netip.AddrPort) verdict {
 	case !permitted:
 		return dropped
 	}
-	_, _ = a.relay.WriteToUDPAddrPort(b[4:4+int(binary.BigEndian.Uint16(b[2:4]))], peer)
+	a.relay.sendTo(b[4:4+int(binary.BigEndian.Uint16(b[2:4]))], peer)
 	return relayed
 }
 
@@ -286,7 +290,7 @@ func (p *fastPath) toClient(a *fastAlloc, buf []byte, n int, peer netip.AddrPort
 		buf[end] = 0
 		end++
 	}
-	_, _ = p.out.WriteToUDPAddrPort(buf[:end], a.client)
+	p.out.sendTo(buf[:end], a.client)
 	return relayed
 }
 
@@ -295,13 +299,13 @@ func (p *fastPath) toClient(a *fastAlloc, buf []byte, n int, peer netip.AddrPort
 func (r *guardedRelay) readRelay(udp *net.UDPConn, p []byte) (int, net.Addr, error) {
 	if len(r.buf) < len(p)+8 {
 		r.buf = make([]byte, len(p)+8)
+		r.reader = newRawReader(udp)
 	}
 	for {
-		n, peer, err := udp.ReadFromUDPAddrPort(r.buf[4 : 4+len(p)])
+		n, peer, err := r.reader.readFrom(r.buf[4 : 4+len(p)])
 		if err != nil {
 			return 0, nil, err
 		}
-		peer = netip.AddrPortFrom(peer.Addr().Unmap(), peer.Port())
 		if a := r.fast.Load(); a != nil && r.path.toClient(a, r.buf, n, peer) != toPion {
 			continue
 		}

@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
+	"runtime"
 	"time"
 
 	"github.com/pion/transport/v3/stdnet"
@@ -151,6 +153,9 @@ Exit code: 0 stopped cleanly, 1 failed while running, 2 unusable input.`,
 			if hs != nil {
 				cfg.Mount = hs.api.Register
 				page.Wire(&cfg, hs.store) // the test page at /t/{invite}; invited calls get reserved slots
+			}
+			if os.Getenv("GOMAXPROCS") == "" {
+				runtime.GOMAXPROCS(turn.Procs()) // the TURN relay's raw system calls keep their Ps
 			}
 			srv, err := diagnose.StartServer(cfg)
 			if errors.Is(err, diagnose.ErrServerConfig) {

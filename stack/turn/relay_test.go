@@ -171,3 +171,79 @@ func (p xorPeer) AddTo(m *stun.Message) error {
 	a := stun.XORMappedAddress(p)
 	return a.AddToAs(m, stun.AttrXORPeerAddress)
 }
+
+// channelData is ChannelData on ch carrying payload (RFC 8656 §12.4).
+func channelData(ch uint16, payload []byte) []byte {
+	b := make([]byte, 4, 4+len(payload))
+	binary.BigEndian.PutUint16(b[0:2], ch)
+	binary.BigEndian.PutUint16(b[2:4], uint16(len(payload))) //nolint:gosec // test payloads are small
+	return append(b, payload...)
+}
+
+// readWithin is the next datagram c receives within d; nil when none.
+func readWithin(c *net.UDPConn, d time.Duration) []byte {
+	buf := make([]byte, 1500)
+	_ = c.SetReadDeadline(time.Now().Add(d))
+	n, err := c.Read(buf)
+	if err != nil {
+		return nil
+	}
+	return buf[:n]
+}
+
+// TestRelayChannelDataEndToEnd relays ChannelData between two clients of
+// a real server on loopback, as turnutils_uclient -y does, and checks
+// what must not be relayed: an unbound channel's data, and anything for a
+// client after it deleted its allocation (Refresh with LIFETIME 0, RFC
+// 8656 §8).
+func TestRelayChannelDataEndToEnd(t *testing.T) {
+	a, b := relayPair(t)
+	if _, err := a.conn.WriteToUDP(channelData(0x4001, []byte("hello")), a.server); err != nil {
+		t.Fatal(err)
+	}
+	if got := readWithin(b.conn, 2*time.Second); string(got) != "\x40\x01\x00\x05hello\x00\x00\x00" {
+		t.Fatalf("b received %q, want hello on channel 0x4001, padded", got)
+	}
+	if _, err := b.conn.WriteToUDP(channelData(0x4001, []byte("back")), b.server); err != nil {
+		t.Fatal(err)
+	}
+	if got := readWithin(a.conn, 2*time.Second); string(got) != "\x40\x01\x00\x04back" {
+		t.Fatalf("a received %q, want back on channel 0x4001", got)
+	}
+	_, _ = a.conn.WriteToUDP(channelData(0x4002, []byte("unbound")), a.server)
+	if got := readWithin(b.conn, 300*time.Millisecond); got != nil {
+		t.Errorf("data on an unbound channel reached b: %q", got)
+	}
+	res := b.do(t, stun.NewType(stun.MethodRefresh, stun.ClassRequest), stun.RawAttribute{Type: stun.AttrLifetime, Value: []byte{0, 0, 0, 0}})
+	if res.Type.Class != stun.ClassSuccessResponse {
+		t.Fatalf("refresh 0: %v", res)
+	}
+	_, _ = a.conn.WriteToUDP(channelData(0x4001, []byte("after")), a.server)
+	if got := readWithin(b.conn, 300*time.Millisecond); got != nil {
+		t.Errorf("b deleted its allocation and still received %q", got)
+	}
+}
+
+// TestRelayAllocatesNothing: relaying a bound channel's ChannelData from
+// one client to another through the server allocates nothing. Before
+// fastpath.go pion/turn allocated 19 times per message (1391 bytes; log
+// arguments, address keys, a fresh ChannelData buffer), which kept
+// serve's garbage collector busy under load (issue #17).
+func TestRelayAllocatesNothing(t *testing.T) {
+	a, b := relayPair(t)
+	msg := channelData(0x4001, make([]byte, 1000))
+	buf := make([]byte, 1500)
+	_ = b.conn.SetReadDeadline(time.Now().Add(time.Minute))
+	relay := func() {
+		if _, err := a.conn.WriteToUDP(msg, a.server); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := b.conn.Read(buf); err != nil || n != len(msg) {
+			t.Fatalf("read %d bytes, %v", n, err)
+		}
+	}
+	relay()
+	if allocs := testing.AllocsPerRun(500, relay); allocs >= 1 {
+		t.Errorf("%.0f allocations per relayed message, want 0", allocs)
+	}
+}

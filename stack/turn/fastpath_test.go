@@ -1,0 +1,140 @@
+package turn
+
+import (
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	pionturn "github.com/pion/turn/v4"
+)
+
+// loopbackUDP is a UDP socket on 127.0.0.1 closed with the test.
+func loopbackUDP(t *testing.T) *net.UDPConn {
+	t.Helper()
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func apOf(c *net.UDPConn) netip.AddrPort {
+	ap, _ := udpAddrPort(c.LocalAddr())
+	return ap
+}
+
+// received reads what arrives on c within a short wait; nil for nothing.
+func received(t *testing.T, c *net.UDPConn) []byte {
+	t.Helper()
+	buf := make([]byte, 1500)
+	_ = c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	n, err := c.Read(buf)
+	if err != nil {
+		return nil
+	}
+	return buf[:n]
+}
+
+// TestFastPathFollowsPionsEvents drives the fast path with the events
+// pion sends as it grants and removes allocations, permissions and
+// channels (on Refresh, CreatePermission, ChannelBind and its lifetime
+// timers), and checks what it relays, drops and leaves to pion, on real
+// loopback sockets.
+func TestFastPathFollowsPionsEvents(t *testing.T) {
+	listener, relaySock, client, peer := loopbackUDP(t), loopbackUDP(t), loopbackUDP(t), loopbackUDP(t)
+	own := []net.Addr{listener.LocalAddr()}
+	p := newFastPath(listener, func() []net.Addr { return own })
+	h := p.events(newQuotas(Quota{}, nil).events())
+	relay := &guardedRelay{PacketConn: relaySock}
+	p.opened(relay)
+	clientAddr, peerAddr, relayAddr := client.LocalAddr(), peer.LocalAddr(), relaySock.LocalAddr()
+	peerIP := peer.LocalAddr().(*net.UDPAddr).IP
+	channelData := []byte{0x40, 0x01, 0x00, 0x03, 'a', 'b', 'c'}
+
+	type step struct {
+		name      string
+		event     func()
+		out, back verdict // client->peer ChannelData on 0x4001, peer->client datagram
+	}
+	steps := []step{
+		{"no allocation: pion's", func() {}, toPion, toPion},
+		{"allocated, nothing bound: pion's", func() { h.OnAllocationCreated(clientAddr, listener.LocalAddr(), "UDP", "u", "r", relayAddr, 0) }, toPion, toPion},
+		{"permitted but no channel: pion's (Send and Data indications)", func() { h.OnPermissionCreated(clientAddr, nil, "UDP", "u", "r", relayAddr, peerIP) }, toPion, toPion},
+		{"channel bound: relayed", func() { h.OnChannelCreated(clientAddr, nil, "UDP", "u", "r", relayAddr, peerAddr, 0x4001) }, relayed, relayed},
+		{"permission expired, channel alive: dropped (RFC 8656 §9)", func() { h.OnPermissionDeleted(clientAddr, nil, "UDP", "u", "r", relayAddr, peerIP) }, dropped, dropped},
+		{"permission refreshed by ChannelBind: relayed", func() { h.OnPermissionCreated(clientAddr, nil, "UDP", "u", "r", relayAddr, peerIP) }, relayed, relayed},
+		{"channel expired: pion's", func() { h.OnChannelDeleted(clientAddr, nil, "UDP", "u", "r", relayAddr, peerAddr, 0x4001) }, toPion, toPion},
+		{"bound again: relayed", func() { h.OnChannelCreated(clientAddr, nil, "UDP", "u", "r", relayAddr, peerAddr, 0x4001) }, relayed, relayed},
+		{"allocation deleted: pion's", func() { h.OnAllocationDeleted(clientAddr, listener.LocalAddr(), "UDP", "u", "r") }, toPion, toPion},
+	}
+	for i, s := range steps {
+		s.event()
+		if got := p.fromClient(channelData, apOf(client)); got != s.out {
+			t.Errorf("%s: client's ChannelData %v, want %v", s.name, got, s.out)
+		}
+		if got := received(t, peer); (got != nil) != (s.out == relayed) || (got != nil && string(got) != "abc") {
+			t.Errorf("%s: peer received %q", s.name, got)
+		}
+		a := relay.fast.Load()
+		// Linked from the allocation's creation to its deletion.
+		if linked := i > 0 && i < len(steps)-1; (a != nil) != linked {
+			t.Errorf("%s: relay socket linked %v, want %v", s.name, a != nil, linked)
+		}
+		if a == nil {
+			continue // readRelay hands every datagram to pion
+		}
+		buf := make([]byte, 16)
+		copy(buf[4:], "xyz")
+		if got := p.toClient(a, buf, 3, apOf(peer)); got != s.back {
+			t.Errorf("%s: peer's datagram %v, want %v", s.name, got, s.back)
+		}
+		want := "\x40\x01\x00\x03xyz\x00" // padded to 4 bytes, as pion pads
+		if got := received(t, client); (got != nil) != (s.back == relayed) || (got != nil && string(got) != want) {
+			t.Errorf("%s: client received %q, want %q", s.name, got, want)
+		}
+	}
+}
+
+// TestFastPathLeavesToPion: what the fast path must not relay goes to
+// pion untouched: other channel numbers, lengths past the datagram, STUN,
+// TCP clients, and channels to the server's own listening address (whose
+// data pion's relay socket drops, RFC 8656 §21.3).
+func TestFastPathLeavesToPion(t *testing.T) {
+	listener, relaySock, client, peer := loopbackUDP(t), loopbackUDP(t), loopbackUDP(t), loopbackUDP(t)
+	own := []net.Addr{listener.LocalAddr()}
+	p := newFastPath(listener, func() []net.Addr { return own })
+	h := p.events(pionturn.EventHandler{})
+	relay := &guardedRelay{PacketConn: relaySock}
+	p.opened(relay)
+	clientAddr, relayAddr := client.LocalAddr(), relaySock.LocalAddr()
+	h.OnAllocationCreated(clientAddr, nil, "UDP", "u", "r", relayAddr, 0)
+	h.OnPermissionCreated(clientAddr, nil, "UDP", "u", "r", relayAddr, net.IPv4(127, 0, 0, 1))
+	h.OnChannelCreated(clientAddr, nil, "UDP", "u", "r", relayAddr, peer.LocalAddr(), 0x4001)
+	h.OnChannelCreated(clientAddr, nil, "UDP", "u", "r", relayAddr, listener.LocalAddr(), 0x4002)
+	tcpClient := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9}
+	h.OnAllocationCreated(tcpClient, nil, "UDP", "u", "r", relayAddr, 0)
+	for _, c := range []struct {
+		name string
+		b    []byte
+		from netip.AddrPort
+	}{
+		{"unbound channel", []byte{0x40, 0x09, 0, 1, 'a'}, apOf(client)},
+		{"channel to the server's listener", []byte{0x40, 0x02, 0, 1, 'a'}, apOf(client)},
+		{"length past the datagram", []byte{0x40, 0x01, 0, 9, 'a'}, apOf(client)},
+		{"header only, short", []byte{0x40, 0x01, 0}, apOf(client)},
+		{"STUN", []byte{0x00, 0x01, 0, 0, 0x21, 0x12, 0xa4, 0x42}, apOf(client)},
+		{"unknown client", []byte{0x40, 0x01, 0, 1, 'a'}, netip.MustParseAddrPort("127.0.0.1:9")},
+	} {
+		if got := p.fromClient(c.b, c.from); got != toPion {
+			t.Errorf("%s: %v, want it left to pion", c.name, got)
+		}
+	}
+	if received(t, peer) != nil {
+		t.Error("the peer received data the fast path should have left to pion")
+	}
+	if p.fastAllocOf(netip.MustParseAddrPort("127.0.0.1:9")) != nil {
+		t.Error("a TCP client's allocation was mirrored")
+	}
+}
