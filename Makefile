@@ -39,6 +39,7 @@ FUZZ_TARGETS := \
 	./stack/stunserver:FuzzServer \
 	./stack/turn:FuzzServer \
 	./stack/turn:FuzzFix \
+	./stack/turn:FuzzFastPath \
 	./diagnose:FuzzServerConfig \
 	./diagnose:FuzzGrade \
 	./diagnose:FuzzClientAddr \

@@ -138,3 +138,57 @@ func TestFastPathLeavesToPion(t *testing.T) {
 		t.Error("a TCP client's allocation was mirrored")
 	}
 }
+
+// FuzzFastPath feeds arbitrary datagrams from a client with channel
+// 0x4001 bound to the fast path's ChannelData parser: none may panic, it
+// relays exactly the frames on 0x4001 whose length fits the datagram, and
+// the peer receives exactly the frame's data.
+func FuzzFastPath(f *testing.F) {
+	f.Add([]byte{0x40, 0x01, 0x00, 0x03, 'a', 'b', 'c', 0})
+	f.Add([]byte{0x40, 0x01, 0xff, 0xff, 'a'})
+	f.Add([]byte{0x40, 0x02, 0x00, 0x00})
+	f.Add([]byte{0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42})
+	listener, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer listener.Close()
+	relaySock, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer relaySock.Close()
+	peer, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer peer.Close()
+	p := newFastPath(listener, func() []net.Addr { return []net.Addr{listener.LocalAddr()} })
+	h := p.events(pionturn.EventHandler{})
+	p.opened(&guardedRelay{PacketConn: relaySock})
+	client := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
+	h.OnAllocationCreated(client, nil, "UDP", "u", "r", relaySock.LocalAddr(), 0)
+	h.OnPermissionCreated(client, nil, "UDP", "u", "r", relaySock.LocalAddr(), net.IPv4(127, 0, 0, 1))
+	h.OnChannelCreated(client, nil, "UDP", "u", "r", relaySock.LocalAddr(), peer.LocalAddr(), 0x4001)
+	from, _ := udpAddrPort(client)
+	buf := make([]byte, 70000)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		v := p.fromClient(b, from)
+		length := -1
+		if len(b) >= 4 {
+			length = int(b[2])<<8 | int(b[3])
+		}
+		frame := length >= 0 && b[0] == 0x40 && b[1] == 0x01 && 4+length <= len(b)
+		if frame != (v == relayed) {
+			t.Fatalf("%x: %v", b[:min(len(b), 8)], v)
+		}
+		if v != relayed {
+			return
+		}
+		_ = peer.SetReadDeadline(time.Now().Add(2 * time.Second))
+		n, err := peer.Read(buf)
+		if err != nil || string(buf[:n]) != string(b[4:4+length]) {
+			t.Fatalf("peer received %d bytes (%v), want the frame's %d", n, err, length)
+		}
+	})
+}
