@@ -18,7 +18,8 @@ import (
 // outlasted the 20 µs the runtime's monitor waits before it hands the
 // processor to another thread, and every handoff and return cost context
 // switches (perf record: sysmon, futex and nanosleep 10-15 % of serve's
-// CPU). The sockets are non-blocking: no call here blocks.
+// CPU). The sockets are non-blocking: no call here blocks. A raw call
+// keeps its processor, which is why serve runs with Procs() of them.
 
 // rawUDP sends on an IPv4 UDP socket; safe for concurrent use.
 type rawUDP struct {
