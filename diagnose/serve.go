@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -324,7 +325,7 @@ func (s *Server) Describe() string {
 		fmt.Fprintf(&b, "  TURN: %s\n", u)
 	}
 	if s.turn != nil && s.turn.Addr("udp") != nil {
-		fmt.Fprintf(&b, "  TURN UDP listener: %s\n", s.turn.Sockets())
+		fmt.Fprintf(&b, "  TURN UDP listener: %s; Go runs %d threads at once (GOMAXPROCS)\n", s.turn.Sockets(), runtime.GOMAXPROCS(0))
 	}
 	fmt.Fprintf(&b, "  test peer and config: %s%s\n", s.info.HTTP, ConfigPath)
 	fmt.Fprintf(&b, "  limits per client IP: %s\n", s.limits())
