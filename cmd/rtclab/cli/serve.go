@@ -155,7 +155,8 @@ Exit code: 0 stopped cleanly, 1 failed while running, 2 unusable input.`,
 				page.Wire(&cfg, hs.store) // the test page at /t/{invite}; invited calls get reserved slots
 			}
 			if os.Getenv("GOMAXPROCS") == "" {
-				runtime.GOMAXPROCS(turn.Procs()) // the TURN relay's raw system calls keep their Ps
+				// The TURN relay's raw system calls keep their Ps (turn.Procs).
+				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(turn.Procs()))
 			}
 			srv, err := diagnose.StartServer(cfg)
 			if errors.Is(err, diagnose.ErrServerConfig) {
