@@ -269,7 +269,7 @@ func TestTURNLoadAgainstCoturn(t *testing.T) {
 		t.Fatal(err)
 	}
 	ours, _ := strconv.Atoi(portText)
-	t.Logf("serve: %s, GOMAXPROCS %d", srv.Describe(), runtime.GOMAXPROCS(0))
+	t.Logf("serve: %s", srv.Describe())
 	// Both m are held to coturn's loss. Serve's relay path is its own for
 	// bound channels (stack/turn/fastpath.go: no allocation per message,
 	// raw system calls), and its CPU per relayed message is coturn's; its
