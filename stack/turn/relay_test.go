@@ -230,6 +230,9 @@ func TestRelayChannelDataEndToEnd(t *testing.T) {
 // arguments, address keys, a fresh ChannelData buffer), which kept
 // serve's garbage collector busy under load (issue #17).
 func TestRelayAllocatesNothing(t *testing.T) {
+	if raceDetector {
+		t.Skip("the race detector allocates")
+	}
 	a, b := relayPair(t)
 	msg := channelData(0x4001, make([]byte, 1000))
 	buf := make([]byte, 1500)
