@@ -139,7 +139,11 @@ func (w *Wire) Add(at time.Time, src, dst net.Addr, b []byte) {
 		if _, err := h.Unmarshal(b); err != nil {
 			return
 		}
-		w.rtp[h.SSRC] = append(w.rtp[h.SSRC], analysis.Packet{Seq: h.SequenceNumber, Timestamp: h.Timestamp, At: at})
+		// The P bit (RFC 3550 section 5.1) marks a padding probe: under
+		// SRTP its length is encrypted, so a padded packet counts as a
+		// probe (a sender pads only those); Size stays 0 for the same
+		// reason (the payload's length is not readable).
+		w.rtp[h.SSRC] = append(w.rtp[h.SSRC], analysis.Packet{Seq: h.SequenceNumber, Timestamp: h.Timestamp, At: at, Padding: h.Padding})
 	}
 }
 

@@ -165,6 +165,21 @@ func fixed(v float64, prec int) string {
 	return strconv.FormatFloat(v, 'f', prec, 64)
 }
 
+// figure renders the stream's figure named (its JSON name) with show, or
+// none when the stream has no value for it (Stream.Missing): a missing
+// number never prints as 0.
+func figure(s Stream, name string, show func() string) string {
+	if !s.Has(name) {
+		return none
+	}
+	return show()
+}
+
+// streamFigure renders a count of the stream, or none when missing.
+func streamFigure(s Stream, name string, v uint64) string {
+	return figure(s, name, func() string { return strconv.FormatUint(v, 10) })
+}
+
 // optional renders *v with fixed, or none for nil.
 func optional(v *float64, prec int) string {
 	if v == nil {

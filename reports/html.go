@@ -167,15 +167,15 @@ func newHTMLView(r *Report, plots []Plot) htmlView {
 			To:       connectionOf(st.To, st.Connection),
 			Kind:     st.Kind,
 			Codec:    st.Codec,
-			Sent:     fmt.Sprint(st.PacketsSent),
-			Received: fmt.Sprint(st.PacketsReceived),
-			Loss:     lossPercent(st, st.LossFraction),
-			RawLoss:  lossPercent(st, st.RawLossFraction),
-			Jitter:   fixed(st.JitterMS, 1),
+			Sent:     streamFigure(st, "packets_sent", st.PacketsSent),
+			Received: streamFigure(st, "packets_received", st.PacketsReceived),
+			Loss:     figure(st, "loss_fraction", func() string { return lossPercent(st, st.LossFraction) }),
+			RawLoss:  figure(st, "raw_loss_fraction", func() string { return lossPercent(st, st.RawLossFraction) }),
+			Jitter:   figure(st, "jitter_ms", func() string { return fixed(st.JitterMS, 1) }),
 			RTT:      optional(st.RTTMS, 1),
-			Bitrate:  fixed(st.BitrateKbps, 0),
-			NACK:     fmt.Sprint(st.NACKCount),
-			PLI:      fmt.Sprint(st.PLICount),
+			Bitrate:  figure(st, "bitrate_kbps", func() string { return fixed(st.BitrateKbps, 0) }),
+			NACK:     streamFigure(st, "nack_count", st.NACKCount),
+			PLI:      streamFigure(st, "pli_count", st.PLICount),
 		})
 	}
 	for _, p := range plots {

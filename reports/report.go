@@ -1,6 +1,9 @@
 package reports
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 import "github.com/rtclab/rtclab/analysis"
 
@@ -239,6 +242,16 @@ type Stream struct {
 	// fault, or when media never came back (a "not-recovered" event says
 	// so).
 	RecoveryMS *float64 `json:"recovery_ms,omitempty"`
+	// Missing names the figures of this stream (their JSON names, e.g.
+	// "packets_sent") that no source had: a browser keeps no send log,
+	// and what its capture cannot tell is not known. Their fields hold 0,
+	// which means nothing: reports print "—" for them, never 0.
+	Missing []string `json:"missing,omitempty"`
+	// Sources says where figures that did not come from rtclab's own
+	// logs came from, by JSON name: "capture" (the capture of a
+	// browser's link, with the sender's log for payload sizes) or
+	// "getstats" (the browser's own getStats).
+	Sources map[string]string `json:"sources,omitempty"`
 	// Video is what a viewer saw (frames, freezes, layers, quality);
 	// present for video streams of runs that reassemble frames.
 	Video *VideoStream `json:"video,omitempty"`
@@ -295,4 +308,10 @@ func connectionOf(name string, connection int) string {
 		return fmt.Sprintf("%s #%d", name, connection)
 	}
 	return name
+}
+
+// Has reports whether the stream has a value for the figure named (its
+// JSON name): false when it is in Missing.
+func (s Stream) Has(figure string) bool {
+	return !slices.Contains(s.Missing, figure)
 }

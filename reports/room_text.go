@@ -23,6 +23,7 @@ func writeRoomSummary(b *bytes.Buffer, r *Report) {
 	for _, p := range r.Participants {
 		var n, empty int
 		var recv, sent uint64
+		sentKnown := true
 		var lost float64
 		var freezes int
 		var freezeMS float64
@@ -36,9 +37,10 @@ func writeRoomSummary(b *bytes.Buffer, r *Report) {
 				empty++
 			}
 			recv, sent = recv+s.PacketsReceived, sent+s.PacketsSent
+			sentKnown = sentKnown && s.Has("packets_sent")
 			lost += s.LossFraction * float64(s.PacketsReceived) / max(1-s.LossFraction, 1e-9)
 			if s.Kind == "video" {
-				if minKbps < 0 || s.BitrateKbps < minKbps {
+				if s.Has("bitrate_kbps") && (minKbps < 0 || s.BitrateKbps < minKbps) {
 					minKbps = s.BitrateKbps
 				}
 				if s.Video != nil {
@@ -55,7 +57,11 @@ func writeRoomSummary(b *bytes.Buffer, r *Report) {
 		if minKbps >= 0 {
 			kbps = fixed(minKbps, 0)
 		}
-		t.row(p.Name, fmt.Sprint(n), fmt.Sprint(empty), fmt.Sprintf("%d/%d", recv, sent), loss, kbps, fmt.Sprint(freezes), fixed(freezeMS, 0))
+		sentText := none // a stream's sent count is missing: a sum without it would be too low
+		if sentKnown {
+			sentText = fmt.Sprint(sent)
+		}
+		t.row(p.Name, fmt.Sprint(n), fmt.Sprint(empty), fmt.Sprintf("%d/%s", recv, sentText), loss, kbps, fmt.Sprint(freezes), fixed(freezeMS, 0))
 	}
 	t.writeTo(b)
 }

@@ -37,7 +37,7 @@ func callHighlights(r *Report) []string {
 		}
 		if s.Kind == "video" {
 			videos++
-			if s.BitrateKbps < lowKbps {
+			if s.Has("bitrate_kbps") && s.BitrateKbps < lowKbps {
 				lowKbps, lowKbpsOf = s.BitrateKbps, name
 			}
 			if v := s.Video; v != nil {

@@ -74,9 +74,12 @@ func writeStreams(b *bytes.Buffer, ss []Stream) {
 	t.row("STREAM", "KIND", "CODEC", "RECV/SENT", "LOSS %", "RAW %", "JITTER MS", "RTT MS", "KBPS", "NACK", "PLI")
 	for _, s := range ss {
 		t.row(streamPath(Stream{From: orUnknown(s.From), To: orUnknown(s.To), Connection: s.Connection}), orNone(s.Kind), orNone(shortCodec(s.Codec)),
-			fmt.Sprintf("%d/%d", s.PacketsReceived, s.PacketsSent),
-			lossPercent(s, s.LossFraction), lossPercent(s, s.RawLossFraction), fixed(s.JitterMS, 1), optional(s.RTTMS, 1),
-			fixed(s.BitrateKbps, 0), fmt.Sprint(s.NACKCount), fmt.Sprint(s.PLICount))
+			streamFigure(s, "packets_received", s.PacketsReceived)+"/"+streamFigure(s, "packets_sent", s.PacketsSent),
+			figure(s, "loss_fraction", func() string { return lossPercent(s, s.LossFraction) }),
+			figure(s, "raw_loss_fraction", func() string { return lossPercent(s, s.RawLossFraction) }),
+			figure(s, "jitter_ms", func() string { return fixed(s.JitterMS, 1) }), optional(s.RTTMS, 1),
+			figure(s, "bitrate_kbps", func() string { return fixed(s.BitrateKbps, 0) }),
+			streamFigure(s, "nack_count", s.NACKCount), streamFigure(s, "pli_count", s.PLICount))
 	}
 	t.writeTo(b)
 }

@@ -275,7 +275,8 @@ func (r *run) closeBrowsers() {
 }
 
 // browserReport adds each browser's participant, the streams it received
-// (as its getStats counted them) and its cross-check to rep.
+// (counted from the capture of its link, browser_streams.go) and its
+// cross-check to rep.
 func (r *run) browserReport(rep *reports.Report) {
 	bc := r.browsers
 	if bc == nil {
@@ -317,36 +318,12 @@ func (r *run) browserReport(rep *reports.Report) {
 			}
 			for _, in := range ps.All("inbound-rtp", "") {
 				kind, from := in.Kind, cmp.Or(in.From, ps.Remote)
-				st := reports.Stream{From: from, To: br.p.Name, Kind: kind, PacketsReceived: in.PacketsReceived,
-					JitterMS: round(in.Jitter*1000, 3)}
+				st := reports.Stream{From: from, To: br.p.Name, Kind: kind}
 				k := streamKey{from, br.p.Name, kind}
 				if seen[k]++; seen[k] > 1 {
 					st.Connection = seen[k] // a later incarnation (an SFU restart)
 				}
-				if snd, conn := r.publisherSender(from, br.p.Name, kind); snd != nil {
-					st.Codec = snd.Track.Codec().MimeType
-					if sf := r.currentSFU(); sf == nil {
-						log, _, _, err := conn.PC.SendLog(uint32(snd.RTP.GetParameters().Encodings[0].SSRC))
-						r.readFailed(err)
-						st.PacketsSent = uint64(analysis.CountSent(log).Media)
-					}
-				}
-				if sf := r.currentSFU(); sf != nil {
-					// Through the SFU: what it sent the browser on this SSRC
-					// (a connection to an SFU that is gone has no log).
-					log, _, ok, err := sf.SendLog(br.p.Name, in.SSRC)
-					r.readFailed(err)
-					if ok {
-						st.PacketsSent = uint64(analysis.CountSent(log).Media)
-					}
-				}
-				if in.PacketsLost > 0 {
-					st.PacketsLost = uint64(in.PacketsLost)
-				}
-				st.PacketsExpected = st.PacketsReceived + st.PacketsLost
-				if st.PacketsExpected > 0 {
-					st.LossFraction = round(float64(st.PacketsLost)/float64(st.PacketsExpected), 5)
-				}
+				r.browserReceived(&st, br, in) // browser_streams.go
 				rep.Streams = append(rep.Streams, st)
 			}
 			rows := r.crossCheck(br, ps, snap.At)

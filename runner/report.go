@@ -117,26 +117,23 @@ func (r *run) stream(st *streamTrack, snap *snapshot) reports.Stream {
 	}
 	in := snap.inbound[st.rx]
 	logs := r.reader.read(snap.logs[st.rx])
+	var browserPub, browserFound bool
+	if len(logs.layers) == 0 {
+		browserPub, browserFound = r.browserPublished(&logs, st.rx.From, out.To, out.Kind) // browser_streams.go
+	}
 	rec := countStream(&out, logs, st.rx.ClockRate())
+	switch {
+	case browserFound:
+		out.Sources = map[string]string{"packets_sent": sourceCapture}
+	case browserPub:
+		out.Missing = append(out.Missing, "packets_sent")
+	}
 	r.reader.collect() // the counts' sets of sequence numbers are garbage now
 	out.Wire.SSRC = st.rx.SSRC
 	out.PionJitterMS = round(in.JitterMS, 3)
 	out.NACKCount = in.NACKs
 	out.PLICount = in.PLIs
-	// From the first 100 ms sample after the first media packet arrived
-	// (the arrival log's, not the sampler's first sight of the stream,
-	// which can be a sample late for a receiver the first sample did not
-	// list yet: 0.25 % too high a bitrate, audit) to the end of the call.
-	for _, p := range logs.arrivals {
-		if p.RTX || p.Padding {
-			continue
-		}
-		first := (p.At.Sub(r.start) + sampleEvery - 1).Truncate(sampleEvery)
-		if span := (r.ended - first).Seconds(); span > 0 {
-			out.BitrateKbps = round(float64(rec.Bytes)*8/1000/span, 1)
-		}
-		break
-	}
+	out.BitrateKbps, _ = r.meanBitrate(logs.arrivals, rec.Bytes)
 	if rtt := meanOrNaN(r.sampler.rtts[st.conn]); !math.IsNaN(rtt) {
 		v := round(rtt, 2)
 		out.RTTMS = &v
@@ -147,6 +144,27 @@ func (r *run) stream(st *streamTrack, snap *snapshot) reports.Stream {
 		out.Audio = r.audioStats(st, out, logs, rec)
 	}
 	return out
+}
+
+// meanBitrate is a received stream's mean bitrate in kbit/s: bytes (the
+// payload of its distinct media packets, repairs included) over the time
+// from the first 100 ms sample after the first media packet arrived (the
+// arrival log's, not the sampler's first sight of the stream, which can
+// be a sample late for a receiver the first sample did not list yet:
+// 0.25 % too high a bitrate, audit) to the end of the call; false when
+// no media packet arrived in time.
+func (r *run) meanBitrate(arrivals []analysis.Packet, bytes int) (float64, bool) {
+	for _, p := range arrivals {
+		if p.RTX || p.Padding {
+			continue
+		}
+		first := (p.At.Sub(r.start) + sampleEvery - 1).Truncate(sampleEvery)
+		if span := (r.ended - first).Seconds(); span > 0 {
+			return round(float64(bytes)*8/1000/span, 1), true
+		}
+		return 0, false
+	}
+	return 0, false
 }
 
 // checks evaluates the scenario's expectations.

@@ -40,7 +40,12 @@ type Stat struct {
 	// (inbound-rtp), each a packet lost once and repaired.
 	RetransmittedPacketsReceived uint64 `json:"retransmittedPacketsReceived"`
 	NackCount                    uint64 `json:"nackCount"`
-	FramesDecoded                uint64 `json:"framesDecoded"`
+	// PliCount counts the PLIs the receiver sent (inbound-rtp).
+	PliCount uint64 `json:"pliCount"`
+	// RTXSSRC is an outbound-rtp stream's retransmission SSRC (RFC 4588),
+	// 0 without.
+	RTXSSRC       uint32 `json:"rtxSsrc"`
+	FramesDecoded uint64 `json:"framesDecoded"`
 	// remote-inbound-rtp: what the remote receiver reported in RTCP.
 	RoundTripTime             float64 `json:"roundTripTime"`
 	RoundTripTimeMeasurements uint64  `json:"roundTripTimeMeasurements"`
