@@ -75,7 +75,32 @@ type browserCalls struct {
 	runs    []*browserRun
 
 	mu     sync.Mutex
-	failed error // the first browser that died
+	failed error             // the first browser that died
+	ips    map[string]net.IP // every host's own address, once the network is up
+}
+
+// learnHosts records every host's own address (the refusals a host's
+// capture hands over are told apart by it).
+func (bc *browserCalls) learnHosts(nw netem.Backend) {
+	if bc == nil {
+		return
+	}
+	bc.mu.Lock()
+	defer bc.mu.Unlock()
+	bc.ips = map[string]net.IP{}
+	for _, h := range nw.Hosts() {
+		bc.ips[h.Name] = h.IP
+	}
+}
+
+// refusedBy reports whether host itself refused rf: a capture holds the
+// ICMP port unreachables the host received too (its peer refused what
+// it sent), which say nothing of the host's own ports.
+func (bc *browserCalls) refusedBy(host string, rf netem.Refusal) bool {
+	bc.mu.Lock()
+	ip := bc.ips[host]
+	bc.mu.Unlock()
+	return ip != nil && rf.Local != nil && rf.Local.IP.Equal(ip)
 }
 
 // observeBrowserCalls has every participant's link capture counted when
@@ -111,7 +136,11 @@ func (r *run) observeBrowserCalls(cfg *netem.Config) {
 		// A datagram to a port the host had closed (its ICMP port
 		// unreachable says so) was on the link but received by no one:
 		// the receiver's reports count it lost, and so does the wire.
-		return netem.ObserveRefused(c, func(rf netem.Refusal) { w.Refused(rf.Local, rf.Remote, rf.Quoted) })
+		return netem.ObserveRefused(c, func(rf netem.Refusal) {
+			if r.browsers.refusedBy(host, rf) {
+				w.Refused(rf.Local, rf.Remote, rf.Quoted)
+			}
+		})
 	}
 }
 
@@ -430,6 +459,24 @@ func (r *run) crossCheck(br *browserRun, ps browser.PeerStats, at time.Time) []r
 		}
 	}
 	return rows
+}
+
+// stopBrowserMedia has every browser stop sending media at the end of
+// the scenario, as the agents stop publishing then: the final count,
+// read a drain later, then holds all they sent (before, a Chromium sent
+// on until it was closed, and its receivers' counts fell short of the
+// captures by what it sent in the drain).
+func (r *run) stopBrowserMedia() {
+	if r.browsers == nil {
+		return
+	}
+	for _, br := range r.browsers.runs {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := br.b.StopSending(ctx); err != nil {
+			r.event(br.p.Name, "error", err.Error())
+		}
+		cancel()
+	}
 }
 
 // restartBrowserICE has the browser participant name, if it is one,

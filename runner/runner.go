@@ -236,6 +236,7 @@ func (r *run) exec(parent context.Context) (err error) {
 	}
 	r.net = nw
 	r.privacy.learnHosts(nw)
+	r.browsers.learnHosts(nw)
 	defer func() {
 		if e := nw.Close(); e != nil && err == nil {
 			err = e
@@ -399,6 +400,7 @@ func (r *run) exec(parent context.Context) (err error) {
 	err = r.timeline(ctx)
 	r.ended = time.Since(r.start)
 	if err == nil {
+		r.stopBrowserMedia()
 		// Publishing stopped at the scenario's end; let packets in flight
 		// and their repairs arrive before the final count.
 		select {

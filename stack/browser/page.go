@@ -146,6 +146,16 @@ func (b *Browser) RestartICE(ctx context.Context) error {
 	return nil
 }
 
+// StopSending has the page stop sending media on every connection (each
+// sender's track replaced by none, W3C webrtc-pc section 5.2
+// replaceTrack): the call's end, as an agent's publishing stops.
+func (b *Browser) StopSending(ctx context.Context) error {
+	if _, err := run(ctx, b, chromedp.Evaluate[bool]("window.rtclab.stopSending()", chromedp.EvalAwaitPromise)); err != nil {
+		return fmt.Errorf("browser: stop sending: %w", err)
+	}
+	return nil
+}
+
 // Gathered returns every local ICE candidate the page's connections
 // gathered, signalled or not, as "TYPE ADDRESS" (e.g. "host 127.0.0.1").
 func (b *Browser) Gathered(ctx context.Context) ([]string, error) {

@@ -225,7 +225,18 @@
     return true;
   }
 
-  window.rtclab = { events, stats, gathered, restartIce, ready: false, failed: "" };
+  // stopSending stops every connection's media at the call's end, as an
+  // agent stops publishing then: what the page sends is all sent before
+  // the final count (RTP stops; RTCP and retransmissions go on).
+  async function stopSending() {
+    for (const pc of pcs.values()) {
+      for (const s of pc.getSenders()) if (s.track) await s.replaceTrack(null);
+    }
+    event("stopped-sending", "media stopped at the end of the call");
+    return true;
+  }
+
+  window.rtclab = { events, stats, gathered, restartIce, stopSending, ready: false, failed: "" };
 
   // One message at a time, in order, as the agents' signaling loop does.
   let chain = Promise.resolve();
