@@ -129,8 +129,11 @@ func tsharkCheck(res *Result, caps map[string]*capture, hosts []string, opt Opti
 		// lost on the way to the receiver arrives only as one; with it off
 		// every copy is decoded, and packets that came over TCP are
 		// counted once per sequence number (TCP delivers each byte once).
+		// An ICMP error quotes the datagram it refers to (RFC 792), which
+		// tshark decodes too: that copy was never received as RTP, and
+		// rtclab's parser, which reads UDP and TCP only, does not count it.
 		base := []string{"-r", c.path, "-o", "rtp.heuristic_rtp:TRUE", "-o", "tcp.analyze_sequence_numbers:FALSE",
-			"-Y", "rtp.ssrc", "-T", "fields", "-e", "ip.src", "-e", "rtp.ssrc", "-e", "rtp.seq", "-e", "tcp.srcport"}
+			"-Y", "rtp.ssrc && !icmp", "-T", "fields", "-e", "ip.src", "-e", "rtp.ssrc", "-e", "rtp.seq", "-e", "tcp.srcport"}
 		out, err := runTshark(bin, base, limit)
 		if err != nil {
 			failed = append(failed, fmt.Sprintf("%s (%v)", c.path, err))
