@@ -81,6 +81,12 @@ type ScenarioInfo struct {
 	Seed int64 `json:"seed"`
 	// DurationS is the scenario's media duration in seconds.
 	DurationS float64 `json:"duration_s"`
+	// CountedAt is, for a real-clock run, the wall-clock instant (RFC
+	// 3339, UTC) the final counts were read, a drain after the media
+	// stopped: a recount from captures (rtclab verify) counts up to it.
+	// Absent for a virtual-clock run, whose instant follows from the
+	// duration.
+	CountedAt string `json:"counted_at,omitempty"`
 	// Expectations is the number of expect entries the scenario declares
 	// (the implicit media checks not counted); absent when not recorded.
 	// A run with none says "no checks" in its verdict line.

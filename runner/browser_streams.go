@@ -49,7 +49,7 @@ func (r *run) browserReceived(st *reports.Stream, br *browserRun, in browser.Sta
 		log, rtx, ok, err := sf.SendLog(br.p.Name, in.SSRC)
 		r.readFailed(err)
 		if ok {
-			l.hop, l.hopRTX, l.hopSender = log, rtx, "sfu"
+			l.hop, l.hopRTX, l.hopSender = r.upToCount(log), rtx, "sfu"
 		}
 	}
 	published := false
@@ -59,6 +59,7 @@ func (r *run) browserReceived(st *reports.Stream, br *browserRun, in browser.Sta
 		for _, enc := range snd.RTP.GetParameters().Encodings {
 			log, rtx, _, err := conn.PC.SendLog(uint32(enc.SSRC))
 			r.readFailed(err)
+			log = r.upToCount(log)
 			l.layers = append(l.layers, log)
 			l.ssrcs = append(l.ssrcs, uint32(enc.SSRC))
 			l.rtxSSRCs = append(l.rtxSSRCs, rtx)
@@ -90,9 +91,9 @@ func (r *run) browserReceived(st *reports.Stream, br *browserRun, in browser.Sta
 		w := r.browsers.wires[br.p.Name]
 		var rtx []analysis.Packet
 		if l.hopRTX != 0 {
-			rtx = w.Stream(l.hopRTX, time.Time{})
+			rtx = w.Stream(l.hopRTX, r.countedAt)
 		}
-		l.arrivals = arrivedAtBrowser(w.Stream(in.SSRC, time.Time{}), rtx, l.hop)
+		l.arrivals = arrivedAtBrowser(w.Stream(in.SSRC, r.countedAt), rtx, l.hop)
 		rec := countStream(st, l, clockRate(st.Kind))
 		st.Wire.SSRC = in.SSRC
 		for _, f := range []string{"packets_received", "packets_expected", "packets_lost", "loss_fraction", "raw_loss_fraction", "jitter_ms", "bitrate_kbps"} {
@@ -112,6 +113,21 @@ func (r *run) browserReceived(st *reports.Stream, br *browserRun, in browser.Sta
 	st.Sources["nack_count"], st.Sources["pli_count"] = sourceGetStats, sourceGetStats
 	// pion's jitter estimate has no browser counterpart.
 	st.Missing = append(st.Missing, "pion_jitter_ms")
+}
+
+// upToCount is the part of a send log sent by the final count (all of
+// it when the run never took one): what the agents' logs held then.
+func (r *run) upToCount(log []analysis.Packet) []analysis.Packet {
+	if r.countedAt.IsZero() {
+		return log
+	}
+	n, _ := slices.BinarySearchFunc(log, r.countedAt, func(p analysis.Packet, at time.Time) int {
+		if p.At.After(at) {
+			return 1
+		}
+		return -1
+	})
+	return log[:n]
 }
 
 // arrivedAtBrowser is the arrival log of one stream at a browser's link
@@ -211,7 +227,7 @@ func (r *run) browserPublished(l *streamLogs, from, to, kind string) (isBrowser,
 			continue
 		}
 		for _, out := range ps.All("outbound-rtp", kind) {
-			sent := w.Stream(out.SSRC, time.Time{})
+			sent := w.Stream(out.SSRC, r.countedAt)
 			if !slices.ContainsFunc(sent, func(p analysis.Packet) bool { return arrived[key{p.Seq, p.Timestamp}] }) {
 				continue
 			}
@@ -220,7 +236,7 @@ func (r *run) browserPublished(l *streamLogs, from, to, kind string) (isBrowser,
 			if p2p {
 				var rtx []analysis.Packet
 				if out.RTXSSRC != 0 {
-					for _, p := range w.Stream(out.RTXSSRC, time.Time{}) {
+					for _, p := range w.Stream(out.RTXSSRC, r.countedAt) {
 						p.RTX = true // its sequence number is the RTX stream's own: counted, not matched
 						rtx = append(rtx, p)
 					}

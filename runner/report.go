@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 
 	"github.com/rtclab/rtclab/analysis"
 	"github.com/rtclab/rtclab/probes"
@@ -33,6 +34,9 @@ func (r *run) report() *reports.Report {
 	// Recovery events are recorded after the call at the instants they
 	// name: keep the list in time order.
 	slices.SortStableFunc(rep.Events, func(a, b analysis.Event) int { return cmp.Compare(a.T, b.T) })
+	if r.opt.Clock == ClockReal && !r.countedAt.IsZero() {
+		rep.Scenario.CountedAt = r.countedAt.UTC().Format(time.RFC3339Nano)
+	}
 	snap := r.final
 	if snap == nil && r.sampler != nil {
 		snap = r.sampler.snapshot()

@@ -172,8 +172,11 @@ type run struct {
 	browsers *browserCalls  // Chromium participants (browser.go); nil without
 	sampler  *sampler
 	final    *snapshot
-	reader   *logReader // decodes final's logs for the report (truth.go)
-	media    mediaState
+	// countedAt is when final was taken (wall clock): what a browser's
+	// capture holds is counted up to it, as the agents' logs are.
+	countedAt time.Time
+	reader    *logReader // decodes final's logs for the report (truth.go)
+	media     mediaState
 }
 
 type agentRun struct {
@@ -408,6 +411,7 @@ func (r *run) exec(parent context.Context) (err error) {
 		case <-ctx.Done():
 		}
 	}
+	r.countedAt = time.Now()
 	r.final = r.sampler.snapshot()
 	if e := r.browsers.failure(); e != nil {
 		err = e

@@ -151,11 +151,19 @@ func Recount(rep *reports.Report, pcapDir string, opt Options) (*Result, error) 
 	}
 	// The report's counts are read once the scenario's duration and then
 	// the runner's drain (1 s, runner/runner.go) have passed; the
-	// captures run on until the network closes. The report does not carry
-	// that instant, so it is derived here for a complete virtual-clock
-	// run, and the recount runs to the end of the captures otherwise.
+	// captures run on until the network closes. A real-clock report
+	// carries that instant (counted_at); it is derived here for a
+	// complete virtual-clock run, and the recount runs to the end of the
+	// captures otherwise (a report from before counted_at).
 	var end time.Time
-	if rep.Scenario.Clock == "virtual" && !rep.Partial {
+	switch {
+	case rep.Scenario.CountedAt != "":
+		at, err := time.Parse(time.RFC3339Nano, rep.Scenario.CountedAt)
+		if err != nil {
+			return nil, fmt.Errorf("%w: report.json: scenario.counted_at: %w", ErrInput, err)
+		}
+		end = at
+	case rep.Scenario.Clock == "virtual" && !rep.Partial:
 		end = virtualEpoch.Add(time.Duration(rep.Scenario.DurationS*float64(time.Second)) + runnerDrain)
 	}
 	counts, err := recountStreams(caps, ps, end)
