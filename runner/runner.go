@@ -172,8 +172,10 @@ type run struct {
 	browsers *browserCalls  // Chromium participants (browser.go); nil without
 	sampler  *sampler
 	final    *snapshot
-	// countedAt is when final was taken (wall clock): what a browser's
-	// capture holds is counted up to it, as the agents' logs are.
+	// countedAt is when final was taken (wall clock, no monotonic
+	// reading: compared with capture times, it cuts where verify cuts
+	// the pcap files): what a browser's capture holds is counted up to
+	// it, as the agents' logs are.
 	countedAt time.Time
 	reader    *logReader // decodes final's logs for the report (truth.go)
 	media     mediaState
@@ -411,7 +413,7 @@ func (r *run) exec(parent context.Context) (err error) {
 		case <-ctx.Done():
 		}
 	}
-	r.countedAt = time.Now()
+	r.countedAt = time.Now().Round(0) // the wall clock only, as a capture's timestamps (and verify's cut)
 	r.final = r.sampler.snapshot()
 	if e := r.browsers.failure(); e != nil {
 		err = e
