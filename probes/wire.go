@@ -99,13 +99,20 @@ func (w *Wire) Add(at time.Time, src, dst net.Addr, b []byte) {
 		return
 	}
 	// A relayed packet travels in a TURN ChannelData message (RFC 8656
-	// section 12.4): channel number 0x4000-0x4FFF, length, data.
+	// section 12.4): channel number 0x4000-0x4FFF, length, data; or,
+	// before a channel is bound, in a Send or Data indication (section
+	// 11), whose DATA attribute holds it.
 	if b[0]&0xc0 == 0x40 {
 		n := int(binary.BigEndian.Uint16(b[2:4]))
 		if 4+n > len(b) || n < 20 {
 			return
 		}
 		b = b[4 : 4+n]
+	} else if d, ok := indicationData(b); ok {
+		if len(d) < 20 {
+			return
+		}
+		b = d
 	}
 	ua, _ := src.(*net.UDPAddr)
 	da, _ := dst.(*net.UDPAddr)
@@ -145,6 +152,33 @@ func (w *Wire) Add(at time.Time, src, dst net.Addr, b []byte) {
 		// reason (the payload's length is not readable).
 		w.rtp[h.SSRC] = append(w.rtp[h.SSRC], analysis.Packet{Seq: h.SequenceNumber, Timestamp: h.Timestamp, At: at, Padding: h.Padding})
 	}
+}
+
+// indicationData returns the DATA attribute (0x0013) of a TURN Send
+// (0x0016) or Data (0x0017) indication, RFC 8656 section 11; false for
+// any other message.
+func indicationData(b []byte) ([]byte, bool) {
+	if len(b) < 20 || binary.BigEndian.Uint32(b[4:8]) != 0x2112A442 {
+		return nil, false
+	}
+	if typ := binary.BigEndian.Uint16(b[0:2]); typ != 0x0016 && typ != 0x0017 {
+		return nil, false
+	}
+	attrs := b[20:]
+	if n := int(binary.BigEndian.Uint16(b[2:4])); n <= len(attrs) {
+		attrs = attrs[:n]
+	}
+	for len(attrs) >= 4 {
+		t, n := binary.BigEndian.Uint16(attrs[0:2]), int(binary.BigEndian.Uint16(attrs[2:4]))
+		if 4+n > len(attrs) {
+			return nil, false
+		}
+		if t == 0x0013 {
+			return attrs[4 : 4+n], true
+		}
+		attrs = attrs[4+(n+3)&^3:]
+	}
+	return nil, false
 }
 
 // Stream returns the packets seen on ssrc up to at (every one when at
