@@ -57,12 +57,13 @@ func TestChromiumPublisherVerifies(t *testing.T) {
 			t.Logf("took %v (run and recount); %s; tshark: %s", time.Since(began).Round(time.Second), res.Decrypted, res.Tshark)
 			for _, row := range res.Disagreements() {
 				msg := fmt.Sprintf("%s %s: report %v, recount %v..%v ±%v (%s)", row.Stream, row.Quantity, row.Report, row.Low, row.High, row.Tolerance, row.Why)
-				if row.Quantity == "jitter_ms" && strings.HasSuffix(row.Stream, "->bob video") {
+				if row.Quantity == "jitter_ms" && strings.Contains(row.Stream, "->bob ") {
 					// bob is a pion agent: its jitter comes from the times
 					// its application read each packet, which on the wall
 					// clock trail the capture by the host's scheduling
-					// delay (on a loaded machine 4.98 against 9.33 ms in
-					// one run, within 5 % in most): not the browser's
+					// delay (on a loaded machine 4.98 against 9.33 ms of
+					// video, 5.84 against 5.54 of audio; within 5 % in most
+					// runs): not the browser's
 					// figure, and not what this test is about.
 					t.Logf("pion receiver's jitter against the capture, on the wall clock: %s", msg)
 					continue

@@ -129,6 +129,8 @@ func (r *run) stream(st *streamTrack, snap *snapshot) reports.Stream {
 	switch {
 	case browserFound:
 		out.Sources = map[string]string{"packets_sent": sourceCapture}
+		// The capture cannot read an SRTP payload's length.
+		out.Missing = append(out.Missing, "wire.publisher_media_bytes")
 	case browserPub:
 		out.Missing = append(out.Missing, "packets_sent")
 	}
