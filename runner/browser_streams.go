@@ -27,6 +27,19 @@ const (
 	sourceGetStats = "getstats"
 )
 
+// isBrowser reports whether participant name is a browser.
+func (r *run) isBrowser(name string) bool {
+	if r.browsers == nil {
+		return false
+	}
+	for _, br := range r.browsers.runs {
+		if br.p.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
 // clockRate is the RTP clock rate of rtclab's codecs of kind: Opus 48
 // kHz (RFC 7587 section 4.1), video 90 kHz.
 func clockRate(kind string) uint32 {

@@ -32,6 +32,9 @@ func (r *run) silentStreams(have []reports.Stream) []reports.Stream {
 		if r.currentSFU() == nil {
 			w.Sender = from
 		}
+		if r.isBrowser(from) {
+			st.Missing = []string{"packets_sent"} // no send log, and no packet received to find its stream on the wire by
+		}
 		if snd, conn := r.publisherSender(from, to, kind); snd != nil {
 			for _, enc := range snd.RTP.GetParameters().Encodings {
 				log, rtx, _, err := conn.PC.SendLog(uint32(enc.SSRC))
