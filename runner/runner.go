@@ -434,7 +434,7 @@ func (r *run) timeline(ctx context.Context) error {
 }
 
 // gcEvery is how often a virtual-time run of n participants collects
-// garbage: every 5 s of scenario time for a call of up to four, every
+// garbage: every 30 s of scenario time for a call of up to four, every
 // second for a larger room (a flow run: every second). The host of the
 // bubble (package bubble) switches the automatic collector off, because a
 // collection that starts at an arbitrary point preempts whatever runs and
@@ -442,11 +442,13 @@ func (r *run) timeline(ctx context.Context) error {
 // depend on the scenario alone (never on the process's heap, which other
 // runs before it in the same process shaped) repeat from run to run. A
 // collection every second took a fifth of a quickstart run's CPU (30
-// collections of a 20 MB heap); a larger room allocates over 100 MB a
-// second and needs them.
+// collections of a 20 MB heap), one every 5 s still 7 % of its
+// instructions (callgrind, issue #19); a call allocates under 2 MB a
+// second, so 30 s of garbage is some 50 MB (rtclab bench's peak heap
+// shows it). A larger room allocates over 100 MB a second and needs them.
 func gcEvery(n int) time.Duration {
 	if n > 0 && n <= 4 {
-		return 5 * time.Second
+		return 30 * time.Second
 	}
 	return time.Second
 }
