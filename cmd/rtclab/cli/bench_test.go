@@ -3,6 +3,7 @@ package cli
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -63,5 +64,28 @@ func TestHeapGrowth(t *testing.T) {
 	}
 	if _, ok := short.perMinute(); ok {
 		t.Error("a call under 3 minutes has a growth")
+	}
+}
+
+// The peak heap is the largest heap a second's sample saw, garbage
+// included, not the heap when the run ends: a small call collects only
+// every 30 s (runner's gcEvery), so its heap is largest before that.
+func TestPeakHeap(t *testing.T) {
+	var g heapGrowth
+	g.sample(time.Second, 30*time.Second)
+	before := g.peak
+	garbage := make([][]byte, 64)
+	for i := range garbage {
+		garbage[i] = make([]byte, 1<<20)
+	}
+	g.sample(2*time.Second, 30*time.Second)
+	runtime.KeepAlive(garbage)
+	garbage = nil
+	runtime.GC()
+	g.sample(3*time.Second, 30*time.Second)
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	if g.peak < before+60<<20 || m.HeapAlloc >= g.peak {
+		t.Errorf("peak %d MB, heap %d MB before 64 MB were allocated, %d MB once collected", g.peak>>20, before>>20, m.HeapAlloc>>20)
 	}
 }
