@@ -446,6 +446,10 @@ func (r *run) timeline(ctx context.Context) error {
 // instructions (callgrind, issue #19); a call allocates under 2 MB a
 // second, so 30 s of garbage is some 50 MB (rtclab bench's peak heap
 // shows it). A larger room allocates over 100 MB a second and needs them.
+// Every run also collects as its call ends (runTimeline): matrix cells
+// last 5 s, and without it their garbage piled up until the bubble's 4 GiB
+// memory limit collected at an arbitrary instant, which moved a cell's
+// NAT ports in TestMatrixRepeatsExactly.
 func gcEvery(n int) time.Duration {
 	if n > 0 && n <= 4 {
 		return 30 * time.Second
@@ -478,7 +482,7 @@ func runTimeline(ctx context.Context, start time.Time, total, collectEvery time.
 		case now := <-tick.C:
 			elapsed := now.Sub(start).Truncate(time.Microsecond)
 			sample(now, elapsed)
-			if opt.Clock == ClockVirtual && elapsed%collectEvery < sampleEvery {
+			if opt.Clock == ClockVirtual && (elapsed%collectEvery < sampleEvery || elapsed >= total) {
 				runtime.GC() // see gcEvery
 			}
 			if opt.Interrupt != nil && opt.Interrupt.Load() {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"math"
 	"reflect"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -269,5 +271,38 @@ func TestTimelineSamplesOnTheSteps(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// A virtual-time run collects garbage every collectEvery of scenario time
+// and as its call ends, at sample instants alone: a matrix cell (5 s, a
+// call of two, collectEvery 30 s) that never collected piled its garbage
+// up until the bubble's memory limit collected at an arbitrary instant,
+// and a cell's NAT ports differed between two runs of the matrix.
+func TestTimelineCollects(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(-1)) // only the timeline collects
+	cases := []struct {
+		every, total time.Duration
+		want         uint32
+	}{
+		{every: gcEvery(2), total: 5 * time.Second, want: 1},              // a matrix cell: at its end
+		{every: gcEvery(2), total: 60 * time.Second, want: 2},             // at 30 s and 60 s
+		{every: gcEvery(2), total: 45 * time.Second, want: 2},             // at 30 s and at the end
+		{every: gcEvery(10), total: 5*time.Second + sampleEvery, want: 6}, // a room: every second and at the end
+	}
+	for _, tc := range cases {
+		var before, after runtime.MemStats
+		synctest.Test(t, func(t *testing.T) {
+			runtime.ReadMemStats(&before)
+			err := runTimeline(context.Background(), time.Now(), tc.total, tc.every, Options{Clock: ClockVirtual}, func(string, string, string) {},
+				func(time.Time, time.Duration) {})
+			runtime.ReadMemStats(&after)
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+		if n := after.NumGC - before.NumGC; n != tc.want {
+			t.Errorf("every %v for %v: %d collections, want %d", tc.every, tc.total, n, tc.want)
+		}
 	}
 }
