@@ -35,7 +35,8 @@ func newBenchCmd(env *Env) *cobra.Command {
 time and print the wall time per run, the speed-up over real time, the CPU
 time per run (on a shared machine the wall time includes waiting for a
 CPU), the memory allocated per run and per media packet received (the
-sum of every stream's packets_received), the peak heap, and how fast the
+sum of every stream's packets_received), the peak heap (the largest heap
+seen once a second of the call, garbage included), and how fast the
 live heap grows with the call (MB per minute of scenario time, from a
 third of the call to its end, for calls of 3 minutes or more: about 0
 when nothing is kept per packet). Nothing is written to disk unless
