@@ -108,6 +108,38 @@ func TestJitterA8(t *testing.T) {
 	}
 }
 
+// A duplicated packet (a link's duplicate:) arrives twice with one
+// transit; SRTP's replay check drops the copy before the application,
+// whose jitter (the report's) it never enters. The recount counted it,
+// D = 0, and came out 5.6 % under the report on a 60 s call with 1 %
+// duplicates (13.44 against 14.23 ms): here every 4th packet's copy
+// pulled J from 10 ms to 7.7 ms.
+func TestJitterA8IgnoresDuplicates(t *testing.T) {
+	self := netip.MustParseAddrPort("10.0.0.2:5000")
+	peer := netip.MustParseAddrPort("198.51.100.1:6000")
+	var dgs []Datagram
+	for i := 0; i < 400; i++ {
+		at := virtualEpoch.Add(time.Duration(i) * 20 * time.Millisecond)
+		if i%2 == 1 {
+			at = at.Add(10 * time.Millisecond)
+		}
+		d := Datagram{At: at, Src: peer, Dst: self, Payload: rtpBytes(111, uint16(i), uint32(i*960), 1, 50)}
+		dgs = append(dgs, d)
+		if i%4 == 3 {
+			dgs = append(dgs, d)
+		}
+	}
+	rx := parseCaptureBytes(t, pcapFile(dgs), self.Addr())
+	sc := &StreamCount{Kind: "audio", SSRC: 1}
+	sc.count(&capture{}, &capture{}, rx, 48000, time.Time{})
+	if d := sc.JitterMS - 10; d > 0.01 || d < -0.01 {
+		t.Errorf("jitter %.4f ms, want 10 (duplicates left out)", sc.JitterMS)
+	}
+	if sc.Arrived != 500 || sc.Unique != 400 {
+		t.Errorf("arrived %d unique %d, want 500 and 400", sc.Arrived, sc.Unique)
+	}
+}
+
 func parseCaptureBytes(t *testing.T, b []byte, self netip.Addr) *capture {
 	t.Helper()
 	dgs, err := ReadPcap(bytes.NewReader(b))
