@@ -57,7 +57,7 @@ type Metric struct {
 // (call or flows).
 var Metrics = []Metric{
 	{"connected", ScopeParticipant, KindAny, false, "0/1", "1 when its PeerConnection reached connected and stayed connected to the end of the scenario, else 0", "pion's connection state changes and the SFU's peer events over the whole call"},
-	{"connected_fraction", ScopeParticipant, KindAny, false, "fraction", "share of the scenario's duration it was connected (0..1)", "time between connected and the first disconnected/failed/closed (or the SFU removing it), over the scenario's duration"},
+	{"connected_fraction", ScopeParticipant, KindAny, false, "fraction", "share of the scenario's duration it was connected (0..1)", "time in connected: from connected to the next connecting (an ICE restart), disconnected, failed or closed (or the SFU removing it), over the scenario's duration"},
 	{"time_to_connect_ms", ScopeParticipant, KindAny, false, "ms", "joining the room to connected", "time of the connected state change minus the join time"},
 	{"relayed", ScopeParticipant, KindAny, false, "0/1", "1 when its selected candidate pair uses a TURN relay", "candidate types of the ICE selected pair"},
 	{"addresses_exposed", ScopeParticipant, KindAny, false, "addresses", "distinct addresses of its own (not the relay's; a .local mDNS name is no address) another participant saw; 0 with relay_only in a p2p call", "ICE candidates the signaling server relayed to the others plus source addresses of packets reaching their hosts (report's privacy section)"},

@@ -25,8 +25,8 @@ type presence struct {
 // PeerConnection goes to remote, over [0, duration] seconds. It is
 // connected from its PeerConnection's "connected" until the PeerConnection
 // leaves that state or the SFU drops it ("peer-removed", "peer-failed");
-// a lost signaling connection is named as the cause of the drop that
-// follows it.
+// connecting again (an ICE restart) pauses it without a drop. A lost
+// signaling connection is named as the cause of the drop that follows it.
 func measurePresence(events []analysis.Event, name, remote string, duration float64) presence {
 	var (
 		out   presence
@@ -61,6 +61,18 @@ func measurePresence(events []analysis.Event, name, remote string, duration floa
 			case "disconnected", "failed", "closed":
 				if up {
 					down(e.T, "PeerConnection "+state)
+				}
+			case "connecting", "new":
+				// An ICE restart (the client's, after 3 s without media
+				// or 2 s disconnected) takes pion's PeerConnection from
+				// connected to connecting until the new checks succeed:
+				// not connected, so not counted, but no drop either, as
+				// the call goes on on its own (`connected` stays 1). A
+				// viewer whose link was down 8 s read 99.4 % present for
+				// 4.7 s in connecting.
+				if up {
+					total += e.T - since
+					up = false
 				}
 			}
 		case e.Source == name && e.Kind == "signaling-lost":

@@ -23,6 +23,7 @@ func TestMeasurePresence(t *testing.T) {
 		{"closing after the end does not count", []analysis.Event{state(1, "connected"), state(10.5, "closed")}, 0.9, true, 0, ""},
 		{"outage to the end", []analysis.Event{state(1, "connected"), state(6, "disconnected"), state(16, "failed")}, 0.5, false, 6, "PeerConnection disconnected"},
 		{"disconnected for a while, back", []analysis.Event{state(1, "connected"), state(4, "disconnected"), state(6, "connected")}, 0.7, false, 4, "PeerConnection disconnected"},
+		{"an ICE restart's connecting is not connected", []analysis.Event{state(1, "connected"), state(4, "connecting"), state(6, "connected")}, 0.7, true, 0, ""},
 		{"never connected", []analysis.Event{state(0.1, "connecting"), state(5, "failed")}, 0, false, 0, ""},
 		{"another participant's events", []analysis.Event{ev(1, "alice", "connection-state", "sfu: connected")}, 0, false, 0, ""},
 		{"dropped by the SFU after its signaling was lost", []analysis.Event{
