@@ -152,6 +152,30 @@ participants:
   - name: carol
     downlink: {delay: 20ms}
 `},
+		// NAT rebindings: the DTLS association goes on over a new
+		// 5-tuple with no handshake on it. The recount adopted one
+		// context per flow, the first direction's: the other end's
+		// SRTP and SRTCP on it failed to decrypt (15,247 of 16,244
+		// RTP packets), and bob's undecrypted NACKs and PLIs counted
+		// against every stream he received (8 of 71 disagreed).
+		{name: "rebind-mid-call", yaml: `name: rebind-mid-call
+topology: sfu
+duration: 12s
+participants:
+  - name: alice
+    nat: port-restricted-cone
+    publish: [audio, video]
+  - name: bob
+    nat: symmetric
+    downlink: {delay: 20ms, loss: 2%}
+  - name: carol
+    nat: full-cone
+    publish: [audio, video]
+    downlink: {delay: 20ms, loss: 2%}
+timeline:
+  - {at: 4s, rebind: bob}
+  - {at: 6s, rebind: carol}
+`},
 		// Links without delay: streams start before the sampler's first
 		// look, which saw some a sample late; the report's bitrate was
 		// then up to 1 % high (507 against 501.9 kbit/s in 10 s).
