@@ -28,14 +28,24 @@ const faultEffect = time.Second
 // flap's link changes are in the participant's schedule (applySchedules);
 // here it is only announced.
 func (r *run) applyFaults(ctx context.Context) {
-	steps := slices.Clone(r.s.Timeline)
-	slices.SortStableFunc(steps, func(a, b scenarios.Fault) int { return cmp.Compare(a.At.Duration, b.At.Duration) })
-	for _, f := range steps {
+	order := make([]int, len(r.s.Timeline))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(r.s.Timeline[a].At.Duration, r.s.Timeline[b].At.Duration) })
+	for _, i := range order {
+		f := r.s.Timeline[i]
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(time.Until(r.start.Add(f.At.Duration))):
 		}
+		r.faultMu.Lock()
+		if r.faultAt == nil {
+			r.faultAt = make([]time.Time, len(r.s.Timeline))
+		}
+		r.faultAt[i] = time.Now()
+		r.faultMu.Unlock()
 		r.event("runner", "fault", f.String())
 		var err error
 		switch f.Kind() {
@@ -150,8 +160,17 @@ func (r *run) recovery() map[streamKey]float64 {
 	}
 	keys = r.browserArrivals(captured, keys)
 	end := r.start.Add(min(r.ended, r.s.Duration.Duration))
-	window := func(f scenarios.Fault) (time.Time, bool) {
+	// A step is measured from when it was applied: a flap's links follow
+	// the scenario's clock (applySchedules), the other steps can be held
+	// back by the joins or by a restart's `for` before them.
+	r.faultMu.Lock()
+	applied := slices.Clone(r.faultAt)
+	r.faultMu.Unlock()
+	window := func(j int, f scenarios.Fault) (time.Time, bool) {
 		at := r.start.Add(f.At.Duration)
+		if f.Kind() != "flap" && j < len(applied) && applied[j].After(at) {
+			at = applied[j]
+		}
 		return at, !at.After(end) // false: the run stopped before the fault
 	}
 	// One stream's arrivals at a time (every incarnation's, in order), each
@@ -168,14 +187,14 @@ func (r *run) recovery() map[streamKey]float64 {
 		arrivals = append(arrivals, captured[k]...)
 		found[i] = make([]analysis.Interruption, len(r.s.Timeline))
 		for j, f := range r.s.Timeline {
-			if at, ok := window(f); ok && affects(f, k.from, k.to) {
+			if at, ok := window(j, f); ok && affects(f, k.from, k.to) {
 				found[i][j] = analysis.Recover(arrivals, analysis.FaultWindow{Fault: at, Window: f.Gap() + faultEffect, End: end})
 			}
 		}
 	}
 	out := map[streamKey]float64{}
 	for j, f := range r.s.Timeline {
-		at, ok := window(f)
+		at, ok := window(j, f)
 		if !ok {
 			continue
 		}

@@ -167,6 +167,12 @@ type run struct {
 	sfuMu     sync.Mutex
 	sfu       *sfu.SFU // the latest SFU started; read with currentSFU
 
+	// faultAt is when each timeline step (by its index in the scenario)
+	// was applied: later than its `at` when the joins or a restart's
+	// `for` held it back. Zero for a step not applied. Under faultMu.
+	faultMu sync.Mutex
+	faultAt []time.Time
+
 	privacy  *privacyWatch  // what each party saw (privacy.go)
 	whip     *whipEndpoints // the SFU's WHIP/WHEP endpoints (whip.go); nil without
 	browsers *browserCalls  // Chromium participants (browser.go); nil without
@@ -326,6 +332,17 @@ func (r *run) exec(parent context.Context) (err error) {
 		defer stopHTTP()
 	}
 
+	// Links follow the scenario's clock from its start, whatever the
+	// joins below take: a WHEP watcher waits up to 10 s for the
+	// publishers' tracks, and a schedule (or flap) started after the
+	// joins applied every step due by then at once (an 8 s flap at 6 s
+	// went down at 10.4 s and came back at 15 s).
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		applySchedules(ctx, r.s, r.net, r.start, r.event)
+	}()
+
 	clips, err := openClips(r.opt.Clips, s.Participants)
 	if err != nil {
 		return err
@@ -352,6 +369,9 @@ func (r *run) exec(parent context.Context) (err error) {
 		pub, simulcast := publishedClips(p, clips)
 		r.privacy.published(slices.Concat(pub, simulcast)...)
 		name := p.Name
+		if s.OverHTTP() && len(p.Publish) == 0 {
+			r.waitBeforeWatching(ctx) // whip.go: before its join, not part of its time to connect
+		}
 		ar := &agentRun{p: p, host: h, start: time.Now()}
 		params := agent.Params{
 			Name: name, Room: room, Topology: s.Topology, SFUName: sfu.Name,
@@ -390,11 +410,6 @@ func (r *run) exec(parent context.Context) (err error) {
 		defer r.endSessions() // whip.go: while the SFU still answers
 	}
 
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		applySchedules(ctx, r.s, r.net, r.start, r.event)
-	}()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

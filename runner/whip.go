@@ -97,11 +97,18 @@ func (r *run) startOverHTTP(ctx context.Context, p agent.Params) (*agent.Agent, 
 			return pub
 		}
 	}
-	if !e.waited && (r.opt.hooks == nil || !r.opt.hooks.watchEarly) {
+	return agent.StartHTTP(ctx, p, agent.ModeWHEP, e.whep+p.Name)
+}
+
+// waitBeforeWatching holds the first watcher back until the publishers'
+// tracks are there (waitPublished); the runner calls it before the
+// watcher joins, so the wait is not in its time_to_connect_ms (a viewer
+// waiting 10 s for a publisher that never connected read 10,240 ms).
+func (r *run) waitBeforeWatching(ctx context.Context) {
+	if e := r.whip; e != nil && !e.waited && (r.opt.hooks == nil || !r.opt.hooks.watchEarly) {
 		e.waited = true
 		r.waitPublished(ctx)
 	}
-	return agent.StartHTTP(ctx, p, agent.ModeWHEP, e.whep+p.Name)
 }
 
 // waitPublished waits until the embedded SFU offers every track the

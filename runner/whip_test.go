@@ -242,3 +242,64 @@ func TestWHIPSimulcast(t *testing.T) {
 		t.Errorf("%d WHEP sessions, want bob's and carol's", whep)
 	}
 }
+
+// The first WHEP watcher waits (up to 10 s) for every published track;
+// alice, UDP-blocked with no TURN over TCP, never publishes, so carol
+// joins at about 10 s. The scenario's clock does not wait with her:
+// bob's flap takes his links down at 2 s and back at 5 s, as written
+// (before, the schedules started after the joins: down at 10.1 s, and
+// the flap lost its 3 s), and carol's time to connect is from her
+// join, not from the wait (10,240 ms before).
+func TestWHIPWatcherWaitKeepsScenarioClock(t *testing.T) {
+	s, err := scenarios.Parse("whip-wait.yaml", []byte(`name: whip-wait
+duration: 14s
+servers:
+  sfu: whip
+ice: {turn_tcp: false}
+participants:
+  - name: alice
+    nat: udp-blocked
+    publish: [audio, video]
+  - name: bob
+    publish: [audio, video]
+  - name: carol
+timeline:
+  - {at: 2s, flap: bob, for: 3s}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := runVirtual(t, s, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var joined float64
+	for _, e := range rep.Events {
+		if e.Source == "carol" && e.Kind == "joined" {
+			joined = e.T
+		}
+	}
+	if joined < 9 {
+		t.Fatalf("carol joined at %.3f s; the test needs her held back by the wait for alice's tracks", joined)
+	}
+	var links []string
+	for _, e := range rep.Events {
+		if e.Source == "bob" && e.Kind == "link" {
+			links = append(links, fmt.Sprintf("%.3f %s", e.T, e.Detail))
+		}
+	}
+	want := []string{"2.000 uplink: down", "2.000 downlink: down", "5.000 uplink: up", "5.000 downlink: up"}
+	if len(links) != len(want) {
+		t.Fatalf("bob's link events %q, want %q", links, want)
+	}
+	for i := range want {
+		if !strings.HasPrefix(links[i], want[i]) {
+			t.Errorf("bob's link event %d: %q, want %q…", i, links[i], want[i])
+		}
+	}
+	for _, p := range rep.Participants {
+		if p.Name == "carol" && (p.TimeToConnectMS == nil || *p.TimeToConnectMS > 2000) {
+			t.Errorf("carol's time to connect %s ms, want her join to connected (under 2 s), not the wait before it", fmtMS(p.TimeToConnectMS))
+		}
+	}
+}
