@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html"
 	"html/template"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,8 +28,12 @@ type CodecResult struct {
 	// Freezes and FreezeMS add up the streams' freezes.
 	Freezes  int
 	FreezeMS float64
-	// LossFraction is the mean loss after repair.
+	// LossFraction is the mean loss after repair of the streams that
+	// expected packets (a negotiated stream that never started has no
+	// loss to average); NaN when none did.
 	LossFraction float64
+	// lossStreams is how many streams LossFraction averages.
+	lossStreams int
 	// BitrateKbps is the mean received bitrate.
 	BitrateKbps float64
 }
@@ -56,7 +61,10 @@ func CodecResults(r *Report) []CodecResult {
 		c.FPS += s.Video.FPS
 		c.Freezes += s.Video.FreezeCount
 		c.FreezeMS += s.Video.FreezeMS
-		c.LossFraction += s.LossFraction
+		if s.PacketsExpected > 0 || s.PacketsReceived > 0 { // as lossPercent
+			c.LossFraction += s.LossFraction
+			c.lossStreams++
+		}
 		c.BitrateKbps += s.BitrateKbps
 	}
 	for _, n := range r.Negotiations {
@@ -69,8 +77,12 @@ func CodecResults(r *Report) []CodecResult {
 		if c.Streams > 0 {
 			k := float64(c.Streams)
 			c.FPS /= k
-			c.LossFraction /= k
 			c.BitrateKbps /= k
+		}
+		if c.lossStreams > 0 {
+			c.LossFraction /= float64(c.lossStreams)
+		} else {
+			c.LossFraction = math.NaN()
 		}
 		out = append(out, *c)
 	}
@@ -136,7 +148,7 @@ func writeMedia(b *bytes.Buffer, r *Report) {
 		c.row("CODEC", "STREAMS", "REFUSED", "FRAMES SHOWN", "MEAN FPS", "FREEZES", "FREEZE MS", "LOSS %", "KBPS")
 		for _, x := range codecs {
 			c.row(shortCodec(x.Codec), strconv.Itoa(x.Streams), strconv.Itoa(x.Refused), strconv.Itoa(x.FramesShown),
-				fixed(x.FPS, 1), strconv.Itoa(x.Freezes), fixed(x.FreezeMS, 0), percent(x.LossFraction), fixed(x.BitrateKbps, 0))
+				fixed(x.FPS, 1), strconv.Itoa(x.Freezes), fixed(x.FreezeMS, 0), codecLoss(x.LossFraction), fixed(x.BitrateKbps, 0))
 		}
 		b.WriteString("\nCodecs\n")
 		c.writeTo(b)
@@ -179,7 +191,7 @@ func mediaHTML(r *Report) template.HTML {
 	}
 	for _, x := range CodecResults(r) {
 		codecs = append(codecs, []string{shortCodec(x.Codec), strconv.Itoa(x.Streams), strconv.Itoa(x.Refused), strconv.Itoa(x.FramesShown),
-			fixed(x.FPS, 1), strconv.Itoa(x.Freezes), fixed(x.FreezeMS, 0), percent(x.LossFraction), fixed(x.BitrateKbps, 0)})
+			fixed(x.FPS, 1), strconv.Itoa(x.Freezes), fixed(x.FreezeMS, 0), codecLoss(x.LossFraction), fixed(x.BitrateKbps, 0)})
 	}
 	for _, n := range r.Negotiations {
 		if !n.OK {
@@ -229,4 +241,13 @@ func htmlTable(b *strings.Builder, title, note string, text int, head []string, 
 		b.WriteString("</tr>\n")
 	}
 	b.WriteString("</tbody>\n</table></div>\n</section>")
+}
+
+// codecLoss is a codec's mean loss, or none when none of its streams
+// expected a packet (0/0 is no loss figure, as in the stream table).
+func codecLoss(f float64) string {
+	if math.IsNaN(f) {
+		return none
+	}
+	return percent(f)
 }
