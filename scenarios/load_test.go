@@ -2,8 +2,11 @@ package scenarios
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 )
 
 const valid = `name: t
@@ -168,5 +171,28 @@ func TestParseE2EE(t *testing.T) {
 	a, b := s.Participants[0].E2EE, s.Participants[1].E2EE
 	if *a.KeyID != 0 || *b.KeyID != 1 || a.Suite != 0x0004 || b.Suite != 0x0001 || b.Cipher != "aes_128_ctr_hmac_sha256_80" {
 		t.Errorf("parsed %+v %+v", a, b)
+	}
+}
+
+// A percentage is the decimal two places over, rounded once, so a check
+// holds at its boundary: `max: 0.7%` against 7 lost of 1000 (the report's
+// 0.007) passed only if 0.7 * 0.01 were not one ulp under 0.007; it was,
+// and 291 of the 1001 percentages 0.0 % .. 100.0 % in steps of 0.1 were
+// off by one ulp one way or the other.
+func TestParsePercentExact(t *testing.T) {
+	for i := 0; i <= 1000; i++ {
+		s := strconv.FormatFloat(float64(i)/10, 'f', -1, 64) + "%"
+		got, err := parsePercent(&yaml.Node{Kind: yaml.ScalarNode, Value: s})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := float64(i) / 1000; got != want {
+			t.Errorf("%s = %v, want %v (the fraction a count of %d per 1000 gives)", s, got, want, i)
+		}
+	}
+	for in, want := range map[string]float64{"3%": 0.03, " 12.5 % ": 0.125, "1e1%": 0.1, "0.03": 0.03} {
+		if got, err := parsePercent(&yaml.Node{Kind: yaml.ScalarNode, Value: in}); err != nil || got != want {
+			t.Errorf("%q = %v (%v), want %v", in, got, err, want)
+		}
 	}
 }
