@@ -262,8 +262,8 @@ func streamRows(name string, s reports.Stream, sc *StreamCount, rep *reports.Rep
 	}
 	if sc.Arrived > 1 {
 		rows = append(rows, Row{Stream: name, Quantity: "jitter_ms", Report: s.JitterMS, Low: sc.JitterMS, High: sc.JitterMS,
-			Tolerance: 0.05*sc.JitterMS + 0.001,
-			Why:       "RFC 3550 A.8 from capture arrival times and RTP timestamps; 5 % for the capture's microsecond clock and the order packets reach the application, 0.001 ms for the report's rounding"})
+			Tolerance: 0.01*sc.JitterMS + 0.001,
+			Why:       "RFC 3550 A.8 from capture arrival times and RTP timestamps; 1 % for the capture's microsecond clock and the order packets reach the application, 0.001 ms for the report's rounding"})
 	}
 	if rep.Scenario.Clock == "virtual" && !rep.Partial && !sc.FirstArrival.IsZero() {
 		// The report divides the payload bytes of distinct packets by the
