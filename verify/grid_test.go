@@ -203,8 +203,9 @@ participants:
 // within 1 % (was 5 %, which let a recount 5.6 % off pass in most runs;
 // every row of a 30-minute call and of a 16- and a 50-person room agrees
 // to the report's rounding, the kernel backend's to 0.03 %): both are the
-// same A.8 filter over the same arrivals, and they can differ only by the capture's 1 µs clock and by packets that
-// reach the application in another order than the wire. Bitrate is
+// same A.8 filter over the same arrivals, and they can differ only by
+// the capture's 1 µs clock and by packets that reach the application in
+// another order than the wire. Bitrate is
 // within one packet's bytes over the call. The random quantities are
 // checked against the configuration separately: the recounted raw loss
 // of a cell with random loss p over n packets must be within 4 binomial
