@@ -213,6 +213,41 @@ func Jitter(arrivals []Packet, clockRate uint32) time.Duration {
 	return time.Duration(j / float64(clockRate) * float64(time.Second))
 }
 
+// FrameInterval estimates a video sender's frame interval from what
+// arrived: the median step between consecutive frames' RTP timestamps
+// (in arrival order, RTX and padding apart, each new timestamp against
+// the one before it; a step back, a reordered frame, is skipped). For a
+// sender whose clip rtclab does not know (a browser's camera), so that
+// its first gaps are judged as a pion sender's are. The median holds
+// while fewer than half the frames are lost; 0 with fewer than two
+// frames.
+func FrameInterval(arrivals []Packet, clockRate uint32) time.Duration {
+	if clockRate == 0 {
+		return 0
+	}
+	var steps []uint32
+	var prev uint32
+	have := false
+	for _, p := range arrivals {
+		if p.RTX || p.Padding {
+			continue
+		}
+		if have && p.Timestamp != prev {
+			if d := p.Timestamp - prev; d < 1<<31 {
+				steps = append(steps, d)
+			}
+		}
+		if !have || int32(p.Timestamp-prev) > 0 {
+			prev, have = p.Timestamp, true
+		}
+	}
+	if len(steps) == 0 {
+		return 0
+	}
+	slices.Sort(steps)
+	return time.Duration(float64(steps[len(steps)/2]) / float64(clockRate) * float64(time.Second))
+}
+
 // OneWayDelay is the mean time from the publisher's first packet of each
 // RTP timestamp (in its send log) to the arrival of the receiver's first
 // original packet of it: the network part of the mouth-to-ear delay (both

@@ -219,3 +219,36 @@ func TestJitterAndReceiveAcrossWraps(t *testing.T) {
 		t.Fatalf("receive %+v without the timestamp wrap, %+v with it (want 10 of 200 lost)", a, b)
 	}
 }
+
+// A browser's camera steps its RTP timestamps by about 3000 (90 kHz, 30
+// fps), unevenly; frames lost, reordered, retransmitted or padded must not
+// move the estimate.
+func TestFrameInterval(t *testing.T) {
+	pk := func(ts uint32) Packet { return Packet{Timestamp: ts} }
+	var even, lossy, wrap []Packet
+	for i := uint32(0); i < 30; i++ {
+		even = append(even, pk(i*2970), pk(i*2970)) // two packets a frame
+		if i%3 != 2 {
+			lossy = append(lossy, pk(i*3000))
+		}
+		wrap = append(wrap, pk(1<<32-10*3000+i*3000))
+	}
+	reordered := []Packet{pk(0), pk(3000), pk(9000), pk(6000), pk(12000), pk(15000)}
+	withRTX := []Packet{pk(0), {Timestamp: 90000, RTX: true}, pk(3000), {Timestamp: 1, Padding: true}, pk(6000)}
+	for _, tc := range []struct {
+		name string
+		in   []Packet
+		want time.Duration
+	}{
+		{"even, 2970", even, 33 * time.Millisecond},
+		{"every third frame lost", lossy, time.Second * 3000 / 90000},
+		{"across the timestamp wrap", wrap, time.Second * 3000 / 90000},
+		{"a frame reordered", reordered, time.Second * 3000 / 90000},
+		{"RTX and padding apart", withRTX, time.Second * 3000 / 90000},
+		{"one frame", []Packet{pk(5), pk(5)}, 0},
+	} {
+		if got := FrameInterval(tc.in, 90000); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

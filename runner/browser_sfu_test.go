@@ -297,3 +297,44 @@ func getStatsResumed(rep *reports.Report, series string, faultS float64) (before
 	}
 	return 0, 0, false
 }
+
+// TestChromiumPublisherFreezes: Chromium's camera (about 1.7 Mbit/s)
+// reaches carol through a 600 kbit/s downlink and she sees a handful of
+// frames in 12 s. Her picture is frozen, whoever sent it: a browser
+// publisher has no clip to give the sender's frame interval, and with
+// fewer than libwebrtc's 5 gaps nothing was judged (3 frames shown, fps
+// 0.2, 0 freezes). The interval now comes from the RTP timestamps
+// (analysis.FrameInterval). About 20 s.
+func TestChromiumPublisherFreezes(t *testing.T) {
+	requireBrowserPeers(t)
+	t.Setenv("TMPDIR", t.TempDir())
+	rep, err := runChrome(t, `name: chrome-publisher-freezes
+duration: 12s
+topology: sfu
+backend: kernel
+participants:
+  - name: alice
+    client: chromium
+  - name: carol
+    publish: [audio]
+    downlink: {delay: 30ms, rate: 600kbps, queue: 100ms}
+`, runner.Options{})
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	for _, st := range rep.Streams {
+		if st.From != "alice" || st.To != "carol" || st.Kind != "video" || st.Video == nil {
+			continue
+		}
+		v := st.Video
+		t.Logf("alice->carol video: %d frames shown, %.1f fps, %d freezes, %.0f ms", v.FramesShown, v.FPS, v.FreezeCount, v.FreezeMS)
+		if v.FPS < 10 && v.FreezeCount == 0 {
+			t.Errorf("%.1f fps over the call and no freeze", v.FPS)
+		}
+		if v.FPS < 10 && v.FreezeMS < 5000 {
+			t.Errorf("%.1f fps and only %.0f ms frozen in 12 s", v.FPS, v.FreezeMS)
+		}
+		return
+	}
+	t.Fatal("no alice->carol video stream")
+}

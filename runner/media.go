@@ -251,6 +251,12 @@ func (r *run) playSpan(st *streamTrack, logs streamLogs) analysis.PlaySpan {
 	}
 	if snd, _ := r.streamSender(st); snd != nil && snd.Clip.Frames() > 0 {
 		span.FrameInterval = snd.Clip.Duration() / time.Duration(snd.Clip.Frames())
+	} else {
+		// A browser publisher: no clip, so the interval its RTP
+		// timestamps step by. Without one a stream that showed 3
+		// frames in 20 s (Chromium's camera to a 600 kbit/s viewer)
+		// had fewer than libwebrtc's 5 gaps to judge: 0 freezes.
+		span.FrameInterval = analysis.FrameInterval(logs.arrivals, st.rx.ClockRate())
 	}
 	for _, p := range logs.arrivals {
 		if !p.Padding {
