@@ -251,7 +251,7 @@ func (r *run) playSpan(st *streamTrack, logs streamLogs) analysis.PlaySpan {
 	}
 	if snd, _ := r.streamSender(st); snd != nil && snd.Clip.Frames() > 0 {
 		span.FrameInterval = snd.Clip.Duration() / time.Duration(snd.Clip.Frames())
-	} else {
+	} else if r.publishesFromBrowser(st.rx.From) {
 		// A browser publisher: no clip, so the interval its RTP
 		// timestamps step by. Without one a stream that showed 3
 		// frames in 20 s (Chromium's camera to a 600 kbit/s viewer)
@@ -265,6 +265,17 @@ func (r *run) playSpan(st *streamTrack, logs streamLogs) analysis.PlaySpan {
 		}
 	}
 	return span
+}
+
+// publishesFromBrowser is true when name is a Chromium participant: its
+// camera is no clip rtclab knows.
+func (r *run) publishesFromBrowser(name string) bool {
+	for _, p := range r.s.Participants {
+		if p.Name == name {
+			return p.IsChromium()
+		}
+	}
+	return false
 }
 
 // burstRatio is G.107's BurstR from the observed loss runs: the mean run
