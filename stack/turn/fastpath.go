@@ -20,8 +20,8 @@ import (
 // and 1391 bytes per message (BenchmarkRelayChannelData). Under
 // turnutils_uclient -m 200 the garbage collector took 11 % of serve's CPU
 // (perf record), part of why serve spent 21 µs per relayed message where
-// coturn spends 15 (issue #17); the rest is in rawudp_linux.go. Upstream: no pion/turn issue covers
-// it yet (searched 2026-11-30; internal/server/turn.go handleChannelData,
+// coturn spends 15 (issue #17). Upstream: no pion/turn issue covers it
+// yet (searched 2026-11-30; internal/server/turn.go handleChannelData,
 // internal/allocation/allocation.go packetHandler).
 //
 // Pion stays the authority: the fast path mirrors pion's allocations,

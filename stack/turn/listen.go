@@ -121,13 +121,3 @@ func (b bufferedRelays) AllocatePacketConn(network string, port int) (net.Packet
 	}
 	return pc, addr, err
 }
-
-// Procs is the GOMAXPROCS for a process whose main work is this server's
-// UDP relay (rtclab serve): twice the CPUs, at least 4. The fast path
-// (fastpath.go) reads and sends in raw system calls, which keep their
-// processor; with one processor per CPU the listening sockets' goroutines,
-// busy under load, held them all, and the relay sockets' goroutines waited
-// up to the runtime's 10 ms preemption: under turnutils_uclient -m 200
-// and a CPU hog, serve lost 58-79 % at GOMAXPROCS=2 and 12-18 % at 3 or
-// 4. coturn runs more threads than CPUs too (15 on a 2-CPU machine).
-func Procs() int { return max(4, 2*runtime.NumCPU()) }

@@ -7,8 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
-	"runtime"
 	"time"
 
 	"github.com/pion/transport/v3/stdnet"
@@ -153,10 +151,6 @@ Exit code: 0 stopped cleanly, 1 failed while running, 2 unusable input.`,
 			if hs != nil {
 				cfg.Mount = hs.api.Register
 				page.Wire(&cfg, hs.store) // the test page at /t/{invite}; invited calls get reserved slots
-			}
-			if os.Getenv("GOMAXPROCS") == "" {
-				// The TURN relay's raw system calls keep their Ps (turn.Procs).
-				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(turn.Procs()))
 			}
 			srv, err := diagnose.StartServer(cfg)
 			if errors.Is(err, diagnose.ErrServerConfig) {
