@@ -20,6 +20,7 @@ func Example() {
 	// pli-every                300.845173ms
 	// sfu-allocate-every       200.059359ms
 	// sfu-track-setup          1.000099ms
+	// sfu-renegotiate-delay    50.000223ms
 	// simulcast-layer-stagger  284.825µs
 	// track-start              100.627µs
 	// tcp-stack-latency        37.637µs

@@ -67,6 +67,9 @@ var (
 	AllocateEvery = Spec{Name: "sfu-allocate-every", Base: 200 * time.Millisecond, Spread: time.Millisecond, Periodic: true}
 	// TrackSetup: how long after a track's first packet the SFU offers it.
 	TrackSetup = Spec{Name: "sfu-track-setup", Base: time.Millisecond, Spread: time.Microsecond}
+	// RenegotiateDelay: how long the SFU holds a subscriber's track
+	// changes before offering them all at once.
+	RenegotiateDelay = Spec{Name: "sfu-renegotiate-delay", Base: 50 * time.Millisecond, Spread: time.Microsecond}
 	// LayerStagger: the gap between the frames of two simulcast layers.
 	LayerStagger = Spec{Name: "simulcast-layer-stagger", Base: 200 * time.Microsecond, Spread: 100 * time.Microsecond}
 	// TrackStart: the least offset of a track's pacing clock from its
@@ -124,6 +127,6 @@ func LinkSkew(link string) time.Duration {
 
 // All lists every Spec, for the test that no two coincide.
 func All() []Spec {
-	return []Spec{NACKInterval, FlowNACKInterval, TWCCInterval, PeerTWCCInterval, SenderReportInterval, ReceiverReportInterval, PLIEvery, AllocateEvery, TrackSetup,
+	return []Spec{NACKInterval, FlowNACKInterval, TWCCInterval, PeerTWCCInterval, SenderReportInterval, ReceiverReportInterval, PLIEvery, AllocateEvery, TrackSetup, RenegotiateDelay,
 		LayerStagger, TrackStart, StreamLatency, SampleOffset, JoinStagger, CandidateDelay, MDNSQueryInterval, MDNSResolvedDelay, SocketStagger, OffererDelay, AnswererDelay}
 }
