@@ -54,8 +54,11 @@ func TestSimulcastSwitchesCleanly(t *testing.T) {
 	if bob.Video == nil || carol.Video == nil {
 		t.Fatal("no video measurements")
 	}
-	if n := len(carol.Video.LayerSwitches); n != 2 {
-		t.Errorf("carol switched %d times (%+v), want 2 (q at the start, then f)", n, carol.Video.LayerSwitches)
+	// carol, on a clean link, ends on f: she starts on q and moves up, or
+	// starts straight on f when the SFU chose f before her track was
+	// negotiated (it holds offers sfu-renegotiate-delay).
+	if sw := carol.Video.LayerSwitches; len(sw) == 0 || len(sw) > 2 || sw[0].From != "" || sw[len(sw)-1].To != "f" {
+		t.Errorf("carol switched %+v, want q then f, or f from the start", sw)
 	}
 	if len(bob.Video.LayerSwitches) < 5 {
 		t.Errorf("bob switched %+v: want q, f, then down and back up", bob.Video.LayerSwitches)
