@@ -471,9 +471,9 @@ func (s *SFU) publish(ctx context.Context, p *published) {
 
 // renegotiate marks sub's tracks changed; every marked subscriber gets
 // one offer renegotiateDelay after the first change (flush), covering
-// every change since (the "negotiation needed" debounce of RFC 8829
-// section 4.1.3, which a browser applies within one task, stretched over
-// a window). A join changes every subscriber's tracks twice (the
+// every change since (a browser coalesces the changes of one task into
+// one negotiationneeded event, W3C WebRTC "update the negotiation-needed
+// flag"; this stretches the task to a window). A join changes every subscriber's tracks twice (the
 // newcomer's audio, then its video, about 20 ms later) and the
 // participants of a room join within milliseconds of each other, each
 // offer carrying an m-section per track of the room: offered at once,
