@@ -1,7 +1,9 @@
 // Package sfu is rtclab's selective forwarding unit: it joins a signaling
 // room as the participant "sfu", answers every participant's offer with a
 // PeerConnection of its own, and forwards every published track to every
-// other participant in the room, renegotiating as tracks come and go.
+// other participant in the room, renegotiating as tracks come and go:
+// a subscriber's changes wait sfu-renegotiate-delay and go out in one
+// offer (renegotiate).
 //
 // Forwarding is per packet (no transcoding). Each subscriber gets its own
 // copy of each published track (a downTrack with its own
