@@ -450,7 +450,7 @@ func (r *run) timeline(ctx context.Context) error {
 
 // gcEvery is how often a virtual-time run of n participants collects
 // garbage: every 30 s of scenario time for a call of up to four, every
-// second for a larger room (a flow run: every second). The host of the
+// 2 s for a larger room (a flow run: every second). The host of the
 // bubble (package bubble) switches the automatic collector off, because a
 // collection that starts at an arbitrary point preempts whatever runs and
 // reorders goroutines woken at one instant; collections at instants that
@@ -460,14 +460,23 @@ func (r *run) timeline(ctx context.Context) error {
 // collections of a 20 MB heap), one every 5 s still 7 % of its
 // instructions (callgrind, issue #19); a call allocates under 2 MB a
 // second, so 30 s of garbage is some 50 MB (rtclab bench's peak heap
-// shows it). A larger room allocates over 100 MB a second and needs them.
-// Every run also collects as its call ends (runTimeline): matrix cells
-// last 5 s, and without it their garbage piled up until the bubble's 4 GiB
-// memory limit collected at an arbitrary instant, which moved a cell's
-// NAT ports in TestMatrixRepeatsExactly.
+// shows it). A larger room allocates 50-70 MB a second and needs them:
+// every 2 s takes the collector's CPU in a conference-10 run from 0.49 s
+// (every second) to 0.29 s for 7-8 % more peak memory (process RSS of
+// conference-10 259 -> 277 MB, webinar-50 317 -> 343 MB); every 5 s,
+// 0.17 s for 40 % more (363 and 438 MB); the automatic collector at GOGC
+// 400 took as much memory (393-545 MB) and would make runs differ
+// (docs/bench.md). Every run also collects as its call ends
+// (runTimeline): matrix cells last 5 s, and without it their garbage
+// piled up until the bubble's 4 GiB memory limit collected at an
+// arbitrary instant, which moved a cell's NAT ports in
+// TestMatrixRepeatsExactly.
 func gcEvery(n int) time.Duration {
 	if n > 0 && n <= 4 {
 		return 30 * time.Second
+	}
+	if n > 4 {
+		return 2 * time.Second
 	}
 	return time.Second
 }
