@@ -106,14 +106,8 @@ func (d *downTrack) setTarget(i int) bool {
 }
 
 // waiting reports whether the downTrack waits for a keyframe of its
-// target layer, and which. One not negotiated yet waits for nothing: a
-// keyframe asked for then would come before the subscriber has the track
-// (renegotiate holds the offer) and be dropped, and the throttle would
-// hold back the request that counts.
+// target layer, and which.
 func (d *downTrack) waiting() (int, bool) {
-	if !d.local.bound.Load() {
-		return 0, false
-	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.target, d.target != d.current
