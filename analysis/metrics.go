@@ -79,7 +79,7 @@ var Metrics = []Metric{
 	{"keyframe_latency_ms", ScopeStream, KindVideo, false, "ms", "longest time from a PLI to the next shown keyframe", "receiver's PLI times against its frame log"},
 	{"recovery_ms", ScopeStream, KindAny, false, "ms", "worst time to recover from the scenario's timeline faults: fault to the first media packet after the interruption it caused (absent, failing the check, when media never came back)", "Recover over the arrival log of every incarnation of the stream, per fault that affects it; the maximum"},
 	{"layer", ScopeStream, KindVideo, true, "layer", "simulcast layer received at `at` (default the end), 0 = lowest", "the SFU's layer switches"},
-	{"layer_min", ScopeStream, KindVideo, true, "layer", "lowest simulcast layer received after the layer first went up", "the SFU's layer switches"},
+	{"layer_min", ScopeStream, KindVideo, true, "layer", "lowest simulcast layer received after the layer first went up (from the start when it started on the top layer)", "the SFU's layer switches"},
 	{"layer_switches", ScopeStream, KindVideo, true, "switches", "simulcast layer changes after the first layer", "the SFU's layer switches"},
 	{"mos", ScopeStream, KindAudio, false, "1..4.5", "audio E-model MOS (ITU-T G.107)", "EstimateMOS with the measured publisher→listener delay, 2 × jitter, codec delay, loss and burst ratio"},
 	{"negotiated", ScopeStream, KindAny, false, "0/1", "1 when the SFU could give the receiver the publisher's codec; one check per track offered", "the SFU's negotiations"},

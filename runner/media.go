@@ -322,13 +322,16 @@ func cmpString(a, b string) int {
 }
 
 // layerMin is the lowest layer received after the first time the layer
-// went up; NaN when it never went up or the track is not simulcast.
+// went up, or from the start when the first layer was the top one (the
+// SFU had chosen it before the subscriber's track was negotiated); NaN
+// when it never went up or the track is not simulcast.
 func layerMin(v *reports.VideoStream) float64 {
 	low, up, prev := math.NaN(), false, -1
+	top := float64(len(v.Layers) - 1)
 	for _, sw := range v.LayerSwitches {
 		i := float64(slices.Index(v.Layers, sw.To))
 		switch {
-		case !up && prev >= 0 && i > float64(prev):
+		case !up && (prev >= 0 && i > float64(prev) || prev < 0 && top > 0 && i == top):
 			up, low = true, i
 		case up && i < low:
 			low = i

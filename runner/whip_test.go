@@ -211,10 +211,10 @@ func fmtMS(v *float64) string {
 // simulcast, RFC 8853): simulcast-constrained with its publisher on WHIP
 // and its watchers on WHEP. The SFU forwards one layer to each WHEP
 // session and moves bob to the low layer during his 300 kbit/s cut and
-// back up after, as over the signaling room; carol keeps the top layer.
-// (layer_min for carol is not measured: over WHEP she starts on the top
-// layer, so her layer never "went up".) On the old build the scenario
-// was refused, and the client sent no layer (no MID/RID tags).
+// back up after, as over the signaling room; carol keeps the top layer
+// (over WHEP she starts on it, and layer_min counts from there). On the
+// old build the scenario was refused, and the client sent no layer (no
+// MID/RID tags).
 func TestWHIPSimulcast(t *testing.T) {
 	s := mustLoad(t, "simulcast-constrained")
 	s.Servers.SFU.Kind = scenarios.SFUWHIP
@@ -227,7 +227,7 @@ func TestWHIPSimulcast(t *testing.T) {
 		passed[c.Name] = c.Verdict == "pass"
 	}
 	for _, name := range []string{"layer alice->bob video at 9s", "layer alice->carol video at 9s", "layer alice->bob video at 14s",
-		"layer alice->bob video at 32s", "layer alice->bob video at 43s", "fps alice->bob video"} {
+		"layer alice->bob video at 32s", "layer alice->bob video at 43s", "layer_min alice->carol video", "fps alice->bob video"} {
 		if !passed[name] {
 			t.Errorf("%s: not passed (checks %+v)", name, rep.Checks)
 		}
