@@ -473,12 +473,12 @@ func (s *SFU) publish(ctx context.Context, p *published) {
 // one offer renegotiateDelay after the first change (flush), covering
 // every change since (a browser coalesces the changes of one task into
 // one negotiationneeded event, W3C WebRTC "update the negotiation-needed
-// flag"; this stretches the task to a window). A join changes every subscriber's tracks twice (the
-// newcomer's audio, then its video, about 20 ms later) and the
-// participants of a room join within milliseconds of each other, each
-// offer carrying an m-section per track of the room: offered at once,
-// a 10-person room sent 180 offers (1.6 MB of SDP) and spent 6 % of its
-// CPU in pion's SDP code.
+// flag"; this stretches the task to a window). A join changes every
+// subscriber's tracks twice (the newcomer's audio, then its video, about
+// 20 ms later) and the participants of a room join within milliseconds
+// of each other, each offer carrying an m-section per track of the room:
+// offered at once, a 10-person room sent 180 offers (1.6 MB of SDP) and
+// spent 6 % of its CPU in pion's SDP code.
 func (s *SFU) renegotiate(ctx context.Context, sub *subscriber) {
 	sub.dirty = true
 	if s.flushArmed {
