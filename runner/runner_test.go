@@ -288,7 +288,7 @@ func TestTimelineCollects(t *testing.T) {
 		{every: gcEvery(2), total: 5 * time.Second, want: 1},              // a matrix cell: at its end
 		{every: gcEvery(2), total: 60 * time.Second, want: 2},             // at 30 s and 60 s
 		{every: gcEvery(2), total: 45 * time.Second, want: 2},             // at 30 s and at the end
-		{every: gcEvery(10), total: 5*time.Second + sampleEvery, want: 6}, // a room: every second and at the end
+		{every: gcEvery(10), total: 5*time.Second + sampleEvery, want: 3}, // a room: every 2 s and at the end
 	}
 	for _, tc := range cases {
 		var before, after runtime.MemStats
