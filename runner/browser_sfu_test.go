@@ -240,6 +240,15 @@ func TestChromiumRestarts(t *testing.T) {
 		switch {
 		case !r.Agree && r.Where == "sfu" && strings.HasPrefix(r.What, "rtt_ms"):
 			t.Logf("after the ICE restart: %+v", r)
+		case !r.Agree && strings.HasPrefix(r.What, "jitter_ms") && r.Where == "alice" && r.GetStats > r.Capture:
+			// Chromium stamps a packet's arrival on its network thread,
+			// the capture in the kernel: a stall of the browser's
+			// process adds delay variation the wire never had, and can
+			// only add it. In one make test on 2 cores Chromium said
+			// 17-18 ms where the capture said 3.3-3.5 (alone, at a load
+			// of 22, 5.00 against 4.59 and 5.04). Less jitter than the
+			// wire is still a failure.
+			t.Logf("the browser saw more jitter than the wire (a stall of its process): %+v", r)
 		case !r.Agree:
 			t.Errorf("getStats and the capture disagree: %+v", r)
 		}
