@@ -66,7 +66,7 @@ func (r *run) browserReceived(st *reports.Stream, br *browserRun, in browser.Sta
 		}
 	}
 	published := false
-	if snd, conn := r.publisherSender(st.From, br.p.Name, st.Kind); snd != nil {
+	if snd, conn := r.publisherSenderAt(st.From, br.p.Name, st.Kind, max(1, st.Connection)); snd != nil {
 		published = true
 		st.Codec = snd.Track.Codec().MimeType
 		for _, enc := range snd.RTP.GetParameters().Encodings {

@@ -177,6 +177,14 @@ func (d *logReader) decode(v analysis.PacketView, into []analysis.Packet) []anal
 // that reaches receiver to (through the SFU, or directly in p2p), and its
 // connection; nil when there is none.
 func (r *run) publisherSender(pub, to, kind string) (*agent.Sender, *agent.Conn) {
+	return r.publisherSenderAt(pub, to, kind, 1)
+}
+
+// publisherSenderAt is publisherSender on pub's n-th connection to the SFU
+// or to (counted from 1): after an SFU restart a publisher has one per
+// incarnation of the SFU, and a stream's n-th incarnation came from the
+// n-th (reports.Stream.Connection).
+func (r *run) publisherSenderAt(pub, to, kind string, n int) (*agent.Sender, *agent.Conn) {
 	for _, ar := range r.agents {
 		if ar.p.Name != pub {
 			continue
@@ -186,9 +194,13 @@ func (r *run) publisherSender(pub, to, kind string) (*agent.Sender, *agent.Conn)
 				continue
 			}
 			for _, snd := range c.Senders() {
-				if snd.Clip.Kind() == kind {
+				if snd.Clip.Kind() != kind {
+					continue
+				}
+				if n--; n == 0 {
 					return snd, c
 				}
+				break
 			}
 		}
 	}
