@@ -111,6 +111,14 @@ var (
 	// writes its STUN request at once, so the scheduler decided the order
 	// in which the NAT mapped them (the matrix's checks_sent differed).
 	SocketStagger = Spec{Name: "socket-stagger", Base: 0, Spread: 200 * time.Nanosecond}
+	// ResendStagger: in a PeerConnection, the wait before the k-th bound
+	// stream's retransmissions go out, k times this (stack/peer
+	// resendorder.go). pion's NACK responder resends each NACK of a
+	// compound RTCP packet on a goroutine of its own, all started at one
+	// instant, so the scheduler decided which stream's burst went first
+	// into a congested link (carol's video after an ICE restart on TURN
+	// over TCP: 213 or 307 packets with one seed).
+	ResendStagger = Spec{Name: "resend-stagger", Base: 10 * time.Microsecond, Spread: time.Microsecond}
 	// OffererDelay and AnswererDelay: a matrix cell's access-link delay,
 	// each way; with none, arrivals fall on ICE's 200 ms check ticks.
 	OffererDelay  = Spec{Name: "matrix-offerer-delay", Base: 7 * time.Millisecond, Spread: time.Millisecond}
@@ -128,5 +136,5 @@ func LinkSkew(link string) time.Duration {
 // All lists every Spec, for the test that no two coincide.
 func All() []Spec {
 	return []Spec{NACKInterval, FlowNACKInterval, TWCCInterval, PeerTWCCInterval, SenderReportInterval, ReceiverReportInterval, PLIEvery, AllocateEvery, TrackSetup, RenegotiateDelay,
-		LayerStagger, TrackStart, StreamLatency, SampleOffset, JoinStagger, CandidateDelay, MDNSQueryInterval, MDNSResolvedDelay, SocketStagger, OffererDelay, AnswererDelay}
+		LayerStagger, TrackStart, StreamLatency, SampleOffset, JoinStagger, CandidateDelay, MDNSQueryInterval, MDNSResolvedDelay, SocketStagger, ResendStagger, OffererDelay, AnswererDelay}
 }

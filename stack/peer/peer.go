@@ -276,6 +276,12 @@ func configureInterceptors(m *webrtc.MediaEngine, ir *interceptor.Registry, virt
 	if turn {
 		ir.Add(egressFactory{})
 	}
+	// Above egress, so that its queue takes the bursts in their order:
+	// resendorder.go puts the responder's bursts of different streams on
+	// different instants (virtual time only).
+	if virtual {
+		ir.Add(resendOrderFactory{})
+	}
 	ir.Add(responder)
 	// Reports and TWCC feedback as webrtc.ConfigureRTCPReports and
 	// ConfigureTWCCSender set them up, with intervals from package phase
