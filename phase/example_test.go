@@ -30,6 +30,7 @@ func Example() {
 	// mdns-query-interval      1.000744321s
 	// mdns-resolved-candidate-delay 38.393µs
 	// socket-stagger           165ns
+	// resend-stagger           10.409µs
 	// matrix-offerer-delay     7.498597ms
 	// matrix-answerer-delay    11.398601ms
 }
