@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rtclab/rtclab/reports"
 	"github.com/rtclab/rtclab/scenarios"
 )
 
@@ -193,10 +194,43 @@ expect:
 					t.Logf("alice->bob %s: recovery %.0f ms, %d of %d packets; wire %+v", kind, *st.RecoveryMS, st.PacketsReceived, st.PacketsSent, *st.Wire)
 				}
 			}
+			if strings.Contains(tt.timeline, "flap") {
+				checkBoundedRepair(t, rep, 20)
+			}
 			if rep.Verdict != "pass" {
 				t.Errorf("verdict %s: %+v", rep.Verdict, rep.Checks)
 			}
 		})
+	}
+}
+
+// checkBoundedRepair checks that after the publisher's 8 s flap alice
+// resent no more than about a second of video (stack/peer history.go:
+// a sender answers NACKs only for packets sent within max(1 s, 3 RTT),
+// as libwebrtc does), and that bob received no more video packets than
+// alice sent. On the old build pion's responder answered the SFU's NACKs
+// for the whole outage: 590 retransmissions, and bob received 1,273
+// packets against 1,082 sent. The bound is twice alice's mean video rate
+// over the run (seconds long): the packets of one second of history plus
+// the RTT margin, with room for the rate varying.
+func checkBoundedRepair(t *testing.T, rep *reports.Report, seconds float64) {
+	t.Helper()
+	st := stream(t, rep, "alice", "bob", "video")
+	perSecond := float64(st.PacketsSent) / seconds
+	if rtx := float64(st.Wire.PublisherRTX); rtx > 2*perSecond {
+		t.Errorf("alice resent %v video packets after the flap, want at most %.0f (two seconds of video at %.0f packets/s)", rtx, 2*perSecond, perSecond)
+	}
+	if st.PacketsReceived > st.PacketsSent {
+		t.Errorf("bob received %d video packets, alice sent %d: old packets were resent", st.PacketsReceived, st.PacketsSent)
+	}
+	for _, se := range rep.Series {
+		if strings.HasSuffix(se.Name, "alice->bob video") && (se.Metric == "fps" || se.Metric == "bitrate_kbps") {
+			peak := 0.0
+			for _, p := range se.Points {
+				peak = max(peak, p.V)
+			}
+			t.Logf("%s peak %.1f", se.Name, peak)
+		}
 	}
 }
 

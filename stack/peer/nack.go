@@ -36,7 +36,8 @@ import (
 //     NACK interval (peer.go) asks for each packet missing, again only when an RTT
 //     has passed since it last asked, at most NACKRetries times;
 //   - as a sender it strips from incoming NACKs every packet already asked
-//     for less than an RTT ago, and every padding packet it sent
+//     for less than an RTT ago, every packet sent longer than
+//     max(1 s, 3 RTT) ago (history.go), and every padding packet it sent
 //     (IsPadding: an SFU's bandwidth probe carries no media; repairing
 //     one only spends the bandwidth it measured), before pion's responder
 //     (registered after it) resends them;
@@ -77,6 +78,7 @@ func (f *nackRepairFactory) NewInterceptor(string) (interceptor.Interceptor, err
 		interval: f.interval, retries: f.retries, rtxPT: rtxPayloadTypes(),
 		streams: map[uint32]*nackStream{}, rtxOf: map[uint32]uint32{},
 		resent: map[uint32]map[uint16]time.Time{}, probes: map[uint32]*probeLog{},
+		sent:  map[uint32]*sentLog{},
 		close: make(chan struct{}),
 	}, nil
 }
@@ -97,6 +99,9 @@ type nackRepair struct {
 	// probes remembers, per SSRC we send, the sequence numbers of the
 	// probes sent last (a set and its order, oldest first).
 	probes map[uint32]*probeLog
+	// sent is, per SSRC we send, when its last packets were sent
+	// (history.go).
+	sent map[uint32]*sentLog
 
 	closeOnce sync.Once
 	close     chan struct{}
@@ -118,9 +123,16 @@ type probeLog struct {
 // the retransmissions the responder writes on its RTX stream.
 func (n *nackRepair) BindLocalStream(info *interceptor.StreamInfo, writer interceptor.RTPWriter) interceptor.RTPWriter {
 	rtx := &rtxRenumber{ssrc: info.SSRCRetransmission}
+	log := &sentLog{}
+	n.mu.Lock()
+	n.sent[info.SSRC] = log
+	n.mu.Unlock()
 	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
 		if rtx.ssrc != 0 && h.SSRC == rtx.ssrc {
 			return rtx.write(writer, h, payload, a)
+		}
+		if h.SSRC == info.SSRC {
+			log.record(h.SequenceNumber, time.Now())
 		}
 		if h.SSRC == info.SSRC && IsPadding(h, payload) {
 			n.sentProbe(h.SSRC, h.SequenceNumber)
@@ -187,6 +199,7 @@ func (n *nackRepair) UnbindLocalStream(info *interceptor.StreamInfo) {
 	n.mu.Lock()
 	delete(n.probes, info.SSRC)
 	delete(n.resent, info.SSRC)
+	delete(n.sent, info.SSRC)
 	n.mu.Unlock()
 }
 
@@ -260,8 +273,8 @@ func compactNTP(t time.Time) uint32 {
 	return uint32(sec<<16 | frac>>16)
 }
 
-// filter drops the packets of pairs asked for less than an RTT ago, and
-// the probes.
+// filter drops the packets of pairs asked for less than an RTT ago, the
+// probes, and the packets sent longer than maxResendAge ago (history.go).
 func (n *nackRepair) filter(now time.Time, ssrc uint32, pairs []rtcp.NackPair) []rtcp.NackPair {
 	rtt := n.RTT()
 	n.mu.Lock()
@@ -275,10 +288,11 @@ func (n *nackRepair) filter(now time.Time, ssrc uint32, pairs []rtcp.NackPair) [
 	if l := n.probes[ssrc]; l != nil {
 		probes = l.set
 	}
+	log := n.sent[ssrc]
 	var keep []uint16
 	for _, p := range pairs {
 		for _, seq := range p.PacketList() {
-			if probes[seq] {
+			if probes[seq] || !log.fresh(seq, now, rtt) {
 				continue
 			}
 			if t, ok := last[seq]; ok && now.Sub(t) < rtt {
