@@ -11,9 +11,9 @@ import (
 	"github.com/rtclab/rtclab/netem"
 )
 
-// After a one-second outage of the receiver's downlink at 100 packets per
-// second the sender answers the NACKs with about 100 retransmissions at
-// once. Read through PC.ReadRTP every one reaches the application
+// After a half-second outage of the receiver's downlink at 200 packets
+// per second the sender answers the NACKs with about 100 retransmissions
+// at once (an outage shorter than the sender's 1 s history, history.go). Read through PC.ReadRTP every one reaches the application
 // (rtxFold), also when no media follows them (the sender stops one packet
 // after the outage). Read through pion's TrackRemote.ReadRTP alone, its
 // 50-slot repair channel drops what does not fit, and repairs wait unread
@@ -61,7 +61,7 @@ func TestRepairBurstReachesReader(t *testing.T) {
 	}
 }
 
-// repairBurst sends 200+after VP8 packets from a to b, 10 ms apart, with
+// repairBurst sends 200+after VP8 packets from a to b, 5 ms apart, with
 // b's downlink down from the 100th to the 200th, and returns how many were
 // sent, how many distinct sequence numbers b's reader saw by 2 s after the
 // last, and how many the outage dropped.
@@ -115,7 +115,7 @@ func repairBurst(t *testing.T, read func(*PC, *webrtc.TrackRemote) (uint16, erro
 	connect(t, a, b)
 
 	// A keyframe header, so every sample is one small packet.
-	frame := media.Sample{Data: []byte{0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a}, Duration: 10 * time.Millisecond}
+	frame := media.Sample{Data: []byte{0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a}, Duration: 5 * time.Millisecond}
 	for i := range 200 + after {
 		switch i {
 		case 100:
