@@ -223,6 +223,10 @@ func checkBoundedRepair(t *testing.T, rep *reports.Report, seconds float64) {
 	if st.PacketsReceived > st.PacketsSent {
 		t.Errorf("bob received %d video packets, alice sent %d: old packets were resent", st.PacketsReceived, st.PacketsSent)
 	}
+	t.Logf("alice->bob video: %d of %d packets, %d resent by alice, %.0f kbit/s mean", st.PacketsReceived, st.PacketsSent, st.Wire.PublisherRTX, st.BitrateKbps)
+	if st.Video != nil {
+		t.Logf("alice->bob video: %.1f fps shown", st.Video.FPS)
+	}
 	for _, se := range rep.Series {
 		if strings.HasSuffix(se.Name, "alice->bob video") && (se.Metric == "fps" || se.Metric == "bitrate_kbps") {
 			peak := 0.0
