@@ -132,6 +132,12 @@ type Conn struct {
 	// (loop only; glare.go).
 	offeredRestart bool
 
+	// closed is closed once pion has reported the PeerConnection closed
+	// (its state handler runs on a goroutine of its own: Close waits for
+	// it, so the last "closed" event is recorded on every run).
+	closed     chan struct{}
+	closedOnce sync.Once
+
 	mu          sync.Mutex
 	connectedAt time.Time
 	senders     []*Sender
@@ -284,11 +290,27 @@ func (a *Agent) Close() {
 	} else {
 		a.endHTTP() // WHIP/WHEP: DELETE the session (whip.go)
 	}
-	for _, c := range a.Conns() {
+	conns := a.Conns()
+	for _, c := range conns {
 		_ = c.PC.Close()
+	}
+	// pion reports the closed state from a goroutine it does not wait
+	// for: without this wait, whether the last agent's "closed" event
+	// made the report depended on how busy the machine was. Bounded, for
+	// a PeerConnection whose close pion never reports.
+	for _, c := range conns {
+		select {
+		case <-c.closed:
+		case <-time.After(closeReported):
+		}
 	}
 	a.wg.Wait()
 }
+
+// closeReported bounds how long Close waits for pion to report a
+// PeerConnection closed (it reports it at once; virtual time skips the
+// rest).
+const closeReported = time.Second
 
 func (a *Agent) event(kind, detail string) {
 	if a.p.OnEvent != nil {
@@ -457,7 +479,7 @@ func (a *Agent) conn(ctx context.Context, remote string) (*Conn, error) {
 		return nil, fmt.Errorf("agent %s: %w", a.p.Name, err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	c := &Conn{Remote: remote, PC: pc, cancel: cancel}
+	c := &Conn{Remote: remote, PC: pc, cancel: cancel, closed: make(chan struct{})}
 	a.mu.Lock()
 	a.conns[remote] = c
 	a.order = append(a.order, c)
@@ -488,6 +510,9 @@ func (a *Agent) conn(ctx context.Context, remote string) (*Conn, error) {
 	})
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		a.event("connection-state", remote+": "+st.String())
+		if st == webrtc.PeerConnectionStateClosed {
+			c.closedOnce.Do(func() { close(c.closed) })
+		}
 		if a.p.Rejoin {
 			a.watch(ctx, c, st)
 		}
