@@ -66,7 +66,7 @@ var Metrics = []Metric{
 	{"raw_loss_fraction", ScopeStream, KindAny, false, "fraction", "media packets that did not arrive as originals (before repair)", "(packets_lost + repaired) / packets_expected"},
 	{"packets_received", ScopeStream, KindAny, false, "packets", "distinct media packets received (repairs included; duplicates and padding not)", "arrival log (Receive)"},
 	{"jitter_ms", ScopeStream, KindAny, false, "ms", "RFC 3550 interarrival jitter at the receiver", "RFC 3550 section 6.4.1 / A.8 over the original media packets of the arrival log (Jitter)"},
-	{"rtt_ms", ScopeStream, KindAny, false, "ms", "round-trip time of the receiver's hop", "mean of RTCP receiver-report round trips (STUN consent checks without RTCP)"},
+	{"rtt_ms", ScopeStream, KindAny, false, "ms", "round-trip time of the receiver's hop", "mean of the latest RTCP receiver-report round trip, sampled every 100 ms of the call (a value stands until the next report, through an outage too; STUN consent checks without RTCP)"},
 	{"bitrate_kbps", ScopeStream, KindAny, false, "kbit/s", "mean received media bitrate", "payload bytes of distinct media packets over first data to the end of the call"},
 	{"nack_count", ScopeStream, KindAny, false, "packets", "NACK packets the receiver sent", "pion's stats interceptor"},
 	{"pli_count", ScopeStream, KindAny, false, "packets", "PLI packets the receiver sent", "pion's stats interceptor"},
