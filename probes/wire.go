@@ -176,7 +176,13 @@ func indicationData(b []byte) ([]byte, bool) {
 		if t == 0x0013 {
 			return attrs[4 : 4+n], true
 		}
-		attrs = attrs[4+(n+3)&^3:]
+		// The value is padded to 4 bytes (RFC 8489 section 14); a
+		// message cut inside the padding has nothing after it.
+		next := 4 + (n+3)&^3
+		if next > len(attrs) {
+			return nil, false
+		}
+		attrs = attrs[next:]
 	}
 	return nil, false
 }
