@@ -74,7 +74,7 @@ func stunPeerAddresses(b []byte) []peerAddress {
 	}
 	var out []peerAddress
 	for _, a := range m.Attributes {
-		if a.Type != stun.AttrXORPeerAddress {
+		if a.Type != stun.AttrXORPeerAddress || !xorAddressShaped(a.Value) {
 			continue
 		}
 		one := &stun.Message{TransactionID: m.TransactionID}
@@ -88,4 +88,19 @@ func stunPeerAddresses(b []byte) []peerAddress {
 		}
 	}
 	return out
+}
+
+// xorAddressShaped reports whether v has the length its family calls for
+// (RFC 8489 section 14.2: 8 bytes for IPv4, family 0x01; 20 for IPv6,
+// 0x02). pion/stun v3.0.2's XORMappedAddress.GetFromAs panics on some
+// shorter values (xoraddr.go:94, slice bounds out of range: found by
+// FuzzTURNPeerAddresses), so they are refused before it reads them.
+func xorAddressShaped(v []byte) bool {
+	switch {
+	case len(v) == 8:
+		return v[1] == 0x01
+	case len(v) == 20:
+		return v[1] == 0x02
+	}
+	return false
 }
