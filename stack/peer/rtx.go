@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"io"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
@@ -74,12 +75,22 @@ type rtxFold struct {
 }
 
 // foldStream is one remote stream's reader.
+//
+// Only a media stream that an RTX stream repairs needs the pump: its
+// Read waits for media or a repair, whichever comes first. Every other
+// stream (audio, an RTX stream, video without RTX) reads the stream
+// underneath directly, one goroutine hop less per packet (issue #21:
+// the pump's hand-over was a sixth of a conference's receive path).
+// A stream becomes a repair target only through pair, which PC.Read
+// calls on the stream's own reading goroutine before it reads, so a
+// stream never waits in a direct read while a repair for it is queued.
 type foldStream struct {
 	g       *rtxFold
 	ssrc    uint32
 	under   interceptor.RTPReader
 	in      chan foldPacket // from the pump
 	pumping bool            // only the reading goroutine touches it
+	target  atomic.Bool     // an RTX stream is paired to it: read through the pump
 
 	mu      sync.Mutex
 	repairs []foldPacket  // restored retransmissions, oldest first
@@ -93,6 +104,9 @@ func (g *rtxFold) pair(rtx, media uint32, pt uint8) {
 	if _, ok := g.media[rtx]; !ok {
 		g.media[rtx] = pairing{ssrc: media, pt: pt}
 	}
+	if s := g.streams[media]; s != nil {
+		s.target.Store(true)
+	}
 }
 
 // BindRemoteStream reads one stream through the fold.
@@ -100,6 +114,11 @@ func (g *rtxFold) BindRemoteStream(info *interceptor.StreamInfo, reader intercep
 	s := &foldStream{g: g, ssrc: info.SSRC, under: reader, in: make(chan foldPacket), wake: make(chan struct{}, 1)}
 	g.mu.Lock()
 	g.streams[info.SSRC] = s
+	for _, to := range g.media {
+		if to.ssrc == info.SSRC {
+			s.target.Store(true)
+		}
+	}
 	g.mu.Unlock()
 	return s
 }
@@ -152,6 +171,12 @@ func (s *foldStream) Read(b []byte, _ interceptor.Attributes) (int, interceptor.
 			return copy(b, p.buf), p.attr, nil
 		}
 		s.mu.Unlock()
+		if !s.pumping && !s.target.Load() {
+			if n, ok := s.readDirect(b); ok {
+				return n.n, n.attr, n.err
+			}
+			continue
+		}
 		if !s.pumping {
 			s.pumping = true
 			go s.pump()
@@ -171,6 +196,27 @@ func (s *foldStream) Read(b []byte, _ interceptor.Attributes) (int, interceptor.
 			return 0, nil, io.EOF
 		}
 	}
+}
+
+// direct is what readDirect read.
+type direct struct {
+	n    int
+	attr interceptor.Attributes
+	err  error
+}
+
+// readDirect reads the next packet of a stream that is no repair target
+// straight into b, and reports false when it was a retransmission folded
+// into its media stream (read again).
+func (s *foldStream) readDirect(b []byte) (direct, bool) {
+	n, attr, err := s.under.Read(b, nil)
+	if err != nil {
+		return direct{n: n, attr: attr, err: err}, true
+	}
+	if s.g.fold(s.ssrc, foldPacket{buf: b[:n], attr: attr}) {
+		return direct{}, false
+	}
+	return direct{n: n, attr: attr}, true
 }
 
 // fold restores p, read on stream ssrc, to its media stream's reader when
