@@ -36,15 +36,24 @@ func TestUsageErrors(t *testing.T) {
 		{"show unknown", []string{"show", "quickstrat"}, []string{"no built-in scenario quickstrat; did you mean quickstart?"}},
 		{"show needs a name", []string{"show"}, []string{"accepts 1 arg(s), received 0 (see 'rtclab show --help')"}},
 		{"verify needs a dir", []string{"verify"}, []string{"(see 'rtclab verify --help')"}},
+		{"pcap given the scenario", []string{"run", "--out", "OUT", "--pcap", "FILE"}, []string{"--pcap ", ": is a file; --pcap takes the folder to write into"}},
+		{"log given the scenario", []string{"run", "--out", "OUT", "--log", "FILE"}, []string{": is a file; --log takes the folder"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			env, out, errb := testEnv(t)
 			env.LookPath = noFFmpeg
 			dir := filepath.Join(t.TempDir(), "out")
+			file := filepath.Join(t.TempDir(), "my.yaml")
+			if err := os.WriteFile(file, []byte("name: x\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
 			for i, a := range tt.args {
-				if a == "OUT" {
+				switch a {
+				case "OUT":
 					tt.args[i] = dir
+				case "FILE":
+					tt.args[i] = file
 				}
 			}
 			if code := Main(tt.args, env); code != ExitUsage {

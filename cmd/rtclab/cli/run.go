@@ -103,6 +103,13 @@ Exit code: 0 every check passed, 1 a check failed or the run broke,
 					return err
 				}
 			}
+			// `rtclab run --pcap my.yaml` takes the scenario for the
+			// folder and ran the quickstart, to fail at its first capture.
+			for _, f := range []struct{ name, dir string }{{"--pcap", pcap}, {"--log", rtpLog}} {
+				if st, err := os.Stat(f.dir); f.dir != "" && err == nil && !st.IsDir() {
+					return usagef("%s %s: is a file; %s takes the folder to write into (rtclab run %s DIR SCENARIO ...)", f.name, f.dir, f.name, f.name)
+				}
+			}
 			if len(args) == 0 {
 				args = []string{scenarios.DefaultScenario}
 			}
