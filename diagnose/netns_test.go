@@ -117,9 +117,11 @@ func helperDiagnose() int {
 		return 1
 	}
 	if err := diagnose.WriteText(os.Stderr, res); err != nil {
+		fmt.Fprintln(os.Stderr, "text:", err)
 		return 1
 	}
 	if err := diagnose.WriteJSON(os.Stdout, res); err != nil {
+		fmt.Fprintln(os.Stderr, "JSON:", err)
 		return 1
 	}
 	return 0

@@ -209,7 +209,8 @@ func (c *Conn) Upload(ctx context.Context, d time.Duration) (BandwidthResult, er
 		}
 		n, err1 := strconv.ParseInt(f[1], 10, 64)
 		ms, err2 := strconv.ParseFloat(f[2], 64)
-		if err1 != nil || err2 != nil || ms <= lastMs || n < lastBytes {
+		// The peer's text is outside input: NaN passed ms <= lastMs.
+		if err1 != nil || err2 != nil || math.IsNaN(ms) || math.IsInf(ms, 0) || ms <= lastMs || n < lastBytes {
 			return
 		}
 		res.Series = append(res.Series, Rate{AtMs: ms, Mbps: round3(float64(n-lastBytes) * 8 / (ms - lastMs) / 1000)})
@@ -268,13 +269,12 @@ func (c *Conn) Download(ctx context.Context, d time.Duration) (BandwidthResult, 
 		binBytes    int64
 	)
 	flush := func(now time.Time) {
-		if binStart.IsZero() || now.Sub(binStart) <= 0 {
+		if binStart.IsZero() {
 			return
 		}
-		res.Series = append(res.Series, Rate{
-			AtMs: float64(now.Sub(first).Microseconds()) / 1000,
-			Mbps: round3(float64(binBytes) * 8 / float64(now.Sub(binStart).Microseconds())),
-		})
+		if mbps, ok := binMbps(binBytes, now.Sub(binStart)); ok {
+			res.Series = append(res.Series, Rate{AtMs: float64(now.Sub(first).Microseconds()) / 1000, Mbps: mbps})
+		}
 		binStart, binBytes = now, 0
 	}
 	for {
@@ -303,6 +303,22 @@ func (c *Conn) Download(ctx context.Context, d time.Duration) (BandwidthResult, 
 			}
 		}
 	}
+}
+
+// minBin is the shortest bin of the download series: the last bin ends
+// when the sender's "end" message arrives, which can be a few hundred
+// nanoseconds after the bin before it closed. Its rate was divided by a
+// whole number of microseconds, 0: +Inf or NaN, which JSON cannot carry
+// (rtclab diagnose --json failed; TestNetnsDiagnose's helper exited 1).
+const minBin = time.Millisecond
+
+// binMbps is the rate of bytes received in a bin of length d, and false
+// for a bin shorter than minBin (its bytes still count in the total).
+func binMbps(bytes int64, d time.Duration) (float64, bool) {
+	if d < minBin {
+		return 0, false
+	}
+	return round3(float64(bytes) * 8 / d.Seconds() / 1e6), true
 }
 
 func msBetween(a, b time.Time) float64 {
