@@ -52,13 +52,17 @@ type fastPath struct {
 	// relays are relay sockets by port, from their opening until pion
 	// reports the allocation they serve.
 	relays map[int]*guardedRelay
+	// byRelay are the UDP clients' allocations by relayed transport
+	// address (hairpin).
+	byRelay map[netip.AddrPort]*fastAlloc
 }
 
 // fastAlloc is one allocation of a UDP client.
 type fastAlloc struct {
-	client netip.AddrPort
-	relay  *rawUDP
-	guard  *guardedRelay
+	client    netip.AddrPort
+	relayAddr netip.AddrPort // the relayed transport address pion reported
+	relay     *rawUDP
+	guard     *guardedRelay
 
 	mu       sync.RWMutex
 	byNumber map[uint16]netip.AddrPort // channel number -> peer
@@ -67,7 +71,10 @@ type fastAlloc struct {
 }
 
 func newFastPath(out *net.UDPConn, own func() []net.Addr) *fastPath {
-	return &fastPath{out: newRawUDP(out), own: own, clients: map[netip.AddrPort]*fastAlloc{}, relays: map[int]*guardedRelay{}}
+	return &fastPath{
+		out: newRawUDP(out), own: own, clients: map[netip.AddrPort]*fastAlloc{}, relays: map[int]*guardedRelay{},
+		byRelay: map[netip.AddrPort]*fastAlloc{},
+	}
 }
 
 // udpAddrPort is a's address when a is a UDP address, IPv4 unmapped.
@@ -176,6 +183,10 @@ func (p *fastPath) allocated(src, relayAddr net.Addr) {
 		byNumber: map[uint16]netip.AddrPort{}, byPeer: map[netip.AddrPort]uint16{}, perms: map[netip.Addr]bool{},
 	}
 	p.clients[client] = a
+	if ra, ok := udpAddrPort(relayAddr); ok && !ra.Addr().IsUnspecified() {
+		a.relayAddr = ra
+		p.byRelay[ra] = a
+	}
 	r.fast.Store(a)
 }
 
@@ -188,6 +199,9 @@ func (p *fastPath) deleted(src net.Addr) {
 	if a := p.clients[client]; a != nil {
 		a.guard.fast.Store(nil)
 		delete(p.clients, client)
+		if p.byRelay[a.relayAddr] == a {
+			delete(p.byRelay, a.relayAddr)
+		}
 	}
 	p.mu.Unlock()
 }
@@ -266,8 +280,53 @@ func (p *fastPath) fromClient(b []byte, client netip.AddrPort) verdict {
 	case !permitted:
 		return dropped
 	}
+	if v, ok := p.hairpin(a, peer, b); ok {
+		return v
+	}
 	a.relay.sendTo(b[4:4+int(binary.BigEndian.Uint16(b[2:4]))], peer)
 	return relayed
+}
+
+// hairpin relays ChannelData b of allocation a, bound for peer, straight
+// to the client of the allocation whose relayed address peer is, as that
+// relay socket would on receiving the data from a's relayed address
+// (toClient: its channel to a's relayed address, its permission for that
+// address's IP): the datagram would only have crossed the loopback, a
+// send and a receive system call and a goroutine's wake-up more per
+// message. Two clients relayed by one server (both behind symmetric NATs,
+// or both relay-only) talk this way; so does turnutils_uclient -y, where
+// it took serve's CPU per message from 16.9 to 10 µs (issue #17; coturn
+// does not hairpin: 13.5). false when peer is no relayed address of this
+// server's UDP allocations, that allocation has no channel to a's
+// relayed address (pion's socket path then sends a Data indication), or
+// b has no room for the padding.
+func (p *fastPath) hairpin(a *fastAlloc, peer netip.AddrPort, b []byte) (verdict, bool) {
+	p.mu.RLock()
+	to := p.byRelay[peer]
+	p.mu.RUnlock()
+	if to == nil || !a.relayAddr.IsValid() {
+		return toPion, false
+	}
+	end := 4 + int(binary.BigEndian.Uint16(b[2:4]))
+	padded := (end + 3) &^ 3
+	if padded > cap(b) {
+		return toPion, false
+	}
+	to.mu.RLock()
+	ch, bound := to.byPeer[a.relayAddr]
+	permitted := to.perms[a.relayAddr.Addr()]
+	to.mu.RUnlock()
+	switch {
+	case !bound:
+		return toPion, false
+	case !permitted:
+		return dropped, true
+	}
+	b = b[:padded]
+	binary.BigEndian.PutUint16(b[0:2], ch)
+	clear(b[end:])
+	p.out.sendTo(b, to.client)
+	return relayed, true
 }
 
 // toClient relays the datagram in buf[4:4+n] from peer to the client as

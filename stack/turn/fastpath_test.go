@@ -97,6 +97,60 @@ func TestFastPathFollowsPionsEvents(t *testing.T) {
 	}
 }
 
+// TestFastPathHairpin: ChannelData from client A to the relayed address
+// of client B's allocation on the same server goes straight to B as
+// ChannelData on B's channel to A's relayed address, as B's relay socket
+// would have sent it; without that channel it takes the socket path
+// (pion sends B a Data indication), and without B's permission for A's
+// relay it is dropped (RFC 8656 §9).
+func TestFastPathHairpin(t *testing.T) {
+	listener, relayA, relayB, clientA, clientB := loopbackUDP(t), loopbackUDP(t), loopbackUDP(t), loopbackUDP(t), loopbackUDP(t)
+	own := []net.Addr{listener.LocalAddr()}
+	p := newFastPath(listener, func() []net.Addr { return own })
+	h := p.events(pionturn.EventHandler{})
+	ra, rb := &guardedRelay{PacketConn: relayA}, &guardedRelay{PacketConn: relayB}
+	p.opened(ra)
+	p.opened(rb)
+	lo := net.IPv4(127, 0, 0, 1)
+	h.OnAllocationCreated(clientA.LocalAddr(), nil, "UDP", "u", "r", relayA.LocalAddr(), 0)
+	h.OnAllocationCreated(clientB.LocalAddr(), nil, "UDP", "u", "r", relayB.LocalAddr(), 0)
+	h.OnPermissionCreated(clientA.LocalAddr(), nil, "UDP", "u", "r", relayA.LocalAddr(), lo)
+	h.OnChannelCreated(clientA.LocalAddr(), nil, "UDP", "u", "r", relayA.LocalAddr(), relayB.LocalAddr(), 0x4001)
+
+	steps := []struct {
+		name            string
+		event           func()
+		want            verdict
+		atRelayB, atClB string // what B's relay socket and B's client receive
+	}{
+		{"B has no channel to A's relay: the socket path", func() {}, relayed, "abc", ""},
+		{"B's channel and permission: straight to B", func() {
+			h.OnPermissionCreated(clientB.LocalAddr(), nil, "UDP", "u", "r", relayB.LocalAddr(), lo)
+			h.OnChannelCreated(clientB.LocalAddr(), nil, "UDP", "u", "r", relayB.LocalAddr(), relayA.LocalAddr(), 0x4005)
+		}, relayed, "", "\x40\x05\x00\x03abc\x00"},
+		{"B's permission expired: dropped", func() {
+			h.OnPermissionDeleted(clientB.LocalAddr(), nil, "UDP", "u", "r", relayB.LocalAddr(), lo)
+		}, dropped, "", ""},
+		{"B's allocation deleted: the socket path", func() {
+			h.OnAllocationDeleted(clientB.LocalAddr(), nil, "UDP", "u", "r")
+		}, relayed, "abc", ""},
+	}
+	for _, st := range steps {
+		st.event()
+		b := make([]byte, 7, 16)
+		copy(b, []byte{0x40, 0x01, 0x00, 0x03, 'a', 'b', 'c'})
+		if got := p.fromClient(b, apOf(clientA)); got != st.want {
+			t.Errorf("%s: %v, want %v", st.name, got, st.want)
+		}
+		if got := received(t, relayB); string(got) != st.atRelayB {
+			t.Errorf("%s: B's relay socket received %q, want %q", st.name, got, st.atRelayB)
+		}
+		if got := received(t, clientB); string(got) != st.atClB {
+			t.Errorf("%s: B's client received %q, want %q", st.name, got, st.atClB)
+		}
+	}
+}
+
 // TestFastPathLeavesToPion: what the fast path must not relay goes to
 // pion untouched: other channel numbers, lengths past the datagram, STUN,
 // TCP clients, and channels to the server's own listening address (whose
