@@ -14,7 +14,7 @@ DEB_PACKAGES := coturn tshark ffmpeg nftables iproute2 postgresql chromium nginx
 
 # The 20-minute SFU calls (TestLongCall*, about 1 min of wall each) run here
 # too: RTCLAB_LONG_CALLS=1. Without it (plain go test) they skip. The
-# one-hour heap test (TestLongRunHeap, about 9 min of wall) is only in
+# one-hour heap test (TestLongRunHeap, 35 s of wall on a quiet machine) is only in
 # make longcalls.
 test: deps vet
 	RTCLAB_REQUIRE_PEERS=1 RTCLAB_LONG_CALLS=1 $(GO) test -count=1 -timeout 30m ./...

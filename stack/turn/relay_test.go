@@ -129,8 +129,9 @@ func relayPair(tb testing.TB) (a, b *rawClient) {
 
 // BenchmarkRelayChannelData is one 1000-byte message relayed the way
 // turnutils_uclient -y relays it: client A's ChannelData in on the
-// listening socket, out of A's relay socket to B's relay socket, and out
-// to client B as ChannelData. allocs/op counts the server's allocations
+// listening socket and out to client B as ChannelData on B's channel to
+// A's relayed address (the fast path's hairpin, fastpath.go; before it,
+// the message also went out of A's relay socket into B's). allocs/op counts the server's allocations
 // (the raw clients allocate nothing per message); cpu-ns/op is the
 // process's CPU time (user and system, the clients' two syscalls
 // included) per message, which wall time per message (ns/op, one message
