@@ -267,7 +267,9 @@ func TestTURNLoadAgainstCoturn(t *testing.T) {
 	t.Logf("serve: %s", srv.Describe())
 	// m=100 is held to coturn's loss; m=200 is measured and logged only.
 	// Serve relays bound channels' data itself (stack/turn/fastpath.go: no
-	// allocation per message). Alone on an idle machine both servers lose
+	// allocation per message), and uclient -y's messages between two of
+	// its allocations straight to the other client (the hairpin: 7-12 µs
+	// of CPU per message where coturn spends 13-16, docs/diagnose.md). Alone on an idle machine both servers lose
 	// 0 % at m=200; beside one other test package serve lost 20-21 % where
 	// coturn lost 1.7-7.7 % before the fast path, and beside a one-core
 	// busy loop at a load of 12-23 it lost 11.6-27.6 % where coturn lost
