@@ -37,6 +37,17 @@ type dropConn struct {
 	d *dropFirstHandshake
 }
 
+// newPC is peer.New on n with the default parameters; the caller
+// closes it (before the network it runs on).
+func newPC(t *testing.T, n transport.Net) *peer.PC {
+	t.Helper()
+	pc, err := peer.New(peer.Params{Net: n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pc
+}
+
 func (c *dropConn) drop(b []byte) bool {
 	// A DTLS record header is 13 bytes; the handshake header's first byte
 	// is the message type.
@@ -88,15 +99,9 @@ func TestLostServerFlightConnects(t *testing.T) {
 		// a offers with role actpass and pion's answerer takes the DTLS
 		// client role (RFC 8842 section 5.3), so a is the DTLS server.
 		lossy := &dropFirstHandshake{Net: ha.Net}
-		a, err := peer.New(peer.Params{Net: lossy})
-		if err != nil {
-			t.Fatal(err)
-		}
+		a := newPC(t, lossy)
 		defer a.Close()
-		b, err := peer.New(peer.Params{Net: hb.Net})
-		if err != nil {
-			t.Fatal(err)
-		}
+		b := newPC(t, hb.Net)
 		defer b.Close()
 		if _, err := a.CreateDataChannel("x", nil); err != nil {
 			t.Fatal(err)

@@ -36,15 +36,9 @@ func TestStatsSeeFeedback(t *testing.T) {
 		defer n.Close()
 		ha, _ := n.Host("a")
 		hb, _ := n.Host("b")
-		a, err := peer.New(peer.Params{Net: ha.Net})
-		if err != nil {
-			t.Fatal(err)
-		}
+		a := newPC(t, ha.Net)
 		defer a.Close()
-		b, err := peer.New(peer.Params{Net: hb.Net})
-		if err != nil {
-			t.Fatal(err)
-		}
+		b := newPC(t, hb.Net)
 		defer b.Close()
 
 		track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "video", "a")

@@ -10,7 +10,6 @@ import (
 
 	"github.com/rtclab/rtclab/analysis"
 	"github.com/rtclab/rtclab/netem"
-	"github.com/rtclab/rtclab/stack/peer"
 )
 
 // TestSendLogIsTheWire checks that PC.SendLog holds what reached the
@@ -28,15 +27,9 @@ func TestSendLogIsTheWire(t *testing.T) {
 		defer n.Close()
 		ha, _ := n.Host("a")
 		hb, _ := n.Host("b")
-		a, err := peer.New(peer.Params{Net: ha.Net})
-		if err != nil {
-			t.Fatal(err)
-		}
+		a := newPC(t, ha.Net)
 		defer a.Close()
-		b, err := peer.New(peer.Params{Net: hb.Net})
-		if err != nil {
-			t.Fatal(err)
-		}
+		b := newPC(t, hb.Net)
 		defer b.Close()
 		track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus}, "audio", "a")
 		if err != nil {
