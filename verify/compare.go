@@ -232,8 +232,19 @@ func streamRows(name string, s reports.Stream, sc *StreamCount, rep *reports.Rep
 	exact := func(q string, report float64, count uint64, why string) {
 		rows = append(rows, Row{Stream: name, Quantity: q, Report: report, Low: float64(count), High: float64(count), Why: why})
 	}
-	exact("packets_sent", float64(s.PacketsSent), sc.Sent,
-		fmt.Sprintf("exact: %s's media packets on the wire in %s.pcap (every layer; %d RTX apart)", s.From, s.From, sc.SentRTX))
+	if s.Sources["packets_sent"] == "capture" && sc.SentPadded > 0 {
+		// A browser publisher's packets_sent is read off the capture of
+		// its link without the SRTP keys (runner/browser_streams.go),
+		// where a packet with the P bit set counts as a padding probe;
+		// Chromium now and then pads a media packet too.
+		rows = append(rows, Row{Stream: name, Quantity: "packets_sent", Report: float64(s.PacketsSent),
+			Low: float64(sc.Sent - sc.SentPadded), High: float64(sc.Sent),
+			Why: fmt.Sprintf("%s's media packets on the wire in %s.pcap (every layer; %d RTX apart); %d of them padded, which the report, counting from the capture without the SRTP keys, takes for padding probes",
+				s.From, s.From, sc.SentRTX, sc.SentPadded)})
+	} else {
+		exact("packets_sent", float64(s.PacketsSent), sc.Sent,
+			fmt.Sprintf("exact: %s's media packets on the wire in %s.pcap (every layer; %d RTX apart)", s.From, s.From, sc.SentRTX))
+	}
 	expected := sc.HopSent + sc.HopUnsent - sc.InFlight
 	recvLo, recvHi := sc.Unique+sc.RepairedMin, sc.Unique+sc.RepairedMax
 	why := fmt.Sprintf("distinct media sequence numbers at %s (%d padding packets apart)", s.To, sc.Padding)

@@ -37,8 +37,11 @@ type StreamCount struct {
 	PublisherSSRCs []uint32
 	SSRC, RTXSSRC  uint32
 	// Sent counts the publisher's media packets on the wire (every
-	// layer), SentRTX its retransmissions.
-	Sent, SentRTX uint64
+	// layer), SentRTX its retransmissions. SentPadded counts the media
+	// packets among Sent with the P bit set (RFC 3550 section 5.1):
+	// decrypted, they carry media, but read without the keys they look
+	// like padding probes.
+	Sent, SentRTX, SentPadded uint64
 	// HopHost is the host that sent the stream to the receiver (the SFU,
 	// or the publisher peer to peer); HopSent counts its media packets
 	// (padding apart, HopPadding) and InFlight those of them sent too
@@ -233,6 +236,9 @@ func (sc *StreamCount) count(pub, hop, rx *capture, clock float64, end time.Time
 			sc.SentRTX++
 		case !r.isPadding() && slices.Contains(sc.PublisherSSRCs, r.SSRC):
 			sc.Sent++
+			if r.Padding {
+				sc.SentPadded++
+			}
 		}
 	}
 	sc.HopHost = hop.host

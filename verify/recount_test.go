@@ -167,3 +167,51 @@ func TestCountFeedback(t *testing.T) {
 		})
 	}
 }
+
+// TestBrowserPacketsSentPadded: a media packet with the P bit set counts
+// as sent media (decrypted, it carries a payload), but a browser
+// publisher's packets_sent is read off the capture without the keys,
+// where it looks like a padding probe: the row is then a range from the
+// count without the padded packets to the full count. A pion publisher's
+// packets_sent (from its send log) stays exact.
+func TestBrowserPacketsSentPadded(t *testing.T) {
+	at := virtualEpoch.Add(time.Second)
+	media := func(seq uint16, padded bool) rtpRecord {
+		return rtpRecord{At: at, Out: true, RTP: RTP{SSRC: 7, Seq: seq, PT: 96, Padding: padded, Decrypted: true, Payload: 900}}
+	}
+	probe := rtpRecord{At: at, Out: true, RTP: RTP{SSRC: 7, Seq: 4, PT: 96, Padding: true, Decrypted: true, ZeroPayload: true}}
+	pub := &capture{rtp: []rtpRecord{media(1, false), media(2, true), media(3, false), probe}}
+	for _, tc := range []struct {
+		name      string
+		sources   map[string]string
+		sent      uint64
+		low, high float64
+	}{
+		{"browser, from the capture", map[string]string{"packets_sent": "capture"}, 2, 2, 3},
+		{"browser counted right", map[string]string{"packets_sent": "capture"}, 3, 2, 3},
+		{"browser counted wrong", map[string]string{"packets_sent": "capture"}, 1, 2, 3},
+		{"pion, from its send log", nil, 3, 3, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hop, rx := hopCaptures(1, func(int) (time.Duration, bool) { return 0, false }, nil)
+			sc := &StreamCount{Kind: "video", SSRC: 7, PublisherSSRCs: []uint32{7}}
+			sc.count(pub, hop, rx, 90000, time.Time{})
+			if sc.Sent != 3 || sc.SentPadded != 1 {
+				t.Fatalf("sent %d (%d padded), want 3 (1)", sc.Sent, sc.SentPadded)
+			}
+			rows := streamRows("alice->bob video", reports.Stream{Kind: "video", PacketsSent: tc.sent, Sources: tc.sources}, sc, &reports.Report{}, true)
+			for _, r := range rows {
+				if r.Quantity != "packets_sent" {
+					continue
+				}
+				if r.Low != tc.low || r.High != tc.high {
+					t.Errorf("row %g..%g, want %g..%g (%s)", r.Low, r.High, tc.low, tc.high, r.Why)
+				}
+				agree := float64(tc.sent) >= tc.low && float64(tc.sent) <= tc.high
+				if got := float64(tc.sent) >= r.Low && float64(tc.sent) <= r.High; got != agree {
+					t.Errorf("report %d within the row: %v, want %v", tc.sent, got, agree)
+				}
+			}
+		})
+	}
+}
