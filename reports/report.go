@@ -321,3 +321,9 @@ func connectionOf(name string, connection int) string {
 func (s Stream) Has(figure string) bool {
 	return !slices.Contains(s.Missing, figure)
 }
+
+// Sources of a browser's stream figures (Stream.Sources).
+const (
+	SourceCapture  = "capture"  // the capture of the browser's link
+	SourceGetStats = "getstats" // the browser's own getStats
+)

@@ -21,12 +21,6 @@ import (
 // comes from its getStats; the stream's Sources say which figure came
 // from where, and what no source had is in its Missing, never 0.
 
-// Sources of a browser's stream figures (reports.Stream.Sources).
-const (
-	sourceCapture  = "capture"
-	sourceGetStats = "getstats"
-)
-
 // isBrowser reports whether participant name is a browser.
 func (r *run) isBrowser(name string) bool {
 	if r.browsers == nil {
@@ -94,7 +88,7 @@ func (r *run) browserReceived(st *reports.Stream, br *browserRun, in browser.Sta
 		}
 		st.JitterMS = round(in.Jitter*1000, 3)
 		for _, f := range []string{"packets_received", "packets_expected", "packets_lost", "loss_fraction", "jitter_ms"} {
-			st.Sources[f] = sourceGetStats
+			st.Sources[f] = reports.SourceGetStats
 		}
 		st.Missing = []string{"raw_loss_fraction", "bitrate_kbps"}
 		for _, layer := range l.layers {
@@ -110,7 +104,7 @@ func (r *run) browserReceived(st *reports.Stream, br *browserRun, in browser.Sta
 		rec := countStream(st, l, clockRate(st.Kind))
 		st.Wire.SSRC = in.SSRC
 		for _, f := range []string{"packets_received", "packets_expected", "packets_lost", "loss_fraction", "raw_loss_fraction", "jitter_ms", "bitrate_kbps"} {
-			st.Sources[f] = sourceCapture
+			st.Sources[f] = reports.SourceCapture
 		}
 		if kbps, ok := r.meanBitrate(l.arrivals, rec.Bytes); ok {
 			st.BitrateKbps = kbps
@@ -123,7 +117,7 @@ func (r *run) browserReceived(st *reports.Stream, br *browserRun, in browser.Sta
 	}
 	// The browser's own count of the feedback it sent.
 	st.NACKCount, st.PLICount = in.NackCount, in.PliCount
-	st.Sources["nack_count"], st.Sources["pli_count"] = sourceGetStats, sourceGetStats
+	st.Sources["nack_count"], st.Sources["pli_count"] = reports.SourceGetStats, reports.SourceGetStats
 	// pion's jitter estimate has no browser counterpart.
 	st.Missing = append(st.Missing, "pion_jitter_ms")
 }

@@ -197,7 +197,7 @@ flows:
 // which carry its SSRC the other way: 1200-byte segments make it
 // 1228/1200 of rate_kbps. Counting the acks too gave 1073 for 1028.
 func TestFlowsWireOfTCP(t *testing.T) {
-	s, err := scenarios.Parse("tcp.yaml", []byte(`name: tcp
+	rep := runYAML(t, "tcp.yaml", `name: tcp
 topology: flows
 duration: 5s
 participants:
@@ -207,14 +207,7 @@ participants:
     downlink: {delay: 20ms}
 flows:
   - {name: web, kind: tcp, from: a, to: b}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := runVirtual(t, s, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	f := rep.Bandwidth.Flows[0]
 	if want := f.RateKbps * 1228 / 1200; f.RateKbps < 500 || math.Abs(f.WireKbps-want) > 0.2 {
 		t.Errorf("tcp: wire %.1f kbit/s, want %.1f (rate %.1f with 28 of 1228 bytes of headers)", f.WireKbps, want, f.RateKbps)

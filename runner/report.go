@@ -128,7 +128,7 @@ func (r *run) stream(st *streamTrack, snap *snapshot) reports.Stream {
 	rec := countStream(&out, logs, st.rx.ClockRate())
 	switch {
 	case browserFound:
-		out.Sources = map[string]string{"packets_sent": sourceCapture}
+		out.Sources = map[string]string{"packets_sent": reports.SourceCapture}
 		// The capture cannot read an SRTP payload's length.
 		out.Missing = append(out.Missing, "wire.publisher_media_bytes")
 	case browserPub:

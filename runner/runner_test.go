@@ -306,3 +306,19 @@ func TestTimelineCollects(t *testing.T) {
 		}
 	}
 }
+
+// runYAML runs the scenario text yaml (named name in errors) in virtual
+// time with the default options; a scenario that does not parse or run
+// fails the test.
+func runYAML(t *testing.T, name, yaml string) *reports.Report {
+	t.Helper()
+	s, err := scenarios.Parse(name, []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := runVirtual(t, s, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}

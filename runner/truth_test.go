@@ -291,19 +291,12 @@ func checkSeriesAgree(t *testing.T, rep *reports.Report) {
 // of 116 frames shown in 60 s (fps from the first to the last shown frame;
 // no freeze judged before 5 gaps).
 func TestSlowLinkIsFrozen(t *testing.T) {
-	s, err := scenarios.Parse("slow.yaml", []byte(`name: slow
+	rep := runYAML(t, "slow.yaml", `name: slow
 duration: 30s
 participants:
   - {name: alice, nat: open, publish: [video]}
   - {name: bob, nat: open, publish: [audio], downlink: {delay: 20ms, rate: 300kbps}}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := runVirtual(t, s, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	v := stream(t, rep, "alice", "bob", "video").Video
 	if v == nil {
 		t.Fatal("no video")

@@ -15,7 +15,7 @@ import (
 // downlink shows as loss on his audio only (the case a report mixing
 // the two watchers up would break).
 func TestWHIPScenario(t *testing.T) {
-	s, err := scenarios.Parse("whip.yaml", []byte(`name: whip-fanout
+	rep := runYAML(t, "whip.yaml", `name: whip-fanout
 duration: 10s
 servers:
   sfu: whip
@@ -25,14 +25,7 @@ participants:
     publish: [audio, video]
   - name: bob
     downlink: {loss: 3%}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := runVirtual(t, s, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	for _, to := range []string{"bob", "carol"} {
 		for _, kind := range []string{"audio", "video"} {
 			st := stream(t, rep, "alice", to, kind)
@@ -289,7 +282,7 @@ func TestWHIPSimulcast(t *testing.T) {
 // the flap lost its 3 s), and carol's time to connect is from her
 // join, not from the wait (10,240 ms before).
 func TestWHIPWatcherWaitKeepsScenarioClock(t *testing.T) {
-	s, err := scenarios.Parse("whip-wait.yaml", []byte(`name: whip-wait
+	rep := runYAML(t, "whip-wait.yaml", `name: whip-wait
 duration: 14s
 servers:
   sfu: whip
@@ -303,14 +296,7 @@ participants:
   - name: carol
 timeline:
   - {at: 2s, flap: bob, for: 3s}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := runVirtual(t, s, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	var joined float64
 	for _, e := range rep.Events {
 		if e.Source == "carol" && e.Kind == "joined" {

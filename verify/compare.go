@@ -232,7 +232,7 @@ func streamRows(name string, s reports.Stream, sc *StreamCount, rep *reports.Rep
 	exact := func(q string, report float64, count uint64, why string) {
 		rows = append(rows, Row{Stream: name, Quantity: q, Report: report, Low: float64(count), High: float64(count), Why: why})
 	}
-	if s.Sources["packets_sent"] == "capture" && sc.SentPadded > 0 {
+	if s.Sources["packets_sent"] == reports.SourceCapture && sc.SentPadded > 0 {
 		// A browser publisher's packets_sent is read off the capture of
 		// its link without the SRTP keys (runner/browser_streams.go),
 		// where a packet with the P bit set counts as a padding probe;

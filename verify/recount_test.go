@@ -187,9 +187,9 @@ func TestBrowserPacketsSentPadded(t *testing.T) {
 		sent      uint64
 		low, high float64
 	}{
-		{"browser, from the capture", map[string]string{"packets_sent": "capture"}, 2, 2, 3},
-		{"browser counted right", map[string]string{"packets_sent": "capture"}, 3, 2, 3},
-		{"browser counted wrong", map[string]string{"packets_sent": "capture"}, 1, 2, 3},
+		{"browser, from the capture", map[string]string{"packets_sent": reports.SourceCapture}, 2, 2, 3},
+		{"browser counted right", map[string]string{"packets_sent": reports.SourceCapture}, 3, 2, 3},
+		{"browser counted wrong", map[string]string{"packets_sent": reports.SourceCapture}, 1, 2, 3},
 		{"pion, from its send log", nil, 3, 3, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -172,10 +172,12 @@ func (s *foldStream) Read(b []byte, _ interceptor.Attributes) (int, interceptor.
 		}
 		s.mu.Unlock()
 		if !s.pumping && !s.target.Load() {
-			if n, ok := s.readDirect(b); ok {
-				return n.n, n.attr, n.err
+			// No repair can be queued for it: read it directly.
+			n, attr, err := s.under.Read(b, nil)
+			if err == nil && s.g.fold(s.ssrc, foldPacket{buf: b[:n], attr: attr}) {
+				continue
 			}
-			continue
+			return n, attr, err
 		}
 		if !s.pumping {
 			s.pumping = true
@@ -196,27 +198,6 @@ func (s *foldStream) Read(b []byte, _ interceptor.Attributes) (int, interceptor.
 			return 0, nil, io.EOF
 		}
 	}
-}
-
-// direct is what readDirect read.
-type direct struct {
-	n    int
-	attr interceptor.Attributes
-	err  error
-}
-
-// readDirect reads the next packet of a stream that is no repair target
-// straight into b, and reports false when it was a retransmission folded
-// into its media stream (read again).
-func (s *foldStream) readDirect(b []byte) (direct, bool) {
-	n, attr, err := s.under.Read(b, nil)
-	if err != nil {
-		return direct{n: n, attr: attr, err: err}, true
-	}
-	if s.g.fold(s.ssrc, foldPacket{buf: b[:n], attr: attr}) {
-		return direct{}, false
-	}
-	return direct{n: n, attr: attr}, true
 }
 
 // fold restores p, read on stream ssrc, to its media stream's reader when

@@ -44,7 +44,7 @@ type fastPath struct {
 	own func() []net.Addr
 	// out writes ChannelData to clients: a listening socket (any one of
 	// the SO_REUSEPORT group sends from the listen address).
-	out *rawUDP
+	out *net.UDPConn
 
 	mu sync.RWMutex
 	// clients are the UDP clients' allocations by transport address.
@@ -61,7 +61,7 @@ type fastPath struct {
 type fastAlloc struct {
 	client    netip.AddrPort
 	relayAddr netip.AddrPort // the relayed transport address pion reported
-	relay     *rawUDP
+	relay     *net.UDPConn
 	guard     *guardedRelay
 
 	mu       sync.RWMutex
@@ -72,7 +72,7 @@ type fastAlloc struct {
 
 func newFastPath(out *net.UDPConn, own func() []net.Addr) *fastPath {
 	return &fastPath{
-		out: newRawUDP(out), own: own, clients: map[netip.AddrPort]*fastAlloc{}, relays: map[int]*guardedRelay{},
+		out: out, own: own, clients: map[netip.AddrPort]*fastAlloc{}, relays: map[int]*guardedRelay{},
 		byRelay: map[netip.AddrPort]*fastAlloc{},
 	}
 }
@@ -179,7 +179,7 @@ func (p *fastPath) allocated(src, relayAddr net.Addr) {
 		return
 	}
 	a := &fastAlloc{
-		client: client, relay: newRawUDP(r.PacketConn.(*net.UDPConn)), guard: r,
+		client: client, relay: r.PacketConn.(*net.UDPConn), guard: r,
 		byNumber: map[uint16]netip.AddrPort{}, byPeer: map[netip.AddrPort]uint16{}, perms: map[netip.Addr]bool{},
 	}
 	p.clients[client] = a
@@ -283,7 +283,7 @@ func (p *fastPath) fromClient(b []byte, client netip.AddrPort) verdict {
 	if v, ok := p.hairpin(a, peer, b); ok {
 		return v
 	}
-	a.relay.sendTo(b[4:4+int(binary.BigEndian.Uint16(b[2:4]))], peer)
+	_, _ = a.relay.WriteToUDPAddrPort(b[4:4+int(binary.BigEndian.Uint16(b[2:4]))], peer)
 	return relayed
 }
 
@@ -325,7 +325,7 @@ func (p *fastPath) hairpin(a *fastAlloc, peer netip.AddrPort, b []byte) (verdict
 	b = b[:padded]
 	binary.BigEndian.PutUint16(b[0:2], ch)
 	clear(b[end:])
-	p.out.sendTo(b, to.client)
+	_, _ = p.out.WriteToUDPAddrPort(b, to.client)
 	return relayed, true
 }
 
@@ -351,7 +351,7 @@ func (p *fastPath) toClient(a *fastAlloc, buf []byte, n int, peer netip.AddrPort
 		buf[end] = 0
 		end++
 	}
-	p.out.sendTo(buf[:end], a.client)
+	_, _ = p.out.WriteToUDPAddrPort(buf[:end], a.client)
 	return relayed
 }
 
@@ -360,10 +360,9 @@ func (p *fastPath) toClient(a *fastAlloc, buf []byte, n int, peer netip.AddrPort
 func (r *guardedRelay) readRelay(udp *net.UDPConn, p []byte) (int, net.Addr, error) {
 	if len(r.buf) < len(p)+8 {
 		r.buf = make([]byte, len(p)+8)
-		r.reader = newRawReader(udp)
 	}
 	for {
-		n, peer, err := r.reader.readFrom(r.buf[4 : 4+len(p)])
+		n, peer, err := readFromUDP(udp, r.buf[4:4+len(p)])
 		if err != nil {
 			return 0, nil, err
 		}

@@ -251,19 +251,14 @@ func (f *fixer) rebuild(m *stun.Message, code stun.ErrorCode, dst net.Addr) ([]b
 type fixedPacketConn struct {
 	net.PacketConn
 	f *fixer
-	// fast relays bound channels' data itself (real network only),
-	// reading with raw.
+	// fast relays bound channels' data itself (real network only).
 	fast *fastPath
-	raw  *rawReader
 }
 
 // ReadFrom hands pion the messages the screen lets through, answering
 // the others itself, and the ChannelData the fast path does not relay.
 func (c *fixedPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	udp, _ := c.PacketConn.(*net.UDPConn)
-	if udp != nil && c.fast != nil && c.raw == nil {
-		c.raw = newRawReader(udp) // pion's one reader goroutine
-	}
 	for {
 		var (
 			n    int
@@ -272,7 +267,7 @@ func (c *fixedPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 		)
 		if udp != nil && c.fast != nil {
 			var ap netip.AddrPort
-			n, ap, err = c.raw.readFrom(p)
+			n, ap, err = readFromUDP(udp, p)
 			if err != nil {
 				return n, nil, err
 			}

@@ -122,10 +122,9 @@ type guardedRelay struct {
 	// path is the fast path that knows this socket; fast its allocation
 	// once pion reported it; buf the read buffer with room for a
 	// ChannelData header (only pion's one reader goroutine uses it).
-	path   *fastPath
-	fast   atomic.Pointer[fastAlloc]
-	buf    []byte
-	reader *rawReader
+	path *fastPath
+	fast atomic.Pointer[fastAlloc]
+	buf  []byte
 }
 
 // ReadFrom hands pion what the fast path does not relay itself.
