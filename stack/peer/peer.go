@@ -310,11 +310,7 @@ func configureInterceptors(m *webrtc.MediaEngine, ir *interceptor.Registry, virt
 	if err := webrtc.ConfigureTWCCSender(m, &interceptor.Registry{}); err != nil { // feedback and header extension only
 		return fmt.Errorf("peer twcc: %w", err)
 	}
-	feedback, err := twcc.NewSenderInterceptor(twcc.SendInterval(phase.PeerTWCCInterval.For(virtual)))
-	if err != nil {
-		return fmt.Errorf("peer twcc: %w", err)
-	}
-	ir.Add(feedback)
+	ir.Add(twccFeedbackFactory{interval: phase.PeerTWCCInterval.For(virtual)}) // twccfeedback.go
 	return nil
 }
 
