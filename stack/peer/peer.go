@@ -125,6 +125,9 @@ func New(p Params) (*PC, error) {
 		return nil, fmt.Errorf("peer simulcast: %w", err)
 	}
 	ir := &interceptor.Registry{}
+	// First of all on the read side: every interceptor above finds each
+	// packet's header parsed (rtpheader.go).
+	ir.Add(headerCacheFactory{})
 	wr := &wire{streams: map[uint32]*wireStream{}}
 	// First of all, so it sits next to the transport and logs only what
 	// reached the wire.

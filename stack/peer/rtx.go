@@ -88,9 +88,10 @@ type foldStream struct {
 	g       *rtxFold
 	ssrc    uint32
 	under   interceptor.RTPReader
-	in      chan foldPacket // from the pump
-	pumping bool            // only the reading goroutine touches it
-	target  atomic.Bool     // an RTX stream is paired to it: read through the pump
+	in      chan foldPacket        // from the pump
+	pumping bool                   // only the reading goroutine touches it
+	attr    interceptor.Attributes // a direct read's, cleared and reused (rtpheader.go)
+	target  atomic.Bool            // an RTX stream is paired to it: read through the pump
 
 	mu      sync.Mutex
 	repairs []foldPacket  // restored retransmissions, oldest first
@@ -142,12 +143,14 @@ func (g *rtxFold) Close() error {
 // the pump only reads into a buffer again after handing over the other.
 func (s *foldStream) pump() {
 	var bufs [2][]byte
+	var attrs [2]interceptor.Attributes
 	for k := 0; ; k ^= 1 {
 		if bufs[k] == nil {
-			bufs[k] = make([]byte, 1500)
+			bufs[k], attrs[k] = make([]byte, 1500), make(interceptor.Attributes, 4)
 		}
 		buf := bufs[k]
-		i, attr, err := s.under.Read(buf, nil)
+		clear(attrs[k])
+		i, attr, err := s.under.Read(buf, attrs[k])
 		select {
 		case s.in <- foldPacket{buf: buf[:max(i, 0)], attr: attr, err: err}:
 		case <-s.g.closed:
@@ -173,7 +176,11 @@ func (s *foldStream) Read(b []byte, _ interceptor.Attributes) (int, interceptor.
 		s.mu.Unlock()
 		if !s.pumping && !s.target.Load() {
 			// No repair can be queued for it: read it directly.
-			n, attr, err := s.under.Read(b, nil)
+			if s.attr == nil {
+				s.attr = make(interceptor.Attributes, 4)
+			}
+			clear(s.attr)
+			n, attr, err := s.under.Read(b, s.attr)
 			if err == nil && s.g.fold(s.ssrc, foldPacket{buf: b[:n], attr: attr}) {
 				continue
 			}
@@ -205,11 +212,17 @@ func (s *foldStream) Read(b []byte, _ interceptor.Attributes) (int, interceptor.
 // original sequence number leads the payload), and reports whether it
 // did. A padding-only probe on an RTX stream is dropped, as pion does.
 func (g *rtxFold) fold(ssrc uint32, p foldPacket) bool {
-	var h rtp.Header
-	n, err := h.Unmarshal(p.buf)
-	if err != nil || !g.rtxPT[h.PayloadType] {
+	h, ok := cachedHeader(p.attr)
+	if !ok {
+		h = &rtp.Header{}
+		if _, err := h.Unmarshal(p.buf); err != nil {
+			return false
+		}
+	}
+	if !g.rtxPT[h.PayloadType] {
 		return false
 	}
+	n := h.MarshalSize()
 	g.mu.Lock()
 	to, paired := g.media[ssrc]
 	dst := g.streams[to.ssrc]
@@ -217,7 +230,7 @@ func (g *rtxFold) fold(ssrc uint32, p foldPacket) bool {
 	if !paired || dst == nil {
 		return false
 	}
-	osn, ok := originalSeq(&h, p.buf)
+	osn, ok := originalSeq(h, p.buf)
 	if !ok {
 		return true
 	}

@@ -1,0 +1,77 @@
+package peer
+
+import (
+	"github.com/pion/interceptor"
+	"github.com/pion/rtp"
+)
+
+// Every interceptor that looks at a received RTP packet's header asks
+// interceptor.Attributes.GetRTPHeader (pion/interceptor v0.1.42,
+// attributes.go), which parses the header once per read into a new
+// rtp.Header and caches it in the read's attributes; a read that starts
+// with no attributes (pion's TrackRemote.Read passes none) makes a map as
+// well. That was three allocations (map, header, extension list) and
+// some 400 bytes for every packet a PeerConnection received, a sixth of
+// what a conference-10 run allocated (issue #21).
+//
+// headerCache, the innermost interceptor of every remote stream (peer.go
+// registers it first), parses each packet into one of the stream's two
+// headers, in turn, and caches it under pion's key; rtxFold, the
+// outermost, reads with attributes of its own that it clears and reuses
+// (rtx.go). A header stays valid until the stream's second read after
+// the one that parsed it: what rtxFold's pump holds (the packet it read
+// ahead) and what its reader holds (the one before) never share one.
+// No interceptor keeps the header past its read: pion's stats recorder
+// clones it, its report receiver and rtclab's own read its fields in
+// place, and rtclab's TWCC feedback (twccfeedback.go) records numbers.
+
+// rtpHeaderKey is the key GetRTPHeader caches a header under, which pion
+// does not export: found by asking it once.
+var rtpHeaderKey = func() any {
+	a := interceptor.Attributes{}
+	if _, err := a.GetRTPHeader([]byte{0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}); err != nil {
+		panic("peer: pion's GetRTPHeader failed on a minimal RTP header: " + err.Error())
+	}
+	for k := range a {
+		return k
+	}
+	panic("peer: pion's GetRTPHeader cached nothing")
+}()
+
+type headerCacheFactory struct{}
+
+func (headerCacheFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
+	return &headerCache{}, nil
+}
+
+type headerCache struct{ interceptor.NoOp }
+
+// BindRemoteStream parses each packet's header into the stream's own
+// storage; a packet that does not parse passes as it came, for the
+// interceptors above to refuse as before.
+func (*headerCache) BindRemoteStream(_ *interceptor.StreamInfo, reader interceptor.RTPReader) interceptor.RTPReader {
+	var hs [2]rtp.Header
+	k := 0
+	return interceptor.RTPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
+		n, attr, err := reader.Read(b, a)
+		if err != nil {
+			return n, attr, err
+		}
+		h := &hs[k]
+		k ^= 1
+		if _, err := h.Unmarshal(b[:n]); err != nil {
+			return n, attr, nil
+		}
+		if attr == nil {
+			attr = make(interceptor.Attributes, 4)
+		}
+		attr[rtpHeaderKey] = h
+		return n, attr, nil
+	})
+}
+
+// cachedHeader returns the header headerCache parsed for a read, if any.
+func cachedHeader(a interceptor.Attributes) (*rtp.Header, bool) {
+	h, ok := a[rtpHeaderKey].(*rtp.Header)
+	return h, ok
+}

@@ -1,0 +1,63 @@
+package peer
+
+import (
+	"testing"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtp"
+)
+
+// TestHeaderCache: every interceptor above headerCache gets the header it
+// parsed from GetRTPHeader, with the packet's fields; two reads in a row
+// never share a header (rtxFold's pump reads one ahead), the third reuses
+// the first's; bytes that do not parse pass, for GetRTPHeader to refuse.
+func TestHeaderCache(t *testing.T) {
+	var next []byte
+	under := interceptor.RTPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
+		return copy(b, next), a, nil
+	})
+	r := (&headerCache{}).BindRemoteStream(&interceptor.StreamInfo{SSRC: 7}, under)
+	buf := make([]byte, 1500)
+	attrs := interceptor.Attributes{}
+	var seen []*rtp.Header
+	for seq := range uint16(3) {
+		next, _ = (&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: seq, SSRC: 7}, Payload: []byte{9}}).Marshal()
+		clear(attrs)
+		n, a, err := r.Read(buf, attrs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := a.GetRTPHeader(buf[:n])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c, ok := cachedHeader(a); !ok || c != h {
+			t.Fatalf("read %d: GetRTPHeader parsed a header of its own", seq)
+		}
+		if h.SequenceNumber != seq || h.SSRC != 7 {
+			t.Fatalf("read %d: header %v", seq, h)
+		}
+		seen = append(seen, h)
+	}
+	if seen[0] == seen[1] || seen[1] == seen[2] {
+		t.Error("two reads in a row share a header")
+	}
+	if seen[0] != seen[2] {
+		t.Error("the third read did not reuse the first read's header")
+	}
+	if seen[0].SequenceNumber != 2 {
+		t.Errorf("reused header holds sequence number %d, want 2", seen[0].SequenceNumber)
+	}
+
+	next = []byte{0x80, 0x60} // too short for an RTP header
+	n, a, err := r.Read(buf, nil)
+	if err != nil || n != 2 {
+		t.Fatalf("a short packet: %d bytes, %v", n, err)
+	}
+	if _, ok := cachedHeader(a); ok {
+		t.Error("cached a header for bytes that do not parse")
+	}
+	if _, err := a.GetRTPHeader(buf[:n]); err == nil {
+		t.Error("GetRTPHeader parsed a 2-byte packet")
+	}
+}
