@@ -2,6 +2,7 @@ package peer
 
 import (
 	"io"
+	"maps"
 	"sync"
 
 	"github.com/pion/interceptor"
@@ -72,7 +73,7 @@ func (e *egress) BindLocalStream(_ *interceptor.StreamInfo, writer interceptor.R
 	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
 		buf := egressBuffers.Get().(*[]byte)
 		*buf = append((*buf)[:0], payload...)
-		p := egressPacket{w: writer, h: h.Clone(), payload: *buf, buf: buf, a: a}
+		p := egressPacket{w: writer, h: h.Clone(), payload: *buf, buf: buf, a: maps.Clone(a)} // a is the writer's (attrs.go)
 		e.mu.Lock()
 		if e.closed {
 			e.mu.Unlock()

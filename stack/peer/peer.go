@@ -159,6 +159,8 @@ func New(p Params) (*PC, error) {
 	// Last, so that it reads what every other interceptor passed (rtx.go).
 	folds := make(chan *rtxFold, 1)
 	ir.Add(rtxFoldFactory{out: folds})
+	// Last of all on the send side: the outermost writer (attrs.go).
+	ir.Add(writeAttrsFactory{})
 
 	se := webrtc.SettingEngine{}
 	se.SetNet(p.Net)

@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"maps"
 	"sync"
 	"time"
 
@@ -79,7 +80,7 @@ func (r *resendOrder) BindLocalStream(info *interceptor.StreamInfo, writer inter
 		if len(pending) == 0 {
 			time.AfterFunc(wait, flush)
 		}
-		pending = append(pending, resendPacket{h: h.Clone(), payload: append([]byte(nil), payload...), a: a})
+		pending = append(pending, resendPacket{h: h.Clone(), payload: append([]byte(nil), payload...), a: maps.Clone(a)})
 		return h.MarshalSize() + len(payload), nil
 	})
 }

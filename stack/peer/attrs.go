@@ -1,6 +1,9 @@
 package peer
 
 import (
+	"maps"
+	"sync"
+
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 )
@@ -74,4 +77,36 @@ func (*headerCache) BindRemoteStream(_ *interceptor.StreamInfo, reader intercept
 func cachedHeader(a interceptor.Attributes) (*rtp.Header, bool) {
 	h, ok := a[rtpHeaderKey].(*rtp.Header)
 	return h, ok
+}
+
+// On the send side pion's track writer (webrtc v4.2.1 interceptor.go,
+// interceptorToTrackLocalWriter) passes every packet an empty map of
+// attributes, and pion's bandwidth estimator (gcc, SendSideBWE.AddStream)
+// sets the transport-wide extension's ID in it: a map group of 288 bytes
+// for every packet sent. writeAttrs, the outermost interceptor of every
+// local stream (peer.go registers it last), writes with a map of the
+// stream's own instead, cleared before each write. Nothing below keeps
+// the attributes past the write but egress.go and resendorder.go, which
+// queue packets and so copy them.
+type writeAttrsFactory struct{}
+
+func (writeAttrsFactory) NewInterceptor(string) (interceptor.Interceptor, error) {
+	return &writeAttrs{}, nil
+}
+
+type writeAttrs struct{ interceptor.NoOp }
+
+// BindLocalStream writes the stream's packets with its own attributes,
+// holding what the caller passed; a stream's writes come one at a time
+// (pion's track writer and the NACK responder hold the stream's lock).
+func (*writeAttrs) BindLocalStream(_ *interceptor.StreamInfo, writer interceptor.RTPWriter) interceptor.RTPWriter {
+	var mu sync.Mutex
+	own := make(interceptor.Attributes, 4)
+	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		clear(own)
+		maps.Copy(own, a)
+		return writer.Write(h, payload, own)
+	})
 }

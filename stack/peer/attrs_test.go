@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"maps"
 	"testing"
 
 	"github.com/pion/interceptor"
@@ -59,5 +60,41 @@ func TestHeaderCache(t *testing.T) {
 	}
 	if _, err := a.GetRTPHeader(buf[:n]); err == nil {
 		t.Error("GetRTPHeader parsed a 2-byte packet")
+	}
+}
+
+// TestWriteAttrs: the writer below sees what the caller passed, and
+// nothing of an earlier write; what it sets stays out of the caller's map.
+func TestWriteAttrs(t *testing.T) {
+	var below []interceptor.Attributes
+	w := (&writeAttrs{}).BindLocalStream(&interceptor.StreamInfo{SSRC: 1}, interceptor.RTPWriterFunc(
+		func(_ *rtp.Header, _ []byte, a interceptor.Attributes) (int, error) {
+			below = append(below, maps.Clone(a))
+			a.Set("set below", true)
+			return 0, nil
+		}))
+	h := &rtp.Header{SSRC: 1}
+	caller := interceptor.Attributes{"from the caller": 1}
+	if _, err := w.Write(h, nil, caller); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(h, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(below) != 2 || below[0]["from the caller"] != 1 || len(below[0]) != 1 || len(below[1]) != 0 {
+		t.Fatalf("the writer below saw %v, want [map[from the caller:1] map[]]", below)
+	}
+	if len(caller) != 1 {
+		t.Errorf("the caller's attributes became %v", caller)
+	}
+	// As pion's bandwidth estimator does below it: no allocation a write.
+	w = (&writeAttrs{}).BindLocalStream(&interceptor.StreamInfo{SSRC: 1}, interceptor.RTPWriterFunc(
+		func(_ *rtp.Header, _ []byte, a interceptor.Attributes) (int, error) {
+			a.Set("twcc extension", uint8(5))
+			return 0, nil
+		}))
+	empty := interceptor.Attributes{}
+	if n := testing.AllocsPerRun(100, func() { _, _ = w.Write(h, nil, empty) }); n != 0 {
+		t.Errorf("%v allocations a write", n)
 	}
 }
