@@ -303,6 +303,9 @@ func TestIsKeyframe(t *testing.T) {
 		{"video/H264", []byte{0, 0, 0, 1, 0x67, 0x42, 0, 0, 1, 0x65, 0x88}, true},
 		{"video/H264", []byte{0, 0, 0, 1, 0x41, 0x9a}, false},
 		{"audio/opus", []byte{0xfc}, true},
+		{"AUDIO/OPUS", []byte{0xfc}, true},
+		{"video/vp8", []byte{0x10}, true},
+		{"audio", []byte{0xfc}, false},
 		{"video/unknown", []byte{0}, false},
 	} {
 		if got := clip.IsKeyframe(tt.mime, tt.frame); got != tt.want {

@@ -93,15 +93,17 @@ func h264Keyframe(au []byte) bool {
 // or an H.264 access unit with an IDR slice, as a depacketizer hands it
 // out. Every audio frame is a keyframe; an unknown codec's never is.
 func IsKeyframe(mimeType string, frame []byte) bool {
-	switch strings.ToLower(mimeType) {
-	case "video/vp8":
+	// EqualFold rather than ToLower: a receiver asks for every frame, and
+	// lowering pion's "video/VP8" allocated each time.
+	switch {
+	case strings.EqualFold(mimeType, "video/vp8"):
 		return vp8Keyframe(frame)
-	case "video/vp9":
+	case strings.EqualFold(mimeType, "video/vp9"):
 		return vp9Keyframe(frame)
-	case "video/av1":
+	case strings.EqualFold(mimeType, "video/av1"):
 		return av1Keyframe(frame)
-	case "video/h264":
+	case strings.EqualFold(mimeType, "video/h264"):
 		return h264Keyframe(frame)
 	}
-	return strings.HasPrefix(strings.ToLower(mimeType), "audio/")
+	return len(mimeType) >= 6 && strings.EqualFold(mimeType[:6], "audio/")
 }
