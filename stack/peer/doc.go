@@ -4,8 +4,9 @@
 // stats interceptor, and then NACK, RTCP reports and
 // transport-wide congestion control feedback, so that RTT, loss, jitter and
 // NACK/PLI counts are measured (see ../../shared/DESIGN.md, "Known traps").
-// NACK repair (nack.go) is rtclab's own generator in front of pion's
-// responder: it sees retransmissions arrive on their RTX stream, and both
+// NACK repair (nack.go) is rtclab's own generator in front of the
+// responder (responder.go: pion's, but keeping one copy of a payload an
+// SFU sends to every subscriber): it sees retransmissions arrive on their RTX stream, and both
 // ends resend a packet at most once per round trip, as libwebrtc does; a
 // sender resends no padding (IsPadding) and numbers its retransmissions
 // one after another on their RTX stream. Retransmissions reach the
@@ -26,4 +27,9 @@
 // back belongs to exactly that connection: pion keys its stats callbacks by
 // a PeerConnection ID made from the clock, which repeats when two are made
 // in the same instant of virtual time.
+//
+// Received packets have their RTP header parsed once (attrs.go), and TWCC
+// feedback is recorded on the reading goroutine (twccfeedback.go): pion's
+// interceptors parsed a header and made a map per packet each, and its
+// feedback recorder took every packet over a channel.
 package peer

@@ -9,7 +9,7 @@ import (
 	"github.com/pion/rtp"
 )
 
-// egress hands every RTP packet written below pion's NACK responder to one
+// egress hands every RTP packet written below the NACK responder to one
 // goroutine per PeerConnection, which writes it on to the wire, so that no
 // lock above it is held while a write blocks. Only PeerConnections with a
 // TURN server have one (peer.go, usesTURN): without relay candidates no
@@ -17,7 +17,8 @@ import (
 //
 // Why: pion holds locks across blocking writes. pion/interceptor v0.1.42's
 // NACK responder holds a stream's rtpBufferMutex while it writes a media
-// packet or a retransmission (pkg/nack/responder_interceptor.go), and
+// packet or a retransmission (pkg/nack/responder_interceptor.go; rtclab's
+// responder.go, which replaced it, holds its stream's lock alike), and
 // TrackLocalStaticRTP holds its RWMutex while writing to every binding.
 // The write ends in ice.Conn.Write, which waits for the ICE agent's task
 // loop; that loop can itself wait for a network answer, e.g. a TURN

@@ -13,7 +13,8 @@ import (
 // unanswered). A retransmission older than that reaches a receiver whose
 // jitter buffer has long moved on: it is only load.
 //
-// pion's responder (pion/interceptor v0.1.42 pkg/nack) has no such bound:
+// pion's responder (pion/interceptor v0.1.42 pkg/nack), and rtclab's
+// responder.go, which does as it does, have no such bound:
 // it answers any NACK for a packet still among the last ResponderSize
 // (1,024) it sent, however old, and its options (ResponderSize,
 // ResponderLog, DisableCopy, ResponderStreamsFilter) offer none. After a
@@ -28,8 +29,8 @@ import (
 // too-old and unknown packets from incoming NACKs before the responder
 // reads them.
 
-// sentLogSize is the packets remembered per sent stream: pion's responder
-// keeps 1,024 (ResponderSize's default), so a packet older than that
+// sentLogSize is the packets remembered per sent stream: the responder
+// keeps 1,024 (responderSize, pion's default), so a packet older than that
 // cannot be resent anyway. A power of two: the slot is seq % sentLogSize.
 const sentLogSize = 1024
 

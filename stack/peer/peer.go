@@ -11,7 +11,6 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/gcc"
-	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/report"
 	"github.com/pion/interceptor/pkg/stats"
 	"github.com/pion/interceptor/pkg/twcc"
@@ -66,6 +65,10 @@ type Params struct {
 	// cost about 5 % of a conference run's CPU (issue #21). It sends
 	// nothing, so what reaches the wire is the same with or without it.
 	NoStats bool
+	// PayloadShare, when set, lets the NACK responders of every
+	// PeerConnection given the same share keep one copy of a payload
+	// they all send (responder.go): an SFU's legs.
+	PayloadShare *PayloadShare
 	// Virtual says the PeerConnection runs in virtual time (a synctest
 	// bubble), where events at one instant run in any order: its timers
 	// then take the periods derived in package phase, and its DTLS
@@ -147,7 +150,7 @@ func New(p Params) (*PC, error) {
 	// Next to the stats interceptor, so it also tags the retransmissions
 	// the NACK responder writes.
 	ir.Add(&taggerFactory{tags: tg})
-	if err := configureInterceptors(m, ir, p.Virtual, usesTURN(p.ICEServers)); err != nil {
+	if err := configureInterceptors(m, ir, p.Virtual, usesTURN(p.ICEServers), p.PayloadShare); err != nil {
 		return nil, err
 	}
 	estimator := make(chan cc.BandwidthEstimator, 1)
@@ -272,11 +275,7 @@ const NACKRetries = 4
 // and an RTT gate for pion's responder, registered before the responder so
 // that it trims the NACKs the responder reads), RTCP sender/receiver
 // reports and TWCC feedback, after the stats interceptor.
-func configureInterceptors(m *webrtc.MediaEngine, ir *interceptor.Registry, virtual, turn bool) error {
-	responder, err := nack.NewResponderInterceptor()
-	if err != nil {
-		return fmt.Errorf("peer nack responder: %w", err)
-	}
+func configureInterceptors(m *webrtc.MediaEngine, ir *interceptor.Registry, virtual, turn bool, share *PayloadShare) error {
 	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
 	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
 	// pion's NACK interval is 100 ms, on a ticker started by a stream's
@@ -298,7 +297,7 @@ func configureInterceptors(m *webrtc.MediaEngine, ir *interceptor.Registry, virt
 	if virtual {
 		ir.Add(resendOrderFactory{})
 	}
-	ir.Add(responder)
+	ir.Add(responderFactory{share: share}) // responder.go
 	// Reports and TWCC feedback as webrtc.ConfigureRTCPReports and
 	// ConfigureTWCCSender set them up, with intervals from package phase
 	// (pion's own in real time).

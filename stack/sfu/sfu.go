@@ -122,6 +122,9 @@ type SFU struct {
 	negotiations []Negotiation
 	estimates    map[string]int      // bits per second, by subscriber
 	pcs          map[string]*peer.PC // each peer's PeerConnection, for SendLog
+	// payloads lets the legs' NACK responders keep one copy of a packet
+	// forwarded to every subscriber (stack/peer responder.go).
+	payloads *peer.PayloadShare
 }
 
 type subscriber struct {
@@ -164,6 +167,7 @@ func Join(ctx context.Context, p Params, room string) (*SFU, error) {
 	return &SFU{
 		p: p, log: log, sig: sig, room: room, events: make(chan func(), 64), rejoined: make(chan *signaling.Client, 1), peers: map[string]*subscriber{},
 		pubs: map[string]*published{}, estimates: map[string]int{}, pcs: map[string]*peer.PC{},
+		payloads: peer.NewPayloadShare(),
 	}, nil
 }
 
@@ -353,7 +357,7 @@ func (s *SFU) onOffer(ctx context.Context, m signaling.Message) error {
 }
 
 func (s *SFU) addPeer(ctx context.Context, name string) (*subscriber, error) {
-	pc, err := peer.New(peer.Params{Net: s.p.Net, ICEServers: s.p.ICEServers, EstimateBandwidth: true, InitialBitrate: s.p.InitialBitrate, KeyLog: s.p.KeyLog, Virtual: s.p.Virtual, NoStats: true})
+	pc, err := peer.New(peer.Params{Net: s.p.Net, ICEServers: s.p.ICEServers, EstimateBandwidth: true, InitialBitrate: s.p.InitialBitrate, KeyLog: s.p.KeyLog, Virtual: s.p.Virtual, NoStats: true, PayloadShare: s.payloads})
 	if err != nil {
 		return nil, fmt.Errorf("sfu peer %s: %w", name, err)
 	}
