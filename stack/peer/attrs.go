@@ -22,9 +22,10 @@ import (
 // headers, in turn, and caches it under pion's key; rtxFold, the
 // outermost, reads with attributes of its own that it clears and reuses
 // (rtx.go). A header stays valid until the stream's second read after
-// the one that parsed it: what rtxFold's pump holds (the packet it read
-// ahead) and what its reader holds (the one before) never share one.
-// No interceptor keeps the header past its read: pion's stats recorder
+// the one that parsed it, so that a reader that reads one packet ahead
+// never finds the one before changed; a repair rtxFold queues takes the
+// attributes without the header. No interceptor keeps the header past
+// its read: pion's stats recorder
 // clones it, its report receiver and rtclab's own read its fields in
 // place, and rtclab's TWCC feedback (twccfeedback.go) records numbers.
 

@@ -2,9 +2,12 @@ package peer
 
 import (
 	"encoding/binary"
+	"errors"
 	"io"
+	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
@@ -34,11 +37,10 @@ import (
 // to pion unchanged (pion needs those to pair simulcast RTX streams by
 // their repaired RID, RFC 8852 section 3.2).
 
-// foldPacket is one packet or read error a stream's pump hands over.
+// foldPacket is one packet: a repair queued, or a packet read.
 type foldPacket struct {
 	buf  []byte
 	attr interceptor.Attributes
-	err  error
 }
 
 type rtxFoldFactory struct {
@@ -74,52 +76,46 @@ type rtxFold struct {
 	media   map[uint32]pairing     // RTX SSRC -> media stream
 }
 
-// foldStream is one remote stream's reader.
-//
-// Only a media stream that an RTX stream repairs needs the pump: its
-// Read waits for media or a repair, whichever comes first. Every other
-// stream (audio, an RTX stream, video without RTX) reads the stream
-// underneath directly, one goroutine hop less per packet (issue #21:
-// the pump's hand-over was a sixth of a conference's receive path).
-// A stream becomes a repair target only through pair, which PC.Read
-// calls on the stream's own reading goroutine before it reads, so a
-// stream never waits in a direct read while a repair for it is queued.
+// foldStream is one remote stream's reader. Every stream reads the
+// stream underneath directly, on its reader's goroutine. A repair for a
+// media stream arrives on its RTX stream's reader, which queues it and
+// interrupts the media stream's read, should it wait, by setting the
+// track's read deadline in the past (interrupt): the read returns
+// pion's timeout, and Read clears the deadline and returns the repair.
+// A pump goroutine per repaired stream, reading ahead and handing each
+// packet over, did the same at the cost of a goroutine switch for every
+// video packet a PeerConnection received (issue #21).
 type foldStream struct {
-	g       *rtxFold
-	ssrc    uint32
-	under   interceptor.RTPReader
-	in      chan foldPacket        // from the pump
-	pumping bool                   // only the reading goroutine touches it
-	attr    interceptor.Attributes // a direct read's, cleared and reused (rtpheader.go)
-	target  atomic.Bool            // an RTX stream is paired to it: read through the pump
+	g     *rtxFold
+	ssrc  uint32
+	under interceptor.RTPReader
+	attr  interceptor.Attributes // a read's, cleared and reused (attrs.go)
+	// track is the stream's remote track, known once PC.Read read it:
+	// what interrupt sets the read deadline of.
+	track atomic.Pointer[webrtc.TrackRemote]
 
 	mu      sync.Mutex
-	repairs []foldPacket  // restored retransmissions, oldest first
-	wake    chan struct{} // signalled when a repair is queued
+	repairs []foldPacket // restored retransmissions, oldest first
 }
 
-// pair tells the fold which media stream the RTX stream rtx repairs.
-func (g *rtxFold) pair(rtx, media uint32, pt uint8) {
+// pair tells the fold which media stream the RTX stream rtx repairs, and
+// which track that media stream is read as.
+func (g *rtxFold) pair(rtx, media uint32, pt uint8, t *webrtc.TrackRemote) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if _, ok := g.media[rtx]; !ok {
 		g.media[rtx] = pairing{ssrc: media, pt: pt}
 	}
-	if s := g.streams[media]; s != nil {
-		s.target.Store(true)
+	if s := g.streams[media]; s != nil && s.track.Load() == nil {
+		s.track.Store(t)
 	}
 }
 
 // BindRemoteStream reads one stream through the fold.
 func (g *rtxFold) BindRemoteStream(info *interceptor.StreamInfo, reader interceptor.RTPReader) interceptor.RTPReader {
-	s := &foldStream{g: g, ssrc: info.SSRC, under: reader, in: make(chan foldPacket), wake: make(chan struct{}, 1)}
+	s := &foldStream{g: g, ssrc: info.SSRC, under: reader, attr: make(interceptor.Attributes, 4)}
 	g.mu.Lock()
 	g.streams[info.SSRC] = s
-	for _, to := range g.media {
-		if to.ssrc == info.SSRC {
-			s.target.Store(true)
-		}
-	}
 	g.mu.Unlock()
 	return s
 }
@@ -131,34 +127,21 @@ func (g *rtxFold) UnbindRemoteStream(info *interceptor.StreamInfo) {
 	g.mu.Unlock()
 }
 
-// Close stops every pump and read.
+// Close stops every read.
 func (g *rtxFold) Close() error {
 	g.closeOnce.Do(func() { close(g.closed) })
 	return nil
 }
 
-// pump reads the stream underneath, one packet ahead of Read, into two
-// buffers in turn: Read is done with a packet (copied it out, or folded
-// it into a repair of its own) before it takes the next from s.in, and
-// the pump only reads into a buffer again after handing over the other.
-func (s *foldStream) pump() {
-	var bufs [2][]byte
-	var attrs [2]interceptor.Attributes
-	for k := 0; ; k ^= 1 {
-		if bufs[k] == nil {
-			bufs[k], attrs[k] = make([]byte, 1500), make(interceptor.Attributes, 4)
-		}
-		buf := bufs[k]
-		clear(attrs[k])
-		i, attr, err := s.under.Read(buf, attrs[k])
-		select {
-		case s.in <- foldPacket{buf: buf[:max(i, 0)], attr: attr, err: err}:
-		case <-s.g.closed:
-			return
-		}
-		if err != nil {
-			return
-		}
+// interruptAt is a read deadline already past, in real and virtual time.
+var interruptAt = time.Unix(1, 0)
+
+// interrupt ends a read of the stream that waits, or the next one, with
+// pion's timeout. A repair queued before its track is known needs none:
+// the track is known (pair) before the stream's first read.
+func (s *foldStream) interrupt() {
+	if t := s.track.Load(); t != nil {
+		_ = t.SetReadDeadline(interruptAt)
 	}
 }
 
@@ -174,36 +157,28 @@ func (s *foldStream) Read(b []byte, _ interceptor.Attributes) (int, interceptor.
 			return copy(b, p.buf), p.attr, nil
 		}
 		s.mu.Unlock()
-		if !s.pumping && !s.target.Load() {
-			// No repair can be queued for it: read it directly.
-			if s.attr == nil {
-				s.attr = make(interceptor.Attributes, 4)
-			}
-			clear(s.attr)
-			n, attr, err := s.under.Read(b, s.attr)
-			if err == nil && s.g.fold(s.ssrc, foldPacket{buf: b[:n], attr: attr}) {
+		select {
+		case <-s.g.closed:
+			return 0, nil, io.EOF
+		default:
+		}
+		clear(s.attr)
+		n, attr, err := s.under.Read(b, s.attr)
+		if err != nil {
+			var ne net.Error
+			if t := s.track.Load(); t != nil && errors.As(err, &ne) && ne.Timeout() {
+				// interrupt's: clear the deadline before looking at
+				// the queue again, so that a repair queued from now on
+				// interrupts the next read.
+				_ = t.SetReadDeadline(time.Time{})
 				continue
 			}
 			return n, attr, err
 		}
-		if !s.pumping {
-			s.pumping = true
-			go s.pump()
+		if s.g.fold(s.ssrc, foldPacket{buf: b[:n], attr: attr}) {
+			continue
 		}
-		select {
-		case p := <-s.in:
-			if p.err != nil {
-				s.pumping = false
-				return 0, p.attr, p.err
-			}
-			if s.g.fold(s.ssrc, p) {
-				continue
-			}
-			return copy(b, p.buf), p.attr, nil
-		case <-s.wake:
-		case <-s.g.closed:
-			return 0, nil, io.EOF
-		}
+		return n, attr, nil
 	}
 }
 
@@ -251,10 +226,7 @@ func (g *rtxFold) fold(ssrc uint32, p foldPacket) bool {
 	dst.mu.Lock()
 	dst.repairs = append(dst.repairs, foldPacket{buf: out, attr: attr})
 	dst.mu.Unlock()
-	select {
-	case dst.wake <- struct{}{}:
-	default:
-	}
+	dst.interrupt()
 	return true
 }
 
@@ -324,6 +296,6 @@ func (pc *PC) ReadRTPInto(t *webrtc.TrackRemote, buf []byte, pkt *rtp.Packet) (i
 
 func (pc *PC) pairRTX(t *webrtc.TrackRemote) {
 	if rtx := uint32(t.RtxSSRC()); rtx != 0 && pc.fold != nil {
-		pc.fold.pair(rtx, uint32(t.SSRC()), uint8(t.PayloadType()))
+		pc.fold.pair(rtx, uint32(t.SSRC()), uint8(t.PayloadType()), t)
 	}
 }
