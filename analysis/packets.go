@@ -101,19 +101,19 @@ func (r Reception) LossFraction() float64 {
 func Receive(arrivals, sent []Packet) Reception {
 	var out Reception
 	first, last := int64(math.MaxInt64), int64(math.MinInt64)
-	padding := map[int64]bool{}
+	var padding seqSet
 	var u seqnum.Unwrapper
 	for _, p := range originals(sent) {
 		ext := u.Unwrap(p.Seq)
 		if p.Padding {
-			padding[ext] = true
+			padding.add(ext)
 			continue
 		}
 		first, last = min(first, ext), max(last, ext)
 	}
 	u = unwrapperAt(sent)
-	seen := map[int64]bool{}
-	original := map[int64]bool{} // an original (not a retransmission) arrived
+	var seen seqSet
+	var original seqSet // an original (not a retransmission) arrived
 	highestOriginal := int64(math.MinInt64)
 	for _, p := range arrivals {
 		ext := u.Unwrap(p.Seq)
@@ -122,24 +122,22 @@ func Receive(arrivals, sent []Packet) Reception {
 		}
 		// The send log says what a number carried: a retransmitted probe
 		// does not look like one when it arrives.
-		if p.Padding || padding[ext] {
+		if p.Padding || padding.has(ext) {
 			out.Padding++
-			padding[ext] = true
+			padding.add(ext)
 			continue
 		}
 		first, last = min(first, ext), max(last, ext)
-		if !p.RTX && !original[ext] {
-			original[ext] = true
+		if !p.RTX && original.add(ext) {
 			if ext < highestOriginal {
 				out.Late++
 			}
 			highestOriginal = max(highestOriginal, ext)
 		}
-		if seen[ext] {
+		if !seen.add(ext) {
 			out.Duplicates++
 			continue
 		}
-		seen[ext] = true
 		out.Received++
 		out.Bytes += p.Size
 	}
@@ -147,20 +145,17 @@ func Receive(arrivals, sent []Packet) Reception {
 	// upstream (an SFU that got it late, over RTX, from its publisher) can
 	// arrive after its own retransmission: it did arrive as an original,
 	// late, and the retransmission is the duplicate.
-	for ext := range seen {
-		if !original[ext] {
-			out.Repaired++
-		}
-	}
+	// Every original that arrived was seen.
+	out.Repaired = seen.len() - original.len()
 	if last < first {
 		return out
 	}
 	run := 0
 	for s := first; s <= last; s++ {
 		switch {
-		case padding[s]:
+		case padding.has(s):
 			continue
-		case seen[s]:
+		case seen.has(s):
 			run = 0
 			out.Expected++
 			continue
@@ -316,16 +311,16 @@ func unwrapperAt(sent []Packet) seqnum.Unwrapper {
 // a plot of it agrees with the table.
 func LossPerWindow(arrivals, sent []Packet, ends []time.Time, width time.Duration) []float64 {
 	u := unwrapperAt(sent)
-	got := map[int64]bool{}
+	var got seqSet
 	for _, p := range arrivals {
-		got[u.Unwrap(p.Seq)] = true // padding numbers are never looked up
+		got.add(u.Unwrap(p.Seq)) // padding numbers are never looked up
 	}
 	type sendRec struct {
 		at  time.Time
 		ext int64
 	}
 	u = seqnum.Unwrapper{}
-	padding := map[int64]bool{}
+	var padding seqSet
 	var originals []sendRec
 	for _, p := range sent {
 		if p.RTX {
@@ -333,7 +328,7 @@ func LossPerWindow(arrivals, sent []Packet, ends []time.Time, width time.Duratio
 		}
 		ext := u.Unwrap(p.Seq)
 		if p.Padding {
-			padding[ext] = true
+			padding.add(ext)
 		}
 		originals = append(originals, sendRec{p.At, ext})
 	}
@@ -352,11 +347,11 @@ func LossPerWindow(arrivals, sent []Packet, ends []time.Time, width time.Duratio
 		}
 		expected, lost := 0, 0
 		for s := from; s < to; s++ {
-			if padding[s] {
+			if padding.has(s) {
 				continue
 			}
 			expected++
-			if !got[s] {
+			if !got.has(s) {
 				lost++
 			}
 		}
