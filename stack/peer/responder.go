@@ -3,6 +3,7 @@ package peer
 import (
 	"bytes"
 	"io"
+	"slices"
 	"sync"
 	"unsafe"
 
@@ -62,15 +63,20 @@ type keptStream struct {
 	scratch []byte // a retransmission's payload
 }
 
+// keptPacket is one slot. The header is kept marshalled, in a buffer
+// the slot reuses: a cloned rtp.Header cost two allocations a packet
+// (its extension list and the transport-wide sequence number in it), and
+// a thousand headers a stream full of pointers for the collector to scan.
 type keptPacket struct {
-	valid bool
-	seq   uint16     // the original's
-	h     rtp.Header // as it will be resent (RTX fields set)
-	trim  bool       // cut the padding that ends the payload from the RTX payload
+	valid   bool
+	seq     uint16 // the original's
+	trim    bool   // cut the padding that ends the payload from the RTX payload
+	padSize byte   // the header's PaddingSize, which its bytes do not carry
+	hdr     []byte // the header as it will be resent (RTX fields set), marshalled
 	// payload is the original's payload: in own, or a PayloadShare's
 	// copy, which is never written to.
 	payload []byte
-	own     []byte // this slot's buffer, reused
+	own     []byte // this slot's payload buffer, reused
 }
 
 // BindLocalStream keeps each packet of a stream that negotiated NACK.
@@ -103,7 +109,7 @@ func (r *responder) keep(s *keptStream, h *rtp.Header, payload []byte) error {
 	if len(payload) > maxPayloadLen {
 		return io.ErrShortBuffer
 	}
-	rh := h.Clone()
+	rh := *h // shares h's lists: only marshalled below
 	trim := false
 	if s.rtxSSRC != 0 {
 		rh.SSRC, rh.PayloadType, rh.SequenceNumber = s.rtxSSRC, s.rtxPT, r.seq.NextSequenceNumber()
@@ -144,7 +150,12 @@ func (r *responder) keep(s *keptStream, h *rtp.Header, payload []byte) error {
 	}
 	k := &s.slots[seq%responderSize]
 	k.drop()
-	k.valid, k.seq, k.h, k.trim = true, seq, rh, trim
+	size := rh.MarshalSize()
+	k.hdr = slices.Grow(k.hdr[:0], size)[:size]
+	if _, err := rh.MarshalTo(k.hdr); err != nil {
+		return err
+	}
+	k.valid, k.seq, k.trim, k.padSize = true, seq, trim, rh.PaddingSize
 	if r.share != nil {
 		k.payload = r.share.copyOf(payload)
 	} else {
@@ -154,10 +165,9 @@ func (r *responder) keep(s *keptStream, h *rtp.Header, payload []byte) error {
 	return nil
 }
 
-// drop forgets the slot's packet, keeping its buffer.
+// drop forgets the slot's packet, keeping its buffers.
 func (k *keptPacket) drop() {
 	k.valid, k.payload = false, nil
-	k.h.CSRC, k.h.Extensions = nil, nil
 }
 
 var errPaddingOverflow = padErr("peer: RTP padding longer than the payload")
@@ -231,8 +241,13 @@ func (s *keptStream) get(seq uint16) (rtp.Header, []byte, bool) {
 	if !k.valid || k.seq != seq {
 		return rtp.Header{}, nil, false
 	}
+	var h rtp.Header
+	if _, err := h.Unmarshal(k.hdr); err != nil {
+		return rtp.Header{}, nil, false // marshalled by keep: cannot happen
+	}
+	h.PaddingSize = k.padSize
 	if s.rtxSSRC == 0 {
-		return k.h, k.payload, true
+		return h, k.payload, true
 	}
 	out := append(s.scratch[:0], byte(seq>>8), byte(seq))
 	out = append(out, k.payload...)
@@ -240,7 +255,7 @@ func (s *keptStream) get(seq uint16) (rtp.Header, []byte, bool) {
 	if k.trim {
 		out = out[:len(out)-int(out[len(out)-1])] // checked in keep
 	}
-	return k.h, out, true
+	return h, out, true
 }
 
 // PayloadShare lets the PeerConnections given it (Params.PayloadShare)
