@@ -31,6 +31,7 @@ func Example() {
 	// mdns-resolved-candidate-delay 38.393µs
 	// socket-stagger           165ns
 	// resend-stagger           10.409µs
+	// signaling-latency        441ns
 	// matrix-offerer-delay     7.498597ms
 	// matrix-answerer-delay    11.398601ms
 }

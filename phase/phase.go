@@ -119,11 +119,27 @@ var (
 	// into a congested link (carol's video after an ICE restart on TURN
 	// over TCP: 213 or 307 packets with one seed).
 	ResendStagger = Spec{Name: "resend-stagger", Base: 10 * time.Microsecond, Spread: time.Microsecond}
+	// SignalingLatency: how long the signaling server's messages to one
+	// client, and the end of its session, take to reach it (signaling
+	// Server.Latency), plus an offset of its own per client name (Derive
+	// with the name). Over in-memory pipes that take no time, a crash
+	// ended every session at one instant, so the clients' reconnect
+	// timers (250 ms, then 500 ms) fired together and the scheduler
+	// picked which rejoined first: server-restarts' signaling-rejoined
+	// events found "peers [alice]" in one run, "peers [sfu]" in the next;
+	// the SFU's peer-joined and peer-left reached alice and bob at one
+	// instant too, and the order they acted in varied.
+	SignalingLatency = Spec{Name: "signaling-latency", Base: 0, Spread: 10 * time.Microsecond}
 	// OffererDelay and AnswererDelay: a matrix cell's access-link delay,
 	// each way; with none, arrivals fall on ICE's 200 ms check ticks.
 	OffererDelay  = Spec{Name: "matrix-offerer-delay", Base: 7 * time.Millisecond, Spread: time.Millisecond}
 	AnswererDelay = Spec{Name: "matrix-answerer-delay", Base: 11 * time.Millisecond, Spread: time.Millisecond}
 )
+
+// SignalingLatencyOf is the signaling latency of the client named name.
+func SignalingLatencyOf(name string) time.Duration {
+	return Derive(SignalingLatency.Base, SignalingLatency.Spread, SignalingLatency.Name+"/"+name)
+}
 
 // LinkSkew is a link's fixed extra delay, 1 to 2 µs with an odd number of
 // nanoseconds, derived from the link's name: delays written in whole
@@ -136,5 +152,5 @@ func LinkSkew(link string) time.Duration {
 // All lists every Spec, for the test that no two coincide.
 func All() []Spec {
 	return []Spec{NACKInterval, FlowNACKInterval, TWCCInterval, PeerTWCCInterval, SenderReportInterval, ReceiverReportInterval, PLIEvery, AllocateEvery, TrackSetup, RenegotiateDelay,
-		LayerStagger, TrackStart, StreamLatency, SampleOffset, JoinStagger, CandidateDelay, MDNSQueryInterval, MDNSResolvedDelay, SocketStagger, ResendStagger, OffererDelay, AnswererDelay}
+		LayerStagger, TrackStart, StreamLatency, SampleOffset, JoinStagger, CandidateDelay, MDNSQueryInterval, MDNSResolvedDelay, SocketStagger, ResendStagger, SignalingLatency, OffererDelay, AnswererDelay}
 }

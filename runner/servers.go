@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rtclab/rtclab/phase"
 	"github.com/rtclab/rtclab/stack/sfu"
 	"github.com/rtclab/rtclab/stack/signaling"
 	"github.com/rtclab/rtclab/stack/turn"
@@ -62,6 +63,9 @@ func (s *signalingService) start() error {
 	srv := signaling.NewServer(s.log)
 	srv.OnRelay = s.onRelay
 	srv.MDNS = s.mdns
+	if s.virtual {
+		srv.Latency = phase.SignalingLatencyOf
+	}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	var ln net.Listener
 	if s.virtual {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -37,12 +38,34 @@ type Server struct {
 	// MDNS, when set before serving, is how the server treats .local
 	// ICE candidates (mdns.go).
 	MDNS MDNSMode
+	// Latency, when set before serving, is how long what the server sends
+	// a client takes to reach it: each message, and the end of its
+	// session (the connection closes that much later). It is per client
+	// name. In virtual time the in-memory pipes take no time at all, so
+	// that a message the server sends to several clients at once
+	// (peer-joined, peer-left) or a crash that ends every session reached
+	// them all at one instant, and the scheduler picked the order in
+	// which they acted: which client rejoined first after a restart and
+	// so which peers each found (issue: server-restarts did not repeat).
+	// A real server's messages reach its clients over paths of their own
+	// length; the runner sets one per name (phase.SignalingLatency).
+	Latency func(name string) time.Duration
 }
 
 type client struct {
 	name, room string
-	out        chan Message
-	cancel     context.CancelFunc
+	out        chan queued
+	// cancel ends the session: the WebSocket library closes the
+	// connection as soon as the context of a read or write ends.
+	cancel  context.CancelFunc
+	latency time.Duration // Server.Latency's, for this client
+}
+
+// queued is a message waiting for a client's writer, with when it was
+// sent.
+type queued struct {
+	m  Message
+	at time.Time
 }
 
 // NewServer returns a server; a nil logger discards.
@@ -84,14 +107,17 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		_ = writeJSON(ctx, ws, Message{Type: TypeError, Error: `first message must be {"type":"join","room":...,"name":...}`})
 		return
 	}
-	c := &client{name: first.Name, room: first.Room, out: make(chan Message, sendQueue), cancel: cancel}
+	c := &client{name: first.Name, room: first.Room, out: make(chan queued, sendQueue), cancel: cancel}
+	if s.Latency != nil {
+		c.latency = s.Latency(c.name)
+	}
 	peers, err := s.join(c)
 	if err != nil {
 		_ = writeJSON(ctx, ws, Message{Type: TypeError, Error: err.Error()})
 		return
 	}
 	defer s.leave(c)
-	c.out <- Message{Type: TypeJoined, Room: c.room, Name: c.name, Peers: peers}
+	c.send(Message{Type: TypeJoined, Room: c.room, Name: c.name, Peers: peers})
 
 	writerDone := make(chan struct{})
 	go func() {
@@ -100,8 +126,11 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 			select {
 			case <-ctx.Done():
 				return
-			case m := <-c.out:
-				if err := writeJSON(ctx, ws, m); err != nil {
+			case q := <-c.out:
+				if !wait(ctx, q.at.Add(c.latency)) {
+					return
+				}
+				if err := writeJSON(ctx, ws, q.m); err != nil {
 					cancel()
 					return
 				}
@@ -181,7 +210,7 @@ func (s *Server) Disconnect(room, name string) bool {
 	if c == nil {
 		return false
 	}
-	c.cancel()
+	c.hangUp()
 	return true
 }
 
@@ -200,7 +229,7 @@ func (s *Server) Crash() {
 	s.rooms = map[string]map[string]*client{}
 	s.mu.Unlock()
 	for _, c := range all {
-		c.cancel()
+		c.hangUp()
 	}
 	s.wg.Wait()
 }
@@ -233,12 +262,38 @@ func (s *Server) relay(room string, m Message) error {
 	return nil
 }
 
+// hangUp ends c's session as the server's side of the connection going
+// away does: the client sees it after its latency.
+func (c *client) hangUp() {
+	if c.latency <= 0 {
+		c.cancel()
+		return
+	}
+	time.AfterFunc(c.latency, c.cancel)
+}
+
 // send queues m; a client too slow to drain its queue is disconnected.
 func (c *client) send(m Message) {
 	select {
-	case c.out <- m:
+	case c.out <- queued{m: m, at: time.Now()}:
 	default:
 		c.cancel()
+	}
+}
+
+// wait waits until t; false if ctx ended first.
+func wait(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 
