@@ -32,12 +32,16 @@ var repeatVariants = map[string]string{
 }
 
 // repeatable is what must repeat exactly: every number and string of
-// every stream and participant, flattened to path -> value.
+// every stream and participant, and every event in its order (what a
+// support engineer reads as what happened: server-restarts' clients once
+// rejoined signaling in whatever order the scheduler picked, and found
+// other peers in the room from run to run), flattened to path -> value.
 func repeatable(rep *reports.Report) map[string]string {
 	b, err := json.Marshal(struct {
 		Streams      any `json:"streams"`
 		Participants any `json:"participants"`
-	}{rep.Streams, rep.Participants})
+		Events       any `json:"events"`
+	}{rep.Streams, rep.Participants, rep.Events})
 	Expect(err).NotTo(HaveOccurred())
 	var v any
 	Expect(json.Unmarshal(b, &v)).To(Succeed())
@@ -102,7 +106,8 @@ func runScenario(s *scenarios.Scenario) *reports.Report {
 // Testname: repeatability-grid
 // Description: Run three times with one seed, every built-in scenario and
 // quickstart with jitter (uniform, normal, reordering), rate limits and a
-// capacity trace MUST give identical streams[] and participants[].
+// capacity trace MUST give identical streams[], participants[] and
+// events[].
 var _ = Describe("Repeatability", Label("repeatability"), func() {
 	checkN := func(runs int, load func() *scenarios.Scenario) {
 		start := time.Now()
