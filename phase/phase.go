@@ -121,8 +121,8 @@ var (
 	ResendStagger = Spec{Name: "resend-stagger", Base: 10 * time.Microsecond, Spread: time.Microsecond}
 	// SignalingLatency: how long the signaling server's messages to one
 	// client, and the end of its session, take to reach it (signaling
-	// Server.Latency), plus an offset of its own per client name (Derive
-	// with the name). Over in-memory pipes that take no time, a crash
+	// Server.Latency); each client has its own, derived from its name
+	// (SignalingLatencyOf: bob 0.88 µs, sfu 1.41 µs, alice 1.90 µs). Over in-memory pipes that take no time, a crash
 	// ended every session at one instant, so the clients' reconnect
 	// timers (250 ms, then 500 ms) fired together and the scheduler
 	// picked which rejoined first: server-restarts' signaling-rejoined

@@ -45,10 +45,10 @@ type Server struct {
 	// that a message the server sends to several clients at once
 	// (peer-joined, peer-left) or a crash that ends every session reached
 	// them all at one instant, and the scheduler picked the order in
-	// which they acted: which client rejoined first after a restart and
-	// so which peers each found (issue: server-restarts did not repeat).
-	// A real server's messages reach its clients over paths of their own
-	// length; the runner sets one per name (phase.SignalingLatency).
+	// which they acted: which client rejoined first after a restart, and
+	// so which peers each found. A real server's messages reach its
+	// clients over paths of their own length; in virtual time the runner
+	// sets one per name (phase.SignalingLatency), in real time none.
 	Latency func(name string) time.Duration
 }
 
