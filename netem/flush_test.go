@@ -71,3 +71,47 @@ func TestDeferredFlushKeepsInstants(t *testing.T) {
 		})
 	}
 }
+
+// TestBurstComesOutNanosecondApart: a burst offered at one instant comes
+// out in order, 1 ns a packet after the first (the link's goroutine
+// sleeps through the burst, link.run), on links with and without delay,
+// also when another offer lands mid-burst; a link closed mid-burst
+// delivers nothing more.
+func TestBurstComesOutNanosecondApart(t *testing.T) {
+	for _, imp := range []Impairment{{}, {Delay: 10 * time.Millisecond}} {
+		synctest.Test(t, func(t *testing.T) {
+			l := newLink(1, "h", Downlink, imp, newBufPool())
+			var out []time.Time
+			var order []int
+			offer := func(i int) {
+				l.sendSegment(classTCP, uint64(i), 100, 0, func(time.Duration) { out = append(out, time.Now()); order = append(order, i) })
+			}
+			for i := range 10 {
+				offer(i)
+			}
+			time.Sleep(imp.Delay + l.skew + 3*time.Nanosecond)
+			offer(10) // while the burst comes out
+			time.Sleep(time.Second)
+			if len(out) != 11 {
+				t.Fatalf("%v: %d of 11 packets came out", imp, len(out))
+			}
+			for i := 1; i < 10; i++ {
+				if d := out[i].Sub(out[i-1]); d != time.Nanosecond || order[i] != i {
+					t.Errorf("%v: packet %d came out %v after the one before (order %v)", imp, order[i], d, order)
+				}
+			}
+			// Closed mid-burst: nothing more comes out.
+			out = out[:0]
+			for i := range 10 {
+				offer(20 + i)
+			}
+			time.Sleep(imp.Delay + l.skew + 2*time.Nanosecond) // the first is out
+			n := len(out)
+			l.close()
+			time.Sleep(time.Second)
+			if len(out) != n || n == 0 || n >= 10 {
+				t.Errorf("%v: %d packets came out by the close, %d after", imp, n, len(out)-n)
+			}
+		})
+	}
+}

@@ -457,6 +457,21 @@ func (l *link) run() {
 			due[i].out.deliver(due[i].delay)
 			due[i] = packet{}
 		}
+		if !next.IsZero() && next.Sub(now) <= time.Nanosecond {
+			// The next packet of a burst, 1 ns on (packets never come
+			// out at one instant): nothing can need the goroutine
+			// sooner, since an offer is taken 1 ns after its instant at
+			// the earliest (flushAt), so it sleeps, which costs a
+			// fraction of a select on two timers. Most deliveries are
+			// these: a video frame leaves a link 1 ns a packet.
+			time.Sleep(next.Sub(now))
+			select {
+			case <-l.done:
+				return
+			default:
+			}
+			continue
+		}
 		if !next.IsZero() && !next.Equal(armed) {
 			timer.Reset(next.Sub(now))
 			armed = next
