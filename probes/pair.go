@@ -24,14 +24,7 @@ type Pair struct {
 // SelectedPair returns the pair ICE selected, and false when there is none
 // (not connected, or closed).
 func SelectedPair(pc *webrtc.PeerConnection) (Pair, bool) {
-	sctp := pc.SCTP()
-	if sctp == nil {
-		return Pair{}, false
-	}
-	var ice *webrtc.ICETransport
-	if dtls := sctp.Transport(); dtls != nil {
-		ice = dtls.ICETransport()
-	}
+	ice := iceTransport(pc)
 	if ice == nil {
 		return Pair{}, false
 	}
@@ -53,6 +46,34 @@ func SelectedPair(pc *webrtc.PeerConnection) (Pair, bool) {
 		p.RelayProtocol = relayProtocol(pc, cp.Local)
 	}
 	return p, true
+}
+
+// SelectedPairRTT is SelectedPair's RTTMS alone, and false when there is
+// no pair or no RTT yet: without the copies of both candidates pion makes
+// for GetSelectedCandidatePair (a sampler asking every 100 ms for each of
+// a webinar's 49 viewers spent 2 % of the run on them).
+func SelectedPairRTT(pc *webrtc.PeerConnection) (float64, bool) {
+	ice := iceTransport(pc)
+	if ice == nil {
+		return 0, false
+	}
+	st, ok := ice.GetSelectedCandidatePairStats()
+	if !ok || st.CurrentRoundTripTime <= 0 {
+		return 0, false
+	}
+	return st.CurrentRoundTripTime * 1000, true
+}
+
+// iceTransport is pc's ICE transport, nil before it has one.
+func iceTransport(pc *webrtc.PeerConnection) *webrtc.ICETransport {
+	sctp := pc.SCTP()
+	if sctp == nil {
+		return nil
+	}
+	if dtls := sctp.Transport(); dtls != nil {
+		return dtls.ICETransport()
+	}
+	return nil
 }
 
 // relayProtocol finds the relay candidate's transport to its TURN server

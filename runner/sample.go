@@ -119,10 +119,7 @@ func connRTT(c *agent.Conn) (float64, bool) {
 	if n > 0 {
 		return sum / float64(n), true
 	}
-	if p, ok := probes.SelectedPair(c.PC.PeerConnection); ok && p.RTTMS > 0 {
-		return p.RTTMS, true
-	}
-	return 0, false
+	return probes.SelectedPairRTT(c.PC.PeerConnection)
 }
 
 // snapshot is everything the report needs, taken before the stack closes.
