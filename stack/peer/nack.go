@@ -219,12 +219,9 @@ func (n *nackRepair) RTT() time.Duration {
 // BindRTCPReader measures the RTT and filters incoming NACKs.
 func (n *nackRepair) BindRTCPReader(reader interceptor.RTCPReader) interceptor.RTCPReader {
 	return interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
-		i, attr, err := reader.Read(b, a)
+		i, attr, err := readRTCPAttrs(reader, b, a)
 		if err != nil {
 			return 0, nil, err
-		}
-		if attr == nil {
-			attr = make(interceptor.Attributes)
 		}
 		pkts, err := attr.GetRTCPPackets(b[:i])
 		if err != nil {

@@ -187,12 +187,9 @@ func (r *responder) UnbindLocalStream(info *interceptor.StreamInfo) {
 // own, after nackRepair (registered before it) trimmed it.
 func (r *responder) BindRTCPReader(reader interceptor.RTCPReader) interceptor.RTCPReader {
 	return interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
-		i, attr, err := reader.Read(b, a)
+		i, attr, err := readRTCPAttrs(reader, b, a)
 		if err != nil {
 			return 0, nil, err
-		}
-		if attr == nil {
-			attr = make(interceptor.Attributes)
 		}
 		pkts, err := attr.GetRTCPPackets(b[:i])
 		if err != nil {

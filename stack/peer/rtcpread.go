@@ -23,3 +23,17 @@ func ReadRTCP(read func([]byte) (int, interceptor.Attributes, error), buf []byte
 	}
 	return attr.GetRTCPPackets(buf[:n])
 }
+
+// readRTCPAttrs reads one compound RTCP packet through an interceptor's
+// reader, with attributes that are never nil when err is nil, for the
+// caller to parse through their cache (Attributes.GetRTCPPackets).
+func readRTCPAttrs(reader interceptor.RTCPReader, b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
+	i, attr, err := reader.Read(b, a)
+	if err != nil {
+		return 0, nil, err
+	}
+	if attr == nil {
+		attr = make(interceptor.Attributes)
+	}
+	return i, attr, nil
+}

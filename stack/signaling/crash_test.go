@@ -2,7 +2,6 @@ package signaling_test
 
 import (
 	"context"
-	"net/http"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -17,19 +16,7 @@ import (
 func TestCrash(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := signaling.NewServer(nil)
-		pl := signaling.NewPipeListener()
-		hs := &http.Server{Handler: srv.Handler()}
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			_ = hs.Serve(pl)
-		}()
-		hc := &http.Client{Transport: &http.Transport{DialContext: pl.DialContext}}
-		defer func() {
-			_ = hs.Close()
-			<-done
-			hc.CloseIdleConnections()
-		}()
+		hc := serveWith(t, srv)
 		alice := dial(t, hc, "r", "alice")
 		defer alice.Close()
 		bob := dial(t, hc, "r", "bob")

@@ -2,7 +2,6 @@ package signaling_test
 
 import (
 	"context"
-	"net/http"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -36,19 +35,7 @@ func TestLatency(t *testing.T) {
 				}
 				srv := signaling.NewServer(nil)
 				srv.Latency = tc.latency
-				pl := signaling.NewPipeListener()
-				hs := &http.Server{Handler: srv.Handler()}
-				done := make(chan struct{})
-				go func() {
-					defer close(done)
-					_ = hs.Serve(pl)
-				}()
-				hc := &http.Client{Transport: &http.Transport{DialContext: pl.DialContext}}
-				defer func() {
-					_ = hs.Close()
-					<-done
-					hc.CloseIdleConnections()
-				}()
+				hc := serveWith(t, srv)
 
 				// joined: the answer to a join takes the joiner's latency.
 				clients := map[string]*signaling.Client{}

@@ -24,7 +24,13 @@ const url = "ws://signaling" + signaling.Path
 // when the test ends.
 func serve(t *testing.T) *http.Client {
 	t.Helper()
-	srv := signaling.NewServer(nil)
+	return serveWith(t, signaling.NewServer(nil))
+}
+
+// serveWith is serve with a Server the test made (to crash it, or set its
+// fields before it serves).
+func serveWith(t *testing.T, srv *signaling.Server) *http.Client {
+	t.Helper()
 	pl := signaling.NewPipeListener()
 	// net/http recovers a panicking handler and only logs it: fail on it.
 	hs := &http.Server{Handler: srv.Handler(), ErrorLog: log.New(panicLog{t}, "", 0)}
