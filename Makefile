@@ -12,12 +12,12 @@ DEB_PACKAGES := coturn tshark ffmpeg nftables iproute2 postgresql chromium nginx
 
 .PHONY: test deps vet bench clips longcalls fuzz fuzz-smoke docs screenshots
 
-# The 20-minute SFU calls (TestLongCall*, about 1 min of wall each) run here
-# too: RTCLAB_LONG_CALLS=1. Without it (plain go test) they skip. The
-# one-hour heap test (TestLongRunHeap, 35 s of wall on a quiet machine) is only in
-# make longcalls.
+# The 20-minute SFU calls (TestLongCall*, 8-9 s of wall each) and the
+# one-hour call whose heap is sampled (TestLongRunHeap, 27 s of wall on a
+# quiet machine) run here too: RTCLAB_LONG_CALLS=1, RTCLAB_HOUR_CALL=1.
+# Without them (plain go test) they skip.
 test: deps vet
-	RTCLAB_REQUIRE_PEERS=1 RTCLAB_LONG_CALLS=1 $(GO) test -count=1 -timeout 30m ./...
+	RTCLAB_REQUIRE_PEERS=1 RTCLAB_LONG_CALLS=1 RTCLAB_HOUR_CALL=1 $(GO) test -count=1 -timeout 30m ./...
 	$(MAKE) fuzz-smoke
 
 # Go fuzz targets, PACKAGE:TARGET, for every parser of outside input. Their
@@ -84,8 +84,8 @@ deps:
 	  fi; \
 	fi
 
-# The 20-minute calls through the SFU (60-110 s wall each here) and the
-# one-hour call whose heap is sampled (15 min of wall on the shared machine, load 12).
+# The long calls alone, verbose: the 20-minute calls through the SFU
+# (8-9 s of wall each) and the one-hour call whose heap is sampled (27 s).
 longcalls:
 	RTCLAB_LONG_CALLS=1 RTCLAB_HOUR_CALL=1 $(GO) test -count=1 -timeout 40m -run 'TestLongCall|TestLongRunHeap' -v ./runner
 
