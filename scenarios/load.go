@@ -137,8 +137,8 @@ func readBuiltin(ref string) ([]byte, string, bool) {
 	if strings.Contains(ref, `\`) {
 		return nil, "", false
 	}
-	if _, err := os.Stat(ref); err == nil {
-		return nil, "", false // a local file wins over a built-in name
+	if fi, err := os.Stat(ref); err == nil && !fi.IsDir() {
+		return nil, "", false // a local file wins over a built-in name; a folder (an output named "quickstart") does not
 	}
 	name := strings.TrimSuffix(ref, ".yaml") + ".yaml"
 	data, err := builtin.ReadFile(name)

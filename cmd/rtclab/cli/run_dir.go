@@ -23,6 +23,12 @@ func expandArg(a string) ([]string, error) {
 			return nil, fmt.Errorf("%s: %w", a, err)
 		}
 		if len(files) == 0 {
+			if _, ok := scenarios.BuiltinYAML(strings.TrimSuffix(a, "/")); ok {
+				// A folder named like a built-in (an earlier run's
+				// --out quickstart) holds no scenario: the name means
+				// the built-in.
+				return []string{strings.TrimSuffix(a, "/")}, nil
+			}
 			return nil, fmt.Errorf("%s: a directory without scenario files (*.yaml)", a)
 		}
 		slices.Sort(files)

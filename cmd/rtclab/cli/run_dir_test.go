@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/rtclab/rtclab/reports"
+	"github.com/rtclab/rtclab/scenarios"
 )
 
 const smallFlows = `name: NAME
@@ -71,5 +72,29 @@ func TestRunDirectoryWrongInput(t *testing.T) {
 		if !strings.Contains(errb.String(), tc.want) {
 			t.Errorf("%s: stderr lacks %q:\n%s", tc.arg, tc.want, errb)
 		}
+	}
+}
+
+// A folder named like a built-in that holds no scenario (an earlier run's
+// --out quickstart) does not hide the built-in; one with scenarios is
+// still read as a folder.
+func TestFolderNamedLikeBuiltin(t *testing.T) {
+	t.Chdir(t.TempDir())
+	if err := os.Mkdir("quickstart", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	got, err := expandArg("quickstart")
+	if err != nil || len(got) != 1 || got[0] != "quickstart" {
+		t.Fatalf("expandArg(quickstart) = %v, %v; want the built-in", got, err)
+	}
+	s, err := scenarios.Load("quickstart")
+	if err != nil || s.File != "embedded:quickstart.yaml" {
+		t.Fatalf("Load(quickstart) beside a folder of that name: %v, %v", s, err)
+	}
+	if err := os.WriteFile(filepath.Join("quickstart", "mine.yaml"), []byte(smallFlows), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := expandArg("quickstart"); err != nil || len(got) != 1 || got[0] != filepath.Join("quickstart", "mine.yaml") {
+		t.Errorf("a folder with a scenario: expandArg = %v, %v", got, err)
 	}
 }
