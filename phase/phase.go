@@ -122,14 +122,21 @@ var (
 	// SignalingLatency: how long the signaling server's messages to one
 	// client, and the end of its session, take to reach it (signaling
 	// Server.Latency); each client has its own, derived from its name
-	// (SignalingLatencyOf: bob 0.88 µs, sfu 1.41 µs, alice 1.90 µs). Over in-memory pipes that take no time, a crash
-	// ended every session at one instant, so the clients' reconnect
-	// timers (250 ms, then 500 ms) fired together and the scheduler
-	// picked which rejoined first: server-restarts' signaling-rejoined
-	// events found "peers [alice]" in one run, "peers [sfu]" in the next;
-	// the SFU's peer-joined and peer-left reached alice and bob at one
-	// instant too, and the order they acted in varied.
-	SignalingLatency = Spec{Name: "signaling-latency", Base: 0, Spread: 10 * time.Microsecond}
+	// (SignalingLatencyOf: sfu 407 ns, bob 881 ns, alice 895 ns). Over
+	// in-memory pipes that take no time, a crash ended every session at
+	// one instant, so the clients' reconnect timers (250 ms, then 500 ms)
+	// fired together and the scheduler picked which rejoined first:
+	// server-restarts' signaling-rejoined events found "peers [alice]" in
+	// one run, "peers [sfu]" in the next; the SFU's peer-joined and
+	// peer-left reached alice and bob at one instant too, and the order
+	// they acted in varied. Under 1 µs, so that it only orders what
+	// reached several clients at one instant and never overtakes a packet:
+	// the shortest path between two hosts crosses two links, each with a
+	// skew of at least 1 µs (LinkSkew). With up to 10 µs the SFU's ICE
+	// check reached a peer on links without delay before the SFU's
+	// candidate did; its agent took the SFU as peer-reflexive and pion
+	// connected it only 1 s later (rtclab reproduce's open peer).
+	SignalingLatency = Spec{Name: "signaling-latency", Base: 0, Spread: time.Microsecond}
 	// OffererDelay and AnswererDelay: a matrix cell's access-link delay,
 	// each way; with none, arrivals fall on ICE's 200 ms check ticks.
 	OffererDelay  = Spec{Name: "matrix-offerer-delay", Base: 7 * time.Millisecond, Spread: time.Millisecond}
