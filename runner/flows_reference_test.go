@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/rtclab/rtclab/reports"
-	"github.com/rtclab/rtclab/scenarios"
 )
 
 // TestFlowsReferenceRun: a scenario with a reference (RFC 8867 section
@@ -44,15 +43,12 @@ flows:
 	}
 	run := func(file string) *reports.Report {
 		t.Helper()
-		s, err := scenarios.Load(filepath.Join(dir, file))
+		path := filepath.Join(dir, file)
+		data, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		rep, err := runVirtual(t, s, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return rep
+		return runYAML(t, path, string(data))
 	}
 	flowOf := func(fs []reports.BandwidthFlow, name string) reports.BandwidthFlow {
 		for _, f := range fs {

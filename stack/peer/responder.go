@@ -2,6 +2,7 @@ package peer
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"slices"
 	"sync"
@@ -170,11 +171,7 @@ func (k *keptPacket) drop() {
 	k.valid, k.payload = false, nil
 }
 
-var errPaddingOverflow = padErr("peer: RTP padding longer than the payload")
-
-type padErr string
-
-func (e padErr) Error() string { return string(e) }
+var errPaddingOverflow = errors.New("peer: RTP padding longer than the payload")
 
 // UnbindLocalStream forgets a stream.
 func (r *responder) UnbindLocalStream(info *interceptor.StreamInfo) {
